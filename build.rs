@@ -14,6 +14,16 @@ const SPEC: &str = "specs/customer-lockbox/2018-02-28-preview.json";
 fn main() {
     println!("cargo:rerun-if-changed={SPEC}");
     println!("cargo:rerun-if-changed=build.rs");
+    // The User-Agent names the compiler version, as the Azure SDKs do.
+    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let version = process::Command::new(rustc)
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.split_whitespace().nth(1).map(str::to_owned))
+        .unwrap_or_else(|| "unknown".into());
+    println!("cargo:rustc-env=AZSDK_RUSTC_VERSION={version}");
     if let Err(problem) = generate() {
         // A plain message naming the file beats a panic backtrace in a build script.
         eprintln!("error: cannot generate the Customer Lockbox client from {SPEC}: {problem}");

@@ -1,10 +1,26 @@
-#![allow(missing_docs)]
-pub mod status { 
-    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)] pub enum LockboxRequestStatus { A }
-    impl std::fmt::Display for LockboxRequestStatus { fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str("a") } }
-    impl std::str::FromStr for LockboxRequestStatus { type Err = String; fn from_str(_: &str) -> Result<Self, String> { Ok(Self::A) } }
-    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)] pub enum ApprovalDecision { A }
-    impl std::fmt::Display for ApprovalDecision { fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str("a") } }
-    impl std::str::FromStr for ApprovalDecision { type Err = String; fn from_str(_: &str) -> Result<Self, String> { Ok(Self::A) } }
-}
-pub mod pipeline { #[derive(Debug, Clone)] pub struct Pipeline; }
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod auth;
+mod client;
+mod cloud;
+mod error;
+mod generated;
+pub mod models;
+mod pager;
+mod pipeline;
+mod requests;
+pub mod retry;
+mod status;
+mod validate;
+
+pub use auth::StaticTokenCredential;
+pub use client::{
+    CustomerLockboxClient, CustomerLockboxClientOptions, DEFAULT_API_VERSION, OperationsClient, TenantClient,
+};
+pub use cloud::CloudConfiguration;
+pub use error::{ArmAdditionalInfo, ArmErrorDetail, Error, Result, ServiceError};
+pub use pager::{ContinuationToken, Page, PageStream, Pager};
+pub use requests::{RequestFilter, RequestsClient, RequestsListOptions};
+pub use retry::{ExponentialRetryOptions, FixedRetryOptions, RetryOptions};
+pub use validate::MAX_REASON_LEN;

@@ -1,0 +1,329 @@
+//! The client, its options, and the per-resource clients.
+
+use std::{fmt, sync::Arc, time::Duration};
+
+use azure_core::credentials::TokenCredential;
+use reqwest::header::HeaderValue;
+use url::{Host, Url};
+
+use crate::{
+    auth::TokenCache,
+    cloud::CloudConfiguration,
+    error::{Error, Result},
+    generated::{self, ClientOperationsExt, ClientTenantExt},
+    models::{Operation, TenantOptInResponse},
+    pager::{Fetch, Pager},
+    pipeline::{Pipeline, Shared},
+    requests::RequestsClient,
+    retry::RetryOptions,
+    validate,
+};
+
+/// The api-version this SDK speaks.
+pub const DEFAULT_API_VERSION: &str = "2018-02-28-preview";
+
+/// Options of a [`CustomerLockboxClient`]. Every field has a documented default; start from `Default`.
+///
+/// ```
+/// use std::time::Duration;
+/// use azure_customer_lockbox::{CloudConfiguration, CustomerLockboxClientOptions};
+/// let options = CustomerLockboxClientOptions {
+///     cloud: CloudConfiguration::AzureUSGovernment,
+///     application_id: Some("lockbox-bot".into()),
+///     per_try_timeout: Some(Duration::from_secs(20)),
+///     ..Default::default()
+/// };
+/// # let _ = options;
+/// ```
+#[derive(Clone)]
+pub struct CustomerLockboxClientOptions {
+    /// The Azure cloud: endpoint and token scope. The default is [`CloudConfiguration::AzurePublicCloud`].
+    pub cloud: CloudConfiguration,
+    /// The api-version sent with every request. The default is [`DEFAULT_API_VERSION`], the only version this
+    /// SDK's models describe.
+    pub api_version: String,
+    /// How failed attempts are retried. The default is exponential backoff, 3 retries (see [`RetryOptions`]).
+    pub retry: RetryOptions,
+    /// Time limit for one attempt, from sending to the last byte of the answer. The default is 60 s, the time
+    /// Resource Manager itself gives a resource provider.
+    pub per_try_timeout: Option<Duration>,
+    /// Time limit for a whole call, retries and waits included; exceeding it gives [`Error::Timeout`]. The
+    /// default is `None`: the retry budget bounds a call.
+    pub timeout: Option<Duration>,
+    /// Your application's name, put in front of the `User-Agent`: at most 24 characters, no spaces. The
+    /// default is `None`.
+    pub application_id: Option<String>,
+    /// The HTTP client to use, to share a connection pool or set proxies. The default is `None`: a client with
+    /// a 10 s connect timeout that follows no redirects. A client you pass should not follow redirects either.
+    pub http_client: Option<reqwest::Client>,
+    /// Allows plain `http://` to a host that is not loopback. The default is `false`: without it, only
+    /// `https://` endpoints, or `http://` on loopback (the emulator), are accepted, so a token never travels
+    /// in clear text to a remote host.
+    pub allow_insecure_http: bool,
+}
+
+impl Default for CustomerLockboxClientOptions {
+    fn default() -> Self {
+        Self {
+            cloud: CloudConfiguration::default(),
+            api_version: DEFAULT_API_VERSION.to_owned(),
+            retry: RetryOptions::default(),
+            per_try_timeout: Some(Duration::from_secs(60)),
+            timeout: None,
+            application_id: None,
+            http_client: None,
+            allow_insecure_http: false,
+        }
+    }
+}
+
+impl fmt::Debug for CustomerLockboxClientOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CustomerLockboxClientOptions")
+            .field("cloud", &self.cloud)
+            .field("api_version", &self.api_version)
+            .field("retry", &self.retry)
+            .field("per_try_timeout", &self.per_try_timeout)
+            .field("timeout", &self.timeout)
+            .field("application_id", &self.application_id)
+            .field("http_client", &self.http_client.as_ref().map(|_| "custom"))
+            .field("allow_insecure_http", &self.allow_insecure_http)
+            .finish()
+    }
+}
+
+impl CustomerLockboxClientOptions {
+    /// Options for a custom endpoint, such as the local emulator, asking tokens for the public cloud's audience.
+    pub fn for_endpoint(endpoint: Url) -> Self {
+        Self { cloud: CloudConfiguration::custom(endpoint, "https://management.azure.com/"), ..Default::default() }
+    }
+}
+
+/// The Customer Lockbox client: the entry point of the SDK.
+///
+/// Cheap to clone (one `Arc`), `Send + Sync`; share one per process. Its per-resource clients cover the seven
+/// operations: [`operations`](Self::operations), [`tenant`](Self::tenant) and [`requests`](Self::requests).
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use azure_customer_lockbox::CustomerLockboxClient;
+///
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// let credential = azure_identity::DeveloperToolsCredential::new(None)?;
+/// let client = CustomerLockboxClient::new(credential, None)?;
+/// let requests = client.requests("00000000-0000-0000-0000-000000000000")?;
+/// let mut pending = requests.list_pending();
+/// while let Some(request) = pending.try_next().await? {
+///     println!("{:?}", request.name);
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct CustomerLockboxClient {
+    pub(crate) inner: Arc<generated::Client>,
+}
+
+impl fmt::Debug for CustomerLockboxClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CustomerLockboxClient").field("pipeline", &self.inner.inner).finish()
+    }
+}
+
+const MAX_APPLICATION_ID: usize = 24;
+
+impl CustomerLockboxClient {
+    /// Creates a client that authenticates with `credential` (any `azure_identity` credential).
+    ///
+    /// # Errors
+    /// [`Error::Configuration`] when the options are unusable: a plain-`http` endpoint on a remote host without
+    /// `allow_insecure_http`, an endpoint that cannot be a base URL, or an invalid `application_id`.
+    pub fn new(credential: Arc<dyn TokenCredential>, options: Option<CustomerLockboxClientOptions>) -> Result<Self> {
+        let options = options.unwrap_or_default();
+        let endpoint = checked_endpoint(options.cloud.endpoint(), options.allow_insecure_http)?;
+        if options.api_version.trim().is_empty() {
+            return Err(Error::Configuration("api_version must not be empty".into()));
+        }
+        let user_agent = user_agent(options.application_id.as_deref())?;
+        let http = match options.http_client {
+            Some(client) => client,
+            None => reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(10))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(|e| Error::Configuration(format!("cannot build the HTTP client: {e}")))?,
+        };
+        let baseurl = endpoint.as_str().trim_end_matches('/').to_owned();
+        let shared = Shared {
+            auth: TokenCache::new(credential, options.cloud.scope()),
+            endpoint,
+            api_version: options.api_version,
+            user_agent,
+            retry: options.retry,
+            per_try_timeout: options.per_try_timeout,
+            call_timeout: options.timeout,
+        };
+        let client = generated::Client::new_with_client(&baseurl, http, Pipeline(Arc::new(shared)));
+        Ok(Self { inner: Arc::new(client) })
+    }
+
+    /// The Resource Manager endpoint requests go to.
+    pub fn endpoint(&self) -> &Url {
+        &self.inner.inner.shared().endpoint
+    }
+
+    /// The provider's operation catalogue (`Operations_List`).
+    pub fn operations(&self) -> OperationsClient {
+        OperationsClient { client: self.clone() }
+    }
+
+    /// The tenant opt-in operations (`Get_TenantOptedIn`, `Post_EnableLockbox`, `Post_DisableLockbox`).
+    pub fn tenant(&self) -> TenantClient {
+        TenantClient { client: self.clone() }
+    }
+
+    /// The access requests of one subscription (`Requests_Get`, `Requests_List`, `Requests_UpdateStatus`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when `subscription_id` is not a GUID.
+    pub fn requests(&self, subscription_id: &str) -> Result<RequestsClient> {
+        let subscription_id = validate::guid("subscription_id", subscription_id)?;
+        Ok(RequestsClient::new(self.clone(), subscription_id))
+    }
+
+    pub(crate) fn api_version(&self) -> &str {
+        &self.inner.inner.shared().api_version
+    }
+}
+
+fn checked_endpoint(endpoint: Url, allow_insecure_http: bool) -> Result<Url> {
+    if endpoint.cannot_be_a_base() || endpoint.host().is_none() {
+        return Err(Error::Configuration(format!("endpoint {endpoint} is not a base URL with a host")));
+    }
+    if !endpoint.username().is_empty() || endpoint.password().is_some() {
+        return Err(Error::Configuration("the endpoint must not carry credentials".into()));
+    }
+    match endpoint.scheme() {
+        "https" => {}
+        "http" if allow_insecure_http || is_loopback(&endpoint) => {}
+        "http" => {
+            return Err(Error::Configuration(format!(
+                "refusing to send tokens over plain http to {}; use https, or set allow_insecure_http",
+                endpoint.host_str().unwrap_or_default()
+            )));
+        }
+        other => return Err(Error::Configuration(format!("unsupported endpoint scheme {other:?}"))),
+    }
+    if endpoint.query().is_some() || endpoint.fragment().is_some() {
+        return Err(Error::Configuration("the endpoint must not have a query or fragment".into()));
+    }
+    Ok(endpoint)
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+fn user_agent(application_id: Option<&str>) -> Result<HeaderValue> {
+    let base = format!(
+        "azsdk-rust-{}/{} ({}; {}; {})",
+        env!("CARGO_PKG_NAME"),
+        env!("CARGO_PKG_VERSION"),
+        env!("AZSDK_RUSTC_VERSION"),
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    );
+    let text = match application_id {
+        None => base,
+        Some(id) => {
+            let tchar = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+            if id.is_empty() || id.len() > MAX_APPLICATION_ID || !id.chars().all(tchar) {
+                return Err(Error::Configuration(format!(
+                    "application_id must be 1 to {MAX_APPLICATION_ID} token characters without spaces, got {id:?}"
+                )));
+            }
+            format!("{id} {base}")
+        }
+    };
+    HeaderValue::from_str(&text).map_err(|e| Error::Configuration(format!("invalid User-Agent: {e}")))
+}
+
+/// The provider's operation catalogue. Obtained from [`CustomerLockboxClient::operations`].
+#[derive(Clone, Debug)]
+pub struct OperationsClient {
+    client: CustomerLockboxClient,
+}
+
+impl OperationsClient {
+    /// Lists the operations of `Microsoft.CustomerLockbox` (`Operations_List`). Sends nothing until polled.
+    pub fn list(&self) -> Pager<Operation> {
+        let client = self.client.clone();
+        let fetch: Fetch<Operation> = Arc::new(move |link| {
+            let client = client.clone();
+            Box::pin(async move {
+                let inner = &client.inner;
+                let (result, _) = match link {
+                    None => {
+                        let send = inner.operations_list().api_version(client.api_version()).send();
+                        inner.inner.call("operations_list", send).await
+                    }
+                    Some(link) => inner.inner.get_json(inner, "operations_list", "nextLink", &link).await,
+                };
+                let page: crate::models::OperationListResult = result?.into_inner();
+                Ok((page.value, page.next_link))
+            })
+        });
+        Pager::new(fetch, None)
+    }
+}
+
+/// Whether a tenant has Customer Lockbox on, and switching it. Obtained from [`CustomerLockboxClient::tenant`].
+#[derive(Clone, Debug)]
+pub struct TenantClient {
+    client: CustomerLockboxClient,
+}
+
+impl TenantClient {
+    /// Reads the opt-in state of a tenant (`Get_TenantOptedIn`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when `tenant_id` is not a GUID; otherwise as any call.
+    pub async fn get_opt_in_status(&self, tenant_id: &str) -> Result<TenantOptInResponse> {
+        let tenant_id = validate::guid("tenant_id", tenant_id)?;
+        let inner = &self.client.inner;
+        let send = inner.get_tenant_opted_in().tenant_id(tenant_id).api_version(self.client.api_version()).send();
+        Ok(inner.inner.call("get_tenant_opted_in", send).await.0?.into_inner())
+    }
+
+    /// True when the tenant has Customer Lockbox on; a missing `isOptedIn` counts as off.
+    ///
+    /// # Errors
+    /// As [`get_opt_in_status`](Self::get_opt_in_status).
+    pub async fn is_opted_in(&self, tenant_id: &str) -> Result<bool> {
+        Ok(self.get_opt_in_status(tenant_id).await?.is_opted_in.unwrap_or(false))
+    }
+
+    /// Turns Customer Lockbox on for the caller's tenant (`Post_EnableLockbox`). Safe to repeat.
+    ///
+    /// # Errors
+    /// As any call.
+    pub async fn enable(&self) -> Result<()> {
+        let inner = &self.client.inner;
+        let send = inner.post_enable_lockbox().api_version(self.client.api_version()).send();
+        inner.inner.call("post_enable_lockbox", send).await.0.map(drop)
+    }
+
+    /// Turns Customer Lockbox off for the caller's tenant (`Post_DisableLockbox`). Safe to repeat.
+    ///
+    /// # Errors
+    /// As any call.
+    pub async fn disable(&self) -> Result<()> {
+        let inner = &self.client.inner;
+        let send = inner.post_disable_lockbox().api_version(self.client.api_version()).send();
+        inner.inner.call("post_disable_lockbox", send).await.0.map(drop)
+    }
+}

@@ -1,0 +1,399 @@
+//! The one path every request takes: headers, auth, retries, tracing and error conversion.
+//!
+//! progenitor's generated client calls [`ClientHooks::pre`] and [`ClientHooks::exec`] for every operation;
+//! next-page requests and polls call the same two hooks through [`Pipeline::get_json`]. Per-call facts (the
+//! client request id, attempt count, a credential failure) travel in a task-local [`CallState`] scoped
+//! around each call, so the hooks need no extra arguments and the facade can build precise errors.
+
+use std::{cell::RefCell, fmt, future::Future, sync::Arc, time::Duration};
+
+use progenitor_client::{ClientHooks, ClientInfo, OperationInfo, ResponseValue};
+use reqwest::{
+    Request, Response, StatusCode,
+    header::{ACCEPT, AUTHORIZATION, HeaderName, HeaderValue, USER_AGENT},
+};
+use serde::de::DeserializeOwned;
+use tracing::Instrument;
+use url::Url;
+
+use crate::{
+    auth::TokenCache,
+    error::{Error, Result, ServiceError, header},
+    generated::Client,
+    retry::{self, RetryOptions},
+};
+
+const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-client-request-id");
+const APPROVAL_OPERATION: &str = "requests_update_status";
+
+/// Shared, immutable client state; the generated client's `inner`.
+#[derive(Clone)]
+pub(crate) struct Pipeline(pub(crate) Arc<Shared>);
+
+pub(crate) struct Shared {
+    pub(crate) endpoint: Url,
+    pub(crate) api_version: String,
+    pub(crate) auth: TokenCache,
+    pub(crate) user_agent: HeaderValue,
+    pub(crate) retry: RetryOptions,
+    pub(crate) per_try_timeout: Option<Duration>,
+    pub(crate) call_timeout: Option<Duration>,
+}
+
+impl fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.0;
+        f.debug_struct("Pipeline")
+            .field("endpoint", &s.endpoint.as_str())
+            .field("api_version", &s.api_version)
+            .field("auth", &s.auth)
+            .field("retry", &s.retry)
+            .field("per_try_timeout", &s.per_try_timeout)
+            .field("call_timeout", &s.call_timeout)
+            .finish()
+    }
+}
+
+/// What one logical call learned on its way; read after the call to build errors.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct CallMeta {
+    pub(crate) client_request_id: Option<String>,
+    pub(crate) attempts: u32,
+    pub(crate) retry_after: Option<Duration>,
+    /// The last failure may have been carried out by the service (non-idempotent call only).
+    pub(crate) ambiguous: bool,
+    pub(crate) last_status: Option<StatusCode>,
+    pub(crate) last_request_id: Option<String>,
+}
+
+#[derive(Default)]
+struct CallState {
+    meta: CallMeta,
+    client_request_id: Option<HeaderValue>,
+    credential_error: Option<azure_core::Error>,
+    refused_url: Option<(String, String)>,
+}
+
+tokio::task_local! {
+    static CALL: RefCell<CallState>;
+}
+
+fn with_call<R>(f: impl FnOnce(&mut CallState) -> R) -> Option<R> {
+    CALL.try_with(|c| f(&mut c.borrow_mut())).ok()
+}
+
+pub(crate) fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme() && a.host() == b.host() && a.port_or_known_default() == b.port_or_known_default()
+}
+
+impl ClientHooks<Pipeline> for Client {
+    async fn pre<E>(
+        &self,
+        request: &mut Request,
+        _info: &OperationInfo,
+    ) -> std::result::Result<(), progenitor_client::Error<E>> {
+        let shared = &self.inner().0;
+        if !same_origin(request.url(), &shared.endpoint) {
+            let url = request.url().to_string();
+            with_call(|c| c.refused_url = Some((url, "not on the configured endpoint".into())));
+            return Err(progenitor_client::Error::Custom("refused URL".into()));
+        }
+        let id = with_call(|c| c.client_request_id.clone()).flatten().unwrap_or_else(new_request_id);
+        let headers = request.headers_mut();
+        // progenitor adds a Dropshot-style `api-version` header; Azure wants only the query parameter.
+        headers.remove("api-version");
+        headers.insert(USER_AGENT, shared.user_agent.clone());
+        headers.insert(CLIENT_REQUEST_ID, id);
+        match shared.auth.authorization().await {
+            Ok(token) => {
+                request.headers_mut().insert(AUTHORIZATION, token);
+                Ok(())
+            }
+            Err(error) => {
+                with_call(|c| c.credential_error = Some(error));
+                Err(progenitor_client::Error::Custom("credential failure".into()))
+            }
+        }
+    }
+
+    async fn exec(&self, request: Request, info: &OperationInfo) -> reqwest::Result<Response> {
+        let shared = &self.inner().0;
+        let policy = &shared.retry;
+        let non_idempotent = info.operation_id == APPROVAL_OPERATION;
+        let started = tokio::time::Instant::now();
+        let mut current = request;
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let spare = if attempt <= policy.max_retries() { current.try_clone() } else { None };
+            if let Some(limit) = shared.per_try_timeout {
+                current.timeout_mut().get_or_insert(limit);
+            }
+            let result = self.client().execute(current).await;
+            let verdict = classify(&result, non_idempotent);
+            let status = result.as_ref().ok().map(Response::status);
+            with_call(|c| {
+                c.meta.attempts = attempt;
+                c.meta.last_status = status;
+                c.meta.last_request_id = result.as_ref().ok().and_then(|r| header(r.headers(), "x-ms-request-id"));
+            });
+            if status == Some(StatusCode::UNAUTHORIZED) {
+                shared.auth.invalidate();
+            }
+            let hint = match verdict {
+                Verdict::Done => return result,
+                Verdict::Ambiguous => {
+                    with_call(|c| c.meta.ambiguous = true);
+                    tracing::debug!(attempt, status = status.map(|s| s.as_u16()), "outcome unknown; not resending");
+                    return result;
+                }
+                Verdict::Retry(hint) => hint,
+            };
+            let Some(next) = spare else { return result };
+            let remaining = policy.budget().saturating_sub(started.elapsed());
+            if let Some(asked) = hint.filter(|h| *h > policy.max_delay() || *h > remaining) {
+                with_call(|c| c.meta.retry_after = Some(asked));
+                tracing::debug!(
+                    attempt,
+                    retry_after_ms = asked.as_millis() as u64,
+                    "server asks for a longer wait than allowed; giving up"
+                );
+                return result;
+            }
+            let wait = policy.backoff(attempt, fastrand::f64()).max(hint.unwrap_or_default());
+            if wait > remaining {
+                tracing::debug!(attempt, "retry budget spent");
+                return result;
+            }
+            tracing::debug!(
+                attempt,
+                status = status.map(|s| s.as_u16()),
+                error = result.as_ref().err().map(|e| e.to_string()),
+                wait_ms = wait.as_millis() as u64,
+                "retrying"
+            );
+            drop(result);
+            tokio::time::sleep(wait).await;
+            current = next;
+        }
+    }
+}
+
+enum Verdict {
+    Done,
+    Retry(Option<Duration>),
+    Ambiguous,
+}
+
+fn classify(result: &reqwest::Result<Response>, non_idempotent: bool) -> Verdict {
+    match result {
+        Ok(response) => {
+            let status = response.status();
+            if !retry::is_retryable_status(status) {
+                Verdict::Done
+            } else if non_idempotent && retry::may_have_committed(status) {
+                Verdict::Ambiguous
+            } else {
+                Verdict::Retry(retry::retry_after(response.headers(), std::time::SystemTime::now()))
+            }
+        }
+        // Connecting failed: nothing reached the service, so resending is always safe.
+        Err(e) if e.is_connect() => Verdict::Retry(None),
+        Err(_) if non_idempotent => Verdict::Ambiguous,
+        Err(e) if e.is_builder() || e.is_redirect() || e.is_decode() => Verdict::Done,
+        Err(_) => Verdict::Retry(None),
+    }
+}
+
+fn new_request_id() -> HeaderValue {
+    let mut buf = uuid::Uuid::encode_buffer();
+    let text = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
+    HeaderValue::from_str(text).expect("a UUID is a valid header value")
+}
+
+impl Pipeline {
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.0
+    }
+
+    /// Runs one logical call (the future of a generated `send()` or of [`Self::get_json`]) in its own call
+    /// state and tracing span, and converts its error.
+    pub(crate) async fn call<T, F>(&self, operation: &'static str, call: F) -> (Result<ResponseValue<T>>, CallMeta)
+    where
+        F: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<()>>>,
+    {
+        let id = new_request_id();
+        let span = tracing::debug_span!(
+            "customer_lockbox",
+            operation,
+            client_request_id = id.to_str().unwrap_or_default(),
+            status = tracing::field::Empty,
+            attempts = tracing::field::Empty,
+            request_id = tracing::field::Empty,
+        );
+        let state = RefCell::new(CallState { client_request_id: Some(id.clone()), ..Default::default() });
+        let timeout = self.0.call_timeout;
+        let scoped = CALL.scope(state, async move {
+            let result = match timeout {
+                Some(limit) => match tokio::time::timeout(limit, call).await {
+                    Ok(result) => Ok(result),
+                    Err(_) => Err(limit),
+                },
+                None => Ok(call.await),
+            };
+            (result, CALL.with(|c| std::mem::take(&mut *c.borrow_mut())))
+        });
+        let (result, mut state) = scoped.instrument(span.clone()).await;
+        state.meta.client_request_id = id.to_str().ok().map(str::to_owned);
+        let meta = state.meta.clone();
+        span.record("attempts", meta.attempts);
+        if let Some(status) = meta.last_status {
+            span.record("status", status.as_u16());
+        }
+        if let Some(request_id) = &meta.last_request_id {
+            span.record("request_id", request_id.as_str());
+        }
+        let result = match result {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => Err(convert(operation, error, state, self.0.auth.current_secret()).await),
+            Err(limit) => Err(Error::Timeout {
+                what: format!("{operation} to complete"),
+                elapsed: limit,
+                last_status: meta.last_status.map_or_else(|| "no response".into(), |s| s.to_string()),
+            }),
+        };
+        (result, meta)
+    }
+
+    /// Checks a URL the service handed out (a `nextLink` or a polling URL) and makes it ready to send: relative
+    /// links are resolved against the endpoint, the origin must be the endpoint's, and `api-version` is set to
+    /// ours exactly once while every other query parameter is kept as sent.
+    pub(crate) fn service_url(&self, kind: &'static str, link: &str) -> Result<Url> {
+        let shared = &self.0;
+        let refuse = |reason: &str| Error::UnsafeUrl { kind, url: link.to_owned(), reason: reason.to_owned() };
+        let mut url = match Url::parse(link) {
+            Ok(url) => url,
+            Err(url::ParseError::RelativeUrlWithoutBase) => {
+                shared.endpoint.join(link).map_err(|e| refuse(&e.to_string()))?
+            }
+            Err(e) => return Err(refuse(&e.to_string())),
+        };
+        if !same_origin(&url, &shared.endpoint) {
+            return Err(refuse("it is not on the configured endpoint, so the token will not be sent there"));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(refuse("it carries credentials"));
+        }
+        url.set_fragment(None);
+        let mut query: String = url
+            .query()
+            .unwrap_or_default()
+            .split('&')
+            .filter(|pair| !pair.is_empty())
+            .filter(|pair| {
+                let key = pair.split('=').next().unwrap_or_default();
+                !percent_decoded_eq(key, "api-version")
+            })
+            .collect::<Vec<_>>()
+            .join("&");
+        if !query.is_empty() {
+            query.push('&');
+        }
+        query.push_str("api-version=");
+        query.extend(url::form_urlencoded::byte_serialize(shared.api_version.as_bytes()));
+        url.set_query(Some(&query));
+        Ok(url)
+    }
+
+    /// GETs a JSON document from a URL the service handed out, through the same hooks as every operation.
+    pub(crate) async fn get_json<T: DeserializeOwned>(
+        &self,
+        client: &Client,
+        operation: &'static str,
+        kind: &'static str,
+        link: &str,
+    ) -> (Result<ResponseValue<T>>, CallMeta) {
+        let url = match self.service_url(kind, link) {
+            Ok(url) => url,
+            Err(e) => return (Err(e), CallMeta::default()),
+        };
+        let request = async move {
+            let mut request = client
+                .client()
+                .get(url)
+                .header(ACCEPT, HeaderValue::from_static("application/json"))
+                .build()
+                .map_err(progenitor_client::Error::CommunicationError)?;
+            let info = OperationInfo { operation_id: operation };
+            client.pre(&mut request, &info).await?;
+            let response = client.exec(request, &info).await.map_err(progenitor_client::Error::CommunicationError)?;
+            if response.status() == StatusCode::OK {
+                ResponseValue::from_response(response).await
+            } else {
+                Err(progenitor_client::Error::UnexpectedResponse(response))
+            }
+        };
+        self.call(operation, request).await
+    }
+}
+
+fn percent_decoded_eq(raw: &str, expected: &str) -> bool {
+    percent_decode(raw).eq_ignore_ascii_case(expected)
+}
+
+fn percent_decode(raw: &str) -> String {
+    url::form_urlencoded::parse(format!("{raw}=").as_bytes()).next().map(|(k, _)| k.into_owned()).unwrap_or_default()
+}
+
+/// Turns progenitor's error into ours, using what the call state recorded.
+async fn convert(
+    operation: &'static str,
+    error: progenitor_client::Error<()>,
+    state: CallState,
+    secret: Option<Vec<u8>>,
+) -> Error {
+    let secret = secret.as_deref();
+    use progenitor_client::Error as P;
+    let meta = &state.meta;
+    if let Some(source) = state.credential_error {
+        return Error::Credential(source);
+    }
+    if let Some((url, reason)) = state.refused_url {
+        return Error::UnsafeUrl { kind: "request URL", url, reason };
+    }
+    match error {
+        P::UnexpectedResponse(response) => {
+            let status = response.status();
+            let headers = response.headers().clone();
+            match response.bytes().await {
+                Ok(body) => {
+                    Error::Service(Box::new(ServiceError::from_parts(operation, status, &headers, body, meta, secret)))
+                }
+                Err(source) => Error::Transport { operation, attempts: meta.attempts.max(1), source },
+            }
+        }
+        P::ErrorResponse(value) => {
+            let headers = value.headers().clone();
+            Error::Service(Box::new(ServiceError::from_parts(
+                operation,
+                value.status(),
+                &headers,
+                Default::default(),
+                meta,
+                secret,
+            )))
+        }
+        P::CommunicationError(source) | P::ResponseBodyError(source) | P::InvalidUpgrade(source) => {
+            Error::Transport { operation, attempts: meta.attempts.max(1), source }
+        }
+        P::InvalidResponsePayload(body, source) => Error::Decode {
+            operation,
+            status: meta.last_status.unwrap_or(StatusCode::OK),
+            request_id: meta.last_request_id.clone(),
+            body: crate::error::redact(body.slice(..body.len().min(4096)), secret),
+            source,
+        },
+        P::InvalidRequest(reason) => Error::InvalidArgument { name: "request", reason },
+        P::Custom(message) => Error::Configuration(message),
+    }
+}

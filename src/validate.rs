@@ -1,0 +1,88 @@
+//! Checks on caller input, made before anything is sent.
+
+use crate::error::{Error, Result};
+
+/// Longest request id accepted.
+pub(crate) const MAX_REQUEST_ID_LEN: usize = 256;
+/// Longest decision reason accepted, in bytes.
+pub const MAX_REASON_LEN: usize = 4096;
+
+/// A GUID in its usual 8-4-4-4-12 hexadecimal form, optionally in braces (which are dropped).
+pub(crate) fn guid(name: &'static str, value: &str) -> Result<String> {
+    let trimmed = value.strip_prefix('{').and_then(|v| v.strip_suffix('}')).unwrap_or(value);
+    let groups: Vec<&str> = trimmed.split('-').collect();
+    let lens = [8, 4, 4, 4, 12];
+    let ok = groups.len() == 5
+        && groups.iter().zip(lens).all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()));
+    if ok {
+        Ok(trimmed.to_owned())
+    } else {
+        let shown: String = value.chars().take(64).collect();
+        Err(Error::invalid(
+            name,
+            format!("{shown:?} is not a GUID (expected the form 00000000-0000-0000-0000-000000000000)"),
+        ))
+    }
+}
+
+/// A request id: non-empty, at most 256 characters, no control characters, not `.` or `..` (which URL
+/// normalisation would turn into a different path). Anything else is percent-encoded into one path segment.
+pub(crate) fn request_id(value: &str) -> Result<&str> {
+    let name = "request_id";
+    if value.trim().is_empty() {
+        return Err(Error::invalid(name, "must not be empty"));
+    }
+    if value.chars().count() > MAX_REQUEST_ID_LEN {
+        return Err(Error::invalid(name, format!("is longer than {MAX_REQUEST_ID_LEN} characters")));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(Error::invalid(name, "contains control characters"));
+    }
+    if value == "." || value == ".." {
+        return Err(Error::invalid(name, "must not be a dot segment"));
+    }
+    Ok(value)
+}
+
+/// A decision's reason: non-blank, at most [`MAX_REASON_LEN`] bytes, no control characters but newlines and tabs.
+pub(crate) fn reason(value: &str) -> Result<&str> {
+    let name = "reason";
+    if value.trim().is_empty() {
+        return Err(Error::invalid(name, "must not be empty: the engineer and the audit log see it"));
+    }
+    if value.len() > MAX_REASON_LEN {
+        return Err(Error::invalid(name, format!("is {} bytes; at most {MAX_REASON_LEN} are accepted", value.len())));
+    }
+    if value.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return Err(Error::invalid(name, "contains control characters"));
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guids() {
+        assert!(guid("x", "00000000-0000-0000-0000-000000000000").is_ok());
+        assert_eq!(
+            guid("x", "{ABCDEF01-2345-6789-abcd-ef0123456789}").unwrap(),
+            "ABCDEF01-2345-6789-abcd-ef0123456789"
+        );
+        for bad in ["", "x", "00000000-0000-0000-0000-00000000000g", "000000000000-0000-0000-0000-00000000", "é"] {
+            assert!(guid("x", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn request_ids() {
+        for bad in ["", " ", ".", "..", "a\u{0}b", "a\nb"] {
+            assert!(request_id(bad).is_err(), "{bad:?}");
+        }
+        assert!(request_id(&"a".repeat(257)).is_err());
+        for ok in ["abc", "a/b", "%2F", "a?b#c", "é ü", "../x"] {
+            assert!(request_id(ok).is_ok(), "{ok:?}");
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicUsize, Ordering},
+};
+
+use azure_core::{
+    credentials::{AccessToken, TokenCredential, TokenRequestOptions},
+    time::{Duration, OffsetDateTime},
+};
+use azure_customer_lockbox::{CustomerLockboxClient, CustomerLockboxClientOptions, RetryOptions};
+
+pub const SUB: &str = "11111111-2222-3333-4444-555555555555";
+pub const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+pub const TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.c2VjcmV0LXRva2VuLWRvLW5vdC1sZWFr.sig";
+
+/// A credential that counts how often it is asked, and can be slow to answer.
+#[derive(Debug, Default)]
+pub struct CountingCredential {
+    pub calls: AtomicUsize,
+    pub delay_ms: u64,
+    pub lifetime_secs: i64,
+}
+
+impl CountingCredential {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self { lifetime_secs: 3600, ..Default::default() })
+    }
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait::async_trait]
+impl TokenCredential for CountingCredential {
+    async fn get_token(&self, _: &[&str], _: Option<TokenRequestOptions<'_>>) -> azure_core::Result<AccessToken> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if self.delay_ms > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(self.delay_ms)).await;
+        }
+        Ok(AccessToken::new(TOKEN.to_owned(), OffsetDateTime::now_utc() + Duration::seconds(self.lifetime_secs)))
+    }
+}
+
+/// Options pointing at `endpoint` with no retries unless the test asks for them.
+pub fn options(endpoint: &str) -> CustomerLockboxClientOptions {
+    let mut options = CustomerLockboxClientOptions::for_endpoint(endpoint.parse().unwrap());
+    options.retry = RetryOptions::none();
+    options
+}
+
+pub fn client(endpoint: &str) -> (CustomerLockboxClient, Arc<CountingCredential>) {
+    let credential = CountingCredential::new();
+    let client = CustomerLockboxClient::new(credential.clone(), Some(options(endpoint))).unwrap();
+    (client, credential)
+}
+
+pub fn request_json(sub: &str, id: &str, status: &str) -> serde_json::Value {
+    serde_json::json!({
+        "id": format!("/subscriptions/{sub}/providers/Microsoft.CustomerLockbox/requests/{id}"),
+        "name": id,
+        "type": "requests",
+        "properties": {
+            "requestId": id,
+            "justification": "Microsoft support troubleshooting",
+            "status": status,
+            "createdDateTime": "2026-11-28T10:00:00Z",
+            "expirationDateTime": "2026-12-02T10:00:00Z",
+            "duration": "8",
+            "resourceIds": format!("/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/data"),
+            "resourceType": "Storage Account",
+            "supportRequest": "2611280010001234",
+            "supportCaseUrl": "https://portal.azure.com/#support",
+            "workitemsource": "SupportRequest",
+            "subscriptionId": sub,
+            "accessLevel": "Read"
+        }
+    })
+}
