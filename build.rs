@@ -59,8 +59,9 @@ fn generate() -> Result<(), String> {
 
     let mut generator = Generator::new(&settings);
     let tokens = generator.generate_tokens(&spec).map_err(|e| format!("progenitor rejected it: {e}"))?;
-    let file: syn::File =
+    let mut file: syn::File =
         syn::parse2(tokens).map_err(|e| format!("progenitor produced code that does not parse: {e}"))?;
+    document_generated_items(&mut file);
     let out_dir = env::var_os("OUT_DIR").ok_or("OUT_DIR is not set (run through cargo)")?;
     let out = Path::new(&out_dir).join("codegen.rs");
     fs::write(&out, prettyplease::unparse(&file)).map_err(|e| format!("cannot write {}: {e}", out.display()))
@@ -94,6 +95,76 @@ fn leave_errors_to_the_sdk(spec: &mut openapiv3::OpenAPI) {
                 StatusCode::Code(c) => (200..300).contains(c),
                 StatusCode::Range(r) => *r == 2,
             });
+        }
+    }
+}
+
+/// Gives a doc comment to the generated public items the document cannot describe: the models' `builder()`
+/// constructors, the builder types and their setters, and the conversion error.
+fn document_generated_items(file: &mut syn::File) {
+    use syn::visit_mut::VisitMut;
+
+    fn has_doc(attrs: &[syn::Attribute]) -> bool {
+        attrs.iter().any(|a| a.path().is_ident("doc"))
+    }
+    fn add_doc(attrs: &mut Vec<syn::Attribute>, text: String) {
+        if !has_doc(attrs) {
+            attrs.insert(0, syn::parse_quote!(#[doc = #text]));
+        }
+    }
+    struct Documenter {
+        in_builder: bool,
+        self_ty: String,
+    }
+    impl VisitMut for Documenter {
+        fn visit_item_mod_mut(&mut self, module: &mut syn::ItemMod) {
+            let text = match module.ident.to_string().as_str() {
+                "builder" => "Field-by-field builders of the model types; finish with `try_into()`.",
+                "error" => "Errors of the builders.",
+                _ => "Generated items.",
+            };
+            add_doc(&mut module.attrs, text.to_owned());
+            let outer = self.in_builder;
+            self.in_builder = module.ident == "builder";
+            syn::visit_mut::visit_item_mod_mut(self, module);
+            self.in_builder = outer;
+        }
+        fn visit_item_struct_mut(&mut self, item: &mut syn::ItemStruct) {
+            let name = item.ident.to_string();
+            let text = if self.in_builder {
+                format!("Builder of [`super::{name}`]: set fields, then convert with `try_into()`.")
+            } else {
+                format!("The `{name}` type.")
+            };
+            add_doc(&mut item.attrs, text);
+            syn::visit_mut::visit_item_struct_mut(self, item);
+        }
+        fn visit_item_impl_mut(&mut self, item: &mut syn::ItemImpl) {
+            let outer = std::mem::take(&mut self.self_ty);
+            if let syn::Type::Path(path) = &*item.self_ty {
+                self.self_ty = path.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
+            }
+            syn::visit_mut::visit_item_impl_mut(self, item);
+            self.self_ty = outer;
+        }
+        fn visit_impl_item_fn_mut(&mut self, item: &mut syn::ImplItemFn) {
+            if matches!(item.vis, syn::Visibility::Public(_)) {
+                let name = item.sig.ident.to_string();
+                let text = match name.as_str() {
+                    "builder" => format!("Starts building a [`{}`] field by field.", self.self_ty),
+                    _ if self.in_builder => format!("Sets `{name}`."),
+                    _ => format!("`{name}`."),
+                };
+                add_doc(&mut item.attrs, text);
+            }
+        }
+    }
+
+    for item in &mut file.items {
+        if let syn::Item::Mod(module) = item
+            && module.ident == "types"
+        {
+            Documenter { in_builder: false, self_ty: String::new() }.visit_item_mod_mut(module);
         }
     }
 }

@@ -79,3 +79,28 @@ pub fn request_json(sub: &str, id: &str, status: &str) -> serde_json::Value {
         }
     })
 }
+
+/// An HTTP client for tests on tokio's paused clock: no connect or pool timers that the paused clock could
+/// fire while a test waits on real socket IO.
+pub fn paused_clock_http() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).pool_idle_timeout(None).build().unwrap()
+}
+
+/// Replies with the given responses in order, repeating the last one.
+pub struct Sequence {
+    responses: Vec<wiremock::ResponseTemplate>,
+    next: AtomicUsize,
+}
+
+impl Sequence {
+    pub fn new(responses: Vec<wiremock::ResponseTemplate>) -> Self {
+        Self { responses, next: AtomicUsize::new(0) }
+    }
+}
+
+impl wiremock::Respond for Sequence {
+    fn respond(&self, _: &wiremock::Request) -> wiremock::ResponseTemplate {
+        let i = self.next.fetch_add(1, Ordering::SeqCst).min(self.responses.len() - 1);
+        self.responses[i].clone()
+    }
+}

@@ -1,0 +1,399 @@
+//! The retry policy: what is retried, how long it waits, and approvals that happen exactly once.
+//! All on tokio's paused clock, so waits of seconds take microseconds.
+
+mod common;
+
+use std::time::Duration;
+
+use azure_customer_lockbox::{
+    CustomerLockboxClient, CustomerLockboxClientOptions, Error, ExponentialRetryOptions, FixedRetryOptions,
+    RetryOptions, models::LockboxRequestStatus,
+};
+use common::*;
+use serde_json::json;
+use tokio::{io::AsyncReadExt, io::AsyncWriteExt, net::TcpListener, time::Instant};
+use wiremock::{
+    Mock, MockServer, ResponseTemplate,
+    matchers::{method, path_regex},
+};
+
+fn policy(max_retries: u32) -> RetryOptions {
+    RetryOptions::exponential(ExponentialRetryOptions { max_retries, jitter: false, ..Default::default() })
+}
+
+fn retrying_client(endpoint: &str, retry: RetryOptions) -> CustomerLockboxClient {
+    let options = CustomerLockboxClientOptions {
+        retry,
+        per_try_timeout: None,
+        http_client: Some(paused_clock_http()),
+        ..CustomerLockboxClientOptions::for_endpoint(endpoint.parse().unwrap())
+    };
+    CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap()
+}
+
+fn ok_tenant() -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({"isOptedIn": true}))
+}
+
+async fn tenant_server(responses: Vec<ResponseTemplate>) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("GET")).respond_with(Sequence::new(responses)).mount(&server).await;
+    server
+}
+
+async fn count(server: &MockServer, verb: &str) -> usize {
+    server.received_requests().await.unwrap().iter().filter(|r| r.method.as_str() == verb).count()
+}
+
+#[tokio::test(start_paused = true)]
+async fn each_retry_after_form_sets_the_wait() {
+    let date = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(4));
+    let cases: [(&str, &str, f64, f64); 4] = [
+        ("retry-after", "7", 7.0, 7.0),
+        ("retry-after-ms", "1500", 1.5, 1.5),
+        ("x-ms-retry-after-ms", "2500", 2.5, 2.5),
+        ("retry-after", &date, 2.9, 4.0),
+    ];
+    for (name, value, low, high) in cases {
+        let server = tenant_server(vec![ResponseTemplate::new(429).insert_header(name, value), ok_tenant()]).await;
+        let client = retrying_client(
+            &server.uri(),
+            RetryOptions::exponential(ExponentialRetryOptions {
+                initial_delay: Duration::from_millis(100),
+                jitter: false,
+                ..Default::default()
+            }),
+        );
+        let started = Instant::now();
+        assert!(client.tenant().is_opted_in(TENANT).await.unwrap());
+        let waited = started.elapsed().as_secs_f64();
+        assert!(waited >= low && waited <= high + 0.05, "{name}: {value}: waited {waited}");
+        assert_eq!(count(&server, "GET").await, 2);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn x_ms_retry_after_ms_wins_over_the_others_and_500_honours_it_too() {
+    let server = tenant_server(vec![
+        ResponseTemplate::new(500)
+            .insert_header("retry-after", "30")
+            .insert_header("retry-after-ms", "9000")
+            .insert_header("x-ms-retry-after-ms", "1200"),
+        ok_tenant(),
+    ])
+    .await;
+    let client = retrying_client(
+        &server.uri(),
+        RetryOptions::exponential(ExponentialRetryOptions {
+            initial_delay: Duration::from_millis(10),
+            jitter: false,
+            ..Default::default()
+        }),
+    );
+    let started = Instant::now();
+    client.tenant().is_opted_in(TENANT).await.unwrap();
+    assert_eq!(started.elapsed().as_millis(), 1200);
+}
+
+#[tokio::test(start_paused = true)]
+async fn backoff_doubles_and_the_last_error_says_how_many_attempts() {
+    let server = tenant_server(vec![ResponseTemplate::new(503).insert_header("x-ms-request-id", "last")]).await;
+    let client = retrying_client(&server.uri(), policy(3));
+    let started = Instant::now();
+    let error = client.tenant().is_opted_in(TENANT).await.unwrap_err();
+    // 0.8 s + 1.6 s + 3.2 s between four attempts.
+    assert_eq!(started.elapsed().as_millis(), 5600);
+    assert_eq!(count(&server, "GET").await, 4);
+    assert_eq!(error.status().unwrap().as_u16(), 503);
+    assert_eq!(error.attempts(), Some(4));
+    assert_eq!(error.request_id(), Some("last"));
+    assert!(error.to_string().contains("after 4 attempts"), "{error}");
+    assert!(error.is_retryable());
+}
+
+#[tokio::test(start_paused = true)]
+async fn retryable_statuses_are_retried_and_others_are_not() {
+    for status in [408u16, 429, 500, 502, 503, 504] {
+        let server = tenant_server(vec![ResponseTemplate::new(status), ok_tenant()]).await;
+        let client = retrying_client(&server.uri(), policy(3));
+        assert!(client.tenant().is_opted_in(TENANT).await.unwrap(), "{status}");
+        assert_eq!(count(&server, "GET").await, 2, "{status}");
+    }
+    for status in [400u16, 401, 403, 404, 409, 412] {
+        let server = tenant_server(vec![ResponseTemplate::new(status), ok_tenant()]).await;
+        let client = retrying_client(&server.uri(), policy(3));
+        let error = client.tenant().is_opted_in(TENANT).await.unwrap_err();
+        assert_eq!(error.status().unwrap().as_u16(), status);
+        assert_eq!(error.attempts(), Some(1));
+        assert_eq!(count(&server, "GET").await, 1, "{status} must not be retried");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_time_budget_stops_retries_before_a_wait_would_pass_it() {
+    let server = tenant_server(vec![ResponseTemplate::new(502)]).await;
+    let retry = RetryOptions::exponential(ExponentialRetryOptions {
+        max_retries: 10,
+        max_total_elapsed: Duration::from_secs(3),
+        jitter: false,
+        ..Default::default()
+    });
+    let client = retrying_client(&server.uri(), retry);
+    let started = Instant::now();
+    let error = client.tenant().is_opted_in(TENANT).await.unwrap_err();
+    // Waits 0.8 s and 1.6 s; the next (3.2 s) would pass the 3 s budget.
+    assert_eq!(started.elapsed().as_millis(), 2400);
+    assert_eq!(error.attempts(), Some(3));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_long_retry_after_is_not_slept_and_is_reported() {
+    for (name, value, asked) in
+        [("retry-after", "3600", 3600_000u128), ("retry-after-ms", "61000", 61_000), ("retry-after", "59", 59_000)]
+    {
+        let server = tenant_server(vec![ResponseTemplate::new(429).insert_header(name, value), ok_tenant()]).await;
+        let retry = RetryOptions::exponential(ExponentialRetryOptions {
+            max_total_elapsed: Duration::from_secs(30),
+            ..Default::default()
+        });
+        let client = retrying_client(&server.uri(), retry);
+        let started = Instant::now();
+        let error = client.tenant().is_opted_in(TENANT).await.unwrap_err();
+        assert_eq!(started.elapsed(), Duration::ZERO, "{name}: {value}");
+        assert_eq!(error.status().unwrap().as_u16(), 429);
+        assert_eq!(error.retry_after().unwrap().as_millis(), asked);
+        assert_eq!(count(&server, "GET").await, 1);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn fixed_and_none_policies() {
+    let server = tenant_server(vec![ResponseTemplate::new(503)]).await;
+    let client = retrying_client(
+        &server.uri(),
+        RetryOptions::fixed(FixedRetryOptions { max_retries: 2, delay: Duration::from_secs(2), ..Default::default() }),
+    );
+    let started = Instant::now();
+    assert_eq!(client.tenant().is_opted_in(TENANT).await.unwrap_err().attempts(), Some(3));
+    assert_eq!(started.elapsed().as_secs(), 4);
+
+    let server = tenant_server(vec![ResponseTemplate::new(503), ok_tenant()]).await;
+    let client = retrying_client(&server.uri(), RetryOptions::none());
+    assert!(client.tenant().is_opted_in(TENANT).await.is_err());
+    assert_eq!(count(&server, "GET").await, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn client_request_id_is_stable_across_attempts_and_fresh_per_call() {
+    let server = tenant_server(vec![ResponseTemplate::new(503), ResponseTemplate::new(429), ok_tenant()]).await;
+    let client = retrying_client(&server.uri(), policy(3));
+    client.tenant().is_opted_in(TENANT).await.unwrap();
+    client.tenant().is_opted_in(TENANT).await.unwrap();
+    let ids: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.headers.get("x-ms-client-request-id").unwrap().to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 4);
+    assert!(ids[0] == ids[1] && ids[1] == ids[2], "{ids:?}");
+    assert_ne!(ids[2], ids[3]);
+}
+
+/// A server that reads one request per connection and, for the first `drops` connections, closes the
+/// connection without answering; later connections get `reply`.
+async fn dropping_server(
+    drops: usize,
+    reply: &'static str,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else { return };
+            let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16 * 1024];
+                let mut read = 0;
+                while !buf[..read].windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf[read..]).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(k) => read += k,
+                    }
+                }
+                if n >= drops {
+                    let response = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}",
+                        reply.len()
+                    );
+                    let _ = socket.write_all(response.as_bytes()).await;
+                }
+                // Dropping the socket closes the connection, answered or not.
+            });
+        }
+    });
+    (url, seen)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dropped_connection_is_retried_for_reads() {
+    let (url, seen) = dropping_server(2, r#"{"isOptedIn":true}"#).await;
+    let client = retrying_client(&url, policy(3));
+    assert!(client.tenant().is_opted_in(TENANT).await.unwrap());
+    assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn refused_connections_are_retried_then_reported_as_transport_errors() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let client = retrying_client(&url, policy(2));
+    match client.tenant().is_opted_in(TENANT).await.unwrap_err() {
+        Error::Transport { attempts, source, .. } => {
+            assert_eq!(attempts, 3);
+            assert!(source.is_connect(), "{source:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+// ---- approvals ----
+
+async fn approval_server(posts: Vec<ResponseTemplate>, gets: Vec<ResponseTemplate>) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path_regex("/updateApproval$"))
+        .respond_with(Sequence::new(posts))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path_regex("/requests/[^/]+$"))
+        .respond_with(Sequence::new(gets))
+        .mount(&server)
+        .await;
+    server
+}
+
+fn get_status(status: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(request_json(SUB, "req", status))
+}
+
+fn approved_reply() -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({"status": "Approve", "reason": "ok"}))
+}
+
+#[tokio::test(start_paused = true)]
+async fn approval_after_a_500_that_committed_reconciles_without_resending() {
+    for (status, seen) in [(500u16, "Approving"), (502, "Approved"), (504, "Completed")] {
+        let server =
+            approval_server(vec![ResponseTemplate::new(status), approved_reply()], vec![get_status(seen)]).await;
+        let client = retrying_client(&server.uri(), policy(3));
+        let approval = client.requests(SUB).unwrap().approve("req", "ok").await.unwrap();
+        assert_eq!(approval.reason.as_deref(), Some("ok"));
+        assert_eq!(count(&server, "POST").await, 1, "{status}: the decision must not be sent twice");
+        assert_eq!(count(&server, "GET").await, 1);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn approval_whose_failed_attempt_did_not_commit_is_resent_once() {
+    let server = approval_server(vec![ResponseTemplate::new(500), approved_reply()], vec![get_status("Pending")]).await;
+    let client = retrying_client(&server.uri(), policy(3));
+    client.requests(SUB).unwrap().approve("req", "ok").await.unwrap();
+    assert_eq!(count(&server, "POST").await, 2);
+    assert_eq!(count(&server, "GET").await, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn approval_that_finds_another_outcome_is_a_typed_conflict() {
+    let server = approval_server(vec![ResponseTemplate::new(502)], vec![get_status("Denied")]).await;
+    let client = retrying_client(&server.uri(), policy(3));
+    match client.requests(SUB).unwrap().approve("req", "ok").await.unwrap_err() {
+        Error::DecisionConflict { current_status, .. } => assert_eq!(current_status, LockboxRequestStatus::Denied),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(count(&server, "POST").await, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_resend_refused_as_not_pending_with_our_decision_is_success() {
+    let conflict = ResponseTemplate::new(409).set_body_json(json!({"error": {"code": "RequestNotPending",
+        "additionalInfo": [{"type": "LockboxRequestStatus", "info": {"currentStatus": "Approved"}}]}}));
+    // The read after the 500 still shows Pending (the decision lands a moment later).
+    let server = approval_server(vec![ResponseTemplate::new(500), conflict], vec![get_status("Pending")]).await;
+    let client = retrying_client(&server.uri(), policy(3));
+    client.requests(SUB).unwrap().approve("req", "ok").await.unwrap();
+    assert_eq!(count(&server, "POST").await, 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fresh_not_pending_refusal_is_reported_not_hidden() {
+    let conflict = ResponseTemplate::new(409).set_body_json(json!({"error": {"code": "RequestNotPending",
+        "additionalInfo": [{"type": "LockboxRequestStatus", "info": {"currentStatus": "Approved"}}]}}));
+    let server = approval_server(vec![conflict], vec![get_status("Approved")]).await;
+    let client = retrying_client(&server.uri(), policy(3));
+    let error = client.requests(SUB).unwrap().approve("req", "ok").await.unwrap_err();
+    assert_eq!(error.status().unwrap().as_u16(), 409);
+    assert_eq!(error.current_status(), Some(LockboxRequestStatus::Approved));
+    assert_eq!(count(&server, "GET").await, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn throttled_and_unavailable_approvals_are_resent_normally() {
+    let server = approval_server(
+        vec![
+            ResponseTemplate::new(429).insert_header("retry-after-ms", "10"),
+            ResponseTemplate::new(503),
+            approved_reply(),
+        ],
+        vec![get_status("Pending")],
+    )
+    .await;
+    let client = retrying_client(&server.uri(), policy(3));
+    client.requests(SUB).unwrap().approve("req", "ok").await.unwrap();
+    assert_eq!(count(&server, "POST").await, 3);
+    assert_eq!(count(&server, "GET").await, 0, "429 and 503 guarantee nothing was done: no reconciliation");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_approval_whose_connection_dropped_after_sending_is_reconciled() {
+    // Every POST connection is dropped; the reconciling GET (also dropped once) then reads Approved.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let posts = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = posts.clone();
+    let body = serde_json::to_string(&request_json(SUB, "req", "Approved")).unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else { return };
+            let counter = counter.clone();
+            let body = body.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16 * 1024];
+                let mut read = 0;
+                while !buf[..read].windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf[read..]).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(k) => read += k,
+                    }
+                }
+                if buf.starts_with(b"POST") {
+                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    return;
+                }
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    let client = retrying_client(&url, policy(3));
+    client.requests(SUB).unwrap().approve("req", "ok").await.unwrap();
+    assert_eq!(posts.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
