@@ -149,7 +149,7 @@ async fn the_time_budget_stops_retries_before_a_wait_would_pass_it() {
 #[tokio::test(start_paused = true)]
 async fn a_long_retry_after_is_not_slept_and_is_reported() {
     for (name, value, asked) in
-        [("retry-after", "3600", 3600_000u128), ("retry-after-ms", "61000", 61_000), ("retry-after", "59", 59_000)]
+        [("retry-after", "3600", 3_600_000_u128), ("retry-after-ms", "61000", 61_000), ("retry-after", "59", 59_000)]
     {
         let server = tenant_server(vec![ResponseTemplate::new(429).insert_header(name, value), ok_tenant()]).await;
         let retry = RetryOptions::exponential(ExponentialRetryOptions {
