@@ -1254,21 +1254,37 @@ async fn fifty_concurrent_clients_decide_each_request_at_most_once() {
     for client_no in 0..50usize {
         let (emu, ids) = (emu.clone(), ids.clone());
         tasks.spawn(async move {
+            // One HTTP client (and connection pool) per simulated client.
+            let client = reqwest::Client::new();
+            let send = |method: Method, path: String, body: Option<Value>| {
+                let mut request = client.request(method, url(&emu, &path)).bearer_auth(TOKEN);
+                if let Some(body) = body {
+                    request = request.json(&body);
+                }
+                request.send()
+            };
             let mut wins = Vec::new();
             for round in 0..4usize {
                 let id = &ids[(client_no + round * 7) % ids.len()];
-                let list = get(&emu, &requests_path(SUB)).await;
+                let list = send(Method::GET, requests_path(SUB), None)
+                    .await
+                    .expect("list");
                 assert_eq!(list.status(), StatusCode::OK);
-                assert_eq!(
-                    get(&emu, &request_path(SUB, id)).await.status(),
-                    StatusCode::OK
-                );
+                let page = list.json::<Value>().await.expect("json");
+                assert_eq!(page["value"].as_array().map(Vec::len), Some(3));
+                let read = send(Method::GET, request_path(SUB, id), None)
+                    .await
+                    .expect("get");
+                assert_eq!(read.status(), StatusCode::OK);
                 let verdict = if client_no % 2 == 0 {
                     "Approve"
                 } else {
                     "Deny"
                 };
-                let response = decide(&emu, SUB, id, verdict).await;
+                let path = format!("{}/updateApproval", request_path(SUB, id));
+                let response = send(Method::POST, path, Some(json!({"status": verdict})))
+                    .await
+                    .expect("decide");
                 match response.status().as_u16() {
                     200 => wins.push(id.clone()),
                     409 => {}

@@ -40,6 +40,7 @@ mod admin;
 mod arm;
 mod asyncops;
 mod faults;
+mod listing;
 mod model;
 mod routes;
 mod server;
