@@ -826,6 +826,29 @@ async fn drop_connection_fault_fails_send_without_a_response() {
             .status(),
         StatusCode::OK
     );
+
+    // On a pooled keep-alive connection, too: the request is not silently retried.
+    let client = reqwest::Client::new();
+    let target = url(&emu, "providers/Microsoft.CustomerLockbox/operations");
+    let ok = client
+        .get(&target)
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(ok.status(), StatusCode::OK);
+    ok.bytes().await.expect("body");
+    emu.clear_received();
+    emu.inject(Fault::drop_connection().on(Operation::OperationsList));
+    assert!(client.get(&target).bearer_auth(TOKEN).send().await.is_err());
+    assert_eq!(emu.received().len(), 1, "sent once, not retried");
+    let again = client
+        .get(&target)
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(again.status(), StatusCode::OK);
 }
 
 #[tokio::test]
@@ -983,7 +1006,9 @@ async fn async_approval_is_202_then_succeeds_after_the_clock_advances() {
         let client = client.clone();
         async move { client.get(u).bearer_auth(TOKEN).send().await.expect("send") }
     };
-    let status: Value = poll(status_url.clone()).await.json().await.expect("json");
+    let in_progress = poll(status_url.clone()).await;
+    assert_eq!(header(&in_progress, "retry-after"), "2");
+    let status: Value = in_progress.json().await.expect("json");
     assert_eq!(status["status"], "InProgress");
     assert!(status.get("endTime").is_none());
     let pending = poll(result_url.clone()).await;
@@ -1109,6 +1134,16 @@ async fn received_log_keeps_raw_paths_and_redacts_authorization() {
     assert_eq!(r.header("Authorization"), Some("<redacted>"));
     assert!(!format!("{received:?}").contains(TOKEN));
     assert_eq!(r.body_len, 0);
+    let id = emu.create_request(SUB, NewLockboxRequest::default());
+    decide(&emu, SUB, &id, "Approve").await;
+    let post = emu.received().pop().expect("POST recorded");
+    assert_eq!(post.method, "POST");
+    assert_eq!(
+        post.body_len,
+        json!({"status": "Approve", "reason": "Looks legitimate"})
+            .to_string()
+            .len()
+    );
     emu.clear_received();
     assert!(emu.received().is_empty());
 }

@@ -121,7 +121,14 @@ impl Inner {
                 }
             }
         }
-        Ok(ok_json(body))
+        let mut response = ok_json(body);
+        if op.outcome.is_none()
+            && let Some(cfg) = &self.async_cfg
+            && let Ok(value) = HeaderValue::from_str(&cfg.retry_after_secs.to_string())
+        {
+            response.headers_mut().insert("retry-after", value);
+        }
+        Ok(response)
     }
 
     /// `GET .../operationResults/{id}`.

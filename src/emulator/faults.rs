@@ -83,8 +83,7 @@ pub struct Fault {
     pub count: usize,
     /// Only this operation; `None` matches every routed ARM request (including async-operation polls).
     pub operation: Option<Operation>,
-    /// Apply the operation's effect first (e.g. record the approval), then fail. Only meaningful for
-    /// `Status`, `Html` and `DropConnection`.
+    /// Apply the operation's effect first (e.g. record the approval), then fail (ignored for `Delay`).
     pub after_commit: bool,
 }
 

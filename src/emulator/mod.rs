@@ -33,6 +33,20 @@
 //! # }
 //! ```
 //!
+//! # Admin HTTP API
+//!
+//! Outside the ARM namespace and without authentication, for the standalone runner and other languages:
+//!
+//! | Call | Body / answer |
+//! |------|---------------|
+//! | `POST /_emulator/requests` | [`NewLockboxRequest`] JSON plus `subscriptionId` → `201 {"id":".."}` |
+//! | `POST /_emulator/seed` | [`Seed`] JSON → `{"ids":[..]}` |
+//! | `GET /_emulator/clock` | `{"now":".."}` |
+//! | `POST /_emulator/clock/advance` | `{"seconds":N}` (may be negative) → `{"now":".."}` |
+//! | `GET` / `DELETE /_emulator/received` | [`ReceivedRequest`] list / clear it |
+//! | `POST /_emulator/faults` | [`FaultSpec`] JSON → `204` |
+//! | `GET /_emulator/decisions` | [`DecisionRecord`] list |
+//!
 //! The standalone runner serves it until Ctrl-C:
 //! `cargo run --example emulator -- --port 8080 --sample-subscription <GUID>`.
 
@@ -189,8 +203,8 @@ impl Emulator {
                     subscription_id: subscription_id.to_owned(),
                     request_id: None,
                     status: Some(status.to_owned()),
-                    created_date_time: Some(now - TimeDelta::seconds(age)),
-                    expiration_date_time: Some(now + TimeDelta::seconds(expires)),
+                    created_date_time: now.checked_sub_signed(TimeDelta::seconds(age)),
+                    expiration_date_time: now.checked_add_signed(TimeDelta::seconds(expires)),
                     request: NewLockboxRequest {
                         justification: why.to_owned(),
                         resource_ids: vec![resource],
