@@ -138,8 +138,9 @@ impl Emulator {
         create(&self.shared, subscription_id, new)
     }
 
-    /// Adds tenants and requests. Requests with an unknown status are skipped (with a warning);
-    /// [`Emulator::seed_from_file`] rejects them instead.
+    /// Adds tenants and requests. Requests with an unknown status are skipped (with a warning); a request
+    /// id that already exists makes the whole seed a no-op (with a warning). [`Emulator::seed_from_file`]
+    /// reports both as errors instead.
     pub fn seed(&self, seed: Seed) {
         let lenient = Seed {
             requests: seed
@@ -155,7 +156,9 @@ impl Emulator {
                 .collect(),
             ..seed
         };
-        let _ = apply_seed(&self.shared, lenient);
+        if let Err(problem) = apply_seed(&self.shared, lenient) {
+            tracing::warn!(%problem, "emulator seed ignored");
+        }
     }
 
     /// Reads a [`Seed`] JSON file and applies it.
