@@ -24,3 +24,7 @@ pub use pager::{ContinuationToken, Page, PageStream, Pager};
 pub use requests::{RequestFilter, RequestsClient, RequestsListOptions};
 pub use retry::{ExponentialRetryOptions, FixedRetryOptions, RetryOptions};
 pub use validate::MAX_REASON_LEN;
+
+#[cfg(feature = "emulator")]
+#[cfg_attr(docsrs, doc(cfg(feature = "emulator")))]
+pub mod emulator;

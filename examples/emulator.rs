@@ -1,0 +1,79 @@
+//! Standalone Customer Lockbox emulator: serves the ARM API on 127.0.0.1 until Ctrl-C.
+//!
+//! ```text
+//! cargo run --example emulator -- --port 8080 --sample-subscription 0b1f6471-1bf0-4dda-aec3-cb9272f09590
+//! ```
+//!
+//! Steer it over its admin API (no auth), e.g.
+//! `curl -X POST localhost:8080/_emulator/clock/advance -d '{"seconds":3600}'`; see the `emulator` module docs.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use azure_customer_lockbox::emulator::{AsyncOperations, Emulator, EmulatorConfig};
+use clap::Parser;
+
+/// Customer Lockbox ARM emulator (Microsoft.CustomerLockbox, api-version 2018-02-28-preview).
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// TCP port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, env = "LOCKBOX_EMULATOR_PORT", default_value_t = 8080)]
+    port: u16,
+    /// Seed file: {"tenants":{"<tid>":true},"requests":[{"subscriptionId":"..","status":"Pending",..}]}.
+    #[arg(long)]
+    seed: Option<PathBuf>,
+    /// Create six realistic sample requests in this subscription.
+    #[arg(long, value_name = "GUID")]
+    sample_subscription: Vec<String>,
+    /// Items per page of the list operations.
+    #[arg(long, default_value_t = 50)]
+    page_size: usize,
+    /// Seconds a decided request stays Approving/Denying (emulator clock).
+    #[arg(long, default_value_t = 0)]
+    transition_delay_secs: u64,
+    /// Answer the POST actions as long-running operations lasting this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    async_operations: Option<u64>,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    let config = EmulatorConfig {
+        port: args.port,
+        page_size: args.page_size,
+        transition_delay: Duration::from_secs(args.transition_delay_secs),
+        async_operations: args
+            .async_operations
+            .map(|secs| AsyncOperations { duration: Duration::from_secs(secs), ..AsyncOperations::default() }),
+        ..EmulatorConfig::default()
+    };
+    let emulator = match Emulator::start(config).await {
+        Ok(emulator) => emulator,
+        Err(error) => {
+            eprintln!("error: cannot start the emulator on 127.0.0.1:{}: {error}", args.port);
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(path) = &args.seed
+        && let Err(error) = emulator.seed_from_file(path)
+    {
+        eprintln!("error: cannot load the seed file {}: {error}", path.display());
+        return ExitCode::FAILURE;
+    }
+    for subscription in &args.sample_subscription {
+        let ids = emulator.sample_data(subscription);
+        println!("Seeded {} sample requests in subscription {subscription}", ids.len());
+    }
+    println!("Customer Lockbox emulator listening on {}", emulator.url());
+    println!("Default tenant: {}", emulator.default_tenant_id());
+
+    if let Err(error) = tokio::signal::ctrl_c().await {
+        eprintln!("error: cannot wait for Ctrl-C: {error}");
+    }
+    println!("Shutting down");
+    emulator.shutdown().await;
+    ExitCode::SUCCESS
+}

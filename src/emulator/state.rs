@@ -1,0 +1,317 @@
+//! The emulated service's state: requests, tenants, decisions, the clock, faults and the received log.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use serde_json::{Value, json};
+use url::Url;
+
+use super::arm::ArmError;
+use super::asyncops::AsyncOp;
+use super::faults::{Fault, Operation};
+use super::model::{AsyncOperations, DecisionRecord, NewLockboxRequest, ReceivedRequest};
+
+/// Received requests kept at most (oldest dropped first).
+const RECEIVED_CAP: usize = 10_000;
+
+/// RFC 3339 with whole seconds and `Z`, as ARM writes times.
+pub(crate) fn rfc3339(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+pub(crate) fn to_delta(d: Duration) -> TimeDelta {
+    TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)
+}
+
+/// An approval decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Decision {
+    Approve,
+    Deny,
+}
+
+impl Decision {
+    pub fn parse(s: &str) -> Option<Self> {
+        if s.eq_ignore_ascii_case("Approve") {
+            Some(Self::Approve)
+        } else if s.eq_ignore_ascii_case("Deny") {
+            Some(Self::Deny)
+        } else {
+            None
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Approve => "Approve",
+            Self::Deny => "Deny",
+        }
+    }
+
+    /// The approval JSON the service echoes.
+    pub fn echo(self, reason: Option<&str>) -> Value {
+        match reason {
+            Some(reason) => json!({"status": self.as_str(), "reason": reason}),
+            None => json!({"status": self.as_str()}),
+        }
+    }
+}
+
+/// One stored Lockbox request.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredRequest {
+    pub subscription_id: String,
+    pub request_id: String,
+    pub status: String,
+    /// `(when, final status)` of an `Approving` / `Denying` transition.
+    pub transition: Option<(DateTime<Utc>, &'static str)>,
+    pub created: DateTime<Utc>,
+    pub expiration: DateTime<Utc>,
+    pub support_request: String,
+    pub new: NewLockboxRequest,
+}
+
+impl StoredRequest {
+    pub fn new(
+        subscription_id: &str,
+        request_id: Option<String>,
+        status: &str,
+        created: DateTime<Utc>,
+        expiration: DateTime<Utc>,
+        new: NewLockboxRequest,
+    ) -> Self {
+        let support_request = if new.support_request.is_empty() {
+            format!("{}{:010}", created.format("%y%m%d"), fastrand::u64(..10_000_000_000))
+        } else {
+            new.support_request.clone()
+        };
+        Self {
+            subscription_id: subscription_id.to_owned(),
+            request_id: request_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            status: status.to_owned(),
+            transition: None,
+            created,
+            expiration,
+            support_request,
+            new,
+        }
+    }
+
+    /// The status a read shows at `now`.
+    pub fn status_at(&self, now: DateTime<Utc>) -> &str {
+        match self.transition {
+            Some((at, target)) if now >= at => target,
+            _ if self.status == "Pending" && now >= self.expiration => "Expired",
+            _ => &self.status,
+        }
+    }
+
+    pub fn to_json(&self, now: DateTime<Utc>) -> Value {
+        let sub = &self.subscription_id;
+        let rid = &self.request_id;
+        let resource_ids = if self.new.resource_ids.is_empty() {
+            format!(
+                "/subscriptions/{sub}/resourceGroups/contoso-rg/providers/Microsoft.Storage/storageAccounts/contosodata"
+            )
+        } else {
+            self.new.resource_ids.join(",")
+        };
+        json!({
+            "id": format!("/subscriptions/{sub}/providers/Microsoft.CustomerLockbox/requests/{rid}"),
+            "name": rid,
+            "type": "requests",
+            "properties": {
+                "requestId": rid,
+                "justification": self.new.justification,
+                "status": self.status_at(now),
+                "createdDateTime": rfc3339(self.created),
+                "expirationDateTime": rfc3339(self.expiration),
+                "duration": self.new.duration_hours.to_string(),
+                "resourceIds": resource_ids,
+                "resourceType": self.new.resource_type,
+                "supportRequest": self.support_request,
+                "supportCaseUrl": format!(
+                    "https://portal.azure.com/#resource/subscriptions/{sub}/providers/Microsoft.Support/supportTickets/{}",
+                    self.support_request
+                ),
+                "workitemsource": self.new.workitem_source,
+                "subscriptionId": sub,
+                "accessLevel": self.new.access_level,
+            }
+        })
+    }
+}
+
+/// Mutable state behind one lock; never held across an `.await`.
+#[derive(Debug, Default)]
+pub(crate) struct Inner {
+    pub clock_offset: TimeDelta,
+    pub transition_delay: Duration,
+    pub requests: Vec<StoredRequest>,
+    /// Lower-case tenant id → opted in.
+    pub tenants: HashMap<String, bool>,
+    pub decisions: Vec<DecisionRecord>,
+    pub received: VecDeque<ReceivedRequest>,
+    pub faults: VecDeque<Fault>,
+    pub faults_injected: usize,
+    pub async_cfg: Option<AsyncOperations>,
+    pub ops: Vec<AsyncOp>,
+}
+
+impl Inner {
+    pub fn now(&self) -> DateTime<Utc> {
+        Utc::now().checked_add_signed(self.clock_offset).unwrap_or(DateTime::<Utc>::MAX_UTC)
+    }
+
+    pub fn find(&self, sub: &str, rid: &str) -> Option<&StoredRequest> {
+        self.requests
+            .iter()
+            .find(|r| r.subscription_id.eq_ignore_ascii_case(sub) && r.request_id.eq_ignore_ascii_case(rid))
+    }
+
+    fn find_mut(&mut self, sub: &str, rid: &str) -> Option<&mut StoredRequest> {
+        self.requests
+            .iter_mut()
+            .find(|r| r.subscription_id.eq_ignore_ascii_case(sub) && r.request_id.eq_ignore_ascii_case(rid))
+    }
+
+    /// Whether a decision on this request would be accepted at `now`.
+    pub fn check_decidable(&self, sub: &str, rid: &str, now: DateTime<Utc>) -> Result<(), ArmError> {
+        let request = self.find(sub, rid).ok_or_else(|| not_found(sub, rid))?;
+        match request.status_at(now) {
+            "Pending" => Ok(()),
+            current => Err(ArmError::new(
+                StatusCode::CONFLICT,
+                "RequestNotPending",
+                format!(
+                    "The Lockbox request '{rid}' is in status '{current}'; only Pending requests can be approved or denied."
+                ),
+            )
+            .with_info(json!({"type": "LockboxRequestStatus", "info": {"currentStatus": current}}))),
+        }
+    }
+
+    /// Atomically checks and applies a decision taking effect at `at`, recording it.
+    pub fn decide(
+        &mut self,
+        sub: &str,
+        rid: &str,
+        decision: Decision,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<(), ArmError> {
+        self.check_decidable(sub, rid, at)?;
+        let delay = to_delta(self.transition_delay);
+        let Some(request) = self.find_mut(sub, rid) else {
+            return Err(not_found(sub, rid));
+        };
+        let (interim, target) = match decision {
+            Decision::Approve => ("Approving", "Approved"),
+            Decision::Deny => ("Denying", "Denied"),
+        };
+        request.status = interim.to_owned();
+        request.transition = Some((at.checked_add_signed(delay).unwrap_or(at), target));
+        let record = DecisionRecord {
+            subscription_id: request.subscription_id.clone(),
+            request_id: request.request_id.clone(),
+            decision: decision.as_str().to_owned(),
+            reason: reason.map(str::to_owned),
+            at,
+        };
+        self.decisions.push(record);
+        Ok(())
+    }
+
+    /// A subscription's requests (optionally only one status), in stable order.
+    pub fn list(&self, sub: &str, status: Option<&str>, now: DateTime<Utc>) -> Vec<Value> {
+        let mut matching: Vec<&StoredRequest> = self
+            .requests
+            .iter()
+            .filter(|r| r.subscription_id.eq_ignore_ascii_case(sub))
+            .filter(|r| status.is_none_or(|s| r.status_at(now).eq_ignore_ascii_case(s)))
+            .collect();
+        matching.sort_by(|a, b| (a.created, &a.request_id).cmp(&(b.created, &b.request_id)));
+        matching.iter().map(|r| r.to_json(now)).collect()
+    }
+
+    pub fn set_tenant(&mut self, tenant: &str, on: bool) {
+        self.tenants.insert(tenant.to_ascii_lowercase(), on);
+    }
+
+    pub fn tenant(&self, tenant: &str) -> bool {
+        self.tenants.get(&tenant.to_ascii_lowercase()).copied().unwrap_or(false)
+    }
+
+    pub fn record(&mut self, request: ReceivedRequest) {
+        if self.received.len() >= RECEIVED_CAP {
+            self.received.pop_front();
+        }
+        self.received.push_back(request);
+    }
+
+    /// Takes one use of the first queued fault matching the operation.
+    pub fn take_fault(&mut self, operation: Option<Operation>) -> Option<Fault> {
+        let index = self.faults.iter().position(|f| f.matches(operation))?;
+        let fault = self.faults.get_mut(index)?;
+        fault.count = fault.count.saturating_sub(1);
+        let taken = fault.clone();
+        if fault.count == 0 {
+            self.faults.remove(index);
+        }
+        self.faults_injected += 1;
+        Some(taken)
+    }
+}
+
+pub(crate) fn not_found(sub: &str, rid: &str) -> ArmError {
+    ArmError::new(
+        StatusCode::NOT_FOUND,
+        "RequestNotFound",
+        format!("The Lockbox request '{rid}' was not found in subscription '{sub}'."),
+    )
+}
+
+/// State shared by the server and the [`Emulator`](super::Emulator) handle.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    inner: Mutex<Inner>,
+    pub page_size: usize,
+    pub default_tenant_id: String,
+    pub base_url: Url,
+    pub max_body_bytes: usize,
+}
+
+impl Shared {
+    pub fn new(
+        inner: Inner,
+        page_size: usize,
+        default_tenant_id: String,
+        base_url: Url,
+        max_body_bytes: usize,
+    ) -> Self {
+        Self { inner: Mutex::new(inner), page_size: page_size.max(1), default_tenant_id, base_url, max_body_bytes }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `f` on the state at the current emulator time, after finishing due async operations.
+    pub fn with<R>(&self, f: impl FnOnce(&mut Inner, DateTime<Utc>) -> R) -> R {
+        let mut inner = self.lock();
+        let now = inner.now();
+        inner.settle(now);
+        f(&mut inner, now)
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.lock().now()
+    }
+
+    pub fn record(&self, request: ReceivedRequest) {
+        self.lock().record(request);
+    }
+}
