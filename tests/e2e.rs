@@ -1,0 +1,234 @@
+//! Every SDK operation end to end against the emulator: state changes made through the SDK are visible in
+//! later calls and in the emulator, and the emulator's faults are absorbed by the SDK's retry policy.
+
+mod common;
+
+use std::{sync::Arc, time::Duration};
+
+use azure_customer_lockbox::{
+    CustomerLockboxClient, CustomerLockboxClientOptions, Error, ExponentialRetryOptions, RequestFilter,
+    RequestsListOptions, RetryOptions, StaticTokenCredential,
+    emulator::{Emulator, EmulatorConfig, Fault, NewLockboxRequest, Operation, RetryAfterHeader},
+    models::{ApprovalDecision, LockboxRequestStatus},
+};
+use common::SUB;
+
+async fn start(config: EmulatorConfig) -> (Emulator, CustomerLockboxClient) {
+    let emulator = Emulator::start(config).await.unwrap();
+    let options = CustomerLockboxClientOptions {
+        retry: RetryOptions::exponential(ExponentialRetryOptions {
+            initial_delay: Duration::from_millis(5),
+            ..Default::default()
+        }),
+        ..CustomerLockboxClientOptions::for_endpoint(emulator.url().clone())
+    };
+    let client = CustomerLockboxClient::new(Arc::new(StaticTokenCredential::new("e2e-token")), Some(options)).unwrap();
+    (emulator, client)
+}
+
+fn new_request(justification: &str) -> NewLockboxRequest {
+    NewLockboxRequest { justification: justification.into(), ..Default::default() }
+}
+
+#[tokio::test]
+async fn operations_catalogue_is_listed_across_pages() {
+    let (emulator, client) = start(EmulatorConfig::default().with_page_size(2)).await;
+    let operations = client.operations().list().try_collect().await.unwrap();
+    assert!(operations.len() >= 4, "{operations:?}");
+    assert!(operations.iter().all(|o| o.name.as_deref().is_some_and(|n| n.starts_with("Microsoft.CustomerLockbox/"))));
+    let pages = emulator.received().len();
+    assert_eq!(pages, operations.len().div_ceil(2));
+    for r in emulator.received() {
+        assert_eq!(
+            r.query.as_deref().unwrap_or_default().matches("api-version=2018-02-28-preview").count(),
+            1,
+            "{r:?}"
+        );
+        assert_eq!(r.header("authorization"), Some("<redacted>"));
+        assert!(r.header("x-ms-client-request-id").is_some());
+        assert!(r.header("api-version").is_none());
+    }
+}
+
+#[tokio::test]
+async fn tenant_opt_in_follows_enable_and_disable() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    let tenant = emulator.default_tenant_id().to_owned();
+    let tenants = client.tenant();
+    assert!(!tenants.is_opted_in(&tenant).await.unwrap());
+    tenants.enable().await.unwrap();
+    assert!(tenants.is_opted_in(&tenant).await.unwrap());
+    assert!(emulator.tenant_opted_in(&tenant));
+    tenants.enable().await.unwrap();
+    assert!(tenants.is_opted_in(&tenant).await.unwrap(), "enabling twice leaves it on");
+    tenants.disable().await.unwrap();
+    assert!(!tenants.is_opted_in(&tenant).await.unwrap());
+    assert!(!emulator.tenant_opted_in(&tenant));
+    let other = "00000000-0000-0000-0000-0000000000aa";
+    assert_eq!(tenants.get_opt_in_status(other).await.unwrap().is_opted_in, Some(false));
+}
+
+#[tokio::test]
+async fn get_and_list_read_what_the_engineer_created() {
+    let (emulator, client) = start(EmulatorConfig::default().with_page_size(3)).await;
+    let ids: Vec<String> = (0..7).map(|i| emulator.create_request(SUB, new_request(&format!("case {i}")))).collect();
+    emulator.create_request("99999999-2222-3333-4444-555555555555", new_request("other subscription"));
+    let requests = client.requests(SUB).unwrap();
+    let one = requests.get(&ids[4]).await.unwrap();
+    assert_eq!(one.request_id(), Some(ids[4].as_str()));
+    assert_eq!(one.status(), Some(&LockboxRequestStatus::Pending));
+    let props = one.properties.unwrap();
+    assert_eq!(props.justification.as_deref(), Some("case 4"));
+    assert_eq!(props.subscription_id.as_deref(), Some(SUB));
+    assert!(props.expiration_date_time.unwrap() > props.created_date_time.unwrap());
+
+    let all = requests.list(None).try_collect().await.unwrap();
+    let mut listed: Vec<String> = all.iter().map(|r| r.request_id().unwrap().to_owned()).collect();
+    listed.sort();
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(listed, expected, "the other subscription's request is not listed");
+    let list_calls = emulator.received().iter().filter(|r| r.path.ends_with("/requests")).count();
+    assert_eq!(list_calls, 3, "7 requests in pages of 3");
+
+    let missing = requests.get("no-such-request").await.unwrap_err();
+    assert_eq!(missing.status().unwrap().as_u16(), 404);
+    assert!(missing.request_id().is_some());
+    assert!(missing.code().is_some());
+}
+
+#[tokio::test]
+async fn decisions_move_through_the_status_machine_and_show_in_lists() {
+    let (emulator, client) = start(EmulatorConfig::default().with_transition_delay(Duration::from_secs(3600))).await;
+    let approve = emulator.create_request(SUB, new_request("approve me"));
+    let deny = emulator.create_request(SUB, new_request("deny me"));
+    let keep = emulator.create_request(SUB, new_request("leave me"));
+    let requests = client.requests(SUB).unwrap();
+
+    let approval = requests.approve(&approve, "go ahead").await.unwrap();
+    assert_eq!(approval.decision(), Some(&ApprovalDecision::Approve));
+    requests.deny(&deny, "not now").await.unwrap();
+    assert_eq!(requests.get(&approve).await.unwrap().status(), Some(&LockboxRequestStatus::Approving));
+    assert_eq!(requests.get(&deny).await.unwrap().status(), Some(&LockboxRequestStatus::Denying));
+
+    emulator.advance_clock(Duration::from_secs(3601));
+    assert_eq!(requests.get(&approve).await.unwrap().status(), Some(&LockboxRequestStatus::Approved));
+    assert_eq!(requests.get(&deny).await.unwrap().status(), Some(&LockboxRequestStatus::Denied));
+
+    let pending: Vec<String> = requests
+        .list_pending()
+        .try_collect()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.request_id().unwrap().to_owned())
+        .collect();
+    assert_eq!(pending, vec![keep.clone()]);
+    let approved = requests
+        .list(Some(RequestsListOptions::filter(RequestFilter::status(LockboxRequestStatus::Approved))))
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(approved.len(), 1);
+    assert_eq!(approved[0].request_id(), Some(approve.as_str()));
+
+    let decisions = emulator.decisions();
+    assert_eq!(decisions.len(), 2);
+    assert!(
+        decisions
+            .iter()
+            .any(|d| d.request_id == approve && d.decision == "Approve" && d.reason.as_deref() == Some("go ahead"))
+    );
+    assert!(decisions.iter().any(|d| d.request_id == deny && d.decision == "Deny"));
+
+    let error = requests.deny(&approve, "too late").await.unwrap_err();
+    assert_eq!(error.status().unwrap().as_u16(), 409);
+    assert_eq!(error.current_status(), Some(LockboxRequestStatus::Approved));
+    assert_eq!(emulator.decisions().len(), 2, "a refused decision is not recorded");
+}
+
+#[tokio::test]
+async fn pending_requests_expire_and_cannot_be_decided() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    let id = emulator
+        .create_request(SUB, NewLockboxRequest { expires_in: Duration::from_secs(600), ..new_request("short-lived") });
+    let requests = client.requests(SUB).unwrap();
+    emulator.advance_clock(Duration::from_secs(601));
+    assert_eq!(requests.get(&id).await.unwrap().status(), Some(&LockboxRequestStatus::Expired));
+    let error = requests.approve(&id, "too late").await.unwrap_err();
+    assert_eq!(error.current_status(), Some(LockboxRequestStatus::Expired));
+    assert!(emulator.decisions().is_empty());
+}
+
+#[tokio::test]
+async fn throttling_in_every_header_form_is_absorbed() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    let id = emulator.create_request(SUB, new_request("throttled"));
+    let requests = client.requests(SUB).unwrap();
+    for hint in [
+        RetryAfterHeader::Millis(20),
+        RetryAfterHeader::XMsMillis(20),
+        RetryAfterHeader::Seconds(0),
+        RetryAfterHeader::HttpDate(std::time::SystemTime::now()),
+        RetryAfterHeader::None,
+    ] {
+        emulator.inject(Fault::throttle(hint).times(2).on(Operation::RequestsGet));
+        assert_eq!(requests.get(&id).await.unwrap().request_id(), Some(id.as_str()));
+    }
+    assert_eq!(emulator.faults_injected(), 10);
+}
+
+#[tokio::test]
+async fn gateway_errors_and_dropped_connections_are_absorbed_for_reads() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    emulator.inject(Fault::html(502).on(Operation::GetTenantOptedIn));
+    emulator.inject(Fault::drop_connection().on(Operation::GetTenantOptedIn));
+    emulator.inject(Fault::status(503).on(Operation::GetTenantOptedIn));
+    let tenant = emulator.default_tenant_id().to_owned();
+    assert!(!client.tenant().is_opted_in(&tenant).await.unwrap());
+    assert_eq!(emulator.faults_injected(), 3);
+}
+
+#[tokio::test]
+async fn an_approval_whose_reply_was_lost_is_recorded_exactly_once() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    let requests = client.requests(SUB).unwrap();
+    for fault in [
+        Fault::status(500),
+        Fault::status_without_body(502),
+        Fault::status(504),
+        Fault::html(502),
+        Fault::drop_connection(),
+    ] {
+        let id = emulator.create_request(SUB, new_request("lost reply"));
+        emulator.inject(fault.clone().after_commit().on(Operation::RequestsUpdateStatus));
+        requests.approve(&id, "approved once").await.unwrap_or_else(|e| panic!("{fault:?}: {e}"));
+        let count = emulator.decisions().iter().filter(|d| d.request_id == id).count();
+        assert_eq!(count, 1, "{fault:?}");
+        let posts = emulator.received().iter().filter(|r| r.method == "POST" && r.path.contains(&id)).count();
+        assert_eq!(posts, 1, "{fault:?}: the decision was not sent again");
+    }
+}
+
+#[tokio::test]
+async fn an_approval_that_failed_before_committing_is_sent_again() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    let id = emulator.create_request(SUB, new_request("failed before commit"));
+    emulator.inject(Fault::status(500).on(Operation::RequestsUpdateStatus));
+    client.requests(SUB).unwrap().deny(&id, "no").await.unwrap();
+    assert_eq!(emulator.decisions().iter().filter(|d| d.request_id == id).count(), 1);
+    let posts = emulator.received().iter().filter(|r| r.method == "POST" && r.path.contains(&id)).count();
+    assert_eq!(posts, 2);
+}
+
+#[tokio::test]
+async fn service_errors_surface_with_arm_details() {
+    let (emulator, client) = start(EmulatorConfig::default()).await;
+    let id = emulator.create_request(SUB, new_request("x"));
+    emulator.inject(Fault::status(400).on(Operation::RequestsGet));
+    let error = client.requests(SUB).unwrap().get(&id).await.unwrap_err();
+    assert!(matches!(error, Error::Service(_)));
+    assert_eq!(error.status().unwrap().as_u16(), 400);
+    assert_eq!(error.attempts(), Some(1));
+    assert!(error.request_id().is_some());
+}
