@@ -240,9 +240,15 @@ impl Emulator {
         self.shared.with(|inner, _| inner.clock_offset = at - Utc::now());
     }
 
-    /// Requests received so far (admin `/_emulator/` calls excluded), oldest first.
+    /// Requests received so far (admin `/_emulator/` calls excluded), oldest first; the latest 10,000 are kept.
     pub fn received(&self) -> Vec<ReceivedRequest> {
         self.shared.with(|inner, _| inner.received.iter().cloned().collect())
+    }
+
+    /// How many ARM requests were received in all (admin calls excluded), including those no longer kept by
+    /// [`received`](Self::received).
+    pub fn requests_received(&self) -> usize {
+        self.shared.with(|inner, _| inner.received_total)
     }
 
     /// Forgets the received requests.

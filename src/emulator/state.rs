@@ -157,6 +157,8 @@ pub(crate) struct Inner {
     pub received: VecDeque<ReceivedRequest>,
     pub faults: VecDeque<Fault>,
     pub faults_injected: usize,
+    /// Every ARM request received, including those no longer kept in `received`.
+    pub received_total: usize,
     pub async_cfg: Option<AsyncOperations>,
     pub ops: Vec<AsyncOp>,
 }
@@ -246,6 +248,7 @@ impl Inner {
     }
 
     pub fn record(&mut self, request: ReceivedRequest) {
+        self.received_total += 1;
         if self.received.len() >= RECEIVED_CAP {
             self.received.pop_front();
         }

@@ -1,0 +1,198 @@
+//! Soak test: 10,000+ mixed operations from 32 concurrent tasks against the emulator while about a third of
+//! all responses are injected faults (429 with each retry-hint header, 5xx with and without ARM bodies, HTML
+//! gateway pages, dropped connections, failures after the decision was recorded). At the end the emulator's
+//! state is checked against what the SDK reported.
+//!
+//! ```sh
+//! cargo run --release --features emulator --example soak [-- --ops 10000 --tasks 32 --seed 7]
+//! ```
+//!
+//! The last line is `soak: <ops> ops, <faults> faults injected, <failed> failed, <dup> duplicate decisions,
+//! <lost> lost decisions`; the exit status is non-zero unless the last three are 0 and at least 30% of the
+//! responses were faults. A *lost* decision is one whose outcome the caller was told wrongly: reported as taken
+//! but not recorded, or reported as failed although the service recorded it.
+
+use std::{
+    collections::HashMap,
+    process::ExitCode,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant, SystemTime},
+};
+
+use azure_customer_lockbox::{
+    CustomerLockboxClient, CustomerLockboxClientOptions, ExponentialRetryOptions, RetryOptions, StaticTokenCredential,
+    emulator::{Emulator, EmulatorConfig, Fault, NewLockboxRequest, Operation, RetryAfterHeader},
+};
+use clap::Parser;
+
+#[derive(Parser)]
+struct Args {
+    /// Operations to run in total.
+    #[arg(long, default_value_t = 10_000)]
+    ops: usize,
+    /// Concurrent tasks.
+    #[arg(long, default_value_t = 32)]
+    tasks: usize,
+    /// Seed of the random choices.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Probability that an operation is preceded by an injected fault.
+    #[arg(long, default_value_t = 0.6)]
+    fault_rate: f64,
+}
+
+const SUBSCRIPTIONS: [&str; 4] = [
+    "0b1f6c39-0000-4000-8000-000000000001",
+    "0b1f6c39-0000-4000-8000-000000000002",
+    "0b1f6c39-0000-4000-8000-000000000003",
+    "0b1f6c39-0000-4000-8000-000000000004",
+];
+
+/// What the SDK reported for each decision: request id -> (decision, succeeded).
+type Outcomes = Arc<Mutex<HashMap<String, (&'static str, bool)>>>;
+
+fn random_fault(rng: &mut fastrand::Rng) -> Fault {
+    let retry_hint = match rng.u8(0..4) {
+        0 => RetryAfterHeader::Millis(rng.u64(1..20)),
+        1 => RetryAfterHeader::XMsMillis(rng.u64(1..20)),
+        2 => RetryAfterHeader::Seconds(0),
+        _ => RetryAfterHeader::HttpDate(SystemTime::now()),
+    };
+    let fault = match rng.u8(0..10) {
+        0 | 1 => Fault::throttle(retry_hint),
+        2 => Fault::status(500),
+        3 => Fault::status_without_body(502),
+        4 => Fault::status(503),
+        5 => Fault::status_without_body(504),
+        6 => Fault::html(502),
+        7 => Fault::drop_connection(),
+        // The decision is recorded, then the reply is lost: the SDK must reconcile, not resend.
+        8 => Fault::status(500).after_commit().on(Operation::RequestsUpdateStatus),
+        _ => Fault::drop_connection().after_commit().on(Operation::RequestsUpdateStatus),
+    };
+    fault.times(1)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    let emulator = Arc::new(Emulator::start(EmulatorConfig::default().with_page_size(50)).await.expect("emulator"));
+    // Enough pending requests for every decision the run can make; each task owns its own slice.
+    let per_task = args.ops / args.tasks / 3 + 8;
+    let mut owned: Vec<Vec<(String, String)>> = vec![Vec::new(); args.tasks];
+    for (task, slice) in owned.iter_mut().enumerate() {
+        let sub = SUBSCRIPTIONS[task % SUBSCRIPTIONS.len()];
+        for i in 0..per_task {
+            let new = NewLockboxRequest { justification: format!("soak {task}/{i}"), ..Default::default() };
+            slice.push((sub.to_owned(), emulator.create_request(sub, new)));
+        }
+    }
+    let options = CustomerLockboxClientOptions {
+        retry: RetryOptions::exponential(ExponentialRetryOptions {
+            max_retries: 8,
+            initial_delay: Duration::from_millis(2),
+            max_delay: Duration::from_millis(200),
+            ..Default::default()
+        }),
+        per_try_timeout: Some(Duration::from_secs(10)),
+        ..CustomerLockboxClientOptions::for_endpoint(emulator.url().clone())
+    };
+    let client =
+        CustomerLockboxClient::new(Arc::new(StaticTokenCredential::new("soak-token")), Some(options)).expect("client");
+    let tenant = emulator.default_tenant_id().to_owned();
+    let outcomes: Outcomes = Arc::default();
+    let done = Arc::new(AtomicUsize::new(0));
+    let failed = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+
+    let mut handles = Vec::new();
+    for (task, mut mine) in owned.into_iter().enumerate() {
+        let (client, emulator, outcomes, done, failed, tenant) =
+            (client.clone(), emulator.clone(), outcomes.clone(), done.clone(), failed.clone(), tenant.clone());
+        let quota = args.ops / args.tasks + usize::from(task < args.ops % args.tasks);
+        let fault_rate = args.fault_rate;
+        let mut rng = fastrand::Rng::with_seed(args.seed.wrapping_mul(1_000_003).wrapping_add(task as u64));
+        handles.push(tokio::spawn(async move {
+            let sub = SUBSCRIPTIONS[task % SUBSCRIPTIONS.len()];
+            let requests = client.requests(sub).expect("subscription id");
+            for _ in 0..quota {
+                if rng.f64() < fault_rate {
+                    emulator.inject(random_fault(&mut rng));
+                }
+                let ok = match rng.u8(0..10) {
+                    0 | 1 => requests.list(None).try_next().await.map(drop),
+                    2 => requests.list_pending().try_next().await.map(drop),
+                    3 | 4 => {
+                        let (_, id) = &mine[rng.usize(0..mine.len())];
+                        requests.get(id).await.map(drop)
+                    }
+                    5 | 6 | 7 if !mine.is_empty() => {
+                        let (_, id) = mine.pop().expect("not empty");
+                        let approve = rng.bool();
+                        let result = if approve {
+                            requests.approve(&id, "soak approval").await
+                        } else {
+                            requests.deny(&id, "soak denial").await
+                        };
+                        let decision = if approve { "Approve" } else { "Deny" };
+                        outcomes.lock().expect("lock").insert(id, (decision, result.is_ok()));
+                        result.map(drop)
+                    }
+                    8 => client.tenant().is_opted_in(&tenant).await.map(drop),
+                    _ if rng.bool() => client.tenant().enable().await,
+                    _ => client.tenant().disable().await,
+                };
+                if let Err(error) = ok {
+                    eprintln!("operation failed: {error}");
+                    failed.fetch_add(1, Ordering::Relaxed);
+                }
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    for handle in handles {
+        handle.await.expect("task panicked");
+    }
+    let elapsed = started.elapsed();
+
+    // Check the emulator's record against what the SDK reported.
+    let mut recorded: HashMap<String, Vec<String>> = HashMap::new();
+    for d in emulator.decisions() {
+        recorded.entry(d.request_id).or_default().push(d.decision);
+    }
+    let dup = recorded.values().filter(|d| d.len() > 1).count();
+    let outcomes = outcomes.lock().expect("lock").clone();
+    let mut lost = 0;
+    for (id, (decision, succeeded)) in &outcomes {
+        let seen = recorded.get(id).map(Vec::as_slice).unwrap_or_default();
+        let matches = seen.len() == 1 && seen[0] == *decision;
+        if *succeeded != matches || (!succeeded && !seen.is_empty()) {
+            lost += 1;
+        }
+    }
+    lost += recorded.keys().filter(|id| !outcomes.contains_key(*id)).count();
+
+    let ops = done.load(Ordering::Relaxed);
+    let failed = failed.load(Ordering::Relaxed);
+    let faults = emulator.faults_injected();
+    let responses = emulator.requests_received();
+    let share = faults as f64 / responses.max(1) as f64;
+    println!(
+        "{} decisions, {responses} responses served, {:.1}% of them faults, {:.1} s, {:.0} ops/s",
+        outcomes.len(),
+        share * 100.0,
+        elapsed.as_secs_f64(),
+        ops as f64 / elapsed.as_secs_f64()
+    );
+    println!(
+        "soak: {ops} ops, {faults} faults injected, {failed} failed, {dup} duplicate decisions, {lost} lost decisions"
+    );
+    if failed == 0 && dup == 0 && lost == 0 && share >= 0.30 && ops >= args.ops {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
