@@ -18,16 +18,18 @@ use std::{
 use bytes::Bytes;
 use futures::{FutureExt, Stream, future::BoxFuture};
 use progenitor_client::ResponseValue;
-use reqwest::{StatusCode, header::HeaderMap};
-use serde::{Deserialize, Serialize, de::DeserializeOwned};
-use tokio::time::Instant;
+use reqwest::StatusCode;
+use serde::de::DeserializeOwned;
+
+mod engine;
+
+use engine::{Answer, Core, End, Kind, State, polling_header};
 
 use crate::{
     client::CustomerLockboxClient,
-    error::{ArmErrorDetail, Error, Result, ServiceError, header, redact},
+    error::{ArmErrorDetail, Error, Result, ServiceError, header},
     pipeline::CallMeta,
     retry,
-    status::LockboxRequestStatus,
 };
 
 /// How often and how long a [`Poller`] waits.
@@ -55,7 +57,7 @@ impl Default for PollerOptions {
     }
 }
 
-const MIN_FREQUENCY: Duration = Duration::from_secs(1);
+pub(crate) const MIN_FREQUENCY: Duration = Duration::from_secs(1);
 
 /// A status seen while polling, with the text as the service sent it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -129,229 +131,6 @@ impl fmt::Display for ResumeToken {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-enum Kind {
-    AzureAsyncOperation,
-    OperationLocation,
-    Location,
-    /// A Lockbox request, polled with `Requests_Get` until its status is final.
-    Request,
-}
-
-/// What a poller needs to continue; exactly what a [`ResumeToken`] holds.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct State {
-    kind: Kind,
-    poll: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    location: Option<String>,
-    op: String,
-    /// Whether the result is read from the final body; `false` for results without one, such as `()`.
-    body: bool,
-    /// The result when the final answer has no body (e.g. the decision sent); JSON `null` when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    fallback: Option<serde_json::Value>,
-}
-
-/// Operations that may be polled, with the operation id their polls are traced (and retried) as.
-const POLL_OPERATIONS: &[(&str, &str)] = &[
-    ("post_enable_lockbox", "post_enable_lockbox_poll"),
-    ("post_disable_lockbox", "post_disable_lockbox_poll"),
-    ("requests_update_status", "requests_update_status_poll"),
-    ("requests_get", "requests_get"),
-];
-
-fn poll_operation(op: &str) -> &'static str {
-    POLL_OPERATIONS.iter().find(|(o, _)| *o == op).map_or("long_running_operation_poll", |(_, p)| p)
-}
-
-/// Picks the polling header: `Azure-AsyncOperation`, then `Operation-Location`, then `Location`.
-fn polling_header(headers: &HeaderMap) -> Option<(Kind, String)> {
-    [
-        (Kind::AzureAsyncOperation, "azure-asyncoperation"),
-        (Kind::OperationLocation, "operation-location"),
-        (Kind::Location, "location"),
-    ]
-    .into_iter()
-    .find_map(|(kind, name)| header(headers, name).filter(|v| !v.trim().is_empty()).map(|v| (kind, v)))
-}
-
-enum End<T> {
-    Done(String, T),
-    Failed(PollerStatus, Option<ArmErrorDetail>),
-}
-
-struct Core<T> {
-    client: CustomerLockboxClient,
-    state: State,
-    options: PollerOptions,
-    wait: Option<Duration>,
-    started: Instant,
-    last: String,
-    end: Option<End<T>>,
-    reported: bool,
-}
-
-#[derive(Deserialize)]
-struct Monitor {
-    status: String,
-    #[serde(default)]
-    error: Option<ArmErrorDetail>,
-}
-
-fn decode<D: DeserializeOwned>(op: &'static str, status: StatusCode, headers: &HeaderMap, body: &Bytes) -> Result<D> {
-    serde_json::from_slice(body).map_err(|source| Error::Decode {
-        operation: op,
-        status,
-        request_id: header(headers, "x-ms-request-id"),
-        body: redact(body.slice(..body.len().min(4096)), None),
-        source,
-    })
-}
-
-impl<T: DeserializeOwned + Send + 'static> Core<T> {
-    fn new(client: &CustomerLockboxClient, state: State, wait: Option<Duration>) -> Self {
-        Self {
-            client: client.clone(),
-            state,
-            options: PollerOptions::default(),
-            wait,
-            started: Instant::now(),
-            last: "none seen".into(),
-            end: None,
-            reported: false,
-        }
-    }
-
-    fn token(&self) -> Option<ResumeToken> {
-        let json = serde_json::to_vec(&self.state).ok().filter(|_| self.end.is_none())?;
-        Some(ResumeToken(azure_core::base64::encode_url_safe(json)))
-    }
-
-    async fn step(mut self) -> (Self, Option<Result<PollerStatus>>) {
-        if let Some(end) = &self.end {
-            if self.reported {
-                return (self, None);
-            }
-            self.reported = true;
-            let status = match end {
-                End::Done(text, _) => PollerStatus::Succeeded(text.clone()),
-                End::Failed(status, _) => status.clone(),
-            };
-            return (self, Some(Ok(status)));
-        }
-        let item = self.poll().await;
-        self.reported = self.end.is_some();
-        if let Ok(status) = &item {
-            tracing::info!(operation = self.state.op, %status, next_poll_ms = self.wait.map(|w| w.as_millis() as u64));
-        }
-        (self, Some(item))
-    }
-
-    /// Waits as asked, unless that would pass the deadline: then waits until it and fails.
-    async fn sleep(&mut self) -> Result<()> {
-        let wait = self.wait.take().unwrap_or_default();
-        if let Some(limit) = self.options.timeout {
-            let deadline = self.started + limit;
-            if Instant::now() + wait > deadline {
-                tokio::time::sleep_until(deadline).await;
-                let what = format!("{} to finish", self.state.op);
-                return Err(Error::Timeout { what, elapsed: self.started.elapsed(), last_status: self.last.clone() });
-            }
-        }
-        tokio::time::sleep(wait).await;
-        Ok(())
-    }
-
-    async fn poll(&mut self) -> Result<PollerStatus> {
-        loop {
-            self.sleep().await?;
-            let op = poll_operation(&self.state.op);
-            let inner = &self.client.inner;
-            let response = inner.inner.get_raw(inner, op, "polling URL", &self.state.poll).await.0?;
-            let (status, headers) = (response.status(), response.headers().clone());
-            let body = response.into_inner();
-            let frequency = self.options.frequency.max(MIN_FREQUENCY);
-            let hint = retry::retry_after(&headers, SystemTime::now()).filter(|d| !d.is_zero());
-            self.wait = Some(hint.unwrap_or(frequency));
-            match self.state.kind {
-                Kind::AzureAsyncOperation | Kind::OperationLocation => {
-                    let monitor: Monitor = decode(op, status, &headers, &body)?;
-                    self.last = monitor.status.clone();
-                    match PollerStatus::parse(&monitor.status) {
-                        PollerStatus::Succeeded(text) => match self.state.location.take() {
-                            // final-state-via location: read the result there, at once.
-                            Some(location) => {
-                                self.state.kind = Kind::Location;
-                                self.state.poll = location;
-                                self.wait = None;
-                            }
-                            None => return self.finish(op, text, status, &headers, Bytes::new()),
-                        },
-                        failed @ (PollerStatus::Failed(_) | PollerStatus::Canceled(_)) => {
-                            self.end = Some(End::Failed(failed.clone(), monitor.error));
-                            return Ok(failed);
-                        }
-                        running => return Ok(running),
-                    }
-                }
-                Kind::Location if status == StatusCode::ACCEPTED => {
-                    if let Some(next) = header(&headers, "location").filter(|v| !v.trim().is_empty()) {
-                        self.state.poll = next;
-                    }
-                    self.last = "InProgress".into();
-                    return Ok(PollerStatus::InProgress(self.last.clone()));
-                }
-                Kind::Location => return self.finish(op, "Succeeded".into(), status, &headers, body),
-                Kind::Request => {
-                    let request: serde_json::Value = decode(op, status, &headers, &body)?;
-                    let text = request.pointer("/properties/status").and_then(|s| s.as_str()).unwrap_or("Unknown");
-                    self.last = text.to_owned();
-                    if !LockboxRequestStatus::parse(text).is_final() {
-                        return Ok(PollerStatus::InProgress(self.last.clone()));
-                    }
-                    return self.finish(op, self.last.clone(), status, &headers, body);
-                }
-            }
-        }
-    }
-
-    fn finish(
-        &mut self,
-        op: &'static str,
-        text: String,
-        status: StatusCode,
-        headers: &HeaderMap,
-        body: Bytes,
-    ) -> Result<PollerStatus> {
-        self.last = text.clone();
-        let value = if self.state.body && !body.iter().all(u8::is_ascii_whitespace) {
-            decode(op, status, headers, &body)?
-        } else {
-            let fallback = self.state.fallback.clone().unwrap_or_default();
-            let bytes = Bytes::from(fallback.to_string());
-            decode(op, status, headers, &bytes)?
-        };
-        self.end = Some(End::Done(text.clone(), value));
-        Ok(PollerStatus::Succeeded(text))
-    }
-
-    fn into_result(self) -> Result<T> {
-        match self.end {
-            Some(End::Done(_, value)) => Ok(value),
-            Some(End::Failed(status, error)) => {
-                Err(Error::OperationFailed { status: status.as_str().to_owned(), error: error.map(Box::new) })
-            }
-            None => Err(Error::Timeout {
-                what: format!("{} to finish", self.state.op),
-                elapsed: self.started.elapsed(),
-                last_status: self.last,
-            }),
-        }
-    }
-}
-
 type Step<T> = BoxFuture<'static, (Core<T>, Option<Result<PollerStatus>>)>;
 
 /// Waits for a long-running operation or a Lockbox decision.
@@ -397,15 +176,7 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
     }
 
     pub(crate) fn done(client: &CustomerLockboxClient, op: &str, value: T) -> Self {
-        let state = State {
-            kind: Kind::Location,
-            poll: String::new(),
-            location: None,
-            op: op.into(),
-            body: false,
-            fallback: None,
-        };
-        let mut core = Core::new(client, state, None);
+        let mut core = Core::new(client, State::new(Kind::Location, String::new(), op, false, None), None);
         core.end = Some(End::Done("Succeeded".into(), value));
         Self::from_core(core)
     }
@@ -413,14 +184,7 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
     /// Waits for a Lockbox request's status to be final, polling the request URL `url`.
     pub(crate) fn for_request(client: &CustomerLockboxClient, url: String) -> Result<Self> {
         client.inner.inner.service_url("request URL", &url)?;
-        let state = State {
-            kind: Kind::Request,
-            poll: url,
-            location: None,
-            op: "requests_get".into(),
-            body: true,
-            fallback: None,
-        };
+        let state = State::new(Kind::Request, url, "requests_get", true, None);
         Ok(Self::from_core(Core::new(client, state, None)))
     }
 
@@ -464,16 +228,16 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
             Err(e) => return (Err(e), meta),
         };
         let (status, headers) = (response.status(), response.headers().clone());
-        let bytes = match response.into_inner() {
+        let answer = match response.into_inner() {
             Initial::Done(value) => return (Ok(Self::done(client, op, value)), meta),
-            Initial::Accepted(bytes) => bytes,
+            Initial::Accepted(body) => Answer { op, status, headers, body },
         };
-        let state = State { kind: Kind::Location, poll: String::new(), location: None, op: op.into(), body, fallback };
-        let mut core = Core::new(client, state, retry::retry_after(&headers, SystemTime::now()));
-        let found = polling_header(&headers).filter(|_| status != StatusCode::NO_CONTENT);
+        let state = State::new(Kind::Location, String::new(), op, body, fallback);
+        let mut core = Core::new(client, state, retry::retry_after(&answer.headers, SystemTime::now()));
+        let found = polling_header(&answer.headers).filter(|_| status != StatusCode::NO_CONTENT);
         let Some((kind, url)) = found else {
             if status == StatusCode::ACCEPTED {
-                let mut error = ServiceError::from_parts(op, status, &headers, bytes, &meta, None);
+                let mut error = ServiceError::from_parts(op, status, &answer.headers, answer.body, &meta, None);
                 error.code = Some("MissingPollingHeader".into());
                 error.error = Some(ArmErrorDetail {
                     code: error.code.clone(),
@@ -485,10 +249,10 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
                 return (Err(Error::Service(Box::new(error))), meta);
             }
             // 201 or 204 without a polling URL: finished now.
-            let result = core.finish(op, "Succeeded".into(), status, &headers, bytes);
+            let result = core.finish("Succeeded".into(), &answer, true);
             return (result.map(|_| Self::from_core(core)), meta);
         };
-        let location = header(&headers, "location").filter(|_| kind != Kind::Location);
+        let location = header(&answer.headers, "location").filter(|_| kind != Kind::Location);
         for link in std::iter::once(&url).chain(location.as_ref()) {
             if let Err(e) = pipeline.service_url("polling URL", link) {
                 return (Err(e), meta);
@@ -580,8 +344,8 @@ impl<T: DeserializeOwned + Send + 'static> IntoFuture for Poller<T> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use reqwest::header::HeaderValue;
+    use super::{engine::poll_operation, *};
+    use reqwest::header::{HeaderMap, HeaderValue};
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         pairs
