@@ -143,7 +143,7 @@ type Step<T> = BoxFuture<'static, (Core<T>, Option<Result<PollerStatus>>)>;
 ///
 /// ```no_run
 /// use futures::StreamExt;
-/// use azure_customer_lockbox::{PollerOptions, PollerStatus, RequestsClient};
+/// use azure_customer_lockbox::{PollerOptions, RequestsClient};
 ///
 /// # async fn demo(requests: RequestsClient) -> azure_customer_lockbox::Result<()> {
 /// let options = PollerOptions { timeout: Some(std::time::Duration::from_secs(600)), ..Default::default() };

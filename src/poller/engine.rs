@@ -48,7 +48,7 @@ impl State {
 }
 
 /// Operations that may be polled, with the operation id their polls are traced (and retried) as.
-pub(super) const POLL_OPERATIONS: &[(&str, &str)] = &[
+const POLL_OPERATIONS: &[(&str, &str)] = &[
     ("post_enable_lockbox", "post_enable_lockbox_poll"),
     ("post_disable_lockbox", "post_disable_lockbox_poll"),
     ("requests_update_status", "requests_update_status_poll"),
