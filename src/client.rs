@@ -4,6 +4,7 @@ use std::{fmt, sync::Arc, time::Duration};
 
 use azure_core::credentials::TokenCredential;
 use reqwest::header::HeaderValue;
+use serde::de::DeserializeOwned;
 use url::{Host, Url};
 
 use crate::{
@@ -14,6 +15,7 @@ use crate::{
     models::{Operation, TenantOptInResponse},
     pager::{Fetch, Pager},
     pipeline::{Pipeline, Shared},
+    poller::{Poller, PollerOptions, ResumeToken},
     requests::RequestsClient,
     retry::RetryOptions,
     validate,
@@ -190,6 +192,18 @@ impl CustomerLockboxClient {
         Ok(RequestsClient::new(self.clone(), subscription_id))
     }
 
+    /// Resumes a wait saved with [`Poller::resume_token`]; the same as [`Poller::resume`].
+    ///
+    /// # Errors
+    /// As [`Poller::resume`].
+    pub fn resume_poller<T: DeserializeOwned + Send + 'static>(
+        &self,
+        token: &ResumeToken,
+        options: Option<PollerOptions>,
+    ) -> Result<Poller<T>> {
+        Poller::resume(self, token, options)
+    }
+
     pub(crate) fn api_version(&self) -> &str {
         &self.inner.inner.shared().api_version
     }
@@ -307,23 +321,42 @@ impl TenantClient {
         Ok(self.get_opt_in_status(tenant_id).await?.is_opted_in.unwrap_or(false))
     }
 
-    /// Turns Customer Lockbox on for the caller's tenant (`Post_EnableLockbox`). Safe to repeat.
+    /// Turns Customer Lockbox on for the caller's tenant (`Post_EnableLockbox`) and waits until it is done,
+    /// whether the service answers at once or with `202 Accepted` (polled with default [`PollerOptions`]).
+    /// Safe to repeat.
     ///
     /// # Errors
-    /// As any call.
+    /// As any call; [`Error::OperationFailed`] when the operation ends as `Failed` or `Canceled`.
     pub async fn enable(&self) -> Result<()> {
-        let inner = &self.client.inner;
-        let send = inner.post_enable_lockbox().api_version(self.client.api_version()).send();
-        inner.inner.call("post_enable_lockbox", send).await.0.map(drop)
+        self.begin_enable().await?.await
     }
 
-    /// Turns Customer Lockbox off for the caller's tenant (`Post_DisableLockbox`). Safe to repeat.
+    /// Starts turning Customer Lockbox on (`Post_EnableLockbox`) and returns a [`Poller`] to await or watch.
     ///
     /// # Errors
-    /// As any call.
+    /// As any call; a 202 without a polling header, or with a polling URL off the endpoint, is an error.
+    pub async fn begin_enable(&self) -> Result<Poller<()>> {
+        let inner = &self.client.inner;
+        let send = inner.post_enable_lockbox().api_version(self.client.api_version()).send();
+        Poller::start(&self.client, "post_enable_lockbox", send, false, None).await.0
+    }
+
+    /// Turns Customer Lockbox off for the caller's tenant (`Post_DisableLockbox`) and waits until it is done,
+    /// as [`enable`](Self::enable) does. Safe to repeat.
+    ///
+    /// # Errors
+    /// As [`enable`](Self::enable).
     pub async fn disable(&self) -> Result<()> {
+        self.begin_disable().await?.await
+    }
+
+    /// Starts turning Customer Lockbox off (`Post_DisableLockbox`) and returns a [`Poller`] to await or watch.
+    ///
+    /// # Errors
+    /// As [`begin_enable`](Self::begin_enable).
+    pub async fn begin_disable(&self) -> Result<Poller<()>> {
         let inner = &self.client.inner;
         let send = inner.post_disable_lockbox().api_version(self.client.api_version()).send();
-        inner.inner.call("post_disable_lockbox", send).await.0.map(drop)
+        Poller::start(&self.client, "post_disable_lockbox", send, false, None).await.0
     }
 }

@@ -9,6 +9,7 @@ mod generated;
 pub mod models;
 mod pager;
 mod pipeline;
+mod poller;
 mod requests;
 pub mod retry;
 mod status;
@@ -21,6 +22,7 @@ pub use client::{
 pub use cloud::CloudConfiguration;
 pub use error::{ArmAdditionalInfo, ArmErrorDetail, Error, Result, ServiceError};
 pub use pager::{ContinuationToken, Page, PageStream, Pager};
+pub use poller::{Poller, PollerOptions, PollerStatus, ResumeToken};
 pub use requests::{RequestFilter, RequestsClient, RequestsListOptions};
 pub use retry::{ExponentialRetryOptions, FixedRetryOptions, RetryOptions};
 pub use validate::MAX_REASON_LEN;

@@ -337,6 +337,41 @@ impl Pipeline {
     }
 }
 
+impl Pipeline {
+    /// GETs a URL the service handed out (a polling URL) through the same hooks and call scope as every
+    /// operation, and returns any 2xx answer as it came: status, headers and body. Other statuses become errors.
+    pub(crate) async fn get_raw(
+        &self,
+        client: &Client,
+        operation: &'static str,
+        kind: &'static str,
+        link: &str,
+    ) -> (Result<ResponseValue<bytes::Bytes>>, CallMeta) {
+        let url = match self.service_url(kind, link) {
+            Ok(url) => url,
+            Err(e) => return (Err(e), CallMeta::default()),
+        };
+        let request = async move {
+            let mut request = client
+                .client()
+                .get(url)
+                .header(ACCEPT, HeaderValue::from_static("application/json"))
+                .build()
+                .map_err(progenitor_client::Error::CommunicationError)?;
+            let info = OperationInfo { operation_id: operation };
+            client.pre(&mut request, &info).await?;
+            let response = client.exec(request, &info).await.map_err(progenitor_client::Error::CommunicationError)?;
+            if !response.status().is_success() {
+                return Err(progenitor_client::Error::UnexpectedResponse(response));
+            }
+            let (status, headers) = (response.status(), response.headers().clone());
+            let body = response.bytes().await.map_err(progenitor_client::Error::ResponseBodyError)?;
+            Ok(ResponseValue::new(body, status, headers))
+        };
+        self.call(operation, request).await
+    }
+}
+
 fn percent_decoded_eq(raw: &str, expected: &str) -> bool {
     percent_decode(raw).eq_ignore_ascii_case(expected)
 }

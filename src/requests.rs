@@ -8,6 +8,7 @@ use crate::{
     generated::ClientRequestsExt,
     models::{Approval, LockboxRequestResponse, RequestListResult},
     pager::{ContinuationToken, Fetch, Pager},
+    poller::{Poller, PollerOptions},
     status::{ApprovalDecision, LockboxRequestStatus},
     validate,
 };
@@ -141,7 +142,35 @@ impl RequestsClient {
         self.update_status(request_id, ApprovalDecision::Deny, reason).await
     }
 
-    /// Records a decision on a pending request (`Requests_UpdateStatus`), exactly once.
+    /// Starts approving a pending request. See [`begin_update_status`](Self::begin_update_status).
+    ///
+    /// # Errors
+    /// As [`begin_update_status`](Self::begin_update_status).
+    pub async fn begin_approve(&self, request_id: &str, reason: &str) -> Result<Poller<Approval>> {
+        self.begin_update_status(request_id, ApprovalDecision::Approve, reason).await
+    }
+
+    /// Starts denying a pending request. See [`begin_update_status`](Self::begin_update_status).
+    ///
+    /// # Errors
+    /// As [`begin_update_status`](Self::begin_update_status).
+    pub async fn begin_deny(&self, request_id: &str, reason: &str) -> Result<Poller<Approval>> {
+        self.begin_update_status(request_id, ApprovalDecision::Deny, reason).await
+    }
+
+    /// Records a decision on a pending request (`Requests_UpdateStatus`), exactly once, and waits for the
+    /// service to accept it: an answer of `202 Accepted` is polled with default [`PollerOptions`]. See
+    /// [`begin_update_status`](Self::begin_update_status) for how retries are made safe.
+    ///
+    /// # Errors
+    /// As [`begin_update_status`](Self::begin_update_status); [`Error::OperationFailed`] when the accepted
+    /// operation ends as `Failed` or `Canceled`.
+    pub async fn update_status(&self, request_id: &str, decision: ApprovalDecision, reason: &str) -> Result<Approval> {
+        self.begin_update_status(request_id, decision, reason).await?.await
+    }
+
+    /// Starts recording a decision on a pending request (`Requests_UpdateStatus`), exactly once, and returns a
+    /// [`Poller`] for it: ready at once when the service answers 200, polled when it answers 202.
     ///
     /// A decision is not blindly resent after it may have reached the service: after a 500, 502 or 504, a read
     /// timeout or a connection lost once the request was sent, the SDK reads the request instead. If its status
@@ -154,7 +183,12 @@ impl RequestsClient {
     /// [`Error::InvalidArgument`] for a bad id or an empty, overlong or control-character reason, before
     /// sending; [`Error::DecisionConflict`] as above; a [`Error::Service`] 409 whose
     /// [`current_status`](Error::current_status) tells where the request stands when it was not pending.
-    pub async fn update_status(&self, request_id: &str, decision: ApprovalDecision, reason: &str) -> Result<Approval> {
+    pub async fn begin_update_status(
+        &self,
+        request_id: &str,
+        decision: ApprovalDecision,
+        reason: &str,
+    ) -> Result<Poller<Approval>> {
         let request_id = validate::request_id(request_id)?;
         let reason = validate::reason(reason)?;
         if let ApprovalDecision::Other(value) = &decision {
@@ -174,16 +208,17 @@ impl RequestsClient {
                 .api_version(self.client.api_version())
                 .body(body.clone())
                 .send();
-            let (result, meta) = inner.inner.call("requests_update_status", send).await;
+            let fallback = serde_json::to_value(&body).ok();
+            let (result, meta) = Poller::start(&self.client, "requests_update_status", send, true, fallback).await;
             let error = match result {
-                Ok(value) => return Ok(value.into_inner()),
+                Ok(poller) => return Ok(poller),
                 Err(error) => error,
             };
             if !meta.ambiguous {
                 // A definite answer. After an earlier attempt that may have gone through, a "not pending"
                 // refusal showing our decision means that attempt did.
                 return match (uncertain, error.current_status()) {
-                    (true, Some(status)) if status.reflects(&decision) => Ok(body),
+                    (true, Some(status)) if status.reflects(&decision) => Ok(self.recorded(body)),
                     _ => Err(error),
                 };
             }
@@ -196,7 +231,7 @@ impl RequestsClient {
             };
             if status.reflects(&decision) {
                 tracing::info!(request_id, %status, "decision was recorded by the failed attempt");
-                return Ok(body);
+                return Ok(self.recorded(body));
             }
             if !status.is_pending() {
                 return Err(Error::DecisionConflict {
@@ -208,6 +243,78 @@ impl RequestsClient {
             if round >= rounds {
                 return Err(error);
             }
+        }
+    }
+
+    fn recorded(&self, body: Approval) -> Poller<Approval> {
+        Poller::done(&self.client, "requests_update_status", body)
+    }
+
+    /// Waits until a request's status is final (`Approved`, `Denied`, `Expired`, ...; see
+    /// [`LockboxRequestStatus::is_final`]), reading it with `Requests_Get` at the options' frequency, and gives
+    /// the request. As a stream, the poller yields each status seen, e.g. `Approving` then `Approved`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a bad id, before sending. Awaiting gives [`Error::Timeout`] with the last
+    /// status seen when the options' timeout passes, or the error of a failed read.
+    pub fn wait_for_decision(
+        &self,
+        request_id: &str,
+        options: Option<PollerOptions>,
+    ) -> Result<Poller<LockboxRequestResponse>> {
+        let request_id = validate::request_id(request_id)?;
+        let url = format!(
+            "{}/subscriptions/{}/providers/Microsoft.CustomerLockbox/requests/{}",
+            self.client.endpoint().as_str().trim_end_matches('/'),
+            progenitor_client::encode_path(&self.subscription_id),
+            progenitor_client::encode_path(request_id),
+        );
+        Ok(Poller::for_request(&self.client, url)?.with_options(options.unwrap_or_default()))
+    }
+
+    /// Approves a request, then waits until its status is final; the options' timeout covers both steps.
+    ///
+    /// # Errors
+    /// As [`update_status`](Self::update_status) and [`wait_for_decision`](Self::wait_for_decision);
+    /// [`Error::DecisionConflict`] when the request ends in a status that does not reflect the approval.
+    pub async fn approve_and_wait(
+        &self,
+        request_id: &str,
+        reason: &str,
+        options: Option<PollerOptions>,
+    ) -> Result<LockboxRequestResponse> {
+        self.decide_and_wait(request_id, ApprovalDecision::Approve, reason, options.unwrap_or_default()).await
+    }
+
+    /// Denies a request, then waits until its status is final; the options' timeout covers both steps.
+    ///
+    /// # Errors
+    /// As [`approve_and_wait`](Self::approve_and_wait).
+    pub async fn deny_and_wait(
+        &self,
+        request_id: &str,
+        reason: &str,
+        options: Option<PollerOptions>,
+    ) -> Result<LockboxRequestResponse> {
+        self.decide_and_wait(request_id, ApprovalDecision::Deny, reason, options.unwrap_or_default()).await
+    }
+
+    async fn decide_and_wait(
+        &self,
+        request_id: &str,
+        decision: ApprovalDecision,
+        reason: &str,
+        options: PollerOptions,
+    ) -> Result<LockboxRequestResponse> {
+        let started = tokio::time::Instant::now();
+        self.begin_update_status(request_id, decision.clone(), reason).await?.with_options(options.clone()).await?;
+        let timeout = options.timeout.map(|limit| limit.saturating_sub(started.elapsed()));
+        let request = self.wait_for_decision(request_id, Some(PollerOptions { timeout, ..options }))?.await?;
+        let status = request.status().cloned().unwrap_or(LockboxRequestStatus::Unknown);
+        if status.reflects(&decision) {
+            Ok(request)
+        } else {
+            Err(Error::DecisionConflict { request_id: request_id.to_owned(), decision, current_status: status })
         }
     }
 }

@@ -1,0 +1,408 @@
+//! Waiting for work that finishes later: ARM long-running operations and Lockbox decisions.
+//!
+//! An action may answer `202 Accepted` and finish asynchronously. The SDK then follows, in this order of
+//! preference, `Azure-AsyncOperation`, `Operation-Location` or `Location`: a status monitor is done at
+//! `Succeeded`, `Failed` or `Canceled`/`Cancelled` (any letter case; other values mean "still running"), a
+//! `Location` URL is done when it stops answering 202. After a monitor succeeds, the result is read from
+//! `Location` when the first answer had one. Every poll takes the normal request path (token, retries, ids),
+//! and a polling URL on another origin than the endpoint is refused before anything, token included, is sent.
+
+use std::{
+    fmt,
+    future::{Future, IntoFuture},
+    pin::Pin,
+    task::{Context, Poll},
+    time::{Duration, SystemTime},
+};
+
+use bytes::Bytes;
+use futures::{FutureExt, Stream, future::BoxFuture};
+use progenitor_client::ResponseValue;
+use reqwest::StatusCode;
+use serde::de::DeserializeOwned;
+
+mod engine;
+
+use engine::{Answer, Core, End, Kind, State, polling_header};
+
+use crate::{
+    client::CustomerLockboxClient,
+    error::{ArmErrorDetail, Error, Result, ServiceError, header},
+    pipeline::CallMeta,
+    retry,
+};
+
+/// How often and how long a [`Poller`] waits.
+///
+/// ```
+/// use std::time::Duration;
+/// use azure_customer_lockbox::PollerOptions;
+/// let options = PollerOptions { frequency: Duration::from_secs(5), timeout: Some(Duration::from_secs(600)) };
+/// # let _ = options;
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PollerOptions {
+    /// The wait between polls when the service sends no `Retry-After`. The default is 30 s; values under 1 s
+    /// count as 1 s. A `Retry-After` (or `retry-after-ms`) on a poll answer replaces it for the next wait.
+    pub frequency: Duration,
+    /// How long to wait in all, counted from the poller's creation (or resumption). The default is `None`: wait
+    /// until the operation ends. When exceeded, the wait fails with [`Error::Timeout`] carrying the last status.
+    /// It is checked before each wait between polls; one poll in flight is bounded by the client's timeouts.
+    pub timeout: Option<Duration>,
+}
+
+impl Default for PollerOptions {
+    fn default() -> Self {
+        Self { frequency: Duration::from_secs(30), timeout: None }
+    }
+}
+
+pub(crate) const MIN_FREQUENCY: Duration = Duration::from_secs(1);
+
+/// A status seen while polling, with the text as the service sent it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PollerStatus {
+    /// Not finished: `NotStarted`, `Running`, `InProgress` (a `Location` poll answering 202), a request that is
+    /// `Pending` or `Approving`, or any status this SDK does not know.
+    InProgress(String),
+    /// Finished: `Succeeded`, or a final request status such as `Approved` or `Denied`.
+    Succeeded(String),
+    /// The operation failed: `Failed`.
+    Failed(String),
+    /// The operation was canceled: `Canceled` or `Cancelled`.
+    Canceled(String),
+}
+
+impl PollerStatus {
+    /// Classifies a status-monitor status, ignoring letter case; unknown values are [`Self::InProgress`].
+    pub fn parse(text: &str) -> Self {
+        let owned = text.to_owned();
+        match text.to_ascii_lowercase().as_str() {
+            "succeeded" => Self::Succeeded(owned),
+            "failed" => Self::Failed(owned),
+            "canceled" | "cancelled" => Self::Canceled(owned),
+            _ => Self::InProgress(owned),
+        }
+    }
+
+    /// The status as sent.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::InProgress(s) | Self::Succeeded(s) | Self::Failed(s) | Self::Canceled(s) => s,
+        }
+    }
+
+    /// True when no further status will follow.
+    pub fn is_terminal(&self) -> bool {
+        !matches!(self, Self::InProgress(_))
+    }
+}
+
+impl fmt::Display for PollerStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A poller saved as text, to resume the wait later, even in another process, with [`Poller::resume`].
+///
+/// It holds the polling URLs and what the operation was (base64url-encoded JSON), never a credential. The URLs
+/// are checked again when resuming: a token naming another host than the client's endpoint is refused.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ResumeToken(String);
+
+impl ResumeToken {
+    /// The token as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for ResumeToken {
+    fn from(value: String) -> Self {
+        Self(value)
+    }
+}
+
+impl fmt::Display for ResumeToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+type Step<T> = BoxFuture<'static, (Core<T>, Option<Result<PollerStatus>>)>;
+
+/// Waits for a long-running operation or a Lockbox decision.
+///
+/// `.await` it for the final result, or use it as a [`futures::Stream`] of every [`PollerStatus`] seen (or
+/// [`try_next`](Self::try_next)); the stream ends after the terminal status, or after an error. A `Failed` or
+/// `Canceled` operation is a terminal status in the stream and an [`Error::OperationFailed`] from `.await`;
+/// awaiting after the stream ended sends nothing more unless the stream stopped on an error, in which case
+/// polling resumes where it was. Dropping a poller stops waiting; it never cancels the operation itself.
+///
+/// ```no_run
+/// use futures::StreamExt;
+/// use azure_customer_lockbox::{PollerOptions, RequestsClient};
+///
+/// # async fn demo(requests: RequestsClient) -> azure_customer_lockbox::Result<()> {
+/// let options = PollerOptions { timeout: Some(std::time::Duration::from_secs(600)), ..Default::default() };
+/// let mut poller = requests.begin_approve("req-1", "Ticket 123 checked").await?.with_options(options);
+/// let token = poller.resume_token(); // store it to resume in another process with `Poller::resume`
+/// while let Some(status) = poller.next().await {
+///     println!("{}", status?);
+/// }
+/// let approval = poller.await?;
+/// # let _ = (token, approval);
+/// # Ok(()) }
+/// ```
+pub struct Poller<T> {
+    core: Option<Core<T>>,
+    step: Option<Step<T>>,
+    options: PollerOptions,
+    token: Option<ResumeToken>,
+    ended: bool,
+}
+
+impl<T> fmt::Debug for Poller<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Poller").field("options", &self.options).field("token", &self.token).finish_non_exhaustive()
+    }
+}
+
+impl<T: DeserializeOwned + Send + 'static> Poller<T> {
+    fn from_core(core: Core<T>) -> Self {
+        Self { token: core.token(), core: Some(core), step: None, options: PollerOptions::default(), ended: false }
+    }
+
+    pub(crate) fn done(client: &CustomerLockboxClient, op: &str, value: T) -> Self {
+        let mut core = Core::new(client, State::new(Kind::Location, String::new(), op, false, None), None);
+        core.end = Some(End::Done("Succeeded".into(), value));
+        Self::from_core(core)
+    }
+
+    /// Waits for a Lockbox request's status to be final, polling the request URL `url`.
+    pub(crate) fn for_request(client: &CustomerLockboxClient, url: String) -> Result<Self> {
+        client.inner.inner.service_url("request URL", &url)?;
+        let state = State::new(Kind::Request, url, "requests_get", true, None);
+        Ok(Self::from_core(Core::new(client, state, None)))
+    }
+
+    /// Sends an action and returns a poller for it, whatever 2xx it answered. `body` says whether the result
+    /// is read from a final body; `fallback` is the result when there is none.
+    pub(crate) async fn start<F>(
+        client: &CustomerLockboxClient,
+        op: &'static str,
+        send: F,
+        body: bool,
+        fallback: Option<serde_json::Value>,
+    ) -> (Result<Self>, CallMeta)
+    where
+        F: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<()>>>,
+    {
+        enum Initial<T> {
+            Done(T),
+            Accepted(Bytes),
+        }
+        // The generated code accepts only 200: take 201/202/204 back before they become errors.
+        let intercepted = async move {
+            match send.await {
+                Ok(value) => {
+                    let (status, headers) = (value.status(), value.headers().clone());
+                    Ok(ResponseValue::new(Initial::Done(value.into_inner()), status, headers))
+                }
+                Err(progenitor_client::Error::UnexpectedResponse(response))
+                    if matches!(response.status().as_u16(), 201 | 202 | 204) =>
+                {
+                    let (status, headers) = (response.status(), response.headers().clone());
+                    let bytes = response.bytes().await.map_err(progenitor_client::Error::ResponseBodyError)?;
+                    Ok(ResponseValue::new(Initial::Accepted(bytes), status, headers))
+                }
+                Err(e) => Err(e),
+            }
+        };
+        let pipeline = &client.inner.inner;
+        let (result, meta) = pipeline.call(op, intercepted).await;
+        let response = match result {
+            Ok(response) => response,
+            Err(e) => return (Err(e), meta),
+        };
+        let (status, headers) = (response.status(), response.headers().clone());
+        let answer = match response.into_inner() {
+            Initial::Done(value) => return (Ok(Self::done(client, op, value)), meta),
+            Initial::Accepted(body) => Answer { op, status, headers, body },
+        };
+        let state = State::new(Kind::Location, String::new(), op, body, fallback);
+        let mut core = Core::new(client, state, retry::retry_after(&answer.headers, SystemTime::now()));
+        let found = polling_header(&answer.headers).filter(|_| status != StatusCode::NO_CONTENT);
+        let Some((kind, url)) = found else {
+            if status == StatusCode::ACCEPTED {
+                let mut error = ServiceError::from_parts(op, status, &answer.headers, answer.body, &meta, None);
+                error.code = Some("MissingPollingHeader".into());
+                error.error = Some(ArmErrorDetail {
+                    code: error.code.clone(),
+                    message: Some(
+                        "accepted, but no Azure-AsyncOperation, Operation-Location or Location to follow".into(),
+                    ),
+                    ..Default::default()
+                });
+                return (Err(Error::Service(Box::new(error))), meta);
+            }
+            // 201 or 204 without a polling URL: finished now.
+            let result = core.finish("Succeeded".into(), &answer, true);
+            return (result.map(|_| Self::from_core(core)), meta);
+        };
+        let location = header(&answer.headers, "location").filter(|_| kind != Kind::Location);
+        for link in std::iter::once(&url).chain(location.as_ref()) {
+            if let Err(e) = pipeline.service_url("polling URL", link) {
+                return (Err(e), meta);
+            }
+        }
+        core.state = State { kind, poll: url, location, ..core.state };
+        (Ok(Self::from_core(core)), meta)
+    }
+
+    /// Rebuilds a poller from a [`ResumeToken`], to continue waiting with `client` (possibly in another process).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a token that is not one; [`Error::UnsafeUrl`] when its URLs are not on the
+    /// client's endpoint.
+    pub fn resume(client: &CustomerLockboxClient, token: &ResumeToken, options: Option<PollerOptions>) -> Result<Self> {
+        let bad = |reason: String| Error::invalid("token", reason);
+        let json = azure_core::base64::decode_url_safe(token.as_str()).map_err(|e| bad(e.to_string()))?;
+        let state: State = serde_json::from_slice(&json).map_err(|e| bad(e.to_string()))?;
+        for link in std::iter::once(&state.poll).chain(state.location.as_ref()) {
+            client.inner.inner.service_url("polling URL", link)?;
+        }
+        Ok(Self::from_core(Core::new(client, state, None)).with_options(options.unwrap_or_default()))
+    }
+
+    /// The same poller with other options.
+    pub fn with_options(mut self, options: PollerOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// A token to resume this wait later with [`Poller::resume`]; `None` once the operation has finished.
+    pub fn resume_token(&self) -> Option<ResumeToken> {
+        self.token.clone()
+    }
+
+    /// The next status, or `None` once the wait is over. Usable without importing `StreamExt`.
+    pub async fn try_next(&mut self) -> Result<Option<PollerStatus>> {
+        futures::StreamExt::next(self).await.transpose()
+    }
+
+    fn poll_step(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<PollerStatus>>> {
+        if self.step.is_none() {
+            let Some(mut core) = self.core.take() else { return Poll::Ready(None) };
+            core.options = self.options.clone();
+            self.step = Some(core.step().boxed());
+        }
+        let Some(step) = self.step.as_mut() else { return Poll::Ready(None) };
+        let (core, item) = std::task::ready!(step.as_mut().poll(cx));
+        self.step = None;
+        self.token = core.token();
+        self.core = Some(core);
+        Poll::Ready(item)
+    }
+}
+
+impl<T: DeserializeOwned + Send + 'static> Stream for Poller<T> {
+    type Item = Result<PollerStatus>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.ended {
+            return Poll::Ready(None);
+        }
+        let polled = self.poll_step(cx);
+        if matches!(polled, Poll::Ready(None) | Poll::Ready(Some(Err(_)))) {
+            self.ended = true;
+        }
+        polled
+    }
+}
+
+// Nothing here is pinned structurally: the step future is boxed.
+impl<T> Unpin for Poller<T> {}
+
+impl<T: DeserializeOwned + Send + 'static> IntoFuture for Poller<T> {
+    type Output = Result<T>;
+    type IntoFuture = BoxFuture<'static, Result<T>>;
+
+    fn into_future(mut self) -> Self::IntoFuture {
+        Box::pin(async move {
+            while let Some(item) = futures::future::poll_fn(|cx| self.poll_step(cx)).await {
+                item?;
+            }
+            match self.core {
+                Some(core) => core.into_result(),
+                None => Err(Error::Configuration("the poller lost its state".into())),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{engine::poll_operation, *};
+    use reqwest::header::{HeaderMap, HeaderValue};
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        pairs
+            .iter()
+            .map(|(k, v)| (reqwest::header::HeaderName::from_static(k), HeaderValue::from_str(v).unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn statuses_parse_in_any_case() {
+        assert_eq!(PollerStatus::parse("SUCCEEDED"), PollerStatus::Succeeded("SUCCEEDED".into()));
+        assert_eq!(PollerStatus::parse("failed"), PollerStatus::Failed("failed".into()));
+        assert_eq!(PollerStatus::parse("Cancelled"), PollerStatus::Canceled("Cancelled".into()));
+        assert_eq!(PollerStatus::parse("canceled"), PollerStatus::Canceled("canceled".into()));
+        let odd = PollerStatus::parse("Warming");
+        assert_eq!(odd, PollerStatus::InProgress("Warming".into()));
+        assert!(!odd.is_terminal());
+        assert_eq!(odd.to_string(), "Warming");
+        assert!(PollerStatus::parse("").eq(&PollerStatus::InProgress(String::new())));
+    }
+
+    #[test]
+    fn polling_header_preference() {
+        let all = headers(&[
+            ("location", "https://l"),
+            ("operation-location", "https://o"),
+            ("azure-asyncoperation", "https://a"),
+        ]);
+        assert_eq!(polling_header(&all), Some((Kind::AzureAsyncOperation, "https://a".into())));
+        let two = headers(&[("location", "https://l"), ("operation-location", "https://o")]);
+        assert_eq!(polling_header(&two), Some((Kind::OperationLocation, "https://o".into())));
+        let blank = headers(&[("azure-asyncoperation", " "), ("location", "https://l")]);
+        assert_eq!(polling_header(&blank), Some((Kind::Location, "https://l".into())));
+        assert_eq!(polling_header(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn state_round_trips_through_json_and_poll_ids_are_safe() {
+        let state = State {
+            kind: Kind::OperationLocation,
+            poll: "https://h/op".into(),
+            location: Some("https://h/result".into()),
+            op: "requests_update_status".into(),
+            body: true,
+            fallback: Some(serde_json::json!({"status": "Approve"})),
+        };
+        let json = serde_json::to_vec(&state).unwrap();
+        assert_eq!(serde_json::from_slice::<State>(&json).unwrap(), state);
+        // A poll is a GET: never traced as the non-idempotent decision itself.
+        assert_eq!(poll_operation("requests_update_status"), "requests_update_status_poll");
+        assert_eq!(poll_operation("whatever"), "long_running_operation_poll");
+    }
+
+    #[test]
+    fn default_options() {
+        let options = PollerOptions::default();
+        assert_eq!(options.frequency, Duration::from_secs(30));
+        assert_eq!(options.timeout, None);
+    }
+}
