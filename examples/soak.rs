@@ -23,7 +23,8 @@ use std::{
 };
 
 use azure_customer_lockbox::{
-    CustomerLockboxClient, CustomerLockboxClientOptions, ExponentialRetryOptions, RetryOptions, StaticTokenCredential,
+    CustomerLockboxClient, CustomerLockboxClientOptions, Error, ExponentialRetryOptions, RetryOptions,
+    StaticTokenCredential,
     emulator::{Emulator, EmulatorConfig, Fault, NewLockboxRequest, Operation, RetryAfterHeader},
 };
 use clap::Parser;
@@ -51,8 +52,17 @@ const SUBSCRIPTIONS: [&str; 4] = [
     "0b1f6c39-0000-4000-8000-000000000004",
 ];
 
-/// What the SDK reported for each decision: request id -> (decision, succeeded).
-type Outcomes = Arc<Mutex<HashMap<String, (&'static str, bool)>>>;
+/// What the SDK reported for a decision.
+#[derive(Clone, Copy, PartialEq)]
+enum Reported {
+    Taken,
+    Failed,
+    /// `Error::DecisionOutcomeUnknown`: the SDK said it could not tell. Honest, so never "lost"; still a failure.
+    Unknown,
+}
+
+/// What the SDK reported for each decision: request id -> (decision, report).
+type Outcomes = Arc<Mutex<HashMap<String, (&'static str, Reported)>>>;
 
 fn random_fault(rng: &mut fastrand::Rng) -> Fault {
     let retry_hint = match rng.u8(0..4) {
@@ -92,7 +102,7 @@ async fn main() -> ExitCode {
     }
     let options = CustomerLockboxClientOptions {
         retry: RetryOptions::exponential(ExponentialRetryOptions {
-            max_retries: 8,
+            max_retries: 12,
             initial_delay: Duration::from_millis(2),
             max_delay: Duration::from_millis(200),
             ..Default::default()
@@ -110,6 +120,7 @@ async fn main() -> ExitCode {
 
     let mut handles = Vec::new();
     for (task, mut mine) in owned.into_iter().enumerate() {
+        let readable: Vec<String> = mine.iter().map(|(_, id)| id.clone()).collect();
         let (client, emulator, outcomes, done, failed, tenant) =
             (client.clone(), emulator.clone(), outcomes.clone(), done.clone(), failed.clone(), tenant.clone());
         let quota = args.ops / args.tasks + usize::from(task < args.ops % args.tasks);
@@ -125,10 +136,7 @@ async fn main() -> ExitCode {
                 let ok = match rng.u8(0..10) {
                     0 | 1 => requests.list(None).try_next().await.map(drop),
                     2 => requests.list_pending().try_next().await.map(drop),
-                    3 | 4 => {
-                        let (_, id) = &mine[rng.usize(0..mine.len())];
-                        requests.get(id).await.map(drop)
-                    }
+                    3 | 4 => requests.get(&readable[rng.usize(0..readable.len())]).await.map(drop),
                     5 | 6 | 7 if !mine.is_empty() => {
                         let (_, id) = mine.pop().expect("not empty");
                         let approve = rng.bool();
@@ -138,7 +146,12 @@ async fn main() -> ExitCode {
                             requests.deny(&id, "soak denial").await
                         };
                         let decision = if approve { "Approve" } else { "Deny" };
-                        outcomes.lock().expect("lock").insert(id, (decision, result.is_ok()));
+                        let reported = match &result {
+                            Ok(_) => Reported::Taken,
+                            Err(Error::DecisionOutcomeUnknown { .. }) => Reported::Unknown,
+                            Err(_) => Reported::Failed,
+                        };
+                        outcomes.lock().expect("lock").insert(id, (decision, reported));
                         result.map(drop)
                     }
                     8 => client.tenant().is_opted_in(&tenant).await.map(drop),
@@ -166,12 +179,14 @@ async fn main() -> ExitCode {
     let dup = recorded.values().filter(|d| d.len() > 1).count();
     let outcomes = outcomes.lock().expect("lock").clone();
     let mut lost = 0;
-    for (id, (decision, succeeded)) in &outcomes {
+    for (id, (decision, reported)) in &outcomes {
         let seen = recorded.get(id).map(Vec::as_slice).unwrap_or_default();
-        let matches = seen.len() == 1 && seen[0] == *decision;
-        if *succeeded != matches || (!succeeded && !seen.is_empty()) {
-            lost += 1;
-        }
+        let wrong = match reported {
+            Reported::Taken => !(seen.len() == 1 && seen[0] == *decision),
+            Reported::Failed => !seen.is_empty(),
+            Reported::Unknown => false,
+        };
+        lost += usize::from(wrong);
     }
     lost += recorded.keys().filter(|id| !outcomes.contains_key(*id)).count();
 

@@ -82,6 +82,21 @@ pub enum Error {
         current_status: LockboxRequestStatus,
     },
 
+    /// A decision may or may not have been recorded: an attempt failed after it may have reached the service,
+    /// and reading the request to find out failed too. Read the request before deciding again.
+    #[error(
+        "the outcome of {decision} on request {request_id} is unknown (the service may have recorded it; read the request before deciding again): {source}"
+    )]
+    DecisionOutcomeUnknown {
+        /// The request.
+        request_id: String,
+        /// The decision that was sent.
+        decision: ApprovalDecision,
+        /// Why the request could not be read.
+        #[source]
+        source: Box<Error>,
+    },
+
     /// A URL handed out by the service (a `nextLink`, a polling URL) was refused; nothing was sent to it.
     #[error("refused to follow {kind} {url:?}: {reason}")]
     UnsafeUrl {

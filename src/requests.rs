@@ -177,11 +177,13 @@ impl RequestsClient {
     /// already reflects the decision (`Approving`/`Approved` for an approval, `Denying`/`Denied` for a denial),
     /// the call succeeds; if it is still `Pending`, the decision is sent again; otherwise the call fails with
     /// [`Error::DecisionConflict`] carrying the status. Throttling (429), 503 and refused connections, which
-    /// guarantee nothing was done, are retried as usual.
+    /// guarantee nothing was done, are retried as usual. If the request cannot be read either, the call fails
+    /// with [`Error::DecisionOutcomeUnknown`]: it never reports a plain failure for a decision that may have
+    /// been taken.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for a bad id or an empty, overlong or control-character reason, before
-    /// sending; [`Error::DecisionConflict`] as above; a [`Error::Service`] 409 whose
+    /// sending; [`Error::DecisionConflict`] and [`Error::DecisionOutcomeUnknown`] as above; a [`Error::Service`] 409 whose
     /// [`current_status`](Error::current_status) tells where the request stands when it was not pending.
     pub async fn begin_update_status(
         &self,
@@ -224,10 +226,17 @@ impl RequestsClient {
             }
             uncertain = true;
             tracing::info!(request_id, round, "decision outcome unknown ({error}); reading the request to reconcile");
-            let status = match self.get(request_id).await {
-                Ok(request) => request.status().cloned().unwrap_or(LockboxRequestStatus::Unknown),
-                // Cannot tell what happened: report the original failure rather than guess.
-                Err(_) => return Err(error),
+            let status = match self.read_status(request_id).await {
+                Ok(status) => status,
+                // Cannot tell what happened: say so, rather than report a failure for a decision that may
+                // have been taken.
+                Err(read_error) => {
+                    return Err(Error::DecisionOutcomeUnknown {
+                        request_id: request_id.to_owned(),
+                        decision,
+                        source: Box::new(read_error),
+                    });
+                }
             };
             if status.reflects(&decision) {
                 tracing::info!(request_id, %status, "decision was recorded by the failed attempt");
@@ -242,6 +251,22 @@ impl RequestsClient {
             }
             if round >= rounds {
                 return Err(error);
+            }
+        }
+    }
+
+    /// Reads a request's status to reconcile an uncertain decision. A read is safe to repeat, so a read that
+    /// fails even after the pipeline's retries is tried again, up to three times in all.
+    async fn read_status(&self, request_id: &str) -> Result<LockboxRequestStatus> {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match self.get(request_id).await {
+                Ok(request) => return Ok(request.status().cloned().unwrap_or(LockboxRequestStatus::Unknown)),
+                Err(error) if tries < 3 && error.is_retryable() => {
+                    tracing::info!(request_id, tries, "reconciling read failed ({error}); reading again");
+                }
+                Err(error) => return Err(error),
             }
         }
     }

@@ -397,3 +397,18 @@ async fn an_approval_whose_connection_dropped_after_sending_is_reconciled() {
     client.requests(SUB).unwrap().approve("req", "ok").await.unwrap();
     assert_eq!(posts.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_approval_that_cannot_be_reconciled_reports_an_unknown_outcome() {
+    let server = approval_server(vec![ResponseTemplate::new(504)], vec![ResponseTemplate::new(503)]).await;
+    let client = retrying_client(&server.uri(), policy(1));
+    match client.requests(SUB).unwrap().approve("req", "ok").await.unwrap_err() {
+        Error::DecisionOutcomeUnknown { request_id, source, .. } => {
+            assert_eq!(request_id, "req");
+            assert_eq!(source.status().unwrap().as_u16(), 503);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(count(&server, "POST").await, 1, "never resent while the outcome is unknown");
+    assert_eq!(count(&server, "GET").await, 6, "three reads, each with one retry");
+}
