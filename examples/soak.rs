@@ -134,10 +134,10 @@ async fn main() -> ExitCode {
                     emulator.inject(random_fault(&mut rng));
                 }
                 let ok = match rng.u8(0..10) {
-                    0 | 1 => requests.list(None).try_next().await.map(drop),
+                    0..=1 => requests.list(None).try_next().await.map(drop),
                     2 => requests.list_pending().try_next().await.map(drop),
                     3 | 4 => requests.get(&readable[rng.usize(0..readable.len())]).await.map(drop),
-                    5 | 6 | 7 if !mine.is_empty() => {
+                    5..=7 if !mine.is_empty() => {
                         let (_, id) = mine.pop().expect("not empty");
                         let approve = rng.bool();
                         let result = if approve {
