@@ -14,9 +14,9 @@ use std::{sync::Arc, time::Duration};
 
 use azure_core::credentials::TokenCredential;
 use azure_customer_lockbox::{
-    CustomerLockboxClient, CustomerLockboxClientOptions, RequestsClient, StaticTokenCredential,
+    CustomerLockboxClient, CustomerLockboxClientOptions, PollerOptions, StaticTokenCredential,
     emulator::{Emulator, EmulatorConfig},
-    models::{LockboxRequestResponse, LockboxRequestStatus},
+    models::LockboxRequestResponse,
 };
 use clap::Parser;
 
@@ -88,9 +88,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         decided.push(id.clone());
     }
 
-    // 3. Wait for the decisions to take effect (Approving -> Approved, Denying -> Denied).
+    // 3. Wait for the decisions to take effect (Approving -> Approved, Denying -> Denied), showing each status.
+    let wait = PollerOptions { frequency: Duration::from_secs(1), timeout: Some(Duration::from_secs(120)) };
     for id in &decided {
-        let request = wait_for_final(&requests, id).await?;
+        let mut poller = requests.wait_for_decision(id, Some(wait.clone()))?;
+        while let Some(status) = poller.try_next().await? {
+            println!("  {id}: {status}");
+        }
+        let request = poller.await?;
         println!("{id} is now {}.", request.status().map_or("unknown".into(), ToString::to_string));
     }
 
@@ -105,18 +110,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         usize::from(to_deny.is_some())
     );
     Ok(())
-}
-
-/// Reads the request until its status is final.
-async fn wait_for_final(requests: &RequestsClient, id: &str) -> azure_customer_lockbox::Result<LockboxRequestResponse> {
-    loop {
-        let request = requests.get(id).await?;
-        if request.status().is_some_and(LockboxRequestStatus::is_final) {
-            return Ok(request);
-        }
-        println!("  {id}: {} ...", request.status().map_or("unknown".into(), ToString::to_string));
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 fn print_table(requests: &[LockboxRequestResponse]) {
