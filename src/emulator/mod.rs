@@ -156,7 +156,11 @@ impl Emulator {
 
     /// Seeds six realistic requests (three `Pending`, one `Approved`, one `Denied`, one `Expired`) in the
     /// subscription; returns their ids, oldest first.
+    ///
+    /// The first call for a subscription gives the same ids in every process (`5a3b0000-...-000000000001` to
+    /// `...06`), so a tool that starts a fresh emulator per run can name them; later calls get random ids.
     pub fn sample_data(&self, subscription_id: &str) -> Vec<String> {
+        let stable = self.shared.with(|inner, _| inner.find(subscription_id, &sample_id(1)).is_none());
         let now = self.now();
         let rg = format!("/subscriptions/{subscription_id}/resourceGroups");
         let day = 24 * 3600;
@@ -185,9 +189,10 @@ impl Emulator {
             tenants: Default::default(),
             requests: samples
                 .into_iter()
-                .map(|(age, expires, status, kind, resource, why)| SeedRequest {
+                .enumerate()
+                .map(|(i, (age, expires, status, kind, resource, why))| SeedRequest {
                     subscription_id: subscription_id.to_owned(),
-                    request_id: None,
+                    request_id: stable.then(|| sample_id(i + 1)),
                     status: Some(status.to_owned()),
                     created_date_time: now.checked_sub_signed(TimeDelta::seconds(age)),
                     expiration_date_time: now.checked_add_signed(TimeDelta::seconds(expires)),
@@ -302,6 +307,11 @@ fn create(shared: &Shared, subscription_id: &str, new: NewLockboxRequest) -> Str
 }
 
 /// Applies a seed; fails (applying nothing) if a request has an unknown status or a duplicate id.
+/// The id of sample request `n` (1-based) on a subscription's first call to [`Emulator::sample_data`].
+fn sample_id(n: usize) -> String {
+    format!("5a3b0000-0c1d-4e2f-8a9b-{n:012}")
+}
+
 fn apply_seed(shared: &Shared, seed: Seed) -> Result<Vec<String>, String> {
     shared.with(|inner, now| {
         let mut prepared = Vec::with_capacity(seed.requests.len());
