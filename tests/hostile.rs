@@ -141,11 +141,14 @@ async fn emulator_answers_abuse_with_arm_errors_and_keeps_serving() {
     assert!(emulator.decisions().is_empty());
 }
 
+/// Requests decided on concurrently, 50 calls each.
+const REQUESTS: usize = 10;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_hundred_concurrent_decisions_leave_exactly_one_per_request() {
     let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
     let sub = cases::SUB;
-    let ids: Vec<String> = (0..10).map(|_| emulator.create_request(sub, NewLockboxRequest::default())).collect();
+    let ids: Vec<String> = (0..REQUESTS).map(|_| emulator.create_request(sub, NewLockboxRequest::default())).collect();
     let clients: Vec<CustomerLockboxClient> = (0..5)
         .map(|_| {
             let options = CustomerLockboxClientOptions {
@@ -159,7 +162,7 @@ async fn five_hundred_concurrent_decisions_leave_exactly_one_per_request() {
         let requests = clients[j % clients.len()].requests(sub).unwrap();
         let id = ids[j % ids.len()].clone();
         tokio::spawn(async move {
-            let result = if (j / ids_len()) % 2 == 0 {
+            let result = if (j / REQUESTS).is_multiple_of(2) {
                 requests.approve(&id, "concurrent approve").await
             } else {
                 requests.deny(&id, "concurrent deny").await
@@ -188,8 +191,4 @@ async fn five_hundred_concurrent_decisions_leave_exactly_one_per_request() {
         assert_eq!(status, if decision == "Approve" { "Approved" } else { "Denied" });
     }
     assert_eq!(emulator.received().len(), 500);
-}
-
-fn ids_len() -> usize {
-    10
 }
