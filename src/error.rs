@@ -41,12 +41,22 @@ pub enum Error {
     Service(Box<ServiceError>),
 
     /// The request could not be sent or its answer not received (connection, TLS, timeout).
-    #[error("{operation}: transport failure after {attempts} attempt(s): {source}")]
+    ///
+    /// When the failure came after the response's head (a body cut short or too slow), `status` and
+    /// `request_id` say which response it was.
+    #[error(
+        "{operation}: transport failure after {attempts} attempt(s){}: {source}",
+        status.map(|s| format!(" reading the {s} response (x-ms-request-id {request_id:?})")).unwrap_or_default()
+    )]
     Transport {
         /// The operation id, e.g. `requests_get`.
         operation: &'static str,
         /// How many attempts were made.
         attempts: u32,
+        /// The HTTP status, when a response head was received before the failure.
+        status: Option<StatusCode>,
+        /// The response's `x-ms-request-id`, when a response head was received before the failure.
+        request_id: Option<String>,
         /// The underlying error.
         #[source]
         source: reqwest::Error,
@@ -259,14 +269,16 @@ impl ServiceError {
     ) -> Self {
         let body = redact(body.slice(..body.len().min(BODY_KEPT)), secret);
         let error = ArmErrorDetail::from_body(&body);
-        let code = header(headers, "x-ms-error-code").or_else(|| error.as_ref().and_then(|e| e.code.clone()));
+        // Header values are text a server chose, like the body: scrub an echoed token from them too.
+        let header = |name| header(headers, name).map(|value| redact_text(value, secret));
+        let code = header("x-ms-error-code").or_else(|| error.as_ref().and_then(|e| e.code.clone()));
         Self {
             operation,
             status,
             code,
             error,
-            request_id: header(headers, "x-ms-request-id"),
-            correlation_request_id: header(headers, "x-ms-correlation-request-id"),
+            request_id: header("x-ms-request-id"),
+            correlation_request_id: header("x-ms-correlation-request-id"),
             client_request_id: meta.client_request_id.clone(),
             retry_after: meta.retry_after,
             attempts: meta.attempts.max(1),
@@ -304,12 +316,19 @@ pub(crate) fn redact(body: Bytes, secret: Option<&[u8]>) -> Bytes {
     if changed { Bytes::from(out) } else { body }
 }
 
+/// [`redact`] for text (a header value, a URL a server handed out).
+pub(crate) fn redact_text(text: String, secret: Option<&[u8]>) -> String {
+    let bytes = Bytes::from(text);
+    String::from_utf8_lossy(&redact(bytes, secret)).into_owned()
+}
+
 impl Error {
     /// The HTTP status, for errors that came with a response.
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Error::Service(e) => Some(e.status),
             Error::Decode { status, .. } => Some(*status),
+            Error::Transport { status, .. } => *status,
             _ => None,
         }
     }
@@ -326,7 +345,7 @@ impl Error {
     pub fn request_id(&self) -> Option<&str> {
         match self {
             Error::Service(e) => e.request_id.as_deref(),
-            Error::Decode { request_id, .. } => request_id.as_deref(),
+            Error::Decode { request_id, .. } | Error::Transport { request_id, .. } => request_id.as_deref(),
             _ => None,
         }
     }

@@ -72,6 +72,8 @@ struct CallState {
     client_request_id: Option<HeaderValue>,
     credential_error: Option<azure_core::Error>,
     refused_url: Option<(String, String)>,
+    /// The token this call sent, to scrub from what comes back even after a 401 dropped it from the cache.
+    secret: Option<Vec<u8>>,
 }
 
 tokio::task_local! {
@@ -106,6 +108,7 @@ impl ClientHooks<Pipeline> for Client {
         headers.insert(CLIENT_REQUEST_ID, id);
         match shared.auth.authorization().await {
             Ok(token) => {
+                with_call(|c| c.secret = token.as_bytes().get(7..).map(<[u8]>::to_vec));
                 request.headers_mut().insert(AUTHORIZATION, token);
                 Ok(())
             }
@@ -245,6 +248,10 @@ impl Pipeline {
         });
         let (result, mut state) = scoped.instrument(span.clone()).await;
         state.meta.client_request_id = id.to_str().ok().map(str::to_owned);
+        let secret = state.secret.take().or_else(|| self.0.auth.current_secret());
+        // The request id is a header the server chose: scrub an echoed token before it reaches logs or errors.
+        state.meta.last_request_id =
+            state.meta.last_request_id.take().map(|rid| crate::error::redact_text(rid, secret.as_deref()));
         let meta = state.meta.clone();
         span.record("attempts", meta.attempts);
         if let Some(status) = meta.last_status {
@@ -255,7 +262,7 @@ impl Pipeline {
         }
         let result = match result {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(error)) => Err(convert(operation, error, state, self.0.auth.current_secret()).await),
+            Ok(Err(error)) => Err(convert(operation, error, state, secret).await),
             Err(limit) => Err(Error::Timeout {
                 what: format!("{operation} to complete"),
                 elapsed: limit,
@@ -270,7 +277,12 @@ impl Pipeline {
     /// ours exactly once while every other query parameter is kept as sent.
     pub(crate) fn service_url(&self, kind: &'static str, link: &str) -> Result<Url> {
         let shared = &self.0;
-        let refuse = |reason: &str| Error::UnsafeUrl { kind, url: link.to_owned(), reason: reason.to_owned() };
+        let refuse = |reason: &str| Error::UnsafeUrl {
+            kind,
+            // The link is text the server chose: never let it carry our token into an error message.
+            url: crate::error::redact_text(link.to_owned(), shared.auth.current_secret().as_deref()),
+            reason: reason.to_owned(),
+        };
         let mut url = match Url::parse(link) {
             Ok(url) => url,
             Err(url::ParseError::RelativeUrlWithoutBase) => {
@@ -404,7 +416,13 @@ async fn convert(
                 Ok(body) => {
                     Error::Service(Box::new(ServiceError::from_parts(operation, status, &headers, body, meta, secret)))
                 }
-                Err(source) => Error::Transport { operation, attempts: meta.attempts.max(1), source },
+                Err(source) => Error::Transport {
+                    operation,
+                    attempts: meta.attempts.max(1),
+                    status: Some(status),
+                    request_id: header(&headers, "x-ms-request-id"),
+                    source,
+                },
             }
         }
         P::ErrorResponse(value) => {
@@ -418,8 +436,16 @@ async fn convert(
                 secret,
             )))
         }
-        P::CommunicationError(source) | P::ResponseBodyError(source) | P::InvalidUpgrade(source) => {
-            Error::Transport { operation, attempts: meta.attempts.max(1), source }
+        // The head of the response arrived, its body did not: say which response it was.
+        P::ResponseBodyError(source) => Error::Transport {
+            operation,
+            attempts: meta.attempts.max(1),
+            status: meta.last_status,
+            request_id: meta.last_request_id.clone(),
+            source,
+        },
+        P::CommunicationError(source) | P::InvalidUpgrade(source) => {
+            Error::Transport { operation, attempts: meta.attempts.max(1), status: None, request_id: None, source }
         }
         P::InvalidResponsePayload(body, source) => Error::Decode {
             operation,

@@ -25,8 +25,8 @@ pub(crate) fn guid(name: &'static str, value: &str) -> Result<String> {
     }
 }
 
-/// A request id: non-empty, at most 256 characters, no control characters, not `.` or `..` (which URL
-/// normalisation would turn into a different path). Anything else is percent-encoded into one path segment.
+/// A request id: non-empty, at most 256 characters, no control characters or backslash, not `.` or `..` (which
+/// URL normalisation would turn into a different path). Anything else is percent-encoded into one path segment.
 pub(crate) fn request_id(value: &str) -> Result<&str> {
     let name = "request_id";
     if value.trim().is_empty() {
@@ -40,6 +40,10 @@ pub(crate) fn request_id(value: &str) -> Result<&str> {
     }
     if value == "." || value == ".." {
         return Err(Error::invalid(name, "must not be a dot segment"));
+    }
+    // URL parsers treat `\` in an http(s) path as `/`, which would split the id into two path segments.
+    if value.contains('\\') {
+        return Err(Error::invalid(name, "must not contain a backslash"));
     }
     Ok(value)
 }
@@ -77,7 +81,7 @@ mod tests {
 
     #[test]
     fn request_ids() {
-        for bad in ["", " ", ".", "..", "a\u{0}b", "a\nb"] {
+        for bad in ["", " ", ".", "..", "a\u{0}b", "a\nb", "a\\b", "\\"] {
             assert!(request_id(bad).is_err(), "{bad:?}");
         }
         assert!(request_id(&"a".repeat(257)).is_err());

@@ -90,3 +90,73 @@ async fn retries_are_events_and_tokens_never_reach_the_logs() {
     assert!(!logs.contains(TOKEN), "the token leaked into the logs");
     assert!(!logs.contains("c2VjcmV0LXRva2VuLWRvLW5vdC1sZWFr"), "part of the token leaked into the logs");
 }
+
+#[tokio::test]
+async fn every_operation_with_errors_retries_and_paging_logs_no_token() {
+    use azure_customer_lockbox::emulator::{Emulator, EmulatorConfig, Fault, Operation, RetryAfterHeader};
+    logs();
+    let emulator = Emulator::start(EmulatorConfig::default().with_page_size(1)).await.unwrap();
+    let ids = emulator.sample_data(SUB);
+    let client = client(emulator.url().as_str());
+    let requests = client.requests(SUB).unwrap();
+
+    // Paging (one item per page) with a throttled page in the middle, and the catalogue.
+    emulator.inject(Fault::throttle(RetryAfterHeader::Millis(1)).on(Operation::RequestsList));
+    assert_eq!(requests.list(None).try_collect().await.unwrap().len(), ids.len());
+    assert_eq!(requests.list_pending().try_collect().await.unwrap().len(), 3);
+    assert!(!client.operations().list().try_collect().await.unwrap().is_empty());
+    // The tenant operations, one of them retried after a 503.
+    emulator.inject(Fault::status(503).on(Operation::EnableLockbox));
+    client.tenant().enable().await.unwrap();
+    assert!(client.tenant().is_opted_in(emulator.default_tenant_id()).await.unwrap());
+    client.tenant().disable().await.unwrap();
+    // Reads, decisions, a decision reconciled after a 500 that was committed, and refusals.
+    let pending = requests.list_pending().try_collect().await.unwrap();
+    let first = pending[0].request_id().unwrap().to_owned();
+    let second = pending[1].request_id().unwrap().to_owned();
+    requests.get(&first).await.unwrap();
+    requests.approve(&first, "approved in the telemetry test").await.unwrap();
+    emulator.inject(Fault::status(500).after_commit().on(Operation::RequestsUpdateStatus));
+    requests.deny(&second, "denied in the telemetry test").await.unwrap();
+    let mut errors = vec![
+        requests.deny(&first, "too late").await.unwrap_err(),
+        requests.get("no-such-request").await.unwrap_err(),
+        requests.get("..").await.unwrap_err(),
+    ];
+    emulator.inject(Fault::html(502).times(10).on(Operation::RequestsGet));
+    errors.push(requests.get(&first).await.unwrap_err());
+
+    // A service that echoes the token in its body and headers, with a 401.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .insert_header("x-ms-request-id", format!("Bearer {TOKEN}").as_str())
+                .insert_header("x-ms-error-code", TOKEN)
+                .set_body_string(format!("{{\"error\":{{\"code\":\"{TOKEN}\",\"message\":\"got {TOKEN}\"}}}}")),
+        )
+        .mount(&server)
+        .await;
+    errors.push(self::client(&server.uri()).tenant().get_opt_in_status(TENANT).await.unwrap_err());
+
+    for error in &errors {
+        tracing::error!(%error, ?error, "the call failed");
+        let shown = format!("{error} {error:?}");
+        assert!(!shown.contains("c2VjcmV0LXRva2VuLWRvLW5vdC1sZWFr"), "{shown}");
+    }
+    let logs = text();
+    for operation in [
+        "operations_list",
+        "get_tenant_opted_in",
+        "post_enable_lockbox",
+        "post_disable_lockbox",
+        "requests_get",
+        "requests_list",
+        "requests_update_status",
+    ] {
+        assert!(logs.contains(&format!("operation=\"{operation}\"")), "{operation} has no span");
+    }
+    assert!(logs.contains("retrying"), "a retry was logged");
+    assert!(!logs.contains(TOKEN), "the token leaked into the logs");
+    assert!(!logs.contains("c2VjcmV0LXRva2VuLWRvLW5vdC1sZWFr"), "part of the token leaked into the logs");
+}

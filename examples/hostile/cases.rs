@@ -1,0 +1,784 @@
+//! The hostile-input table, shared by `examples/hostile` and `tests/hostile.rs` so that they cannot drift.
+//!
+//! Two tables: bad caller input (run against the emulator, asserting on what it received) and bad service
+//! responses (run against scripted raw-TCP servers started here, so that malformed HTTP is possible too). Every
+//! case runs in its own Tokio task, so a panic is caught as a `JoinError`; every case returns the `Display` and
+//! `Debug` text of what the SDK gave back, which is searched for the token, as is the captured `tracing` output
+//! and everything a server other than the endpoint received.
+#![allow(dead_code)]
+
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::{Arc, Mutex, OnceLock},
+    time::Duration,
+};
+
+use azure_customer_lockbox::{
+    ContinuationToken, CustomerLockboxClient, CustomerLockboxClientOptions, Error, RequestFilter, RequestsListOptions,
+    Result as SdkResult, RetryOptions, StaticTokenCredential,
+    emulator::{Emulator, NewLockboxRequest, Seed, SeedRequest},
+    models::ApprovalDecision,
+};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+    task::JoinSet,
+};
+
+/// The bearer token every client here uses; it must never show up anywhere but the endpoint.
+pub const TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.aG9zdGlsZS10b2tlbi1kby1ub3QtbGVhaw.c2lnbmF0dXJl";
+/// The token's middle part, to catch partial leaks too.
+pub const TOKEN_PART: &str = "aG9zdGlsZS10b2tlbi1kby1ub3QtbGVhaw";
+/// The subscription the cases use.
+pub const SUB: &str = "0b1f6471-1bf0-4dda-aec3-cb9272f09590";
+const API: &str = "2018-02-28-preview";
+const PER_TRY: Duration = Duration::from_millis(300);
+
+/// What a case gave back: texts to search for the token, or why the result is not the expected typed one.
+pub type Check = Result<Vec<String>, String>;
+
+/// One named case.
+pub struct Case {
+    /// Name shown on failure.
+    pub name: String,
+    /// The case itself.
+    pub run: Pin<Box<dyn Future<Output = Check> + Send>>,
+}
+
+fn case(name: impl Into<String>, run: impl Future<Output = Check> + Send + 'static) -> Case {
+    Case { name: name.into(), run: Box::pin(run) }
+}
+
+/// How one case went.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The case's name.
+    pub name: String,
+    /// It panicked.
+    pub panicked: bool,
+    /// Why its result was not the expected typed one.
+    pub untyped: Option<String>,
+    /// Where the token showed up.
+    pub leaks: Vec<String>,
+}
+
+impl Outcome {
+    /// True when nothing went wrong.
+    pub fn ok(&self) -> bool {
+        !self.panicked && self.untyped.is_none() && self.leaks.is_empty()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Captured tracing output
+
+/// Everything written by the process-wide TRACE subscriber.
+#[derive(Clone, Default)]
+pub struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logs {
+    fn len(&self) -> usize {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+    fn since(&self, start: usize) -> String {
+        let logs = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        String::from_utf8_lossy(&logs[start.min(logs.len())..]).into_owned()
+    }
+}
+
+/// Installs (once) a TRACE subscriber for every crate that writes into a buffer, and returns the buffer.
+pub fn logs() -> &'static Logs {
+    static LOGS: OnceLock<Logs> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Logs::default();
+        let writer = logs.clone();
+        let _ = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .try_init();
+        logs
+    })
+}
+
+fn leaks_in(text: &str) -> bool {
+    text.contains(TOKEN) || text.contains(TOKEN_PART)
+}
+
+/// Runs cases one after the other, each in its own task (a panic is a `JoinError`), with a time limit.
+pub async fn run(cases: Vec<Case>) -> Vec<Outcome> {
+    let logs = logs();
+    let mut outcomes = Vec::with_capacity(cases.len());
+    for Case { name, run } in cases {
+        let start = logs.len();
+        let joined = tokio::time::timeout(Duration::from_secs(20), tokio::spawn(run)).await;
+        let mut outcome = Outcome { name, panicked: false, untyped: None, leaks: Vec::new() };
+        match joined {
+            Err(_) => outcome.untyped = Some("did not finish within 20 s".into()),
+            Ok(Err(join)) => {
+                outcome.panicked = join.is_panic();
+                outcome.untyped = (!join.is_panic()).then(|| format!("task failed: {join}"));
+            }
+            Ok(Ok(Err(problem))) => outcome.untyped = Some(problem),
+            Ok(Ok(Ok(texts))) => {
+                for text in texts {
+                    if leaks_in(&text) {
+                        outcome.leaks.push(format!("in output: {text:.300}"));
+                    }
+                }
+            }
+        }
+        // Give the logs of this case's tasks a moment to land, then search them.
+        tokio::task::yield_now().await;
+        if leaks_in(&logs.since(start)) {
+            outcome.leaks.push("in tracing output".into());
+        }
+        outcomes.push(outcome);
+    }
+    outcomes
+}
+
+/// The summary line of the example.
+pub fn summary(outcomes: &[Outcome]) -> String {
+    let panics = outcomes.iter().filter(|o| o.panicked).count();
+    let untyped = outcomes.iter().filter(|o| !o.panicked && o.untyped.is_some()).count();
+    let leaks = outcomes.iter().map(|o| o.leaks.len()).sum::<usize>();
+    format!("hostile: {} cases, {panics} panics, {untyped} untyped errors, {leaks} token leaks", outcomes.len())
+}
+
+/// Every failed outcome, one per line, for assertion messages.
+pub fn failures(outcomes: &[Outcome]) -> String {
+    outcomes.iter().filter(|o| !o.ok()).map(|o| format!("{o:?}\n")).collect()
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Expectations
+
+fn shown<T: std::fmt::Debug>(result: &SdkResult<T>) -> String {
+    match result {
+        Ok(value) => format!("{value:?}"),
+        Err(error) => format!("{error} | {error:?} | {:?}", error.service_error()),
+    }
+}
+
+/// An `InvalidArgument` naming `name`.
+fn invalid<T: std::fmt::Debug>(result: SdkResult<T>, name: &str) -> Check {
+    let text = shown(&result);
+    match result {
+        Err(Error::InvalidArgument { name: got, .. }) if got == name => Ok(vec![text]),
+        _ => Err(format!("expected InvalidArgument({name}), got {text}")),
+    }
+}
+
+/// A typed error with a response: the status and the request id must be there.
+fn with_response<T: std::fmt::Debug>(result: SdkResult<T>, status: u16, want: fn(&Error) -> bool) -> Check {
+    let text = shown(&result);
+    match &result {
+        Err(e) if want(e) && e.status().map(|s| s.as_u16()) == Some(status) && e.request_id().is_some() => {
+            Ok(vec![text])
+        }
+        _ => Err(format!("expected a typed error with status {status} and a request id, got {text}")),
+    }
+}
+
+fn service<T: std::fmt::Debug>(result: SdkResult<T>, status: u16) -> Check {
+    with_response(result, status, |e| matches!(e, Error::Service(_)))
+}
+
+fn decode<T: std::fmt::Debug>(result: SdkResult<T>) -> Check {
+    with_response(result, 200, |e| matches!(e, Error::Decode { body, .. } if body.len() <= 4096))
+}
+
+fn transport_after_head<T: std::fmt::Debug>(result: SdkResult<T>, status: u16) -> Check {
+    with_response(result, status, |e| matches!(e, Error::Transport { .. }))
+}
+
+fn transport<T: std::fmt::Debug>(result: SdkResult<T>) -> Check {
+    let text = shown(&result);
+    match result {
+        Err(Error::Transport { status: None, .. }) => Ok(vec![text]),
+        _ => Err(format!("expected Transport without a response, got {text}")),
+    }
+}
+
+fn ok_if<T: std::fmt::Debug>(result: SdkResult<T>, what: &str, good: impl FnOnce(&T) -> bool) -> Check {
+    let text = shown(&result);
+    match &result {
+        Ok(value) if good(value) => Ok(vec![text]),
+        _ => Err(format!("expected {what}, got {text}")),
+    }
+}
+
+fn require(condition: bool, why: impl FnOnce() -> String) -> Result<(), String> {
+    if condition { Ok(()) } else { Err(why()) }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Clients
+
+fn options(endpoint: &str) -> CustomerLockboxClientOptions {
+    CustomerLockboxClientOptions {
+        retry: RetryOptions::none(),
+        per_try_timeout: Some(PER_TRY),
+        ..CustomerLockboxClientOptions::for_endpoint(endpoint.parse().expect("a URL"))
+    }
+}
+
+/// A client of `endpoint` with the case token, no retries and a 300 ms per-try timeout.
+pub fn client(endpoint: &str) -> CustomerLockboxClient {
+    CustomerLockboxClient::new(Arc::new(StaticTokenCredential::new(TOKEN)), Some(options(endpoint)))
+        .expect("valid options")
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Bad caller input, against the emulator
+
+fn seed(emulator: &Emulator, id: &str) {
+    emulator.seed(Seed {
+        tenants: Default::default(),
+        requests: vec![SeedRequest {
+            subscription_id: SUB.into(),
+            request_id: Some(id.into()),
+            status: None,
+            created_date_time: None,
+            expiration_date_time: None,
+            request: NewLockboxRequest::default(),
+        }],
+    });
+}
+
+fn nothing_sent(emulator: &Emulator) -> Result<(), String> {
+    let received = emulator.received();
+    require(received.is_empty(), || format!("sent {} request(s) for refused input: {received:?}", received.len()))
+}
+
+fn decode_segment(segment: &str) -> String {
+    percent_encoding::percent_decode_str(segment).decode_utf8_lossy().into_owned()
+}
+
+/// The bad-input table: about 60 cases. The emulator's received log is cleared by each case.
+pub fn bad_input_cases(emulator: Arc<Emulator>) -> Vec<Case> {
+    let mut cases = Vec::new();
+    let long = "1".repeat(10 * 1024);
+    let bad_guids: Vec<(&str, String)> = vec![
+        ("empty", String::new()),
+        ("not a GUID", "not-a-guid".into()),
+        ("10 KB", long.clone()),
+        ("unicode", "ünï-cödé".into()),
+        ("fullwidth digits", "１１１１１１１１-2222-3333-4444-555555555555".into()),
+        ("GUID plus path", format!("{SUB}/../x")),
+        ("GUID plus newline", format!("{SUB}\n")),
+        ("unbalanced brace", format!("{{{SUB}")),
+    ];
+    for (label, value) in bad_guids {
+        let (e, v) = (emulator.clone(), value.clone());
+        cases.push(case(format!("subscription id: {label}"), async move {
+            e.clear_received();
+            let c = client(e.url().as_str());
+            let texts = invalid(c.requests(&v), "subscription_id")?;
+            nothing_sent(&e)?;
+            Ok(texts)
+        }));
+        let e = emulator.clone();
+        cases.push(case(format!("tenant id: {label}"), async move {
+            e.clear_received();
+            let c = client(e.url().as_str());
+            let texts = invalid(c.tenant().get_opt_in_status(&value).await, "tenant_id")?;
+            nothing_sent(&e)?;
+            Ok(texts)
+        }));
+    }
+
+    let refused_ids = ["", " ", ".", "..", "a\u{0}b", "a\nb", "a\u{7f}b", "\u{1b}[2J", "a\\b", "..\\x"];
+    for id in refused_ids.into_iter().map(String::from).chain([format!("r{long}")]) {
+        let e = emulator.clone();
+        cases.push(case(format!("request id refused: {:.20?}", id), async move {
+            e.clear_received();
+            let requests = client(e.url().as_str()).requests(SUB).map_err(|e| e.to_string())?;
+            let mut texts = invalid(requests.get(&id).await, "request_id")?;
+            texts.extend(invalid(requests.approve(&id, "fine").await, "request_id")?);
+            nothing_sent(&e)?;
+            Ok(texts)
+        }));
+    }
+
+    let odd_ids = [
+        "a/b",
+        "../../x",
+        "..%2F..%2Fx",
+        "%2F",
+        "%",
+        "a?b=c",
+        "a#b",
+        "a b ",
+        "é",
+        "日本語",
+        "🔒🔑",
+        "\u{202e}gnp.exe",
+        "a;b,c",
+        "a|b",
+        "a+b&c=d",
+        "./x",
+        "x/..",
+        "~!$'()*",
+    ];
+    for id in odd_ids {
+        let e = emulator.clone();
+        cases.push(case(format!("request id encoded: {id:?}"), async move {
+            seed(&e, id);
+            e.clear_received();
+            let requests = client(e.url().as_str()).requests(SUB).map_err(|e| e.to_string())?;
+            let mut texts = ok_if(requests.get(id).await, "the seeded request", |r| r.request_id() == Some(id))?;
+            texts.extend(ok_if(requests.approve(id, "odd id").await, "an approval", |_| true)?);
+            let prefix = format!("/subscriptions/{SUB}/providers/Microsoft.CustomerLockbox/requests/");
+            let received = e.received();
+            require(received.len() == 2, || format!("expected 2 requests, got {received:?}"))?;
+            for (request, suffix) in received.iter().zip(["", "/updateApproval"]) {
+                let segment = request
+                    .path
+                    .strip_prefix(&prefix)
+                    .and_then(|rest| rest.strip_suffix(suffix))
+                    .ok_or_else(|| format!("unexpected path {}", request.path))?;
+                require(!segment.contains('/') && decode_segment(segment) == id, || {
+                    format!("{id:?} is not exactly one path segment: {}", request.path)
+                })?;
+            }
+            let decided = e.decisions().iter().any(|d| d.request_id == id && d.decision == "Approve");
+            require(decided, || format!("no approval of {id:?} recorded"))?;
+            Ok(texts)
+        }));
+    }
+
+    let refused_reasons =
+        [String::new(), "   ".into(), "\t\n".into(), "x".repeat(10 * 1024), "y".repeat(4097), "a\u{0}b".into()];
+    for reason in refused_reasons {
+        let e = emulator.clone();
+        cases.push(case(format!("reason refused: {:.20?} ({} bytes)", reason, reason.len()), async move {
+            e.clear_received();
+            let requests = client(e.url().as_str()).requests(SUB).map_err(|e| e.to_string())?;
+            let texts = invalid(requests.deny("any", &reason).await, "reason")?;
+            nothing_sent(&e)?;
+            Ok(texts)
+        }));
+    }
+    let kept_reasons =
+        ["z".repeat(4096), "multi\nline \"quoted\" 'single' </script> {\"json\":1} ü 🔒\t%2F &x=y".into()];
+    for (i, reason) in kept_reasons.into_iter().enumerate() {
+        let e = emulator.clone();
+        cases.push(case(format!("reason kept exactly: {:.20?} ({} bytes)", reason, reason.len()), async move {
+            let id = format!("reason-kept-{i}");
+            seed(&e, &id);
+            let requests = client(e.url().as_str()).requests(SUB).map_err(|e| e.to_string())?;
+            let texts = ok_if(requests.deny(&id, &reason).await, "a denial", |_| true)?;
+            let recorded = e.decisions().into_iter().find(|d| d.request_id == id).and_then(|d| d.reason);
+            require(recorded.as_deref() == Some(reason.as_str()), || format!("recorded reason {recorded:.40?}"))?;
+            Ok(texts)
+        }));
+    }
+    let e = emulator.clone();
+    cases.push(case("decision not known to the SDK", async move {
+        e.clear_received();
+        let requests = client(e.url().as_str()).requests(SUB).map_err(|e| e.to_string())?;
+        let decision = ApprovalDecision::Other("Maybe".into());
+        let texts = invalid(requests.update_status("any", decision, "why").await, "decision")?;
+        nothing_sent(&e)?;
+        Ok(texts)
+    }));
+
+    let filters = [
+        ("quote inside", "properties/status eq 'Pen'ding'", Some(400)),
+        ("query injection", "properties/status eq 'Pending'&api-version=1999-01-01#frag", Some(400)),
+        ("only quotes", "''''", Some(400)),
+        ("valid, raw", "properties/status eq 'Pending'", None),
+    ];
+    for (label, filter, status) in filters {
+        let e = emulator.clone();
+        cases.push(case(format!("raw $filter: {label}"), async move {
+            e.clear_received();
+            let requests = client(e.url().as_str()).requests(SUB).map_err(|e| e.to_string())?;
+            let listed =
+                requests.list(Some(RequestsListOptions::filter(RequestFilter::raw(filter)))).try_collect().await;
+            let texts = match status {
+                Some(status) => service(listed, status)?,
+                None => ok_if(listed, "a listing", |_| true)?,
+            };
+            let received = e.received();
+            require(received.len() == 1, || format!("expected one request, got {received:?}"))?;
+            let query = received[0].query.clone().unwrap_or_default();
+            let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+            let filters: Vec<_> = pairs.iter().filter(|(k, _)| k == "$filter").map(|(_, v)| v.as_str()).collect();
+            let versions: Vec<_> = pairs.iter().filter(|(k, _)| k == "api-version").map(|(_, v)| v.as_str()).collect();
+            require(filters == [filter] && versions == [API], || format!("query {query:?} does not carry it intact"))?;
+            Ok(texts)
+        }));
+    }
+
+    for (label, token) in [
+        ("foreign host", "https://attacker.example/subscriptions/x?api-version=1".to_owned()),
+        ("javascript scheme", "javascript:alert(1)".to_owned()),
+    ] {
+        let e = emulator.clone();
+        cases.push(case(format!("continuation token: {label}"), async move {
+            e.clear_received();
+            let requests = client(e.url().as_str()).requests(SUB).map_err(|e| e.to_string())?;
+            let options = RequestsListOptions { continuation: Some(ContinuationToken::from(token)), filter: None };
+            let listed = requests.list(Some(options)).try_collect().await;
+            let text = shown(&listed);
+            require(matches!(listed, Err(Error::UnsafeUrl { .. })), || format!("expected UnsafeUrl, got {text}"))?;
+            nothing_sent(&e)?;
+            Ok(vec![text])
+        }));
+    }
+    cases
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Bad service responses, from scripted raw-TCP servers
+
+/// What a scripted server sends on every connection.
+#[derive(Clone)]
+pub enum Reply {
+    /// These bytes, then close.
+    Raw(Vec<u8>),
+    /// A head (and maybe some body), then a byte every 50 ms for as long as the client listens.
+    Drip(Vec<u8>),
+    /// Close at once without a byte.
+    Close,
+}
+
+/// A raw HTTP/1.1 server on 127.0.0.1 that answers every request with the same [`Reply`] and records what it
+/// received (request head and body, as bytes).
+pub struct Scripted {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    received: Arc<Mutex<Vec<Vec<u8>>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Scripted {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Scripted {
+    /// Starts a server answering with `reply`.
+    pub async fn start(reply: Reply) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let log = received.clone();
+        let task = tokio::spawn(async move {
+            let mut connections = JoinSet::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                connections.spawn(serve(stream, reply.clone(), log.clone()));
+            }
+        });
+        Self { url, received, task }
+    }
+
+    /// Everything received so far, one entry per request.
+    pub fn received(&self) -> Vec<String> {
+        let log = self.received.lock().unwrap_or_else(|e| e.into_inner());
+        log.iter().map(|r| String::from_utf8_lossy(r).into_owned()).collect()
+    }
+}
+
+async fn serve(mut stream: TcpStream, reply: Reply, log: Arc<Mutex<Vec<Vec<u8>>>>) {
+    let mut request = Vec::new();
+    let mut buf = [0u8; 8192];
+    let head_end = loop {
+        if let Some(i) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => request.extend_from_slice(&buf[..n]),
+        }
+        if request.len() > 1 << 20 {
+            return;
+        }
+    };
+    let head = String::from_utf8_lossy(&request[..head_end]).to_ascii_lowercase();
+    let length = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    while request.len() < head_end + length.min(1 << 20) {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => request.extend_from_slice(&buf[..n]),
+        }
+    }
+    log.lock().unwrap_or_else(|e| e.into_inner()).push(request);
+    match reply {
+        Reply::Raw(bytes) => {
+            let _ = stream.write_all(&bytes).await;
+            let _ = stream.shutdown().await;
+        }
+        Reply::Drip(head) => {
+            if stream.write_all(&head).await.is_err() {
+                return;
+            }
+            loop {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                if stream.write_all(b" ").await.is_err() || stream.flush().await.is_err() {
+                    return;
+                }
+            }
+        }
+        Reply::Close => {}
+    }
+}
+
+/// A complete response with `Content-Length`, `Connection: close` and `x-ms-request-id: rid-hostile`.
+pub fn http(status: &str, headers: &[(&str, &str)], body: impl AsRef<[u8]>) -> Vec<u8> {
+    let body = body.as_ref();
+    let mut out = format!(
+        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\nx-ms-request-id: rid-hostile\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        out.push_str(&format!("{name}: {value}\r\n"));
+    }
+    out.push_str("\r\n");
+    let mut out = out.into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+fn json_ok(body: impl AsRef<[u8]>) -> Reply {
+    Reply::Raw(http("200 OK", &[("Content-Type", "application/json")], body))
+}
+
+fn request_json(id: &str, status: &str, justification: &str) -> String {
+    serde_json::json!({
+        "id": format!("/subscriptions/{SUB}/providers/Microsoft.CustomerLockbox/requests/{id}"),
+        "name": id,
+        "type": "requests",
+        "properties": {"requestId": id, "status": status, "justification": justification,
+                       "createdDateTime": "2026-11-28T10:00:00Z"}
+    })
+    .to_string()
+}
+
+/// Which call a response case makes.
+#[derive(Clone, Copy, Debug)]
+enum Call {
+    Get,
+    List,
+    Approve,
+    Enable,
+    TenantGet,
+}
+
+async fn call(endpoint: &str, call: Call) -> SdkResult<String> {
+    let client = client(endpoint);
+    let requests = client.requests(SUB)?;
+    match call {
+        Call::Get => requests.get("r1").await.map(|r| format!("{r:?}")),
+        Call::List => requests.list(None).try_collect().await.map(|r| format!("{r:?}")),
+        Call::Approve => requests.approve("r1", "ok").await.map(|r| format!("{r:?}")),
+        Call::Enable => client.tenant().enable().await.map(|r| format!("{r:?}")),
+        Call::TenantGet => client.tenant().get_opt_in_status(SUB).await.map(|r| format!("{r:?}")),
+    }
+}
+
+/// What a response case must give.
+#[derive(Clone, Copy, Debug)]
+enum Want {
+    /// `Ok`, and the debug text contains this.
+    Ok(&'static str),
+    /// `Error::Decode` (status 200, request id, body kept to 4 KiB).
+    Decode,
+    /// `Error::Service` with this status and the request id.
+    Service(u16),
+    /// `Error::Transport` after the head of a response with this status (status and request id kept).
+    TransportAfterHead(u16),
+    /// `Error::Transport` with no response.
+    Transport,
+}
+
+fn check(result: SdkResult<String>, want: Want) -> Check {
+    match want {
+        Want::Ok(needle) => ok_if(result, needle, |text| text.contains(needle)),
+        Want::Decode => decode(result),
+        Want::Service(status) => service(result, status),
+        Want::TransportAfterHead(status) => transport_after_head(result, status),
+        Want::Transport => transport(result),
+    }
+}
+
+/// The bad-response table: about 45 cases, each against its own scripted server.
+pub fn bad_response_cases() -> Vec<Case> {
+    let html = "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>";
+    let huge_json = request_json("r1", "Pending", &"j".repeat(2 << 20));
+    let huge_garbage = vec![b'#'; 2 << 20];
+    let huge_html = format!("<html>{}</html>", "<p>oops</p>".repeat(200_000));
+    let deep = "[".repeat(100_000);
+    let echo = format!("{{\"error\":{{\"code\":\"Echo\",\"message\":\"you sent Bearer {TOKEN} and {TOKEN}\"}}}}");
+    let json_type = [("Content-Type", "application/json")];
+    #[rustfmt::skip]
+    let table: Vec<(&str, Call, Reply, Want)> = vec![
+        ("truncated JSON", Call::Get, json_ok(&request_json("r1", "Pending", "x")[..40]), Want::Decode),
+        ("invalid JSON", Call::Get, json_ok("not json at all"), Want::Decode),
+        ("invalid UTF-8 in JSON", Call::Get, json_ok(b"{\"name\":\"\xff\xfe\"}"), Want::Decode),
+        ("JSON array for an object", Call::Get, json_ok("[1,2,3]"), Want::Decode),
+        ("string for an object field", Call::Get, json_ok("{\"properties\":\"nope\"}"), Want::Decode),
+        ("number for a string field", Call::Get, json_ok("{\"name\":42}"), Want::Decode),
+        ("null body for a model", Call::Get, json_ok("null"), Want::Decode),
+        ("nested null is None", Call::Get, json_ok("{\"name\":\"r1\",\"properties\":null}"), Want::Ok("properties: None")),
+        ("deeply nested JSON", Call::Get, json_ok(&deep), Want::Decode),
+        ("list value null", Call::List, json_ok("{\"value\":null}"), Want::Decode),
+        ("list value an object", Call::List, json_ok("{\"value\":{\"a\":1}}"), Want::Decode),
+        ("list nextLink a number", Call::List, json_ok("{\"value\":[],\"nextLink\":7}"), Want::Decode),
+        ("unknown fields ignored", Call::Get,
+            json_ok("{\"name\":\"r1\",\"new\":{\"x\":[1]},\"properties\":{\"status\":\"Pending\",\"more\":true}}"),
+            Want::Ok("Pending")),
+        ("unknown enum value kept", Call::Get, json_ok(request_json("r1", "Quarantined", "x")), Want::Ok("Other(\"Quarantined\")")),
+        ("unknown decision kept", Call::Approve, json_ok("{\"status\":\"Escalate\"}"), Want::Ok("Other(\"Escalate\")")),
+        ("tenant flag a string", Call::TenantGet, json_ok("{\"isOptedIn\":\"yes\"}"), Want::Decode),
+        ("HTML 502 page", Call::Get, Reply::Raw(http("502 Bad Gateway", &[("Content-Type", "text/html")], html)), Want::Service(502)),
+        ("HTML 200 page", Call::Get, Reply::Raw(http("200 OK", &[("Content-Type", "text/html")], html)), Want::Decode),
+        ("empty 200 for a model", Call::Get, json_ok(""), Want::Decode),
+        ("empty 200 for a list", Call::List, json_ok(""), Want::Decode),
+        ("empty 200 where none is expected", Call::Enable, json_ok(""), Want::Ok("()")),
+        ("wrong Content-Type, JSON body", Call::Get,
+            Reply::Raw(http("200 OK", &[("Content-Type", "text/plain")], request_json("r1", "Pending", "x"))), Want::Ok("Pending")),
+        ("no Content-Type, JSON body", Call::Get, Reply::Raw(http("200 OK", &[], request_json("r1", "Denied", "x"))), Want::Ok("Denied")),
+        ("error body not ARM-shaped", Call::Get, Reply::Raw(http("400 Bad Request", &json_type, "{\"message\":\"x\"}")), Want::Service(400)),
+        ("error member a string", Call::Approve, Reply::Raw(http("409 Conflict", &json_type, "{\"error\":\"nope\"}")), Want::Service(409)),
+        ("error code a number", Call::Get, Reply::Raw(http("404 Not Found", &json_type, "{\"error\":{\"code\":5}}")), Want::Service(404)),
+        ("error body plain text", Call::Enable, Reply::Raw(http("403 Forbidden", &[], "go away")), Want::Service(403)),
+        ("error body empty", Call::List, Reply::Raw(http("500 Internal Server Error", &[], "")), Want::Service(500)),
+        ("unusual status 599", Call::Get, Reply::Raw(http("599 Whatever", &[], "")), Want::Service(599)),
+        ("2 MB valid model", Call::Get, json_ok(&huge_json), Want::Ok("jjjj")),
+        ("2 MB garbage 200", Call::Get, json_ok(&huge_garbage), Want::Decode),
+        ("2 MB HTML 500", Call::Get, Reply::Raw(http("500 Internal Server Error", &[], &huge_html)), Want::Service(500)),
+        ("slow drip body (per-try timeout)", Call::Get,
+            Reply::Drip(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nx-ms-request-id: rid-drip\r\nContent-Length: 100000\r\n\r\n{".to_vec()),
+            Want::TransportAfterHead(200)),
+        ("slow drip chunked error body", Call::Approve,
+            Reply::Drip(b"HTTP/1.1 500 Oops\r\nTransfer-Encoding: chunked\r\nx-ms-request-id: rid-drip\r\n\r\n1\r\n{\r\n".to_vec()),
+            Want::TransportAfterHead(500)),
+        ("head that never ends", Call::Get, Reply::Drip(b"HTTP/1.1 200 OK\r\nX-Slow: ".to_vec()), Want::Transport),
+        ("body cut short", Call::Get,
+            Reply::Raw(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nx-ms-request-id: rid-cut\r\n\r\n{\"name\":".to_vec()),
+            Want::TransportAfterHead(200)),
+        ("not HTTP at all", Call::Get, Reply::Raw(b"SSH-2.0-OpenSSH_9.6\r\n".to_vec()), Want::Transport),
+        ("garbage status line", Call::Get, Reply::Raw(b"HTTP/1.1 abc\r\n\r\n".to_vec()), Want::Transport),
+        ("connection closed at once", Call::Enable, Reply::Close, Want::Transport),
+        ("huge response header", Call::Get,
+            Reply::Raw(http("200 OK", &[("X-Huge", &"h".repeat(1 << 20))], "{}")), Want::Transport),
+        ("absurd Retry-After", Call::Get,
+            Reply::Raw(http("429 Too Many Requests", &[("Retry-After", "99999999999999999999")], "")), Want::Service(429)),
+        ("token echoed in the error body", Call::Enable,
+            Reply::Raw(http("401 Unauthorized", &[("WWW-Authenticate", "Bearer error=\"invalid_token\"")], &echo)), Want::Service(401)),
+        ("token echoed in response headers", Call::Get,
+            Reply::Raw(format!("HTTP/1.1 400 Bad\r\nContent-Length: 0\r\nx-ms-request-id: Bearer {TOKEN}\r\nx-ms-error-code: {TOKEN}\r\nx-ms-correlation-request-id: {TOKEN}\r\n\r\n").into_bytes()),
+            Want::Service(400)),
+    ];
+    let mut cases: Vec<Case> = table
+        .into_iter()
+        .map(|(name, call_kind, reply, want)| {
+            case(name, async move {
+                let server = Scripted::start(reply).await;
+                let result = call(&server.url, call_kind).await;
+                let texts = check(result, want)?;
+                require(!server.received().is_empty(), || "the scripted server got no request".to_owned())?;
+                Ok(texts)
+            })
+        })
+        .collect();
+    cases.extend(foreign_host_cases());
+    cases
+}
+
+/// Redirects and `nextLink`s to another host: that host receives nothing (or, through a caller's own
+/// redirect-following client, no token).
+fn foreign_host_cases() -> Vec<Case> {
+    let mut cases = Vec::new();
+    for (status, call_kind) in
+        [("302 Found", Call::Get), ("307 Temporary Redirect", Call::Approve), ("301 Moved", Call::List)]
+    {
+        cases.push(case(format!("{status} redirect to another host"), async move {
+            let foreign = Scripted::start(json_ok("{}")).await;
+            let location = format!("{}/steal?x=1", foreign.url);
+            let server = Scripted::start(Reply::Raw(http(status, &[("Location", &location)], ""))).await;
+            let code = status[..3].parse().unwrap_or(0);
+            let texts = service(call(&server.url, call_kind).await, code)?;
+            let got = foreign.received();
+            require(got.is_empty(), || format!("the foreign host received {got:?}"))?;
+            Ok(texts)
+        }));
+    }
+    cases.push(case("caller's redirect-following client: no token to the other host", async move {
+        let foreign = Scripted::start(json_ok(request_json("r1", "Pending", "x"))).await;
+        let location = format!("{}/steal", foreign.url);
+        let server = Scripted::start(Reply::Raw(http("302 Found", &[("Location", &location)], ""))).await;
+        let options =
+            CustomerLockboxClientOptions { http_client: Some(reqwest::Client::new()), ..options(&server.url) };
+        let client = CustomerLockboxClient::new(Arc::new(StaticTokenCredential::new(TOKEN)), Some(options))
+            .map_err(|e| e.to_string())?;
+        let result = client.requests(SUB).map_err(|e| e.to_string())?.get("r1").await;
+        let mut texts = vec![shown(&result)];
+        texts.extend(foreign.received());
+        Ok(texts)
+    }));
+    let next_links = [
+        ("foreign host", "https://attacker.example/next?api-version=1".to_owned()),
+        ("other port", "http://127.0.0.1:1/next".to_owned()),
+        ("https on the same host", "https://127.0.0.1/next".to_owned()),
+        ("userinfo", "http://user:pass@127.0.0.1/next".to_owned()),
+        ("unparsable", "http://[::1".to_owned()),
+        ("carries the token", format!("https://attacker.example/next?token={TOKEN}")),
+    ];
+    for (label, link) in next_links {
+        cases.push(case(format!("nextLink refused: {label}"), async move {
+            let server = Scripted::start(json_ok(
+                serde_json::json!({"value": [serde_json::from_str::<serde_json::Value>(&request_json("a", "Pending", "x")).unwrap_or_default()], "nextLink": link}).to_string(),
+            ))
+            .await;
+            let client = client(&server.url);
+            let mut pager = client.requests(SUB).map_err(|e| e.to_string())?.list(None);
+            let first = pager.try_next().await;
+            ok_if(first, "the first page's item", |item| item.is_some())?;
+            let second = pager.try_next().await;
+            let text = shown(&second);
+            // A nextLink on the endpoint's own host but another port or scheme names another server.
+            require(matches!(second, Err(Error::UnsafeUrl { .. })), || format!("expected UnsafeUrl, got {text}"))?;
+            require(server.received().len() == 1, || "the refused nextLink was requested".to_owned())?;
+            Ok(vec![text])
+        }));
+    }
+    cases.push(case("nextLink repeated", async move {
+        let server = Scripted::start(json_ok("{\"value\":[],\"nextLink\":\"/again?x=1\"}")).await;
+        let client = client(&server.url);
+        let listed = client.requests(SUB).map_err(|e| e.to_string())?.list(None).try_collect().await;
+        let text = shown(&listed);
+        require(matches!(listed, Err(Error::Paging(_))), || format!("expected Paging, got {text}"))?;
+        require(server.received().len() == 2, || format!("expected 2 requests, got {:?}", server.received()))?;
+        Ok(vec![text])
+    }));
+    cases
+}
+
+/// Both tables against a fresh emulator: the example's whole run.
+pub async fn all_cases() -> (Arc<Emulator>, Vec<Case>) {
+    let emulator = Arc::new(Emulator::start(Default::default()).await.expect("the emulator starts"));
+    let mut cases = bad_input_cases(emulator.clone());
+    cases.extend(bad_response_cases());
+    (emulator, cases)
+}

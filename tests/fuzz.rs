@@ -1,0 +1,267 @@
+//! Property-based fuzzing on stable Rust (`proptest`): arbitrary bytes and arbitrary JSON into every response
+//! decoder, arbitrary strings into the extensible enums, arbitrary `nextLink`s through the pager (the public
+//! path to the nextLink check), and arbitrary request ids through the emulator. Nothing may panic; every
+//! outcome must be a value or a typed error. Case counts are bounded so this runs within `cargo test`.
+
+mod common;
+
+use azure_customer_lockbox::{
+    ArmErrorDetail, Error,
+    emulator::{Emulator, EmulatorConfig},
+    models::{
+        Approval, ApprovalDecision, ErrorResponse, LockboxRequestResponse, LockboxRequestStatus, Operation,
+        OperationListResult, RequestListResult, TenantOptInResponse,
+    },
+};
+use common::*;
+use proptest::{prelude::*, test_runner::TestRunner};
+use serde::{Serialize, de::DeserializeOwned};
+use serde_json::{Value, json};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const API: &str = "2018-02-28-preview";
+
+/// Decodes, and when that succeeds, re-encodes and decodes again: what the SDK accepts it can also write.
+fn round_trip<T: DeserializeOwned + Serialize>(bytes: &[u8]) -> Result<(), TestCaseError> {
+    if let Ok(value) = serde_json::from_slice::<T>(bytes) {
+        let again = serde_json::to_vec(&value).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert!(serde_json::from_slice::<T>(&again).is_ok(), "{}", String::from_utf8_lossy(&again));
+    }
+    Ok(())
+}
+
+fn decode_everything(bytes: &[u8]) -> Result<(), TestCaseError> {
+    round_trip::<LockboxRequestResponse>(bytes)?;
+    round_trip::<RequestListResult>(bytes)?;
+    round_trip::<Operation>(bytes)?;
+    round_trip::<OperationListResult>(bytes)?;
+    round_trip::<TenantOptInResponse>(bytes)?;
+    round_trip::<Approval>(bytes)?;
+    round_trip::<ErrorResponse>(bytes)?;
+    round_trip::<ArmErrorDetail>(bytes)?;
+    round_trip::<LockboxRequestStatus>(bytes)?;
+    round_trip::<ApprovalDecision>(bytes)?;
+    if let Some(detail) = ArmErrorDetail::from_body(bytes) {
+        let _ = detail.current_status();
+        let _ = format!("{detail:?}");
+    }
+    Ok(())
+}
+
+fn key() -> impl Strategy<Value = String> {
+    const KNOWN: &[&str] = &[
+        "value",
+        "nextLink",
+        "properties",
+        "status",
+        "name",
+        "id",
+        "type",
+        "error",
+        "code",
+        "message",
+        "target",
+        "details",
+        "additionalInfo",
+        "info",
+        "currentStatus",
+        "isOptedIn",
+        "display",
+        "createdDateTime",
+        "expirationDateTime",
+        "requestId",
+        "reason",
+        "justification",
+        "resourceIds",
+        "isDataAction",
+        "origin",
+    ];
+    prop_oneof![3 => prop::sample::select(KNOWN).prop_map(String::from), 1 => "\\PC{0,8}"]
+}
+
+fn leaf() -> impl Strategy<Value = Value> {
+    let text = prop_oneof![
+        prop::sample::select(&["Pending", "approved", "Deny", "", "2026-11-28T10:00:00Z", "not-a-date"][..])
+            .prop_map(String::from),
+        "\\PC{0,16}",
+    ];
+    prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_map(|f| json!(f)),
+        text.prop_map(Value::String),
+    ]
+}
+
+fn arb_json() -> impl Strategy<Value = Value> {
+    leaf().prop_recursive(5, 64, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+            prop::collection::vec((key(), inner), 0..6).prop_map(|kv| Value::Object(kv.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn arbitrary_bytes_never_panic_a_decoder(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+        decode_everything(&bytes)?;
+    }
+
+    #[test]
+    fn arbitrary_json_never_panics_a_decoder(value in arb_json()) {
+        for wrapped in [
+            value.clone(),
+            json!({"value": [value.clone()], "nextLink": null}),
+            json!({"properties": value.clone(), "name": "r"}),
+            json!({"error": value.clone()}),
+            json!({"error": {"code": "X", "additionalInfo": [{"type": "LockboxRequestStatus", "info": value}]}}),
+        ] {
+            decode_everything(&serde_json::to_vec(&wrapped).unwrap())?;
+        }
+    }
+
+    #[test]
+    fn extensible_enums_keep_any_value(text in "\\PC{0,24}") {
+        let status = LockboxRequestStatus::parse(&text);
+        match &status {
+            LockboxRequestStatus::Other(kept) => prop_assert_eq!(kept, &text),
+            known => prop_assert!(known.as_str().eq_ignore_ascii_case(&text)),
+        }
+        let decoded: LockboxRequestStatus = serde_json::from_value(Value::String(text.clone())).unwrap();
+        prop_assert_eq!(&decoded, &status);
+        let decision: ApprovalDecision = serde_json::from_value(Value::String(text.clone())).unwrap();
+        prop_assert_eq!(serde_json::to_value(&decision).unwrap(), Value::String(decision.as_str().to_owned()));
+        if let ApprovalDecision::Other(kept) = &decision {
+            prop_assert_eq!(kept, &text);
+        }
+    }
+}
+
+/// nextLink templates: `{base}` is the endpoint (no trailing slash), `{foreign}` another local server.
+fn next_link() -> impl Strategy<Value = String> {
+    let tricky = prop::sample::select(
+        &[
+            "//{foreign_host}/x",
+            "{foreign}/steal?api-version=1",
+            "{base}@{foreign_host}/x",
+            "{base}.evil.example/x",
+            "HTTP://{base_host}/x?API-VERSION=1&api%2Dversion=2&Api-Version=3",
+            "/x?api-version=1&api-version=2",
+            "?api-version=",
+            "/x#?api-version=9",
+            " {base}/x",
+            "\\\\{foreign_host}\\x",
+            "https://{base_host}/x",
+            "{base}/x?api-version=1999-01-01&$skipToken=a%26b",
+            "javascript:alert(1)",
+            "data:text/plain,x",
+            "file:///etc/passwd",
+            "{base}/%2e%2e/%2e%2e/x",
+        ][..],
+    )
+    .prop_map(String::from);
+    prop_oneof![
+        2 => tricky,
+        1 => "\\PC{0,40}",
+        1 => "/[a-zA-Z0-9/._%?&=#+-]{0,40}",
+        1 => "[a-zA-Z0-9/._%?&=#+-]{0,40}".prop_map(|rest| format!("{{base}}/{rest}")),
+        1 => "(https?|ftp)://[a-z0-9.:@-]{1,20}/[a-z?=&]{0,10}",
+    ]
+}
+
+#[test]
+fn arbitrary_next_links_reach_only_the_endpoint_with_one_api_version() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (server, foreign) = rt.block_on(async { (MockServer::start().await, MockServer::start().await) });
+    rt.block_on(
+        Mock::given(wiremock::matchers::any())
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": []})))
+            .mount(&foreign),
+    );
+    let base = server.uri();
+    let base_host = base.trim_start_matches("http://").to_owned();
+    let foreign_host = foreign.uri().trim_start_matches("http://").to_owned();
+    let mut runner = TestRunner::new(ProptestConfig::with_cases(64));
+    let result = runner.run(&next_link(), |template| {
+        let link = template
+            .replace("{base}", &base)
+            .replace("{base_host}", &base_host)
+            .replace("{foreign}", &foreign.uri())
+            .replace("{foreign_host}", &foreign_host);
+        rt.block_on(async {
+            server.reset().await;
+            Mock::given(wiremock::matchers::any())
+                .respond_with(Sequence::new(vec![
+                    ResponseTemplate::new(200).set_body_json(json!({"value": [], "nextLink": link})),
+                    ResponseTemplate::new(200).set_body_json(json!({"value": []})),
+                ]))
+                .mount(&server)
+                .await;
+            let (client, _) = client(&base);
+            let listed = client.requests(SUB).unwrap().list(None).try_collect().await;
+            match &listed {
+                Ok(_) | Err(Error::UnsafeUrl { .. } | Error::Paging(_) | Error::Service(_) | Error::Decode { .. }) => {}
+                Err(other) => prop_assert!(false, "{link:?}: unexpected {other:?}"),
+            }
+            let received = server.received_requests().await.unwrap_or_default();
+            prop_assert!(!received.is_empty() && received.len() <= 2, "{link:?}: {} requests", received.len());
+            for request in &received {
+                let versions: Vec<String> = request
+                    .url
+                    .query_pairs()
+                    .filter(|(k, _)| k.eq_ignore_ascii_case("api-version"))
+                    .map(|(_, v)| v.into_owned())
+                    .collect();
+                prop_assert_eq!(versions, vec![API.to_owned()], "{:?} -> {}", link, request.url);
+            }
+            let stolen = foreign.received_requests().await.unwrap_or_default();
+            prop_assert!(stolen.is_empty(), "{link:?} reached another server");
+            Ok(())
+        })
+    });
+    result.unwrap();
+}
+
+fn request_id() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => "[a-z0-9/.%?#\\\\ +&;=~é日🔒-]{0,12}",
+        2 => "\\PC{0,12}",
+        1 => "[\\x00-\\x1f\\x7f]{1,3}",
+    ]
+}
+
+#[test]
+fn arbitrary_request_ids_are_refused_or_sent_as_one_path_segment() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let emulator = rt.block_on(Emulator::start(EmulatorConfig::default())).unwrap();
+    let (client, _) = client(emulator.url().as_str());
+    let requests = client.requests(SUB).unwrap();
+    let prefix = format!("/subscriptions/{SUB}/providers/Microsoft.CustomerLockbox/requests/");
+    let mut runner = TestRunner::new(ProptestConfig::with_cases(64));
+    let result = runner.run(&request_id(), |id| {
+        emulator.clear_received();
+        let got = rt.block_on(requests.get(&id));
+        let received = emulator.received();
+        match got {
+            Err(Error::InvalidArgument { name: "request_id", .. }) => {
+                prop_assert!(received.is_empty(), "{id:?} was refused but sent");
+            }
+            Err(Error::Service(e)) => {
+                prop_assert_eq!(e.status.as_u16(), 404, "{:?}", id);
+                prop_assert!(e.request_id.is_some());
+                prop_assert_eq!(received.len(), 1);
+                let segment = received[0].path.strip_prefix(&prefix).unwrap_or("/");
+                prop_assert!(!segment.contains('/'), "{:?} -> {}", id, received[0].path);
+                let decoded = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
+                prop_assert_eq!(decoded.as_ref(), id.as_str());
+            }
+            other => prop_assert!(false, "{id:?}: {other:?}"),
+        }
+        Ok(())
+    });
+    result.unwrap();
+}

@@ -1,0 +1,194 @@
+//! Hostile inputs: bad caller input, bad service responses, and an abused emulator. The two case tables are
+//! shared with `examples/hostile` (see `examples/hostile/cases.rs`), so the example and these tests cannot drift.
+
+#[path = "../examples/hostile/cases.rs"]
+mod cases;
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use azure_customer_lockbox::{
+    CustomerLockboxClient, CustomerLockboxClientOptions, Error, RetryOptions, StaticTokenCredential,
+    emulator::{Emulator, EmulatorConfig, NewLockboxRequest},
+};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_caller_input_is_refused_before_sending_or_encoded_into_one_path_segment() {
+    cases::logs();
+    let emulator = Arc::new(Emulator::start(EmulatorConfig::default()).await.unwrap());
+    let outcomes = cases::run(cases::bad_input_cases(emulator)).await;
+    assert!(outcomes.len() >= 55, "{}", outcomes.len());
+    assert!(outcomes.iter().all(cases::Outcome::ok), "{}\n{}", cases::summary(&outcomes), cases::failures(&outcomes));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_service_responses_give_typed_errors_or_tolerant_results() {
+    cases::logs();
+    let outcomes = cases::run(cases::bad_response_cases()).await;
+    assert!(outcomes.len() >= 50, "{}", outcomes.len());
+    assert!(outcomes.iter().all(cases::Outcome::ok), "{}\n{}", cases::summary(&outcomes), cases::failures(&outcomes));
+}
+
+/// Sends raw bytes and reads until the server closes (or 3 s pass): `None` when nothing came back.
+async fn raw(addr: &str, request: &[u8]) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    // The server may answer and close before reading everything: a failed write is fine.
+    let _ = stream.write_all(request).await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(3), stream.read_to_end(&mut answer)).await;
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status = text.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()?;
+    Some((status, text))
+}
+
+/// A well-formed ARM error: an error status, `x-ms-request-id`, and `{"error":{"code":..,"message":..}}`.
+fn assert_arm_error(what: &str, answer: Option<(u16, String)>, status: u16) {
+    let (got, text) = answer.unwrap_or_else(|| panic!("{what}: no response"));
+    assert_eq!(got, status, "{what}: {text:.400}");
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    assert!(head.to_ascii_lowercase().contains("x-ms-request-id:"), "{what}: {head}");
+    let body = body.rsplit_once('}').map(|(b, _)| format!("{b}}}")).unwrap_or_default();
+    let start = body.find('{').unwrap_or(0);
+    let json: serde_json::Value =
+        serde_json::from_str(&body[start..]).unwrap_or_else(|e| panic!("{what}: {e}: {body}"));
+    assert!(json["error"]["code"].is_string() && json["error"]["message"].is_string(), "{what}: {json}");
+}
+
+fn request(method: &str, path: &str, extra: &str, body: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer abuse-token\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n{extra}\r\n",
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emulator_answers_abuse_with_arm_errors_and_keeps_serving() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let addr = format!("127.0.0.1:{}", emulator.url().port().unwrap());
+    let sub = cases::SUB;
+    let id = emulator.create_request(sub, NewLockboxRequest::default());
+    let base = format!("/subscriptions/{sub}/providers/Microsoft.CustomerLockbox/requests");
+    let q = "?api-version=2018-02-28-preview";
+    let update = format!("{base}/{id}/updateApproval{q}");
+
+    // Not HTTP at all: a clean close, or hyper's own 400 for a request line it cannot parse.
+    for garbage in [&b"\x00\x01\x02 garbage \xff\r\n\r\n"[..], b"SSH-2.0-OpenSSH_9.6\r\n", b"GET\r\n\r\n"] {
+        let answer = raw(&addr, garbage).await;
+        assert!(answer.as_ref().is_none_or(|(s, _)| *s == 400), "{garbage:?}: {answer:?}");
+    }
+    // Raw invalid UTF-8 in the path: refused by the HTTP layer or the router, never a crash.
+    let answer = raw(&addr, &request("GET", &format!("{base}/"), "", b"")[..]).await;
+    assert!(answer.is_some());
+    let mut bytes = format!("GET {base}/").into_bytes();
+    bytes.extend_from_slice(b"\xff\xfe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let answer = raw(&addr, &bytes).await;
+    assert!(answer.as_ref().is_none_or(|(s, _)| (400..500).contains(s)), "{answer:?}");
+
+    assert_arm_error(
+        "percent-encoded invalid UTF-8",
+        raw(&addr, &request("GET", &format!("{base}/%FF%FE{q}"), "", b"")).await,
+        400,
+    );
+    assert_arm_error("bad JSON", raw(&addr, &request("POST", &update, "", b"{\"status\": Appr")).await, 400);
+    assert_arm_error("JSON of the wrong shape", raw(&addr, &request("POST", &update, "", b"[\"Approve\"]")).await, 400);
+    assert_arm_error(
+        "unknown decision",
+        raw(&addr, &request("POST", &update, "", b"{\"status\":\"Maybe\"}")).await,
+        400,
+    );
+    let huge = vec![b'x'; 2 << 20];
+    assert_arm_error("2 MB body", raw(&addr, &request("POST", &update, "", &huge)).await, 413);
+    assert_arm_error(
+        "no token",
+        raw(&addr, format!("GET {base}{q} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes()).await,
+        401,
+    );
+    assert_arm_error("wrong method", raw(&addr, &request("DELETE", &format!("{base}/{id}{q}"), "", b"")).await, 405);
+    assert_arm_error("no api-version", raw(&addr, &request("GET", &base, "", b"")).await, 400);
+    let big_header = format!("X-Padding: {}\r\n", "p".repeat(100 * 1024));
+    assert_arm_error(
+        "100 KB header",
+        raw(&addr, &request("GET", &format!("{base}/nope{q}"), &big_header, b"")).await,
+        404,
+    );
+    for (path, status) in [
+        ("//".to_owned(), 400),
+        (format!("/..{q}"), 400),
+        (format!("/%2e%2e/subscriptions{q}"), 400),
+        (format!("{base}/a/b/c{q}"), 404),
+        (format!("{base}/%00{q}"), 400),
+        (format!("/{}{q}", "x".repeat(5000)), 414),
+        (format!("/providers/Microsoft.CustomerLockbox/nothing{q}"), 404),
+    ] {
+        assert_arm_error(&path[..path.len().min(60)], raw(&addr, &request("GET", &path, "", b"")).await, status);
+    }
+    // A 1 MB header is over the HTTP layer's limit: refused (431 or 400) or closed, and the server lives on.
+    let huge_header = format!("X-Padding: {}\r\n", "p".repeat(1 << 20));
+    let answer = raw(&addr, &request("GET", &format!("{base}{q}"), &huge_header, b"")).await;
+    assert!(answer.as_ref().is_none_or(|(s, _)| (400..500).contains(s)), "{:?}", answer.map(|a| a.0));
+
+    // Still serving, state intact: the request is still pending and no decision was recorded by the abuse.
+    let client = cases::client(emulator.url().as_str());
+    let request = client.requests(sub).unwrap().get(&id).await.unwrap();
+    assert_eq!(request.status().map(|s| s.as_str()), Some("Pending"));
+    assert!(emulator.decisions().is_empty());
+}
+
+/// Requests decided on concurrently, 50 calls each.
+const REQUESTS: usize = 10;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_hundred_concurrent_decisions_leave_exactly_one_per_request() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let sub = cases::SUB;
+    let ids: Vec<String> = (0..REQUESTS).map(|_| emulator.create_request(sub, NewLockboxRequest::default())).collect();
+    let clients: Vec<CustomerLockboxClient> = (0..5)
+        .map(|_| {
+            let options = CustomerLockboxClientOptions {
+                retry: RetryOptions::none(),
+                ..CustomerLockboxClientOptions::for_endpoint(emulator.url().clone())
+            };
+            CustomerLockboxClient::new(Arc::new(StaticTokenCredential::new("concurrent-token")), Some(options)).unwrap()
+        })
+        .collect();
+    let calls = (0..500).map(|j| {
+        let requests = clients[j % clients.len()].requests(sub).unwrap();
+        let id = ids[j % ids.len()].clone();
+        tokio::spawn(async move {
+            let result = if (j / REQUESTS).is_multiple_of(2) {
+                requests.approve(&id, "concurrent approve").await
+            } else {
+                requests.deny(&id, "concurrent deny").await
+            };
+            (id, result)
+        })
+    });
+    let mut wins: HashMap<String, usize> = HashMap::new();
+    for joined in futures::future::join_all(calls).await {
+        let (id, result) = joined.expect("no task panics");
+        match result {
+            Ok(_) => *wins.entry(id).or_default() += 1,
+            Err(Error::Service(e)) if e.status.as_u16() == 409 && e.request_id.is_some() => {
+                assert_eq!(e.code.as_deref(), Some("RequestNotPending"));
+            }
+            Err(other) => panic!("untyped or unexpected: {other:?}"),
+        }
+    }
+    let decisions = emulator.decisions();
+    assert_eq!(decisions.len(), ids.len(), "{decisions:?}");
+    for id in &ids {
+        assert_eq!(decisions.iter().filter(|d| &d.request_id == id).count(), 1, "{id}");
+        assert_eq!(wins.get(id), Some(&1), "exactly one caller wins {id}");
+        let status = emulator.request_status(sub, id).unwrap();
+        let decision = &decisions.iter().find(|d| &d.request_id == id).unwrap().decision;
+        assert_eq!(status, if decision == "Approve" { "Approved" } else { "Denied" });
+    }
+    assert_eq!(emulator.received().len(), 500);
+}
