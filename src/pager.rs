@@ -76,6 +76,16 @@ impl<T> Page<T> {
 pub(crate) type Fetch<T> =
     Arc<dyn Fn(Option<String>) -> BoxFuture<'static, Result<(Vec<T>, Option<String>)>> + Send + Sync>;
 
+/// A link as shown in errors: without its query, which may carry anything (skip tokens, even secrets).
+fn link_without_query(link: &str) -> String {
+    let path = link.split(['?', '#']).next().unwrap_or_default();
+    let mut shown: String = path.chars().take(200).collect();
+    if shown.len() < link.len() {
+        shown.push('…');
+    }
+    shown
+}
+
 /// A stream of the pages of a listing. Returned by [`Pager::into_pages`].
 pub struct PageStream<T> {
     inner: BoxStream<'static, Result<Page<T>>>,
@@ -104,7 +114,10 @@ impl<T: Send + 'static> PageStream<T> {
             if let Some(next) = &next_link {
                 // Remember every link (as a 64-bit hash, so memory stays small) to catch loops of any length.
                 if !state.seen.insert(state.hasher.hash_one(next)) || link.as_deref() == Some(next.as_str()) {
-                    return Err(Error::Paging(format!("the service returned the nextLink {next:?} a second time")));
+                    return Err(Error::Paging(format!(
+                        "the service returned the nextLink {:?} a second time",
+                        link_without_query(next)
+                    )));
                 }
                 state.next = Some(Some(next.clone()));
             }
