@@ -47,15 +47,18 @@ async fn count(server: &MockServer, verb: &str) -> usize {
 
 #[tokio::test(start_paused = true)]
 async fn each_retry_after_form_sets_the_wait() {
-    let date = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(4));
-    let cases: [(&str, &str, f64, f64); 4] = [
-        ("retry-after", "7", 7.0, 7.0),
-        ("retry-after-ms", "1500", 1.5, 1.5),
-        ("x-ms-retry-after-ms", "2500", 2.5, 2.5),
-        ("retry-after", &date, 2.9, 4.0),
+    // The HTTP date is made just before its case runs: it is read against the real clock, which keeps moving
+    // while the paused test clock does not. Dates have whole-second precision, so 10 s ahead waits 9 to 10 s.
+    let cases: [(&str, fn() -> String, f64, f64); 4] = [
+        ("retry-after", || "7".into(), 7.0, 7.0),
+        ("retry-after-ms", || "1500".into(), 1.5, 1.5),
+        ("x-ms-retry-after-ms", || "2500".into(), 2.5, 2.5),
+        ("retry-after", || httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(10)), 8.0, 10.0),
     ];
     for (name, value, low, high) in cases {
-        let server = tenant_server(vec![ResponseTemplate::new(429).insert_header(name, value), ok_tenant()]).await;
+        let value = value();
+        let server =
+            tenant_server(vec![ResponseTemplate::new(429).insert_header(name, value.as_str()), ok_tenant()]).await;
         let client = retrying_client(
             &server.uri(),
             RetryOptions::exponential(ExponentialRetryOptions {
