@@ -49,7 +49,8 @@ async fn count(server: &MockServer, verb: &str) -> usize {
 async fn each_retry_after_form_sets_the_wait() {
     // The HTTP date is made just before its case runs: it is read against the real clock, which keeps moving
     // while the paused test clock does not. Dates have whole-second precision, so 10 s ahead waits 9 to 10 s.
-    let cases: [(&str, fn() -> String, f64, f64); 4] = [
+    type Case = (&'static str, fn() -> String, f64, f64);
+    let cases: [Case; 4] = [
         ("retry-after", || "7".into(), 7.0, 7.0),
         ("retry-after-ms", || "1500".into(), 1.5, 1.5),
         ("x-ms-retry-after-ms", || "2500".into(), 2.5, 2.5),
