@@ -6,9 +6,9 @@ mod common;
 use std::{sync::Arc, time::Duration};
 
 use azure_customer_lockbox::{
-    CustomerLockboxClient, CustomerLockboxClientOptions, Error, ExponentialRetryOptions, RequestFilter,
+    CustomerLockboxClient, CustomerLockboxClientOptions, Error, ExponentialRetryOptions, PollerOptions, RequestFilter,
     RequestsListOptions, RetryOptions, StaticTokenCredential,
-    emulator::{Emulator, EmulatorConfig, Fault, NewLockboxRequest, Operation, RetryAfterHeader},
+    emulator::{AsyncOperations, Emulator, EmulatorConfig, Fault, NewLockboxRequest, Operation, RetryAfterHeader},
     models::{ApprovalDecision, LockboxRequestStatus},
 };
 use common::SUB;
@@ -231,4 +231,74 @@ async fn service_errors_surface_with_arm_details() {
     assert_eq!(error.status().unwrap().as_u16(), 400);
     assert_eq!(error.attempts(), Some(1));
     assert!(error.request_id().is_some());
+}
+
+// ---- the emulator's asynchronous mode: actions answer 202 Accepted and finish later ----
+
+fn async_mode(fail: bool) -> EmulatorConfig {
+    EmulatorConfig::default().with_async_operations(Some(AsyncOperations {
+        duration: Duration::from_millis(500),
+        retry_after_secs: 1,
+        fail_with: fail.then(|| ("LockboxBackendUnavailable".to_owned(), "The Lockbox backend failed.".to_owned())),
+    }))
+}
+
+#[tokio::test]
+async fn actions_answering_202_are_awaited_transparently() {
+    let (emulator, client) = start(async_mode(false)).await;
+    let tenant = emulator.default_tenant_id().to_owned();
+    client.tenant().enable().await.unwrap();
+    assert!(emulator.tenant_opted_in(&tenant), "the effect is applied when the operation succeeds");
+    let id = emulator.create_request(SUB, new_request("async approval"));
+    let approval = client.requests(SUB).unwrap().approve(&id, "fine").await.unwrap();
+    assert_eq!(approval.decision(), Some(&ApprovalDecision::Approve));
+    assert_eq!(emulator.decisions().len(), 1);
+    let polls = emulator.received().iter().filter(|r| r.path.contains("/operationStatuses/")).count();
+    assert!(polls >= 2, "both actions were polled: {polls}");
+}
+
+#[tokio::test]
+async fn begin_approve_streams_progress_and_resumes_from_a_token() {
+    let (emulator, client) = start(async_mode(false)).await;
+    let id = emulator.create_request(SUB, new_request("resume me"));
+    let poller = client.requests(SUB).unwrap().begin_approve(&id, "ok").await.unwrap();
+    let token = poller.resume_token().expect("an accepted operation can be resumed");
+    drop(poller);
+    // Another client (as another process would) picks the wait up from the token.
+    let other = CustomerLockboxClient::new(
+        Arc::new(StaticTokenCredential::new("other")),
+        Some(CustomerLockboxClientOptions::for_endpoint(emulator.url().clone())),
+    )
+    .unwrap();
+    let mut resumed = other.resume_poller::<azure_customer_lockbox::models::Approval>(&token, None).unwrap();
+    let mut seen = Vec::new();
+    while let Some(status) = resumed.try_next().await.unwrap() {
+        seen.push(status.to_string());
+    }
+    assert_eq!(seen.last().map(String::as_str), Some("Succeeded"), "{seen:?}");
+    let approval = resumed.await.unwrap();
+    assert_eq!(approval.decision(), Some(&ApprovalDecision::Approve));
+    assert_eq!(emulator.decisions().len(), 1);
+}
+
+#[tokio::test]
+async fn a_failed_operation_carries_the_arm_error() {
+    let (emulator, client) = start(async_mode(true)).await;
+    match client.tenant().enable().await.unwrap_err() {
+        Error::OperationFailed { status, error } => {
+            assert_eq!(status, "Failed");
+            assert_eq!(error.unwrap().code.as_deref(), Some("LockboxBackendUnavailable"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!emulator.tenant_opted_in(emulator.default_tenant_id()), "a failed operation has no effect");
+}
+
+#[tokio::test]
+async fn approve_and_wait_follows_the_decision_to_approved() {
+    let (emulator, client) = start(EmulatorConfig::default().with_transition_delay(Duration::from_millis(300))).await;
+    let id = emulator.create_request(SUB, new_request("wait for me"));
+    let options = PollerOptions { frequency: Duration::from_secs(1), timeout: Some(Duration::from_secs(30)) };
+    let request = client.requests(SUB).unwrap().approve_and_wait(&id, "ok", Some(options)).await.unwrap();
+    assert_eq!(request.status(), Some(&LockboxRequestStatus::Approved));
 }

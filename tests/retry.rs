@@ -416,3 +416,29 @@ async fn an_approval_that_cannot_be_reconciled_reports_an_unknown_outcome() {
     assert_eq!(count(&server, "POST").await, 1, "never resent while the outcome is unknown");
     assert_eq!(count(&server, "GET").await, 6, "three reads, each with one retry");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_try_that_outlives_the_per_try_timeout_is_retried_then_reported() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ok_tenant().set_delay(Duration::from_secs(30)))
+        .mount(&server)
+        .await;
+    let options = CustomerLockboxClientOptions {
+        retry: policy(2),
+        per_try_timeout: Some(Duration::from_secs(5)),
+        http_client: Some(paused_clock_http()),
+        ..CustomerLockboxClientOptions::for_endpoint(server.uri().parse().unwrap())
+    };
+    let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap();
+    let started = Instant::now();
+    match client.tenant().is_opted_in(TENANT).await.unwrap_err() {
+        Error::Transport { attempts, source, .. } => {
+            assert_eq!(attempts, 3);
+            assert!(source.is_timeout(), "{source:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Three tries of 5 s, and waits of 0.8 s and 1.6 s between them.
+    assert_eq!(started.elapsed().as_millis(), 17_400);
+}
