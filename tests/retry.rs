@@ -420,10 +420,7 @@ async fn an_approval_that_cannot_be_reconciled_reports_an_unknown_outcome() {
 #[tokio::test(start_paused = true)]
 async fn a_try_that_outlives_the_per_try_timeout_is_retried_then_reported() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ok_tenant().set_delay(Duration::from_secs(30)))
-        .mount(&server)
-        .await;
+    Mock::given(method("GET")).respond_with(ok_tenant().set_delay(Duration::from_secs(30))).mount(&server).await;
     let options = CustomerLockboxClientOptions {
         retry: policy(2),
         per_try_timeout: Some(Duration::from_secs(5)),

@@ -430,3 +430,20 @@ fn clouds_set_endpoint_and_scope() {
     let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap();
     assert_eq!(client.endpoint().host_str(), Some("management.chinacloudapi.cn"));
 }
+
+#[test]
+fn clients_and_their_futures_are_send_sync_and_cheap_to_clone() {
+    fn shareable<T: Send + Sync + Clone + 'static>() {}
+    fn sendable<T: Send>(_: &T) {}
+    shareable::<CustomerLockboxClient>();
+    shareable::<azure_customer_lockbox::RequestsClient>();
+    shareable::<azure_customer_lockbox::TenantClient>();
+    shareable::<azure_customer_lockbox::OperationsClient>();
+    let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options("http://127.0.0.1:1/"))).unwrap();
+    let requests = client.requests(SUB).unwrap();
+    sendable(&requests.get("x"));
+    sendable(&requests.approve("x", "y"));
+    sendable(&requests.list(None));
+    sendable(&client.tenant().enable());
+    sendable(&client.operations().list());
+}
