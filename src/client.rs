@@ -12,7 +12,7 @@ use crate::{
     error::{Error, Result},
     generated::{self, ClientOperationsExt, ClientTenantExt},
     models::{Operation, TenantOptInResponse},
-    pager::{Fetch, Pager},
+    pager::{ContinuationToken, Fetch, Pager},
     pipeline::{Pipeline, Shared},
     requests::RequestsClient,
     retry::RetryOptions,
@@ -261,6 +261,12 @@ pub struct OperationsClient {
 impl OperationsClient {
     /// Lists the operations of `Microsoft.CustomerLockbox` (`Operations_List`). Sends nothing until polled.
     pub fn list(&self) -> Pager<Operation> {
+        self.list_from(None)
+    }
+
+    /// As [`list`](Self::list), resuming from a token taken from an earlier listing's [`Pager`] or page when
+    /// `continuation` is `Some`. Sends nothing until polled.
+    pub fn list_from(&self, continuation: Option<ContinuationToken>) -> Pager<Operation> {
         let client = self.client.clone();
         let fetch: Fetch<Operation> = Arc::new(move |link| {
             let client = client.clone();
@@ -277,7 +283,7 @@ impl OperationsClient {
                 Ok((page.value, page.next_link))
             })
         });
-        Pager::new(fetch, None)
+        Pager::new(fetch, continuation)
     }
 }
 
