@@ -162,9 +162,9 @@ async fn a_thousand_pages_are_followed() {
 }
 
 #[tokio::test]
-async fn the_emulator_pages_through_a_thousand_requests_one_at_a_time() {
+async fn the_emulator_pages_through_150_requests_one_at_a_time() {
     let emu = Emulator::start(EmulatorConfig::default().with_page_size(1)).await.unwrap();
-    let mut created: Vec<String> = (0..1000).map(|_| emu.create_request(SUB, NewLockboxRequest::default())).collect();
+    let mut created: Vec<String> = (0..150).map(|_| emu.create_request(SUB, NewLockboxRequest::default())).collect();
     let (client, _) = client(emu.url().as_str());
     let mut listed = names(&client.requests(SUB).unwrap().list(None).try_collect().await.unwrap());
     created.sort();
