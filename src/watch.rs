@@ -166,12 +166,14 @@ impl Watch {
     }
 
     /// The next event. Waits as long as needed: the watch never ends by itself.
+    ///
+    /// Cancel-safe: dropping the returned future (in a `select!` or a timeout) loses no event; a listing in
+    /// progress carries on at the next call.
     pub async fn next_event(&mut self) -> WatchEvent {
-        loop {
-            // `unfold` always yields `Some`; the loop only guards against a future change.
-            if let Some(event) = self.inner.next().await {
-                return event;
-            }
+        match self.inner.next().await {
+            Some(event) => event,
+            // The inner stream never ends; were it to, the watch would have nothing more to say.
+            None => std::future::pending().await,
         }
     }
 
@@ -209,7 +211,7 @@ impl State {
                 Err(error) => {
                     self.failures = self.failures.saturating_add(1);
                     tracing::debug!(failures = self.failures, %error, "watch: listing failed");
-                    if self.failures % self.options.max_consecutive_failures == 0 {
+                    if self.failures.is_multiple_of(self.options.max_consecutive_failures) {
                         return WatchEvent::Error(error);
                     }
                 }
