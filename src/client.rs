@@ -13,7 +13,7 @@ use crate::{
     error::{Error, Result},
     generated::{self, ClientOperationsExt, ClientTenantExt},
     models::{Operation, TenantOptInResponse},
-    pager::{Fetch, Pager},
+    pager::{ContinuationToken, Fetch, Pager},
     pipeline::{Pipeline, Shared},
     poller::{Poller, PollerOptions, ResumeToken},
     requests::RequestsClient,
@@ -275,6 +275,12 @@ pub struct OperationsClient {
 impl OperationsClient {
     /// Lists the operations of `Microsoft.CustomerLockbox` (`Operations_List`). Sends nothing until polled.
     pub fn list(&self) -> Pager<Operation> {
+        self.list_from(None)
+    }
+
+    /// As [`list`](Self::list), resuming from a token taken from an earlier listing's [`Pager`] or page when
+    /// `continuation` is `Some`. Sends nothing until polled.
+    pub fn list_from(&self, continuation: Option<ContinuationToken>) -> Pager<Operation> {
         let client = self.client.clone();
         let fetch: Fetch<Operation> = Arc::new(move |link| {
             let client = client.clone();
@@ -291,7 +297,7 @@ impl OperationsClient {
                 Ok((page.value, page.next_link))
             })
         });
-        Pager::new(fetch, None)
+        Pager::new(fetch, continuation)
     }
 }
 

@@ -14,6 +14,7 @@ mod requests;
 pub mod retry;
 mod status;
 mod validate;
+mod watch;
 
 pub use auth::StaticTokenCredential;
 pub use client::{
@@ -26,6 +27,7 @@ pub use poller::{Poller, PollerOptions, PollerStatus, ResumeToken};
 pub use requests::{RequestFilter, RequestsClient, RequestsListOptions};
 pub use retry::{ExponentialRetryOptions, FixedRetryOptions, RetryOptions};
 pub use validate::MAX_REASON_LEN;
+pub use watch::{MIN_WATCH_INTERVAL, Watch, WatchEvent, WatchOptions};
 
 #[cfg(feature = "emulator")]
 #[cfg_attr(docsrs, doc(cfg(feature = "emulator")))]

@@ -106,7 +106,13 @@ impl<T: Send + 'static> PageStream<T> {
             seen: HashSet<u64>,
             hasher: RandomState,
         }
-        let state = State { fetch, next: Some(start.map(|t| t.0)), seen: HashSet::new(), hasher: RandomState::new() };
+        let hasher = RandomState::new();
+        let mut seen = HashSet::new();
+        // A listing resumed from a token must not be led back to that token either.
+        if let Some(start) = &start {
+            seen.insert(hasher.hash_one(&start.0));
+        }
+        let state = State { fetch, next: Some(start.map(|t| t.0)), seen, hasher };
         let inner = futures::stream::try_unfold(state, |mut state| async move {
             let Some(link) = state.next.take() else { return Ok(None) };
             let (items, next_link) = (state.fetch)(link.clone()).await?;

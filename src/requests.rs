@@ -11,6 +11,7 @@ use crate::{
     poller::{Poller, PollerOptions},
     status::{ApprovalDecision, LockboxRequestStatus},
     validate,
+    watch::{Watch, WatchOptions},
 };
 
 /// An OData `$filter` for [`RequestsClient::list`]. The service understands only a status comparison.
@@ -341,5 +342,38 @@ impl RequestsClient {
         } else {
             Err(Error::DecisionConflict { request_id: request_id.to_owned(), decision, current_status: status })
         }
+    }
+
+    /// Watches the requests: lists them (every page) every [`WatchOptions::interval`], with jitter, and yields
+    /// a [`WatchEvent`](crate::WatchEvent) for each request that appeared, changed status or disappeared since
+    /// the previous listing. Sends nothing until the watch is polled; dropping it stops it (no background
+    /// task). Failed listings are retried with backoff and yielded as `WatchEvent::Error` only after
+    /// [`WatchOptions::max_consecutive_failures`] in a row; the watch then goes on. See [`Watch`].
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use azure_customer_lockbox::{RequestFilter, WatchEvent, WatchOptions, models::LockboxRequestStatus};
+    ///
+    /// # async fn demo(requests: azure_customer_lockbox::RequestsClient) {
+    /// let mut watch = requests.watch(WatchOptions {
+    ///     interval: Duration::from_secs(60),
+    ///     filter: Some(RequestFilter::status(LockboxRequestStatus::Pending)),
+    ///     ..Default::default()
+    /// });
+    /// loop {
+    ///     match watch.next_event().await {
+    ///         WatchEvent::New(request) => println!("new request {:?}", request.request_id()),
+    ///         WatchEvent::StatusChanged { request, old, new } => {
+    ///             println!("{:?}: {old} -> {new}", request.request_id())
+    ///         }
+    ///         WatchEvent::Removed { request_id } => println!("{request_id} is no longer pending"),
+    ///         WatchEvent::Error(error) => eprintln!("listing keeps failing: {error}"),
+    ///         _ => {}
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn watch(&self, options: WatchOptions) -> Watch {
+        Watch::new(self.clone(), options)
     }
 }

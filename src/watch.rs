@@ -1,0 +1,275 @@
+//! Watching a subscription's access requests: a stream of what changed between listings.
+//!
+//! [`RequestsClient::watch`](crate::RequestsClient::watch) lists the requests (every page) at an interval with
+//! jitter, compares each listing with the previous one by request id, and yields a [`WatchEvent`] for every
+//! request that appeared, changed status or disappeared. Failed listings are retried with backoff and reported
+//! as [`WatchEvent::Error`] only after several consecutive failures; the watch then keeps going.
+//!
+//! The watch is a plain [`Stream`] driven by its consumer: nothing is sent before it is first polled, no
+//! background task is spawned, and dropping it stops it. Waits use `tokio::time`, so tests can run it on a
+//! paused clock.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    fmt,
+    pin::Pin,
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use futures::{Stream, StreamExt, stream::BoxStream};
+
+use crate::{
+    error::Error,
+    models::LockboxRequestResponse,
+    requests::{RequestFilter, RequestsClient, RequestsListOptions},
+    status::LockboxRequestStatus,
+};
+
+/// The shortest interval a watch uses; smaller intervals are raised to it.
+pub const MIN_WATCH_INTERVAL: Duration = Duration::from_millis(1);
+
+/// Options of [`RequestsClient::watch`]. Every field has a documented default; start from `Default`.
+///
+/// ```
+/// use std::time::Duration;
+/// use azure_customer_lockbox::{RequestFilter, WatchOptions, models::LockboxRequestStatus};
+/// let options = WatchOptions {
+///     interval: Duration::from_secs(60),
+///     filter: Some(RequestFilter::status(LockboxRequestStatus::Pending)),
+///     ..Default::default()
+/// };
+/// # let _ = options;
+/// ```
+#[derive(Clone, Debug)]
+pub struct WatchOptions {
+    /// Time between the end of one listing and the start of the next. The default is 30 s. Values below
+    /// [`MIN_WATCH_INTERVAL`] are raised to it.
+    pub interval: Duration,
+    /// Relative jitter applied to each wait, so many watchers do not poll in step: a wait is
+    /// `interval × (1 ± jitter)`, drawn uniformly. The default is `0.1` (±10 %); it is clamped to `0.0..=1.0`.
+    pub jitter: f64,
+    /// Only requests matching this filter are watched. The default is `None`: every request. With a filter, a
+    /// request that stops matching (for example leaves `Pending`) is reported as [`WatchEvent::Removed`].
+    pub filter: Option<RequestFilter>,
+    /// Whether the first listing yields [`WatchEvent::New`] for every request already present. The default is
+    /// `true`; with `false` the first listing only records what exists, and only later changes are reported.
+    pub emit_existing: bool,
+    /// How many listings in a row may fail before the failure is yielded as [`WatchEvent::Error`]. The default
+    /// is 3 (each listing is itself retried by the client's retry policy). After yielding the error the watch
+    /// goes on, and yields an error again after as many further failures. `0` is treated as `1`.
+    pub max_consecutive_failures: u32,
+    /// The longest wait between two listings after failures. After `k` failed listings in a row the watch
+    /// waits `interval × 2^(k-1)` (with jitter), at most this long. The default is 5 minutes; a value
+    /// smaller than `interval` means failed listings are retried after `interval`.
+    pub max_backoff: Duration,
+}
+
+impl Default for WatchOptions {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(30),
+            jitter: 0.1,
+            filter: None,
+            emit_existing: true,
+            max_consecutive_failures: 3,
+            max_backoff: Duration::from_secs(300),
+        }
+    }
+}
+
+impl WatchOptions {
+    /// Default options with the given interval.
+    pub fn every(interval: Duration) -> Self {
+        Self { interval, ..Default::default() }
+    }
+}
+
+/// Something that changed between two listings of a [`Watch`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum WatchEvent {
+    /// A request not seen before (or, on the first listing with [`WatchOptions::emit_existing`], one present).
+    New(LockboxRequestResponse),
+    /// A known request whose status changed. A request without a status counts as
+    /// [`LockboxRequestStatus::Unknown`].
+    StatusChanged {
+        /// The request as listed now.
+        request: LockboxRequestResponse,
+        /// The status seen in the previous listing.
+        old: LockboxRequestStatus,
+        /// The status seen now.
+        new: LockboxRequestStatus,
+    },
+    /// A request that was in the previous listing and is not in this one (deleted, or no longer matching the
+    /// filter).
+    Removed {
+        /// The request's id.
+        request_id: String,
+    },
+    /// Listing failed [`WatchOptions::max_consecutive_failures`] times in a row; this is the last failure.
+    /// The watch goes on.
+    Error(Error),
+}
+
+impl WatchEvent {
+    /// The id of the request the event is about; `None` for [`WatchEvent::Error`].
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Self::New(request) | Self::StatusChanged { request, .. } => request.request_id(),
+            Self::Removed { request_id } => Some(request_id),
+            Self::Error(_) => None,
+        }
+    }
+}
+
+/// A stream of [`WatchEvent`]s about the requests of a subscription. Returned by
+/// [`RequestsClient::watch`](crate::RequestsClient::watch).
+///
+/// It is a [`futures::Stream`] whose items are [`WatchEvent`]s, failures included as [`WatchEvent::Error`]:
+/// the watch never ends by itself, so the stream never yields `None`. Drop it to stop watching; nothing keeps
+/// running afterwards. Without importing `StreamExt`, use [`next_event`](Self::next_event), or
+/// [`try_next`](Self::try_next) to get failures as `Err`.
+pub struct Watch {
+    inner: BoxStream<'static, WatchEvent>,
+}
+
+impl fmt::Debug for Watch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Watch").finish_non_exhaustive()
+    }
+}
+
+struct State {
+    requests: RequestsClient,
+    options: WatchOptions,
+    /// Request id → last status seen; `None` before the first successful listing.
+    known: Option<HashMap<String, LockboxRequestStatus>>,
+    queue: VecDeque<WatchEvent>,
+    /// Failed listings in a row.
+    failures: u32,
+    /// Whether a listing has been made (the first one is not preceded by a wait).
+    started: bool,
+}
+
+impl Watch {
+    pub(crate) fn new(requests: RequestsClient, mut options: WatchOptions) -> Self {
+        options.interval = options.interval.max(MIN_WATCH_INTERVAL);
+        options.jitter = if options.jitter.is_finite() { options.jitter.clamp(0.0, 1.0) } else { 0.0 };
+        options.max_consecutive_failures = options.max_consecutive_failures.max(1);
+        let state = State { requests, options, known: None, queue: VecDeque::new(), failures: 0, started: false };
+        let inner = futures::stream::unfold(state, |mut state| async move {
+            let event = state.next_event().await;
+            Some((event, state))
+        });
+        Self { inner: inner.boxed() }
+    }
+
+    /// The next event. Waits as long as needed: the watch never ends by itself.
+    ///
+    /// Cancel-safe: dropping the returned future (in a `select!` or a timeout) loses no event; a listing in
+    /// progress carries on at the next call.
+    pub async fn next_event(&mut self) -> WatchEvent {
+        match self.inner.next().await {
+            Some(event) => event,
+            // The inner stream never ends; were it to, the watch would have nothing more to say.
+            None => std::future::pending().await,
+        }
+    }
+
+    /// The next event, with [`WatchEvent::Error`] turned into `Err`. The watch goes on after an error.
+    ///
+    /// # Errors
+    /// The last failure, after [`WatchOptions::max_consecutive_failures`] failed listings in a row.
+    pub async fn try_next(&mut self) -> crate::Result<WatchEvent> {
+        match self.next_event().await {
+            WatchEvent::Error(error) => Err(error),
+            event => Ok(event),
+        }
+    }
+}
+
+impl Stream for Watch {
+    type Item = WatchEvent;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.poll_next_unpin(cx)
+    }
+}
+
+impl State {
+    async fn next_event(&mut self) -> WatchEvent {
+        loop {
+            if let Some(event) = self.queue.pop_front() {
+                return event;
+            }
+            if self.started {
+                tokio::time::sleep(self.wait()).await;
+            }
+            self.started = true;
+            match self.list_and_compare().await {
+                Ok(()) => self.failures = 0,
+                Err(error) => {
+                    self.failures = self.failures.saturating_add(1);
+                    tracing::debug!(failures = self.failures, %error, "watch: listing failed");
+                    if self.failures.is_multiple_of(self.options.max_consecutive_failures) {
+                        return WatchEvent::Error(error);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The wait before the next listing: the interval, doubled for each failure in a row up to the cap, with
+    /// jitter.
+    fn wait(&self) -> Duration {
+        let interval = self.options.interval;
+        let base = if self.failures == 0 {
+            interval
+        } else {
+            let factor = 2u32.saturating_pow(self.failures.saturating_sub(1).min(30));
+            interval.saturating_mul(factor).min(self.options.max_backoff.max(interval))
+        };
+        let jitter = self.options.jitter;
+        let factor = 1.0 + jitter * (2.0 * fastrand::f64() - 1.0);
+        Duration::try_from_secs_f64(base.as_secs_f64() * factor).unwrap_or(base)
+    }
+
+    /// One full listing, all pages, compared with the previous one as it streams in: memory holds one page,
+    /// the id → status map, and the requests of the events found. Events are queued only once the whole
+    /// listing succeeded, so a listing that fails half-way reports nothing.
+    async fn list_and_compare(&mut self) -> crate::Result<()> {
+        let options = RequestsListOptions { filter: self.options.filter.clone(), continuation: None };
+        let mut pager = self.requests.list(Some(options));
+        let first = self.known.is_none();
+        let previous = self.known.as_ref();
+        let mut current: HashMap<String, LockboxRequestStatus> = HashMap::new();
+        let mut events = Vec::new();
+        while let Some(request) = pager.try_next().await? {
+            let Some(id) = request.request_id().map(str::to_owned) else {
+                tracing::warn!("watch: a listed request has neither a requestId nor a name; ignored");
+                continue;
+            };
+            if current.contains_key(&id) {
+                // The same id twice in one listing (items moved across a page boundary): report it once.
+                continue;
+            }
+            let status = request.status().cloned().unwrap_or(LockboxRequestStatus::Unknown);
+            match previous.and_then(|p| p.get(&id)) {
+                None if first && !self.options.emit_existing => {}
+                None => events.push(WatchEvent::New(request)),
+                Some(old) if *old != status => {
+                    events.push(WatchEvent::StatusChanged { request, old: old.clone(), new: status.clone() })
+                }
+                Some(_) => {}
+            }
+            current.insert(id, status);
+        }
+        self.queue.extend(events);
+        let previous = self.known.take().unwrap_or_default();
+        let mut removed: Vec<String> = previous.into_keys().filter(|id| !current.contains_key(id)).collect();
+        removed.sort();
+        self.queue.extend(removed.into_iter().map(|request_id| WatchEvent::Removed { request_id }));
+        self.known = Some(current);
+        Ok(())
+    }
+}
