@@ -15,6 +15,12 @@
 //! Run with `cargo bench --bench overhead`; set `BENCH_QUICK=1` for a smoke run with few iterations. The last
 //! line is `overhead: get c=1 <r>x, get c=64 <r>x, list 100k <r>x`. Nothing here asserts on time: the
 //! assertions only check that both sides did the same, successful work.
+//!
+//! For profiling, `BENCH_PROFILE=<side>-<case>` (side `sdk` or `raw`, case `get` or `list`) runs only that side
+//! of that case, untimed, `BENCH_PROFILE_N` times (default 2000 gets or 3 listings), e.g. under
+//! `valgrind --tool=callgrind` or `perf record`. `BENCH_ONLY=<text>` runs only the cases whose name contains
+//! it. `BENCH_SDK_NO_RETRY=1` and `BENCH_SDK_NO_PER_TRY_TIMEOUT=1` turn those features off on the SDK side, to
+//! price them; the published figures use the SDK's defaults.
 
 use std::{
     convert::Infallible,
@@ -27,7 +33,7 @@ use std::{
 };
 
 use azure_customer_lockbox::{
-    CustomerLockboxClient, CustomerLockboxClientOptions, RequestsClient, StaticTokenCredential,
+    CustomerLockboxClient, CustomerLockboxClientOptions, RequestsClient, RetryOptions, StaticTokenCredential,
     models::{LockboxRequestResponse, RequestListResult},
 };
 use bytes::Bytes;
@@ -304,14 +310,13 @@ async fn sdk_list_all(requests: &RequestsClient) -> usize {
 // ---------------------------------------------------------------------------------------------------------
 // Measuring.
 
-/// Runs `op` `total` times spread over `concurrency` tasks; returns the time per operation.
-async fn per_op<F, Fut>(op: F, total: usize, concurrency: usize) -> Duration
+/// Runs `op` `total` times spread over `concurrency` tasks; returns how many operations ran.
+async fn run_ops<F, Fut>(op: F, total: usize, concurrency: usize) -> usize
 where
     F: Fn() -> Fut + Clone + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
     let per_task = total / concurrency;
-    let started = Instant::now();
     if concurrency == 1 {
         for _ in 0..per_task {
             op().await;
@@ -330,7 +335,18 @@ where
             done.expect("benchmark task");
         }
     }
-    started.elapsed() / (per_task * concurrency) as u32
+    per_task * concurrency
+}
+
+/// CPU time used so far by every thread of this process (client, server and runtime alike), where the
+/// platform tells it (Linux `/proc`). Less sensitive than wall time to other work on a shared machine.
+fn cpu_time() -> Option<Duration> {
+    let mut total = 0u64;
+    for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let stat = std::fs::read_to_string(task.path().join("schedstat")).ok()?;
+        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(Duration::from_nanos(total))
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -339,40 +355,69 @@ fn median(mut samples: Vec<Duration>) -> Duration {
     if samples.len() % 2 == 1 { samples[mid] } else { (samples[mid - 1] + samples[mid]) / 2 }
 }
 
+/// Median wall time (and CPU time) per operation of each side.
 struct Outcome {
     sdk: Duration,
     raw: Duration,
+    sdk_cpu: Option<Duration>,
+    raw_cpu: Option<Duration>,
+}
+
+fn ratio(sdk: Duration, raw: Duration) -> f64 {
+    sdk.as_secs_f64() / raw.as_secs_f64()
 }
 
 impl Outcome {
     fn ratio(&self) -> f64 {
-        self.sdk.as_secs_f64() / self.raw.as_secs_f64()
+        ratio(self.sdk, self.raw)
     }
 }
 
-/// One warm-up round per side, then `rounds` rounds per side, alternating which side goes first.
+/// Times one round of a side: wall and CPU time divided by the operations it reports.
+async fn timed<F: Future<Output = usize>>(round: F, wall: &mut Vec<Duration>, cpu: &mut Vec<Duration>) {
+    let (cpu_before, started) = (cpu_time(), Instant::now());
+    let ops = round.await.max(1) as u32;
+    let elapsed = started.elapsed();
+    if let (Some(before), Some(after)) = (cpu_before, cpu_time()) {
+        cpu.push(after.saturating_sub(before) / ops);
+    }
+    wall.push(elapsed / ops);
+}
+
+/// One warm-up round per side, then `rounds` rounds per side, alternating which side goes first. Each side
+/// returns how many operations its round did. `BENCH_ONLY=<text>` skips the cases whose name lacks it.
 async fn compare<S, SF, R, RF>(name: &str, rounds: usize, mut sdk: S, mut raw: R) -> Outcome
 where
     S: FnMut() -> SF,
-    SF: Future<Output = Duration>,
+    SF: Future<Output = usize>,
     R: FnMut() -> RF,
-    RF: Future<Output = Duration>,
+    RF: Future<Output = usize>,
 {
+    if std::env::var("BENCH_ONLY").is_ok_and(|only| !name.contains(&only)) {
+        return Outcome { sdk: Duration::ZERO, raw: Duration::ZERO, sdk_cpu: None, raw_cpu: None };
+    }
     sdk().await;
     raw().await;
-    let (mut sdk_times, mut raw_times) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
+    let (mut sdk_wall, mut raw_wall) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
+    let (mut sdk_cpu, mut raw_cpu) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
     for round in 0..rounds {
         if round % 2 == 0 {
-            sdk_times.push(sdk().await);
-            raw_times.push(raw().await);
+            timed(sdk(), &mut sdk_wall, &mut sdk_cpu).await;
+            timed(raw(), &mut raw_wall, &mut raw_cpu).await;
         } else {
-            raw_times.push(raw().await);
-            sdk_times.push(sdk().await);
+            timed(raw(), &mut raw_wall, &mut raw_cpu).await;
+            timed(sdk(), &mut sdk_wall, &mut sdk_cpu).await;
         }
     }
-    let outcome = Outcome { sdk: median(sdk_times), raw: median(raw_times) };
+    let cpu = |samples: Vec<Duration>| (samples.len() == rounds).then(|| median(samples));
+    let outcome =
+        Outcome { sdk: median(sdk_wall), raw: median(raw_wall), sdk_cpu: cpu(sdk_cpu), raw_cpu: cpu(raw_cpu) };
+    let cpu_note = match (outcome.sdk_cpu, outcome.raw_cpu) {
+        (Some(sdk), Some(raw)) => format!("  cpu {sdk:>10.2?} / {raw:>10.2?} = {:.3}x", ratio(sdk, raw)),
+        _ => String::new(),
+    };
     println!(
-        "{name:<28} sdk {:>12?}  baseline {:>12?}  ratio {:.3}x  ({rounds} rounds per side)",
+        "{name:<22} sdk {:>10.2?}  baseline {:>10.2?}  ratio {:.3}x  ({rounds} rounds/side){cpu_note}",
         outcome.sdk,
         outcome.raw,
         outcome.ratio()
@@ -389,11 +434,46 @@ fn main() {
 async fn run(plan: Plan) {
     let (base, payloads) = serve().await;
     let token = token();
-    let options = CustomerLockboxClientOptions::for_endpoint(base.parse().expect("endpoint URL"));
+    let mut options = CustomerLockboxClientOptions::for_endpoint(base.parse().expect("endpoint URL"));
+    // Knobs to price two SDK features: each turns one off on the SDK side only.
+    if std::env::var_os("BENCH_SDK_NO_PER_TRY_TIMEOUT").is_some() {
+        options.per_try_timeout = None;
+    }
+    if std::env::var_os("BENCH_SDK_NO_RETRY").is_some() {
+        options.retry = RetryOptions::none();
+    }
     let client = CustomerLockboxClient::new(Arc::new(StaticTokenCredential::new(token.clone())), Some(options))
         .expect("SDK client");
     let requests = client.requests(SUB).expect("subscription id");
     let raw = Arc::new(Raw::new(&base, &token));
+
+    if let Ok(profile) = std::env::var("BENCH_PROFILE") {
+        let n = |default: usize| std::env::var("BENCH_PROFILE_N").ok().and_then(|n| n.parse().ok()).unwrap_or(default);
+        match profile.as_str() {
+            "sdk-get" => {
+                for _ in 0..n(2_000) {
+                    black_box(requests.get(REQUEST_ID).await.expect("sdk get"));
+                }
+            }
+            "raw-get" => {
+                for _ in 0..n(2_000) {
+                    black_box(raw.get(REQUEST_ID).await);
+                }
+            }
+            "sdk-list" => {
+                for _ in 0..n(3) {
+                    black_box(sdk_list_all(&requests).await);
+                }
+            }
+            "raw-list" => {
+                for _ in 0..n(3) {
+                    black_box(raw.list_all().await);
+                }
+            }
+            other => panic!("BENCH_PROFILE={other:?}: expected sdk-get, raw-get, sdk-list or raw-list"),
+        }
+        return;
+    }
 
     // Both sides must do the same, successful work before any of it is timed.
     assert_eq!(requests.get(REQUEST_ID).await.expect("sdk get"), raw.get(REQUEST_ID).await);
@@ -419,33 +499,34 @@ async fn run(plan: Plan) {
         }
     };
 
-    println!("customer lockbox SDK overhead (median time per operation; ratio = SDK / baseline, lower is better)");
+    println!(
+        "customer lockbox SDK overhead: median wall time per operation (a listing of 100k is one operation), \
+         ratio = SDK / baseline, lower is better; cpu = CPU time of the whole process per operation"
+    );
     let get1 = compare(
         "Requests_Get c=1",
         plan.rounds,
-        || per_op(sdk_get.clone(), plan.gets_c1, 1),
-        || per_op(raw_get.clone(), plan.gets_c1, 1),
+        || run_ops(sdk_get.clone(), plan.gets_c1, 1),
+        || run_ops(raw_get.clone(), plan.gets_c1, 1),
     )
     .await;
     let get64 = compare(
         "Requests_Get c=64",
         plan.rounds,
-        || per_op(sdk_get.clone(), plan.gets_c64, 64),
-        || per_op(raw_get.clone(), plan.gets_c64, 64),
+        || run_ops(sdk_get.clone(), plan.gets_c64, 64),
+        || run_ops(raw_get.clone(), plan.gets_c64, 64),
     )
     .await;
     let list = compare(
-        "Requests_List 100k (per 100k)",
+        "Requests_List 100k",
         plan.list_rounds,
         || async {
-            let started = Instant::now();
             black_box(sdk_list_all(&requests).await);
-            started.elapsed()
+            1
         },
         || async {
-            let started = Instant::now();
             black_box(raw.list_all().await);
-            started.elapsed()
+            1
         },
     )
     .await;
@@ -455,18 +536,16 @@ async fn run(plan: Plan) {
         "decode 100-item page",
         plan.rounds,
         || async {
-            let started = Instant::now();
             for _ in 0..plan.decodes {
                 black_box(serde_json::from_slice::<RequestListResult>(black_box(&page)).expect("models"));
             }
-            started.elapsed() / plan.decodes as u32
+            plan.decodes
         },
         || async {
-            let started = Instant::now();
             for _ in 0..plan.decodes {
                 black_box(serde_json::from_slice::<serde_json::Value>(black_box(&page)).expect("value"));
             }
-            started.elapsed() / plan.decodes as u32
+            plan.decodes
         },
     )
     .await;
