@@ -222,6 +222,9 @@ impl Pipeline {
     where
         F: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<()>>>,
     {
+        // The operation's future is large (about 2 KB for a generated `send()`); boxing it once here keeps the
+        // wrappers below (call state, span, timeout) from copying it around on every move and poll.
+        let call = Box::pin(call);
         let id = new_request_id();
         let span = tracing::debug_span!(
             "customer_lockbox",
@@ -245,7 +248,7 @@ impl Pipeline {
         });
         let (result, mut state) = scoped.instrument(span.clone()).await;
         state.meta.client_request_id = id.to_str().ok().map(str::to_owned);
-        let meta = state.meta.clone();
+        let meta = &state.meta;
         span.record("attempts", meta.attempts);
         if let Some(status) = meta.last_status {
             span.record("status", status.as_u16());
@@ -255,14 +258,19 @@ impl Pipeline {
         }
         let result = match result {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(error)) => Err(convert(operation, error, state, self.0.auth.current_secret()).await),
+            Ok(Err(error)) => {
+                // Only a failure needs the whole call state; success returns its facts uncopied. The conversion
+                // (which may read a body) is boxed so that its future does not enlarge every call's.
+                let meta = state.meta.clone();
+                return (Err(Box::pin(convert(operation, error, state, self.0.auth.current_secret())).await), meta);
+            }
             Err(limit) => Err(Error::Timeout {
                 what: format!("{operation} to complete"),
                 elapsed: limit,
                 last_status: meta.last_status.map_or_else(|| "no response".into(), |s| s.to_string()),
             }),
         };
-        (result, meta)
+        (result, state.meta)
     }
 
     /// Checks a URL the service handed out (a `nextLink` or a polling URL) and makes it ready to send: relative
