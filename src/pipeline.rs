@@ -206,9 +206,20 @@ fn classify(result: &reqwest::Result<Response>, non_idempotent: bool) -> Verdict
     }
 }
 
+/// A fresh random (version 4) UUID for `x-ms-client-request-id`.
+///
+/// `Uuid::new_v4` makes a `getrandom` system call per id. A correlation id must be unique, not secret, so the
+/// bits come from a per-thread generator instead, seeded once per thread from the operating system.
 fn new_request_id() -> HeaderValue {
+    thread_local! {
+        static IDS: RefCell<fastrand::Rng> = RefCell::new(fastrand::Rng::with_seed(u64::from_le_bytes(
+            *uuid::Uuid::new_v4().as_bytes().first_chunk().expect("a UUID has 16 bytes"),
+        )));
+    }
+    let bits = IDS.with(|ids| ids.borrow_mut().u128(..));
+    let id = uuid::Builder::from_random_bytes(bits.to_le_bytes()).into_uuid();
     let mut buf = uuid::Uuid::encode_buffer();
-    let text = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
+    let text = id.hyphenated().encode_lower(&mut buf);
     HeaderValue::from_str(text).expect("a UUID is a valid header value")
 }
 
