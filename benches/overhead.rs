@@ -17,7 +17,8 @@
 //! assertions only check that both sides did the same, successful work.
 //!
 //! For profiling, `BENCH_PROFILE=<side>-<case>` (side `sdk` or `raw`, case `get` or `list`) runs only that side
-//! of that case, untimed, `BENCH_PROFILE_N` times (default 2000 gets or 3 listings), e.g. under
+//! of that case, untimed, `BENCH_PROFILE_N` times (default 2000 gets or 3 listings; gets spread over
+//! `BENCH_PROFILE_C` tasks, default 1), e.g. under
 //! `valgrind --tool=callgrind` or `perf record`. `BENCH_ONLY=<text>` runs only the cases whose name contains
 //! it. `BENCH_SDK_NO_RETRY=1` and `BENCH_SDK_NO_PER_TRY_TIMEOUT=1` turn those features off on the SDK side, to
 //! price them; the published figures use the SDK's defaults.
@@ -449,16 +450,27 @@ async fn run(plan: Plan) {
 
     if let Ok(profile) = std::env::var("BENCH_PROFILE") {
         let n = |default: usize| std::env::var("BENCH_PROFILE_N").ok().and_then(|n| n.parse().ok()).unwrap_or(default);
+        let concurrency = std::env::var("BENCH_PROFILE_C").ok().and_then(|c| c.parse().ok()).unwrap_or(1);
         match profile.as_str() {
             "sdk-get" => {
-                for _ in 0..n(2_000) {
-                    black_box(requests.get(REQUEST_ID).await.expect("sdk get"));
-                }
+                let requests = requests.clone();
+                let op = move || {
+                    let requests = requests.clone();
+                    async move {
+                        black_box(requests.get(REQUEST_ID).await.expect("sdk get"));
+                    }
+                };
+                run_ops(op, n(2_000), concurrency).await;
             }
             "raw-get" => {
-                for _ in 0..n(2_000) {
-                    black_box(raw.get(REQUEST_ID).await);
-                }
+                let raw = raw.clone();
+                let op = move || {
+                    let raw = raw.clone();
+                    async move {
+                        black_box(raw.get(REQUEST_ID).await);
+                    }
+                };
+                run_ops(op, n(2_000), concurrency).await;
             }
             "sdk-list" => {
                 for _ in 0..n(3) {
