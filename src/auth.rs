@@ -84,10 +84,9 @@ impl TokenCache {
         }
     }
 
-    /// The cached token without its `Bearer ` prefix, to scrub it from anything a server echoes back.
-    pub(crate) fn current_secret(&self) -> Option<Vec<u8>> {
-        let guard = self.current.read().ok()?;
-        guard.as_ref().map(|c| c.header.as_bytes().get(7..).unwrap_or_default().to_vec())
+    /// The cached `Authorization` value (cheap to clone), to scrub the token from anything a server echoes.
+    pub(crate) fn current_header(&self) -> Option<HeaderValue> {
+        self.current.read().ok()?.as_ref().map(|c| c.header.clone())
     }
 
     /// Drops the cached token (after a 401), so the next call asks the credential again.
@@ -154,4 +153,9 @@ impl TokenCredential for StaticTokenCredential {
     ) -> azure_core::Result<AccessToken> {
         Ok(AccessToken::new(self.token.clone(), OffsetDateTime::now_utc() + self.lifetime))
     }
+}
+
+/// The token inside an `Authorization: Bearer <token>` value.
+pub(crate) fn token_bytes(header: &HeaderValue) -> &[u8] {
+    header.as_bytes().get(7..).unwrap_or_default()
 }

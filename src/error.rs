@@ -318,8 +318,9 @@ pub(crate) fn redact(body: Bytes, secret: Option<&[u8]>) -> Bytes {
 
 /// [`redact`] for text (a header value, a URL a server handed out).
 pub(crate) fn redact_text(text: String, secret: Option<&[u8]>) -> String {
-    let bytes = Bytes::from(text);
-    String::from_utf8_lossy(&redact(bytes, secret)).into_owned()
+    // `redact` hands back the same buffer when there is nothing to remove, so this usually copies nothing.
+    String::from_utf8(Vec::from(redact(Bytes::from(text), secret)))
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 impl Error {

@@ -17,13 +17,14 @@ use tracing::Instrument;
 use url::Url;
 
 use crate::{
-    auth::TokenCache,
+    auth::{TokenCache, token_bytes},
     error::{Error, Result, ServiceError, header},
     generated::Client,
     retry::{self, RetryOptions},
 };
 
 const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-client-request-id");
+const API_VERSION: HeaderName = HeaderName::from_static("api-version");
 const APPROVAL_OPERATION: &str = "requests_update_status";
 
 /// Shared, immutable client state; the generated client's `inner`.
@@ -73,7 +74,7 @@ struct CallState {
     credential_error: Option<azure_core::Error>,
     refused_url: Option<(String, String)>,
     /// The token this call sent, to scrub from what comes back even after a 401 dropped it from the cache.
-    secret: Option<Vec<u8>>,
+    secret: Option<HeaderValue>,
 }
 
 tokio::task_local! {
@@ -103,12 +104,12 @@ impl ClientHooks<Pipeline> for Client {
         let id = with_call(|c| c.client_request_id.clone()).flatten().unwrap_or_else(new_request_id);
         let headers = request.headers_mut();
         // progenitor adds a Dropshot-style `api-version` header; Azure wants only the query parameter.
-        headers.remove("api-version");
+        headers.remove(API_VERSION);
         headers.insert(USER_AGENT, shared.user_agent.clone());
         headers.insert(CLIENT_REQUEST_ID, id);
         match shared.auth.authorization().await {
             Ok(token) => {
-                with_call(|c| c.secret = token.as_bytes().get(7..).map(<[u8]>::to_vec));
+                with_call(|c| c.secret = Some(token.clone()));
                 request.headers_mut().insert(AUTHORIZATION, token);
                 Ok(())
             }
@@ -208,9 +209,20 @@ fn classify(result: &reqwest::Result<Response>, non_idempotent: bool) -> Verdict
     }
 }
 
+/// A fresh random (version 4) UUID for `x-ms-client-request-id`.
+///
+/// `Uuid::new_v4` makes a `getrandom` system call per id. A correlation id must be unique, not secret, so the
+/// bits come from a per-thread generator instead, seeded once per thread from the operating system.
 fn new_request_id() -> HeaderValue {
+    thread_local! {
+        static IDS: RefCell<fastrand::Rng> = RefCell::new(fastrand::Rng::with_seed(u64::from_le_bytes(
+            *uuid::Uuid::new_v4().as_bytes().first_chunk().expect("a UUID has 16 bytes"),
+        )));
+    }
+    let bits = IDS.with(|ids| ids.borrow_mut().u128(..));
+    let id = uuid::Builder::from_random_bytes(bits.to_le_bytes()).into_uuid();
     let mut buf = uuid::Uuid::encode_buffer();
-    let text = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
+    let text = id.hyphenated().encode_lower(&mut buf);
     HeaderValue::from_str(text).expect("a UUID is a valid header value")
 }
 
@@ -225,6 +237,9 @@ impl Pipeline {
     where
         F: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<()>>>,
     {
+        // The operation's future is large (about 2 KB for a generated `send()`); boxing it once here keeps the
+        // wrappers below (call state, span, timeout) from copying it around on every move and poll.
+        let call = Box::pin(call);
         let id = new_request_id();
         let span = tracing::debug_span!(
             "customer_lockbox",
@@ -248,11 +263,14 @@ impl Pipeline {
         });
         let (result, mut state) = scoped.instrument(span.clone()).await;
         state.meta.client_request_id = id.to_str().ok().map(str::to_owned);
-        let secret = state.secret.take().or_else(|| self.0.auth.current_secret());
+        let secret = state.secret.take().or_else(|| self.0.auth.current_header());
         // The request id is a header the server chose: scrub an echoed token before it reaches logs or errors.
-        state.meta.last_request_id =
-            state.meta.last_request_id.take().map(|rid| crate::error::redact_text(rid, secret.as_deref()));
-        let meta = state.meta.clone();
+        state.meta.last_request_id = state
+            .meta
+            .last_request_id
+            .take()
+            .map(|rid| crate::error::redact_text(rid, secret.as_ref().map(token_bytes)));
+        let meta = &state.meta;
         span.record("attempts", meta.attempts);
         if let Some(status) = meta.last_status {
             span.record("status", status.as_u16());
@@ -262,14 +280,19 @@ impl Pipeline {
         }
         let result = match result {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(error)) => Err(convert(operation, error, state, secret).await),
+            Ok(Err(error)) => {
+                // Only a failure needs the whole call state; success returns its facts uncopied. The conversion
+                // (which may read a body) is boxed so that its future does not enlarge every call's.
+                let meta = state.meta.clone();
+                return (Err(Box::pin(convert(operation, error, state, secret)).await), meta);
+            }
             Err(limit) => Err(Error::Timeout {
                 what: format!("{operation} to complete"),
                 elapsed: limit,
                 last_status: meta.last_status.map_or_else(|| "no response".into(), |s| s.to_string()),
             }),
         };
-        (result, meta)
+        (result, state.meta)
     }
 
     /// Checks a URL the service handed out (a `nextLink` or a polling URL) and makes it ready to send: relative
@@ -280,7 +303,7 @@ impl Pipeline {
         let refuse = |reason: &str| Error::UnsafeUrl {
             kind,
             // The link is text the server chose: never let it carry our token into an error message.
-            url: crate::error::redact_text(link.to_owned(), shared.auth.current_secret().as_deref()),
+            url: crate::error::redact_text(link.to_owned(), shared.auth.current_header().as_ref().map(token_bytes)),
             reason: reason.to_owned(),
         };
         let mut url = match Url::parse(link) {
@@ -397,9 +420,9 @@ async fn convert(
     operation: &'static str,
     error: progenitor_client::Error<()>,
     state: CallState,
-    secret: Option<Vec<u8>>,
+    secret: Option<HeaderValue>,
 ) -> Error {
-    let secret = secret.as_deref();
+    let secret = secret.as_ref().map(token_bytes);
     use progenitor_client::Error as P;
     let meta = &state.meta;
     if let Some(source) = state.credential_error {

@@ -4,9 +4,12 @@
 //! variant per value this SDK knows, plus `Other(String)`, which keeps any new value as sent and serializes it
 //! back unchanged, so a response never fails to decode because of one new enum value.
 
-use std::{borrow::Cow, fmt, str::FromStr};
+use std::{fmt, str::FromStr};
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{
+    Deserialize, Deserializer, Serialize, Serializer,
+    de::{self, Visitor},
+};
 
 macro_rules! extensible_enum {
     (
@@ -64,10 +67,25 @@ macro_rules! extensible_enum {
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                // Borrow where the input allows it; an exact match then costs no allocation.
-                let text = Cow::<'de, str>::deserialize(deserializer)?;
-                $( if text == $wire { return Ok($name::$variant); } )+
-                Ok(Self::parse(&text))
+                // A visitor sees the text where it lies (serde's `Cow<str>` always copies it into a `String`), so
+                // a known value costs no allocation.
+                struct Text;
+                impl<'de> Visitor<'de> for Text {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str("a string")
+                    }
+                    fn visit_str<E: de::Error>(self, text: &str) -> Result<$name, E> {
+                        $( if text == $wire { return Ok($name::$variant); } )+
+                        Ok($name::parse(text))
+                    }
+                    fn visit_bytes<E: de::Error>(self, bytes: &[u8]) -> Result<$name, E> {
+                        let text = std::str::from_utf8(bytes)
+                            .map_err(|_| E::invalid_value(de::Unexpected::Bytes(bytes), &self))?;
+                        self.visit_str(text)
+                    }
+                }
+                deserializer.deserialize_str(Text)
             }
         }
     };
