@@ -3,6 +3,7 @@
 //! ```sh
 //! cargo run --example lockbox -- requests list --status pending
 //! cargo run --example lockbox -- requests approve <ID> --reason "read access for case 123" --wait
+//! cargo run --example lockbox -- requests watch --interval 30s
 //! cargo run --example lockbox -- tenant status
 //! cargo run --example lockbox -- --help
 //! ```
@@ -25,11 +26,12 @@ use std::{
 use azure_core::credentials::TokenCredential;
 use azure_customer_lockbox::{
     CloudConfiguration, CustomerLockboxClient, CustomerLockboxClientOptions, Error, PollerOptions, RequestFilter,
-    RequestsListOptions, StaticTokenCredential,
+    RequestsListOptions, StaticTokenCredential, Watch, WatchEvent, WatchOptions,
     emulator::{Emulator, EmulatorConfig},
     models::{LockboxRequestResponse, LockboxRequestStatus},
 };
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use futures::StreamExt;
 
 const EXIT_USAGE: u8 = 2;
 const EXIT_NOT_FOUND: u8 = 3;
@@ -114,6 +116,18 @@ enum RequestsCommand {
     Approve(Decision),
     /// Deny a pending request.
     Deny(Decision),
+    /// Print each new or changed request as it happens, until Ctrl-C.
+    Watch {
+        /// Time between listings, e.g. 30s, 2m, 500ms.
+        #[arg(long, default_value = "30s", value_parser = parse_duration)]
+        interval: Duration,
+        /// Only requests in this status.
+        #[arg(long, value_parser = parse_status)]
+        status: Option<LockboxRequestStatus>,
+        /// Leave out the requests already there when the watch starts.
+        #[arg(long)]
+        only_changes: bool,
+    },
 }
 
 #[derive(Args)]
@@ -270,6 +284,30 @@ async fn requests(session: &Session, command: RequestsCommand) -> Result<ExitCod
             let request = first()?.get(&id).await?;
             println!("{}", serde_json::to_string_pretty(&request).unwrap_or_default());
         }
+        RequestsCommand::Watch { interval, status, only_changes } => {
+            let options = WatchOptions {
+                interval,
+                filter: status.map(RequestFilter::status),
+                emit_existing: !only_changes,
+                ..Default::default()
+            };
+            let mut watches: Vec<Watch> = Vec::new();
+            for subscription in &session.subscriptions {
+                watches.push(session.client.requests(subscription)?.watch(options.clone()));
+            }
+            let mut events = futures::stream::select_all(watches);
+            let stop = tokio::signal::ctrl_c();
+            tokio::pin!(stop);
+            loop {
+                tokio::select! {
+                    _ = &mut stop => break,
+                    event = events.next() => match event {
+                        Some(event) => print_event(&event),
+                        None => break,
+                    },
+                }
+            }
+        }
         RequestsCommand::Approve(decision) => decide(session, decision, true).await?,
         RequestsCommand::Deny(decision) => decide(session, decision, false).await?,
     }
@@ -370,6 +408,52 @@ async fn operations(session: &Session) -> Result<ExitCode, Error> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One line per watch event, with the time it was seen.
+fn print_event(event: &WatchEvent) {
+    let now = chrono::Utc::now().format("%H:%M:%S");
+    let summary = |request: &LockboxRequestResponse| {
+        let p = request.properties.clone().unwrap_or_default();
+        let mut why = p.justification.unwrap_or_default().replace(['\n', '\r'], " ");
+        if why.chars().count() > 60 {
+            why = why.chars().take(59).collect::<String>() + "…";
+        }
+        format!("{} [{}] {why}", p.resource_type.unwrap_or_default(), p.support_request.unwrap_or_default())
+    };
+    match event {
+        WatchEvent::New(request) => println!(
+            "{now} new      {} {} {}",
+            request.request_id().unwrap_or("-"),
+            request.status().map_or("-".into(), ToString::to_string),
+            summary(request)
+        ),
+        WatchEvent::StatusChanged { request, old, new } => {
+            println!("{now} changed  {} {old} -> {new}", request.request_id().unwrap_or("-"))
+        }
+        WatchEvent::Removed { request_id } => println!("{now} removed  {request_id}"),
+        WatchEvent::Error(error) => eprintln!("{now} lockbox: listing failed, still watching: {error}"),
+        other => println!("{now} {other:?}"),
+    }
+}
+
+/// Durations like `30s`, `2m`, `1h` or `500ms`; a bare number is seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: u64 = number.parse().map_err(|_| format!("{text:?} is not a duration like 30s, 2m or 500ms"))?;
+    let duration = match unit {
+        "ms" => Duration::from_millis(value),
+        "" | "s" => Duration::from_secs(value),
+        "m" => Duration::from_secs(value * 60),
+        "h" => Duration::from_secs(value * 3600),
+        _ => return Err(format!("unknown unit {unit:?}; use ms, s, m or h")),
+    };
+    if duration.is_zero() {
+        return Err("the interval must be more than zero".into());
+    }
+    Ok(duration)
 }
 
 fn print_table(requests: &[LockboxRequestResponse]) {

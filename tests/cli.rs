@@ -118,6 +118,7 @@ fn every_command_has_help() {
         vec!["requests", "show", "--help"],
         vec!["requests", "approve", "--help"],
         vec!["requests", "deny", "--help"],
+        vec!["requests", "watch", "--help"],
         vec!["tenant", "status", "--help"],
         vec!["tenant", "enable", "--help"],
         vec!["tenant", "disable", "--help"],
@@ -186,4 +187,54 @@ async fn a_standalone_emulator_keeps_state_between_commands() {
     assert!(
         emulator.received().iter().all(|r| r.header("user-agent").is_some_and(|ua| ua.starts_with("lockbox-cli ")))
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn watch_prints_new_and_changed_requests_until_interrupted() {
+    use std::io::{BufRead, BufReader};
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let existing = emulator.create_request(SUB, Default::default());
+    let mut child = lockbox()
+        .args(["--endpoint", emulator.url().as_str(), "--subscription", SUB])
+        .args(["requests", "watch", "--interval", "100ms"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let lines_rx = std::sync::Arc::new(std::sync::Mutex::new(lines_rx));
+    let next_line =
+        move || lines_rx.lock().unwrap().recv_timeout(std::time::Duration::from_secs(20)).expect("a line in time");
+    let first = tokio::task::spawn_blocking({
+        let next_line = next_line.clone();
+        move || next_line()
+    })
+    .await
+    .unwrap();
+    assert!(first.contains(&format!("new      {existing} Pending")), "{first}");
+    let fresh = emulator.create_request(SUB, Default::default());
+    let line = tokio::task::spawn_blocking({
+        let next_line = next_line.clone();
+        move || next_line()
+    })
+    .await
+    .unwrap();
+    assert!(line.contains(&format!("new      {fresh}")), "{line}");
+    emulator.advance_clock(std::time::Duration::from_secs(30 * 24 * 3600));
+    let mut changes: Vec<String> = tokio::task::spawn_blocking(move || vec![next_line(), next_line()]).await.unwrap();
+    changes.sort();
+    assert!(changes.iter().all(|l| l.contains("changed") && l.ends_with("Pending -> Expired")), "{changes:?}");
+    // Ctrl-C ends the watch cleanly.
+    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    assert!(child.wait().unwrap().success());
 }
