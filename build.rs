@@ -62,6 +62,7 @@ fn generate() -> Result<(), String> {
     let mut file: syn::File =
         syn::parse2(tokens).map_err(|e| format!("progenitor produced code that does not parse: {e}"))?;
     document_generated_items(&mut file);
+    drop_dropshot_version_header(&mut file)?;
     let out_dir = env::var_os("OUT_DIR").ok_or("OUT_DIR is not set (run through cargo)")?;
     let out = Path::new(&out_dir).join("codegen.rs");
     fs::write(&out, prettyplease::unparse(&file)).map_err(|e| format!("cannot write {}: {e}", out.display()))
@@ -167,4 +168,75 @@ fn document_generated_items(file: &mut syn::File) {
             Documenter { in_builder: false, self_ty: String::new() }.visit_item_mod_mut(module);
         }
     }
+}
+
+/// Removes the `api-version` request *header* progenitor adds to every operation (a Dropshot convention,
+/// progenitor#564). Azure takes `api-version` only as a query parameter, which the operations still send; the
+/// header map progenitor builds for it would cost an allocation and a header merge on every call, only for the
+/// SDK to strip the header again. Fails the build if the generated shape changes, so the workaround is never
+/// silently lost.
+fn drop_dropshot_version_header(file: &mut syn::File) -> Result<(), String> {
+    use syn::visit_mut::VisitMut;
+
+    fn is_header_map(expr: &syn::Expr) -> bool {
+        matches!(expr, syn::Expr::Path(p) if p.path.is_ident("header_map"))
+    }
+    fn mentions_header_map(stmt: &syn::Stmt) -> bool {
+        match stmt {
+            syn::Stmt::Local(local) => {
+                matches!(&local.pat, syn::Pat::Ident(i) if i.ident == "header_map")
+            }
+            syn::Stmt::Expr(syn::Expr::MethodCall(call), _) => is_header_map(&call.receiver),
+            _ => false,
+        }
+    }
+    struct Stripper {
+        removed: usize,
+        unexpected: Vec<String>,
+    }
+    impl VisitMut for Stripper {
+        fn visit_block_mut(&mut self, block: &mut syn::Block) {
+            let before = block.stmts.len();
+            let header_stmts: Vec<String> = block
+                .stmts
+                .iter()
+                .filter(|s| mentions_header_map(s))
+                .map(|s| quote::ToTokens::to_token_stream(s).to_string())
+                .collect();
+            if !header_stmts.is_empty() {
+                // Only the two statements that build the Dropshot version header are expected.
+                let expected = header_stmts.len() == 2
+                    && header_stmts[0].contains("with_capacity (1usize)")
+                    && header_stmts[1].contains("\"api-version\"");
+                if !expected {
+                    self.unexpected.extend(header_stmts);
+                    return;
+                }
+                block.stmts.retain(|s| !mentions_header_map(s));
+                self.removed += before - block.stmts.len();
+            }
+            syn::visit_mut::visit_block_mut(self, block);
+        }
+        fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
+            if let syn::Expr::MethodCall(call) = expr
+                && call.method == "headers"
+                && call.args.len() == 1
+                && call.args.first().is_some_and(is_header_map)
+            {
+                *expr = (*call.receiver).clone();
+                self.visit_expr_mut(expr);
+                return;
+            }
+            syn::visit_mut::visit_expr_mut(self, expr);
+        }
+    }
+    let mut stripper = Stripper { removed: 0, unexpected: Vec::new() };
+    stripper.visit_file_mut(file);
+    if !stripper.unexpected.is_empty() {
+        return Err(format!("unexpected header code in the generated client: {:?}", stripper.unexpected));
+    }
+    if stripper.removed == 0 {
+        return Err("progenitor no longer adds an api-version header; remove drop_dropshot_version_header".into());
+    }
+    Ok(())
 }

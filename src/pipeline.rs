@@ -24,6 +24,7 @@ use crate::{
 };
 
 const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-client-request-id");
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-request-id");
 const API_VERSION: HeaderName = HeaderName::from_static("api-version");
 const APPROVAL_OPERATION: &str = "requests_update_status";
 
@@ -55,7 +56,8 @@ impl fmt::Debug for Pipeline {
     }
 }
 
-/// What one logical call learned on its way; read after the call to build errors.
+/// What one logical call learned on its way; read after the call to build errors. The two ids are filled in
+/// only when the call failed (or its span is recorded), so that a successful call allocates nothing for them.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct CallMeta {
     pub(crate) client_request_id: Option<String>,
@@ -70,11 +72,14 @@ pub(crate) struct CallMeta {
 #[derive(Default)]
 struct CallState {
     meta: CallMeta,
-    client_request_id: Option<HeaderValue>,
+    /// This call's `x-ms-client-request-id`, as text (a UUID is 36 ASCII bytes).
+    client_request_id: Option<RequestId>,
     credential_error: Option<azure_core::Error>,
     refused_url: Option<(String, String)>,
     /// The token this call sent, to scrub from what comes back even after a 401 dropped it from the cache.
     secret: Option<HeaderValue>,
+    /// `x-ms-request-id` of the last response, as received (turned into text only when needed).
+    last_request_id: Option<HeaderValue>,
 }
 
 tokio::task_local! {
@@ -101,7 +106,8 @@ impl ClientHooks<Pipeline> for Client {
             with_call(|c| c.refused_url = Some((url, "not on the configured endpoint".into())));
             return Err(progenitor_client::Error::Custom("refused URL".into()));
         }
-        let id = with_call(|c| c.client_request_id.clone()).flatten().unwrap_or_else(new_request_id);
+        let id = with_call(|c| c.client_request_id).flatten().unwrap_or_else(new_request_id);
+        let id = HeaderValue::from_bytes(&id.0).expect("a UUID is a valid header value");
         let headers = request.headers_mut();
         // progenitor adds a Dropshot-style `api-version` header; Azure wants only the query parameter.
         headers.remove(API_VERSION);
@@ -139,7 +145,7 @@ impl ClientHooks<Pipeline> for Client {
             with_call(|c| {
                 c.meta.attempts = attempt;
                 c.meta.last_status = status;
-                c.meta.last_request_id = result.as_ref().ok().and_then(|r| header(r.headers(), "x-ms-request-id"));
+                c.last_request_id = result.as_ref().ok().and_then(|r| r.headers().get(REQUEST_ID).cloned());
             });
             if status == Some(StatusCode::UNAUTHORIZED) {
                 shared.auth.invalidate();
@@ -213,7 +219,7 @@ fn classify(result: &reqwest::Result<Response>, non_idempotent: bool) -> Verdict
 ///
 /// `Uuid::new_v4` makes a `getrandom` system call per id. A correlation id must be unique, not secret, so the
 /// bits come from a per-thread generator instead, seeded once per thread from the operating system.
-fn new_request_id() -> HeaderValue {
+fn new_request_id() -> RequestId {
     thread_local! {
         static IDS: RefCell<fastrand::Rng> = RefCell::new(fastrand::Rng::with_seed(u64::from_le_bytes(
             *uuid::Uuid::new_v4().as_bytes().first_chunk().expect("a UUID has 16 bytes"),
@@ -221,9 +227,19 @@ fn new_request_id() -> HeaderValue {
     }
     let bits = IDS.with(|ids| ids.borrow_mut().u128(..));
     let id = uuid::Builder::from_random_bytes(bits.to_le_bytes()).into_uuid();
-    let mut buf = uuid::Uuid::encode_buffer();
-    let text = id.hyphenated().encode_lower(&mut buf);
-    HeaderValue::from_str(text).expect("a UUID is a valid header value")
+    let mut text = [0u8; 36];
+    id.hyphenated().encode_lower(&mut text);
+    RequestId(text)
+}
+
+/// An `x-ms-client-request-id`: a hyphenated UUID, kept as bytes so that it costs no allocation until sent.
+#[derive(Clone, Copy)]
+struct RequestId([u8; 36]);
+
+impl RequestId {
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
 }
 
 impl Pipeline {
@@ -244,12 +260,12 @@ impl Pipeline {
         let span = tracing::debug_span!(
             "customer_lockbox",
             operation,
-            client_request_id = id.to_str().unwrap_or_default(),
+            client_request_id = id.as_str(),
             status = tracing::field::Empty,
             attempts = tracing::field::Empty,
             request_id = tracing::field::Empty,
         );
-        let state = RefCell::new(CallState { client_request_id: Some(id.clone()), ..Default::default() });
+        let state = RefCell::new(CallState { client_request_id: Some(id), ..Default::default() });
         let timeout = self.0.call_timeout;
         let scoped = CALL.scope(state, async move {
             let result = match timeout {
@@ -262,21 +278,26 @@ impl Pipeline {
             (result, CALL.with(|c| std::mem::take(&mut *c.borrow_mut())))
         });
         let (result, mut state) = scoped.instrument(span.clone()).await;
-        state.meta.client_request_id = id.to_str().ok().map(str::to_owned);
-        let secret = state.secret.take().or_else(|| self.0.auth.current_header());
-        // The request id is a header the server chose: scrub an echoed token before it reaches logs or errors.
-        state.meta.last_request_id = state
-            .meta
-            .last_request_id
-            .take()
-            .map(|rid| crate::error::redact_text(rid, secret.as_ref().map(token_bytes)));
-        let meta = &state.meta;
-        span.record("attempts", meta.attempts);
-        if let Some(status) = meta.last_status {
-            span.record("status", status.as_u16());
+        let failed = !matches!(result, Ok(Ok(_)));
+        let recorded = !span.is_disabled();
+        let secret = if failed || recorded { state.secret.take().or_else(|| self.0.auth.current_header()) } else { None };
+        if failed || recorded {
+            state.meta.client_request_id = Some(id.as_str().to_owned());
+            // The request id is a header the server chose: scrub an echoed token before it reaches logs or errors.
+            state.meta.last_request_id = state.last_request_id.take().map(|rid| {
+                let text = String::from_utf8_lossy(rid.as_bytes()).into_owned();
+                crate::error::redact_text(text, secret.as_ref().map(token_bytes))
+            });
         }
-        if let Some(request_id) = &meta.last_request_id {
-            span.record("request_id", request_id.as_str());
+        let meta = &state.meta;
+        if recorded {
+            span.record("attempts", meta.attempts);
+            if let Some(status) = meta.last_status {
+                span.record("status", status.as_u16());
+            }
+            if let Some(request_id) = &meta.last_request_id {
+                span.record("request_id", request_id.as_str());
+            }
         }
         let result = match result {
             Ok(Ok(value)) => Ok(value),
