@@ -562,5 +562,42 @@ async fn run(plan: Plan) {
     )
     .await;
 
+    emulator_throughput(plan.gets_c64, plan.rounds.min(5)).await;
+
     println!("overhead: get c=1 {:.2}x, get c=64 {:.2}x, list 100k {:.2}x", get1.ratio(), get64.ratio(), list.ratio());
+}
+
+/// Requests per second the emulator serves for `Requests_Get` at concurrency 64, through the SDK (not a ratio:
+/// the emulator is the test backbone, and this says whether it could be the bottleneck of a soak).
+async fn emulator_throughput(calls: usize, rounds: usize) {
+    use azure_customer_lockbox::emulator::{Emulator, EmulatorConfig};
+    let emulator = Emulator::start(EmulatorConfig::default()).await.expect("emulator");
+    let ids = emulator.sample_data(SUB);
+    let client = CustomerLockboxClient::new(
+        Arc::new(StaticTokenCredential::new(token())),
+        Some(CustomerLockboxClientOptions::for_endpoint(emulator.url().clone())),
+    )
+    .expect("client");
+    let requests = client.requests(SUB).expect("subscription id");
+    let id: Arc<str> = ids[3].as_str().into();
+    let get = move || {
+        let (requests, id) = (requests.clone(), id.clone());
+        async move {
+            black_box(requests.get(&id).await.expect("emulator get"));
+        }
+    };
+    run_ops(get.clone(), calls / 10, 64).await;
+    let mut rates = Vec::new();
+    for _ in 0..rounds.max(1) {
+        let started = Instant::now();
+        let done = run_ops(get.clone(), calls, 64).await;
+        rates.push(done as f64 / started.elapsed().as_secs_f64());
+    }
+    rates.sort_by(f64::total_cmp);
+    println!(
+        "emulator Requests_Get c=64: {:.0} requests/s through the SDK (median of {} rounds of {calls})",
+        rates[rates.len() / 2],
+        rates.len()
+    );
+    emulator.shutdown().await;
 }

@@ -5,7 +5,7 @@
 //! client request id, attempt count, a credential failure) travel in a task-local [`CallState`] scoped
 //! around each call, so the hooks need no extra arguments and the facade can build precise errors.
 
-use std::{cell::RefCell, fmt, future::Future, sync::Arc, time::Duration};
+use std::{cell::RefCell, fmt, future::Future, pin::Pin, sync::Arc, time::Duration};
 
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo, ResponseValue};
 use reqwest::{
@@ -83,7 +83,8 @@ struct CallState {
 }
 
 tokio::task_local! {
-    static CALL: RefCell<CallState>;
+    // Boxed: tokio swaps a task-local's value in and out on every poll, and a pointer is cheaper to swap.
+    static CALL: Box<RefCell<CallState>>;
 }
 
 fn with_call<R>(f: impl FnOnce(&mut CallState) -> R) -> Option<R> {
@@ -249,13 +250,25 @@ impl Pipeline {
 
     /// Runs one logical call (the future of a generated `send()` or of [`Self::get_json`]) in its own call
     /// state and tracing span, and converts its error.
-    pub(crate) async fn call<T, F>(&self, operation: &'static str, call: F) -> (Result<ResponseValue<T>>, CallMeta)
+    pub(crate) fn call<'a, T, F>(
+        &'a self,
+        operation: &'static str,
+        call: F,
+    ) -> impl Future<Output = (Result<ResponseValue<T>>, CallMeta)> + 'a
+    where
+        F: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<()>>> + 'a,
+        T: 'a,
+    {
+        // The operation's future is large (about 2 KB for a generated `send()`). Boxing it before anything else
+        // keeps it out of this future and of every future that awaits this one, so none of them copies it
+        // around on each move and poll.
+        self.run(operation, Box::pin(call))
+    }
+
+    async fn run<T, F>(&self, operation: &'static str, call: Pin<Box<F>>) -> (Result<ResponseValue<T>>, CallMeta)
     where
         F: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<()>>>,
     {
-        // The operation's future is large (about 2 KB for a generated `send()`); boxing it once here keeps the
-        // wrappers below (call state, span, timeout) from copying it around on every move and poll.
-        let call = Box::pin(call);
         let id = new_request_id();
         let span = tracing::debug_span!(
             "customer_lockbox",
@@ -265,7 +278,7 @@ impl Pipeline {
             attempts = tracing::field::Empty,
             request_id = tracing::field::Empty,
         );
-        let state = RefCell::new(CallState { client_request_id: Some(id), ..Default::default() });
+        let state = Box::new(RefCell::new(CallState { client_request_id: Some(id), ..Default::default() }));
         let timeout = self.0.call_timeout;
         let scoped = CALL.scope(state, async move {
             let result = match timeout {
