@@ -293,7 +293,8 @@ impl Pipeline {
         let (result, mut state) = scoped.instrument(span.clone()).await;
         let failed = !matches!(result, Ok(Ok(_)));
         let recorded = !span.is_disabled();
-        let secret = if failed || recorded { state.secret.take().or_else(|| self.0.auth.current_header()) } else { None };
+        let secret =
+            if failed || recorded { state.secret.take().or_else(|| self.0.auth.current_header()) } else { None };
         if failed || recorded {
             state.meta.client_request_id = Some(id.as_str().to_owned());
             // The request id is a header the server chose: scrub an echoed token before it reaches logs or errors.
@@ -387,15 +388,7 @@ impl Pipeline {
             Err(e) => return (Err(e), CallMeta::default()),
         };
         let request = async move {
-            let mut request = client
-                .client()
-                .get(url)
-                .header(ACCEPT, HeaderValue::from_static("application/json"))
-                .build()
-                .map_err(progenitor_client::Error::CommunicationError)?;
-            let info = OperationInfo { operation_id: operation };
-            client.pre(&mut request, &info).await?;
-            let response = client.exec(request, &info).await.map_err(progenitor_client::Error::CommunicationError)?;
+            let response = send_get(client, operation, url).await?;
             if response.status() == StatusCode::OK {
                 ResponseValue::from_response(response).await
             } else {
@@ -421,15 +414,7 @@ impl Pipeline {
             Err(e) => return (Err(e), CallMeta::default()),
         };
         let request = async move {
-            let mut request = client
-                .client()
-                .get(url)
-                .header(ACCEPT, HeaderValue::from_static("application/json"))
-                .build()
-                .map_err(progenitor_client::Error::CommunicationError)?;
-            let info = OperationInfo { operation_id: operation };
-            client.pre(&mut request, &info).await?;
-            let response = client.exec(request, &info).await.map_err(progenitor_client::Error::CommunicationError)?;
+            let response = send_get(client, operation, url).await?;
             if !response.status().is_success() {
                 return Err(progenitor_client::Error::UnexpectedResponse(response));
             }
@@ -439,6 +424,23 @@ impl Pipeline {
         };
         self.call(operation, request).await
     }
+}
+
+/// Sends a GET to a checked service URL through the same `pre` and `exec` hooks as every generated operation.
+async fn send_get(
+    client: &Client,
+    operation: &'static str,
+    url: Url,
+) -> std::result::Result<Response, progenitor_client::Error<()>> {
+    let mut request = client
+        .client()
+        .get(url)
+        .header(ACCEPT, HeaderValue::from_static("application/json"))
+        .build()
+        .map_err(progenitor_client::Error::CommunicationError)?;
+    let info = OperationInfo { operation_id: operation };
+    client.pre(&mut request, &info).await?;
+    client.exec(request, &info).await.map_err(progenitor_client::Error::CommunicationError)
 }
 
 fn percent_decoded_eq(raw: &str, expected: &str) -> bool {
