@@ -25,7 +25,6 @@ use crate::{
 
 const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-client-request-id");
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-request-id");
-const API_VERSION: HeaderName = HeaderName::from_static("api-version");
 const APPROVAL_OPERATION: &str = "requests_update_status";
 
 /// Shared, immutable client state; the generated client's `inner`.
@@ -109,9 +108,8 @@ impl ClientHooks<Pipeline> for Client {
         }
         let id = with_call(|c| c.client_request_id).flatten().unwrap_or_else(new_request_id);
         let id = HeaderValue::from_bytes(&id.0).expect("a UUID is a valid header value");
+        // (progenitor's Dropshot-style `api-version` header is removed from the generated code by build.rs.)
         let headers = request.headers_mut();
-        // progenitor adds a Dropshot-style `api-version` header; Azure wants only the query parameter.
-        headers.remove(API_VERSION);
         headers.insert(USER_AGENT, shared.user_agent.clone());
         headers.insert(CLIENT_REQUEST_ID, id);
         match shared.auth.authorization().await {
