@@ -23,6 +23,9 @@
 //! it. `BENCH_SDK_NO_RETRY=1` and `BENCH_SDK_NO_PER_TRY_TIMEOUT=1` turn those features off on the SDK side, to
 //! price them; the published figures use the SDK's defaults.
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::{
     convert::Infallible,
     future::Future,
@@ -85,27 +88,9 @@ fn token() -> String {
     token
 }
 
+/// A Lockbox request of the service's shape: the same fixture the integration tests use.
 fn request_json(id: &str, status: &str) -> serde_json::Value {
-    serde_json::json!({
-        "id": format!("/subscriptions/{SUB}/providers/Microsoft.CustomerLockbox/requests/{id}"),
-        "name": id,
-        "type": "requests",
-        "properties": {
-            "requestId": id,
-            "justification": "Microsoft support troubleshooting",
-            "status": status,
-            "createdDateTime": "2026-11-28T10:00:00Z",
-            "expirationDateTime": "2026-12-02T10:00:00Z",
-            "duration": "8",
-            "resourceIds": format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/data"),
-            "resourceType": "Storage Account",
-            "supportRequest": "2611280010001234",
-            "supportCaseUrl": "https://portal.azure.com/#support",
-            "workitemsource": "SupportRequest",
-            "subscriptionId": SUB,
-            "accessLevel": "Read"
-        }
-    })
+    common::request_json(SUB, id, status)
 }
 
 /// The fixed response bodies. A list page is the shared item array plus a small tail holding the `nextLink`.
