@@ -21,6 +21,11 @@ fn policy(max_retries: u32) -> RetryOptions {
     RetryOptions::exponential(ExponentialRetryOptions { max_retries, jitter: false, ..Default::default() })
 }
 
+/// The default exponential policy, without jitter, starting from a short delay.
+fn quick_policy(initial_delay: Duration) -> RetryOptions {
+    RetryOptions::exponential(ExponentialRetryOptions { initial_delay, jitter: false, ..Default::default() })
+}
+
 fn retrying_client(endpoint: &str, retry: RetryOptions) -> CustomerLockboxClient {
     let options = CustomerLockboxClientOptions {
         retry,
@@ -60,14 +65,7 @@ async fn each_retry_after_form_sets_the_wait() {
         let value = value();
         let server =
             tenant_server(vec![ResponseTemplate::new(429).insert_header(name, value.as_str()), ok_tenant()]).await;
-        let client = retrying_client(
-            &server.uri(),
-            RetryOptions::exponential(ExponentialRetryOptions {
-                initial_delay: Duration::from_millis(100),
-                jitter: false,
-                ..Default::default()
-            }),
-        );
+        let client = retrying_client(&server.uri(), quick_policy(Duration::from_millis(100)));
         let started = Instant::now();
         assert!(client.tenant().is_opted_in(TENANT).await.unwrap());
         let waited = started.elapsed().as_secs_f64();
@@ -86,14 +84,7 @@ async fn x_ms_retry_after_ms_wins_over_the_others_and_500_honours_it_too() {
         ok_tenant(),
     ])
     .await;
-    let client = retrying_client(
-        &server.uri(),
-        RetryOptions::exponential(ExponentialRetryOptions {
-            initial_delay: Duration::from_millis(10),
-            jitter: false,
-            ..Default::default()
-        }),
-    );
+    let client = retrying_client(&server.uri(), quick_policy(Duration::from_millis(10)));
     let started = Instant::now();
     client.tenant().is_opted_in(TENANT).await.unwrap();
     assert_eq!(started.elapsed().as_millis(), 1200);
