@@ -63,6 +63,7 @@ fn generate() -> Result<(), String> {
         syn::parse2(tokens).map_err(|e| format!("progenitor produced code that does not parse: {e}"))?;
     document_generated_items(&mut file);
     drop_dropshot_version_header(&mut file)?;
+    use_sdk_helpers(&mut file)?;
     let out_dir = env::var_os("OUT_DIR").ok_or("OUT_DIR is not set (run through cargo)")?;
     let out = Path::new(&out_dir).join("codegen.rs");
     fs::write(&out, prettyplease::unparse(&file)).map_err(|e| format!("cannot write {}: {e}", out.display()))
@@ -239,4 +240,82 @@ fn drop_dropshot_version_header(file: &mut syn::File) -> Result<(), String> {
         return Err("progenitor no longer adds an api-version header; remove drop_dropshot_version_header".into());
     }
     Ok(())
+}
+
+/// Points two helpers of the generated operations at cheaper equivalents in `src/pipeline.rs`, with the same
+/// results:
+///
+/// * `encode_path(&x.to_string())` copies each path parameter twice and formats it through `Display`;
+///   `crate::pipeline::encode_path(&x)` percent-encodes the same characters and borrows the text when, as for
+///   GUIDs and request ids, nothing needs escaping.
+/// * `ResponseValue::from_response` and `ResponseValue::empty` clone the response headers; the SDK's versions
+///   move them out of the response, which is dropped right after.
+///
+/// Fails the build if progenitor stops generating these calls, so that a change in its output is noticed.
+fn use_sdk_helpers(file: &mut syn::File) -> Result<(), String> {
+    use syn::visit_mut::VisitMut;
+
+    fn path_is(expr: &syn::Expr, segments: &[&str]) -> bool {
+        matches!(expr, syn::Expr::Path(p) if p.qself.is_none()
+            && p.path.segments.len() == segments.len()
+            && p.path.segments.iter().zip(segments).all(|(s, want)| s.ident == want))
+    }
+    #[derive(Default)]
+    struct Rewriter {
+        encode_path: usize,
+        from_response: usize,
+        empty: usize,
+    }
+    impl VisitMut for Rewriter {
+        // The path parameters are arguments of a `format!`, whose tokens syn does not parse by itself.
+        fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
+            if mac.path.is_ident("format") {
+                use syn::{parse::Parser, punctuated::Punctuated};
+                if let Ok(mut args) =
+                    Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated.parse2(mac.tokens.clone())
+                {
+                    args.iter_mut().for_each(|arg| self.visit_expr_mut(arg));
+                    mac.tokens = quote::ToTokens::to_token_stream(&args);
+                }
+            }
+        }
+        fn visit_expr_call_mut(&mut self, call: &mut syn::ExprCall) {
+            syn::visit_mut::visit_expr_call_mut(self, call);
+            if path_is(&call.func, &["encode_path"]) && call.args.len() == 1 {
+                // `encode_path(&x.to_string())` becomes `crate::pipeline::encode_path(&x)`.
+                if let Some(syn::Expr::Reference(reference)) = call.args.first_mut()
+                    && let syn::Expr::MethodCall(to_string) = &*reference.expr
+                    && to_string.method == "to_string"
+                    && to_string.args.is_empty()
+                {
+                    let receiver = (*to_string.receiver).clone();
+                    *reference.expr = receiver;
+                    *call.func = syn::parse_quote!(crate::pipeline::encode_path);
+                    self.encode_path += 1;
+                }
+            } else if path_is(&call.func, &["ResponseValue", "from_response"]) {
+                *call.func = syn::parse_quote!(crate::pipeline::response_value);
+                self.from_response += 1;
+            } else if path_is(&call.func, &["ResponseValue", "empty"]) {
+                *call.func = syn::parse_quote!(crate::pipeline::empty_response);
+                self.empty += 1;
+            }
+        }
+    }
+    let mut rewriter = Rewriter::default();
+    rewriter.visit_file_mut(file);
+    let missing: Vec<&str> = [
+        ("encode_path(&x.to_string())", rewriter.encode_path),
+        ("ResponseValue::from_response", rewriter.from_response),
+        ("ResponseValue::empty", rewriter.empty),
+    ]
+    .into_iter()
+    .filter(|(_, count)| *count == 0)
+    .map(|(name, _)| name)
+    .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("the generated client no longer calls {}; revisit use_sdk_helpers", missing.join(", ")))
+    }
 }

@@ -515,3 +515,65 @@ async fn convert(
         P::Custom(message) => Error::Configuration(message),
     }
 }
+/// The characters progenitor percent-encodes in a path parameter (`progenitor_client::encode_path`).
+const PATH_SET: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'/')
+    .add(b'%');
+
+/// Percent-encodes one path parameter as progenitor does, borrowing the text when nothing needs escaping.
+/// The generated operations call this instead of `progenitor_client::encode_path` (see `build.rs`).
+pub(crate) fn encode_path(segment: &str) -> std::borrow::Cow<'_, str> {
+    percent_encoding::utf8_percent_encode(segment, PATH_SET).into()
+}
+
+/// `ResponseValue::from_response`, moving the headers out of the response instead of cloning them. The
+/// generated operations call this for a 200 with a body (see `build.rs`).
+pub(crate) async fn response_value<T: DeserializeOwned, E>(
+    mut response: Response,
+) -> std::result::Result<ResponseValue<T>, progenitor_client::Error<E>> {
+    let status = response.status();
+    let headers = std::mem::take(response.headers_mut());
+    let body = response.bytes().await.map_err(progenitor_client::Error::ResponseBodyError)?;
+    match serde_json::from_slice(&body) {
+        Ok(inner) => Ok(ResponseValue::new(inner, status, headers)),
+        Err(e) => Err(progenitor_client::Error::InvalidResponsePayload(body, e)),
+    }
+}
+
+/// `ResponseValue::empty`, moving the headers out of the response instead of cloning them.
+pub(crate) fn empty_response(mut response: Response) -> ResponseValue<()> {
+    let status = response.status();
+    ResponseValue::new((), status, std::mem::take(response.headers_mut()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn path_encoding_matches_progenitor_and_borrows_plain_ids() {
+        for segment in ["", "LB-0a1b2c3d", "5a3b0000-0c1d-4e2f-8a9b-000000000001", "a/b", "a b", "100%", "é?#{}`<>\""]
+        {
+            assert_eq!(encode_path(segment), progenitor_client::encode_path(segment), "{segment:?}");
+        }
+        assert!(matches!(encode_path("11111111-2222-3333-4444-555555555555"), std::borrow::Cow::Borrowed(_)));
+        assert!(matches!(encode_path("a/b"), std::borrow::Cow::Owned(_)));
+    }
+
+    proptest! {
+        #[test]
+        fn path_encoding_matches_progenitor_for_any_text(segment in any::<String>()) {
+            prop_assert_eq!(encode_path(&segment), progenitor_client::encode_path(&segment));
+        }
+    }
+}
