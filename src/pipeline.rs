@@ -95,6 +95,8 @@ pub(crate) fn same_origin(a: &Url, b: &Url) -> bool {
 }
 
 impl ClientHooks<Pipeline> for Client {
+    /// Checks the request's origin and gets the token: the two things that can refuse a call before anything
+    /// is sent. The per-attempt headers are added by [`Self::exec`], after it kept a copy for a resend.
     async fn pre<E>(
         &self,
         request: &mut Request,
@@ -106,16 +108,9 @@ impl ClientHooks<Pipeline> for Client {
             with_call(|c| c.refused_url = Some((url, "not on the configured endpoint".into())));
             return Err(progenitor_client::Error::Custom("refused URL".into()));
         }
-        let id = with_call(|c| c.client_request_id).flatten().unwrap_or_else(new_request_id);
-        let id = HeaderValue::from_bytes(&id.0).expect("a UUID is a valid header value");
-        // (progenitor's Dropshot-style `api-version` header is removed from the generated code by build.rs.)
-        let headers = request.headers_mut();
-        headers.insert(USER_AGENT, shared.user_agent.clone());
-        headers.insert(CLIENT_REQUEST_ID, id);
         match shared.auth.authorization().await {
             Ok(token) => {
-                with_call(|c| c.secret = Some(token.clone()));
-                request.headers_mut().insert(AUTHORIZATION, token);
+                with_call(|c| c.secret = Some(token));
                 Ok(())
             }
             Err(error) => {
@@ -125,66 +120,142 @@ impl ClientHooks<Pipeline> for Client {
         }
     }
 
-    async fn exec(&self, request: Request, info: &OperationInfo) -> reqwest::Result<Response> {
+    /// Sends the request, and resends it while the retry policy allows. The first attempt runs inline; the
+    /// retry loop is a separate, boxed future, so that a call that needs no retry does not carry its state.
+    async fn exec(&self, mut request: Request, info: &OperationInfo) -> reqwest::Result<Response> {
         let shared = &self.inner().0;
-        let policy = &shared.retry;
         let non_idempotent = info.operation_id == APPROVAL_OPERATION;
         let started = tokio::time::Instant::now();
-        let mut current = request;
-        let mut attempt = 0u32;
+        let headers = AttemptHeaders::of_call(shared);
+        // The copy is taken before the per-attempt headers go in, so it holds only the generated ones.
+        let spare = if shared.retry.max_retries() > 0 { request.try_clone() } else { None };
+        headers.apply(&mut request, shared);
+        let result = self.client().execute(request).await;
+        let can_retry = spare.is_some();
+        match (spare, self.judge(&result, 1, started, non_idempotent, can_retry)) {
+            (Some(spare), Some(wait)) => {
+                drop(result);
+                Box::pin(self.retry(spare, wait, started, non_idempotent, headers)).await
+            }
+            _ => result,
+        }
+    }
+}
+
+/// The headers every attempt of a call carries besides the generated ones.
+struct AttemptHeaders {
+    client_request_id: Option<RequestId>,
+    authorization: Option<HeaderValue>,
+}
+
+impl AttemptHeaders {
+    /// This call's request id and the token `pre` got for it.
+    fn of_call(shared: &Shared) -> Self {
+        let (client_request_id, authorization) =
+            with_call(|c| (c.client_request_id, c.secret.clone())).unwrap_or_default();
+        Self { client_request_id, authorization: authorization.or_else(|| shared.auth.current_header()) }
+    }
+
+    fn apply(&self, request: &mut Request, shared: &Shared) {
+        let id = self.client_request_id.unwrap_or_else(new_request_id);
+        let headers = request.headers_mut();
+        headers.insert(USER_AGENT, shared.user_agent.clone());
+        headers.insert(CLIENT_REQUEST_ID, HeaderValue::from_bytes(&id.0).expect("a UUID is a valid header value"));
+        if let Some(token) = &self.authorization {
+            headers.insert(AUTHORIZATION, token.clone());
+        }
+        // (progenitor's Dropshot-style `api-version` header is removed from the generated code by build.rs.)
+        if let Some(limit) = shared.per_try_timeout {
+            request.timeout_mut().get_or_insert(limit);
+        }
+    }
+}
+
+impl Client {
+    /// Attempts 2 and later of a call: waits, resends, and judges each answer as [`ClientHooks::exec`] did
+    /// the first.
+    async fn retry(
+        &self,
+        mut request: Request,
+        mut wait: Duration,
+        started: tokio::time::Instant,
+        non_idempotent: bool,
+        headers: AttemptHeaders,
+    ) -> reqwest::Result<Response> {
+        let shared = &self.inner().0;
+        let mut attempt = 1u32;
         loop {
+            tokio::time::sleep(wait).await;
             attempt += 1;
-            let spare = if attempt <= policy.max_retries() { current.try_clone() } else { None };
-            if let Some(limit) = shared.per_try_timeout {
-                current.timeout_mut().get_or_insert(limit);
+            let spare = if attempt <= shared.retry.max_retries() { request.try_clone() } else { None };
+            headers.apply(&mut request, shared);
+            let result = self.client().execute(request).await;
+            let can_retry = spare.is_some();
+            match (spare, self.judge(&result, attempt, started, non_idempotent, can_retry)) {
+                (Some(spare), Some(next_wait)) => (request, wait) = (spare, next_wait),
+                _ => return result,
             }
-            let result = self.client().execute(current).await;
-            let verdict = classify(&result, non_idempotent);
-            let status = result.as_ref().ok().map(Response::status);
-            with_call(|c| {
-                c.meta.attempts = attempt;
-                c.meta.last_status = status;
-                c.last_request_id = result.as_ref().ok().and_then(|r| r.headers().get(REQUEST_ID).cloned());
-            });
-            if status == Some(StatusCode::UNAUTHORIZED) {
-                shared.auth.invalidate();
+        }
+    }
+
+    /// Records what an attempt learned in the call state and decides whether to resend: `Some(wait)` to
+    /// resend after `wait`, `None` to return this answer. `can_retry` says whether a copy for a resend exists
+    /// (there is none once the policy's retries are used up).
+    fn judge(
+        &self,
+        result: &reqwest::Result<Response>,
+        attempt: u32,
+        started: tokio::time::Instant,
+        non_idempotent: bool,
+        can_retry: bool,
+    ) -> Option<Duration> {
+        let shared = &self.inner().0;
+        let policy = &shared.retry;
+        let verdict = classify(result, non_idempotent);
+        let status = result.as_ref().ok().map(Response::status);
+        with_call(|c| {
+            c.meta.attempts = attempt;
+            c.meta.last_status = status;
+            c.last_request_id = result.as_ref().ok().and_then(|r| r.headers().get(REQUEST_ID).cloned());
+        });
+        if status == Some(StatusCode::UNAUTHORIZED) {
+            shared.auth.invalidate();
+        }
+        let hint = match verdict {
+            Verdict::Done => return None,
+            Verdict::Ambiguous => {
+                with_call(|c| c.meta.ambiguous = true);
+                tracing::debug!(attempt, status = status.map(|s| s.as_u16()), "outcome unknown; not resending");
+                return None;
             }
-            let hint = match verdict {
-                Verdict::Done => return result,
-                Verdict::Ambiguous => {
-                    with_call(|c| c.meta.ambiguous = true);
-                    tracing::debug!(attempt, status = status.map(|s| s.as_u16()), "outcome unknown; not resending");
-                    return result;
-                }
-                Verdict::Retry(hint) => hint,
-            };
-            let Some(next) = spare else { return result };
-            let remaining = policy.budget().saturating_sub(started.elapsed());
-            if let Some(asked) = hint.filter(|h| *h > policy.max_delay() || *h > remaining) {
-                with_call(|c| c.meta.retry_after = Some(asked));
-                tracing::debug!(
-                    attempt,
-                    retry_after_ms = asked.as_millis() as u64,
-                    "server asks for a longer wait than allowed; giving up"
-                );
-                return result;
-            }
-            let wait = policy.backoff(attempt, fastrand::f64()).max(hint.unwrap_or_default());
-            if wait > remaining {
-                tracing::debug!(attempt, "retry budget spent");
-                return result;
-            }
+            Verdict::Retry(hint) => hint,
+        };
+        if !can_retry {
+            return None;
+        }
+        let remaining = policy.budget().saturating_sub(started.elapsed());
+        if let Some(asked) = hint.filter(|h| *h > policy.max_delay() || *h > remaining) {
+            with_call(|c| c.meta.retry_after = Some(asked));
             tracing::debug!(
                 attempt,
-                status = status.map(|s| s.as_u16()),
-                error = result.as_ref().err().map(|e| e.to_string()),
-                wait_ms = wait.as_millis() as u64,
-                "retrying"
+                retry_after_ms = asked.as_millis() as u64,
+                "server asks for a longer wait than allowed; giving up"
             );
-            drop(result);
-            tokio::time::sleep(wait).await;
-            current = next;
+            return None;
         }
+        let wait = policy.backoff(attempt, fastrand::f64()).max(hint.unwrap_or_default());
+        if wait > remaining {
+            tracing::debug!(attempt, "retry budget spent");
+            return None;
+        }
+        tracing::debug!(
+            attempt,
+            status = status.map(|s| s.as_u16()),
+            error = result.as_ref().err().map(|e| e.to_string()),
+            wait_ms = wait.as_millis() as u64,
+            "retrying"
+        );
+        Some(wait)
     }
 }
 
@@ -515,6 +586,7 @@ async fn convert(
         P::Custom(message) => Error::Configuration(message),
     }
 }
+
 /// The characters progenitor percent-encodes in a path parameter (`progenitor_client::encode_path`).
 const PATH_SET: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
     .add(b' ')
