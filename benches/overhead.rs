@@ -19,7 +19,8 @@
 //! For profiling, `BENCH_PROFILE=<side>-<case>` (side `sdk` or `raw`, case `get` or `list`) runs only that side
 //! of that case, untimed, `BENCH_PROFILE_N` times (default 2000 gets or 3 listings; gets spread over
 //! `BENCH_PROFILE_C` tasks, default 1), e.g. under
-//! `valgrind --tool=callgrind` or `perf record`. `BENCH_ONLY=<text>` runs only the cases whose name contains
+//! `valgrind --tool=callgrind` or `perf record`; `BENCH_PROFILE_RUNTIME=current-thread` runs it on one thread,
+//! which makes instruction counts repeatable from run to run. `BENCH_ONLY=<text>` runs only the cases whose name contains
 //! it. `BENCH_SDK_NO_RETRY=1` and `BENCH_SDK_NO_PER_TRY_TIMEOUT=1` turn those features off on the SDK side, to
 //! price them; the published figures use the SDK's defaults.
 
@@ -413,7 +414,13 @@ where
 
 fn main() {
     let plan = Plan::from_env();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    // A single-threaded runtime makes a profile's instruction counts repeatable: with worker threads, how often
+    // a future is polled, and so how much work a call takes, depends on the race between client and server.
+    let mut builder = match std::env::var("BENCH_PROFILE_RUNTIME").as_deref() {
+        Ok("current-thread") => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    };
+    let runtime = builder.enable_all().build().expect("tokio runtime");
     runtime.block_on(run(plan));
 }
 
