@@ -37,6 +37,8 @@ pub(crate) struct Shared {
     pub(crate) auth: TokenCache,
     pub(crate) user_agent: HeaderValue,
     pub(crate) retry: RetryOptions,
+    /// The per-try timeout to set on each attempt: `None` when the HTTP client applies it itself (the SDK built
+    /// the client) or there is none.
     pub(crate) per_try_timeout: Option<Duration>,
     pub(crate) call_timeout: Option<Duration>,
 }
@@ -82,12 +84,13 @@ struct CallState {
 }
 
 tokio::task_local! {
-    // Boxed: tokio swaps a task-local's value in and out on every poll, and a pointer is cheaper to swap.
-    static CALL: Box<RefCell<CallState>>;
+    // Boxed: tokio swaps a task-local's value in and out on every poll, and a pointer is cheaper to swap; the
+    // box is taken back whole when the call ends, rather than its contents copied out.
+    static CALL: RefCell<Option<Box<CallState>>>;
 }
 
 fn with_call<R>(f: impl FnOnce(&mut CallState) -> R) -> Option<R> {
-    CALL.try_with(|c| f(&mut c.borrow_mut())).ok()
+    CALL.try_with(|c| c.borrow_mut().as_deref_mut().map(f)).ok().flatten()
 }
 
 pub(crate) fn same_origin(a: &Url, b: &Url) -> bool {
@@ -347,7 +350,7 @@ impl Pipeline {
             attempts = tracing::field::Empty,
             request_id = tracing::field::Empty,
         );
-        let state = Box::new(RefCell::new(CallState { client_request_id: Some(id), ..Default::default() }));
+        let state = RefCell::new(Some(Box::new(CallState { client_request_id: Some(id), ..Default::default() })));
         let timeout = self.0.call_timeout;
         let scoped = CALL.scope(state, async move {
             let result = match timeout {
@@ -357,7 +360,7 @@ impl Pipeline {
                 },
                 None => Ok(call.await),
             };
-            (result, CALL.with(|c| std::mem::take(&mut *c.borrow_mut())))
+            (result, CALL.with(|c| c.borrow_mut().take()).unwrap_or_default())
         });
         let (result, mut state) = scoped.instrument(span.clone()).await;
         let failed = !matches!(result, Ok(Ok(_)));
@@ -388,7 +391,7 @@ impl Pipeline {
                 // Only a failure needs the whole call state; success returns its facts uncopied. The conversion
                 // (which may read a body) is boxed so that its future does not enlarge every call's.
                 let meta = state.meta.clone();
-                return (Err(Box::pin(convert(operation, error, state, secret)).await), meta);
+                return (Err(Box::pin(convert(operation, error, *state, secret)).await), meta);
             }
             Err(limit) => Err(Error::Timeout {
                 what: format!("{operation} to complete"),
