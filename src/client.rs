@@ -146,13 +146,21 @@ impl CustomerLockboxClient {
             return Err(Error::Configuration("api_version must not be empty".into()));
         }
         let user_agent = user_agent(options.application_id.as_deref())?;
-        let http = match options.http_client {
-            Some(client) => client,
-            None => reqwest::Client::builder()
-                .connect_timeout(Duration::from_secs(10))
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .map_err(|e| Error::Configuration(format!("cannot build the HTTP client: {e}")))?,
+        // A client the SDK builds carries the per-try timeout itself, which spares each attempt a per-request
+        // setting (an allocation in reqwest); a client you pass gets it on every attempt.
+        let (http, per_try_timeout) = match options.http_client {
+            Some(client) => (client, options.per_try_timeout),
+            None => {
+                let mut builder = reqwest::Client::builder()
+                    .connect_timeout(Duration::from_secs(10))
+                    .redirect(reqwest::redirect::Policy::none());
+                if let Some(limit) = options.per_try_timeout {
+                    builder = builder.timeout(limit);
+                }
+                let client =
+                    builder.build().map_err(|e| Error::Configuration(format!("cannot build the HTTP client: {e}")))?;
+                (client, None)
+            }
         };
         let baseurl = endpoint.as_str().trim_end_matches('/').to_owned();
         let shared = Shared {
@@ -161,7 +169,7 @@ impl CustomerLockboxClient {
             api_version: options.api_version,
             user_agent,
             retry: options.retry,
-            per_try_timeout: options.per_try_timeout,
+            per_try_timeout,
             call_timeout: options.timeout,
         };
         let client = generated::Client::new_with_client(&baseurl, http, Pipeline(Arc::new(shared)));

@@ -408,6 +408,34 @@ async fn an_approval_that_cannot_be_reconciled_reports_an_unknown_outcome() {
     assert_eq!(count(&server, "GET").await, 6, "three reads, each with one retry");
 }
 
+/// The client the SDK builds carries the per-try timeout itself (no per-request setting): each try is cut at
+/// the limit and retried. Real clock: the server would hold each answer for 30 s.
+#[tokio::test]
+async fn the_sdk_built_client_cuts_each_try_at_the_per_try_timeout() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET")).respond_with(ok_tenant().set_delay(Duration::from_secs(30))).mount(&server).await;
+    let options = CustomerLockboxClientOptions {
+        retry: RetryOptions::fixed(FixedRetryOptions {
+            max_retries: 1,
+            delay: Duration::from_millis(10),
+            ..Default::default()
+        }),
+        per_try_timeout: Some(Duration::from_millis(300)),
+        ..CustomerLockboxClientOptions::for_endpoint(server.uri().parse().unwrap())
+    };
+    let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap();
+    let started = std::time::Instant::now();
+    match client.tenant().is_opted_in(TENANT).await.unwrap_err() {
+        Error::Transport { attempts, source, .. } => {
+            assert_eq!(attempts, 2);
+            assert!(source.is_timeout(), "{source:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(10), "each try ended at its limit, not the server's 30 s");
+    assert_eq!(count(&server, "GET").await, 2);
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_try_that_outlives_the_per_try_timeout_is_retried_then_reported() {
     let server = MockServer::start().await;
