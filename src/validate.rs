@@ -32,17 +32,24 @@ pub(crate) fn request_id(value: &str) -> Result<&str> {
     if value.trim().is_empty() {
         return Err(Error::invalid(name, "must not be empty"));
     }
-    if value.chars().count() > MAX_REQUEST_ID_LEN {
+    // One pass over the characters (this runs on every read of a request).
+    let (mut count, mut control, mut backslash) = (0usize, false, false);
+    for c in value.chars() {
+        count += 1;
+        control |= c.is_control();
+        backslash |= c == '\\';
+    }
+    if count > MAX_REQUEST_ID_LEN {
         return Err(Error::invalid(name, format!("is longer than {MAX_REQUEST_ID_LEN} characters")));
     }
-    if value.chars().any(char::is_control) {
+    if control {
         return Err(Error::invalid(name, "contains control characters"));
     }
     if value == "." || value == ".." {
         return Err(Error::invalid(name, "must not be a dot segment"));
     }
     // URL parsers treat `\` in an http(s) path as `/`, which would split the id into two path segments.
-    if value.contains('\\') {
+    if backslash {
         return Err(Error::invalid(name, "must not contain a backslash"));
     }
     Ok(value)
