@@ -131,7 +131,7 @@ impl ClientHooks<Pipeline> for Client {
         let started = tokio::time::Instant::now();
         let headers = AttemptHeaders::of_call(shared);
         // The copy is taken before the per-attempt headers go in, so it holds only the generated ones.
-        let spare = if shared.retry.max_retries() > 0 { request.try_clone() } else { None };
+        let spare = if shared.retry.max_retries() > 0 { copy_request(&request) } else { None };
         headers.apply(&mut request, shared);
         let result = self.client().execute(request).await;
         let can_retry = spare.is_some();
@@ -143,6 +143,26 @@ impl ClientHooks<Pipeline> for Client {
             _ => result,
         }
     }
+}
+
+/// A copy of a request to resend, or `None` if its body cannot be sent twice (a stream).
+///
+/// `Request::try_clone` does the same, but always stores a timeout setting in the copy's extensions, a map it
+/// allocates for each copy; the generated requests carry no extensions and no per-request timeout until
+/// [`AttemptHeaders::apply`] adds one to the attempt itself.
+fn copy_request(request: &Request) -> Option<Request> {
+    let body = match request.body() {
+        None => None,
+        Some(body) => Some(reqwest::Body::from(bytes::Bytes::copy_from_slice(body.as_bytes()?))),
+    };
+    let mut copy = Request::new(request.method().clone(), request.url().clone());
+    *copy.headers_mut() = request.headers().clone();
+    *copy.version_mut() = request.version();
+    *copy.body_mut() = body;
+    if let Some(timeout) = request.timeout() {
+        *copy.timeout_mut() = Some(*timeout);
+    }
+    Some(copy)
 }
 
 /// The headers every attempt of a call carries besides the generated ones.
@@ -190,7 +210,7 @@ impl Client {
         loop {
             tokio::time::sleep(wait).await;
             attempt += 1;
-            let spare = if attempt <= shared.retry.max_retries() { request.try_clone() } else { None };
+            let spare = if attempt <= shared.retry.max_retries() { copy_request(&request) } else { None };
             headers.apply(&mut request, shared);
             let result = self.client().execute(request).await;
             let can_retry = spare.is_some();
@@ -607,6 +627,10 @@ const PATH_SET: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
 /// Percent-encodes one path parameter as progenitor does, borrowing the text when nothing needs escaping.
 /// The generated operations call this instead of `progenitor_client::encode_path` (see `build.rs`).
 pub(crate) fn encode_path(segment: &str) -> std::borrow::Cow<'_, str> {
+    // GUIDs and request ids are usually plain ASCII that needs no escaping: check that in one quick pass.
+    if segment.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')) {
+        return std::borrow::Cow::Borrowed(segment);
+    }
     percent_encoding::utf8_percent_encode(segment, PATH_SET).into()
 }
 
