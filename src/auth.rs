@@ -8,6 +8,7 @@
 use std::{
     fmt,
     sync::{Arc, RwLock},
+    time::SystemTime,
 };
 
 use azure_core::{
@@ -23,6 +24,15 @@ const REFRESH_MARGIN: AzDuration = AzDuration::minutes(5);
 struct Cached {
     header: HeaderValue,
     expires_on: OffsetDateTime,
+    /// `expires_on` less the refresh margin, as a `SystemTime`: the hot path compares it with
+    /// `SystemTime::now()`, which skips the calendar arithmetic of `OffsetDateTime::now_utc()`.
+    refresh_at: SystemTime,
+}
+
+impl Cached {
+    fn new(header: HeaderValue, expires_on: OffsetDateTime) -> Self {
+        Self { header, expires_on, refresh_at: SystemTime::from(expires_on - REFRESH_MARGIN) }
+    }
 }
 
 /// Shared token cache; cloned cheaply through `Arc` by the pipeline.
@@ -46,26 +56,26 @@ impl TokenCache {
         Self { credential, scope, current: RwLock::new(None), refresh: tokio::sync::Mutex::new(()) }
     }
 
-    fn fresh(&self, now: OffsetDateTime) -> Option<HeaderValue> {
+    fn fresh(&self, now: SystemTime) -> Option<HeaderValue> {
         let guard = self.current.read().ok()?;
         let cached = guard.as_ref()?;
-        (cached.expires_on - REFRESH_MARGIN > now).then(|| cached.header.clone())
+        (cached.refresh_at > now).then(|| cached.header.clone())
     }
 
     /// The `Authorization` header value, from the cache or from the credential.
     pub(crate) async fn authorization(&self) -> azure_core::Result<HeaderValue> {
-        if let Some(header) = self.fresh(OffsetDateTime::now_utc()) {
+        if let Some(header) = self.fresh(SystemTime::now()) {
             return Ok(header);
         }
         let _single_flight = self.refresh.lock().await;
         let now = OffsetDateTime::now_utc();
-        if let Some(header) = self.fresh(now) {
+        if let Some(header) = self.fresh(SystemTime::from(now)) {
             return Ok(header);
         }
         let options = TokenRequestOptions::default();
         match self.credential.get_token(&[self.scope.as_str()], Some(options)).await {
             Ok(token) => {
-                let cached = Cached { header: bearer(&token)?, expires_on: token.expires_on };
+                let cached = Cached::new(bearer(&token)?, token.expires_on);
                 let header = cached.header.clone();
                 if let Ok(mut slot) = self.current.write() {
                     *slot = Some(cached);
