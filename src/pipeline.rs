@@ -13,7 +13,6 @@ use reqwest::{
     header::{ACCEPT, AUTHORIZATION, HeaderName, HeaderValue, USER_AGENT},
 };
 use serde::de::DeserializeOwned;
-use tracing::Instrument;
 use url::Url;
 
 use crate::{
@@ -370,19 +369,9 @@ impl Pipeline {
             attempts = tracing::field::Empty,
             request_id = tracing::field::Empty,
         );
-        let state = RefCell::new(Some(Box::new(CallState { client_request_id: Some(id), ..Default::default() })));
-        let timeout = self.0.call_timeout;
-        let scoped = CALL.scope(state, async move {
-            let result = match timeout {
-                Some(limit) => match tokio::time::timeout(limit, call).await {
-                    Ok(result) => Ok(result),
-                    Err(_) => Err(limit),
-                },
-                None => Ok(call.await),
-            };
-            (result, CALL.with(|c| c.borrow_mut().take()).unwrap_or_default())
-        });
-        let (result, mut state) = scoped.instrument(span.clone()).await;
+        let state = Box::new(CallState { client_request_id: Some(id), ..Default::default() });
+        let deadline = self.0.call_timeout.map(|limit| (limit, Box::pin(tokio::time::sleep(limit))));
+        let (result, mut state) = InCall { call, state: Some(state), span: &span, deadline }.await;
         let failed = !matches!(result, Ok(Ok(_)));
         let recorded = !span.is_disabled();
         let secret =
@@ -421,7 +410,48 @@ impl Pipeline {
         };
         (result, state.meta)
     }
+}
 
+/// Polls one call's operation future inside the call: its state installed as the task-local [`CALL`], its span
+/// entered, and its deadline (the `timeout` option) watched. Ends with the operation's output, or `Err(limit)`
+/// when the deadline passed first, and the call state taken back.
+///
+/// One small future in place of tokio's `TaskLocalFuture`, tracing's `Instrumented` and tokio's `Timeout` nested
+/// around an async block: every layer of those moved the operation's output (a whole response model) once more.
+struct InCall<'a, F> {
+    call: Pin<Box<F>>,
+    state: Option<Box<CallState>>,
+    span: &'a tracing::Span,
+    deadline: Option<(Duration, Pin<Box<tokio::time::Sleep>>)>,
+}
+
+impl<F: Future> Future for InCall<'_, F> {
+    type Output = (std::result::Result<F::Output, Duration>, Box<CallState>);
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        use std::task::Poll;
+        let this = &mut *self;
+        let _entered = this.span.enter();
+        let call = &mut this.call;
+        let (poll, state) = CALL.sync_scope(RefCell::new(this.state.take()), || {
+            let poll = call.as_mut().poll(cx);
+            (poll, CALL.with(|c| c.borrow_mut().take()))
+        });
+        let state = state.unwrap_or_default();
+        if let Poll::Ready(output) = poll {
+            return Poll::Ready((Ok(output), state));
+        }
+        if let Some((limit, sleep)) = &mut this.deadline
+            && sleep.as_mut().poll(cx).is_ready()
+        {
+            return Poll::Ready((Err(*limit), state));
+        }
+        this.state = Some(state);
+        Poll::Pending
+    }
+}
+
+impl Pipeline {
     /// Checks a URL the service handed out (a `nextLink` or a polling URL) and makes it ready to send: relative
     /// links are resolved against the endpoint, the origin must be the endpoint's, and `api-version` is set to
     /// ours exactly once while every other query parameter is kept as sent.

@@ -408,6 +408,30 @@ async fn an_approval_that_cannot_be_reconciled_reports_an_unknown_outcome() {
     assert_eq!(count(&server, "GET").await, 6, "three reads, each with one retry");
 }
 
+/// The `timeout` option bounds the whole call, retries and waits included, and names the last status seen.
+/// Real clock: on tokio's paused clock the deadline would fire while the first answer is still on the socket.
+#[tokio::test]
+async fn the_call_timeout_ends_a_call_in_the_middle_of_its_retries() {
+    let busy = ResponseTemplate::new(503).insert_header("retry-after", "1");
+    let server = tenant_server(vec![busy.clone(), busy.clone(), busy.clone(), busy]).await;
+    let options = CustomerLockboxClientOptions {
+        retry: policy(3),
+        timeout: Some(Duration::from_millis(1500)),
+        ..CustomerLockboxClientOptions::for_endpoint(server.uri().parse().unwrap())
+    };
+    let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap();
+    match client.tenant().is_opted_in(TENANT).await.unwrap_err() {
+        Error::Timeout { elapsed, last_status, what } => {
+            assert_eq!(elapsed, Duration::from_millis(1500));
+            assert!(last_status.starts_with("503"), "{last_status}");
+            assert!(what.contains("to complete"), "{what}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Tries at 0 s and 1 s; the call ended during the second wait, so the third try (due at 2 s) never went out.
+    assert_eq!(count(&server, "GET").await, 2);
+}
+
 /// The client the SDK builds carries the per-try timeout itself (no per-request setting): each try is cut at
 /// the limit and retried. Real clock: the server would hold each answer for 30 s.
 #[tokio::test]
