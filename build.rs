@@ -63,7 +63,8 @@ fn generate() -> Result<(), String> {
         syn::parse2(tokens).map_err(|e| format!("progenitor produced code that does not parse: {e}"))?;
     document_generated_items(&mut file);
     drop_dropshot_version_header(&mut file)?;
-    use_sdk_helpers(&mut file)?;
+    build_urls_from_the_parsed_endpoint(&mut file)?;
+    move_response_headers(&mut file)?;
     let out_dir = env::var_os("OUT_DIR").ok_or("OUT_DIR is not set (run through cargo)")?;
     let out = Path::new(&out_dir).join("codegen.rs");
     fs::write(&out, prettyplease::unparse(&file)).map_err(|e| format!("cannot write {}: {e}", out.display()))
@@ -242,17 +243,113 @@ fn drop_dropshot_version_header(file: &mut syn::File) -> Result<(), String> {
     Ok(())
 }
 
-/// Points two helpers of the generated operations at cheaper equivalents in `src/pipeline.rs`, with the same
-/// results:
+/// Builds each operation's URL from the endpoint the client parsed once, instead of formatting a string that
+/// reqwest then parses again on every call (a full URL parse is the largest single cost of a request's
+/// preparation).
 ///
-/// * `encode_path(&x.to_string())` copies each path parameter twice and formats it through `Display`;
-///   `crate::pipeline::encode_path(&x)` percent-encodes the same characters and borrows the text when, as for
-///   GUIDs and request ids, nothing needs escaping.
-/// * `ResponseValue::from_response` and `ResponseValue::empty` clone the response headers; the SDK's versions
-///   move them out of the response, which is dropped right after.
-///
-/// Fails the build if progenitor stops generating these calls, so that a change in its output is noticed.
-fn use_sdk_helpers(file: &mut syn::File) -> Result<(), String> {
+/// progenitor writes `let url = format!("{}/subscriptions/{}/...", client.baseurl, encode_path(&x.to_string()),
+/// ...)`; this becomes `let url = client.inner.operation_url(&["subscriptions", x.as_str(), ...])`, which appends
+/// the path segments to a copy of the parsed endpoint. `url` percent-encodes a pushed segment with exactly the
+/// characters progenitor's `encode_path` does (a property test in `src/pipeline.rs` checks that the two URLs
+/// are equal). Fails the build on any URL template of another shape, so nothing is silently left as it was.
+fn build_urls_from_the_parsed_endpoint(file: &mut syn::File) -> Result<(), String> {
+    use syn::visit_mut::VisitMut;
+
+    /// `encode_path(&x.to_string())` gives `x`.
+    fn path_parameter(arg: &syn::Expr) -> Option<syn::Expr> {
+        let syn::Expr::Call(call) = arg else { return None };
+        let syn::Expr::Path(func) = &*call.func else { return None };
+        if !func.path.is_ident("encode_path") || call.args.len() != 1 {
+            return None;
+        }
+        let Some(syn::Expr::Reference(reference)) = call.args.first() else { return None };
+        let syn::Expr::MethodCall(to_string) = &*reference.expr else { return None };
+        (to_string.method == "to_string" && to_string.args.is_empty()).then(|| (*to_string.receiver).clone())
+    }
+
+    /// The `operation_url(...)` call for `format!(template, client.baseurl, params...)`.
+    fn rewrite(mac: &syn::Macro) -> Result<syn::Expr, String> {
+        use syn::{parse::Parser, punctuated::Punctuated};
+        let shown = quote::ToTokens::to_token_stream(mac).to_string();
+        let args = Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated
+            .parse2(mac.tokens.clone())
+            .map_err(|e| format!("{shown}: {e}"))?;
+        let mut args = args.into_iter();
+        let Some(syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(template), .. })) = args.next() else {
+            return Err(format!("{shown}: the URL template is not a string literal"));
+        };
+        let base = args.next().map(|e| quote::ToTokens::to_token_stream(&e).to_string());
+        if base.as_deref() != Some("client . baseurl") {
+            return Err(format!("{shown}: the URL does not start with client.baseurl"));
+        }
+        let template = template.value();
+        let Some(path) = template.strip_prefix("{}/") else {
+            return Err(format!("{shown}: the template does not start with \"{{}}/\""));
+        };
+        let mut segments: Vec<syn::Expr> = Vec::new();
+        for segment in path.split('/') {
+            if segment == "{}" {
+                let param = args
+                    .next()
+                    .and_then(|arg| path_parameter(&arg))
+                    .ok_or_else(|| format!("{shown}: a path parameter is not `encode_path(&x.to_string())`"))?;
+                segments.push(syn::parse_quote!(#param.as_str()));
+            } else if segment.is_empty() || segment.contains(['{', '}', '%', '?', '#']) {
+                return Err(format!("{shown}: unexpected path segment {segment:?}"));
+            } else {
+                segments.push(syn::parse_quote!(#segment));
+            }
+        }
+        if args.next().is_some() {
+            return Err(format!("{shown}: more arguments than placeholders"));
+        }
+        Ok(syn::parse_quote!(client.inner.operation_url(&[#(#segments),*])))
+    }
+
+    #[derive(Default)]
+    struct Rewriter {
+        rewritten: usize,
+        problems: Vec<String>,
+    }
+    impl VisitMut for Rewriter {
+        fn visit_local_mut(&mut self, local: &mut syn::Local) {
+            if let syn::Pat::Ident(name) = &local.pat
+                && name.ident == "url"
+                && let Some(init) = &mut local.init
+                && let syn::Expr::Macro(mac) = &*init.expr
+            {
+                if !mac.mac.path.is_ident("format") {
+                    self.problems.push("`let url` is not built with format!".into());
+                    return;
+                }
+                match rewrite(&mac.mac) {
+                    Ok(expr) => {
+                        *init.expr = expr;
+                        self.rewritten += 1;
+                    }
+                    Err(problem) => self.problems.push(problem),
+                }
+                return;
+            }
+            syn::visit_mut::visit_local_mut(self, local);
+        }
+    }
+    let mut rewriter = Rewriter::default();
+    rewriter.visit_file_mut(file);
+    if !rewriter.problems.is_empty() {
+        return Err(format!("cannot build these URLs from the parsed endpoint: {:?}", rewriter.problems));
+    }
+    if rewriter.rewritten == 0 {
+        return Err("found no operation URL to rewrite; revisit build_urls_from_the_parsed_endpoint".into());
+    }
+    Ok(())
+}
+
+/// `ResponseValue::from_response` and `ResponseValue::empty` clone the response headers; the generated
+/// operations call the SDK's versions instead, which move the headers out of the response (dropped right
+/// after). Fails the build if progenitor stops generating these calls, so that a change in its output is
+/// noticed.
+fn move_response_headers(file: &mut syn::File) -> Result<(), String> {
     use syn::visit_mut::VisitMut;
 
     fn path_is(expr: &syn::Expr, segments: &[&str]) -> bool {
@@ -262,38 +359,13 @@ fn use_sdk_helpers(file: &mut syn::File) -> Result<(), String> {
     }
     #[derive(Default)]
     struct Rewriter {
-        encode_path: usize,
         from_response: usize,
         empty: usize,
     }
     impl VisitMut for Rewriter {
-        // The path parameters are arguments of a `format!`, whose tokens syn does not parse by itself.
-        fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
-            if mac.path.is_ident("format") {
-                use syn::{parse::Parser, punctuated::Punctuated};
-                if let Ok(mut args) =
-                    Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated.parse2(mac.tokens.clone())
-                {
-                    args.iter_mut().for_each(|arg| self.visit_expr_mut(arg));
-                    mac.tokens = quote::ToTokens::to_token_stream(&args);
-                }
-            }
-        }
         fn visit_expr_call_mut(&mut self, call: &mut syn::ExprCall) {
             syn::visit_mut::visit_expr_call_mut(self, call);
-            if path_is(&call.func, &["encode_path"]) && call.args.len() == 1 {
-                // `encode_path(&x.to_string())` becomes `crate::pipeline::encode_path(&x)`.
-                if let Some(syn::Expr::Reference(reference)) = call.args.first_mut()
-                    && let syn::Expr::MethodCall(to_string) = &*reference.expr
-                    && to_string.method == "to_string"
-                    && to_string.args.is_empty()
-                {
-                    let receiver = (*to_string.receiver).clone();
-                    *reference.expr = receiver;
-                    *call.func = syn::parse_quote!(crate::pipeline::encode_path);
-                    self.encode_path += 1;
-                }
-            } else if path_is(&call.func, &["ResponseValue", "from_response"]) {
+            if path_is(&call.func, &["ResponseValue", "from_response"]) {
                 *call.func = syn::parse_quote!(crate::pipeline::response_value);
                 self.from_response += 1;
             } else if path_is(&call.func, &["ResponseValue", "empty"]) {
@@ -304,18 +376,10 @@ fn use_sdk_helpers(file: &mut syn::File) -> Result<(), String> {
     }
     let mut rewriter = Rewriter::default();
     rewriter.visit_file_mut(file);
-    let missing: Vec<&str> = [
-        ("encode_path(&x.to_string())", rewriter.encode_path),
-        ("ResponseValue::from_response", rewriter.from_response),
-        ("ResponseValue::empty", rewriter.empty),
-    ]
-    .into_iter()
-    .filter(|(_, count)| *count == 0)
-    .map(|(name, _)| name)
-    .collect();
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(format!("the generated client no longer calls {}; revisit use_sdk_helpers", missing.join(", ")))
+    if rewriter.from_response == 0 || rewriter.empty == 0 {
+        return Err("the generated client no longer calls ResponseValue::from_response and ::empty; \
+                    revisit move_response_headers"
+            .into());
     }
+    Ok(())
 }

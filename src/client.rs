@@ -163,9 +163,12 @@ impl CustomerLockboxClient {
             }
         };
         let baseurl = endpoint.as_str().trim_end_matches('/').to_owned();
+        let operation_base = Url::parse(&baseurl)
+            .map_err(|e| Error::Configuration(format!("endpoint {endpoint} is not a usable base URL: {e}")))?;
         let shared = Shared {
             auth: TokenCache::new(credential, options.cloud.scope()),
             endpoint,
+            operation_base,
             api_version: options.api_version,
             user_agent,
             retry: options.retry,

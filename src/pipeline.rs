@@ -32,6 +32,8 @@ pub(crate) struct Pipeline(pub(crate) Arc<Shared>);
 
 pub(crate) struct Shared {
     pub(crate) endpoint: Url,
+    /// The endpoint without trailing slashes, the base of every operation's URL (see [`Pipeline::operation_url`]).
+    pub(crate) operation_base: Url,
     pub(crate) api_version: String,
     pub(crate) auth: TokenCache,
     pub(crate) user_agent: HeaderValue,
@@ -452,6 +454,17 @@ impl<F: Future> Future for InCall<'_, F> {
 }
 
 impl Pipeline {
+    /// An operation's URL: the endpoint, then these path segments, each percent-encoded as progenitor's
+    /// `encode_path` does. The generated operations call this instead of formatting and re-parsing a string
+    /// (see `build.rs`).
+    pub(crate) fn operation_url(&self, segments: &[&str]) -> Url {
+        let mut url = self.0.operation_base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url
+    }
+
     /// Checks a URL the service handed out (a `nextLink` or a polling URL) and makes it ready to send: relative
     /// links are resolved against the endpoint, the origin must be the endpoint's, and `api-version` is set to
     /// ours exactly once while every other query parameter is kept as sent.
@@ -640,30 +653,6 @@ async fn convert(
     }
 }
 
-/// The characters progenitor percent-encodes in a path parameter (`progenitor_client::encode_path`).
-const PATH_SET: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'<')
-    .add(b'>')
-    .add(b'?')
-    .add(b'`')
-    .add(b'{')
-    .add(b'}')
-    .add(b'/')
-    .add(b'%');
-
-/// Percent-encodes one path parameter as progenitor does, borrowing the text when nothing needs escaping.
-/// The generated operations call this instead of `progenitor_client::encode_path` (see `build.rs`).
-pub(crate) fn encode_path(segment: &str) -> std::borrow::Cow<'_, str> {
-    // GUIDs and request ids are usually plain ASCII that needs no escaping: check that in one quick pass.
-    if segment.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')) {
-        return std::borrow::Cow::Borrowed(segment);
-    }
-    percent_encoding::utf8_percent_encode(segment, PATH_SET).into()
-}
-
 /// `ResponseValue::from_response`, moving the headers out of the response instead of cloning them. The
 /// generated operations call this for a 200 with a body (see `build.rs`).
 pub(crate) async fn response_value<T: DeserializeOwned, E>(
@@ -689,20 +678,39 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    fn pipeline(endpoint: &str) -> Pipeline {
+        let options = crate::CustomerLockboxClientOptions::for_endpoint(endpoint.parse().unwrap());
+        let credential = std::sync::Arc::new(crate::StaticTokenCredential::new("t"));
+        crate::CustomerLockboxClient::new(credential, Some(options)).unwrap().inner.inner.clone()
+    }
+
+    /// What progenitor's generated code did: format the URL from the endpoint text and `encode_path`, then parse.
+    fn progenitor_url(endpoint: &str, id: &str) -> Url {
+        let base = endpoint.trim_end_matches('/');
+        Url::parse(&format!("{base}/subscriptions/s/requests/{}", progenitor_client::encode_path(id))).unwrap()
+    }
+
     #[test]
-    fn path_encoding_matches_progenitor_and_borrows_plain_ids() {
-        for segment in ["", "LB-0a1b2c3d", "5a3b0000-0c1d-4e2f-8a9b-000000000001", "a/b", "a b", "100%", "é?#{}`<>\""]
+    fn operation_urls_equal_progenitors_formatted_ones() {
+        for endpoint in ["https://management.azure.com", "https://management.azure.com/", "http://127.0.0.1:8080/arm/"]
         {
-            assert_eq!(encode_path(segment), progenitor_client::encode_path(segment), "{segment:?}");
+            let pipeline = pipeline(endpoint);
+            for id in ["LB-0a1b2c3d", "a/b", "a b", "100%", "é?#{}`<>\"", "%2F", "a?b#c", "../x", "~!$&'()*+,;=:@"] {
+                let url = pipeline.operation_url(&["subscriptions", "s", "requests", id]);
+                assert_eq!(url, progenitor_url(endpoint, id), "{endpoint} {id:?}");
+            }
         }
-        assert!(matches!(encode_path("11111111-2222-3333-4444-555555555555"), std::borrow::Cow::Borrowed(_)));
-        assert!(matches!(encode_path("a/b"), std::borrow::Cow::Owned(_)));
     }
 
     proptest! {
         #[test]
-        fn path_encoding_matches_progenitor_for_any_text(segment in any::<String>()) {
-            prop_assert_eq!(encode_path(&segment), progenitor_client::encode_path(&segment));
+        fn operation_urls_equal_progenitors_for_any_id(id in any::<String>()) {
+            // `.`, `..` and backslashes are refused before a request is built (see `validate::request_id`):
+            // the formatted URL turned a backslash into a path separator, where `operation_url` encodes it as `%5C`.
+            prop_assume!(id != "." && id != ".." && !id.contains('\\'));
+            let endpoint = "https://management.azure.com/";
+            let url = pipeline(endpoint).operation_url(&["subscriptions", "s", "requests", &id]);
+            prop_assert_eq!(url, progenitor_url(endpoint, &id));
         }
     }
 }
