@@ -6,8 +6,12 @@
 //! token. A 401 from the service drops the cached token, so the next call asks again.
 
 use std::{
+    cell::RefCell,
     fmt,
-    sync::{Arc, RwLock},
+    sync::{
+        Arc, RwLock,
+        atomic::{AtomicU64, Ordering},
+    },
     time::SystemTime,
 };
 
@@ -36,12 +40,34 @@ impl Cached {
 }
 
 /// Shared token cache; cloned cheaply through `Arc` by the pipeline.
+///
+/// Each thread also keeps its own copy of the current token (see [`ThreadCopy`]), so that concurrent calls on
+/// different cores do not all take the lock and bump the reference count of one shared header value: on a
+/// busy multi-core runtime those shared writes make the cores wait on each other's cache lines.
 pub(crate) struct TokenCache {
     credential: Arc<dyn TokenCredential>,
     scope: String,
     current: RwLock<Option<Cached>>,
     refresh: tokio::sync::Mutex<()>,
+    /// Unique among all caches ever created, so a thread's copy can never be taken for another cache's.
+    id: u64,
+    /// Bumped, under the write lock, whenever `current` changes; a thread's copy is good only for its version.
+    version: AtomicU64,
 }
+
+/// One thread's copy of one cache's token.
+struct ThreadCopy {
+    cache: u64,
+    version: u64,
+    header: HeaderValue,
+    refresh_at: SystemTime,
+}
+
+thread_local! {
+    static THREAD_COPY: RefCell<Option<ThreadCopy>> = const { RefCell::new(None) };
+}
+
+static NEXT_CACHE_ID: AtomicU64 = AtomicU64::new(0);
 
 impl fmt::Debug for TokenCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -53,7 +79,14 @@ impl fmt::Debug for TokenCache {
 
 impl TokenCache {
     pub(crate) fn new(credential: Arc<dyn TokenCredential>, scope: String) -> Self {
-        Self { credential, scope, current: RwLock::new(None), refresh: tokio::sync::Mutex::new(()) }
+        Self {
+            credential,
+            scope,
+            current: RwLock::new(None),
+            refresh: tokio::sync::Mutex::new(()),
+            id: NEXT_CACHE_ID.fetch_add(1, Ordering::Relaxed),
+            version: AtomicU64::new(0),
+        }
     }
 
     fn fresh(&self, now: SystemTime) -> Option<HeaderValue> {
@@ -62,9 +95,44 @@ impl TokenCache {
         (cached.refresh_at > now).then(|| cached.header.clone())
     }
 
-    /// The `Authorization` header value, from the cache or from the credential.
+    /// This thread's copy of the current token, if it has one for the current version and it is fresh.
+    fn thread_copy(&self, now: SystemTime) -> Option<HeaderValue> {
+        let version = self.version.load(Ordering::Acquire);
+        THREAD_COPY.with_borrow(|copy| {
+            let copy = copy.as_ref()?;
+            (copy.cache == self.id && copy.version == version && copy.refresh_at > now).then(|| copy.header.clone())
+        })
+    }
+
+    /// Makes this thread a copy of the current token: a separate allocation, whose reference count only the
+    /// calls made on this thread touch.
+    fn copy_to_thread(&self) {
+        let Ok(guard) = self.current.read() else { return };
+        let Some(cached) = guard.as_ref() else { return };
+        let Ok(mut header) = HeaderValue::from_bytes(cached.header.as_bytes()) else { return };
+        header.set_sensitive(true);
+        // The version cannot change while the read lock is held: writers bump it under the write lock.
+        let version = self.version.load(Ordering::Acquire);
+        let copy = ThreadCopy { cache: self.id, version, header, refresh_at: cached.refresh_at };
+        THREAD_COPY.with_borrow_mut(|slot| *slot = Some(copy));
+    }
+
+    /// Replaces the cached token (or drops it, with `None`) and invalidates every thread's copy.
+    fn store(&self, cached: Option<Cached>) {
+        if let Ok(mut slot) = self.current.write() {
+            *slot = cached;
+            self.version.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    /// The `Authorization` header value, from this thread's copy, the cache or the credential.
     pub(crate) async fn authorization(&self) -> azure_core::Result<HeaderValue> {
-        if let Some(header) = self.fresh(SystemTime::now()) {
+        let now = SystemTime::now();
+        if let Some(header) = self.thread_copy(now) {
+            return Ok(header);
+        }
+        if let Some(header) = self.fresh(now) {
+            self.copy_to_thread();
             return Ok(header);
         }
         let _single_flight = self.refresh.lock().await;
@@ -77,9 +145,7 @@ impl TokenCache {
             Ok(token) => {
                 let cached = Cached::new(bearer(&token)?, token.expires_on);
                 let header = cached.header.clone();
-                if let Ok(mut slot) = self.current.write() {
-                    *slot = Some(cached);
-                }
+                self.store(Some(cached));
                 Ok(header)
             }
             Err(error) => {
@@ -101,9 +167,7 @@ impl TokenCache {
 
     /// Drops the cached token (after a 401), so the next call asks the credential again.
     pub(crate) fn invalidate(&self) {
-        if let Ok(mut slot) = self.current.write() {
-            *slot = None;
-        }
+        self.store(None);
     }
 }
 

@@ -309,6 +309,33 @@ async fn token_near_expiry_is_refreshed_and_401_drops_it() {
     assert_eq!(credential.calls(), 2, "a 401 drops the cached token");
 }
 
+/// Each thread keeps a copy of a client's token: two clients on one thread, and a client created where another
+/// was dropped, must each still send their own.
+#[tokio::test]
+async fn clients_on_one_thread_each_send_their_own_token() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
+    let client_with = |token: &str| {
+        let credential = std::sync::Arc::new(azure_customer_lockbox::StaticTokenCredential::new(token));
+        CustomerLockboxClient::new(credential, Some(options(&server.uri()))).unwrap()
+    };
+    let (a, b) = (client_with("token-a"), client_with("token-b"));
+    for client in [&a, &b, &a, &b] {
+        client.tenant().enable().await.unwrap();
+    }
+    drop(a);
+    client_with("token-c").tenant().enable().await.unwrap();
+    let sent: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.headers.get("authorization").unwrap().to_str().unwrap().to_owned())
+        .collect();
+    let expected = ["token-a", "token-b", "token-a", "token-b", "token-c"].map(|t| format!("Bearer {t}"));
+    assert_eq!(sent, expected);
+}
+
 fn client_for(server: &MockServer) -> (CustomerLockboxClient, std::sync::Arc<CountingCredential>) {
     client(&server.uri())
 }
