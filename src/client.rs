@@ -274,7 +274,25 @@ fn user_agent(application_id: Option<&str>) -> Result<HeaderValue> {
             format!("{id} {base}")
         }
     };
-    HeaderValue::from_str(&text).map_err(|e| Error::Configuration(format!("invalid User-Agent: {e}")))
+    // `from_str` accepts the same characters as `from_static`, which would panic rather than return an error.
+    HeaderValue::from_str(&text).map_err(|e| Error::Configuration(format!("invalid User-Agent: {e}")))?;
+    Ok(HeaderValue::from_static(interned(text)))
+}
+
+/// The one `'static` copy of a User-Agent text. Every request carries the User-Agent, and a header value made
+/// from static text is copied without touching a reference count shared by all the runtime's threads. The
+/// texts are few (one per `application_id` in use), so each is kept for the life of the process.
+fn interned(text: String) -> &'static str {
+    static TEXTS: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    let mut texts = TEXTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    match texts.iter().find(|t| **t == text) {
+        Some(t) => t,
+        None => {
+            let t: &'static str = Box::leak(text.into_boxed_str());
+            texts.push(t);
+            t
+        }
+    }
 }
 
 /// The provider's operation catalogue. Obtained from [`CustomerLockboxClient::operations`].
