@@ -4,8 +4,9 @@
 //! payloads. Each case runs the SDK side and a hand-written baseline (a bare `reqwest::Client` plus
 //! `serde_json` into the SDK's own model types, sending the headers a real call needs: a bearer token and the
 //! `api-version` query parameter) in alternating rounds, with the side that goes first swapped every round, so
-//! both sides see the same machine load. Each side's figure is the median over its rounds; the ratio is SDK time
-//! over baseline time, so lower is better and 1.00 means no overhead.
+//! both sides see the same machine load. Each side's figure is the median over its rounds. The ratio is SDK time
+//! over baseline time, so lower is better and 1.00 means no overhead: the median of the ratios within each
+//! round (the two sides having run back to back), with the ratio of the two medians printed beside it.
 //!
 //! Cases:
 //! * `Requests_Get` one at a time, and with 64 calls in flight;
@@ -342,12 +343,16 @@ fn median(mut samples: Vec<Duration>) -> Duration {
     if samples.len() % 2 == 1 { samples[mid] } else { (samples[mid - 1] + samples[mid]) / 2 }
 }
 
-/// Median wall time (and CPU time) per operation of each side.
+/// Median wall time (and CPU time) per operation of each side, and the median of the rounds' paired ratios.
 struct Outcome {
     sdk: Duration,
     raw: Duration,
     sdk_cpu: Option<Duration>,
     raw_cpu: Option<Duration>,
+    /// The median over rounds of (SDK time / baseline time) within each round, the two sides having run back to
+    /// back. A shared virtual machine changes speed for seconds at a time (see BENCHMARKS.md); a ratio taken
+    /// within a round sees one speed, where the ratio of the two medians can mix a fast median with a slow one.
+    paired: f64,
 }
 
 fn ratio(sdk: Duration, raw: Duration) -> f64 {
@@ -356,7 +361,7 @@ fn ratio(sdk: Duration, raw: Duration) -> f64 {
 
 impl Outcome {
     fn ratio(&self) -> f64 {
-        ratio(self.sdk, self.raw)
+        self.paired
     }
 }
 
@@ -381,7 +386,7 @@ where
     RF: Future<Output = usize>,
 {
     if std::env::var("BENCH_ONLY").is_ok_and(|only| !name.contains(&only)) {
-        return Outcome { sdk: Duration::ZERO, raw: Duration::ZERO, sdk_cpu: None, raw_cpu: None };
+        return Outcome { sdk: Duration::ZERO, raw: Duration::ZERO, sdk_cpu: None, raw_cpu: None, paired: f64::NAN };
     }
     sdk().await;
     raw().await;
@@ -396,18 +401,29 @@ where
             timed(sdk(), &mut sdk_wall, &mut sdk_cpu).await;
         }
     }
+    let mut pairs: Vec<f64> = sdk_wall.iter().zip(&raw_wall).map(|(s, r)| ratio(*s, *r)).collect();
+    pairs.sort_by(f64::total_cmp);
+    let paired = match pairs.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => pairs[n / 2],
+        n => (pairs[n / 2 - 1] + pairs[n / 2]) / 2.0,
+    };
     let cpu = |samples: Vec<Duration>| (samples.len() == rounds).then(|| median(samples));
     let outcome =
-        Outcome { sdk: median(sdk_wall), raw: median(raw_wall), sdk_cpu: cpu(sdk_cpu), raw_cpu: cpu(raw_cpu) };
+        Outcome { sdk: median(sdk_wall), raw: median(raw_wall), sdk_cpu: cpu(sdk_cpu), raw_cpu: cpu(raw_cpu), paired };
     let cpu_note = match (outcome.sdk_cpu, outcome.raw_cpu) {
         (Some(sdk), Some(raw)) => format!("  cpu {sdk:>10.2?} / {raw:>10.2?} = {:.3}x", ratio(sdk, raw)),
         _ => String::new(),
     };
     println!(
-        "{name:<22} sdk {:>10.2?}  baseline {:>10.2?}  ratio {:.3}x  ({rounds} rounds/side){cpu_note}",
+        "{name:<22} sdk {:>10.2?}  baseline {:>10.2?}  ratio {:.3}x (of medians {:.3}x)  ({rounds} rounds/side, \
+         quartiles {:.3}-{:.3}){cpu_note}",
         outcome.sdk,
         outcome.raw,
-        outcome.ratio()
+        outcome.ratio(),
+        ratio(outcome.sdk, outcome.raw),
+        pairs.get(pairs.len() / 4).copied().unwrap_or(f64::NAN),
+        pairs.get(pairs.len() * 3 / 4).copied().unwrap_or(f64::NAN),
     );
     outcome
 }
@@ -445,7 +461,7 @@ async fn run(plan: Plan) {
         let concurrency = std::env::var("BENCH_PROFILE_C").ok().and_then(|c| c.parse().ok()).unwrap_or(1);
         match profile.as_str() {
             "sdk-get" => {
-                let requests = requests.clone();
+                let requests = Arc::new(requests.clone());
                 let op = move || {
                     let requests = requests.clone();
                     async move {
@@ -484,8 +500,10 @@ async fn run(plan: Plan) {
     assert_eq!(sdk_list_all(&requests).await, TOTAL);
     assert_eq!(raw.list_all().await, TOTAL);
 
+    // Each operation clones one `Arc` on either side (a task needs an owned handle), so that the harness costs
+    // both sides the same: a `RequestsClient` clone would be two.
     let sdk_get = {
-        let requests = requests.clone();
+        let requests = Arc::new(requests.clone());
         move || {
             let requests = requests.clone();
             async move {
@@ -570,7 +588,7 @@ async fn emulator_throughput(calls: usize, rounds: usize) {
         Some(CustomerLockboxClientOptions::for_endpoint(emulator.url().clone())),
     )
     .expect("client");
-    let requests = client.requests(SUB).expect("subscription id");
+    let requests = Arc::new(client.requests(SUB).expect("subscription id"));
     let id: Arc<str> = ids[3].as_str().into();
     let get = move || {
         let (requests, id) = (requests.clone(), id.clone());
