@@ -72,7 +72,7 @@ impl Plan {
         if std::env::var("BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0") {
             Self { rounds: 3, list_rounds: 1, gets_c1: 200, gets_c64: 1_280, decodes: 20 }
         } else {
-            Self { rounds: 15, list_rounds: 7, gets_c1: 1_500, gets_c64: 9_600, decodes: 200 }
+            Self { rounds: 31, list_rounds: 9, gets_c1: 1_500, gets_c64: 9_600, decodes: 200 }
         }
     }
 }
