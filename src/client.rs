@@ -56,7 +56,8 @@ pub struct CustomerLockboxClientOptions {
     /// default is `None`.
     pub application_id: Option<String>,
     /// The HTTP client to use, to share a connection pool or set proxies. The default is `None`: a client with
-    /// a 10 s connect timeout that follows no redirects. A client you pass should not follow redirects either.
+    /// a 10 s connect timeout and the per-try timeout, that follows no redirects. A client you pass should not
+    /// follow redirects either; the SDK sets the per-try timeout on each of its requests.
     pub http_client: Option<reqwest::Client>,
     /// Allows plain `http://` to a host that is not loopback. The default is `false`: without it, only
     /// `https://` endpoints, or `http://` on loopback (the emulator), are accepted, so a token never travels
