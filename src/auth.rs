@@ -117,6 +117,18 @@ impl TokenCache {
         THREAD_COPY.with_borrow_mut(|slot| *slot = Some(copy));
     }
 
+    /// Drops this thread's copy if it is of this cache's token.
+    fn forget_thread_copy(&self) {
+        // `try_with`: during thread teardown the thread-local may already be gone.
+        let _ = THREAD_COPY.try_with(|slot| {
+            if let Ok(mut slot) = slot.try_borrow_mut()
+                && slot.as_ref().is_some_and(|copy| copy.cache == self.id)
+            {
+                *slot = None;
+            }
+        });
+    }
+
     /// Replaces the cached token (or drops it, with `None`) and invalidates every thread's copy.
     fn store(&self, cached: Option<Cached>) {
         if let Ok(mut slot) = self.current.write() {
@@ -168,6 +180,16 @@ impl TokenCache {
     /// Drops the cached token (after a 401), so the next call asks the credential again.
     pub(crate) fn invalidate(&self) {
         self.store(None);
+        self.forget_thread_copy();
+    }
+}
+
+/// A dropped client's token should not outlive it where that is cheap to prevent: the copy of the thread that drops
+/// the client goes with it. Copies on other threads are replaced by the next call made there, and are never sent
+/// for another cache (they are keyed by this cache's unique id) nor once the token is due for refresh.
+impl Drop for TokenCache {
+    fn drop(&mut self) {
+        self.forget_thread_copy();
     }
 }
 
@@ -232,4 +254,35 @@ impl TokenCredential for StaticTokenCredential {
 /// The token inside an `Authorization: Bearer <token>` value.
 pub(crate) fn token_bytes(header: &HeaderValue) -> &[u8] {
     header.as_bytes().get(7..).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn copied_token() -> Option<(u64, Vec<u8>)> {
+        THREAD_COPY.with_borrow(|copy| copy.as_ref().map(|c| (c.cache, c.header.as_bytes().to_vec())))
+    }
+
+    #[tokio::test]
+    async fn a_threads_token_copy_goes_with_its_cache_and_with_a_401() {
+        let cache = TokenCache::new(Arc::new(StaticTokenCredential::new("secret-a")), "scope".into());
+        assert_eq!(cache.authorization().await.unwrap(), "Bearer secret-a");
+        assert_eq!(copied_token(), None, "the first token comes from the credential: nothing copied yet");
+        assert_eq!(cache.authorization().await.unwrap(), "Bearer secret-a");
+        assert_eq!(copied_token(), Some((cache.id, b"Bearer secret-a".to_vec())));
+        assert!(cache.thread_copy(SystemTime::now()).unwrap().is_sensitive());
+
+        cache.invalidate();
+        assert_eq!(copied_token(), None, "a 401 drops this thread's copy");
+        assert!(cache.thread_copy(SystemTime::now()).is_none());
+
+        cache.authorization().await.unwrap();
+        cache.authorization().await.unwrap();
+        let other = TokenCache::new(Arc::new(StaticTokenCredential::new("secret-b")), "scope".into());
+        drop(other);
+        assert!(copied_token().is_some(), "dropping another cache leaves this one's copy");
+        drop(cache);
+        assert_eq!(copied_token(), None, "dropping the cache drops the copy");
+    }
 }
