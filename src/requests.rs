@@ -289,13 +289,17 @@ impl RequestsClient {
         options: Option<PollerOptions>,
     ) -> Result<Poller<LockboxRequestResponse>> {
         let request_id = validate::request_id(request_id)?;
-        let url = format!(
-            "{}/subscriptions/{}/providers/Microsoft.CustomerLockbox/requests/{}",
-            self.client.endpoint().as_str().trim_end_matches('/'),
-            progenitor_client::encode_path(&self.subscription_id),
-            progenitor_client::encode_path(request_id),
-        );
-        Ok(Poller::for_request(&self.client, url)?.with_options(options.unwrap_or_default()))
+        // The same URL the generated Requests_Get builds (see `Pipeline::operation_url`).
+        let sub = self.subscription_id();
+        let url = self.client.inner.inner.operation_url(&[
+            "subscriptions",
+            sub,
+            "providers",
+            "Microsoft.CustomerLockbox",
+            "requests",
+            request_id,
+        ]);
+        Ok(Poller::for_request(&self.client, url.into())?.with_options(options.unwrap_or_default()))
     }
 
     /// Approves a request, then waits until its status is final; the options' timeout covers both steps.
