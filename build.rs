@@ -248,8 +248,10 @@ fn drop_dropshot_version_header(file: &mut syn::File) -> Result<(), String> {
 /// preparation).
 ///
 /// progenitor writes `let url = format!("{}/subscriptions/{}/...", client.baseurl, encode_path(&x.to_string()),
-/// ...)`; this becomes `let url = client.inner.operation_url(&["subscriptions", x.as_str(), ...])`, which appends
-/// the path segments to a copy of the parsed endpoint. `url` percent-encodes a pushed segment with exactly the
+/// ...)` and later adds `.query(&QueryParam::new("api-version", &api_version))` to the request; this becomes
+/// `let url = client.inner.operation_url(&["subscriptions", x.as_str(), ...], api_version.as_str())`, which appends
+/// the path segments and the `api-version` query to a copy of the parsed endpoint, and the `.query` call goes (it
+/// serialized the pair through serde on every call). Other query parameters (`$filter`) stay as generated. `url` percent-encodes a pushed segment with exactly the
 /// characters progenitor's `encode_path` does (a property test in `src/pipeline.rs` checks that the two URLs
 /// are equal). Fails the build on any URL template of another shape, so nothing is silently left as it was.
 fn build_urls_from_the_parsed_endpoint(file: &mut syn::File) -> Result<(), String> {
@@ -267,8 +269,45 @@ fn build_urls_from_the_parsed_endpoint(file: &mut syn::File) -> Result<(), Strin
         (to_string.method == "to_string" && to_string.args.is_empty()).then(|| (*to_string.receiver).clone())
     }
 
+    /// In `.query(&progenitor_client::QueryParam::new("api-version", &x))`, the `x`.
+    fn api_version_query(call: &syn::ExprMethodCall) -> Option<syn::Expr> {
+        if call.method != "query" || call.args.len() != 1 {
+            return None;
+        }
+        let Some(syn::Expr::Reference(arg)) = call.args.first() else { return None };
+        let syn::Expr::Call(new) = &*arg.expr else { return None };
+        let syn::Expr::Path(func) = &*new.func else { return None };
+        let names: Vec<String> = func.path.segments.iter().map(|s| s.ident.to_string()).collect();
+        if !names.ends_with(&["QueryParam".to_owned(), "new".to_owned()]) || new.args.len() != 2 {
+            return None;
+        }
+        let mut args = new.args.iter();
+        let Some(syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(name), .. })) = args.next() else { return None };
+        let Some(syn::Expr::Reference(value)) = args.next() else { return None };
+        (name.value() == "api-version").then(|| (*value.expr).clone())
+    }
+
+    /// Takes the `api-version` query call out of the request's builder chain, keeping what it was given.
+    #[derive(Default)]
+    struct ApiVersionRemover {
+        found: Vec<syn::Expr>,
+    }
+    impl VisitMut for ApiVersionRemover {
+        fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
+            if let syn::Expr::MethodCall(call) = expr
+                && let Some(value) = api_version_query(call)
+            {
+                self.found.push(value);
+                *expr = (*call.receiver).clone();
+                self.visit_expr_mut(expr);
+                return;
+            }
+            syn::visit_mut::visit_expr_mut(self, expr);
+        }
+    }
+
     /// The `operation_url(...)` call for `format!(template, client.baseurl, params...)`.
-    fn rewrite(mac: &syn::Macro) -> Result<syn::Expr, String> {
+    fn rewrite(mac: &syn::Macro, api_version: &syn::Expr) -> Result<syn::Expr, String> {
         use syn::{parse::Parser, punctuated::Punctuated};
         let shown = quote::ToTokens::to_token_stream(mac).to_string();
         let args = Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated
@@ -303,15 +342,36 @@ fn build_urls_from_the_parsed_endpoint(file: &mut syn::File) -> Result<(), Strin
         if args.next().is_some() {
             return Err(format!("{shown}: more arguments than placeholders"));
         }
-        Ok(syn::parse_quote!(client.inner.operation_url(&[#(#segments),*])))
+        Ok(syn::parse_quote!(client.inner.operation_url(&[#(#segments),*], #api_version.as_str())))
     }
 
+    fn is_url_local(stmt: &syn::Stmt) -> bool {
+        matches!(stmt, syn::Stmt::Local(local) if matches!(&local.pat, syn::Pat::Ident(i) if i.ident == "url"))
+    }
     #[derive(Default)]
     struct Rewriter {
         rewritten: usize,
         problems: Vec<String>,
+        /// The `api-version` value of the operation being rewritten.
+        api_version: Option<syn::Expr>,
     }
     impl VisitMut for Rewriter {
+        // An operation's body builds `url`, then the request from it: the `api-version` query moves from the
+        // request's builder chain into the URL.
+        fn visit_block_mut(&mut self, block: &mut syn::Block) {
+            if block.stmts.iter().any(is_url_local) {
+                let mut remover = ApiVersionRemover::default();
+                block.stmts.iter_mut().for_each(|stmt| remover.visit_stmt_mut(stmt));
+                match <[syn::Expr; 1]>::try_from(remover.found) {
+                    Ok([value]) => self.api_version = Some(value),
+                    Err(found) => {
+                        self.problems.push(format!("an operation sets api-version {} times, not once", found.len()));
+                        return;
+                    }
+                }
+            }
+            syn::visit_mut::visit_block_mut(self, block);
+        }
         fn visit_local_mut(&mut self, local: &mut syn::Local) {
             if let syn::Pat::Ident(name) = &local.pat
                 && name.ident == "url"
@@ -322,7 +382,11 @@ fn build_urls_from_the_parsed_endpoint(file: &mut syn::File) -> Result<(), Strin
                     self.problems.push("`let url` is not built with format!".into());
                     return;
                 }
-                match rewrite(&mac.mac) {
+                let Some(api_version) = self.api_version.take() else {
+                    self.problems.push("`let url` outside an operation's body".into());
+                    return;
+                };
+                match rewrite(&mac.mac, &api_version) {
                     Ok(expr) => {
                         *init.expr = expr;
                         self.rewritten += 1;

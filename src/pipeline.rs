@@ -455,13 +455,14 @@ impl<F: Future> Future for InCall<'_, F> {
 
 impl Pipeline {
     /// An operation's URL: the endpoint, then these path segments, each percent-encoded as progenitor's
-    /// `encode_path` does. The generated operations call this instead of formatting and re-parsing a string
-    /// (see `build.rs`).
-    pub(crate) fn operation_url(&self, segments: &[&str]) -> Url {
+    /// `encode_path` does, then `?api-version=`. The generated operations call this instead of formatting and
+    /// re-parsing a string (see `build.rs`).
+    pub(crate) fn operation_url(&self, segments: &[&str], api_version: &str) -> Url {
         let mut url = self.0.operation_base.clone();
         if let Ok(mut path) = url.path_segments_mut() {
             path.pop_if_empty().extend(segments);
         }
+        url.query_pairs_mut().append_pair("api-version", api_version);
         url
     }
 
@@ -684,10 +685,17 @@ mod tests {
         crate::CustomerLockboxClient::new(credential, Some(options)).unwrap().inner.inner.clone()
     }
 
-    /// What progenitor's generated code did: format the URL from the endpoint text and `encode_path`, then parse.
-    fn progenitor_url(endpoint: &str, id: &str) -> Url {
+    /// What progenitor's generated code did: format the URL from the endpoint text and `encode_path`, parse it,
+    /// and serialize the `api-version` query through reqwest.
+    fn progenitor_url(endpoint: &str, id: &str, api_version: &str) -> Url {
         let base = endpoint.trim_end_matches('/');
-        Url::parse(&format!("{base}/subscriptions/s/requests/{}", progenitor_client::encode_path(id))).unwrap()
+        let url = format!("{base}/subscriptions/s/requests/{}", progenitor_client::encode_path(id));
+        let request = reqwest::Client::new()
+            .get(url)
+            .query(&progenitor_client::QueryParam::new("api-version", &api_version))
+            .build()
+            .unwrap();
+        request.url().clone()
     }
 
     #[test]
@@ -696,21 +704,23 @@ mod tests {
         {
             let pipeline = pipeline(endpoint);
             for id in ["LB-0a1b2c3d", "a/b", "a b", "100%", "é?#{}`<>\"", "%2F", "a?b#c", "../x", "~!$&'()*+,;=:@"] {
-                let url = pipeline.operation_url(&["subscriptions", "s", "requests", id]);
-                assert_eq!(url, progenitor_url(endpoint, id), "{endpoint} {id:?}");
+                for api_version in ["2018-02-28-preview", "a b&c=d/é"] {
+                    let url = pipeline.operation_url(&["subscriptions", "s", "requests", id], api_version);
+                    assert_eq!(url, progenitor_url(endpoint, id, api_version), "{endpoint} {id:?} {api_version:?}");
+                }
             }
         }
     }
 
     proptest! {
         #[test]
-        fn operation_urls_equal_progenitors_for_any_id(id in any::<String>()) {
+        fn operation_urls_equal_progenitors_for_any_id(id in any::<String>(), api_version in any::<String>()) {
             // `.`, `..` and backslashes are refused before a request is built (see `validate::request_id`):
             // the formatted URL turned a backslash into a path separator, where `operation_url` encodes it as `%5C`.
             prop_assume!(id != "." && id != ".." && !id.contains('\\'));
             let endpoint = "https://management.azure.com/";
-            let url = pipeline(endpoint).operation_url(&["subscriptions", "s", "requests", &id]);
-            prop_assert_eq!(url, progenitor_url(endpoint, &id));
+            let url = pipeline(endpoint).operation_url(&["subscriptions", "s", "requests", &id], &api_version);
+            prop_assert_eq!(url, progenitor_url(endpoint, &id, &api_version));
         }
     }
 }

@@ -291,14 +291,10 @@ impl RequestsClient {
         let request_id = validate::request_id(request_id)?;
         // The same URL the generated Requests_Get builds (see `Pipeline::operation_url`).
         let sub = self.subscription_id();
-        let url = self.client.inner.inner.operation_url(&[
-            "subscriptions",
-            sub,
-            "providers",
-            "Microsoft.CustomerLockbox",
-            "requests",
-            request_id,
-        ]);
+        let url = self.client.inner.inner.operation_url(
+            &["subscriptions", sub, "providers", "Microsoft.CustomerLockbox", "requests", request_id],
+            self.client.api_version(),
+        );
         Ok(Poller::for_request(&self.client, url.into())?.with_options(options.unwrap_or_default()))
     }
 
