@@ -126,7 +126,11 @@ impl ClientHooks<Pipeline> for Client {
 
     /// Sends the request, and resends it while the retry policy allows. The first attempt runs inline; the
     /// retry loop is a separate, boxed future, so that a call that needs no retry does not carry its state.
-    async fn exec(&self, mut request: Request, info: &OperationInfo) -> reqwest::Result<Response> {
+    ///
+    /// A plain function returning a future, not an `async fn`: the request is prepared before the future is
+    /// made, so the future does not hold the request twice (an `async fn` keeps its argument and the local it is
+    /// moved into), which keeps every operation's future about 800 bytes smaller.
+    fn exec(&self, mut request: Request, info: &OperationInfo) -> impl Future<Output = reqwest::Result<Response>> {
         let shared = &self.inner().0;
         let non_idempotent = info.operation_id == APPROVAL_OPERATION;
         let started = tokio::time::Instant::now();
@@ -134,14 +138,16 @@ impl ClientHooks<Pipeline> for Client {
         // The copy is taken before the per-attempt headers go in, so it holds only the generated ones.
         let spare = if shared.retry.max_retries() > 0 { copy_request(&request) } else { None };
         headers.apply(&mut request, shared);
-        let result = self.client().execute(request).await;
-        let can_retry = spare.is_some();
-        match (spare, self.judge(&result, 1, started, non_idempotent, can_retry)) {
-            (Some(spare), Some(wait)) => {
-                drop(result);
-                Box::pin(self.retry(spare, wait, started, non_idempotent, headers)).await
-            }
-            _ => result,
+        let sent = self.client().execute(request);
+        async move {
+            let result = sent.await;
+            let can_retry = spare.is_some();
+            let retry = match (spare, self.judge(&result, 1, started, non_idempotent, can_retry)) {
+                (Some(spare), Some(wait)) => Box::pin(self.retry(spare, wait, started, non_idempotent, headers)),
+                _ => return result,
+            };
+            drop(result);
+            retry.await
         }
     }
 }
@@ -656,15 +662,20 @@ async fn convert(
 
 /// `ResponseValue::from_response`, moving the headers out of the response instead of cloning them. The
 /// generated operations call this for a 200 with a body (see `build.rs`).
-pub(crate) async fn response_value<T: DeserializeOwned, E>(
+///
+/// A plain function returning a future, so that the future holds the response once (an `async fn` keeps its
+/// argument and the local it is moved into).
+pub(crate) fn response_value<T: DeserializeOwned, E>(
     mut response: Response,
-) -> std::result::Result<ResponseValue<T>, progenitor_client::Error<E>> {
+) -> impl Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<E>>> {
     let status = response.status();
     let headers = std::mem::take(response.headers_mut());
-    let body = response.bytes().await.map_err(progenitor_client::Error::ResponseBodyError)?;
-    match serde_json::from_slice(&body) {
-        Ok(inner) => Ok(ResponseValue::new(inner, status, headers)),
-        Err(e) => Err(progenitor_client::Error::InvalidResponsePayload(body, e)),
+    async move {
+        let body = response.bytes().await.map_err(progenitor_client::Error::ResponseBodyError)?;
+        match serde_json::from_slice(&body) {
+            Ok(inner) => Ok(ResponseValue::new(inner, status, headers)),
+            Err(e) => Err(progenitor_client::Error::InvalidResponsePayload(body, e)),
+        }
     }
 }
 
