@@ -89,10 +89,12 @@ impl TokenCache {
         }
     }
 
+    /// The cached token if it is fresh; it also becomes this thread's copy, under the same read lock.
     fn fresh(&self, now: SystemTime) -> Option<HeaderValue> {
         let guard = self.current.read().ok()?;
-        let cached = guard.as_ref()?;
-        (cached.refresh_at > now).then(|| cached.header.clone())
+        let cached = guard.as_ref().filter(|cached| cached.refresh_at > now)?;
+        self.copy_to_thread(cached);
+        Some(cached.header.clone())
     }
 
     /// This thread's copy of the current token, if it has one for the current version and it is fresh.
@@ -104,11 +106,9 @@ impl TokenCache {
         })
     }
 
-    /// Makes this thread a copy of the current token: a separate allocation, whose reference count only the
-    /// calls made on this thread touch.
-    fn copy_to_thread(&self) {
-        let Ok(guard) = self.current.read() else { return };
-        let Some(cached) = guard.as_ref() else { return };
+    /// Makes this thread a copy of the cached token: a separate allocation, whose reference count only the
+    /// calls made on this thread touch. The caller holds the read lock on `current`.
+    fn copy_to_thread(&self, cached: &Cached) {
         let Ok(mut header) = HeaderValue::from_bytes(cached.header.as_bytes()) else { return };
         header.set_sensitive(true);
         // The version cannot change while the read lock is held: writers bump it under the write lock.
@@ -144,7 +144,6 @@ impl TokenCache {
             return Ok(header);
         }
         if let Some(header) = self.fresh(now) {
-            self.copy_to_thread();
             return Ok(header);
         }
         let _single_flight = self.refresh.lock().await;
