@@ -556,11 +556,11 @@ impl Pipeline {
             Err(e) => return (Err(e), CallMeta::default()),
         };
         let request = async move {
-            let response = send_get(client, operation, url).await?;
+            let mut response = send_get(client, operation, url).await?;
             if !response.status().is_success() {
                 return Err(progenitor_client::Error::UnexpectedResponse(response));
             }
-            let (status, headers) = (response.status(), response.headers().clone());
+            let (status, headers) = (response.status(), std::mem::take(response.headers_mut()));
             let body = response.bytes().await.map_err(progenitor_client::Error::ResponseBodyError)?;
             Ok(ResponseValue::new(body, status, headers))
         };
