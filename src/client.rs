@@ -275,8 +275,10 @@ fn user_agent(application_id: Option<&str>) -> Result<HeaderValue> {
             format!("{id} {base}")
         }
     };
-    // `from_str` accepts the same characters as `from_static`, which would panic rather than return an error.
-    HeaderValue::from_str(&text).map_err(|e| Error::Configuration(format!("invalid User-Agent: {e}")))?;
+    // The characters `HeaderValue::from_static` accepts (it panics on others): visible ASCII and tab.
+    if let Some(bad) = text.chars().find(|c| !(c.is_ascii_graphic() || *c == ' ' || *c == '\t')) {
+        return Err(Error::Configuration(format!("invalid User-Agent: it contains {bad:?}")));
+    }
     Ok(HeaderValue::from_static(interned(text)))
 }
 
