@@ -251,9 +251,11 @@ fn drop_dropshot_version_header(file: &mut syn::File) -> Result<(), String> {
 /// ...)` and later adds `.query(&QueryParam::new("api-version", &api_version))` to the request; this becomes
 /// `let url = client.inner.operation_url(&["subscriptions", x.as_str(), ...], api_version.as_str())`, which appends
 /// the path segments and the `api-version` query to a copy of the parsed endpoint, and the `.query` call goes (it
-/// serialized the pair through serde on every call). Other query parameters (`$filter`) stay as generated. `url` percent-encodes a pushed segment with exactly the
-/// characters progenitor's `encode_path` does (a property test in `src/pipeline.rs` checks that the two URLs
-/// are equal). Fails the build on any URL template of another shape, so nothing is silently left as it was.
+/// serialized the pair through serde on every call). Other query parameters (`$filter`) stay as generated.
+///
+/// `url` percent-encodes a pushed segment with exactly the characters progenitor's `encode_path` does (unit and
+/// property tests in `src/pipeline.rs` check that the two URLs are equal). Fails the build on any URL template of
+/// another shape, or an operation without exactly one `api-version`, so nothing is silently left as it was.
 fn build_urls_from_the_parsed_endpoint(file: &mut syn::File) -> Result<(), String> {
     use syn::visit_mut::VisitMut;
 
