@@ -196,20 +196,23 @@ async fn client_request_id_is_stable_across_attempts_and_fresh_per_call() {
     assert_ne!(ids[2], ids[3]);
 }
 
-/// A server that reads one request per connection and, for the first `drops` connections, closes the
-/// connection without answering; later connections get `reply`.
-async fn dropping_server(
-    drops: usize,
-    reply: &'static str,
-) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+/// A server that reads one request head per connection, then answers `200` with the JSON body `reply` gives for
+/// (connection number, request head), or closes the connection unanswered where `reply` gives `None`. Returns its
+/// URL and the number of connections it accepted.
+async fn raw_server<F>(reply: F) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>)
+where
+    F: Fn(usize, &[u8]) -> Option<String> + Send + Sync + 'static,
+{
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counter = seen.clone();
+    let reply = std::sync::Arc::new(reply);
     tokio::spawn(async move {
         loop {
             let Ok((mut socket, _)) = listener.accept().await else { return };
             let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let reply = reply.clone();
             tokio::spawn(async move {
                 let mut buf = vec![0u8; 16 * 1024];
                 let mut read = 0;
@@ -219,10 +222,10 @@ async fn dropping_server(
                         Ok(k) => read += k,
                     }
                 }
-                if n >= drops {
+                if let Some(body) = reply(n, &buf[..read]) {
                     let response = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}",
-                        reply.len()
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
                     );
                     let _ = socket.write_all(response.as_bytes()).await;
                 }
@@ -231,6 +234,15 @@ async fn dropping_server(
         }
     });
     (url, seen)
+}
+
+/// A server that, for the first `drops` connections, closes the connection without answering; later connections
+/// get `reply`.
+async fn dropping_server(
+    drops: usize,
+    reply: &'static str,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    raw_server(move |n, _| (n >= drops).then(|| reply.to_owned())).await
 }
 
 #[tokio::test(start_paused = true)]
@@ -356,38 +368,18 @@ async fn throttled_and_unavailable_approvals_are_resent_normally() {
 
 #[tokio::test(start_paused = true)]
 async fn an_approval_whose_connection_dropped_after_sending_is_reconciled() {
-    // Every POST connection is dropped; the reconciling GET (also dropped once) then reads Approved.
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
+    // Every POST connection is dropped; the reconciling GET then reads Approved.
     let posts = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counter = posts.clone();
     let body = serde_json::to_string(&request_json(SUB, "req", "Approved")).unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut socket, _)) = listener.accept().await else { return };
-            let counter = counter.clone();
-            let body = body.clone();
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 16 * 1024];
-                let mut read = 0;
-                while !buf[..read].windows(4).any(|w| w == b"\r\n\r\n") {
-                    match socket.read(&mut buf[read..]).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(k) => read += k,
-                    }
-                }
-                if buf.starts_with(b"POST") {
-                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    return;
-                }
-                let reply = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = socket.write_all(reply.as_bytes()).await;
-            });
+    let (url, _) = raw_server(move |_, head| {
+        if head.starts_with(b"POST") {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            return None;
         }
-    });
+        Some(body.clone())
+    })
+    .await;
     let client = retrying_client(&url, policy(3));
     client.requests(SUB).unwrap().approve("req", "ok").await.unwrap();
     assert_eq!(posts.load(std::sync::atomic::Ordering::SeqCst), 1);
