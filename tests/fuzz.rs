@@ -17,7 +17,7 @@ use common::*;
 use proptest::{prelude::*, test_runner::TestRunner};
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::{Value, json};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, ResponseTemplate};
 
 const API: &str = "2018-02-28-preview";
 
@@ -176,7 +176,7 @@ fn next_link() -> impl Strategy<Value = String> {
 #[test]
 fn arbitrary_next_links_reach_only_the_endpoint_with_one_api_version() {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let (server, foreign) = rt.block_on(async { (MockServer::start().await, MockServer::start().await) });
+    let (server, foreign) = rt.block_on(async { (mock_server().await, mock_server().await) });
     rt.block_on(
         Mock::given(wiremock::matchers::any())
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": []})))

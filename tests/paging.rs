@@ -81,7 +81,7 @@ fn header(request: &Request, name: &str) -> Option<String> {
 
 /// Serves `pages` pages of one item each, computing each page and its next link from `$skipToken`.
 async fn computed_pages(pages: usize) -> MockServer {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     let base = format!("{}{}", server.uri(), list_path());
     Mock::given(method("GET"))
         .and(path(list_path()))
@@ -107,7 +107,7 @@ async fn computed_pages(pages: usize) -> MockServer {
 
 #[tokio::test]
 async fn three_pages_are_followed_in_order_each_as_its_own_call() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     mount_pages(
         &server,
         page(&["a", "b"], Some(link(&server, "p2"))),
@@ -132,7 +132,7 @@ async fn three_pages_are_followed_in_order_each_as_its_own_call() {
 
 #[tokio::test]
 async fn pages_stream_exposes_next_links_and_continuations() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     mount_pages(&server, page(&["a"], Some(link(&server, "p2"))), vec![("p2", page(&["b"], None))]).await;
     let (client, _) = client(&server.uri());
     let mut pages = client.requests(SUB).unwrap().list(None).into_pages();
@@ -174,7 +174,7 @@ async fn the_emulator_pages_through_150_requests_one_at_a_time() {
 
 #[tokio::test]
 async fn an_empty_page_with_a_next_link_continues() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     mount_pages(
         &server,
         page(&[], Some(link(&server, "p2"))),
@@ -190,7 +190,7 @@ async fn an_empty_page_with_a_next_link_continues() {
 #[tokio::test]
 async fn an_empty_null_or_absent_next_link_ends_the_listing() {
     for next in [Some(json!("")), Some(json!("   ")), Some(Value::Null), None] {
-        let server = MockServer::start().await;
+        let server = mock_server().await;
         mount_pages(&server, page(&["a"], next.clone()), vec![]).await;
         let (client, _) = client(&server.uri());
         let items = client.requests(SUB).unwrap().list(None).try_collect().await.unwrap();
@@ -203,7 +203,7 @@ async fn an_empty_null_or_absent_next_link_ends_the_listing() {
 
 #[tokio::test]
 async fn a_next_link_repeated_at_once_ends_with_a_paging_error() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     mount_pages(
         &server,
         page(&["a"], Some(link(&server, "p2"))),
@@ -228,7 +228,7 @@ async fn a_next_link_repeated_at_once_ends_with_a_paging_error() {
 
 #[tokio::test]
 async fn a_cycle_of_next_links_ends_with_a_paging_error() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     mount_pages(
         &server,
         page(&["start"], Some(link(&server, "A"))),
@@ -252,8 +252,8 @@ async fn a_cycle_of_next_links_ends_with_a_paging_error() {
 
 #[tokio::test]
 async fn a_next_link_to_another_host_is_refused_and_nothing_is_sent_there() {
-    let server = MockServer::start().await;
-    let foreign = MockServer::start().await;
+    let server = mock_server().await;
+    let foreign = mock_server().await;
     Mock::given(method("GET")).respond_with(page(&["stolen"], None)).mount(&foreign).await;
     let evil = format!("{}{}?api-version={API}&$skipToken=p2", foreign.uri(), list_path());
     mount_pages(&server, page(&["a"], Some(json!(evil))), vec![]).await;
@@ -275,7 +275,7 @@ async fn a_next_link_to_another_host_is_refused_and_nothing_is_sent_there() {
 
 #[tokio::test]
 async fn a_next_link_changing_the_scheme_is_refused() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     let https = server.uri().replacen("http://", "https://", 1);
     let next = format!("{https}{}?api-version={API}&$skipToken=p2", list_path());
     mount_pages(&server, page(&["a"], Some(json!(next))), vec![("p2", page(&["b"], None))]).await;
@@ -288,7 +288,7 @@ async fn a_next_link_changing_the_scheme_is_refused() {
 
 #[tokio::test]
 async fn a_relative_next_link_is_resolved_against_the_endpoint() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     let next = format!("{}?$skipToken=p2", list_path());
     mount_pages(&server, page(&["a"], Some(json!(next))), vec![("p2", page(&["b"], None))]).await;
     let (client, _) = client(&server.uri());
@@ -300,7 +300,7 @@ async fn a_relative_next_link_is_resolved_against_the_endpoint() {
     assert_eq!(header(second, "authorization").unwrap(), format!("Bearer {TOKEN}"));
 
     // A path-relative link resolves against the endpoint (here its root): it is sent there, and only there.
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     mount_pages(&server, page(&["a"], Some(json!("requests?$skipToken=p2"))), vec![]).await;
     let (other, _) = common::client(&server.uri());
     assert!(other.requests(SUB).unwrap().list(None).try_collect().await.is_err(), "answered 404 by wiremock");
@@ -311,7 +311,7 @@ async fn a_relative_next_link_is_resolved_against_the_endpoint() {
 
 #[tokio::test]
 async fn api_version_is_sent_exactly_once_with_our_value() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     let next =
         format!("{}{}?api-version=2015-01-01&$skipToken=p2&$top=5&API-Version=1999-01-01", server.uri(), list_path());
     mount_pages(&server, page(&["a"], Some(json!(next))), vec![("p2", page(&["b"], None))]).await;
@@ -329,7 +329,7 @@ async fn api_version_is_sent_exactly_once_with_our_value() {
 
 #[tokio::test]
 async fn a_next_link_with_unencoded_characters_is_sent_as_a_valid_url() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     let next = format!(
         "{}{}?$filter=properties/status eq 'Pending'&$skipToken=a;b \"c\"&api-version={API}",
         server.uri(),
@@ -351,7 +351,7 @@ async fn a_next_link_with_unencoded_characters_is_sent_as_a_valid_url() {
 
 #[tokio::test]
 async fn a_listing_resumes_from_a_continuation_token_in_a_new_client() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     mount_pages(
         &server,
         page(&["a", "b"], Some(link(&server, "p2"))),
@@ -386,8 +386,8 @@ async fn a_listing_resumes_from_a_continuation_token_in_a_new_client() {
 
 #[tokio::test]
 async fn a_continuation_token_naming_another_host_is_refused_without_sending() {
-    let server = MockServer::start().await;
-    let foreign = MockServer::start().await;
+    let server = mock_server().await;
+    let foreign = mock_server().await;
     Mock::given(method("GET")).respond_with(page(&["stolen"], None)).mount(&foreign).await;
     let (client, _) = client(&server.uri());
     let token = ContinuationToken::from(format!("{}{}?$skipToken=x", foreign.uri(), list_path()));
@@ -400,7 +400,7 @@ async fn a_continuation_token_naming_another_host_is_refused_without_sending() {
 
 #[tokio::test]
 async fn operations_resume_from_a_continuation_token() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     let ops = "/providers/Microsoft.CustomerLockbox/operations";
     Mock::given(method("GET"))
         .and(path(ops))
@@ -436,7 +436,7 @@ async fn nothing_is_sent_before_the_pager_or_the_watch_is_polled() {
 
 #[tokio::test]
 async fn after_an_error_the_stream_yields_it_once_and_ends() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     let bad = ResponseTemplate::new(400)
         .set_body_json(json!({"error": {"code": "InvalidSkipToken", "message": "The $skipToken is invalid."}}));
     mount_pages(&server, page(&["a"], Some(link(&server, "p2"))), vec![("p2", bad)]).await;
@@ -459,7 +459,7 @@ async fn after_an_error_the_stream_yields_it_once_and_ends() {
 
 #[tokio::test(start_paused = true)]
 async fn a_throttled_third_page_is_retried_and_the_stream_continues() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     let throttle = Arc::new(AtomicUsize::new(0));
     let calls = throttle.clone();
     Mock::given(method("GET"))
@@ -497,7 +497,7 @@ async fn a_throttled_third_page_is_retried_and_the_stream_continues() {
 
 #[tokio::test]
 async fn filters_are_encoded_on_the_first_request_and_kept_by_next_links() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     let next = format!(
         "{}{}?api-version={API}&%24filter=properties%2Fstatus+eq+%27Pending%27&$skipToken=p2",
         server.uri(),
@@ -540,7 +540,7 @@ impl Listing {
         *self.failing.lock().unwrap() = on;
     }
     async fn serve(&self) -> MockServer {
-        let server = MockServer::start().await;
+        let server = mock_server().await;
         let me = self.clone();
         Mock::given(method("GET"))
             .and(path(list_path()))

@@ -72,7 +72,7 @@ async fn hits(server: &MockServer, at: &str) -> Vec<Request> {
 
 #[tokio::test(start_paused = true)]
 async fn azure_async_operation_honours_retry_after_on_202_and_polls() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     let op = format!("{}/operations/op1", server.uri());
     let first = accepted(&[("Azure-AsyncOperation", op), ("Retry-After", "3".into())]);
     script(&server, "POST", ENABLE, vec![first]).await;
@@ -101,7 +101,7 @@ async fn azure_async_operation_honours_retry_after_on_202_and_polls() {
 
 #[tokio::test(start_paused = true)]
 async fn operation_location_is_preferred_and_result_read_from_location() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     let at = format!("/subscriptions/{SUB}/providers/Microsoft.CustomerLockbox/requests/req-1/updateApproval");
     let headers = [
         ("Location", format!("{}/results/op1", server.uri())),
@@ -123,7 +123,7 @@ async fn operation_location_is_preferred_and_result_read_from_location() {
 
 #[tokio::test(start_paused = true)]
 async fn location_polls_until_it_stops_answering_202() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     script(&server, "POST", ENABLE, vec![accepted(&[("Location", format!("{}/results/op1", server.uri()))])]).await;
     let running = || ResponseTemplate::new(202);
     script(
@@ -143,7 +143,7 @@ async fn location_polls_until_it_stops_answering_202() {
 
 #[tokio::test(start_paused = true)]
 async fn enable_and_approve_wait_through_a_202_transparently() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     script(
         &server,
         "POST",
@@ -167,7 +167,7 @@ async fn enable_and_approve_wait_through_a_202_transparently() {
 
 #[tokio::test(start_paused = true)]
 async fn immediate_answers_complete_without_polling() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     script(&server, "POST", ENABLE, vec![ResponseTemplate::new(200)]).await;
     let at = format!("/subscriptions/{SUB}/providers/Microsoft.CustomerLockbox/requests/req-1/updateApproval");
     script(&server, "POST", &at, vec![ResponseTemplate::new(204)]).await;
@@ -184,7 +184,7 @@ async fn immediate_answers_complete_without_polling() {
 #[tokio::test(start_paused = true)]
 async fn failed_and_canceled_end_with_the_arm_error() {
     for (status, error) in [("Failed", Some(json!({"code": "Boom", "message": "it broke"}))), ("Cancelled", None)] {
-        let server = MockServer::start().await;
+        let server = mock_server().await;
         script(&server, "POST", ENABLE, vec![accepted(&[("Azure-AsyncOperation", format!("{}/op", server.uri()))])])
             .await;
         let body = ResponseTemplate::new(200).set_body_json(json!({"status": status, "error": error}));
@@ -206,7 +206,7 @@ async fn failed_and_canceled_end_with_the_arm_error() {
 
 #[tokio::test(start_paused = true)]
 async fn unknown_and_mixed_case_statuses_keep_polling() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     script(&server, "POST", ENABLE, vec![accepted(&[("Operation-Location", format!("{}/op", server.uri()))])]).await;
     script(&server, "GET", "/op", vec![monitor("notStarted"), monitor("Warming"), monitor("SUCCEEDED")]).await;
     let client = lro_client(&server.uri());
@@ -221,7 +221,7 @@ async fn unknown_and_mixed_case_statuses_keep_polling() {
 
 #[tokio::test(start_paused = true)]
 async fn timeout_reports_the_last_status() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     script(&server, "POST", ENABLE, vec![accepted(&[("Azure-AsyncOperation", format!("{}/op", server.uri()))])]).await;
     script(&server, "GET", "/op", vec![monitor("Running")]).await;
     let client = lro_client(&server.uri());
@@ -241,8 +241,8 @@ async fn timeout_reports_the_last_status() {
 
 #[tokio::test(start_paused = true)]
 async fn foreign_polling_urls_are_refused_before_sending() {
-    let server = MockServer::start().await;
-    let foreign = MockServer::start().await;
+    let server = mock_server().await;
+    let foreign = mock_server().await;
     let client = lro_client(&server.uri());
     let cases = [
         vec![("Azure-AsyncOperation", format!("{}/op", foreign.uri()))],
@@ -262,7 +262,7 @@ async fn foreign_polling_urls_are_refused_before_sending() {
 
 #[tokio::test(start_paused = true)]
 async fn accepted_without_a_polling_header_is_an_error() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     script(&server, "POST", ENABLE, vec![ResponseTemplate::new(202)]).await;
     let client = lro_client(&server.uri());
     let error = client.tenant().enable().await.unwrap_err();
@@ -273,7 +273,7 @@ async fn accepted_without_a_polling_header_is_an_error() {
 
 #[tokio::test(start_paused = true)]
 async fn resume_token_continues_with_a_new_client() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     script(&server, "POST", ENABLE, vec![accepted(&[("Azure-AsyncOperation", format!("{}/op", server.uri()))])]).await;
     script(&server, "GET", "/op", vec![monitor("Running"), monitor("Running"), monitor("Succeeded")]).await;
     let mut poller = lro_client(&server.uri()).tenant().begin_enable().await.unwrap().with_options(every(1));
@@ -289,7 +289,7 @@ async fn resume_token_continues_with_a_new_client() {
     resumed.await.unwrap();
     assert_eq!(hits(&server, "/op").await.len(), 3);
 
-    let elsewhere = MockServer::start().await;
+    let elsewhere = mock_server().await;
     let wrong = lro_client(&elsewhere.uri());
     assert!(matches!(Poller::<()>::resume(&wrong, &token, None), Err(Error::UnsafeUrl { .. })));
     let garbage = ResumeToken::from("not a token!".to_owned());
@@ -299,7 +299,7 @@ async fn resume_token_continues_with_a_new_client() {
 
 #[tokio::test(start_paused = true)]
 async fn wait_for_decision_streams_pending_approving_approved() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     let at = format!("/subscriptions/{SUB}/providers/Microsoft.CustomerLockbox/requests/req-1");
     let answer = |s: &str| ResponseTemplate::new(200).set_body_json(request_json(SUB, "req-1", s));
     script(&server, "GET", &at, vec![answer("Pending"), answer("Approving"), answer("Approved")]).await;
@@ -315,7 +315,7 @@ async fn wait_for_decision_streams_pending_approving_approved() {
 
 #[tokio::test(start_paused = true)]
 async fn approve_and_wait_and_deny_and_wait() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     let at = format!("/subscriptions/{SUB}/providers/Microsoft.CustomerLockbox/requests/req-1");
     let decide = format!("{at}/updateApproval");
     script(&server, "POST", &decide, vec![ResponseTemplate::new(200).set_body_json(json!({"status": "Approve"}))])

@@ -41,7 +41,7 @@ fn ok_tenant() -> ResponseTemplate {
 }
 
 async fn tenant_server(responses: Vec<ResponseTemplate>) -> MockServer {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     Mock::given(method("GET")).respond_with(Sequence::new(responses)).mount(&server).await;
     server
 }
@@ -271,7 +271,7 @@ async fn refused_connections_are_retried_then_reported_as_transport_errors() {
 // ---- approvals ----
 
 async fn approval_server(posts: Vec<ResponseTemplate>, gets: Vec<ResponseTemplate>) -> MockServer {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     Mock::given(method("POST"))
         .and(path_regex("/updateApproval$"))
         .respond_with(Sequence::new(posts))
@@ -428,7 +428,7 @@ async fn the_call_timeout_ends_a_call_in_the_middle_of_its_retries() {
 /// the limit and retried. Real clock: the server would hold each answer for 30 s.
 #[tokio::test]
 async fn the_sdk_built_client_cuts_each_try_at_the_per_try_timeout() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     Mock::given(method("GET")).respond_with(ok_tenant().set_delay(Duration::from_secs(30))).mount(&server).await;
     let options = CustomerLockboxClientOptions {
         retry: RetryOptions::fixed(FixedRetryOptions {
@@ -454,7 +454,7 @@ async fn the_sdk_built_client_cuts_each_try_at_the_per_try_timeout() {
 
 #[tokio::test(start_paused = true)]
 async fn a_try_that_outlives_the_per_try_timeout_is_retried_then_reported() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     Mock::given(method("GET")).respond_with(ok_tenant().set_delay(Duration::from_secs(30))).mount(&server).await;
     let options = CustomerLockboxClientOptions {
         retry: policy(2),

@@ -13,7 +13,7 @@ use azure_customer_lockbox::{
 };
 use common::*;
 use serde_json::json;
-use wiremock::{Mock, MockServer, ResponseTemplate, matchers::method};
+use wiremock::{Mock, ResponseTemplate, matchers::method};
 
 #[derive(Clone, Default)]
 struct Buffer(Arc<Mutex<Vec<u8>>>);
@@ -61,7 +61,7 @@ fn client(endpoint: &str) -> CustomerLockboxClient {
 #[tokio::test]
 async fn retries_are_events_and_tokens_never_reach_the_logs() {
     logs();
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     Mock::given(method("GET"))
         .respond_with(Sequence::new(vec![
             ResponseTemplate::new(503),
@@ -127,7 +127,7 @@ async fn every_operation_with_errors_retries_and_paging_logs_no_token() {
     errors.push(requests.get(&first).await.unwrap_err());
 
     // A service that echoes the token in its body and headers, with a 401.
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     Mock::given(method("GET"))
         .respond_with(
             ResponseTemplate::new(401)

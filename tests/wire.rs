@@ -38,7 +38,7 @@ async fn only_request(server: &MockServer) -> Request {
 
 #[tokio::test]
 async fn operations_list_follows_pages() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     let next =
         format!("{}/providers/Microsoft.CustomerLockbox/operations?api-version={API}&$skipToken=abc", server.uri());
     Mock::given(method("GET"))
@@ -73,7 +73,7 @@ async fn operations_list_follows_pages() {
 
 #[tokio::test]
 async fn tenant_opt_in_get_reads_state() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     Mock::given(method("GET"))
         .and(path(format!("/providers/Microsoft.CustomerLockbox/tenantOptedIn/{TENANT}")))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"isOptedIn": true})))
@@ -88,7 +88,7 @@ async fn tenant_opt_in_get_reads_state() {
 #[tokio::test]
 async fn enable_and_disable_post_without_body() {
     for (name, call) in [("enableLockbox", true), ("disableLockbox", false)] {
-        let server = MockServer::start().await;
+        let server = mock_server().await;
         Mock::given(method("POST"))
             .and(path(format!("/providers/Microsoft.CustomerLockbox/{name}")))
             .respond_with(ResponseTemplate::new(200))
@@ -109,7 +109,7 @@ async fn enable_and_disable_post_without_body() {
 
 #[tokio::test]
 async fn requests_get_decodes_the_request() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     Mock::given(method("GET"))
         .and(path(format!("/subscriptions/{SUB}/providers/Microsoft.CustomerLockbox/requests/req-1")))
         .respond_with(ResponseTemplate::new(200).set_body_json(request_json(SUB, "req-1", "Pending")))
@@ -127,7 +127,7 @@ async fn requests_get_decodes_the_request() {
 
 #[tokio::test]
 async fn requests_list_sends_the_filter_encoded() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     Mock::given(method("GET"))
         .and(path(format!("/subscriptions/{SUB}/providers/Microsoft.CustomerLockbox/requests")))
         .and(query_param("$filter", "properties/status eq 'Pending'"))
@@ -146,7 +146,7 @@ async fn requests_list_sends_the_filter_encoded() {
 
 #[tokio::test]
 async fn raw_filter_with_quotes_is_escaped_on_the_wire() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": []})))
         .mount(&server)
@@ -165,7 +165,7 @@ async fn raw_filter_with_quotes_is_escaped_on_the_wire() {
 
 #[tokio::test]
 async fn update_status_posts_the_decision() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     Mock::given(method("POST"))
         .and(path(format!("/subscriptions/{SUB}/providers/Microsoft.CustomerLockbox/requests/req-2/updateApproval")))
         .and(header("content-type", "application/json"))
@@ -184,7 +184,7 @@ async fn update_status_posts_the_decision() {
 
 #[tokio::test]
 async fn arm_error_body_and_headers_are_decoded() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     Mock::given(method("POST"))
         .respond_with(
             ResponseTemplate::new(409)
@@ -215,7 +215,7 @@ async fn arm_error_body_and_headers_are_decoded() {
 
 #[tokio::test]
 async fn error_code_header_wins_and_html_bodies_still_give_useful_errors() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     Mock::given(method("GET"))
         .and(path(format!("/subscriptions/{SUB}/providers/Microsoft.CustomerLockbox/requests/html")))
         .respond_with(
@@ -248,7 +248,7 @@ async fn error_code_header_wins_and_html_bodies_still_give_useful_errors() {
 
 #[tokio::test]
 async fn unknown_enum_values_and_fields_do_not_fail_the_response() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     let mut body = request_json(SUB, "x", "BrandNewState");
     body["properties"]["somethingNew"] = json!({"nested": [1, 2]});
     body["extra"] = json!(true);
@@ -264,7 +264,7 @@ async fn unknown_enum_values_and_fields_do_not_fail_the_response() {
 
 #[tokio::test]
 async fn credential_is_asked_once_for_many_concurrent_calls() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"isOptedIn": false})))
         .mount(&server)
@@ -285,7 +285,7 @@ async fn credential_is_asked_once_for_many_concurrent_calls() {
 
 #[tokio::test]
 async fn token_near_expiry_is_refreshed_and_401_drops_it() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     Mock::given(method("GET"))
         .and(path(format!("/providers/Microsoft.CustomerLockbox/tenantOptedIn/{TENANT}")))
         .respond_with(ResponseTemplate::new(401).insert_header("www-authenticate", "Bearer error=\"invalid_token\""))
@@ -313,7 +313,7 @@ async fn token_near_expiry_is_refreshed_and_401_drops_it() {
 /// was dropped, must each still send their own.
 #[tokio::test]
 async fn clients_on_one_thread_each_send_their_own_token() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
     let client_with = |token: &str| {
         let credential = std::sync::Arc::new(azure_customer_lockbox::StaticTokenCredential::new(token));
@@ -342,7 +342,7 @@ fn client_for(server: &MockServer) -> (CustomerLockboxClient, std::sync::Arc<Cou
 
 #[tokio::test]
 async fn bad_ids_are_rejected_before_sending() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     let (client, credential) = client(&server.uri());
     for bad in ["", "not-a-guid", "11111111-2222-3333-4444-55555555555Z", &"1".repeat(10_000), "ünï-cödé"] {
         match client.requests(bad) {
@@ -370,7 +370,7 @@ async fn bad_ids_are_rejected_before_sending() {
 
 #[tokio::test]
 async fn odd_request_ids_stay_one_path_segment() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     Mock::given(method("GET"))
         .respond_with(
             ResponseTemplate::new(404).set_body_json(json!({"error": {"code": "RequestNotFound", "message": "no"}})),
@@ -417,7 +417,7 @@ fn plain_http_is_refused_for_remote_hosts() {
 
 #[tokio::test]
 async fn application_id_prefixes_the_user_agent_and_is_validated() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
     let mut options = options(&server.uri());
     options.application_id = Some("lockbox-bot".into());
@@ -433,7 +433,7 @@ async fn application_id_prefixes_the_user_agent_and_is_validated() {
 
 #[tokio::test]
 async fn tokens_never_show_in_debug_or_errors() {
-    let server = MockServer::start().await;
+    let server = mock_server().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(500).set_body_string(format!("echo: Bearer {TOKEN}")))
         .mount(&server)

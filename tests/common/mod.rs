@@ -104,3 +104,13 @@ impl wiremock::Respond for Sequence {
         self.responses[i].clone()
     }
 }
+
+/// A mock server of this test's own, on a fresh port.
+///
+/// `wiremock::MockServer::start` lends servers from a process-wide pool. A request an earlier test left on the
+/// socket (a try cut by a timeout, say) can then reach the pooled server after it was reset, and be counted in
+/// the next test that borrows it: a count assertion here saw one such stray `GET` under CPU load. A dedicated
+/// server is shut down with its test, so every request it records came from the test that started it.
+pub async fn mock_server() -> wiremock::MockServer {
+    wiremock::MockServer::builder().start().await
+}
