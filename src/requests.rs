@@ -347,8 +347,9 @@ impl RequestsClient {
     /// Watches the requests: lists them (every page) every [`WatchOptions::interval`], with jitter, and yields
     /// a [`WatchEvent`](crate::WatchEvent) for each request that appeared, changed status or disappeared since
     /// the previous listing. Sends nothing until the watch is polled; dropping it stops it (no background
-    /// task). Failed listings are retried with backoff and yielded as `WatchEvent::Error` only after
-    /// [`WatchOptions::max_consecutive_failures`] in a row; the watch then goes on. See [`Watch`].
+    /// task). Failed listings are retried with backoff. A transient failure is yielded as `WatchEvent::Error`
+    /// only after [`WatchOptions::max_consecutive_failures`] in a row, any other (e.g. a 403) at once; the
+    /// watch then goes on. See [`Watch`].
     ///
     /// ```no_run
     /// use std::time::Duration;

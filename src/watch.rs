@@ -2,8 +2,10 @@
 //!
 //! [`RequestsClient::watch`](crate::RequestsClient::watch) lists the requests (every page) at an interval with
 //! jitter, compares each listing with the previous one by request id, and yields a [`WatchEvent`] for every
-//! request that appeared, changed status or disappeared. Failed listings are retried with backoff and reported
-//! as [`WatchEvent::Error`] only after several consecutive failures; the watch then keeps going.
+//! request that appeared, changed status or disappeared. Failed listings are retried with backoff. A transient
+//! failure (throttling, 5xx, a dropped connection) is reported as [`WatchEvent::Error`] only after several
+//! consecutive failures; any other failure (401, 403, 404, a credential error, an undecodable page) is reported
+//! at once. Either way the watch then keeps going.
 //!
 //! The watch is a plain [`Stream`] driven by its consumer: nothing is sent before it is first polled, no
 //! background task is spawned, and dropping it stops it. Waits use `tokio::time`, so tests can run it on a
@@ -55,9 +57,11 @@ pub struct WatchOptions {
     /// Whether the first listing yields [`WatchEvent::New`] for every request already present. The default is
     /// `true`; with `false` the first listing only records what exists, and only later changes are reported.
     pub emit_existing: bool,
-    /// How many listings in a row may fail before the failure is yielded as [`WatchEvent::Error`]. The default
-    /// is 3 (each listing is itself retried by the client's retry policy). After yielding the error the watch
-    /// goes on, and yields an error again after as many further failures. `0` is treated as `1`.
+    /// How many listings in a row may fail with a transient error ([`Error::is_retryable`]: throttling, 5xx,
+    /// transport failures, timeouts) before the failure is yielded as [`WatchEvent::Error`]. The default is 3
+    /// (each listing is itself retried by the client's retry policy). After yielding the error the watch goes
+    /// on, and yields an error again after as many further failures. `0` is treated as `1`. A failure that is
+    /// not transient, such as a 403 for missing rights, is yielded at once whatever this says.
     pub max_consecutive_failures: u32,
     /// The longest wait between two listings after failures. After `k` failed listings in a row the watch
     /// waits `interval × 2^(k-1)` (with jitter), at most this long. The default is 5 minutes; a value
@@ -107,8 +111,9 @@ pub enum WatchEvent {
         /// The request's id.
         request_id: String,
     },
-    /// Listing failed [`WatchOptions::max_consecutive_failures`] times in a row; this is the last failure.
-    /// The watch goes on.
+    /// Listing failed: at once for a failure that is not transient ([`Error::is_retryable`] is `false`, e.g. a
+    /// 403), or [`WatchOptions::max_consecutive_failures`] times in a row for a transient one; this is the last
+    /// failure. The watch goes on, waiting longer after each failure (see [`WatchOptions::max_backoff`]).
     Error(Error),
 }
 
@@ -180,7 +185,8 @@ impl Watch {
     /// The next event, with [`WatchEvent::Error`] turned into `Err`. The watch goes on after an error.
     ///
     /// # Errors
-    /// The last failure, after [`WatchOptions::max_consecutive_failures`] failed listings in a row.
+    /// A listing's failure, when [`WatchEvent::Error`] would be yielded: at once for a failure that is not
+    /// transient, after [`WatchOptions::max_consecutive_failures`] failed listings in a row for a transient one.
     pub async fn try_next(&mut self) -> crate::Result<WatchEvent> {
         match self.next_event().await {
             WatchEvent::Error(error) => Err(error),
@@ -211,7 +217,10 @@ impl State {
                 Err(error) => {
                     self.failures = self.failures.saturating_add(1);
                     tracing::debug!(failures = self.failures, %error, "watch: listing failed");
-                    if self.failures.is_multiple_of(self.options.max_consecutive_failures) {
+                    // A failure that is not transient (a 403 for missing rights, a 404 for a subscription that
+                    // does not exist, a credential error) is said at once: somebody has to act on it. Transient
+                    // ones only once they persist. Either way the backoff grows and the watch goes on.
+                    if !error.is_retryable() || self.failures.is_multiple_of(self.options.max_consecutive_failures) {
                         return WatchEvent::Error(error);
                     }
                 }

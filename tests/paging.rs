@@ -529,7 +529,8 @@ async fn filters_are_encoded_on_the_first_request_and_kept_by_next_links() {
 #[derive(Clone, Default)]
 struct Listing {
     items: Arc<Mutex<Vec<(String, String)>>>,
-    failing: Arc<Mutex<bool>>,
+    /// The status every listing fails with, if any.
+    failing: Arc<Mutex<Option<u16>>>,
 }
 
 impl Listing {
@@ -537,7 +538,10 @@ impl Listing {
         *self.items.lock().unwrap() = items.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
     }
     fn fail(&self, on: bool) {
-        *self.failing.lock().unwrap() = on;
+        self.fail_with(on.then_some(503));
+    }
+    fn fail_with(&self, status: Option<u16>) {
+        *self.failing.lock().unwrap() = status;
     }
     async fn serve(&self) -> MockServer {
         let server = mock_server().await;
@@ -545,8 +549,8 @@ impl Listing {
         Mock::given(method("GET"))
             .and(path(list_path()))
             .respond_with(move |_: &Request| {
-                if *me.failing.lock().unwrap() {
-                    return ResponseTemplate::new(503);
+                if let Some(status) = *me.failing.lock().unwrap() {
+                    return ResponseTemplate::new(status);
                 }
                 let value: Vec<Value> =
                     me.items.lock().unwrap().iter().map(|(id, status)| request_json(SUB, id, status)).collect();
@@ -634,6 +638,38 @@ async fn watch_backs_off_and_reports_an_error_only_after_consecutive_failures() 
     // `try_next` turns the error event into `Err`.
     listing.fail(true);
     assert_eq!(watch.try_next().await.unwrap_err().status().map(|s| s.as_u16()), Some(503));
+}
+
+#[tokio::test(start_paused = true)]
+async fn watch_reports_a_failure_that_waiting_will_not_mend_at_once_and_goes_on() {
+    let listing = Listing::default();
+    listing.set(&[("a", "Pending")]);
+    listing.fail_with(Some(403));
+    let server = listing.serve().await;
+    let client = paused_client(&server);
+    let options = WatchOptions { jitter: 0.0, ..WatchOptions::every(Duration::from_secs(10)) };
+    let mut watch = client.requests(SUB).unwrap().watch(options);
+
+    // The first listing's 403 is yielded straight away, not after three listings.
+    let started = tokio::time::Instant::now();
+    assert_eq!(describe(&watch.next_event().await), "error 403");
+    assert_eq!(started.elapsed(), Duration::ZERO);
+    assert_eq!(received(&server).await.len(), 1);
+
+    // Still failing: the next listing comes after the interval, the one after that after twice the interval.
+    let started = tokio::time::Instant::now();
+    assert_eq!(describe(&watch.next_event().await), "error 403");
+    assert_eq!(started.elapsed(), Duration::from_secs(10));
+    let started = tokio::time::Instant::now();
+    assert_eq!(describe(&watch.next_event().await), "error 403");
+    assert_eq!(started.elapsed(), Duration::from_secs(20));
+    assert_eq!(received(&server).await.len(), 3);
+
+    // Once the rights are granted the watch carries on from where it was.
+    listing.fail_with(None);
+    let started = tokio::time::Instant::now();
+    assert_eq!(describe(&watch.next_event().await), "new a");
+    assert_eq!(started.elapsed(), Duration::from_secs(40));
 }
 
 #[tokio::test(start_paused = true)]
