@@ -50,7 +50,9 @@ pub struct CustomerLockboxClientOptions {
     /// Resource Manager itself gives a resource provider.
     pub per_try_timeout: Option<Duration>,
     /// Time limit for a whole call, retries and waits included; exceeding it gives [`Error::Timeout`]. The
-    /// default is `None`: the retry budget bounds a call.
+    /// default is `None`: the retry budget bounds a call. A decision cut by it while on its way is not reported
+    /// as a timeout: the SDK reads the request to learn whether it was taken (see
+    /// [`RequestsClient::begin_update_status`](crate::RequestsClient::begin_update_status)).
     pub timeout: Option<Duration>,
     /// Your application's name, put in front of the `User-Agent`: at most 24 characters, no spaces. The
     /// default is `None`.

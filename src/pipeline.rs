@@ -67,6 +67,9 @@ pub(crate) struct CallMeta {
     pub(crate) retry_after: Option<Duration>,
     /// The last failure may have been carried out by the service (non-idempotent call only).
     pub(crate) ambiguous: bool,
+    /// An attempt of a non-idempotent call is on its way and has not been answered: were the call cut now, it
+    /// might have been carried out.
+    pub(crate) in_flight: bool,
     pub(crate) last_status: Option<StatusCode>,
     pub(crate) last_request_id: Option<String>,
 }
@@ -138,6 +141,9 @@ impl ClientHooks<Pipeline> for Client {
         // The copy is taken before the per-attempt headers go in, so it holds only the generated ones.
         let spare = if shared.retry.max_retries() > 0 { copy_request(&request) } else { None };
         headers.apply(&mut request, shared);
+        if non_idempotent {
+            with_call(|c| c.meta.in_flight = true);
+        }
         let sent = self.client().execute(request);
         async move {
             let result = sent.await;
@@ -219,6 +225,9 @@ impl Client {
             attempt += 1;
             let spare = if attempt <= shared.retry.max_retries() { copy_request(&request) } else { None };
             headers.apply(&mut request, shared);
+            if non_idempotent {
+                with_call(|c| c.meta.in_flight = true);
+            }
             let result = self.client().execute(request).await;
             let can_retry = spare.is_some();
             match (spare, self.judge(&result, attempt, started, non_idempotent, can_retry)) {
@@ -245,6 +254,7 @@ impl Client {
         let status = result.as_ref().ok().map(Response::status);
         with_call(|c| {
             c.meta.attempts = attempt;
+            c.meta.in_flight = false;
             c.meta.last_status = status;
             c.last_request_id = result.as_ref().ok().and_then(|r| r.headers().get(REQUEST_ID).cloned());
         });
@@ -410,11 +420,15 @@ impl Pipeline {
                 let meta = state.meta.clone();
                 return (Err(Box::pin(convert(operation, error, *state, secret)).await), meta);
             }
-            Err(limit) => Err(Error::Timeout {
-                what: format!("{operation} to complete"),
-                elapsed: limit,
-                last_status: meta.last_status.map_or_else(|| "no response".into(), |s| s.to_string()),
-            }),
+            Err(limit) => {
+                // Cut while a decision was on its way: the service may have taken it.
+                state.meta.ambiguous |= state.meta.in_flight;
+                Err(Error::Timeout {
+                    what: format!("{operation} to complete"),
+                    elapsed: limit,
+                    last_status: state.meta.last_status.map_or_else(|| "no response".into(), |s| s.to_string()),
+                })
+            }
         };
         (result, state.meta)
     }

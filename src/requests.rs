@@ -174,13 +174,15 @@ impl RequestsClient {
     /// [`Poller`] for it: ready at once when the service answers 200, polled when it answers 202.
     ///
     /// A decision is not blindly resent after it may have reached the service: after a 500, 502 or 504, a read
-    /// timeout or a connection lost once the request was sent, the SDK reads the request instead. If its status
+    /// timeout, a connection lost once the request was sent, or the client's `timeout` passing while it was on
+    /// its way, the SDK reads the request instead. If its status
     /// already reflects the decision (`Approving`/`Approved` for an approval, `Denying`/`Denied` for a denial),
     /// the call succeeds; if it is still `Pending`, the decision is sent again; otherwise the call fails with
     /// [`Error::DecisionConflict`] carrying the status. Throttling (429), 503 and refused connections, which
     /// guarantee nothing was done, are retried as usual. If the request cannot be read either, the call fails
     /// with [`Error::DecisionOutcomeUnknown`]: it never reports a plain failure for a decision that may have
-    /// been taken.
+    /// been taken. A success status whose body is lost or undecodable counts as the decision taken: the poller
+    /// is ready with the decision and reason that were sent.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for a bad id or an empty, overlong or control-character reason, before
@@ -217,6 +219,16 @@ impl RequestsClient {
                 Ok(poller) => return Ok(poller),
                 Err(error) => error,
             };
+            if let Some(status) = error.status().filter(reqwest::StatusCode::is_success) {
+                // The service said yes; only its answer's body was lost or could not be decoded. The decision
+                // was taken: report it as sent, not as a failure that would invite a second one.
+                tracing::warn!(
+                    request_id,
+                    status = status.as_u16(),
+                    "decision accepted, but the answer's body could not be read ({error}); reporting it as sent"
+                );
+                return Ok(self.recorded(body));
+            }
             if !meta.ambiguous {
                 // A definite answer. After an earlier attempt that may have gone through, a "not pending"
                 // refusal showing our decision means that attempt did.

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use azure_customer_lockbox::{
     CustomerLockboxClient, CustomerLockboxClientOptions, Error, ExponentialRetryOptions, FixedRetryOptions,
-    RetryOptions, models::LockboxRequestStatus,
+    RetryOptions,
+    models::{ApprovalDecision, LockboxRequestStatus},
 };
 use common::*;
 use serde_json::json;
@@ -196,9 +197,9 @@ async fn client_request_id_is_stable_across_attempts_and_fresh_per_call() {
     assert_ne!(ids[2], ids[3]);
 }
 
-/// A server that reads one request head per connection, then answers `200` with the JSON body `reply` gives for
-/// (connection number, request head), or closes the connection unanswered where `reply` gives `None`. Returns its
-/// URL and the number of connections it accepted.
+/// A server that reads one request head per connection, then writes the raw response `reply` gives for
+/// (connection number, request head) and closes the connection, or closes it unanswered where `reply` gives
+/// `None`. Returns its URL and the number of connections it accepted.
 async fn raw_server<F>(reply: F) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>)
 where
     F: Fn(usize, &[u8]) -> Option<String> + Send + Sync + 'static,
@@ -222,11 +223,7 @@ where
                         Ok(k) => read += k,
                     }
                 }
-                if let Some(body) = reply(n, &buf[..read]) {
-                    let response = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                        body.len()
-                    );
+                if let Some(response) = reply(n, &buf[..read]) {
                     let _ = socket.write_all(response.as_bytes()).await;
                 }
                 // Dropping the socket closes the connection, answered or not.
@@ -236,13 +233,21 @@ where
     (url, seen)
 }
 
+/// A whole `200` response carrying the JSON `body`, as `raw_server` writes it.
+fn http_200(body: &str) -> String {
+    format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
 /// A server that, for the first `drops` connections, closes the connection without answering; later connections
 /// get `reply`.
 async fn dropping_server(
     drops: usize,
     reply: &'static str,
 ) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-    raw_server(move |n, _| (n >= drops).then(|| reply.to_owned())).await
+    raw_server(move |n, _| (n >= drops).then(|| http_200(reply))).await
 }
 
 #[tokio::test(start_paused = true)]
@@ -377,12 +382,44 @@ async fn an_approval_whose_connection_dropped_after_sending_is_reconciled() {
             counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             return None;
         }
-        Some(body.clone())
+        Some(http_200(&body))
     })
     .await;
     let client = retrying_client(&url, policy(3));
     client.requests(SUB).unwrap().approve("req", "ok").await.unwrap();
     assert_eq!(posts.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_decision_answered_200_with_an_unreadable_body_counts_as_taken() {
+    for body in ["not json", "", "null", "[]", r#"{"status": 5}"#] {
+        let server =
+            approval_server(vec![ResponseTemplate::new(200).set_body_string(body)], vec![get_status("Pending")]).await;
+        let client = retrying_client(&server.uri(), policy(3));
+        let approval = client.requests(SUB).unwrap().approve("req", "ok").await.unwrap();
+        assert_eq!(approval.status, Some(ApprovalDecision::Approve), "{body:?}");
+        assert_eq!(approval.reason.as_deref(), Some("ok"), "{body:?}");
+        assert_eq!(count(&server, "POST").await, 1, "{body:?}: the decision must not be sent twice");
+        assert_eq!(count(&server, "GET").await, 0, "{body:?}: a 200 needs no reconciling");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_decision_whose_200_answer_is_cut_mid_body_counts_as_taken() {
+    let posts = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = posts.clone();
+    let (url, connections) = raw_server(move |_, head| {
+        assert!(head.starts_with(b"POST"), "only the decision is sent");
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        // The head promises 100 bytes; the connection closes after 12.
+        Some("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"status\": \"A".into())
+    })
+    .await;
+    let client = retrying_client(&url, policy(3));
+    let approval = client.requests(SUB).unwrap().deny("req", "no").await.unwrap();
+    assert_eq!(approval.status, Some(ApprovalDecision::Deny));
+    assert_eq!(posts.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
 
 #[tokio::test(start_paused = true)]
@@ -422,6 +459,44 @@ async fn the_call_timeout_ends_a_call_in_the_middle_of_its_retries() {
     }
     // Tries at 0 s and 1 s; the call ended during the second wait, so the third try (due at 2 s) never went out.
     assert_eq!(count(&server, "GET").await, 2);
+}
+
+/// The call's `timeout` passing while the decision is on its way leaves its outcome unknown: the SDK reads the
+/// request rather than report a failure, and finds the decision taken. Real clock, as above.
+#[tokio::test]
+async fn a_call_timeout_while_a_decision_is_on_its_way_is_reconciled() {
+    let server =
+        approval_server(vec![approved_reply().set_delay(Duration::from_secs(30))], vec![get_status("Approved")]).await;
+    let options = CustomerLockboxClientOptions {
+        retry: policy(3),
+        timeout: Some(Duration::from_millis(500)),
+        ..CustomerLockboxClientOptions::for_endpoint(server.uri().parse().unwrap())
+    };
+    let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap();
+    let approval = client.requests(SUB).unwrap().approve("req", "ok").await.unwrap();
+    assert_eq!(approval.reason.as_deref(), Some("ok"));
+    assert_eq!(count(&server, "POST").await, 1, "the decision must not be sent twice");
+    assert_eq!(count(&server, "GET").await, 1);
+}
+
+/// The call's `timeout` passing between tries, after answers that guarantee nothing was done, is a plain
+/// timeout: no decision is on its way, so there is nothing to reconcile.
+#[tokio::test]
+async fn a_call_timeout_between_refused_tries_of_a_decision_is_a_plain_timeout() {
+    let busy = ResponseTemplate::new(503).insert_header("retry-after", "5");
+    let server = approval_server(vec![busy], vec![get_status("Approved")]).await;
+    let options = CustomerLockboxClientOptions {
+        retry: policy(3),
+        timeout: Some(Duration::from_millis(500)),
+        ..CustomerLockboxClientOptions::for_endpoint(server.uri().parse().unwrap())
+    };
+    let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap();
+    match client.requests(SUB).unwrap().approve("req", "ok").await.unwrap_err() {
+        Error::Timeout { last_status, .. } => assert!(last_status.starts_with("503"), "{last_status}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(count(&server, "POST").await, 1);
+    assert_eq!(count(&server, "GET").await, 0);
 }
 
 /// The client the SDK builds carries the per-try timeout itself (no per-request setting): each try is cut at
