@@ -71,7 +71,7 @@ fn random_fault(rng: &mut fastrand::Rng) -> Fault {
         2 => RetryAfterHeader::Seconds(0),
         _ => RetryAfterHeader::HttpDate(SystemTime::now()),
     };
-    let fault = match rng.u8(0..10) {
+    let fault = match rng.u8(0..11) {
         0 | 1 => Fault::throttle(retry_hint),
         2 => Fault::status(500),
         3 => Fault::status_without_body(502),
@@ -81,7 +81,9 @@ fn random_fault(rng: &mut fastrand::Rng) -> Fault {
         7 => Fault::drop_connection(),
         // The decision is recorded, then the reply is lost: the SDK must reconcile, not resend.
         8 => Fault::status(500).after_commit().on(Operation::RequestsUpdateStatus),
-        _ => Fault::drop_connection().after_commit().on(Operation::RequestsUpdateStatus),
+        9 => Fault::drop_connection().after_commit().on(Operation::RequestsUpdateStatus),
+        // The decision is recorded and answered 200, but the answer's body is cut: it was taken all the same.
+        _ => Fault::cut_body().on(Operation::RequestsUpdateStatus),
     };
     fault.times(1)
 }

@@ -199,6 +199,7 @@ async fn an_approval_whose_reply_was_lost_is_recorded_exactly_once() {
         Fault::status(504),
         Fault::html(502),
         Fault::drop_connection(),
+        Fault::cut_body(),
     ] {
         let id = emulator.create_request(SUB, new_request("lost reply"));
         emulator.inject(fault.clone().after_commit().on(Operation::RequestsUpdateStatus));

@@ -556,6 +556,34 @@ async fn drop_connection_fault_fails_send_without_a_response() {
 }
 
 #[tokio::test]
+async fn cut_body_fault_takes_effect_and_closes_the_connection_half_way_through_the_body() {
+    let emu = start(EmulatorConfig::default()).await;
+    let whole = get(&emu, "providers/Microsoft.CustomerLockbox/operations").await.bytes().await.expect("body");
+    emu.inject(Fault::cut_body().on(Operation::OperationsList));
+    let response = get(&emu, "providers/Microsoft.CustomerLockbox/operations").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.content_length(), Some(whole.len() as u64), "the head promises the whole body");
+    let error = response.bytes().await.expect_err("the body is cut");
+    let mut cause: Option<&dyn std::error::Error> = Some(&error);
+    let mut eof = false;
+    while let Some(e) = cause {
+        eof |= e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::UnexpectedEof);
+        cause = e.source();
+    }
+    assert!(eof, "the body ends before its content-length: {error:?}");
+    assert_eq!(emu.faults_injected(), 1);
+
+    // The operation itself took effect: a cut answer to a decision still records it, once.
+    let id = emu.create_request(SUB, NewLockboxRequest::default());
+    emu.inject(Fault::cut_body().on(Operation::RequestsUpdateStatus));
+    let response = decide(&emu, SUB, &id, "Deny").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.bytes().await.is_err());
+    assert_eq!(emu.request_status(SUB, &id).as_deref(), Some("Denied"));
+    assert_eq!(emu.decisions().iter().filter(|d| d.request_id == id).count(), 1);
+}
+
+#[tokio::test]
 async fn delay_fault_answers_normally_after_the_delay() {
     let emu = start(EmulatorConfig::default()).await;
     emu.inject(Fault::delay(Duration::from_millis(300)));

@@ -66,6 +66,10 @@ pub enum FaultKind {
     DropConnection,
     /// Wait this long (real time), then answer normally.
     Delay(Duration),
+    /// Answer normally (the operation takes effect, whatever `after_commit` says), with the status, the headers
+    /// and a `content-length` for the whole body, then close the connection half-way through the body. An empty
+    /// body has no half to cut, so it arrives whole.
+    CutBody,
 }
 
 /// A fault to apply to the next `count` matching ARM requests; queue it with `Emulator::inject`.
@@ -123,6 +127,11 @@ impl Fault {
         Self::new(FaultKind::Delay(by))
     }
 
+    /// Answer normally, but close the connection half-way through the body.
+    pub fn cut_body() -> Self {
+        Self::new(FaultKind::CutBody)
+    }
+
     /// Affect the next `count` matching responses.
     #[must_use]
     pub fn times(mut self, count: usize) -> Self {
@@ -149,7 +158,7 @@ impl Fault {
     }
 }
 
-/// The failing response of a fault (not for `DropConnection` / `Delay`).
+/// The failing response of a fault (not for `DropConnection`, `Delay` or `CutBody`).
 pub(crate) fn fault_response(kind: &FaultKind) -> Response {
     match kind {
         FaultKind::Throttle { retry_after } => {
@@ -197,7 +206,9 @@ pub(crate) fn fault_response(kind: &FaultKind) -> Response {
             response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
             response
         }
-        FaultKind::DropConnection | FaultKind::Delay(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        FaultKind::DropConnection | FaultKind::Delay(_) | FaultKind::CutBody => {
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
     }
 }
 
@@ -206,7 +217,7 @@ pub(crate) fn fault_response(kind: &FaultKind) -> Response {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct FaultSpec {
-    /// `throttle`, `status`, `html`, `dropConnection` or `delay`.
+    /// `throttle`, `status`, `html`, `dropConnection`, `delay` or `cutBody`.
     pub kind: String,
     /// Status for `status` / `html`.
     pub status: Option<u16>,
@@ -254,9 +265,10 @@ impl FaultSpec {
             "html" => FaultKind::Html { status: self.status.unwrap_or(502) },
             "dropconnection" => FaultKind::DropConnection,
             "delay" => FaultKind::Delay(Duration::from_millis(self.millis.unwrap_or(0))),
+            "cutbody" => FaultKind::CutBody,
             other => {
                 return Err(format!(
-                    "unknown fault kind '{other}': expected throttle, status, html, dropConnection or delay"
+                    "unknown fault kind '{other}': expected throttle, status, html, dropConnection, delay or cutBody"
                 ));
             }
         };

@@ -84,6 +84,7 @@ pub(crate) async fn dispatch(State(shared): State<Arc<Shared>>, request: Request
             tokio::time::sleep(by).await;
             handle(&shared, &call).into_response()
         }
+        FaultKind::CutBody => cut_body(handle(&shared, &call).into_response()).await,
         kind => {
             if fault.after_commit {
                 drop(handle(&shared, &call));
@@ -91,6 +92,23 @@ pub(crate) async fn dispatch(State(shared): State<Arc<Shared>>, request: Request
             if kind == FaultKind::DropConnection { drop_connection(kill).await } else { fault_response(&kind) }
         }
     }
+}
+
+/// The response with its status and headers, a `content-length` for its whole body, and only the first half
+/// of the body: the body stream then fails, and the server closes the connection.
+async fn cut_body(response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let body = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    parts.headers.insert(axum::http::header::CONTENT_LENGTH, body.len().into());
+    let half = body.slice(..body.len() / 2);
+    let cut = async {
+        // Pending once, so that the server writes out the head and the first half before the stream fails;
+        // failing at once would make it drop everything unsent.
+        tokio::task::yield_now().await;
+        Err::<Bytes, _>(std::io::Error::other("body cut by an injected fault"))
+    };
+    let chunks = futures::StreamExt::chain(futures::stream::once(async { Ok(half) }), futures::stream::once(cut));
+    Response::from_parts(parts, axum::body::Body::from_stream(chunks))
 }
 
 /// Closes the connection without answering: the connection task drops the connection when told.
