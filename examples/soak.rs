@@ -71,7 +71,7 @@ fn random_fault(rng: &mut fastrand::Rng) -> Fault {
         2 => RetryAfterHeader::Seconds(0),
         _ => RetryAfterHeader::HttpDate(SystemTime::now()),
     };
-    let fault = match rng.u8(0..11) {
+    let fault = match rng.u8(0..12) {
         0 | 1 => Fault::throttle(retry_hint),
         2 => Fault::status(500),
         3 => Fault::status_without_body(502),
@@ -79,9 +79,11 @@ fn random_fault(rng: &mut fastrand::Rng) -> Fault {
         5 => Fault::status_without_body(504),
         6 => Fault::html(502),
         7 => Fault::drop_connection(),
+        // An answer whose body is cut half-way: a read is sent again, a decision counts as taken.
+        8 => Fault::cut_body(),
         // The decision is recorded, then the reply is lost: the SDK must reconcile, not resend.
-        8 => Fault::status(500).after_commit().on(Operation::RequestsUpdateStatus),
-        9 => Fault::drop_connection().after_commit().on(Operation::RequestsUpdateStatus),
+        9 => Fault::status(500).after_commit().on(Operation::RequestsUpdateStatus),
+        10 => Fault::drop_connection().after_commit().on(Operation::RequestsUpdateStatus),
         // The decision is recorded and answered 200, but the answer's body is cut: it was taken all the same.
         _ => Fault::cut_body().on(Operation::RequestsUpdateStatus),
     };

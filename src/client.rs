@@ -322,8 +322,8 @@ impl OperationsClient {
                 let inner = &client.inner;
                 let (result, _) = match link {
                     None => {
-                        let send = inner.operations_list().api_version(client.api_version()).send();
-                        inner.inner.call("operations_list", send).await
+                        let send = || inner.operations_list().api_version(client.api_version()).send();
+                        inner.inner.read("operations_list", send).await
                     }
                     Some(link) => inner.inner.get_json(inner, "operations_list", "nextLink", &link).await,
                 };
@@ -349,8 +349,9 @@ impl TenantClient {
     pub async fn get_opt_in_status(&self, tenant_id: &str) -> Result<TenantOptInResponse> {
         let tenant_id = validate::guid("tenant_id", tenant_id)?;
         let inner = &self.client.inner;
-        let send = inner.get_tenant_opted_in().tenant_id(tenant_id).api_version(self.client.api_version()).send();
-        Ok(inner.inner.call("get_tenant_opted_in", send).await.0?.into_inner())
+        let send =
+            || inner.get_tenant_opted_in().tenant_id(tenant_id.as_str()).api_version(self.client.api_version()).send();
+        Ok(inner.inner.read("get_tenant_opted_in", send).await.0?.into_inner())
     }
 
     /// True when the tenant has Customer Lockbox on; a missing `isOptedIn` counts as off.

@@ -85,6 +85,11 @@ struct CallState {
     secret: Option<HeaderValue>,
     /// `x-ms-request-id` of the last response, as received (turned into text only when needed).
     last_request_id: Option<HeaderValue>,
+    /// When the call's first attempt went out.
+    started: Option<tokio::time::Instant>,
+    /// Attempts made by earlier sends of this call: a read sent again after the body of its answer was cut
+    /// numbers its attempts after them, and its retries come out of the same policy (see [`Pipeline::read`]).
+    attempts_before: u32,
 }
 
 tokio::task_local! {
@@ -136,10 +141,11 @@ impl ClientHooks<Pipeline> for Client {
     fn exec(&self, mut request: Request, info: &OperationInfo) -> impl Future<Output = reqwest::Result<Response>> {
         let shared = &self.inner().0;
         let non_idempotent = info.operation_id == APPROVAL_OPERATION;
-        let started = tokio::time::Instant::now();
-        let headers = AttemptHeaders::of_call(shared);
+        let (headers, SoFar { attempts, started }) = AttemptHeaders::of_call(shared);
+        let started = started.unwrap_or_else(tokio::time::Instant::now);
+        let first = attempts + 1;
         // The copy is taken before the per-attempt headers go in, so it holds only the generated ones.
-        let spare = if shared.retry.max_retries() > 0 { copy_request(&request) } else { None };
+        let spare = if shared.retry.max_retries() >= first { copy_request(&request) } else { None };
         headers.apply(&mut request, shared);
         if non_idempotent {
             with_call(|c| c.meta.in_flight = true);
@@ -148,8 +154,8 @@ impl ClientHooks<Pipeline> for Client {
         async move {
             let result = sent.await;
             let can_retry = spare.is_some();
-            let retry = match (spare, self.judge(&result, 1, started, non_idempotent, can_retry)) {
-                (Some(spare), Some(wait)) => Box::pin(self.retry(spare, wait, started, non_idempotent, headers)),
+            let retry = match (spare, self.judge(&result, first, started, non_idempotent, can_retry)) {
+                (Some(spare), Some(wait)) => Box::pin(self.retry(spare, wait, started, non_idempotent, headers, first)),
                 _ => return result,
             };
             drop(result);
@@ -178,6 +184,13 @@ fn copy_request(request: &Request) -> Option<Request> {
     Some(copy)
 }
 
+/// What earlier sends of a call used up: their attempts, and when the first went out.
+#[derive(Default)]
+struct SoFar {
+    attempts: u32,
+    started: Option<tokio::time::Instant>,
+}
+
 /// The headers every attempt of a call carries besides the generated ones.
 struct AttemptHeaders {
     client_request_id: Option<RequestId>,
@@ -185,11 +198,14 @@ struct AttemptHeaders {
 }
 
 impl AttemptHeaders {
-    /// This call's request id and the token `pre` got for it.
-    fn of_call(shared: &Shared) -> Self {
-        let (client_request_id, authorization) =
-            with_call(|c| (c.client_request_id, c.secret.clone())).unwrap_or_default();
-        Self { client_request_id, authorization: authorization.or_else(|| shared.auth.current_header()) }
+    /// This call's request id and the token `pre` got for it, and what earlier sends of the call used up.
+    fn of_call(shared: &Shared) -> (Self, SoFar) {
+        let (client_request_id, authorization, so_far) = with_call(|c| {
+            (c.client_request_id, c.secret.clone(), SoFar { attempts: c.attempts_before, started: c.started })
+        })
+        .unwrap_or_default();
+        let headers = Self { client_request_id, authorization: authorization.or_else(|| shared.auth.current_header()) };
+        (headers, so_far)
     }
 
     fn apply(&self, request: &mut Request, shared: &Shared) {
@@ -208,8 +224,8 @@ impl AttemptHeaders {
 }
 
 impl Client {
-    /// Attempts 2 and later of a call: waits, resends, and judges each answer as [`ClientHooks::exec`] did
-    /// the first.
+    /// The attempts after `first`: waits, resends, and judges each answer as [`ClientHooks::exec`] did the
+    /// first.
     async fn retry(
         &self,
         mut request: Request,
@@ -217,9 +233,10 @@ impl Client {
         started: tokio::time::Instant,
         non_idempotent: bool,
         headers: AttemptHeaders,
+        first: u32,
     ) -> reqwest::Result<Response> {
         let shared = &self.inner().0;
-        let mut attempt = 1u32;
+        let mut attempt = first;
         loop {
             tokio::time::sleep(wait).await;
             attempt += 1;
@@ -254,6 +271,7 @@ impl Client {
         let status = result.as_ref().ok().map(Response::status);
         with_call(|c| {
             c.meta.attempts = attempt;
+            c.started = Some(started);
             c.meta.in_flight = false;
             c.meta.last_status = status;
             c.last_request_id = result.as_ref().ok().and_then(|r| r.headers().get(REQUEST_ID).cloned());
@@ -372,6 +390,53 @@ impl Pipeline {
         // keeps it out of this future and of every future that awaits this one, so none of them copies it
         // around on each move and poll.
         self.run(operation, Box::pin(call))
+    }
+
+    /// Runs a read as one logical call, as [`Self::call`] does, with one more kind of retry: when a success
+    /// answer's body is cut (the connection dropped, or the per-try timeout passed, half-way through it),
+    /// `send` makes the operation's future again and the read is resent, while the retry policy allows. The
+    /// resent attempts keep the call's `x-ms-client-request-id`, are numbered after the earlier ones, and share
+    /// the policy's retries and time budget with them. Only for operations that are safe to repeat.
+    pub(crate) fn read<'a, T, M, F>(
+        &'a self,
+        operation: &'static str,
+        mut send: M,
+    ) -> impl Future<Output = (Result<ResponseValue<T>>, CallMeta)> + 'a
+    where
+        M: FnMut() -> F + 'a,
+        F: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<()>>> + 'a,
+        T: 'a,
+    {
+        self.call(operation, async move {
+            loop {
+                match send().await {
+                    Err(progenitor_client::Error::ResponseBodyError(error)) => match self.resend_after_cut_body() {
+                        Some(wait) => {
+                            tracing::debug!(error = %error, wait_ms = wait.as_millis() as u64, "answer's body cut; retrying");
+                            tokio::time::sleep(wait).await;
+                        }
+                        None => return Err(progenitor_client::Error::ResponseBodyError(error)),
+                    },
+                    result => return result,
+                }
+            }
+        })
+    }
+
+    /// After a success answer's body was cut: how long to wait before sending the read again, or `None` when
+    /// the retry policy's retries or time budget are used up. Earlier sends' attempts count against both.
+    fn resend_after_cut_body(&self) -> Option<Duration> {
+        let policy = &self.0.retry;
+        let (attempts, started) = with_call(|c| {
+            c.attempts_before = c.meta.attempts;
+            (c.meta.attempts, c.started)
+        })?;
+        if attempts > policy.max_retries() {
+            return None;
+        }
+        let wait = policy.backoff(attempts, fastrand::f64());
+        let remaining = policy.budget().saturating_sub(started.map_or(Duration::ZERO, |s| s.elapsed()));
+        (wait <= remaining).then_some(wait)
     }
 
     async fn run<T, F>(&self, operation: &'static str, call: Pin<Box<F>>) -> (Result<ResponseValue<T>>, CallMeta)
@@ -543,15 +608,18 @@ impl Pipeline {
             Ok(url) => url,
             Err(e) => return (Err(e), CallMeta::default()),
         };
-        let request = async move {
-            let response = send_get(client, operation, url).await?;
-            if response.status() == StatusCode::OK {
-                ResponseValue::from_response(response).await
-            } else {
-                Err(progenitor_client::Error::UnexpectedResponse(response))
+        let request = || {
+            let url = url.clone();
+            async move {
+                let response = send_get(client, operation, url).await?;
+                if response.status() == StatusCode::OK {
+                    ResponseValue::from_response(response).await
+                } else {
+                    Err(progenitor_client::Error::UnexpectedResponse(response))
+                }
             }
         };
-        self.call(operation, request).await
+        self.read(operation, request).await
     }
 }
 
@@ -569,16 +637,19 @@ impl Pipeline {
             Ok(url) => url,
             Err(e) => return (Err(e), CallMeta::default()),
         };
-        let request = async move {
-            let mut response = send_get(client, operation, url).await?;
-            if !response.status().is_success() {
-                return Err(progenitor_client::Error::UnexpectedResponse(response));
+        let request = || {
+            let url = url.clone();
+            async move {
+                let mut response = send_get(client, operation, url).await?;
+                if !response.status().is_success() {
+                    return Err(progenitor_client::Error::UnexpectedResponse(response));
+                }
+                let (status, headers) = (response.status(), std::mem::take(response.headers_mut()));
+                let body = response.bytes().await.map_err(progenitor_client::Error::ResponseBodyError)?;
+                Ok(ResponseValue::new(body, status, headers))
             }
-            let (status, headers) = (response.status(), std::mem::take(response.headers_mut()));
-            let body = response.bytes().await.map_err(progenitor_client::Error::ResponseBodyError)?;
-            Ok(ResponseValue::new(body, status, headers))
         };
-        self.call(operation, request).await
+        self.read(operation, request).await
     }
 }
 

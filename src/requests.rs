@@ -83,13 +83,15 @@ impl RequestsClient {
     pub async fn get(&self, request_id: &str) -> Result<LockboxRequestResponse> {
         let request_id = validate::request_id(request_id)?;
         let inner = &self.client.inner;
-        let send = inner
-            .requests_get()
-            .subscription_id(&*self.subscription_id)
-            .request_id(request_id)
-            .api_version(self.client.api_version())
-            .send();
-        Ok(inner.inner.call("requests_get", send).await.0?.into_inner())
+        let send = || {
+            inner
+                .requests_get()
+                .subscription_id(&*self.subscription_id)
+                .request_id(request_id)
+                .api_version(self.client.api_version())
+                .send()
+        };
+        Ok(inner.inner.read("requests_get", send).await.0?.into_inner())
     }
 
     /// Lists requests (`Requests_List`), lazily, a page at a time. Sends nothing until the pager is polled.
@@ -106,12 +108,18 @@ impl RequestsClient {
                 let inner = &client.inner;
                 let (result, _) = match link {
                     None => {
-                        let mut builder =
-                            inner.requests_list().subscription_id(&*subscription_id).api_version(client.api_version());
-                        if let Some(filter) = filter.as_deref() {
-                            builder = builder.filter(filter);
-                        }
-                        inner.inner.call("requests_list", builder.send()).await
+                        let send = || {
+                            let builder = inner
+                                .requests_list()
+                                .subscription_id(&*subscription_id)
+                                .api_version(client.api_version());
+                            match filter.as_deref() {
+                                Some(filter) => builder.filter(filter),
+                                None => builder,
+                            }
+                            .send()
+                        };
+                        inner.inner.read("requests_list", send).await
                     }
                     Some(link) => inner.inner.get_json(inner, "requests_list", "nextLink", &link).await,
                 };

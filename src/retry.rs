@@ -5,7 +5,8 @@
 //! that is never shorter than what the server asks for in `x-ms-retry-after-ms`, `retry-after-ms` or
 //! `Retry-After`. When the server asks for more than the policy's maximum delay or remaining time budget, the
 //! SDK does not sleep: it returns the error at once and exposes the requested wait as
-//! [`Error::retry_after`](crate::Error::retry_after).
+//! [`Error::retry_after`](crate::Error::retry_after). A read whose `200` answer is cut half-way through its body
+//! is sent again too, within the same call and out of the same retries and time budget.
 //!
 //! Approvals are special: see [`RequestsClient::update_status`](crate::RequestsClient::update_status).
 

@@ -211,6 +211,107 @@ async fn an_approval_whose_reply_was_lost_is_recorded_exactly_once() {
     }
 }
 
+/// Client-request-id → how many requests the emulator received with it, for the requests received so far.
+fn sends_per_call(emulator: &Emulator) -> Vec<(String, usize)> {
+    let mut calls: Vec<(String, usize)> = Vec::new();
+    for request in emulator.received() {
+        let id = request.header("x-ms-client-request-id").expect("every request carries one").to_owned();
+        match calls.iter_mut().find(|(seen, _)| *seen == id) {
+            Some((_, sends)) => *sends += 1,
+            None => calls.push((id, 1)),
+        }
+    }
+    calls
+}
+
+#[tokio::test]
+async fn a_read_whose_answer_is_cut_mid_body_is_sent_again_within_the_same_call() {
+    let (emulator, client) = start(EmulatorConfig::default().with_page_size(2)).await;
+    let tenant = emulator.default_tenant_id().to_owned();
+    let ids: Vec<String> = (0..3).map(|i| emulator.create_request(SUB, new_request(&format!("cut {i}")))).collect();
+    let requests = client.requests(SUB).unwrap();
+    emulator.clear_received();
+
+    emulator.inject(Fault::cut_body().on(Operation::RequestsGet));
+    assert_eq!(requests.get(&ids[0]).await.unwrap().request_id(), Some(ids[0].as_str()));
+    emulator.inject(Fault::cut_body().on(Operation::GetTenantOptedIn));
+    assert!(!client.tenant().is_opted_in(&tenant).await.unwrap());
+    emulator.inject(Fault::cut_body().on(Operation::OperationsList));
+    assert!(!client.operations().list().try_collect().await.unwrap().is_empty());
+    // A listing whose first page arrives whole and whose next page (a nextLink) is cut.
+    let mut pager = requests.list(None);
+    let mut listed = vec![pager.try_next().await.unwrap().unwrap(), pager.try_next().await.unwrap().unwrap()];
+    emulator.inject(Fault::cut_body().on(Operation::RequestsList));
+    while let Some(request) = pager.try_next().await.unwrap() {
+        listed.push(request);
+    }
+    let mut listed: Vec<String> = listed.iter().map(|r| r.request_id().unwrap().to_owned()).collect();
+    listed.sort();
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(listed, expected, "every request once, none lost to the cut page");
+    // A poll of a decision.
+    requests.approve(&ids[1], "ok").await.unwrap();
+    emulator.inject(Fault::cut_body().on(Operation::RequestsGet));
+    let decided = requests.wait_for_decision(&ids[1], None).unwrap().await.unwrap();
+    assert_eq!(decided.status(), Some(&LockboxRequestStatus::Approved));
+    assert_eq!(emulator.faults_injected(), 5);
+
+    // Each cut answer was followed by one more send of the same call: same client-request-id, same URL.
+    let calls = sends_per_call(&emulator);
+    assert_eq!(calls.iter().filter(|(_, sends)| *sends == 2).count(), 5, "{calls:?}");
+    assert!(calls.iter().all(|(_, sends)| *sends <= 2), "{calls:?}");
+    for (id, _) in calls.iter().filter(|(_, sends)| *sends == 2) {
+        let sends: Vec<_> =
+            emulator.received().into_iter().filter(|r| r.header("x-ms-client-request-id") == Some(id)).collect();
+        assert_eq!((&sends[0].path, &sends[0].query), (&sends[1].path, &sends[1].query));
+    }
+}
+
+#[tokio::test]
+async fn resends_after_a_cut_body_come_out_of_the_same_retry_policy() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let client_with = |max_retries| {
+        let options = CustomerLockboxClientOptions {
+            retry: RetryOptions::exponential(ExponentialRetryOptions {
+                max_retries,
+                initial_delay: Duration::from_millis(5),
+                ..Default::default()
+            }),
+            ..CustomerLockboxClientOptions::for_endpoint(emulator.url().clone())
+        };
+        CustomerLockboxClient::new(Arc::new(StaticTokenCredential::new("e2e-token")), Some(options)).unwrap()
+    };
+    let id = emulator.create_request(SUB, new_request("cut then busy"));
+
+    // Cut, then 503, then a whole answer: three attempts, within a policy of two retries.
+    emulator.inject(Fault::cut_body().on(Operation::RequestsGet));
+    emulator.inject(Fault::status(503).on(Operation::RequestsGet));
+    client_with(2).requests(SUB).unwrap().get(&id).await.unwrap();
+    assert_eq!(sends_per_call(&emulator).iter().map(|(_, n)| *n).collect::<Vec<_>>(), [3]);
+
+    // With one retry, the resend after the cut is the last attempt: its 503 is the answer.
+    emulator.clear_received();
+    emulator.inject(Fault::cut_body().on(Operation::RequestsGet));
+    emulator.inject(Fault::status(503).on(Operation::RequestsGet));
+    let error = client_with(1).requests(SUB).unwrap().get(&id).await.unwrap_err();
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(503));
+    assert_eq!(error.attempts(), Some(2));
+    assert_eq!(sends_per_call(&emulator).iter().map(|(_, n)| *n).collect::<Vec<_>>(), [2]);
+
+    // Cut every time: the last cut is reported, as a transport failure of the 200 it came with.
+    emulator.clear_received();
+    emulator.inject(Fault::cut_body().times(5).on(Operation::RequestsGet));
+    match client_with(1).requests(SUB).unwrap().get(&id).await.unwrap_err() {
+        Error::Transport { attempts, status, .. } => {
+            assert_eq!(attempts, 2);
+            assert_eq!(status.map(|s| s.as_u16()), Some(200));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(sends_per_call(&emulator).iter().map(|(_, n)| *n).collect::<Vec<_>>(), [2]);
+}
+
 #[tokio::test]
 async fn an_approval_that_failed_before_committing_is_sent_again() {
     let (emulator, client) = start(EmulatorConfig::default()).await;
