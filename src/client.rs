@@ -24,6 +24,10 @@ use crate::{
 /// The api-version this SDK speaks.
 pub const DEFAULT_API_VERSION: &str = "2018-02-28-preview";
 
+/// The default of [`CustomerLockboxClientOptions::max_response_body`]: 16 MiB. A page of 100 access requests is
+/// some 200 KB.
+pub const DEFAULT_MAX_RESPONSE_BODY: usize = 16 << 20;
+
 /// Options of a [`CustomerLockboxClient`]. Every field has a documented default; start from `Default`.
 ///
 /// ```
@@ -65,6 +69,11 @@ pub struct CustomerLockboxClientOptions {
     /// `https://` endpoints, or `http://` on loopback (the emulator), are accepted, so a token never travels
     /// in clear text to a remote host.
     pub allow_insecure_http: bool,
+    /// The largest answer body the SDK reads, in bytes. A body declared or found larger is not read past the
+    /// limit, and the call fails with [`Error::ResponseTooLarge`], which is not retried; a decision answered
+    /// `200` with such a body was taken all the same, and succeeds. The default is
+    /// [`DEFAULT_MAX_RESPONSE_BODY`]; `0` is refused.
+    pub max_response_body: usize,
 }
 
 impl Default for CustomerLockboxClientOptions {
@@ -78,6 +87,7 @@ impl Default for CustomerLockboxClientOptions {
             application_id: None,
             http_client: None,
             allow_insecure_http: false,
+            max_response_body: DEFAULT_MAX_RESPONSE_BODY,
         }
     }
 }
@@ -93,6 +103,7 @@ impl fmt::Debug for CustomerLockboxClientOptions {
             .field("application_id", &self.application_id)
             .field("http_client", &self.http_client.as_ref().map(|_| "custom"))
             .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("max_response_body", &self.max_response_body)
             .finish()
     }
 }
@@ -148,6 +159,9 @@ impl CustomerLockboxClient {
         if options.api_version.trim().is_empty() {
             return Err(Error::Configuration("api_version must not be empty".into()));
         }
+        if options.max_response_body == 0 {
+            return Err(Error::Configuration("max_response_body must be at least 1 byte".into()));
+        }
         let user_agent = user_agent(options.application_id.as_deref())?;
         // A client the SDK builds carries the per-try timeout itself, which spares each attempt a per-request
         // setting (an allocation in reqwest); a client you pass gets it on every attempt.
@@ -177,6 +191,7 @@ impl CustomerLockboxClient {
             retry: options.retry,
             per_try_timeout,
             call_timeout: options.timeout,
+            max_response_body: options.max_response_body,
         };
         let client = generated::Client::new_with_client(&baseurl, http, Pipeline(Arc::new(shared)));
         Ok(Self { inner: Arc::new(client) })

@@ -78,6 +78,23 @@ pub enum Error {
         source: serde_json::Error,
     },
 
+    /// The answer's body was larger than the client's
+    /// [`max_response_body`](crate::CustomerLockboxClientOptions::max_response_body); it was not read past the
+    /// limit. Not retried.
+    #[error(
+        "{operation}: the {status} response's body is larger than the {limit}-byte limit (x-ms-request-id {request_id:?})"
+    )]
+    ResponseTooLarge {
+        /// The operation id.
+        operation: &'static str,
+        /// The HTTP status of the response.
+        status: StatusCode,
+        /// The response's `x-ms-request-id`.
+        request_id: Option<String>,
+        /// The limit, in bytes.
+        limit: usize,
+    },
+
     /// A decision could not be taken because the request is no longer pending.
     ///
     /// Raised when a retried approval or denial finds the request in a status that reflects neither the
@@ -328,7 +345,7 @@ impl Error {
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Error::Service(e) => Some(e.status),
-            Error::Decode { status, .. } => Some(*status),
+            Error::Decode { status, .. } | Error::ResponseTooLarge { status, .. } => Some(*status),
             Error::Transport { status, .. } => *status,
             _ => None,
         }
@@ -346,7 +363,9 @@ impl Error {
     pub fn request_id(&self) -> Option<&str> {
         match self {
             Error::Service(e) => e.request_id.as_deref(),
-            Error::Decode { request_id, .. } | Error::Transport { request_id, .. } => request_id.as_deref(),
+            Error::Decode { request_id, .. }
+            | Error::Transport { request_id, .. }
+            | Error::ResponseTooLarge { request_id, .. } => request_id.as_deref(),
             _ => None,
         }
     }

@@ -18,7 +18,8 @@ mod watch;
 
 pub use auth::StaticTokenCredential;
 pub use client::{
-    CustomerLockboxClient, CustomerLockboxClientOptions, DEFAULT_API_VERSION, OperationsClient, TenantClient,
+    CustomerLockboxClient, CustomerLockboxClientOptions, DEFAULT_API_VERSION, DEFAULT_MAX_RESPONSE_BODY,
+    OperationsClient, TenantClient,
 };
 pub use cloud::CloudConfiguration;
 pub use error::{ArmAdditionalInfo, ArmErrorDetail, Error, Result, ServiceError};

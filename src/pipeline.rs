@@ -42,6 +42,7 @@ pub(crate) struct Shared {
     /// the client) or there is none.
     pub(crate) per_try_timeout: Option<Duration>,
     pub(crate) call_timeout: Option<Duration>,
+    pub(crate) max_response_body: usize,
 }
 
 impl fmt::Debug for Pipeline {
@@ -54,6 +55,7 @@ impl fmt::Debug for Pipeline {
             .field("retry", &s.retry)
             .field("per_try_timeout", &s.per_try_timeout)
             .field("call_timeout", &s.call_timeout)
+            .field("max_response_body", &s.max_response_body)
             .finish()
     }
 }
@@ -90,6 +92,10 @@ struct CallState {
     /// Attempts made by earlier sends of this call: a read sent again after the body of its answer was cut
     /// numbers its attempts after them, and its retries come out of the same policy (see [`Pipeline::read`]).
     attempts_before: u32,
+    /// The largest body this call reads (the client's `max_response_body`).
+    body_limit: usize,
+    /// A body was larger than `body_limit`.
+    body_too_large: bool,
 }
 
 tokio::task_local! {
@@ -452,7 +458,11 @@ impl Pipeline {
             attempts = tracing::field::Empty,
             request_id = tracing::field::Empty,
         );
-        let state = Box::new(CallState { client_request_id: Some(id), ..Default::default() });
+        let state = Box::new(CallState {
+            client_request_id: Some(id),
+            body_limit: self.0.max_response_body,
+            ..Default::default()
+        });
         let deadline = self.0.call_timeout.map(|limit| (limit, Box::pin(tokio::time::sleep(limit))));
         let (result, mut state) = InCall { call, state: Some(state), span: &span, deadline }.await;
         let failed = !matches!(result, Ok(Ok(_)));
@@ -613,7 +623,7 @@ impl Pipeline {
             async move {
                 let response = send_get(client, operation, url).await?;
                 if response.status() == StatusCode::OK {
-                    ResponseValue::from_response(response).await
+                    response_value(response).await
                 } else {
                     Err(progenitor_client::Error::UnexpectedResponse(response))
                 }
@@ -645,7 +655,7 @@ impl Pipeline {
                     return Err(progenitor_client::Error::UnexpectedResponse(response));
                 }
                 let (status, headers) = (response.status(), std::mem::take(response.headers_mut()));
-                let body = response.bytes().await.map_err(progenitor_client::Error::ResponseBodyError)?;
+                let body = capped_body(response).await?;
                 Ok(ResponseValue::new(body, status, headers))
             }
         };
@@ -694,14 +704,24 @@ async fn convert(
     if let Some((url, reason)) = state.refused_url {
         return Error::UnsafeUrl { kind: "request URL", url, reason };
     }
+    let too_large = |status: StatusCode, request_id: Option<String>| Error::ResponseTooLarge {
+        operation,
+        status,
+        request_id,
+        limit: state.body_limit,
+    };
+    if state.body_too_large {
+        return too_large(meta.last_status.unwrap_or(StatusCode::OK), meta.last_request_id.clone());
+    }
     match error {
         P::UnexpectedResponse(response) => {
             let status = response.status();
             let headers = response.headers().clone();
-            match response.bytes().await {
-                Ok(body) => {
+            match read_body(response, state.body_limit).await {
+                Ok(Some(body)) => {
                     Error::Service(Box::new(ServiceError::from_parts(operation, status, &headers, body, meta, secret)))
                 }
+                Ok(None) => too_large(status, meta.last_request_id.clone()),
                 Err(source) => Error::Transport {
                     operation,
                     attempts: meta.attempts.max(1),
@@ -756,12 +776,47 @@ pub(crate) fn response_value<T: DeserializeOwned, E>(
     let status = response.status();
     let headers = std::mem::take(response.headers_mut());
     async move {
-        let body = response.bytes().await.map_err(progenitor_client::Error::ResponseBodyError)?;
+        let body = capped_body(response).await?;
         match serde_json::from_slice(&body) {
             Ok(inner) => Ok(ResponseValue::new(inner, status, headers)),
             Err(e) => Err(progenitor_client::Error::InvalidResponsePayload(body, e)),
         }
     }
+}
+
+/// A response's body, read within the call's `max_response_body`. A larger body is not read past the limit: the
+/// call state records it, and the error becomes [`Error::ResponseTooLarge`].
+pub(crate) async fn capped_body<E>(
+    response: Response,
+) -> std::result::Result<bytes::Bytes, progenitor_client::Error<E>> {
+    let limit = with_call(|c| c.body_limit).unwrap_or(crate::DEFAULT_MAX_RESPONSE_BODY);
+    match read_body(response, limit).await {
+        Ok(Some(body)) => Ok(body),
+        Ok(None) => {
+            with_call(|c| c.body_too_large = true);
+            Err(progenitor_client::Error::Custom(format!("response body larger than {limit} bytes")))
+        }
+        Err(error) => Err(progenitor_client::Error::ResponseBodyError(error)),
+    }
+}
+
+/// Reads a body of at most `limit` bytes; `Ok(None)` when it is larger, declared or found so, in which case
+/// reading stopped at the limit.
+async fn read_body(mut response: Response, limit: usize) -> reqwest::Result<Option<bytes::Bytes>> {
+    match response.content_length() {
+        Some(length) if length > limit as u64 => return Ok(None),
+        // The body cannot outgrow its declared length: the HTTP layer ends it there.
+        Some(_) => return response.bytes().await.map(Some),
+        None => {}
+    }
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > limit {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body.freeze()))
 }
 
 /// `ResponseValue::empty`, moving the headers out of the response instead of cloning them.

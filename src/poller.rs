@@ -215,7 +215,7 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
                     if matches!(response.status().as_u16(), 201 | 202 | 204) =>
                 {
                     let (status, headers) = (response.status(), response.headers().clone());
-                    let bytes = response.bytes().await.map_err(progenitor_client::Error::ResponseBodyError)?;
+                    let bytes = crate::pipeline::capped_body(response).await?;
                     Ok(ResponseValue::new(Initial::Accepted(bytes), status, headers))
                 }
                 Err(e) => Err(e),

@@ -549,3 +549,123 @@ async fn a_try_that_outlives_the_per_try_timeout_is_retried_then_reported() {
     // Three tries of 5 s, and waits of 0.8 s and 1.6 s between them.
     assert_eq!(started.elapsed().as_millis(), 17_400);
 }
+
+// ---- the response body limit ----
+
+fn limited_client(endpoint: &str, max_response_body: usize) -> CustomerLockboxClient {
+    let options = CustomerLockboxClientOptions {
+        retry: policy(3),
+        per_try_timeout: None,
+        http_client: Some(paused_clock_http()),
+        max_response_body,
+        ..CustomerLockboxClientOptions::for_endpoint(endpoint.parse().unwrap())
+    };
+    CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap()
+}
+
+/// A tenant answer of exactly `len` bytes.
+fn tenant_body(len: usize) -> String {
+    let start = r#"{"isOptedIn":true,"pad":""#;
+    let pad = len - start.len() - 2;
+    format!("{start}{}\"}}", "x".repeat(pad))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_body_over_the_limit_is_refused_and_not_retried_whether_declared_or_streamed() {
+    // Declared by content-length.
+    let server = tenant_server(vec![ResponseTemplate::new(200).set_body_string(tenant_body(1001))]).await;
+    match limited_client(&server.uri(), 1000).tenant().is_opted_in(TENANT).await.unwrap_err() {
+        Error::ResponseTooLarge { status, limit, .. } => assert_eq!((status.as_u16(), limit), (200, 1000)),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(count(&server, "GET").await, 1, "not retried");
+    // Exactly at the limit is fine.
+    let server = tenant_server(vec![ResponseTemplate::new(200).set_body_string(tenant_body(1000))]).await;
+    assert!(limited_client(&server.uri(), 1000).tenant().is_opted_in(TENANT).await.unwrap());
+
+    // Streamed in chunks, without a declared length: found too large on the way.
+    let body = tenant_body(1800);
+    let (url, connections) = raw_server(move |_, _| {
+        let chunks: String = body
+            .as_bytes()
+            .chunks(600)
+            .map(|c| format!("{:x}\r\n{}\r\n", c.len(), String::from_utf8_lossy(c)))
+            .collect();
+        Some(format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n{chunks}0\r\n\r\n"
+        ))
+    })
+    .await;
+    match limited_client(&url, 1000).tenant().is_opted_in(TENANT).await.unwrap_err() {
+        Error::ResponseTooLarge { status, .. } => assert_eq!(status.as_u16(), 200),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1, "not retried");
+    // The same chunked answer within the limit is read whole.
+    assert!(limited_client(&url, 1800).tenant().is_opted_in(TENANT).await.unwrap());
+
+    // An error answer is held to the limit too, and keeps its status.
+    let server = tenant_server(vec![ResponseTemplate::new(404).set_body_string("x".repeat(5000))]).await;
+    let error = limited_client(&server.uri(), 1000).tenant().is_opted_in(TENANT).await.unwrap_err();
+    assert!(matches!(error, Error::ResponseTooLarge { .. }), "{error:?}");
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(404));
+    assert!(!error.is_retryable());
+}
+
+/// A body declared larger than the limit is refused on its head: nothing waits for bytes that are not needed.
+/// Real clock: the server never sends the body, nor closes the connection.
+#[tokio::test]
+async fn a_declared_length_over_the_limit_is_refused_without_reading_the_body() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut buf = vec![0u8; 16 * 1024];
+        let _ = socket.read(&mut buf).await;
+        let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 10737418240\r\n\r\n{";
+        socket.write_all(head.as_bytes()).await.unwrap();
+        // Hold the connection open, sending nothing more.
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    });
+    let options = CustomerLockboxClientOptions {
+        retry: policy(3),
+        ..CustomerLockboxClientOptions::for_endpoint(url.parse().unwrap())
+    };
+    let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap();
+    let answer = tokio::time::timeout(Duration::from_secs(20), client.tenant().is_opted_in(TENANT)).await;
+    match answer.expect("refused on the head, not after waiting for the body") {
+        Err(Error::ResponseTooLarge { limit, .. }) => {
+            assert_eq!(limit, azure_customer_lockbox::DEFAULT_MAX_RESPONSE_BODY)
+        }
+        other => panic!("{other:?}"),
+    }
+    server.abort();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_decision_answered_200_with_a_body_over_the_limit_counts_as_taken() {
+    let server = approval_server(
+        vec![
+            ResponseTemplate::new(200)
+                .set_body_string(format!("{{\"status\":\"Approve\",\"reason\":\"{}\"}}", "x".repeat(4000))),
+        ],
+        vec![get_status("Pending")],
+    )
+    .await;
+    let approval = limited_client(&server.uri(), 1000).requests(SUB).unwrap().approve("req", "ok").await.unwrap();
+    assert_eq!(approval.reason.as_deref(), Some("ok"));
+    assert_eq!(count(&server, "POST").await, 1);
+    assert_eq!(count(&server, "GET").await, 0);
+}
+
+#[test]
+fn a_zero_body_limit_is_refused() {
+    let options = CustomerLockboxClientOptions {
+        max_response_body: 0,
+        ..CustomerLockboxClientOptions::for_endpoint("http://127.0.0.1:1".parse().unwrap())
+    };
+    match CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap_err() {
+        Error::Configuration(message) => assert!(message.contains("max_response_body"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+}
