@@ -69,8 +69,8 @@ pub(crate) struct CallMeta {
     pub(crate) retry_after: Option<Duration>,
     /// The last failure may have been carried out by the service (non-idempotent call only).
     pub(crate) ambiguous: bool,
-    /// An attempt of a non-idempotent call is on its way and has not been answered: were the call cut now, it
-    /// might have been carried out.
+    /// An attempt of a non-idempotent call went out and its answer has not been refused nor read whole: were
+    /// the call cut now, it might have been carried out. (A success stays in flight until its body is read.)
     pub(crate) in_flight: bool,
     pub(crate) last_status: Option<StatusCode>,
     pub(crate) last_request_id: Option<String>,
@@ -278,7 +278,7 @@ impl Client {
         with_call(|c| {
             c.meta.attempts = attempt;
             c.started = Some(started);
-            c.meta.in_flight = false;
+            c.meta.in_flight &= status.is_some_and(|s| s.is_success());
             c.meta.last_status = status;
             c.last_request_id = result.as_ref().ok().and_then(|r| r.headers().get(REQUEST_ID).cloned());
         });
@@ -496,7 +496,8 @@ impl Pipeline {
                 return (Err(Box::pin(convert(operation, error, *state, secret)).await), meta);
             }
             Err(limit) => {
-                // Cut while a decision was on its way: the service may have taken it.
+                // Cut while a decision was on its way, or while the body of its success came in: the service
+                // may have taken it, or has.
                 state.meta.ambiguous |= state.meta.in_flight;
                 Err(Error::Timeout {
                     what: format!("{operation} to complete"),

@@ -479,6 +479,45 @@ async fn a_call_timeout_while_a_decision_is_on_its_way_is_reconciled() {
     assert_eq!(count(&server, "GET").await, 1);
 }
 
+/// The call's `timeout` passing while the body of the decision's `200` comes in: the decision was taken, and
+/// the SDK learns so by reading the request. Real clock: the server sends half the body, then nothing.
+#[tokio::test]
+async fn a_call_timeout_while_a_decisions_200_body_comes_in_is_reconciled() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let posts = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = posts.clone();
+    let approved = http_200(&serde_json::to_string(&request_json(SUB, "req", "Approved")).unwrap());
+    let server = tokio::spawn(async move {
+        loop {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let (counter, approved) = (counter.clone(), approved.clone());
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16 * 1024];
+                let _ = socket.read(&mut buf).await;
+                if buf.starts_with(b"POST") {
+                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"st";
+                    socket.write_all(head.as_bytes()).await.unwrap();
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                } else {
+                    socket.write_all(approved.as_bytes()).await.unwrap();
+                }
+            });
+        }
+    });
+    let options = CustomerLockboxClientOptions {
+        retry: policy(3),
+        timeout: Some(Duration::from_millis(500)),
+        ..CustomerLockboxClientOptions::for_endpoint(url.parse().unwrap())
+    };
+    let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap();
+    let approval = client.requests(SUB).unwrap().approve("req", "ok").await.unwrap();
+    assert_eq!(approval.reason.as_deref(), Some("ok"));
+    assert_eq!(posts.load(std::sync::atomic::Ordering::SeqCst), 1, "the decision must not be sent twice");
+    server.abort();
+}
+
 /// The call's `timeout` passing between tries, after answers that guarantee nothing was done, is a plain
 /// timeout: no decision is on its way, so there is nothing to reconcile.
 #[tokio::test]
