@@ -469,7 +469,7 @@ async fn a_call_timeout_while_a_decision_is_on_its_way_is_reconciled() {
         approval_server(vec![approved_reply().set_delay(Duration::from_secs(30))], vec![get_status("Approved")]).await;
     let options = CustomerLockboxClientOptions {
         retry: policy(3),
-        timeout: Some(Duration::from_millis(500)),
+        timeout: Some(Duration::from_secs(1)),
         ..CustomerLockboxClientOptions::for_endpoint(server.uri().parse().unwrap())
     };
     let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap();
@@ -508,7 +508,7 @@ async fn a_call_timeout_while_a_decisions_200_body_comes_in_is_reconciled() {
     });
     let options = CustomerLockboxClientOptions {
         retry: policy(3),
-        timeout: Some(Duration::from_millis(500)),
+        timeout: Some(Duration::from_secs(1)),
         ..CustomerLockboxClientOptions::for_endpoint(url.parse().unwrap())
     };
     let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap();
@@ -526,7 +526,7 @@ async fn a_call_timeout_between_refused_tries_of_a_decision_is_a_plain_timeout()
     let server = approval_server(vec![busy], vec![get_status("Approved")]).await;
     let options = CustomerLockboxClientOptions {
         retry: policy(3),
-        timeout: Some(Duration::from_millis(500)),
+        timeout: Some(Duration::from_secs(2)),
         ..CustomerLockboxClientOptions::for_endpoint(server.uri().parse().unwrap())
     };
     let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap();
