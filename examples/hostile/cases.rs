@@ -625,6 +625,8 @@ enum Want {
     /// `Error::DecisionOutcomeUnknown`: a decision failed after it may have reached the service and the read
     /// that would tell also failed; its source is a transport error after a response head with this status.
     OutcomeUnknownAfterHead(u16),
+    /// `Error::ResponseTooLarge` for a response with this status (status and request id kept).
+    TooLarge(u16),
 }
 
 fn check(result: SdkResult<String>, want: Want) -> Check {
@@ -635,6 +637,7 @@ fn check(result: SdkResult<String>, want: Want) -> Check {
         Want::TransportAfterHead(status) => transport_after_head(result, status),
         Want::Transport => transport(result),
         Want::OutcomeUnknownAfterHead(status) => outcome_unknown(result, status),
+        Want::TooLarge(status) => with_response(result, status, |e| matches!(e, Error::ResponseTooLarge { .. })),
     }
 }
 
@@ -647,6 +650,19 @@ pub fn bad_response_cases() -> Vec<Case> {
     let deep = "[".repeat(100_000);
     let echo = format!("{{\"error\":{{\"code\":\"Echo\",\"message\":\"you sent Bearer {TOKEN} and {TOKEN}\"}}}}");
     let json_type = [("Content-Type", "application/json")];
+    // Over the default 16 MiB body limit: declared (the body never comes), or streamed in 1 MiB chunks.
+    let declared_huge = |status: &str| {
+        format!("HTTP/1.1 {status}\r\nContent-Type: application/json\r\nx-ms-request-id: rid-big\r\nContent-Length: 17179869184\r\n\r\n{{")
+            .into_bytes()
+    };
+    let mut chunked_huge =
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nx-ms-request-id: rid-big\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    for _ in 0..17 {
+        chunked_huge.extend_from_slice(format!("{:x}\r\n", 1 << 20).as_bytes());
+        chunked_huge.extend(std::iter::repeat_n(b' ', 1 << 20));
+        chunked_huge.extend_from_slice(b"\r\n");
+    }
+    chunked_huge.extend_from_slice(b"0\r\n\r\n");
     #[rustfmt::skip]
     let table: Vec<(&str, Call, Reply, Want)> = vec![
         ("truncated JSON", Call::Get, json_ok(&request_json("r1", "Pending", "x")[..40]), Want::Decode),
@@ -695,6 +711,14 @@ pub fn bad_response_cases() -> Vec<Case> {
         ("body cut short", Call::Get,
             Reply::Raw(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nx-ms-request-id: rid-cut\r\n\r\n{\"name\":".to_vec()),
             Want::TransportAfterHead(200)),
+        ("body declared over the size limit", Call::Get, Reply::Drip(declared_huge("200 OK")), Want::TooLarge(200)),
+        ("error body declared over the size limit", Call::Get, Reply::Drip(declared_huge("500 Oops")), Want::TooLarge(500)),
+        ("chunked body over the size limit", Call::List, Reply::Raw(chunked_huge), Want::TooLarge(200)),
+        ("decision answered 200, body cut short", Call::Approve,
+            Reply::Raw(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nx-ms-request-id: rid-cut\r\n\r\n{\"status\":".to_vec()),
+            // The service said yes: the decision was taken, and the call says so.
+            Want::Ok("Approve")),
+        ("decision answered 200 with garbage", Call::Approve, json_ok("not json at all"), Want::Ok("Approve")),
         ("not HTTP at all", Call::Get, Reply::Raw(b"SSH-2.0-OpenSSH_9.6\r\n".to_vec()), Want::Transport),
         ("garbage status line", Call::Get, Reply::Raw(b"HTTP/1.1 abc\r\n\r\n".to_vec()), Want::Transport),
         ("connection closed at once", Call::Enable, Reply::Close, Want::Transport),
