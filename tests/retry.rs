@@ -197,12 +197,20 @@ async fn client_request_id_is_stable_across_attempts_and_fresh_per_call() {
     assert_ne!(ids[2], ids[3]);
 }
 
-/// A server that reads one request head per connection, then writes the raw response `reply` gives for
-/// (connection number, request head) and closes the connection, or closes it unanswered where `reply` gives
-/// `None`. Returns its URL and the number of connections it accepted.
+/// What `raw_server` writes on a connection, and what it does then.
+enum Raw {
+    /// These bytes, then close the connection.
+    Close(String),
+    /// These bytes, then hold the connection open without sending more.
+    Stall(String),
+}
+
+/// A server that reads one request head per connection, then does what `reply` gives for (connection number,
+/// request head), or closes the connection unanswered where `reply` gives `None`. Returns its URL and the number
+/// of connections it accepted.
 async fn raw_server<F>(reply: F) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>)
 where
-    F: Fn(usize, &[u8]) -> Option<String> + Send + Sync + 'static,
+    F: Fn(usize, &[u8]) -> Option<Raw> + Send + Sync + 'static,
 {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -223,8 +231,15 @@ where
                         Ok(k) => read += k,
                     }
                 }
-                if let Some(response) = reply(n, &buf[..read]) {
-                    let _ = socket.write_all(response.as_bytes()).await;
+                match reply(n, &buf[..read]) {
+                    Some(Raw::Close(bytes)) => {
+                        let _ = socket.write_all(bytes.as_bytes()).await;
+                    }
+                    Some(Raw::Stall(bytes)) => {
+                        let _ = socket.write_all(bytes.as_bytes()).await;
+                        tokio::time::sleep(Duration::from_secs(60)).await;
+                    }
+                    None => {}
                 }
                 // Dropping the socket closes the connection, answered or not.
             });
@@ -233,12 +248,12 @@ where
     (url, seen)
 }
 
-/// A whole `200` response carrying the JSON `body`, as `raw_server` writes it.
-fn http_200(body: &str) -> String {
-    format!(
+/// A whole `200` response carrying the JSON `body`, for `raw_server` to write before it closes.
+fn http_200(body: &str) -> Raw {
+    Raw::Close(format!(
         "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
-    )
+    ))
 }
 
 /// A server that, for the first `drops` connections, closes the connection without answering; later connections
@@ -412,7 +427,9 @@ async fn a_decision_whose_200_answer_is_cut_mid_body_counts_as_taken() {
         assert!(head.starts_with(b"POST"), "only the decision is sent");
         counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         // The head promises 100 bytes; the connection closes after 12.
-        Some("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"status\": \"A".into())
+        Some(Raw::Close(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"status\": \"A".into(),
+        ))
     })
     .await;
     let client = retrying_client(&url, policy(3));
@@ -483,29 +500,18 @@ async fn a_call_timeout_while_a_decision_is_on_its_way_is_reconciled() {
 /// the SDK learns so by reading the request. Real clock: the server sends half the body, then nothing.
 #[tokio::test]
 async fn a_call_timeout_while_a_decisions_200_body_comes_in_is_reconciled() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
     let posts = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counter = posts.clone();
-    let approved = http_200(&serde_json::to_string(&request_json(SUB, "req", "Approved")).unwrap());
-    let server = tokio::spawn(async move {
-        loop {
-            let (mut socket, _) = listener.accept().await.unwrap();
-            let (counter, approved) = (counter.clone(), approved.clone());
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 16 * 1024];
-                let _ = socket.read(&mut buf).await;
-                if buf.starts_with(b"POST") {
-                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"st";
-                    socket.write_all(head.as_bytes()).await.unwrap();
-                    tokio::time::sleep(Duration::from_secs(60)).await;
-                } else {
-                    socket.write_all(approved.as_bytes()).await.unwrap();
-                }
-            });
+    let approved = serde_json::to_string(&request_json(SUB, "req", "Approved")).unwrap();
+    let (url, _) = raw_server(move |_, head| {
+        if head.starts_with(b"POST") {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let half = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"st";
+            return Some(Raw::Stall(half.into()));
         }
-    });
+        Some(http_200(&approved))
+    })
+    .await;
     let options = CustomerLockboxClientOptions {
         retry: policy(3),
         timeout: Some(Duration::from_secs(1)),
@@ -515,7 +521,6 @@ async fn a_call_timeout_while_a_decisions_200_body_comes_in_is_reconciled() {
     let approval = client.requests(SUB).unwrap().approve("req", "ok").await.unwrap();
     assert_eq!(approval.reason.as_deref(), Some("ok"));
     assert_eq!(posts.load(std::sync::atomic::Ordering::SeqCst), 1, "the decision must not be sent twice");
-    server.abort();
 }
 
 /// The call's `timeout` passing between tries, after answers that guarantee nothing was done, is a plain
@@ -630,9 +635,9 @@ async fn a_body_over_the_limit_is_refused_and_not_retried_whether_declared_or_st
             .chunks(600)
             .map(|c| format!("{:x}\r\n{}\r\n", c.len(), String::from_utf8_lossy(c)))
             .collect();
-        Some(format!(
+        Some(Raw::Close(format!(
             "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n{chunks}0\r\n\r\n"
-        ))
+        )))
     })
     .await;
     match limited_client(&url, 1000).tenant().is_opted_in(TENANT).await.unwrap_err() {
@@ -655,17 +660,11 @@ async fn a_body_over_the_limit_is_refused_and_not_retried_whether_declared_or_st
 /// Real clock: the server never sends the body, nor closes the connection.
 #[tokio::test]
 async fn a_declared_length_over_the_limit_is_refused_without_reading_the_body() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(async move {
-        let (mut socket, _) = listener.accept().await.unwrap();
-        let mut buf = vec![0u8; 16 * 1024];
-        let _ = socket.read(&mut buf).await;
+    let (url, connections) = raw_server(|_, _| {
         let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 10737418240\r\n\r\n{";
-        socket.write_all(head.as_bytes()).await.unwrap();
-        // Hold the connection open, sending nothing more.
-        tokio::time::sleep(Duration::from_secs(60)).await;
-    });
+        Some(Raw::Stall(head.into()))
+    })
+    .await;
     let options = CustomerLockboxClientOptions {
         retry: policy(3),
         ..CustomerLockboxClientOptions::for_endpoint(url.parse().unwrap())
@@ -678,7 +677,7 @@ async fn a_declared_length_over_the_limit_is_refused_without_reading_the_body() 
         }
         other => panic!("{other:?}"),
     }
-    server.abort();
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1, "not retried");
 }
 
 #[tokio::test(start_paused = true)]
