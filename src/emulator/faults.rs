@@ -87,7 +87,8 @@ pub struct Fault {
     pub count: usize,
     /// Only this operation; `None` matches every routed ARM request (including async-operation polls).
     pub operation: Option<Operation>,
-    /// Apply the operation's effect first (e.g. record the approval), then fail (ignored for `Delay`).
+    /// Apply the operation's effect first (e.g. record the approval), then fail (ignored for `Delay` and
+    /// `CutBody`, which always apply it).
     pub after_commit: bool,
 }
 
