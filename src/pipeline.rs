@@ -615,26 +615,16 @@ impl Pipeline {
         kind: &'static str,
         link: &str,
     ) -> (Result<ResponseValue<T>>, CallMeta) {
-        let url = match self.service_url(kind, link) {
-            Ok(url) => url,
-            Err(e) => return (Err(e), CallMeta::default()),
-        };
-        let request = || {
-            let url = url.clone();
-            async move {
-                let response = send_get(client, operation, url).await?;
-                if response.status() == StatusCode::OK {
-                    response_value(response).await
-                } else {
-                    Err(progenitor_client::Error::UnexpectedResponse(response))
-                }
+        self.get_link(client, operation, kind, link, |response| async move {
+            if response.status() == StatusCode::OK {
+                response_value(response).await
+            } else {
+                Err(progenitor_client::Error::UnexpectedResponse(response))
             }
-        };
-        self.read(operation, request).await
+        })
+        .await
     }
-}
 
-impl Pipeline {
     /// GETs a URL the service handed out (a polling URL) through the same hooks and call scope as every
     /// operation, and returns any 2xx answer as it came: status, headers and body. Other statuses become errors.
     pub(crate) async fn get_raw(
@@ -644,23 +634,41 @@ impl Pipeline {
         kind: &'static str,
         link: &str,
     ) -> (Result<ResponseValue<bytes::Bytes>>, CallMeta) {
+        self.get_link(client, operation, kind, link, |mut response| async move {
+            if !response.status().is_success() {
+                return Err(progenitor_client::Error::UnexpectedResponse(response));
+            }
+            let (status, headers) = (response.status(), std::mem::take(response.headers_mut()));
+            let body = capped_body(response).await?;
+            Ok(ResponseValue::new(body, status, headers))
+        })
+        .await
+    }
+
+    /// Checks a link the service handed out (see [`Self::service_url`]), GETs it as a read (see [`Self::read`]),
+    /// and makes the call's value of each answer with `answer`.
+    async fn get_link<T, A, F>(
+        &self,
+        client: &Client,
+        operation: &'static str,
+        kind: &'static str,
+        link: &str,
+        answer: A,
+    ) -> (Result<ResponseValue<T>>, CallMeta)
+    where
+        A: Fn(Response) -> F,
+        F: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<()>>>,
+    {
         let url = match self.service_url(kind, link) {
             Ok(url) => url,
             Err(e) => return (Err(e), CallMeta::default()),
         };
-        let request = || {
+        let send = || {
             let url = url.clone();
-            async move {
-                let mut response = send_get(client, operation, url).await?;
-                if !response.status().is_success() {
-                    return Err(progenitor_client::Error::UnexpectedResponse(response));
-                }
-                let (status, headers) = (response.status(), std::mem::take(response.headers_mut()));
-                let body = capped_body(response).await?;
-                Ok(ResponseValue::new(body, status, headers))
-            }
+            let answer = &answer;
+            async move { answer(send_get(client, operation, url).await?).await }
         };
-        self.read(operation, request).await
+        self.read(operation, send).await
     }
 }
 
