@@ -63,8 +63,7 @@ fn generate() -> Result<(), String> {
         syn::parse2(tokens).map_err(|e| format!("progenitor produced code that does not parse: {e}"))?;
     document_generated_items(&mut file);
     drop_dropshot_version_header(&mut file)?;
-    build_urls_from_the_parsed_endpoint(&mut file)?;
-    move_response_headers(&mut file)?;
+    cap_response_bodies(&mut file)?;
     let out_dir = env::var_os("OUT_DIR").ok_or("OUT_DIR is not set (run through cargo)")?;
     let out = Path::new(&out_dir).join("codegen.rs");
     fs::write(&out, prettyplease::unparse(&file)).map_err(|e| format!("cannot write {}: {e}", out.display()))
@@ -174,9 +173,8 @@ fn document_generated_items(file: &mut syn::File) {
 
 /// Removes the `api-version` request *header* progenitor adds to every operation (a Dropshot convention,
 /// progenitor#564). Azure takes `api-version` only as a query parameter, which the operations still send; the
-/// header map progenitor builds for it would cost an allocation and a header merge on every call, only for the
-/// SDK to strip the header again. Fails the build if the generated shape changes, so the workaround is never
-/// silently lost.
+/// header would otherwise go to Resource Manager on every request. Fails the build if the generated shape
+/// changes, so the workaround is never silently lost.
 fn drop_dropshot_version_header(file: &mut syn::File) -> Result<(), String> {
     use syn::visit_mut::VisitMut;
 
@@ -243,179 +241,11 @@ fn drop_dropshot_version_header(file: &mut syn::File) -> Result<(), String> {
     Ok(())
 }
 
-/// Builds each operation's URL from the endpoint the client parsed once, instead of formatting a string that
-/// reqwest then parses again on every call (a full URL parse is the largest single cost of a request's
-/// preparation).
-///
-/// progenitor writes `let url = format!("{}/subscriptions/{}/...", client.baseurl, encode_path(&x.to_string()),
-/// ...)` and later adds `.query(&QueryParam::new("api-version", &api_version))` to the request; this becomes
-/// `let url = client.inner.operation_url(&["subscriptions", x.as_str(), ...], api_version.as_str())`, which appends
-/// the path segments and the `api-version` query to a copy of the parsed endpoint, and the `.query` call goes (it
-/// serialized the pair through serde on every call). Other query parameters (`$filter`) stay as generated.
-///
-/// `url` percent-encodes a pushed segment with exactly the characters progenitor's `encode_path` does (unit and
-/// property tests in `src/pipeline.rs` check that the two URLs are equal). Fails the build on any URL template of
-/// another shape, or an operation without exactly one `api-version`, so nothing is silently left as it was.
-fn build_urls_from_the_parsed_endpoint(file: &mut syn::File) -> Result<(), String> {
-    use syn::visit_mut::VisitMut;
-
-    /// `encode_path(&x.to_string())` gives `x`.
-    fn path_parameter(arg: &syn::Expr) -> Option<syn::Expr> {
-        let syn::Expr::Call(call) = arg else { return None };
-        let syn::Expr::Path(func) = &*call.func else { return None };
-        if !func.path.is_ident("encode_path") || call.args.len() != 1 {
-            return None;
-        }
-        let Some(syn::Expr::Reference(reference)) = call.args.first() else { return None };
-        let syn::Expr::MethodCall(to_string) = &*reference.expr else { return None };
-        (to_string.method == "to_string" && to_string.args.is_empty()).then(|| (*to_string.receiver).clone())
-    }
-
-    /// In `.query(&progenitor_client::QueryParam::new("api-version", &x))`, the `x`.
-    fn api_version_query(call: &syn::ExprMethodCall) -> Option<syn::Expr> {
-        if call.method != "query" || call.args.len() != 1 {
-            return None;
-        }
-        let Some(syn::Expr::Reference(arg)) = call.args.first() else { return None };
-        let syn::Expr::Call(new) = &*arg.expr else { return None };
-        let syn::Expr::Path(func) = &*new.func else { return None };
-        let names: Vec<String> = func.path.segments.iter().map(|s| s.ident.to_string()).collect();
-        if !names.ends_with(&["QueryParam".to_owned(), "new".to_owned()]) || new.args.len() != 2 {
-            return None;
-        }
-        let mut args = new.args.iter();
-        let Some(syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(name), .. })) = args.next() else { return None };
-        let Some(syn::Expr::Reference(value)) = args.next() else { return None };
-        (name.value() == "api-version").then(|| (*value.expr).clone())
-    }
-
-    /// Takes the `api-version` query call out of the request's builder chain, keeping what it was given.
-    #[derive(Default)]
-    struct ApiVersionRemover {
-        found: Vec<syn::Expr>,
-    }
-    impl VisitMut for ApiVersionRemover {
-        fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
-            if let syn::Expr::MethodCall(call) = expr
-                && let Some(value) = api_version_query(call)
-            {
-                self.found.push(value);
-                *expr = (*call.receiver).clone();
-                self.visit_expr_mut(expr);
-                return;
-            }
-            syn::visit_mut::visit_expr_mut(self, expr);
-        }
-    }
-
-    /// The `operation_url(...)` call for `format!(template, client.baseurl, params...)`.
-    fn rewrite(mac: &syn::Macro, api_version: &syn::Expr) -> Result<syn::Expr, String> {
-        use syn::{parse::Parser, punctuated::Punctuated};
-        let shown = quote::ToTokens::to_token_stream(mac).to_string();
-        let args = Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated
-            .parse2(mac.tokens.clone())
-            .map_err(|e| format!("{shown}: {e}"))?;
-        let mut args = args.into_iter();
-        let Some(syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(template), .. })) = args.next() else {
-            return Err(format!("{shown}: the URL template is not a string literal"));
-        };
-        let base = args.next().map(|e| quote::ToTokens::to_token_stream(&e).to_string());
-        if base.as_deref() != Some("client . baseurl") {
-            return Err(format!("{shown}: the URL does not start with client.baseurl"));
-        }
-        let template = template.value();
-        let Some(path) = template.strip_prefix("{}/") else {
-            return Err(format!("{shown}: the template does not start with \"{{}}/\""));
-        };
-        let mut segments: Vec<syn::Expr> = Vec::new();
-        for segment in path.split('/') {
-            if segment == "{}" {
-                let param = args
-                    .next()
-                    .and_then(|arg| path_parameter(&arg))
-                    .ok_or_else(|| format!("{shown}: a path parameter is not `encode_path(&x.to_string())`"))?;
-                segments.push(syn::parse_quote!(#param.as_str()));
-            } else if segment.is_empty() || segment.contains(['{', '}', '%', '?', '#']) {
-                return Err(format!("{shown}: unexpected path segment {segment:?}"));
-            } else {
-                segments.push(syn::parse_quote!(#segment));
-            }
-        }
-        if args.next().is_some() {
-            return Err(format!("{shown}: more arguments than placeholders"));
-        }
-        Ok(syn::parse_quote!(client.inner.operation_url(&[#(#segments),*], #api_version.as_str())))
-    }
-
-    fn is_url_local(stmt: &syn::Stmt) -> bool {
-        matches!(stmt, syn::Stmt::Local(local) if matches!(&local.pat, syn::Pat::Ident(i) if i.ident == "url"))
-    }
-    #[derive(Default)]
-    struct Rewriter {
-        rewritten: usize,
-        problems: Vec<String>,
-        /// The `api-version` value of the operation being rewritten.
-        api_version: Option<syn::Expr>,
-    }
-    impl VisitMut for Rewriter {
-        // An operation's body builds `url`, then the request from it: the `api-version` query moves from the
-        // request's builder chain into the URL.
-        fn visit_block_mut(&mut self, block: &mut syn::Block) {
-            if block.stmts.iter().any(is_url_local) {
-                let mut remover = ApiVersionRemover::default();
-                block.stmts.iter_mut().for_each(|stmt| remover.visit_stmt_mut(stmt));
-                match <[syn::Expr; 1]>::try_from(remover.found) {
-                    Ok([value]) => self.api_version = Some(value),
-                    Err(found) => {
-                        self.problems.push(format!("an operation sets api-version {} times, not once", found.len()));
-                        return;
-                    }
-                }
-            }
-            syn::visit_mut::visit_block_mut(self, block);
-        }
-        fn visit_local_mut(&mut self, local: &mut syn::Local) {
-            if let syn::Pat::Ident(name) = &local.pat
-                && name.ident == "url"
-                && let Some(init) = &mut local.init
-                && let syn::Expr::Macro(mac) = &*init.expr
-            {
-                if !mac.mac.path.is_ident("format") {
-                    self.problems.push("`let url` is not built with format!".into());
-                    return;
-                }
-                let Some(api_version) = self.api_version.take() else {
-                    self.problems.push("`let url` outside an operation's body".into());
-                    return;
-                };
-                match rewrite(&mac.mac, &api_version) {
-                    Ok(expr) => {
-                        *init.expr = expr;
-                        self.rewritten += 1;
-                    }
-                    Err(problem) => self.problems.push(problem),
-                }
-                return;
-            }
-            syn::visit_mut::visit_local_mut(self, local);
-        }
-    }
-    let mut rewriter = Rewriter::default();
-    rewriter.visit_file_mut(file);
-    if !rewriter.problems.is_empty() {
-        return Err(format!("cannot build these URLs from the parsed endpoint: {:?}", rewriter.problems));
-    }
-    if rewriter.rewritten == 0 {
-        return Err("found no operation URL to rewrite; revisit build_urls_from_the_parsed_endpoint".into());
-    }
-    Ok(())
-}
-
-/// `ResponseValue::from_response` and `ResponseValue::empty` clone the response headers; the generated
-/// operations call the SDK's versions instead, which move the headers out of the response (dropped right
-/// after). Fails the build if progenitor stops generating these calls, so that a change in its output is
-/// noticed.
-fn move_response_headers(file: &mut syn::File) -> Result<(), String> {
+/// Makes the generated operations read a 200's body through `crate::pipeline::body::response_value`, which
+/// stops at the client's `max_response_body`, instead of progenitor's `ResponseValue::from_response`, which
+/// reads any body whole. Fails the build if progenitor stops generating these calls, so that the limit is never
+/// silently lost.
+fn cap_response_bodies(file: &mut syn::File) -> Result<(), String> {
     use syn::visit_mut::VisitMut;
 
     fn path_is(expr: &syn::Expr, segments: &[&str]) -> bool {
@@ -425,27 +255,23 @@ fn move_response_headers(file: &mut syn::File) -> Result<(), String> {
     }
     #[derive(Default)]
     struct Rewriter {
-        from_response: usize,
-        empty: usize,
+        rewritten: usize,
     }
     impl VisitMut for Rewriter {
         fn visit_expr_call_mut(&mut self, call: &mut syn::ExprCall) {
             syn::visit_mut::visit_expr_call_mut(self, call);
             if path_is(&call.func, &["ResponseValue", "from_response"]) {
-                *call.func = syn::parse_quote!(crate::pipeline::response_value);
-                self.from_response += 1;
-            } else if path_is(&call.func, &["ResponseValue", "empty"]) {
-                *call.func = syn::parse_quote!(crate::pipeline::empty_response);
-                self.empty += 1;
+                *call.func = syn::parse_quote!(crate::pipeline::body::response_value);
+                self.rewritten += 1;
             }
         }
     }
     let mut rewriter = Rewriter::default();
     rewriter.visit_file_mut(file);
-    if rewriter.from_response == 0 || rewriter.empty == 0 {
-        return Err("the generated client no longer calls ResponseValue::from_response and ::empty; \
-                    revisit move_response_headers"
-            .into());
+    if rewriter.rewritten == 0 {
+        return Err(
+            "the generated client no longer calls ResponseValue::from_response; revisit cap_response_bodies".into()
+        );
     }
     Ok(())
 }

@@ -398,7 +398,7 @@ fn confirm() -> Result<bool, Error> {
 }
 
 async fn operations(session: &Session) -> Result<ExitCode, Error> {
-    let mut pager = session.client.operations().list();
+    let mut pager = session.client.operations().list(None);
     while let Some(operation) = pager.try_next().await? {
         let display = operation.display.unwrap_or_default();
         println!(

@@ -1,4 +1,8 @@
-//! The client, its options, and the per-resource clients.
+//! The public client and its options: checks the options once and builds the crate-private [`Core`] that the
+//! per-resource clients (`operations.rs`, `tenant.rs`, `requests.rs`) work with.
+//!
+//! The only module that names [`CustomerLockboxClient`]; uses `core`, `pipeline` (its settings), `auth`,
+//! `cloud`, `retry`, `validate` and the per-resource clients it hands out.
 
 use std::{fmt, sync::Arc, time::Duration};
 
@@ -10,14 +14,14 @@ use url::{Host, Url};
 use crate::{
     auth::TokenCache,
     cloud::CloudConfiguration,
+    core::Core,
     error::{Error, Result},
-    generated::{self, ClientOperationsExt, ClientTenantExt},
-    models::{Operation, TenantOptInResponse},
-    pager::{ContinuationToken, Fetch, Pager},
-    pipeline::{Pipeline, Shared},
+    operations::OperationsClient,
+    pipeline::{Pipeline, Settings},
     poller::{Poller, PollerOptions, ResumeToken},
     requests::RequestsClient,
     retry::RetryOptions,
+    tenant::TenantClient,
     validate,
 };
 
@@ -136,12 +140,12 @@ impl CustomerLockboxClientOptions {
 /// ```
 #[derive(Clone)]
 pub struct CustomerLockboxClient {
-    pub(crate) inner: Arc<generated::Client>,
+    core: Core,
 }
 
 impl fmt::Debug for CustomerLockboxClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CustomerLockboxClient").field("pipeline", &self.inner.inner).finish()
+        f.debug_struct("CustomerLockboxClient").field("pipeline", self.core.pipeline()).finish()
     }
 }
 
@@ -179,37 +183,36 @@ impl CustomerLockboxClient {
                 (client, None)
             }
         };
-        let baseurl = endpoint.as_str().trim_end_matches('/').to_owned();
-        let operation_base = Url::parse(&baseurl)
+        let operation_base = Url::parse(endpoint.as_str().trim_end_matches('/'))
             .map_err(|e| Error::Configuration(format!("endpoint {endpoint} is not a usable base URL: {e}")))?;
-        let shared = Shared {
+        let settings = Settings {
             auth: TokenCache::new(credential, options.cloud.scope()),
             endpoint,
             operation_base,
             api_version: options.api_version,
+            http,
             user_agent,
             retry: options.retry,
             per_try_timeout,
             call_timeout: options.timeout,
             max_response_body: options.max_response_body,
         };
-        let client = generated::Client::new_with_client(&baseurl, http, Pipeline(Arc::new(shared)));
-        Ok(Self { inner: Arc::new(client) })
+        Ok(Self { core: Core::new(Pipeline::new(settings)) })
     }
 
     /// The Resource Manager endpoint requests go to.
     pub fn endpoint(&self) -> &Url {
-        &self.inner.inner.shared().endpoint
+        &self.core.pipeline().settings().endpoint
     }
 
     /// The provider's operation catalogue (`Operations_List`).
     pub fn operations(&self) -> OperationsClient {
-        OperationsClient { client: self.clone() }
+        OperationsClient::new(self.core.clone())
     }
 
     /// The tenant opt-in operations (`Get_TenantOptedIn`, `Post_EnableLockbox`, `Post_DisableLockbox`).
     pub fn tenant(&self) -> TenantClient {
-        TenantClient { client: self.clone() }
+        TenantClient::new(self.core.clone())
     }
 
     /// The access requests of one subscription (`Requests_Get`, `Requests_List`, `Requests_UpdateStatus`).
@@ -218,7 +221,7 @@ impl CustomerLockboxClient {
     /// [`Error::InvalidArgument`] when `subscription_id` is not a GUID.
     pub fn requests(&self, subscription_id: &str) -> Result<RequestsClient> {
         let subscription_id = validate::guid("subscription_id", subscription_id)?;
-        Ok(RequestsClient::new(self.clone(), subscription_id))
+        Ok(RequestsClient::new(self.core.clone(), subscription_id))
     }
 
     /// Resumes a wait saved with [`Poller::resume_token`]; the same as [`Poller::resume`].
@@ -232,9 +235,16 @@ impl CustomerLockboxClient {
     ) -> Result<Poller<T>> {
         Poller::resume(self, token, options)
     }
+}
 
-    pub(crate) fn api_version(&self) -> &str {
-        &self.inner.inner.shared().api_version
+impl<T: DeserializeOwned + Send + 'static> Poller<T> {
+    /// Rebuilds a poller from a [`ResumeToken`], to continue waiting with `client` (possibly in another process).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a token that is not one; [`Error::UnsafeUrl`] when its URLs are not on the
+    /// client's endpoint.
+    pub fn resume(client: &CustomerLockboxClient, token: &ResumeToken, options: Option<PollerOptions>) -> Result<Self> {
+        Self::resume_with(&client.core, token, options)
     }
 }
 
@@ -292,127 +302,5 @@ fn user_agent(application_id: Option<&str>) -> Result<HeaderValue> {
             format!("{id} {base}")
         }
     };
-    // The characters `HeaderValue::from_static` accepts (it panics on others): visible ASCII and tab.
-    if let Some(bad) = text.chars().find(|c| !(c.is_ascii_graphic() || *c == ' ' || *c == '\t')) {
-        return Err(Error::Configuration(format!("invalid User-Agent: it contains {bad:?}")));
-    }
-    Ok(HeaderValue::from_static(interned(text)))
-}
-
-/// The one `'static` copy of a User-Agent text. Every request carries the User-Agent, and a header value made
-/// from static text is copied without touching a reference count shared by all the runtime's threads. The
-/// texts are few (one per `application_id` in use), so each is kept for the life of the process.
-fn interned(text: String) -> &'static str {
-    static TEXTS: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
-    let mut texts = TEXTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    match texts.iter().find(|t| **t == text) {
-        Some(t) => t,
-        None => {
-            let t: &'static str = Box::leak(text.into_boxed_str());
-            texts.push(t);
-            t
-        }
-    }
-}
-
-/// The provider's operation catalogue. Obtained from [`CustomerLockboxClient::operations`].
-#[derive(Clone, Debug)]
-pub struct OperationsClient {
-    client: CustomerLockboxClient,
-}
-
-impl OperationsClient {
-    /// Lists the operations of `Microsoft.CustomerLockbox` (`Operations_List`). Sends nothing until polled.
-    pub fn list(&self) -> Pager<Operation> {
-        self.list_from(None)
-    }
-
-    /// As [`list`](Self::list), resuming from a token taken from an earlier listing's [`Pager`] or page when
-    /// `continuation` is `Some`. Sends nothing until polled.
-    pub fn list_from(&self, continuation: Option<ContinuationToken>) -> Pager<Operation> {
-        let client = self.client.clone();
-        let fetch: Fetch<Operation> = Arc::new(move |link| {
-            let client = client.clone();
-            Box::pin(async move {
-                let inner = &client.inner;
-                let (result, _) = match link {
-                    None => {
-                        let send = || inner.operations_list().api_version(client.api_version()).send();
-                        inner.inner.read("operations_list", send).await
-                    }
-                    Some(link) => inner.inner.get_json(inner, "operations_list", "nextLink", &link).await,
-                };
-                let page: crate::models::OperationListResult = result?.into_inner();
-                Ok((page.value, page.next_link))
-            })
-        });
-        Pager::new(fetch, continuation)
-    }
-}
-
-/// Whether a tenant has Customer Lockbox on, and switching it. Obtained from [`CustomerLockboxClient::tenant`].
-#[derive(Clone, Debug)]
-pub struct TenantClient {
-    client: CustomerLockboxClient,
-}
-
-impl TenantClient {
-    /// Reads the opt-in state of a tenant (`Get_TenantOptedIn`).
-    ///
-    /// # Errors
-    /// [`Error::InvalidArgument`] when `tenant_id` is not a GUID; otherwise as any call.
-    pub async fn get_opt_in_status(&self, tenant_id: &str) -> Result<TenantOptInResponse> {
-        let tenant_id = validate::guid("tenant_id", tenant_id)?;
-        let inner = &self.client.inner;
-        let send =
-            || inner.get_tenant_opted_in().tenant_id(tenant_id.as_str()).api_version(self.client.api_version()).send();
-        Ok(inner.inner.read("get_tenant_opted_in", send).await.0?.into_inner())
-    }
-
-    /// True when the tenant has Customer Lockbox on; a missing `isOptedIn` counts as off.
-    ///
-    /// # Errors
-    /// As [`get_opt_in_status`](Self::get_opt_in_status).
-    pub async fn is_opted_in(&self, tenant_id: &str) -> Result<bool> {
-        Ok(self.get_opt_in_status(tenant_id).await?.is_opted_in.unwrap_or(false))
-    }
-
-    /// Turns Customer Lockbox on for the caller's tenant (`Post_EnableLockbox`) and waits until it is done,
-    /// whether the service answers at once or with `202 Accepted` (polled with default [`PollerOptions`]).
-    /// Safe to repeat.
-    ///
-    /// # Errors
-    /// As any call; [`Error::OperationFailed`] when the operation ends as `Failed` or `Canceled`.
-    pub async fn enable(&self) -> Result<()> {
-        self.begin_enable().await?.await
-    }
-
-    /// Starts turning Customer Lockbox on (`Post_EnableLockbox`) and returns a [`Poller`] to await or watch.
-    ///
-    /// # Errors
-    /// As any call; a 202 without a polling header, or with a polling URL off the endpoint, is an error.
-    pub async fn begin_enable(&self) -> Result<Poller<()>> {
-        let inner = &self.client.inner;
-        let send = inner.post_enable_lockbox().api_version(self.client.api_version()).send();
-        Poller::start(&self.client, "post_enable_lockbox", send, false, None).await.0
-    }
-
-    /// Turns Customer Lockbox off for the caller's tenant (`Post_DisableLockbox`) and waits until it is done,
-    /// as [`enable`](Self::enable) does. Safe to repeat.
-    ///
-    /// # Errors
-    /// As [`enable`](Self::enable).
-    pub async fn disable(&self) -> Result<()> {
-        self.begin_disable().await?.await
-    }
-
-    /// Starts turning Customer Lockbox off (`Post_DisableLockbox`) and returns a [`Poller`] to await or watch.
-    ///
-    /// # Errors
-    /// As [`begin_enable`](Self::begin_enable).
-    pub async fn begin_disable(&self) -> Result<Poller<()>> {
-        let inner = &self.client.inner;
-        let send = inner.post_disable_lockbox().api_version(self.client.api_version()).send();
-        Poller::start(&self.client, "post_disable_lockbox", send, false, None).await.0
-    }
+    HeaderValue::from_str(&text).map_err(|e| Error::Configuration(format!("invalid User-Agent {text:?}: {e}")))
 }

@@ -1,5 +1,34 @@
 //! The progenitor-generated client, built by `build.rs` from `specs/customer-lockbox/2018-02-28-preview.json`.
 //! Generated code: never edited. The crate exposes it only through `models` and the hand-written clients.
+//!
+//! The generated client's inner type is [`Pipeline`], and its hooks below hand every request to it: the
+//! generated code depends on `pipeline`, never the reverse.
 #![allow(missing_docs, unreachable_pub, dead_code, unused_imports, clippy::all, rustdoc::all)]
 
 include!(concat!(env!("OUT_DIR"), "/codegen.rs"));
+
+use crate::{operation::Operation, pipeline::Pipeline};
+
+impl progenitor_client::ClientHooks<Pipeline> for Client {
+    async fn pre<E>(
+        &self,
+        request: &mut reqwest::Request,
+        info: &progenitor_client::OperationInfo,
+    ) -> std::result::Result<(), progenitor_client::Error<E>> {
+        if Operation::from_id(info.operation_id).is_none() {
+            let message = format!("operation {} is not known to the SDK", info.operation_id);
+            return Err(progenitor_client::Error::Custom(message));
+        }
+        self.inner.prepare(request).await.map_err(progenitor_client::Error::Custom)
+    }
+
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        info: &progenitor_client::OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        // `pre` refused an operation the enum does not know; were one to get here, it is never resent.
+        let operation = Operation::from_id(info.operation_id).unwrap_or(Operation::RequestsUpdateStatus);
+        self.inner.send(request, operation).await
+    }
+}

@@ -4,29 +4,35 @@
 mod auth;
 mod client;
 mod cloud;
+mod core;
+mod decision;
 mod error;
 mod generated;
+mod listing;
 pub mod models;
+mod operation;
+mod operations;
 mod pager;
 mod pipeline;
 mod poller;
 mod requests;
-pub mod retry;
+mod retry;
 mod status;
+mod tenant;
 mod validate;
 mod watch;
 
 pub use auth::StaticTokenCredential;
-pub use client::{
-    CustomerLockboxClient, CustomerLockboxClientOptions, DEFAULT_API_VERSION, DEFAULT_MAX_RESPONSE_BODY,
-    OperationsClient, TenantClient,
-};
+pub use client::{CustomerLockboxClient, CustomerLockboxClientOptions, DEFAULT_API_VERSION, DEFAULT_MAX_RESPONSE_BODY};
 pub use cloud::CloudConfiguration;
 pub use error::{ArmAdditionalInfo, ArmErrorDetail, Error, Result, ServiceError};
+pub use listing::{RequestFilter, RequestsListOptions};
+pub use operations::{OperationsClient, OperationsListOptions};
 pub use pager::{ContinuationToken, Page, PageStream, Pager};
 pub use poller::{Poller, PollerOptions, PollerStatus, ResumeToken};
-pub use requests::{RequestFilter, RequestsClient, RequestsListOptions};
+pub use requests::RequestsClient;
 pub use retry::{ExponentialRetryOptions, FixedRetryOptions, RetryOptions};
+pub use tenant::TenantClient;
 pub use validate::MAX_REASON_LEN;
 pub use watch::{MIN_WATCH_INTERVAL, Watch, WatchEvent, WatchOptions};
 

@@ -1,73 +1,36 @@
-//! Access requests of one subscription: read, list, approve, deny.
+//! Access requests of one subscription: read, list, approve, deny, wait, watch.
+//!
+//! Uses `core`, `decision` (recording a decision), `poller`, `pager`, `listing`, `watch`, `operation`,
+//! `validate` and `status`.
 
 use std::sync::Arc;
 
 use crate::{
-    client::CustomerLockboxClient,
+    core::Core,
+    decision,
     error::{Error, Result},
     generated::ClientRequestsExt,
+    listing::{RequestFilter, RequestsListOptions},
     models::{Approval, LockboxRequestResponse, RequestListResult},
-    pager::{ContinuationToken, Fetch, Pager},
+    operation::Operation,
+    pager::{Fetch, Pager},
     poller::{Poller, PollerOptions},
     status::{ApprovalDecision, LockboxRequestStatus},
     validate,
     watch::{Watch, WatchOptions},
 };
 
-/// An OData `$filter` for [`RequestsClient::list`]. The service understands only a status comparison.
-///
-/// ```
-/// use azure_customer_lockbox::{RequestFilter, models::LockboxRequestStatus};
-/// let filter = RequestFilter::status(LockboxRequestStatus::Pending);
-/// assert_eq!(filter.as_str(), "properties/status eq 'Pending'");
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RequestFilter(String);
-
-impl RequestFilter {
-    /// Requests in the given status: `properties/status eq '<status>'`, with quotes in the value escaped.
-    pub fn status(status: LockboxRequestStatus) -> Self {
-        Self(format!("properties/status eq '{}'", status.as_str().replace('\'', "''")))
-    }
-
-    /// Any filter text, sent as given (URL-encoded on the wire).
-    pub fn raw(filter: impl Into<String>) -> Self {
-        Self(filter.into())
-    }
-
-    /// The filter text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// Options of [`RequestsClient::list`].
-#[derive(Clone, Debug, Default)]
-pub struct RequestsListOptions {
-    /// Only requests matching this filter. The default is `None`: every request.
-    pub filter: Option<RequestFilter>,
-    /// Resume a listing from a token taken from an earlier [`Pager`] or page. The default is `None`: start at
-    /// the first page. With a token, `filter` is ignored: the token carries the listing's own filter.
-    pub continuation: Option<ContinuationToken>,
-}
-
-impl RequestsListOptions {
-    /// Options with a filter.
-    pub fn filter(filter: RequestFilter) -> Self {
-        Self { filter: Some(filter), ..Default::default() }
-    }
-}
-
-/// The access requests of one subscription. Obtained from [`CustomerLockboxClient::requests`].
+/// The access requests of one subscription. Obtained from
+/// [`CustomerLockboxClient::requests`](crate::CustomerLockboxClient::requests).
 #[derive(Clone, Debug)]
 pub struct RequestsClient {
-    client: CustomerLockboxClient,
+    core: Core,
     subscription_id: Arc<str>,
 }
 
 impl RequestsClient {
-    pub(crate) fn new(client: CustomerLockboxClient, subscription_id: String) -> Self {
-        Self { client, subscription_id: subscription_id.into() }
+    pub(crate) fn new(core: Core, subscription_id: String) -> Self {
+        Self { core, subscription_id: subscription_id.into() }
     }
 
     /// The subscription whose requests this client reads and decides on.
@@ -82,48 +45,47 @@ impl RequestsClient {
     /// a [`Error::Service`] with status 404 when there is no such request.
     pub async fn get(&self, request_id: &str) -> Result<LockboxRequestResponse> {
         let request_id = validate::request_id(request_id)?;
-        let inner = &self.client.inner;
+        let core = &self.core;
         let send = || {
-            inner
+            core.api()
                 .requests_get()
                 .subscription_id(&*self.subscription_id)
                 .request_id(request_id)
-                .api_version(self.client.api_version())
+                .api_version(core.api_version())
                 .send()
         };
-        Ok(inner.inner.read("requests_get", send).await.0?.into_inner())
+        core.read(Operation::RequestsGet, send).await
     }
 
     /// Lists requests (`Requests_List`), lazily, a page at a time. Sends nothing until the pager is polled.
     pub fn list(&self, options: Option<RequestsListOptions>) -> Pager<LockboxRequestResponse> {
         let options = options.unwrap_or_default();
-        let client = self.client.clone();
+        let core = self.core.clone();
         let subscription_id = self.subscription_id.clone();
-        let filter: Option<Arc<str>> = options.filter.map(|f| f.0.into());
+        let filter: Option<Arc<str>> = options.filter.map(|f| f.as_str().into());
         let fetch: Fetch<LockboxRequestResponse> = Arc::new(move |link| {
-            let client = client.clone();
+            let core = core.clone();
             let subscription_id = subscription_id.clone();
             let filter = filter.clone();
             Box::pin(async move {
-                let inner = &client.inner;
-                let (result, _) = match link {
+                let page: RequestListResult = match link {
                     None => {
                         let send = || {
-                            let builder = inner
+                            let builder = core
+                                .api()
                                 .requests_list()
                                 .subscription_id(&*subscription_id)
-                                .api_version(client.api_version());
+                                .api_version(core.api_version());
                             match filter.as_deref() {
                                 Some(filter) => builder.filter(filter),
                                 None => builder,
                             }
                             .send()
                         };
-                        inner.inner.read("requests_list", send).await
+                        core.read(Operation::RequestsList, send).await?
                     }
-                    Some(link) => inner.inner.get_json(inner, "requests_list", "nextLink", &link).await,
+                    Some(link) => core.next_page(Operation::RequestsList, &link).await?,
                 };
-                let page: RequestListResult = result?.into_inner();
                 Ok((page.value, page.next_link))
             })
         });
@@ -207,93 +169,7 @@ impl RequestsClient {
         if let ApprovalDecision::Other(value) = &decision {
             return Err(Error::invalid("decision", format!("{value:?} is not a decision this SDK can send")));
         }
-        let body = Approval { status: Some(decision.clone()), reason: Some(reason.to_owned()) };
-        let inner = &self.client.inner;
-        let rounds = inner.inner.shared().retry.max_retries() + 1;
-        let mut uncertain = false;
-        let mut round = 0;
-        loop {
-            round += 1;
-            let send = inner
-                .requests_update_status()
-                .subscription_id(&*self.subscription_id)
-                .request_id(request_id)
-                .api_version(self.client.api_version())
-                .body(body.clone())
-                .send();
-            let fallback = serde_json::to_value(&body).ok();
-            let (result, meta) = Poller::start(&self.client, "requests_update_status", send, true, fallback).await;
-            let error = match result {
-                Ok(poller) => return Ok(poller),
-                Err(error) => error,
-            };
-            if let Some(status) = error.status().filter(reqwest::StatusCode::is_success) {
-                // The service said yes; only its answer's body was lost or could not be decoded. The decision
-                // was taken: report it as sent, not as a failure that would invite a second one.
-                tracing::warn!(
-                    request_id,
-                    status = status.as_u16(),
-                    "decision accepted, but the answer's body could not be read ({error}); reporting it as sent"
-                );
-                return Ok(self.recorded(body));
-            }
-            if !meta.ambiguous {
-                // A definite answer. After an earlier attempt that may have gone through, a "not pending"
-                // refusal showing our decision means that attempt did.
-                return match (uncertain, error.current_status()) {
-                    (true, Some(status)) if status.reflects(&decision) => Ok(self.recorded(body)),
-                    _ => Err(error),
-                };
-            }
-            uncertain = true;
-            tracing::info!(request_id, round, "decision outcome unknown ({error}); reading the request to reconcile");
-            let status = match self.read_status(request_id).await {
-                Ok(status) => status,
-                // Cannot tell what happened: say so, rather than report a failure for a decision that may
-                // have been taken.
-                Err(read_error) => {
-                    return Err(Error::DecisionOutcomeUnknown {
-                        request_id: request_id.to_owned(),
-                        decision,
-                        source: Box::new(read_error),
-                    });
-                }
-            };
-            if status.reflects(&decision) {
-                tracing::info!(request_id, %status, "decision was recorded by the failed attempt");
-                return Ok(self.recorded(body));
-            }
-            if !status.is_pending() {
-                return Err(Error::DecisionConflict {
-                    request_id: request_id.to_owned(),
-                    decision,
-                    current_status: status,
-                });
-            }
-            if round >= rounds {
-                return Err(error);
-            }
-        }
-    }
-
-    /// Reads a request's status to reconcile an uncertain decision. A read is safe to repeat, so a read that
-    /// fails even after the pipeline's retries is tried again, up to three times in all.
-    async fn read_status(&self, request_id: &str) -> Result<LockboxRequestStatus> {
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            match self.get(request_id).await {
-                Ok(request) => return Ok(request.status().cloned().unwrap_or(LockboxRequestStatus::Unknown)),
-                Err(error) if tries < 3 && error.is_retryable() => {
-                    tracing::info!(request_id, tries, "reconciling read failed ({error}); reading again");
-                }
-                Err(error) => return Err(error),
-            }
-        }
-    }
-
-    fn recorded(&self, body: Approval) -> Poller<Approval> {
-        Poller::done(&self.client, "requests_update_status", body)
+        decision::record(&self.core, &self.subscription_id, request_id, decision, reason).await
     }
 
     /// Waits until a request's status is final (`Approved`, `Denied`, `Expired`, ...; see
@@ -309,13 +185,17 @@ impl RequestsClient {
         options: Option<PollerOptions>,
     ) -> Result<Poller<LockboxRequestResponse>> {
         let request_id = validate::request_id(request_id)?;
-        // The same URL the generated Requests_Get builds (see `Pipeline::operation_url`).
+        // The same URL the generated Requests_Get sends to (see `Pipeline::request_url`).
         let sub = self.subscription_id();
-        let url = self.client.inner.inner.operation_url(
-            &["subscriptions", sub, "providers", "Microsoft.CustomerLockbox", "requests", request_id],
-            self.client.api_version(),
-        );
-        Ok(Poller::for_request(&self.client, url.into())?.with_options(options.unwrap_or_default()))
+        let url = self.core.pipeline().request_url(&[
+            "subscriptions",
+            sub,
+            "providers",
+            "Microsoft.CustomerLockbox",
+            "requests",
+            request_id,
+        ]);
+        Ok(Poller::for_request(&self.core, url.into())?.with_options(options.unwrap_or_default()))
     }
 
     /// Approves a request, then waits until its status is final; the options' timeout covers both steps.
@@ -395,6 +275,7 @@ impl RequestsClient {
     /// # }
     /// ```
     pub fn watch(&self, options: WatchOptions) -> Watch {
-        Watch::new(self.clone(), options)
+        let requests = self.clone();
+        Watch::new(move |options| requests.list(Some(options)), options)
     }
 }

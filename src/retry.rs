@@ -1,6 +1,7 @@
 //! Retry policy: which failures are tried again, and how long to wait in between.
 //!
-//! Every request, next-page request and poll goes through one retry loop (`pipeline.rs`). It retries 408,
+//! Every request, next-page request and poll goes through one retry loop (`src/pipeline/hooks.rs`), which asks
+//! [`next`] after each try; a read whose body was cut asks it too (`src/pipeline/call.rs`). It retries 408,
 //! 429, 500, 502, 503, 504, connection failures and timeouts, waiting an exponentially growing, jittered delay
 //! that is never shorter than what the server asks for in `x-ms-retry-after-ms`, `retry-after-ms` or
 //! `Retry-After`. When the server asks for more than the policy's maximum delay or remaining time budget, the
@@ -9,6 +10,10 @@
 //! is sent again too, within the same call and out of the same retries and time budget.
 //!
 //! Approvals are special: see [`RequestsClient::update_status`](crate::RequestsClient::update_status).
+//!
+//! [`next`] is a pure function (a try's outcome and what is left of the budget in, a wait or a reason to stop
+//! out), as are the waits of the watch and the poller ([`doubling`], [`scaled`], [`wait_within`]). Uses nothing
+//! of the crate.
 
 use std::time::{Duration, SystemTime};
 
@@ -87,9 +92,8 @@ impl RetryOptions {
     pub(crate) fn backoff(&self, retry: u32, random: f64) -> Duration {
         match self {
             Self::Exponential(o) => {
-                let factor = 2f64.powi(retry.saturating_sub(1).min(30) as i32);
                 let jitter = if o.jitter { 0.8 + 0.5 * random.clamp(0.0, 1.0) } else { 1.0 };
-                o.initial_delay.mul_f64(factor * jitter).min(o.max_delay)
+                scaled(doubling(o.initial_delay, retry, Duration::MAX), jitter).min(o.max_delay)
             }
             Self::Fixed(o) => o.delay,
             Self::None => Duration::ZERO,
@@ -146,6 +150,100 @@ pub struct FixedRetryOptions {
 impl Default for FixedRetryOptions {
     fn default() -> Self {
         Self { max_retries: 3, delay: Duration::from_secs(1), max_total_elapsed: Duration::from_secs(60) }
+    }
+}
+
+/// What one try of a call came to, as far as retrying goes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Try {
+    /// An answer came with this status; `retry_after` is the wait it asked for.
+    Answered { status: StatusCode, retry_after: Option<Duration> },
+    /// Connecting failed: nothing reached the service.
+    NotConnected,
+    /// The request went out and no answer came back whole (a timeout, a dropped connection, a cut body).
+    Lost,
+    /// A failure another try cannot mend (the request could not be built, a redirect refused).
+    Broken,
+}
+
+/// What the policy has used for a call so far.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Used {
+    /// Tries made, the one just judged included.
+    pub(crate) tries: u32,
+    /// Time since the first try went out.
+    pub(crate) elapsed: Duration,
+}
+
+/// What to do after a try.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Next {
+    /// Wait this long, then try again.
+    Retry(Duration),
+    /// Return this try's outcome, for this reason.
+    Stop(Stop),
+}
+
+/// Why a call stops retrying.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Stop {
+    /// The try succeeded, or failed in a way another try cannot mend.
+    Final,
+    /// The operation is not safe to resend and the service may have carried it out.
+    MayHaveBeenTaken,
+    /// The policy's retries are used up.
+    RetriesSpent,
+    /// The server asked for a longer wait than the policy's maximum delay or remaining budget.
+    AskedTooLong(Duration),
+    /// The next wait would pass the policy's time budget.
+    BudgetSpent,
+}
+
+/// The retry decision after one try: `outcome` of a try of an operation (`resend_safe` when sending it twice
+/// does no harm), with `used` of the policy spent so far and `random` in `0..=1` for the jitter.
+pub(crate) fn next(policy: &RetryOptions, outcome: Try, resend_safe: bool, used: Used, random: f64) -> Next {
+    let hint = match outcome {
+        Try::Answered { status, .. } if !is_retryable_status(status) => return Next::Stop(Stop::Final),
+        Try::Answered { status, .. } if !resend_safe && may_have_committed(status) => {
+            return Next::Stop(Stop::MayHaveBeenTaken);
+        }
+        Try::Answered { retry_after, .. } => retry_after,
+        // Nothing reached the service, so resending is always safe.
+        Try::NotConnected => None,
+        Try::Lost | Try::Broken if !resend_safe => return Next::Stop(Stop::MayHaveBeenTaken),
+        Try::Broken => return Next::Stop(Stop::Final),
+        Try::Lost => None,
+    };
+    if used.tries > policy.max_retries() {
+        return Next::Stop(Stop::RetriesSpent);
+    }
+    let remaining = policy.budget().saturating_sub(used.elapsed);
+    if let Some(asked) = hint.filter(|h| *h > policy.max_delay() || *h > remaining) {
+        return Next::Stop(Stop::AskedTooLong(asked));
+    }
+    let wait = policy.backoff(used.tries, random).max(hint.unwrap_or_default());
+    match wait_within(wait, used.elapsed, Some(policy.budget())) {
+        Ok(wait) => Next::Retry(wait),
+        Err(_) => Next::Stop(Stop::BudgetSpent),
+    }
+}
+
+/// `base × 2^(n−1)` for the n-th wait (n ≥ 1; the exponent stops growing at 30), at most `cap`. Never overflows.
+pub(crate) fn doubling(base: Duration, n: u32, cap: Duration) -> Duration {
+    base.saturating_mul(2u32.pow(n.saturating_sub(1).min(30))).min(cap)
+}
+
+/// `wait × factor`, or `wait` itself when the product is not a duration (negative, not finite, too large).
+pub(crate) fn scaled(wait: Duration, factor: f64) -> Duration {
+    Duration::try_from_secs_f64(wait.as_secs_f64() * factor).unwrap_or(wait)
+}
+
+/// A wait that must end within `limit` of a start `elapsed` ago: `Ok(wait)` when it does (or there is no
+/// limit), else `Err(left)`, what is left until the limit.
+pub(crate) fn wait_within(wait: Duration, elapsed: Duration, limit: Option<Duration>) -> Result<Duration, Duration> {
+    match limit {
+        Some(limit) if elapsed.checked_add(wait).is_none_or(|end| end > limit) => Err(limit.saturating_sub(elapsed)),
+        _ => Ok(wait),
     }
 }
 
@@ -224,5 +322,68 @@ mod tests {
         for s in [400, 401, 403, 404, 409, 412, 501] {
             assert!(!is_retryable_status(StatusCode::from_u16(s).unwrap()));
         }
+    }
+
+    /// The retry decision, case by case (as azure_core tests its retry policy): what a try came to, how much
+    /// of the policy is used, and what follows.
+    #[test]
+    fn next_after_a_try() {
+        use Next::{Retry, Stop as S};
+        let ms = Duration::from_millis;
+        let secs = Duration::from_secs;
+        let fixed =
+            RetryOptions::fixed(FixedRetryOptions { max_retries: 3, delay: secs(1), max_total_elapsed: secs(10) });
+        let answered = |status: u16, retry_after: Option<Duration>| Try::Answered {
+            status: StatusCode::from_u16(status).unwrap(),
+            retry_after,
+        };
+        let used = |tries, elapsed| Used { tries, elapsed };
+        #[rustfmt::skip]
+        let cases: &[(&str, &RetryOptions, Try, bool, Used, Next)] = &[
+            ("success", &fixed, answered(200, None), true, used(1, ms(0)), S(Stop::Final)),
+            ("not found is final", &fixed, answered(404, None), true, used(1, ms(0)), S(Stop::Final)),
+            ("conflict is final", &fixed, answered(409, None), false, used(1, ms(0)), S(Stop::Final)),
+            ("throttled", &fixed, answered(429, None), true, used(1, ms(0)), Retry(secs(1))),
+            ("503 for a decision: nothing done", &fixed, answered(503, None), false, used(1, ms(0)), Retry(secs(1))),
+            ("500 for a read", &fixed, answered(500, None), true, used(1, ms(0)), Retry(secs(1))),
+            ("500 for a decision", &fixed, answered(500, None), false, used(1, ms(0)), S(Stop::MayHaveBeenTaken)),
+            ("504 for a decision, retries spent", &fixed, answered(504, None), false, used(4, ms(0)), S(Stop::MayHaveBeenTaken)),
+            ("not connected, decision", &fixed, Try::NotConnected, false, used(1, ms(0)), Retry(secs(1))),
+            ("lost, read", &fixed, Try::Lost, true, used(2, ms(0)), Retry(secs(1))),
+            ("lost, decision", &fixed, Try::Lost, false, used(1, ms(0)), S(Stop::MayHaveBeenTaken)),
+            ("broken, read", &fixed, Try::Broken, true, used(1, ms(0)), S(Stop::Final)),
+            ("retries spent", &fixed, answered(503, None), true, used(4, ms(0)), S(Stop::RetriesSpent)),
+            ("last retry", &fixed, answered(503, None), true, used(3, ms(0)), Retry(secs(1))),
+            ("server asks longer", &fixed, answered(503, Some(secs(2))), true, used(1, ms(0)), S(Stop::AskedTooLong(secs(2)))),
+            ("server asks shorter", &fixed, answered(503, Some(ms(200))), true, used(1, ms(0)), Retry(secs(1))),
+            ("asks past the budget", &fixed, answered(429, Some(secs(1))), true, used(1, ms(9_500)), S(Stop::AskedTooLong(secs(1)))),
+            ("wait past the budget", &fixed, answered(503, None), true, used(1, ms(9_500)), S(Stop::BudgetSpent)),
+            ("wait ends at the budget", &fixed, answered(503, None), true, used(1, secs(9)), Retry(secs(1))),
+            ("no retries", &RetryOptions::None, answered(503, None), true, used(1, ms(0)), S(Stop::RetriesSpent)),
+            ("no retries, decision lost", &RetryOptions::None, Try::Lost, false, used(1, ms(0)), S(Stop::MayHaveBeenTaken)),
+        ];
+        for (name, policy, outcome, safe, used, expected) in cases {
+            assert_eq!(next(policy, *outcome, *safe, *used, 0.5), *expected, "{name}");
+        }
+        // Exponential: the server's wait is a floor under the backoff.
+        let exponential = RetryOptions::exponential(ExponentialRetryOptions { jitter: false, ..Default::default() });
+        assert_eq!(next(&exponential, answered(503, None), true, used(2, ms(0)), 0.5), Retry(ms(1600)));
+        assert_eq!(next(&exponential, answered(503, Some(secs(5))), true, used(2, ms(0)), 0.5), Retry(secs(5)));
+    }
+
+    #[test]
+    fn waits_never_overflow() {
+        let secs = Duration::from_secs;
+        assert_eq!(doubling(secs(30), 1, secs(300)), secs(30));
+        assert_eq!(doubling(secs(30), 3, secs(300)), secs(120));
+        assert_eq!(doubling(secs(30), 40, secs(300)), secs(300));
+        assert_eq!(doubling(Duration::MAX, 5, Duration::MAX), Duration::MAX);
+        assert_eq!(scaled(secs(10), 1.5), Duration::from_millis(15_000));
+        assert_eq!(scaled(secs(10), f64::NAN), secs(10));
+        assert_eq!(scaled(Duration::MAX, 2.0), Duration::MAX);
+        assert_eq!(wait_within(secs(5), secs(1), None), Ok(secs(5)));
+        assert_eq!(wait_within(secs(5), secs(1), Some(secs(6))), Ok(secs(5)));
+        assert_eq!(wait_within(secs(5), secs(2), Some(secs(6))), Err(secs(4)));
+        assert_eq!(wait_within(Duration::MAX, secs(2), Some(Duration::MAX)), Err(Duration::MAX - secs(2)));
     }
 }

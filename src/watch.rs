@@ -10,6 +10,9 @@
 //! The watch is a plain [`Stream`] driven by its consumer: nothing is sent before it is first polled, no
 //! background task is spawned, and dropping it stops it. Waits use `tokio::time`, so tests can run it on a
 //! paused clock.
+//!
+//! Uses `listing`, `pager`, `retry` (its waits), `models`, `status` and `error`; it lists through a function
+//! `requests.rs` gives it, so it does not depend on the requests client.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -23,8 +26,10 @@ use futures::{Stream, StreamExt, stream::BoxStream};
 
 use crate::{
     error::Error,
+    listing::{RequestFilter, RequestsListOptions},
     models::LockboxRequestResponse,
-    requests::{RequestFilter, RequestsClient, RequestsListOptions},
+    pager::Pager,
+    retry,
     status::LockboxRequestStatus,
 };
 
@@ -145,8 +150,11 @@ impl fmt::Debug for Watch {
     }
 }
 
+/// Lists the requests with the given options.
+type List = Box<dyn Fn(RequestsListOptions) -> Pager<LockboxRequestResponse> + Send>;
+
 struct State {
-    requests: RequestsClient,
+    list: List,
     options: WatchOptions,
     /// Request id → last status seen; `None` before the first successful listing.
     known: Option<HashMap<String, LockboxRequestStatus>>,
@@ -158,11 +166,15 @@ struct State {
 }
 
 impl Watch {
-    pub(crate) fn new(requests: RequestsClient, mut options: WatchOptions) -> Self {
+    pub(crate) fn new(
+        list: impl Fn(RequestsListOptions) -> Pager<LockboxRequestResponse> + Send + 'static,
+        mut options: WatchOptions,
+    ) -> Self {
         options.interval = options.interval.max(MIN_WATCH_INTERVAL);
         options.jitter = if options.jitter.is_finite() { options.jitter.clamp(0.0, 1.0) } else { 0.0 };
         options.max_consecutive_failures = options.max_consecutive_failures.max(1);
-        let state = State { requests, options, known: None, queue: VecDeque::new(), failures: 0, started: false };
+        let state =
+            State { list: Box::new(list), options, known: None, queue: VecDeque::new(), failures: 0, started: false };
         let inner = futures::stream::unfold(state, |mut state| async move {
             let event = state.next_event().await;
             Some((event, state))
@@ -232,15 +244,11 @@ impl State {
     /// jitter.
     fn wait(&self) -> Duration {
         let interval = self.options.interval;
-        let base = if self.failures == 0 {
-            interval
-        } else {
-            let factor = 2u32.saturating_pow(self.failures.saturating_sub(1).min(30));
-            interval.saturating_mul(factor).min(self.options.max_backoff.max(interval))
+        let base = match self.failures {
+            0 => interval,
+            failures => retry::doubling(interval, failures, self.options.max_backoff.max(interval)),
         };
-        let jitter = self.options.jitter;
-        let factor = 1.0 + jitter * (2.0 * fastrand::f64() - 1.0);
-        Duration::try_from_secs_f64(base.as_secs_f64() * factor).unwrap_or(base)
+        retry::scaled(base, 1.0 + self.options.jitter * (2.0 * fastrand::f64() - 1.0))
     }
 
     /// One full listing, all pages, compared with the previous one as it streams in: memory holds one page,
@@ -248,7 +256,7 @@ impl State {
     /// listing succeeded, so a listing that fails half-way reports nothing.
     async fn list_and_compare(&mut self) -> crate::Result<()> {
         let options = RequestsListOptions { filter: self.options.filter.clone(), continuation: None };
-        let mut pager = self.requests.list(Some(options));
+        let mut pager = (self.list)(options);
         let first = self.known.is_none();
         let previous = self.known.as_ref();
         let mut current: HashMap<String, LockboxRequestStatus> = HashMap::new();

@@ -33,7 +33,7 @@ fn new_request(justification: &str) -> NewLockboxRequest {
 #[tokio::test]
 async fn operations_catalogue_is_listed_across_pages() {
     let (emulator, client) = start(EmulatorConfig::default().with_page_size(2)).await;
-    let operations = client.operations().list().try_collect().await.unwrap();
+    let operations = client.operations().list(None).try_collect().await.unwrap();
     assert!(operations.len() >= 4, "{operations:?}");
     assert!(operations.iter().all(|o| o.name.as_deref().is_some_and(|n| n.starts_with("Microsoft.CustomerLockbox/"))));
     let pages = emulator.received().len();
@@ -237,7 +237,7 @@ async fn a_read_whose_answer_is_cut_mid_body_is_sent_again_within_the_same_call(
     emulator.inject(Fault::cut_body().on(Operation::GetTenantOptedIn));
     assert!(!client.tenant().is_opted_in(&tenant).await.unwrap());
     emulator.inject(Fault::cut_body().on(Operation::OperationsList));
-    assert!(!client.operations().list().try_collect().await.unwrap().is_empty());
+    assert!(!client.operations().list(None).try_collect().await.unwrap().is_empty());
     // A listing whose first page arrives whole and whose next page (a nextLink) is cut.
     let mut pager = requests.list(None);
     let mut listed = vec![pager.try_next().await.unwrap().unwrap(), pager.try_next().await.unwrap().unwrap()];

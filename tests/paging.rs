@@ -14,7 +14,7 @@ use std::{
 
 use azure_customer_lockbox::{
     ContinuationToken, CustomerLockboxClient, CustomerLockboxClientOptions, Error, ExponentialRetryOptions,
-    RequestFilter, RequestsListOptions, RetryOptions, WatchEvent, WatchOptions,
+    OperationsListOptions, RequestFilter, RequestsListOptions, RetryOptions, WatchEvent, WatchOptions,
     emulator::{Emulator, EmulatorConfig, NewLockboxRequest},
     models::LockboxRequestStatus,
 };
@@ -410,7 +410,8 @@ async fn operations_resume_from_a_continuation_token() {
         .await;
     let (client, _) = client(&server.uri());
     let token = ContinuationToken::from(format!("{}{ops}?$skipToken=o2", server.uri()));
-    let items = client.operations().list_from(Some(token)).try_collect().await.unwrap();
+    let options = OperationsListOptions { continuation: Some(token) };
+    let items = client.operations().list(Some(options)).try_collect().await.unwrap();
     assert_eq!(items.len(), 1);
     assert_eq!(items[0].name.as_deref(), Some("op2"));
     assert_eq!(api_versions(&received(&server).await[0]), [API]);
@@ -425,7 +426,7 @@ async fn nothing_is_sent_before_the_pager_or_the_watch_is_polled() {
     let requests = client.requests(SUB).unwrap();
     let mut pager = requests.list_pending();
     let watch = requests.watch(WatchOptions::every(Duration::from_millis(10)));
-    let operations = client.operations().list();
+    let operations = client.operations().list(None);
     tokio::time::sleep(Duration::from_millis(100)).await;
     tokio::task::yield_now().await;
     assert!(received(&server).await.is_empty(), "building a pager or a watch sends nothing");

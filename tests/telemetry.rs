@@ -104,7 +104,7 @@ async fn every_operation_with_errors_retries_and_paging_logs_no_token() {
     emulator.inject(Fault::throttle(RetryAfterHeader::Millis(1)).on(Operation::RequestsList));
     assert_eq!(requests.list(None).try_collect().await.unwrap().len(), ids.len());
     assert_eq!(requests.list_pending().try_collect().await.unwrap().len(), 3);
-    assert!(!client.operations().list().try_collect().await.unwrap().is_empty());
+    assert!(!client.operations().list(None).try_collect().await.unwrap().is_empty());
     // The tenant operations, one of them retried after a 503.
     emulator.inject(Fault::status(503).on(Operation::EnableLockbox));
     client.tenant().enable().await.unwrap();

@@ -57,7 +57,7 @@ async fn operations_list_follows_pages() {
         .mount(&server)
         .await;
     let (client, _) = client(&server.uri());
-    let ops = client.operations().list().try_collect().await.unwrap();
+    let ops = client.operations().list(None).try_collect().await.unwrap();
     assert_eq!(ops.len(), 2);
     assert_eq!(ops[0].name.as_deref(), Some("Microsoft.CustomerLockbox/requests/read"));
     assert_eq!(ops[0].display.as_ref().unwrap().provider.as_deref(), Some("Customer Lockbox"));
@@ -472,5 +472,5 @@ fn clients_and_their_futures_are_send_sync_and_cheap_to_clone() {
     sendable(&requests.approve("x", "y"));
     sendable(&requests.list(None));
     sendable(&client.tenant().enable());
-    sendable(&client.operations().list());
+    sendable(&client.operations().list(None));
 }

@@ -1,5 +1,13 @@
 //! The polling state machine behind [`Poller`](super::Poller): what a poll means for each kind of polling URL,
-//! and what a [`ResumeToken`] holds.
+//! where the operation stands ([`Progress`]), and what a [`ResumeToken`] holds ([`Target`]).
+//!
+//! ```text
+//!   Running { wait } --poll: still running--> Running { next wait }
+//!         |   \--poll: Failed/Canceled--> Ended(Failed)  --status yielded--> Reported(Failed)
+//!         \--poll: done--> Ended(Done(value))  --status yielded--> Reported(Done(value))
+//! ```
+//!
+//! The poll that finds the end yields the terminal status itself, so it goes straight to `Reported`.
 
 use std::time::{Duration, SystemTime};
 
@@ -10,12 +18,14 @@ use tokio::time::Instant;
 
 use super::{MIN_FREQUENCY, PollerOptions, PollerStatus, ResumeToken};
 use crate::{
-    client::CustomerLockboxClient,
+    core::Core,
     error::{ArmErrorDetail, Error, Result, header, redact},
+    operation::{Operation, Polled},
     retry,
     status::LockboxRequestStatus,
 };
 
+/// What kind of URL is polled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub(super) enum Kind {
@@ -26,37 +36,44 @@ pub(super) enum Kind {
     Request,
 }
 
-/// What a poller needs to continue; exactly what a [`ResumeToken`] holds.
+/// What the result is once the operation is done.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub(super) struct State {
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum Expect {
+    /// No result (`()`): a final body is not read.
+    Nothing,
+    /// The final answer's body.
+    Body,
+    /// The final answer's body, or this value (what was sent) when the final answer has none.
+    BodyOr(serde_json::Value),
+}
+
+/// What is polled, and for what: exactly what a [`ResumeToken`] holds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(super) struct Target {
     pub(super) kind: Kind,
     pub(super) poll: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) location: Option<String>,
-    pub(super) op: String,
-    /// Whether the result is read from the final body; `false` for results without one, such as `()`.
-    pub(super) body: bool,
-    /// The result when the final answer has no body (e.g. the decision sent); JSON `null` when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(super) fallback: Option<serde_json::Value>,
+    #[serde(with = "by_name")]
+    pub(super) op: Operation,
+    pub(super) expect: Expect,
 }
 
-impl State {
-    pub(super) fn new(kind: Kind, poll: String, op: &str, body: bool, fallback: Option<serde_json::Value>) -> Self {
-        Self { kind, poll, location: None, op: op.into(), body, fallback }
+/// An [`Operation`] in a resume token: its name.
+mod by_name {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+
+    use crate::operation::Operation;
+
+    pub(super) fn serialize<S: Serializer>(op: &Operation, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(op.name())
     }
-}
 
-/// Operations that may be polled, with the operation id their polls are traced (and retried) as.
-const POLL_OPERATIONS: &[(&str, &str)] = &[
-    ("post_enable_lockbox", "post_enable_lockbox_poll"),
-    ("post_disable_lockbox", "post_disable_lockbox_poll"),
-    ("requests_update_status", "requests_update_status_poll"),
-    ("requests_get", "requests_get"),
-];
-
-pub(super) fn poll_operation(op: &str) -> &'static str {
-    POLL_OPERATIONS.iter().find(|(o, _)| *o == op).map_or("long_running_operation_poll", |(_, p)| p)
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Operation, D::Error> {
+        let name = String::deserialize(d)?;
+        Operation::from_name(&name).ok_or_else(|| D::Error::custom(format!("unknown operation {name:?}")))
+    }
 }
 
 /// Picks the polling header: `Azure-AsyncOperation`, then `Operation-Location`, then `Location`.
@@ -70,41 +87,61 @@ pub(super) fn polling_header(headers: &HeaderMap) -> Option<(Kind, String)> {
     .find_map(|(kind, name)| header(headers, name).filter(|v| !v.trim().is_empty()).map(|v| (kind, v)))
 }
 
+/// How an operation ended.
 pub(super) enum End<T> {
     Done(String, T),
     Failed(PollerStatus, Option<ArmErrorDetail>),
 }
 
-pub(super) struct Core<T> {
-    pub(super) client: CustomerLockboxClient,
-    pub(super) state: State,
+impl<T> End<T> {
+    fn status(&self) -> PollerStatus {
+        match self {
+            End::Done(text, _) => PollerStatus::Succeeded(text.clone()),
+            End::Failed(status, _) => status.clone(),
+        }
+    }
+}
+
+/// Where the operation stands.
+pub(super) enum Progress<T> {
+    /// Not finished: wait this long, then poll.
+    Running { wait: Duration },
+    /// Finished; its terminal status not yet yielded.
+    Ended(End<T>),
+    /// Finished, and its terminal status yielded: nothing more is sent.
+    Reported(End<T>),
+}
+
+/// A poller's state between steps.
+pub(super) struct Engine<T> {
+    pub(super) core: Core,
+    pub(super) target: Target,
     pub(super) options: PollerOptions,
-    pub(super) wait: Option<Duration>,
     pub(super) started: Instant,
+    /// The last status seen, for a timeout's error.
     pub(super) last: String,
-    pub(super) end: Option<End<T>>,
-    pub(super) reported: bool,
+    pub(super) progress: Progress<T>,
 }
 
 #[derive(Deserialize)]
-pub(super) struct Monitor {
-    pub(super) status: String,
+struct Monitor {
+    status: String,
     #[serde(default)]
-    pub(super) error: Option<ArmErrorDetail>,
+    error: Option<ArmErrorDetail>,
 }
 
 /// One 2xx answer of the operation `op`.
 pub(super) struct Answer {
-    pub(super) op: &'static str,
+    pub(super) op: Operation,
     pub(super) status: StatusCode,
     pub(super) headers: HeaderMap,
     pub(super) body: Bytes,
 }
 
 impl Answer {
-    pub(super) fn decode<D: DeserializeOwned>(&self, body: &Bytes) -> Result<D> {
+    fn decode<D: DeserializeOwned>(&self, body: &Bytes) -> Result<D> {
         serde_json::from_slice(body).map_err(|source| Error::Decode {
-            operation: self.op,
+            operation: self.op.name(),
             status: self.status,
             request_id: header(&self.headers, "x-ms-request-id"),
             body: redact(body.slice(..body.len().min(4096)), None),
@@ -113,87 +150,105 @@ impl Answer {
     }
 }
 
-impl<T: DeserializeOwned + Send + 'static> Core<T> {
-    pub(super) fn new(client: &CustomerLockboxClient, state: State, wait: Option<Duration>) -> Self {
+impl<T: DeserializeOwned + Send + 'static> Engine<T> {
+    pub(super) fn new(core: &Core, target: Target, progress: Progress<T>) -> Self {
         Self {
-            client: client.clone(),
-            state,
+            core: core.clone(),
+            target,
             options: PollerOptions::default(),
-            wait,
             started: Instant::now(),
             last: "none seen".into(),
-            end: None,
-            reported: false,
+            progress,
         }
     }
 
+    /// The token to resume from; `None` once the operation has finished.
     pub(super) fn token(&self) -> Option<ResumeToken> {
-        let json = serde_json::to_vec(&self.state).ok().filter(|_| self.end.is_none())?;
+        let Progress::Running { .. } = self.progress else { return None };
+        let json = serde_json::to_vec(&self.target).ok()?;
         Some(ResumeToken(azure_core::base64::encode_url_safe(json)))
     }
 
-    pub(super) async fn step(mut self) -> (Self, Option<Result<PollerStatus>>) {
-        if let Some(end) = &self.end {
-            if self.reported {
-                return (self, None);
+    /// One status for the stream: the next poll's, the terminal one not yet yielded, or `None` after it.
+    pub(super) async fn step(mut self: Box<Self>) -> (Box<Self>, Option<Result<PollerStatus>>) {
+        match std::mem::replace(&mut self.progress, Progress::Running { wait: Duration::ZERO }) {
+            Progress::Reported(end) => {
+                self.progress = Progress::Reported(end);
+                (self, None)
             }
-            self.reported = true;
-            let status = match end {
-                End::Done(text, _) => PollerStatus::Succeeded(text.clone()),
-                End::Failed(status, _) => status.clone(),
-            };
-            return (self, Some(Ok(status)));
+            Progress::Ended(end) => {
+                let status = end.status();
+                self.progress = Progress::Reported(end);
+                (self, Some(Ok(status)))
+            }
+            Progress::Running { wait } => {
+                let item = self.poll(wait).await;
+                if let Progress::Ended(_) = self.progress {
+                    // The poll that found the end yields its terminal status itself.
+                    let Progress::Ended(end) = std::mem::replace(&mut self.progress, Progress::Running { wait }) else {
+                        unreachable!("matched just above")
+                    };
+                    self.progress = Progress::Reported(end);
+                }
+                if let Ok(status) = &item {
+                    let next_poll_ms = match self.progress {
+                        Progress::Running { wait } => Some(wait.as_millis() as u64),
+                        _ => None,
+                    };
+                    tracing::info!(operation = self.target.op.name(), %status, next_poll_ms);
+                }
+                (self, Some(item))
+            }
         }
-        let item = self.poll().await;
-        self.reported = self.end.is_some();
-        if let Ok(status) = &item {
-            tracing::info!(operation = self.state.op, %status, next_poll_ms = self.wait.map(|w| w.as_millis() as u64));
-        }
-        (self, Some(item))
     }
 
-    /// Waits as asked, unless that would pass the deadline: then waits until it and fails.
-    pub(super) async fn sleep(&mut self) -> Result<()> {
-        let wait = self.wait.take().unwrap_or_default();
-        if let Some(limit) = self.options.timeout {
-            let deadline = self.started + limit;
-            if Instant::now() + wait > deadline {
-                tokio::time::sleep_until(deadline).await;
-                let what = format!("{} to finish", self.state.op);
-                return Err(Error::Timeout { what, elapsed: self.started.elapsed(), last_status: self.last.clone() });
+    /// Waits `wait`, unless that would pass the options' timeout: then waits until it and fails.
+    async fn sleep(&mut self, wait: Duration) -> Result<()> {
+        match retry::wait_within(wait, self.started.elapsed(), self.options.timeout) {
+            Ok(wait) => {
+                tokio::time::sleep(wait).await;
+                Ok(())
+            }
+            Err(left) => {
+                tokio::time::sleep(left).await;
+                let what = format!("{} to finish", self.target.op.name());
+                Err(Error::Timeout { what, elapsed: self.started.elapsed(), last_status: self.last.clone() })
             }
         }
-        tokio::time::sleep(wait).await;
-        Ok(())
     }
 
-    pub(super) async fn poll(&mut self) -> Result<PollerStatus> {
+    /// Waits, then polls until there is a status to report (a `Location` found after success is read at once).
+    async fn poll(&mut self, mut wait: Duration) -> Result<PollerStatus> {
         loop {
-            self.sleep().await?;
-            let op = poll_operation(&self.state.op);
-            let inner = &self.client.inner;
-            let response = inner.inner.get_raw(inner, op, "polling URL", &self.state.poll).await.0?;
+            self.sleep(wait).await?;
+            let op = match self.target.op.polled() {
+                Polled::With(poll) => poll,
+                Polled::No => self.target.op,
+            };
+            let response = self.core.pipeline().get_raw(op, "polling URL", &self.target.poll).await.0?;
             let (status, headers) = (response.status(), response.headers().clone());
             let answer = Answer { op, status, headers, body: response.into_inner() };
             let frequency = self.options.frequency.max(MIN_FREQUENCY);
             let hint = retry::retry_after(&answer.headers, SystemTime::now()).filter(|d| !d.is_zero());
-            self.wait = Some(hint.unwrap_or(frequency));
-            match self.state.kind {
+            wait = hint.unwrap_or(frequency);
+            self.progress = Progress::Running { wait };
+            match self.target.kind {
                 Kind::AzureAsyncOperation | Kind::OperationLocation => {
                     let monitor: Monitor = answer.decode(&answer.body)?;
                     self.last = monitor.status.clone();
                     match PollerStatus::parse(&monitor.status) {
-                        PollerStatus::Succeeded(text) => match self.state.location.take() {
+                        PollerStatus::Succeeded(text) => match self.target.location.take() {
                             // final-state-via location: read the result there, at once.
                             Some(location) => {
-                                self.state.kind = Kind::Location;
-                                self.state.poll = location;
-                                self.wait = None;
+                                self.target.kind = Kind::Location;
+                                self.target.poll = location;
+                                wait = Duration::ZERO;
+                                self.progress = Progress::Running { wait };
                             }
                             None => return self.finish(text, &answer, false),
                         },
                         failed @ (PollerStatus::Failed(_) | PollerStatus::Canceled(_)) => {
-                            self.end = Some(End::Failed(failed.clone(), monitor.error));
+                            self.progress = Progress::Ended(End::Failed(failed.clone(), monitor.error));
                             return Ok(failed);
                         }
                         running => return Ok(running),
@@ -201,7 +256,7 @@ impl<T: DeserializeOwned + Send + 'static> Core<T> {
                 }
                 Kind::Location if status == StatusCode::ACCEPTED => {
                     if let Some(next) = header(&answer.headers, "location").filter(|v| !v.trim().is_empty()) {
-                        self.state.poll = next;
+                        self.target.poll = next;
                     }
                     self.last = "InProgress".into();
                     return Ok(PollerStatus::InProgress(self.last.clone()));
@@ -220,26 +275,27 @@ impl<T: DeserializeOwned + Send + 'static> Core<T> {
         }
     }
 
-    /// Ends with the result: the answer's body when it has one that counts, else the fallback.
+    /// Ends with the result: the answer's body when it has one that counts, else what [`Expect`] says.
     pub(super) fn finish(&mut self, text: String, answer: &Answer, has_body: bool) -> Result<PollerStatus> {
         self.last = text.clone();
-        let value = if has_body && self.state.body && !answer.body.iter().all(u8::is_ascii_whitespace) {
-            answer.decode(&answer.body)?
-        } else {
-            answer.decode(&Bytes::from(self.state.fallback.clone().unwrap_or_default().to_string()))?
+        let blank = answer.body.iter().all(u8::is_ascii_whitespace);
+        let value = match &self.target.expect {
+            Expect::Body | Expect::BodyOr(_) if has_body && !blank => answer.decode(&answer.body)?,
+            Expect::BodyOr(sent) => answer.decode(&Bytes::from(sent.to_string()))?,
+            Expect::Body | Expect::Nothing => answer.decode(&Bytes::from_static(b"null"))?,
         };
-        self.end = Some(End::Done(text.clone(), value));
+        self.progress = Progress::Ended(End::Done(text.clone(), value));
         Ok(PollerStatus::Succeeded(text))
     }
 
     pub(super) fn into_result(self) -> Result<T> {
-        match self.end {
-            Some(End::Done(_, value)) => Ok(value),
-            Some(End::Failed(status, error)) => {
+        match self.progress {
+            Progress::Ended(End::Done(_, value)) | Progress::Reported(End::Done(_, value)) => Ok(value),
+            Progress::Ended(End::Failed(status, error)) | Progress::Reported(End::Failed(status, error)) => {
                 Err(Error::OperationFailed { status: status.as_str().to_owned(), error: error.map(Box::new) })
             }
-            None => Err(Error::Timeout {
-                what: format!("{} to finish", self.state.op),
+            Progress::Running { .. } => Err(Error::Timeout {
+                what: format!("{} to finish", self.target.op.name()),
                 elapsed: self.started.elapsed(),
                 last_status: self.last,
             }),

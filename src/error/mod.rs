@@ -3,12 +3,24 @@
 //! Every failure reaches the caller as an [`Error`]. A refusal by the service carries the HTTP status, the ARM
 //! error (`code`, `message`, `target`, `details`, `additionalInfo`), and the request ids to quote to Azure
 //! support. Bad input is refused with [`Error::InvalidArgument`] before anything is sent.
+//!
+//! Files: `service.rs` (a refusal by the service and the ARM envelope), `convert.rs` (what a failed call came to,
+//! turned into an [`Error`]), `redact.rs` (scrubbing a token a server echoed). Uses `retry` (which statuses are
+//! transient) and `status`; used by every other module of the crate, and uses none of them.
 
-use std::{fmt, time::Duration};
+use std::time::Duration;
 
 use bytes::Bytes;
-use reqwest::{StatusCode, header::HeaderMap};
-use serde::{Deserialize, Serialize};
+use reqwest::StatusCode;
+
+mod convert;
+mod redact;
+mod service;
+
+pub(crate) use convert::{CallMeta, Cause, into_error};
+pub(crate) use redact::{redact, redact_text};
+pub(crate) use service::header;
+pub use service::{ArmAdditionalInfo, ArmErrorDetail, ServiceError};
 
 use crate::status::{ApprovalDecision, LockboxRequestStatus};
 
@@ -160,186 +172,6 @@ pub enum Error {
     },
 }
 
-/// A refusal by the service: status, ARM error and request ids.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct ServiceError {
-    /// The operation id, e.g. `requests_update_status`.
-    pub operation: &'static str,
-    /// The HTTP status.
-    pub status: StatusCode,
-    /// The ARM error, when the body was an ARM error envelope.
-    pub error: Option<ArmErrorDetail>,
-    /// The error code: `x-ms-error-code` when present, else `error.code` from the body.
-    pub code: Option<String>,
-    /// `x-ms-request-id` of the response.
-    pub request_id: Option<String>,
-    /// `x-ms-correlation-request-id` of the response.
-    pub correlation_request_id: Option<String>,
-    /// `x-ms-client-request-id` this SDK sent.
-    pub client_request_id: Option<String>,
-    /// The wait the server asked for (`Retry-After` and friends), when it did.
-    pub retry_after: Option<Duration>,
-    /// How many attempts were made.
-    pub attempts: u32,
-    /// The body, up to 4 KiB of it (a gateway's HTML page, say).
-    pub body: Bytes,
-}
-
-impl fmt::Display for ServiceError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: HTTP {}", self.operation, self.status)?;
-        match (&self.code, self.error.as_ref().and_then(|e| e.message.as_deref())) {
-            (Some(code), Some(message)) => write!(f, " {code}: {message}")?,
-            (Some(code), None) => write!(f, " {code}")?,
-            (None, Some(message)) => write!(f, ": {message}")?,
-            (None, None) if !self.body.is_empty() => {
-                let text = String::from_utf8_lossy(&self.body[..self.body.len().min(200)]).into_owned();
-                write!(f, ": {}", text.split_whitespace().collect::<Vec<_>>().join(" "))?
-            }
-            (None, None) => {}
-        }
-        if let Some(id) = &self.request_id {
-            write!(f, " (x-ms-request-id {id})")?;
-        }
-        if self.attempts > 1 {
-            write!(f, " after {} attempts", self.attempts)?;
-        }
-        Ok(())
-    }
-}
-
-/// The `error` object of an ARM error envelope `{"error": {...}}`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct ArmErrorDetail {
-    /// Machine-readable code, e.g. `RequestNotFound`.
-    #[serde(default)]
-    pub code: Option<String>,
-    /// Explanation for people.
-    #[serde(default)]
-    pub message: Option<String>,
-    /// What part of the request the error is about.
-    #[serde(default)]
-    pub target: Option<String>,
-    /// Nested errors.
-    #[serde(default, deserialize_with = "null_as_empty")]
-    pub details: Vec<ArmErrorDetail>,
-    /// Typed extra facts, such as Lockbox's `currentStatus`.
-    #[serde(default, deserialize_with = "null_as_empty")]
-    pub additional_info: Vec<ArmAdditionalInfo>,
-}
-
-/// One entry of `additionalInfo`: a type name and a JSON object whose shape depends on it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct ArmAdditionalInfo {
-    /// The kind of fact, e.g. `LockboxRequestStatus` or `PolicyViolation`.
-    #[serde(rename = "type", default)]
-    pub kind: Option<String>,
-    /// The fact.
-    #[serde(default)]
-    pub info: serde_json::Value,
-}
-
-fn null_as_empty<'de, D, T>(deserializer: D) -> std::result::Result<Vec<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
-}
-
-impl ArmErrorDetail {
-    /// The request status Lockbox reports in `additionalInfo[].info.currentStatus`, if any.
-    pub fn current_status(&self) -> Option<LockboxRequestStatus> {
-        self.additional_info
-            .iter()
-            .find_map(|i| i.info.get("currentStatus").and_then(|v| v.as_str()).map(LockboxRequestStatus::parse))
-    }
-
-    /// Parses an ARM error envelope; `None` when the body is not one.
-    pub fn from_body(body: &[u8]) -> Option<Self> {
-        #[derive(Deserialize)]
-        struct Envelope {
-            error: Option<ArmErrorDetail>,
-        }
-        serde_json::from_slice::<Envelope>(body).ok().and_then(|e| e.error)
-    }
-}
-
-const BODY_KEPT: usize = 4096;
-
-pub(crate) fn header(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
-}
-
-impl ServiceError {
-    pub(crate) fn from_parts(
-        operation: &'static str,
-        status: StatusCode,
-        headers: &HeaderMap,
-        body: Bytes,
-        meta: &crate::pipeline::CallMeta,
-        secret: Option<&[u8]>,
-    ) -> Self {
-        let body = redact(body.slice(..body.len().min(BODY_KEPT)), secret);
-        let error = ArmErrorDetail::from_body(&body);
-        // Header values are text a server chose, like the body: scrub an echoed token from them too.
-        let header = |name| header(headers, name).map(|value| redact_text(value, secret));
-        let code = header("x-ms-error-code").or_else(|| error.as_ref().and_then(|e| e.code.clone()));
-        Self {
-            operation,
-            status,
-            code,
-            error,
-            request_id: header("x-ms-request-id"),
-            correlation_request_id: header("x-ms-correlation-request-id"),
-            client_request_id: meta.client_request_id.clone(),
-            retry_after: meta.retry_after,
-            attempts: meta.attempts.max(1),
-            body,
-        }
-    }
-}
-
-/// Removes a token from a body a server echoed it in: the exact token, and anything after `Bearer `.
-pub(crate) fn redact(body: Bytes, secret: Option<&[u8]>) -> Bytes {
-    const MASK: &[u8] = b"<redacted>";
-    let token_char = |b: u8| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b);
-    let mut out = Vec::with_capacity(body.len());
-    let mut i = 0;
-    let mut changed = false;
-    while i < body.len() {
-        let rest = &body[i..];
-        if let Some(secret) = secret.filter(|s| s.len() >= 8 && rest.starts_with(s)) {
-            out.extend_from_slice(MASK);
-            i += secret.len();
-            changed = true;
-        } else if rest.len() > 7 && rest[..7].eq_ignore_ascii_case(b"bearer ") && token_char(rest[7]) {
-            out.extend_from_slice(&rest[..7]);
-            out.extend_from_slice(MASK);
-            i += 7;
-            while i < body.len() && token_char(body[i]) {
-                i += 1;
-            }
-            changed = true;
-        } else {
-            out.push(body[i]);
-            i += 1;
-        }
-    }
-    if changed { Bytes::from(out) } else { body }
-}
-
-/// [`redact`] for text (a header value, a URL a server handed out).
-pub(crate) fn redact_text(text: String, secret: Option<&[u8]>) -> String {
-    // `redact` hands back the same buffer when there is nothing to remove, so this usually copies nothing.
-    String::from_utf8(Vec::from(redact(Bytes::from(text), secret)))
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-}
-
 impl Error {
     /// The HTTP status, for errors that came with a response.
     pub fn status(&self) -> Option<StatusCode> {
@@ -415,36 +247,5 @@ impl Error {
 
     pub(crate) fn invalid(name: &'static str, reason: impl Into<String>) -> Self {
         Error::InvalidArgument { name, reason: reason.into() }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn arm_error_with_current_status_decodes() {
-        let body = br#"{"error":{"code":"RequestNotPending","message":"no","details":null,
-            "additionalInfo":[{"type":"LockboxRequestStatus","info":{"currentStatus":"Approved"}}],"extra":1}}"#;
-        let e = ArmErrorDetail::from_body(body).unwrap();
-        assert_eq!(e.code.as_deref(), Some("RequestNotPending"));
-        assert_eq!(e.current_status(), Some(LockboxRequestStatus::Approved));
-        assert!(e.details.is_empty());
-    }
-
-    #[test]
-    fn echoed_tokens_are_redacted() {
-        let body = Bytes::from_static(b"auth was Bearer abc.def-ghi and raw secret-token-123 end");
-        let clean = redact(body, Some(b"secret-token-123"));
-        assert_eq!(&clean[..], b"auth was Bearer <redacted> and raw <redacted> end");
-        let untouched = Bytes::from_static(b"nothing here");
-        assert_eq!(redact(untouched.clone(), None), untouched);
-    }
-
-    #[test]
-    fn non_arm_bodies_are_not_arm_errors() {
-        assert!(ArmErrorDetail::from_body(b"<html>502</html>").is_none());
-        assert!(ArmErrorDetail::from_body(b"{\"message\":\"x\"}").is_none());
-        assert!(ArmErrorDetail::from_body(b"").is_none());
     }
 }

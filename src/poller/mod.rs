@@ -6,6 +6,9 @@
 //! `Location` URL is done when it stops answering 202. After a monitor succeeds, the result is read from
 //! `Location` when the first answer had one. Every poll takes the normal request path (token, retries, ids),
 //! and a polling URL on another origin than the endpoint is refused before anything, token included, is sent.
+//!
+//! This file holds the public types and the first answer ([`Poller::start`]); `engine.rs` the polling state
+//! machine. Uses `core`, `pipeline` (capped body reads), `operation`, `error` and `retry`.
 
 use std::{
     fmt,
@@ -23,12 +26,14 @@ use serde::de::DeserializeOwned;
 
 mod engine;
 
-use engine::{Answer, Core, End, Kind, State, polling_header};
+pub(crate) use engine::Expect;
+use engine::{Answer, End, Engine, Kind, Progress, Target, polling_header};
 
 use crate::{
-    client::CustomerLockboxClient,
-    error::{ArmErrorDetail, Error, Result, ServiceError, header},
-    pipeline::CallMeta,
+    core::Core,
+    error::{ArmErrorDetail, CallMeta, Error, Result, ServiceError, header},
+    operation::Operation,
+    pipeline::body::capped_body,
     retry,
 };
 
@@ -131,7 +136,19 @@ impl fmt::Display for ResumeToken {
     }
 }
 
-type Step<T> = BoxFuture<'static, (Core<T>, Option<Result<PollerStatus>>)>;
+type Step<T> = BoxFuture<'static, (Box<Engine<T>>, Option<Result<PollerStatus>>)>;
+
+/// Where a [`Poller`] stands.
+enum Phase<T> {
+    /// Between two steps.
+    Idle(Box<Engine<T>>),
+    /// A step (a wait and a poll) is under way.
+    Stepping(Step<T>),
+    /// The stream of statuses is over: after the terminal status, or after an error (`.await` resumes then).
+    Ended(Box<Engine<T>>),
+    /// Only while a step is being set up; a poller left here (its step panicked) has lost its state.
+    Lost,
+}
 
 /// Waits for a long-running operation or a Lockbox decision.
 ///
@@ -157,11 +174,9 @@ type Step<T> = BoxFuture<'static, (Core<T>, Option<Result<PollerStatus>>)>;
 /// # Ok(()) }
 /// ```
 pub struct Poller<T> {
-    core: Option<Core<T>>,
-    step: Option<Step<T>>,
+    phase: Phase<T>,
     options: PollerOptions,
     token: Option<ResumeToken>,
-    ended: bool,
 }
 
 impl<T> fmt::Debug for Poller<T> {
@@ -171,32 +186,27 @@ impl<T> fmt::Debug for Poller<T> {
 }
 
 impl<T: DeserializeOwned + Send + 'static> Poller<T> {
-    fn from_core(core: Core<T>) -> Self {
-        Self { token: core.token(), core: Some(core), step: None, options: PollerOptions::default(), ended: false }
+    fn from_engine(engine: Engine<T>) -> Self {
+        Self { token: engine.token(), phase: Phase::Idle(Box::new(engine)), options: PollerOptions::default() }
     }
 
-    pub(crate) fn done(client: &CustomerLockboxClient, op: &str, value: T) -> Self {
-        let mut core = Core::new(client, State::new(Kind::Location, String::new(), op, false, None), None);
-        core.end = Some(End::Done("Succeeded".into(), value));
-        Self::from_core(core)
+    /// A poller that is ready at once with `value`.
+    pub(crate) fn done(core: &Core, op: Operation, value: T) -> Self {
+        let target = Target { kind: Kind::Location, poll: String::new(), location: None, op, expect: Expect::Nothing };
+        Self::from_engine(Engine::new(core, target, Progress::Ended(End::Done("Succeeded".into(), value))))
     }
 
     /// Waits for a Lockbox request's status to be final, polling the request URL `url`.
-    pub(crate) fn for_request(client: &CustomerLockboxClient, url: String) -> Result<Self> {
-        client.inner.inner.service_url("request URL", &url)?;
-        let state = State::new(Kind::Request, url, "requests_get", true, None);
-        Ok(Self::from_core(Core::new(client, state, None)))
+    pub(crate) fn for_request(core: &Core, url: String) -> Result<Self> {
+        core.pipeline().service_url("request URL", &url)?;
+        let target =
+            Target { kind: Kind::Request, poll: url, location: None, op: Operation::RequestsGet, expect: Expect::Body };
+        Ok(Self::from_engine(Engine::new(core, target, Progress::Running { wait: Duration::ZERO })))
     }
 
-    /// Sends an action and returns a poller for it, whatever 2xx it answered. `body` says whether the result
-    /// is read from a final body; `fallback` is the result when there is none.
-    pub(crate) async fn start<F>(
-        client: &CustomerLockboxClient,
-        op: &'static str,
-        send: F,
-        body: bool,
-        fallback: Option<serde_json::Value>,
-    ) -> (Result<Self>, CallMeta)
+    /// Sends an action (`send`, the generated operation `op`) and returns a poller for it, whatever 2xx it
+    /// answered. `expect` says what the result is once it is done.
+    pub(crate) async fn start<F>(core: &Core, op: Operation, send: F, expect: Expect) -> (Result<Self>, CallMeta)
     where
         F: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<()>>>,
     {
@@ -215,13 +225,13 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
                     if matches!(response.status().as_u16(), 201 | 202 | 204) =>
                 {
                     let (status, headers) = (response.status(), response.headers().clone());
-                    let bytes = crate::pipeline::capped_body(response).await?;
+                    let bytes = capped_body(response).await?;
                     Ok(ResponseValue::new(Initial::Accepted(bytes), status, headers))
                 }
                 Err(e) => Err(e),
             }
         };
-        let pipeline = &client.inner.inner;
+        let pipeline = core.pipeline();
         let (result, meta) = pipeline.call(op, intercepted).await;
         let response = match result {
             Ok(response) => response,
@@ -229,15 +239,16 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
         };
         let (status, headers) = (response.status(), response.headers().clone());
         let answer = match response.into_inner() {
-            Initial::Done(value) => return (Ok(Self::done(client, op, value)), meta),
+            Initial::Done(value) => return (Ok(Self::done(core, op, value)), meta),
             Initial::Accepted(body) => Answer { op, status, headers, body },
         };
-        let state = State::new(Kind::Location, String::new(), op, body, fallback);
-        let mut core = Core::new(client, state, retry::retry_after(&answer.headers, SystemTime::now()));
+        let wait = retry::retry_after(&answer.headers, SystemTime::now()).unwrap_or_default();
+        let target = Target { kind: Kind::Location, poll: String::new(), location: None, op, expect };
+        let mut engine = Engine::new(core, target, Progress::Running { wait });
         let found = polling_header(&answer.headers).filter(|_| status != StatusCode::NO_CONTENT);
         let Some((kind, url)) = found else {
             if status == StatusCode::ACCEPTED {
-                let mut error = ServiceError::from_parts(op, status, &answer.headers, answer.body, &meta, None);
+                let mut error = ServiceError::from_parts(op.name(), status, &answer.headers, answer.body, &meta, None);
                 error.code = Some("MissingPollingHeader".into());
                 error.error = Some(ArmErrorDetail {
                     code: error.code.clone(),
@@ -249,8 +260,8 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
                 return (Err(Error::Service(Box::new(error))), meta);
             }
             // 201 or 204 without a polling URL: finished now.
-            let result = core.finish("Succeeded".into(), &answer, true);
-            return (result.map(|_| Self::from_core(core)), meta);
+            let result = engine.finish("Succeeded".into(), &answer, true);
+            return (result.map(|_| Self::from_engine(engine)), meta);
         };
         let location = header(&answer.headers, "location").filter(|_| kind != Kind::Location);
         for link in std::iter::once(&url).chain(location.as_ref()) {
@@ -258,23 +269,20 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
                 return (Err(e), meta);
             }
         }
-        core.state = State { kind, poll: url, location, ..core.state };
-        (Ok(Self::from_core(core)), meta)
+        engine.target = Target { kind, poll: url, location, ..engine.target };
+        (Ok(Self::from_engine(engine)), meta)
     }
 
-    /// Rebuilds a poller from a [`ResumeToken`], to continue waiting with `client` (possibly in another process).
-    ///
-    /// # Errors
-    /// [`Error::InvalidArgument`] for a token that is not one; [`Error::UnsafeUrl`] when its URLs are not on the
-    /// client's endpoint.
-    pub fn resume(client: &CustomerLockboxClient, token: &ResumeToken, options: Option<PollerOptions>) -> Result<Self> {
+    /// Rebuilds a poller from a [`ResumeToken`] (see [`Poller::resume`]).
+    pub(crate) fn resume_with(core: &Core, token: &ResumeToken, options: Option<PollerOptions>) -> Result<Self> {
         let bad = |reason: String| Error::invalid("token", reason);
         let json = azure_core::base64::decode_url_safe(token.as_str()).map_err(|e| bad(e.to_string()))?;
-        let state: State = serde_json::from_slice(&json).map_err(|e| bad(e.to_string()))?;
-        for link in std::iter::once(&state.poll).chain(state.location.as_ref()) {
-            client.inner.inner.service_url("polling URL", link)?;
+        let target: Target = serde_json::from_slice(&json).map_err(|e| bad(e.to_string()))?;
+        for link in std::iter::once(&target.poll).chain(target.location.as_ref()) {
+            core.pipeline().service_url("polling URL", link)?;
         }
-        Ok(Self::from_core(Core::new(client, state, None)).with_options(options.unwrap_or_default()))
+        let engine = Engine::new(core, target, Progress::Running { wait: Duration::ZERO });
+        Ok(Self::from_engine(engine).with_options(options.unwrap_or_default()))
     }
 
     /// The same poller with other options.
@@ -293,17 +301,21 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
         futures::StreamExt::next(self).await.transpose()
     }
 
+    /// Runs the engine's next step: the next status, or `None` when there is none.
     fn poll_step(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<PollerStatus>>> {
-        if self.step.is_none() {
-            let Some(mut core) = self.core.take() else { return Poll::Ready(None) };
-            core.options = self.options.clone();
-            self.step = Some(core.step().boxed());
+        if let Phase::Idle(_) | Phase::Ended(_) = self.phase
+            && let Phase::Idle(mut engine) | Phase::Ended(mut engine) = std::mem::replace(&mut self.phase, Phase::Lost)
+        {
+            engine.options = self.options.clone();
+            self.phase = Phase::Stepping(engine.step().boxed());
         }
-        let Some(step) = self.step.as_mut() else { return Poll::Ready(None) };
-        let (core, item) = std::task::ready!(step.as_mut().poll(cx));
-        self.step = None;
-        self.token = core.token();
-        self.core = Some(core);
+        let Phase::Stepping(step) = &mut self.phase else { return Poll::Ready(None) };
+        let (engine, item) = std::task::ready!(step.as_mut().poll(cx));
+        self.token = engine.token();
+        self.phase = match item {
+            Some(Ok(_)) => Phase::Idle(engine),
+            None | Some(Err(_)) => Phase::Ended(engine),
+        };
         Poll::Ready(item)
     }
 }
@@ -311,14 +323,10 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
 impl<T: DeserializeOwned + Send + 'static> Stream for Poller<T> {
     type Item = Result<PollerStatus>;
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if self.ended {
+        if let Phase::Ended(_) | Phase::Lost = self.phase {
             return Poll::Ready(None);
         }
-        let polled = self.poll_step(cx);
-        if matches!(polled, Poll::Ready(None) | Poll::Ready(Some(Err(_)))) {
-            self.ended = true;
-        }
-        polled
+        self.poll_step(cx)
     }
 }
 
@@ -334,9 +342,9 @@ impl<T: DeserializeOwned + Send + 'static> IntoFuture for Poller<T> {
             while let Some(item) = futures::future::poll_fn(|cx| self.poll_step(cx)).await {
                 item?;
             }
-            match self.core {
-                Some(core) => core.into_result(),
-                None => Err(Error::Configuration("the poller lost its state".into())),
+            match self.phase {
+                Phase::Idle(engine) | Phase::Ended(engine) => engine.into_result(),
+                Phase::Stepping(_) | Phase::Lost => Err(Error::Configuration("the poller lost its state".into())),
             }
         })
     }
@@ -344,7 +352,7 @@ impl<T: DeserializeOwned + Send + 'static> IntoFuture for Poller<T> {
 
 #[cfg(test)]
 mod tests {
-    use super::{engine::poll_operation, *};
+    use super::*;
     use reqwest::header::{HeaderMap, HeaderValue};
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
@@ -383,20 +391,18 @@ mod tests {
     }
 
     #[test]
-    fn state_round_trips_through_json_and_poll_ids_are_safe() {
-        let state = State {
+    fn target_round_trips_through_json() {
+        let target = Target {
             kind: Kind::OperationLocation,
             poll: "https://h/op".into(),
             location: Some("https://h/result".into()),
-            op: "requests_update_status".into(),
-            body: true,
-            fallback: Some(serde_json::json!({"status": "Approve"})),
+            op: Operation::RequestsUpdateStatus,
+            expect: Expect::BodyOr(serde_json::json!({"status": "Approve"})),
         };
-        let json = serde_json::to_vec(&state).unwrap();
-        assert_eq!(serde_json::from_slice::<State>(&json).unwrap(), state);
-        // A poll is a GET: never traced as the non-idempotent decision itself.
-        assert_eq!(poll_operation("requests_update_status"), "requests_update_status_poll");
-        assert_eq!(poll_operation("whatever"), "long_running_operation_poll");
+        let json = serde_json::to_vec(&target).unwrap();
+        assert_eq!(serde_json::from_slice::<Target>(&json).unwrap(), target);
+        let unknown = String::from_utf8(json).unwrap().replace("requests_update_status", "format_disk");
+        assert!(serde_json::from_str::<Target>(&unknown).is_err());
     }
 
     #[test]

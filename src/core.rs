@@ -1,0 +1,61 @@
+//! The crate-private core every per-resource client, pager, poller and watch works with: the generated client
+//! (typed request builders) with its [`Pipeline`] (settings, token cache, the request path).
+//!
+//! Uses `generated`, `pipeline`, `operation` and `error`. Only `client.rs` makes one.
+
+use std::sync::Arc;
+
+use progenitor_client::ResponseValue;
+use serde::de::DeserializeOwned;
+
+use crate::{
+    error::{CallMeta, Result},
+    generated,
+    operation::Operation,
+    pipeline::Pipeline,
+};
+
+/// The generated client and its pipeline, behind one `Arc`: cheap to clone.
+#[derive(Clone, Debug)]
+pub(crate) struct Core(Arc<generated::Client>);
+
+type Sent<T> = std::result::Result<ResponseValue<T>, progenitor_client::Error<()>>;
+
+impl Core {
+    pub(crate) fn new(pipeline: Pipeline) -> Self {
+        let settings = pipeline.settings();
+        let baseurl = settings.operation_base.as_str().trim_end_matches('/').to_owned();
+        let http = settings.http.clone();
+        Self(Arc::new(generated::Client::new_with_client(&baseurl, http, pipeline)))
+    }
+
+    /// The generated client: one request builder per operation.
+    pub(crate) fn api(&self) -> &generated::Client {
+        &self.0
+    }
+
+    /// The request path and the client's settings.
+    pub(crate) fn pipeline(&self) -> &Pipeline {
+        &self.0.inner
+    }
+
+    /// The api-version every request carries.
+    pub(crate) fn api_version(&self) -> &str {
+        &self.pipeline().settings().api_version
+    }
+
+    /// Sends a generated read (`send` makes its future, again for a resend) as one call; see [`Pipeline::read`].
+    pub(crate) async fn read<T, F>(&self, operation: Operation, send: impl FnMut() -> F) -> Result<T>
+    where
+        F: Future<Output = Sent<T>>,
+    {
+        Ok(self.pipeline().read(operation, send).await.0?.into_inner())
+    }
+
+    /// GETs the next page of a listing at `link`; see [`Pipeline::get_json`].
+    pub(crate) async fn next_page<T: DeserializeOwned>(&self, listing: Operation, link: &str) -> Result<T> {
+        let operation = listing.next_page().unwrap_or(listing);
+        let result: (Result<ResponseValue<T>>, CallMeta) = self.pipeline().get_json(operation, "nextLink", link).await;
+        Ok(result.0?.into_inner())
+    }
+}

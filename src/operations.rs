@@ -1,0 +1,52 @@
+//! The provider's operation catalogue (`Operations_List`). Uses `core`, `pager` and `operation`.
+
+use std::sync::Arc;
+
+use crate::{
+    core::Core,
+    generated::ClientOperationsExt,
+    models::{Operation as OperationModel, OperationListResult},
+    operation::Operation,
+    pager::{ContinuationToken, Fetch, Pager},
+};
+
+/// Options of [`OperationsClient::list`].
+#[derive(Clone, Debug, Default)]
+pub struct OperationsListOptions {
+    /// Resume a listing from a token taken from an earlier [`Pager`] or page. The default is `None`: start at
+    /// the first page.
+    pub continuation: Option<ContinuationToken>,
+}
+
+/// The provider's operation catalogue. Obtained from
+/// [`CustomerLockboxClient::operations`](crate::CustomerLockboxClient::operations).
+#[derive(Clone, Debug)]
+pub struct OperationsClient {
+    core: Core,
+}
+
+impl OperationsClient {
+    pub(crate) fn new(core: Core) -> Self {
+        Self { core }
+    }
+
+    /// Lists the operations of `Microsoft.CustomerLockbox` (`Operations_List`), resuming from
+    /// [`continuation`](OperationsListOptions::continuation) when one is given. Sends nothing until polled.
+    pub fn list(&self, options: Option<OperationsListOptions>) -> Pager<OperationModel> {
+        let core = self.core.clone();
+        let fetch: Fetch<OperationModel> = Arc::new(move |link| {
+            let core = core.clone();
+            Box::pin(async move {
+                let page: OperationListResult = match link {
+                    None => {
+                        let send = || core.api().operations_list().api_version(core.api_version()).send();
+                        core.read(Operation::OperationsList, send).await?
+                    }
+                    Some(link) => core.next_page(Operation::OperationsList, &link).await?,
+                };
+                Ok((page.value, page.next_link))
+            })
+        });
+        Pager::new(fetch, options.unwrap_or_default().continuation)
+    }
+}

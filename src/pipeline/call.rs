@@ -1,0 +1,162 @@
+//! One logical call: a generated operation's `send()`, a page or a poll, run in its own call scope (see
+//! `scope.rs`) and tracing span, bounded by the client's `timeout`, its failure turned into an [`Error`].
+
+use std::{
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
+
+use progenitor_client::ResponseValue;
+use reqwest::header::HeaderValue;
+use tracing::Instrument;
+
+use super::{
+    Pipeline,
+    body::read_body,
+    scope::{CallState, in_scope, with_call},
+};
+use crate::{
+    auth::token_bytes,
+    error::{CallMeta, Cause, Error, Result, into_error, redact_text},
+    operation::Operation,
+    retry::{self, Next, Try, Used},
+};
+
+type Sent<T> = std::result::Result<ResponseValue<T>, progenitor_client::Error<()>>;
+
+/// A fresh random (version 4) UUID for `x-ms-client-request-id`.
+pub(super) fn new_request_id() -> HeaderValue {
+    HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).expect("a UUID is a valid header value")
+}
+
+impl Pipeline {
+    /// Runs one logical call (the future of a generated `send()`) in its own call scope and tracing span, and
+    /// converts its error.
+    pub(crate) async fn call<T>(
+        &self,
+        operation: Operation,
+        call: impl Future<Output = Sent<T>>,
+    ) -> (Result<ResponseValue<T>>, CallMeta) {
+        let client_request_id = new_request_id();
+        let span = tracing::debug_span!(
+            "customer_lockbox",
+            operation = operation.name(),
+            client_request_id = client_request_id.to_str().unwrap_or_default(),
+            status = tracing::field::Empty,
+            attempts = tracing::field::Empty,
+            request_id = tracing::field::Empty,
+        );
+        let state = Arc::new(Mutex::new(CallState {
+            client_request_id: Some(client_request_id),
+            body_limit: self.settings().max_response_body,
+            ..Default::default()
+        }));
+        let scoped = in_scope(state.clone(), call).instrument(span.clone());
+        let result = match self.settings().call_timeout {
+            Some(limit) => tokio::time::timeout(limit, scoped).await.map_err(|_| limit),
+            None => Ok(scoped.await),
+        };
+        let state = std::mem::take(&mut *state.lock().unwrap_or_else(PoisonError::into_inner));
+        self.end(operation, result, state, &span).await
+    }
+
+    /// Turns what a call came to into its result, and records it in the call's span.
+    async fn end<T>(
+        &self,
+        operation: Operation,
+        result: std::result::Result<Sent<T>, Duration>,
+        mut state: CallState,
+        span: &tracing::Span,
+    ) -> (Result<ResponseValue<T>>, CallMeta) {
+        let secret = state.secret.take().or_else(|| self.settings().auth.current_header());
+        let secret = secret.as_ref().map(token_bytes);
+        state.meta.client_request_id =
+            state.client_request_id.as_ref().and_then(|id| id.to_str().ok()).map(str::to_owned);
+        // The request id is a header the server chose: scrub an echoed token before it reaches logs or errors.
+        state.meta.last_request_id = state
+            .last_request_id
+            .take()
+            .map(|rid| redact_text(String::from_utf8_lossy(rid.as_bytes()).into_owned(), secret));
+        let meta = &mut state.meta;
+        span.record("attempts", meta.attempts);
+        if let Some(status) = meta.last_status {
+            span.record("status", status.as_u16());
+        }
+        if let Some(request_id) = &meta.last_request_id {
+            span.record("request_id", request_id.as_str());
+        }
+        let error = match result {
+            Ok(Ok(value)) => return (Ok(value), state.meta),
+            Ok(Err(error)) => error,
+            Err(limit) => {
+                // Cut while a decision was on its way, or while the body of its success came in: the service
+                // may have taken it, or has.
+                meta.ambiguous |= meta.in_flight;
+                let error = Error::Timeout {
+                    what: format!("{} to complete", operation.name()),
+                    elapsed: limit,
+                    last_status: meta.last_status.map_or_else(|| "no response".into(), |s| s.to_string()),
+                };
+                return (Err(error), state.meta);
+            }
+        };
+        let cause = if let Some(source) = state.credential_error {
+            Cause::Credential(source)
+        } else if let Some((url, reason)) = state.refused_url {
+            Cause::RefusedUrl { url, reason }
+        } else if state.body_too_large {
+            Cause::BodyTooLarge
+        } else if let progenitor_client::Error::UnexpectedResponse(response) = error {
+            let (status, headers) = (response.status(), response.headers().clone());
+            Cause::Refused { status, headers, body: read_body(response, state.body_limit).await }
+        } else {
+            Cause::Other(error)
+        };
+        let error = into_error(operation.name(), cause, &state.meta, state.body_limit, secret);
+        (Err(error), state.meta)
+    }
+
+    /// Runs a read as one logical call, as [`Self::call`] does, with one more kind of retry: when a success
+    /// answer's body is cut (the connection dropped, or the per-try timeout passed, half-way through it),
+    /// `send` makes the operation's future again and the read is resent, while the retry policy allows. The
+    /// resent attempts keep the call's `x-ms-client-request-id`, are numbered after the earlier ones, and share
+    /// the policy's retries and time budget with them. Only for operations that are safe to repeat.
+    pub(crate) async fn read<T, F>(
+        &self,
+        operation: Operation,
+        mut send: impl FnMut() -> F,
+    ) -> (Result<ResponseValue<T>>, CallMeta)
+    where
+        F: Future<Output = Sent<T>>,
+    {
+        self.call(operation, async move {
+            loop {
+                match send().await {
+                    Err(progenitor_client::Error::ResponseBodyError(error)) => match self.resend_after_cut_body() {
+                        Some(wait) => {
+                            tracing::debug!(error = %error, wait_ms = wait.as_millis() as u64, "answer's body cut; retrying");
+                            tokio::time::sleep(wait).await;
+                        }
+                        None => return Err(progenitor_client::Error::ResponseBodyError(error)),
+                    },
+                    result => return result,
+                }
+            }
+        })
+        .await
+    }
+
+    /// After a success answer's body was cut: how long to wait before sending the read again, or `None` when
+    /// the retry policy says stop. Earlier sends' attempts count against its retries and budget.
+    fn resend_after_cut_body(&self) -> Option<Duration> {
+        let (tries, started) = with_call(|c| {
+            c.attempts_before = c.meta.attempts;
+            (c.meta.attempts, c.started)
+        })?;
+        let used = Used { tries, elapsed: started.map_or(Duration::ZERO, |s| s.elapsed()) };
+        match retry::next(&self.settings().retry, Try::Lost, true, used, fastrand::f64()) {
+            Next::Retry(wait) => Some(wait),
+            Next::Stop(_) => None,
+        }
+    }
+}

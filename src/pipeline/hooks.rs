@@ -1,0 +1,146 @@
+//! What happens to each request of a call: [`Pipeline::prepare`] (progenitor's `pre` hook) checks its origin
+//! and gets the token; [`Pipeline::send`] (the `exec` hook) stamps the headers and sends it, again while the
+//! retry policy ([`retry::next`]) says so. Both record what they learn in the call scope.
+
+use std::time::Duration;
+
+use reqwest::{
+    Request, Response, StatusCode,
+    header::{AUTHORIZATION, HeaderName, USER_AGENT},
+};
+
+use super::{
+    Pipeline, same_origin,
+    scope::{CallState, with_call},
+};
+use crate::{
+    operation::Operation,
+    retry::{self, Next, Stop, Try, Used},
+};
+
+pub(super) const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-client-request-id");
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-request-id");
+
+impl Pipeline {
+    /// Checks the request's origin and gets the token: the two things that can refuse a call before anything
+    /// is sent. The reason for a refusal is in the call scope, for the error the call ends with.
+    pub(crate) async fn prepare(&self, request: &Request) -> Result<(), String> {
+        let settings = self.settings();
+        if !same_origin(request.url(), &settings.endpoint) {
+            let url = request.url().to_string();
+            with_call(|c| c.refused_url = Some((url, "not on the configured endpoint".into())));
+            return Err("refused URL".into());
+        }
+        match settings.auth.authorization().await {
+            Ok(token) => {
+                with_call(|c| c.secret = Some(token));
+                Ok(())
+            }
+            Err(error) => {
+                with_call(|c| c.credential_error = Some(error));
+                Err("credential failure".into())
+            }
+        }
+    }
+
+    /// Sends the request, and sends it again while the retry policy allows.
+    pub(crate) async fn send(&self, mut request: Request, operation: Operation) -> reqwest::Result<Response> {
+        let settings = self.settings();
+        let (client_request_id, token, mut attempt, started) =
+            with_call(|c| (c.client_request_id.clone(), c.secret.clone(), c.attempts_before, c.started))
+                .unwrap_or_default();
+        let token = token.or_else(|| settings.auth.current_header());
+        let started = started.unwrap_or_else(tokio::time::Instant::now);
+        loop {
+            attempt += 1;
+            // A copy to send again, when the policy has a retry left; taken before this attempt's headers go in.
+            let spare = if attempt <= settings.retry.max_retries() { request.try_clone() } else { None };
+            let headers = request.headers_mut();
+            headers.insert(USER_AGENT, settings.user_agent.clone());
+            headers.insert(CLIENT_REQUEST_ID, client_request_id.clone().unwrap_or_else(super::call::new_request_id));
+            if let Some(token) = &token {
+                headers.insert(AUTHORIZATION, token.clone());
+            }
+            if let Some(limit) = settings.per_try_timeout {
+                request.timeout_mut().get_or_insert(limit);
+            }
+            if operation.is_decision() {
+                with_call(|c| c.meta.in_flight = true);
+            }
+            let result = settings.http.execute(request).await;
+            match (spare, self.judge(&result, operation, attempt, started)) {
+                (Some(spare), Some(wait)) => {
+                    drop(result);
+                    tokio::time::sleep(wait).await;
+                    request = spare;
+                }
+                _ => return result,
+            }
+        }
+    }
+
+    /// Records what an attempt learned in the call scope and asks the retry policy what follows: `Some(wait)`
+    /// to send again after `wait`, `None` to return this answer.
+    fn judge(
+        &self,
+        result: &reqwest::Result<Response>,
+        operation: Operation,
+        attempt: u32,
+        started: tokio::time::Instant,
+    ) -> Option<Duration> {
+        let settings = self.settings();
+        let status = result.as_ref().ok().map(Response::status);
+        with_call(|c: &mut CallState| {
+            c.meta.attempts = attempt;
+            c.started = Some(started);
+            c.meta.in_flight &= status.is_some_and(|s| s.is_success());
+            c.meta.last_status = status;
+            c.last_request_id = result.as_ref().ok().and_then(|r| r.headers().get(REQUEST_ID).cloned());
+        });
+        if status == Some(StatusCode::UNAUTHORIZED) {
+            settings.auth.invalidate();
+        }
+        let outcome = match result {
+            Ok(response) => Try::Answered {
+                status: response.status(),
+                retry_after: retry::retry_after(response.headers(), std::time::SystemTime::now()),
+            },
+            Err(e) if e.is_connect() => Try::NotConnected,
+            Err(e) if e.is_builder() || e.is_redirect() || e.is_decode() => Try::Broken,
+            Err(_) => Try::Lost,
+        };
+        let used = Used { tries: attempt, elapsed: started.elapsed() };
+        let status = status.map(|s| s.as_u16());
+        match retry::next(&settings.retry, outcome, operation.safe_to_resend(), used, fastrand::f64()) {
+            Next::Retry(wait) => {
+                tracing::debug!(
+                    attempt,
+                    status,
+                    error = result.as_ref().err().map(|e| e.to_string()),
+                    wait_ms = wait.as_millis() as u64,
+                    "retrying"
+                );
+                Some(wait)
+            }
+            Next::Stop(Stop::MayHaveBeenTaken) => {
+                with_call(|c| c.meta.ambiguous = true);
+                tracing::debug!(attempt, status, "outcome unknown; not resending");
+                None
+            }
+            Next::Stop(Stop::AskedTooLong(asked)) => {
+                with_call(|c| c.meta.retry_after = Some(asked));
+                tracing::debug!(
+                    attempt,
+                    retry_after_ms = asked.as_millis() as u64,
+                    "server asks for a longer wait than allowed; giving up"
+                );
+                None
+            }
+            Next::Stop(Stop::BudgetSpent) => {
+                tracing::debug!(attempt, "retry budget spent");
+                None
+            }
+            Next::Stop(Stop::Final | Stop::RetriesSpent) => None,
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! The one path every request takes: headers, auth, retries, tracing and error conversion.
+//!
+//! Read in the order a call goes through it:
+//!
+//! 1. [`call`]: runs one logical call (a generated operation's `send()`, a page or a poll) in its call scope,
+//!    span and time limit; resends a read whose answer's body was cut; turns a failure into an [`Error`].
+//! 2. [`scope`]: what a call learns on its way (attempts, statuses, the token it sent), kept in a task-local
+//!    the hooks write to.
+//! 3. [`hooks`]: what progenitor's generated client calls for every operation (`src/generated.rs` forwards
+//!    its `pre` and `exec` hooks here): the origin check and the token, then the headers and the retry loop.
+//! 4. [`body`]: reading an answer's body within the client's `max_response_body`.
+//! 5. [`urls`] and [`links`]: checking URLs the service hands out, and GETting them (next pages, polls).
+//!
+//! Uses `auth`, `error`, `operation` and `retry`; never the generated client: the generated code depends on
+//! this module (its inner type, its hooks, [`body::response_value`]) and not the other way round.
+//!
+//! [`Error`]: crate::Error
+
+use std::{fmt, sync::Arc, time::Duration};
+
+use reqwest::header::HeaderValue;
+use url::Url;
+
+use crate::{auth::TokenCache, retry::RetryOptions};
+
+pub(crate) mod body;
+mod call;
+mod hooks;
+mod links;
+mod scope;
+mod urls;
+
+pub(crate) use urls::same_origin;
+
+/// Shared, immutable client state: what every call of a client needs. The generated client's `inner`.
+#[derive(Clone)]
+pub(crate) struct Pipeline(Arc<Settings>);
+
+/// The client's settings, checked by `CustomerLockboxClient::new`.
+pub(crate) struct Settings {
+    pub(crate) endpoint: Url,
+    /// The endpoint without trailing slashes, the base of every operation's URL (see [`Pipeline::request_url`]).
+    pub(crate) operation_base: Url,
+    pub(crate) api_version: String,
+    pub(crate) auth: TokenCache,
+    pub(crate) http: reqwest::Client,
+    pub(crate) user_agent: HeaderValue,
+    pub(crate) retry: RetryOptions,
+    /// The per-try timeout to set on each attempt: `None` when the HTTP client applies it itself (the SDK built
+    /// the client) or there is none.
+    pub(crate) per_try_timeout: Option<Duration>,
+    pub(crate) call_timeout: Option<Duration>,
+    pub(crate) max_response_body: usize,
+}
+
+impl Pipeline {
+    pub(crate) fn new(settings: Settings) -> Self {
+        Self(Arc::new(settings))
+    }
+
+    pub(crate) fn settings(&self) -> &Settings {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.0;
+        f.debug_struct("Pipeline")
+            .field("endpoint", &s.endpoint.as_str())
+            .field("api_version", &s.api_version)
+            .field("auth", &s.auth)
+            .field("retry", &s.retry)
+            .field("per_try_timeout", &s.per_try_timeout)
+            .field("call_timeout", &s.call_timeout)
+            .field("max_response_body", &s.max_response_body)
+            .finish()
+    }
+}

@@ -1,0 +1,84 @@
+//! Whether a tenant has Customer Lockbox on, and switching it (`Get_TenantOptedIn`, `Post_EnableLockbox`,
+//! `Post_DisableLockbox`). Uses `core`, `poller`, `operation` and `validate`.
+
+use crate::{
+    core::Core,
+    error::Result,
+    generated::ClientTenantExt,
+    models::TenantOptInResponse,
+    operation::Operation,
+    poller::{Expect, Poller},
+    validate,
+};
+
+/// Whether a tenant has Customer Lockbox on, and switching it. Obtained from
+/// [`CustomerLockboxClient::tenant`](crate::CustomerLockboxClient::tenant).
+#[derive(Clone, Debug)]
+pub struct TenantClient {
+    core: Core,
+}
+
+impl TenantClient {
+    pub(crate) fn new(core: Core) -> Self {
+        Self { core }
+    }
+
+    /// Reads the opt-in state of a tenant (`Get_TenantOptedIn`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) when `tenant_id` is not a GUID; otherwise as any
+    /// call.
+    pub async fn get_opt_in_status(&self, tenant_id: &str) -> Result<TenantOptInResponse> {
+        let tenant_id = validate::guid("tenant_id", tenant_id)?;
+        let core = &self.core;
+        let send =
+            || core.api().get_tenant_opted_in().tenant_id(tenant_id.as_str()).api_version(core.api_version()).send();
+        core.read(Operation::GetTenantOptedIn, send).await
+    }
+
+    /// True when the tenant has Customer Lockbox on; a missing `isOptedIn` counts as off.
+    ///
+    /// # Errors
+    /// As [`get_opt_in_status`](Self::get_opt_in_status).
+    pub async fn is_opted_in(&self, tenant_id: &str) -> Result<bool> {
+        Ok(self.get_opt_in_status(tenant_id).await?.is_opted_in.unwrap_or(false))
+    }
+
+    /// Turns Customer Lockbox on for the caller's tenant (`Post_EnableLockbox`) and waits until it is done,
+    /// whether the service answers at once or with `202 Accepted` (polled with default [`PollerOptions`](crate::PollerOptions)).
+    /// Safe to repeat.
+    ///
+    /// # Errors
+    /// As any call; [`Error::OperationFailed`](crate::Error::OperationFailed) when the operation ends as `Failed`
+    /// or `Canceled`.
+    pub async fn enable(&self) -> Result<()> {
+        self.begin_enable().await?.await
+    }
+
+    /// Starts turning Customer Lockbox on (`Post_EnableLockbox`) and returns a [`Poller`] to await or watch.
+    ///
+    /// # Errors
+    /// As any call; a 202 without a polling header, or with a polling URL off the endpoint, is an error.
+    pub async fn begin_enable(&self) -> Result<Poller<()>> {
+        let send = self.core.api().post_enable_lockbox().api_version(self.core.api_version()).send();
+        Poller::start(&self.core, Operation::PostEnableLockbox, send, Expect::Nothing).await.0
+    }
+
+    /// Turns Customer Lockbox off for the caller's tenant (`Post_DisableLockbox`) and waits until it is done,
+    /// as [`enable`](Self::enable) does. Safe to repeat.
+    ///
+    /// # Errors
+    /// As [`enable`](Self::enable).
+    pub async fn disable(&self) -> Result<()> {
+        self.begin_disable().await?.await
+    }
+
+    /// Starts turning Customer Lockbox off (`Post_DisableLockbox`) and returns a [`Poller`] to await or watch.
+    ///
+    /// # Errors
+    /// As [`begin_enable`](Self::begin_enable).
+    pub async fn begin_disable(&self) -> Result<Poller<()>> {
+        let send = self.core.api().post_disable_lockbox().api_version(self.core.api_version()).send();
+        Poller::start(&self.core, Operation::PostDisableLockbox, send, Expect::Nothing).await.0
+    }
+}
