@@ -62,6 +62,7 @@ fn generate() -> Result<(), String> {
     let mut file: syn::File =
         syn::parse2(tokens).map_err(|e| format!("progenitor produced code that does not parse: {e}"))?;
     document_generated_items(&mut file);
+    keep_model_builders_private(&mut file);
     drop_dropshot_version_header(&mut file)?;
     cap_response_bodies(&mut file)?;
     let out_dir = env::var_os("OUT_DIR").ok_or("OUT_DIR is not set (run through cargo)")?;
@@ -167,6 +168,29 @@ fn document_generated_items(file: &mut syn::File) {
             && module.ident == "types"
         {
             Documenter { in_builder: false, self_ty: String::new() }.visit_item_mod_mut(module);
+        }
+    }
+}
+
+/// Makes the models' `builder()` constructors crate-private: they return builder types of a module the crate
+/// does not export, which a caller could use but never name. (progenitor always generates them for the builder
+/// interface style.) Models are built with struct literals instead.
+fn keep_model_builders_private(file: &mut syn::File) {
+    use syn::visit_mut::VisitMut;
+
+    struct Hider;
+    impl VisitMut for Hider {
+        fn visit_impl_item_fn_mut(&mut self, item: &mut syn::ImplItemFn) {
+            if item.sig.ident == "builder" && matches!(item.vis, syn::Visibility::Public(_)) {
+                item.vis = syn::parse_quote!(pub(crate));
+            }
+        }
+    }
+    for item in &mut file.items {
+        if let syn::Item::Mod(module) = item
+            && module.ident == "types"
+        {
+            Hider.visit_item_mod_mut(module);
         }
     }
 }

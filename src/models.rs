@@ -1,13 +1,12 @@
 //! The data types of the Customer Lockbox API, generated from our OpenAPI document.
 //!
 //! Unknown JSON fields are ignored, missing optional fields are `None`, and the two enums are extensible (see
-//! [`LockboxRequestStatus`]). Errors use [`ArmErrorDetail`](crate::ArmErrorDetail) rather than
-//! [`ErrorResponse`], which is kept for completeness.
+//! [`LockboxRequestStatus`]). The ARM error envelope is decoded by the hand-written
+//! [`ArmErrorDetail`](crate::ArmErrorDetail); the generated error models are not exported.
 
 pub use crate::generated::types::{
-    Approval, ErrorAdditionalInfo, ErrorAdditionalInfoDetails, ErrorBody, ErrorResponse, LockboxRequestResponse,
-    LockboxRequestResponseProperties, Operation, OperationDisplay, OperationListResult, RequestListResult,
-    TenantOptInResponse,
+    Approval, LockboxRequestResponse, LockboxRequestResponseProperties, Operation, OperationDisplay,
+    OperationListResult, RequestListResult, TenantOptInResponse,
 };
 pub use crate::status::{ApprovalDecision, LockboxRequestStatus};
 
