@@ -1,27 +1,10 @@
 //! What a failed call came to, turned into an [`Error`]. The pipeline (`src/pipeline/call.rs`) gathers the facts
 //! (the [`Cause`] and the [`CallMeta`]); this file only decides which error they make.
 
-use std::time::Duration;
-
 use bytes::Bytes;
 use reqwest::{StatusCode, header::HeaderMap};
 
-use super::{Error, ServiceError, header, redact};
-
-/// What one logical call learned on its way; read after the call to build errors and to reconcile decisions.
-#[derive(Debug, Default, Clone)]
-pub(crate) struct CallMeta {
-    pub(crate) client_request_id: Option<String>,
-    pub(crate) attempts: u32,
-    pub(crate) retry_after: Option<Duration>,
-    /// The last failure may have been carried out by the service (a decision only).
-    pub(crate) ambiguous: bool,
-    /// An attempt of a decision went out and its answer has not been refused nor read whole: were the call
-    /// cut now, it might have been carried out. (A success stays in flight until its body is read.)
-    pub(crate) in_flight: bool,
-    pub(crate) last_status: Option<StatusCode>,
-    pub(crate) last_request_id: Option<String>,
-}
+use super::{CallMeta, Error, ServiceError, header, redact};
 
 /// Why a call failed, as the pipeline saw it.
 pub(crate) enum Cause {

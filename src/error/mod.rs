@@ -4,9 +4,9 @@
 //! error (`code`, `message`, `target`, `details`, `additionalInfo`), and the request ids to quote to Azure
 //! support. Bad input is refused with [`Error::InvalidArgument`] before anything is sent.
 //!
-//! Files: `service.rs` (a refusal by the service and the ARM envelope), `convert.rs` (what a failed call came to,
-//! turned into an [`Error`]), `redact.rs` (scrubbing a token a server echoed). Uses `retry` (which statuses are
-//! transient) and `status`; used by every other module of the crate, and uses none of them.
+//! Files: `service.rs` (a refusal by the service and the ARM envelope), `meta.rs` (what a call learned),
+//! `convert.rs` (what a failed call came to, turned into an [`Error`]), `redact.rs` (scrubbing a token a server
+//! echoed). Uses `retry` (which statuses are transient) and `status`; used by most modules, and uses no other.
 
 use std::time::Duration;
 
@@ -14,10 +14,12 @@ use bytes::Bytes;
 use reqwest::StatusCode;
 
 mod convert;
+mod meta;
 mod redact;
 mod service;
 
-pub(crate) use convert::{CallMeta, Cause, into_error};
+pub(crate) use convert::{Cause, into_error};
+pub(crate) use meta::CallMeta;
 pub(crate) use redact::{redact, redact_text};
 pub(crate) use service::header;
 pub use service::{ArmAdditionalInfo, ArmErrorDetail, ServiceError};

@@ -7,7 +7,7 @@ use reqwest::header::HeaderValue;
 
 use crate::error::CallMeta;
 
-/// The state of one call. Created by [`super::call`] for each call, read back when it ends.
+/// The state of one call. Created by `call.rs` for each call, read back when it ends.
 #[derive(Default)]
 pub(super) struct CallState {
     pub(super) meta: CallMeta,

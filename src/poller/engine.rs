@@ -16,7 +16,7 @@ use reqwest::{StatusCode, header::HeaderMap};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use tokio::time::Instant;
 
-use super::{MIN_FREQUENCY, PollerOptions, PollerStatus, ResumeToken};
+use super::types::{MIN_FREQUENCY, PollerOptions, PollerStatus, ResumeToken};
 use crate::{
     core::Core,
     error::{ArmErrorDetail, Error, Result, header, redact},

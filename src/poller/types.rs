@@ -1,0 +1,103 @@
+//! What a [`Poller`](super::Poller) is configured with and reports: its options, the statuses it yields, and the
+//! token that resumes it.
+
+use std::{fmt, time::Duration};
+
+/// How often and how long a [`Poller`] waits.
+///
+/// ```
+/// use std::time::Duration;
+/// use azure_customer_lockbox::PollerOptions;
+/// let options = PollerOptions { frequency: Duration::from_secs(5), timeout: Some(Duration::from_secs(600)) };
+/// # let _ = options;
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PollerOptions {
+    /// The wait between polls when the service sends no `Retry-After`. The default is 30 s; values under 1 s
+    /// count as 1 s. A `Retry-After` (or `retry-after-ms`) on a poll answer replaces it for the next wait.
+    pub frequency: Duration,
+    /// How long to wait in all, counted from the poller's creation (or resumption). The default is `None`: wait
+    /// until the operation ends. When exceeded, the wait fails with [`Error::Timeout`] carrying the last status.
+    /// It is checked before each wait between polls; one poll in flight is bounded by the client's timeouts.
+    pub timeout: Option<Duration>,
+}
+
+impl Default for PollerOptions {
+    fn default() -> Self {
+        Self { frequency: Duration::from_secs(30), timeout: None }
+    }
+}
+
+pub(crate) const MIN_FREQUENCY: Duration = Duration::from_secs(1);
+
+/// A status seen while polling, with the text as the service sent it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PollerStatus {
+    /// Not finished: `NotStarted`, `Running`, `InProgress` (a `Location` poll answering 202), a request that is
+    /// `Pending` or `Approving`, or any status this SDK does not know.
+    InProgress(String),
+    /// Finished: `Succeeded`, or a final request status such as `Approved` or `Denied`.
+    Succeeded(String),
+    /// The operation failed: `Failed`.
+    Failed(String),
+    /// The operation was canceled: `Canceled` or `Cancelled`.
+    Canceled(String),
+}
+
+impl PollerStatus {
+    /// Classifies a status-monitor status, ignoring letter case; unknown values are [`Self::InProgress`].
+    pub fn parse(text: &str) -> Self {
+        let owned = text.to_owned();
+        match text.to_ascii_lowercase().as_str() {
+            "succeeded" => Self::Succeeded(owned),
+            "failed" => Self::Failed(owned),
+            "canceled" | "cancelled" => Self::Canceled(owned),
+            _ => Self::InProgress(owned),
+        }
+    }
+
+    /// The status as sent.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::InProgress(s) | Self::Succeeded(s) | Self::Failed(s) | Self::Canceled(s) => s,
+        }
+    }
+
+    /// True when no further status will follow.
+    pub fn is_terminal(&self) -> bool {
+        !matches!(self, Self::InProgress(_))
+    }
+}
+
+impl fmt::Display for PollerStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A poller saved as text, to resume the wait later, even in another process, with [`Poller::resume`].
+///
+/// It holds the polling URLs and what the operation was (base64url-encoded JSON), never a credential. The URLs
+/// are checked again when resuming: a token naming another host than the client's endpoint is refused.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ResumeToken(pub(super) String);
+
+impl ResumeToken {
+    /// The token as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for ResumeToken {
+    fn from(value: String) -> Self {
+        Self(value)
+    }
+}
+
+impl fmt::Display for ResumeToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
