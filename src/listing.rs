@@ -3,7 +3,7 @@
 
 use crate::{pager::ContinuationToken, status::LockboxRequestStatus};
 
-/// An OData `$filter` for [`RequestsClient::list`]. The service understands only a status comparison.
+/// An OData `$filter` for [`RequestsClient::list`](crate::RequestsClient::list). The service understands only a status comparison.
 ///
 /// ```
 /// use azure_customer_lockbox::{RequestFilter, models::LockboxRequestStatus};
@@ -30,12 +30,12 @@ impl RequestFilter {
     }
 }
 
-/// Options of [`RequestsClient::list`].
+/// Options of [`RequestsClient::list`](crate::RequestsClient::list).
 #[derive(Clone, Debug, Default)]
 pub struct RequestsListOptions {
     /// Only requests matching this filter. The default is `None`: every request.
     pub filter: Option<RequestFilter>,
-    /// Resume a listing from a token taken from an earlier [`Pager`] or page. The default is `None`: start at
+    /// Resume a listing from a token taken from an earlier [`Pager`](crate::Pager) or page. The default is `None`: start at
     /// the first page. With a token, `filter` is ignored: the token carries the listing's own filter.
     pub continuation: Option<ContinuationToken>,
 }

@@ -36,7 +36,7 @@ use crate::{
 /// The shortest interval a watch uses; smaller intervals are raised to it.
 pub const MIN_WATCH_INTERVAL: Duration = Duration::from_millis(1);
 
-/// Options of [`RequestsClient::watch`]. Every field has a documented default; start from `Default`.
+/// Options of [`RequestsClient::watch`](crate::RequestsClient::watch). Every field has a documented default; start from `Default`.
 ///
 /// ```
 /// use std::time::Duration;

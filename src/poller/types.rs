@@ -1,9 +1,9 @@
-//! What a [`Poller`](super::Poller) is configured with and reports: its options, the statuses it yields, and the
-//! token that resumes it.
+//! What a [`Poller`](super::Poller) is configured with and reports: its options, the statuses it yields, and
+//! the token that resumes it.
 
 use std::{fmt, time::Duration};
 
-/// How often and how long a [`Poller`] waits.
+/// How often and how long a [`Poller`](super::Poller) waits.
 ///
 /// ```
 /// use std::time::Duration;
@@ -17,7 +17,7 @@ pub struct PollerOptions {
     /// count as 1 s. A `Retry-After` (or `retry-after-ms`) on a poll answer replaces it for the next wait.
     pub frequency: Duration,
     /// How long to wait in all, counted from the poller's creation (or resumption). The default is `None`: wait
-    /// until the operation ends. When exceeded, the wait fails with [`Error::Timeout`] carrying the last status.
+    /// until the operation ends. When exceeded, the wait fails with [`Error::Timeout`](crate::Error::Timeout) carrying the last status.
     /// It is checked before each wait between polls; one poll in flight is bounded by the client's timeouts.
     pub timeout: Option<Duration>,
 }
@@ -76,7 +76,8 @@ impl fmt::Display for PollerStatus {
     }
 }
 
-/// A poller saved as text, to resume the wait later, even in another process, with [`Poller::resume`].
+/// A poller saved as text, to resume the wait later, even in another process, with
+/// [`Poller::resume`](super::Poller::resume).
 ///
 /// It holds the polling URLs and what the operation was (base64url-encoded JSON), never a credential. The URLs
 /// are checked again when resuming: a token naming another host than the client's endpoint is refused.
