@@ -160,7 +160,8 @@ impl ClientHooks<Pipeline> for Client {
         async move {
             let result = sent.await;
             let can_retry = spare.is_some();
-            let retry = match (spare, self.judge(&result, first, started, non_idempotent, can_retry)) {
+            let sent = headers.authorization.as_ref();
+            let retry = match (spare, self.judge(&result, first, started, non_idempotent, can_retry, sent)) {
                 (Some(spare), Some(wait)) => Box::pin(self.retry(spare, wait, started, non_idempotent, headers, first)),
                 _ => return result,
             };
@@ -253,7 +254,8 @@ impl Client {
             }
             let result = self.client().execute(request).await;
             let can_retry = spare.is_some();
-            match (spare, self.judge(&result, attempt, started, non_idempotent, can_retry)) {
+            let sent = headers.authorization.as_ref();
+            match (spare, self.judge(&result, attempt, started, non_idempotent, can_retry, sent)) {
                 (Some(spare), Some(next_wait)) => (request, wait) = (spare, next_wait),
                 _ => return result,
             }
@@ -262,7 +264,8 @@ impl Client {
 
     /// Records what an attempt learned in the call state and decides whether to resend: `Some(wait)` to
     /// resend after `wait`, `None` to return this answer. `can_retry` says whether a copy for a resend exists
-    /// (there is none once the policy's retries are used up).
+    /// (there is none once the policy's retries are used up). `sent` is the `Authorization` value the attempt
+    /// carried: a 401 drops the cached token only if it is that one.
     fn judge(
         &self,
         result: &reqwest::Result<Response>,
@@ -270,6 +273,7 @@ impl Client {
         started: tokio::time::Instant,
         non_idempotent: bool,
         can_retry: bool,
+        sent: Option<&HeaderValue>,
     ) -> Option<Duration> {
         let shared = &self.inner().0;
         let policy = &shared.retry;
@@ -282,8 +286,10 @@ impl Client {
             c.meta.last_status = status;
             c.last_request_id = result.as_ref().ok().and_then(|r| r.headers().get(REQUEST_ID).cloned());
         });
-        if status == Some(StatusCode::UNAUTHORIZED) {
-            shared.auth.invalidate();
+        if status == Some(StatusCode::UNAUTHORIZED)
+            && let Some(sent) = sent
+        {
+            shared.auth.invalidate(sent);
         }
         let hint = match verdict {
             Verdict::Done => return None,
