@@ -13,7 +13,7 @@ use crate::{
     error::{Error, Result},
     generated::{self, ClientOperationsExt, ClientTenantExt},
     models::{Operation, TenantOptInResponse},
-    pager::{ContinuationToken, Fetch, Pager},
+    pager::{ContinuationToken, Fetch, Links, Pager},
     pipeline::{Pipeline, Shared},
     poller::{Poller, PollerOptions, ResumeToken},
     requests::RequestsClient,
@@ -346,7 +346,8 @@ impl OperationsClient {
                 Ok((page.value, page.next_link))
             })
         });
-        Pager::new(fetch, continuation)
+        let links = Links::new(&self.client.inner.inner, &["providers", "Microsoft.CustomerLockbox", "operations"]);
+        Pager::new(fetch, links, continuation)
     }
 }
 

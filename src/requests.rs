@@ -7,7 +7,7 @@ use crate::{
     error::{Error, Result},
     generated::ClientRequestsExt,
     models::{Approval, LockboxRequestResponse, RequestListResult},
-    pager::{ContinuationToken, Fetch, Pager},
+    pager::{ContinuationToken, Fetch, Links, Pager},
     poller::{Poller, PollerOptions},
     status::{ApprovalDecision, LockboxRequestStatus},
     validate,
@@ -127,7 +127,11 @@ impl RequestsClient {
                 Ok((page.value, page.next_link))
             })
         });
-        Pager::new(fetch, options.continuation)
+        let links = Links::new(
+            &self.client.inner.inner,
+            &["subscriptions", &self.subscription_id, "providers", "Microsoft.CustomerLockbox", "requests"],
+        );
+        Pager::new(fetch, links, options.continuation)
     }
 
     /// Lists the requests waiting for a decision: `list` with `properties/status eq 'Pending'`.
