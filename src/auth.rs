@@ -156,10 +156,7 @@ impl TokenCache {
         let result = match outcome {
             Ok(token) => {
                 flight.failure = None;
-                bearer(&token).map(|header| {
-                    self.store(Some(Cached::new(header.clone(), token.expires_on)));
-                    header
-                })
+                bearer(&token).inspect(|header| self.store(Some(Cached::new(header.clone(), token.expires_on))))
             }
             Err(error) => {
                 let error = Arc::new(error);

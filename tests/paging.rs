@@ -251,10 +251,13 @@ async fn a_cycle_of_next_links_ends_with_a_paging_error() {
     assert_eq!(received(&server).await.len(), 3);
 }
 
+/// Page 2's `nextLink`, from the listing's base URL and how many times page 2 was served.
+type Vary = fn(&str, usize) -> String;
+
 /// Page 2 names itself again, each time as a different text for the same URL: another `api-version` (which we
 /// replace by ours), a fragment (never sent), or its parameters in another order. After six pages it stops
 /// naming a next page, so a pager that does not see the loop ends without an error instead of running forever.
-async fn self_naming_page(vary: fn(&str, usize) -> String) -> MockServer {
+async fn self_naming_page(vary: Vary) -> MockServer {
     let server = mock_server().await;
     let base = format!("{}{}", server.uri(), list_path());
     let served = Arc::new(AtomicUsize::new(0));
@@ -275,7 +278,7 @@ async fn self_naming_page(vary: fn(&str, usize) -> String) -> MockServer {
 
 #[tokio::test]
 async fn a_next_link_naming_the_same_url_in_other_words_ends_with_a_paging_error() {
-    let variants: [(&str, fn(&str, usize) -> String); 4] = [
+    let variants: [(&str, Vary); 4] = [
         ("api-version", |base, n| format!("{base}?api-version=2015-0{n}-01&$skipToken=p2&$top=5")),
         ("no api-version", |base, _| format!("{base}?$skipToken=p2&$top=5")),
         ("fragment", |base, n| format!("{base}?api-version={API}&$skipToken=p2&$top=5#page{n}")),
