@@ -1,73 +1,102 @@
 //! Bearer tokens: a cache over any `azure_core` [`TokenCredential`], and a fixed credential for tests.
 //!
-//! The cache asks the credential for a token once, shares it between concurrent calls, and refreshes it five
-//! minutes before it expires. When several calls find the cache cold at once, one of them asks the credential
-//! and the others wait for its answer. A refresh that fails while the old token is still valid keeps the old
-//! token. A 401 from the service drops the cached token, so the next call asks again.
+//! The cache asks the credential for a token once and shares it between concurrent calls. When several calls
+//! find the cache cold at once, one of them asks the credential and the others wait for its answer, a token or
+//! an error: a failure is shared the same way, and not remembered, so the next call after it asks again.
+//!
+//! A token is refreshed a margin before it expires: five minutes, or half its lifetime if it lives less than ten
+//! minutes (a token valid for four minutes is used for two). A refresh that fails while the old token is still
+//! valid keeps the old token. A 401 from the service drops the cached token, if it is the one that call sent,
+//! so the next call asks again; a late 401 about an older token leaves a newer one alone.
+//!
+//! There is one copy of the token: the cache's. The `Authorization` values handed to requests share its bytes
+//! (they are marked sensitive), and those bytes are wiped when the last of them and the cache are dropped.
 
 use std::{
-    cell::RefCell,
     fmt,
     sync::{
         Arc, RwLock,
         atomic::{AtomicU64, Ordering},
     },
-    time::SystemTime,
+    time::{Duration, SystemTime},
 };
 
 use azure_core::{
     credentials::{AccessToken, Secret, TokenCredential, TokenRequestOptions},
     time::{Duration as AzDuration, OffsetDateTime},
 };
+use bytes::Bytes;
 use reqwest::header::HeaderValue;
+use tokio::time::Instant;
+use zeroize::Zeroizing;
 
-/// How long before expiry a token is refreshed.
-const REFRESH_MARGIN: AzDuration = AzDuration::minutes(5);
+/// How long before expiry a token is refreshed, at most: tokens living less than twice this are refreshed at
+/// half their lifetime instead (see [`refresh_margin`]).
+const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 
-#[derive(Clone)]
+/// The margin before expiry at which a token living `lifetime` is refreshed: five minutes, or half the
+/// lifetime if that is shorter, so a short-lived token is still used for half its life.
+fn refresh_margin(lifetime: Duration) -> Duration {
+    REFRESH_MARGIN.min(lifetime / 2)
+}
+
 struct Cached {
     header: HeaderValue,
-    expires_on: OffsetDateTime,
-    /// `expires_on` less the refresh margin, as a `SystemTime`: the hot path compares it with
-    /// `SystemTime::now()`, which skips the calendar arithmetic of `OffsetDateTime::now_utc()`.
-    refresh_at: SystemTime,
+    /// When to fetch a new token, on the monotonic clock (tokio's, so tests can pause it).
+    refresh_at: Instant,
+    /// When the token expires, on the monotonic clock.
+    expires_at: Instant,
+    /// The same two on the wall clock: a monotonic clock may stand still while the machine sleeps.
+    refresh_on: SystemTime,
+    expires_on: SystemTime,
 }
 
 impl Cached {
     fn new(header: HeaderValue, expires_on: OffsetDateTime) -> Self {
-        Self { header, expires_on, refresh_at: SystemTime::from(expires_on - REFRESH_MARGIN) }
+        let (now, wall) = (Instant::now(), SystemTime::now());
+        let expires_on = SystemTime::from(expires_on);
+        let lifetime = expires_on.duration_since(wall).unwrap_or_default();
+        let use_for = lifetime - refresh_margin(lifetime);
+        // Checked: `expires_on` is the credential's (a far future must not overflow the monotonic clock).
+        let later =
+            |by: Duration| now.checked_add(by).or_else(|| now.checked_add(Duration::from_secs(86_400))).unwrap_or(now);
+        Self {
+            header,
+            refresh_at: later(use_for),
+            expires_at: later(lifetime),
+            refresh_on: wall.checked_add(use_for).unwrap_or(expires_on),
+            expires_on,
+        }
+    }
+
+    /// Good to send without asking the credential.
+    fn fresh(&self) -> bool {
+        Instant::now() < self.refresh_at && SystemTime::now() < self.refresh_on
+    }
+
+    /// Not expired: good to send when a refresh failed.
+    fn valid(&self) -> bool {
+        Instant::now() < self.expires_at && SystemTime::now() < self.expires_on
     }
 }
 
+/// What the last finished credential call left for the calls that waited on it.
+#[derive(Default)]
+struct Flight {
+    /// The error it failed with, if it failed.
+    failure: Option<Arc<azure_core::Error>>,
+}
+
 /// Shared token cache; cloned cheaply through `Arc` by the pipeline.
-///
-/// Each thread also keeps its own copy of the current token (see [`ThreadCopy`]), so that concurrent calls on
-/// different cores do not all take the lock and bump the reference count of one shared header value: on a
-/// busy multi-core runtime those shared writes make the cores wait on each other's cache lines.
 pub(crate) struct TokenCache {
     credential: Arc<dyn TokenCredential>,
     scope: String,
     current: RwLock<Option<Cached>>,
-    refresh: tokio::sync::Mutex<()>,
-    /// Unique among all caches ever created, so a thread's copy can never be taken for another cache's.
-    id: u64,
-    /// Bumped, under the write lock, whenever `current` changes; a thread's copy is good only for its version.
-    version: AtomicU64,
+    /// Held by the one call asking the credential; the others wait on it and then read what it left.
+    flight: tokio::sync::Mutex<Flight>,
+    /// How many credential calls have finished (succeeded or failed), bumped while `flight` is held.
+    flights: AtomicU64,
 }
-
-/// One thread's copy of one cache's token.
-struct ThreadCopy {
-    cache: u64,
-    version: u64,
-    header: HeaderValue,
-    refresh_at: SystemTime,
-}
-
-thread_local! {
-    static THREAD_COPY: RefCell<Option<ThreadCopy>> = const { RefCell::new(None) };
-}
-
-static NEXT_CACHE_ID: AtomicU64 = AtomicU64::new(0);
 
 impl fmt::Debug for TokenCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -83,117 +112,113 @@ impl TokenCache {
             credential,
             scope,
             current: RwLock::new(None),
-            refresh: tokio::sync::Mutex::new(()),
-            id: NEXT_CACHE_ID.fetch_add(1, Ordering::Relaxed),
-            version: AtomicU64::new(0),
+            flight: tokio::sync::Mutex::new(Flight::default()),
+            flights: AtomicU64::new(0),
         }
     }
 
-    /// The cached token if it is fresh; it also becomes this thread's copy, under the same read lock.
-    fn fresh(&self, now: SystemTime) -> Option<HeaderValue> {
+    /// The cached token if `keep` accepts it.
+    fn cached(&self, keep: impl Fn(&Cached) -> bool) -> Option<HeaderValue> {
         let guard = self.current.read().ok()?;
-        let cached = guard.as_ref().filter(|cached| cached.refresh_at > now)?;
-        self.copy_to_thread(cached);
-        Some(cached.header.clone())
+        guard.as_ref().filter(|cached| keep(cached)).map(|cached| cached.header.clone())
     }
 
-    /// This thread's copy of the current token, if it has one for the current version and it is fresh.
-    fn thread_copy(&self, now: SystemTime) -> Option<HeaderValue> {
-        let version = self.version.load(Ordering::Acquire);
-        THREAD_COPY.with_borrow(|copy| {
-            let copy = copy.as_ref()?;
-            (copy.cache == self.id && copy.version == version && copy.refresh_at > now).then(|| copy.header.clone())
-        })
-    }
-
-    /// Makes this thread a copy of the cached token: a separate allocation, whose reference count only the
-    /// calls made on this thread touch. The caller holds the read lock on `current`.
-    fn copy_to_thread(&self, cached: &Cached) {
-        let Ok(mut header) = HeaderValue::from_bytes(cached.header.as_bytes()) else { return };
-        header.set_sensitive(true);
-        // The version cannot change while the read lock is held: writers bump it under the write lock.
-        let version = self.version.load(Ordering::Acquire);
-        let copy = ThreadCopy { cache: self.id, version, header, refresh_at: cached.refresh_at };
-        THREAD_COPY.with_borrow_mut(|slot| *slot = Some(copy));
-    }
-
-    /// Drops this thread's copy if it is of this cache's token.
-    fn forget_thread_copy(&self) {
-        // `try_with`: during thread teardown the thread-local may already be gone.
-        let _ = THREAD_COPY.try_with(|slot| {
-            if let Ok(mut slot) = slot.try_borrow_mut()
-                && slot.as_ref().is_some_and(|copy| copy.cache == self.id)
-            {
-                *slot = None;
-            }
-        });
-    }
-
-    /// Replaces the cached token (or drops it, with `None`) and invalidates every thread's copy.
+    /// Replaces the cached token (or drops it, with `None`).
     fn store(&self, cached: Option<Cached>) {
         if let Ok(mut slot) = self.current.write() {
             *slot = cached;
-            self.version.fetch_add(1, Ordering::AcqRel);
         }
     }
 
-    /// The `Authorization` header value, from this thread's copy, the cache or the credential.
+    /// The `Authorization` header value, from the cache or the credential.
+    ///
+    /// Concurrent calls that find no fresh token share one credential call: the first asks, the others wait for
+    /// it and take its token or its error. If the asking call is cancelled, the next waiter asks instead.
     pub(crate) async fn authorization(&self) -> azure_core::Result<HeaderValue> {
-        let now = SystemTime::now();
-        if let Some(header) = self.thread_copy(now) {
+        if let Some(header) = self.cached(Cached::fresh) {
             return Ok(header);
         }
-        if let Some(header) = self.fresh(now) {
-            return Ok(header);
-        }
-        let _single_flight = self.refresh.lock().await;
-        let now = OffsetDateTime::now_utc();
-        if let Some(header) = self.fresh(SystemTime::from(now)) {
+        let flights_before = self.flights.load(Ordering::Acquire);
+        let mut flight = self.flight.lock().await;
+        if self.flights.load(Ordering::Acquire) != flights_before {
+            // A credential call finished while this call waited: its outcome is this call's too.
+            if let Some(error) = &flight.failure {
+                return Err(shared_error(error));
+            }
+            if let Some(header) = self.cached(Cached::valid) {
+                return Ok(header);
+            }
+        } else if let Some(header) = self.cached(Cached::fresh) {
             return Ok(header);
         }
         let options = TokenRequestOptions::default();
-        match self.credential.get_token(&[self.scope.as_str()], Some(options)).await {
+        let outcome = self.credential.get_token(&[self.scope.as_str()], Some(options)).await;
+        let result = match outcome {
             Ok(token) => {
-                let cached = Cached::new(bearer(&token)?, token.expires_on);
-                let header = cached.header.clone();
-                self.store(Some(cached));
-                Ok(header)
+                flight.failure = None;
+                bearer(&token).inspect(|header| self.store(Some(Cached::new(header.clone(), token.expires_on))))
             }
             Err(error) => {
+                let error = Arc::new(error);
+                flight.failure = Some(error.clone());
                 // A failed early refresh keeps a token that is still valid.
-                let still_valid = self
-                    .current
-                    .read()
-                    .ok()
-                    .and_then(|c| c.as_ref().filter(|c| c.expires_on > now).map(|c| c.header.clone()));
-                still_valid.ok_or(error)
+                self.cached(Cached::valid).ok_or_else(|| shared_error(&error))
             }
-        }
+        };
+        self.flights.fetch_add(1, Ordering::AcqRel);
+        result
     }
 
     /// The cached `Authorization` value (cheap to clone), to scrub the token from anything a server echoes.
     pub(crate) fn current_header(&self) -> Option<HeaderValue> {
-        self.current.read().ok()?.as_ref().map(|c| c.header.clone())
+        self.cached(|_| true)
     }
 
-    /// Drops the cached token (after a 401), so the next call asks the credential again.
-    pub(crate) fn invalidate(&self) {
-        self.store(None);
-        self.forget_thread_copy();
+    /// Drops the cached token after a 401 answered a request that carried `sent`, so the next call asks the
+    /// credential again; a token fetched since then (another call's refresh) is kept.
+    pub(crate) fn invalidate(&self, sent: &HeaderValue) {
+        if let Ok(mut slot) = self.current.write()
+            && slot.as_ref().is_some_and(|cached| cached.header == sent)
+        {
+            *slot = None;
+        }
     }
 }
 
-/// A dropped client's token should not outlive it where that is cheap to prevent: the copy of the thread that drops
-/// the client goes with it. Copies on other threads are replaced by the next call made there, and are never sent
-/// for another cache (they are keyed by this cache's unique id) nor once the token is due for refresh.
-impl Drop for TokenCache {
+/// An error every waiter of one credential call can return: the same error, shared.
+fn shared_error(error: &Arc<azure_core::Error>) -> azure_core::Error {
+    azure_core::Error::new(error.kind().clone(), Arc::clone(error))
+}
+
+/// The bytes of an `Authorization` value: zeroed when the last `HeaderValue` sharing them is dropped.
+struct WipedOnDrop(Zeroizing<Vec<u8>>);
+
+impl AsRef<[u8]> for WipedOnDrop {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How many token buffers this thread has wiped, for the tests.
+    static WIPED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+#[cfg(test)]
+impl Drop for WipedOnDrop {
     fn drop(&mut self) {
-        self.forget_thread_copy();
+        WIPED.with(|w| w.set(w.get() + 1));
     }
 }
 
 fn bearer(token: &AccessToken) -> azure_core::Result<HeaderValue> {
-    let mut value = HeaderValue::try_from(format!("Bearer {}", token.token.secret())).map_err(|_| {
+    let secret = token.token.secret().as_bytes();
+    let mut value = Zeroizing::new(Vec::with_capacity(7 + secret.len()));
+    value.extend_from_slice(b"Bearer ");
+    value.extend_from_slice(secret);
+    // `from_maybe_shared` keeps the `Bytes` as they are: every clone of the value shares the one wiped buffer.
+    let mut value = HeaderValue::from_maybe_shared(Bytes::from_owner(WipedOnDrop(value))).map_err(|_| {
         azure_core::Error::with_message(
             azure_core::error::ErrorKind::Credential,
             "the credential returned a token that is not a valid HTTP header value",
@@ -259,29 +284,55 @@ pub(crate) fn token_bytes(header: &HeaderValue) -> &[u8] {
 mod tests {
     use super::*;
 
-    fn copied_token() -> Option<(u64, Vec<u8>)> {
-        THREAD_COPY.with_borrow(|copy| copy.as_ref().map(|c| (c.cache, c.header.as_bytes().to_vec())))
+    fn wiped() -> usize {
+        WIPED.with(|w| w.get())
     }
 
     #[tokio::test]
-    async fn a_threads_token_copy_goes_with_its_cache_and_with_a_401() {
+    async fn the_one_copy_of_the_token_is_shared_sensitive_and_wiped_with_its_last_user() {
         let cache = TokenCache::new(Arc::new(StaticTokenCredential::new("secret-a")), "scope".into());
-        assert_eq!(cache.authorization().await.unwrap(), "Bearer secret-a");
-        assert_eq!(copied_token(), None, "the first token comes from the credential: nothing copied yet");
-        assert_eq!(cache.authorization().await.unwrap(), "Bearer secret-a");
-        assert_eq!(copied_token(), Some((cache.id, b"Bearer secret-a".to_vec())));
-        assert!(cache.thread_copy(SystemTime::now()).unwrap().is_sensitive());
+        let first = cache.authorization().await.unwrap();
+        let second = cache.authorization().await.unwrap();
+        assert_eq!(second, "Bearer secret-a");
+        assert!(first.is_sensitive() && second.is_sensitive());
+        let held = cache.current_header().unwrap();
+        assert_eq!(first.as_bytes().as_ptr(), held.as_bytes().as_ptr(), "no copy: the values share the cache's bytes");
+        assert_eq!(second.as_bytes().as_ptr(), held.as_bytes().as_ptr());
+        drop(held);
 
-        cache.invalidate();
-        assert_eq!(copied_token(), None, "a 401 drops this thread's copy");
-        assert!(cache.thread_copy(SystemTime::now()).is_none());
+        let before = wiped();
+        cache.invalidate(&first);
+        assert!(cache.current_header().is_none(), "a 401 on the cached token drops it");
+        drop(second);
+        assert_eq!(wiped(), before, "a request still holding the value keeps its bytes");
+        drop(first);
+        assert_eq!(wiped(), before + 1, "the last user wipes them");
 
-        cache.authorization().await.unwrap();
-        cache.authorization().await.unwrap();
-        let other = TokenCache::new(Arc::new(StaticTokenCredential::new("secret-b")), "scope".into());
-        drop(other);
-        assert!(copied_token().is_some(), "dropping another cache leaves this one's copy");
+        let third = cache.authorization().await.unwrap();
+        drop(third);
         drop(cache);
-        assert_eq!(copied_token(), None, "dropping the cache drops the copy");
+        assert_eq!(wiped(), before + 2, "dropping the cache wipes its token");
+    }
+
+    #[tokio::test]
+    async fn a_401_about_an_older_token_keeps_the_current_one() {
+        let cache = TokenCache::new(Arc::new(StaticTokenCredential::new("secret-a")), "scope".into());
+        let old = cache.authorization().await.unwrap();
+        cache.invalidate(&old);
+        let new = cache.authorization().await.unwrap();
+        assert_ne!(old.as_bytes().as_ptr(), new.as_bytes().as_ptr(), "a new token was fetched");
+        cache.invalidate(&HeaderValue::from_static("Bearer other"));
+        let held = cache.current_header().unwrap();
+        assert_eq!(held.as_bytes().as_ptr(), new.as_bytes().as_ptr(), "a 401 about another token keeps this one");
+    }
+
+    #[test]
+    fn the_refresh_margin_is_five_minutes_or_half_a_short_lifetime() {
+        let minutes = |m: u64| Duration::from_secs(m * 60);
+        assert_eq!(refresh_margin(minutes(60)), minutes(5));
+        assert_eq!(refresh_margin(minutes(10)), minutes(5));
+        assert_eq!(refresh_margin(minutes(4)), minutes(2));
+        assert_eq!(refresh_margin(Duration::from_secs(1)), Duration::from_millis(500));
+        assert_eq!(refresh_margin(Duration::ZERO), Duration::ZERO);
     }
 }

@@ -7,7 +7,7 @@ use crate::{
     generated::ClientOperationsExt,
     models::{Operation as OperationModel, OperationListResult},
     operation::Operation,
-    pager::{ContinuationToken, Fetch, Pager},
+    pager::{ContinuationToken, Fetch, Links, Pager},
 };
 
 /// Options of [`OperationsClient::list`].
@@ -47,6 +47,7 @@ impl OperationsClient {
                 Ok((page.value, page.next_link))
             })
         });
-        Pager::new(fetch, options.unwrap_or_default().continuation)
+        let links = Links::new(self.core.pipeline(), &["providers", "Microsoft.CustomerLockbox", "operations"]);
+        Pager::new(fetch, links, options.unwrap_or_default().continuation)
     }
 }

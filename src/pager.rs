@@ -5,9 +5,12 @@
 //! and resumed later (even in another process) with the `continuation` option of the list call.
 //!
 //! Guards: an absent, `null` or empty `nextLink` ends the listing; an empty page with a `nextLink` continues;
-//! a `nextLink` seen before ends the listing with [`Error::Paging`] instead of looping; a `nextLink` on another
-//! host or scheme than the configured endpoint ends it with [`Error::UnsafeUrl`] and nothing, no token
-//! included, is sent there. After an error the stream ends: polling again sends nothing.
+//! a `nextLink` naming a URL fetched before ends the listing with [`Error::Paging`] instead of looping (links
+//! are compared as the URLs that would be sent: `api-version` set to ours, no fragment, query parameters in
+//! any order); a `nextLink` on another host or scheme than the configured endpoint ends it with
+//! [`Error::UnsafeUrl`] and nothing, no token included, is sent there. A continuation token resumes only the
+//! listing it came from: one naming another path is refused with [`Error::InvalidArgument`] before anything
+//! is sent. After an error the stream ends: polling again sends nothing.
 
 use std::{
     collections::HashSet,
@@ -24,13 +27,19 @@ use futures::{
     stream::{BoxStream, FusedStream},
 };
 
-use crate::error::{Error, Result};
+use url::Url;
+
+use crate::{
+    error::{Error, Result},
+    pipeline::Pipeline,
+};
 
 /// An opaque token from which a listing can resume: the page it names is fetched again.
 ///
 /// It is a plain string so it can be stored anywhere; [`as_str`](Self::as_str) and
 /// [`From<String>`](#impl-From<String>-for-ContinuationToken) convert. A token is checked again when used: one
-/// naming another host than the client's endpoint is refused.
+/// naming another host than the client's endpoint is refused with [`Error::UnsafeUrl`], one naming another path
+/// than the listing's (another subscription's requests, another provider) with [`Error::InvalidArgument`].
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ContinuationToken(String);
 
@@ -76,6 +85,68 @@ impl<T> Page<T> {
 pub(crate) type Fetch<T> =
     Arc<dyn Fn(Option<String>) -> BoxFuture<'static, Result<(Vec<T>, Option<String>)>> + Send + Sync>;
 
+/// How a listing turns links into the URLs it sends, and which path is its own.
+pub(crate) struct Links {
+    pipeline: Pipeline,
+    /// The listing's first page: its path is the one every continuation token must name.
+    own: Url,
+}
+
+impl Links {
+    /// The links of the listing at `segments` (as in `Pipeline::request_url`).
+    pub(crate) fn new(pipeline: &Pipeline, segments: &[&str]) -> Self {
+        Self { own: pipeline.request_url(segments), pipeline: pipeline.clone() }
+    }
+
+    /// The URL that is sent for a `nextLink` (see `Pipeline::service_url`).
+    fn resolve(&self, link: &str) -> Result<Url> {
+        self.pipeline.service_url("nextLink", link)
+    }
+
+    /// The URL that is sent for a continuation token, if it names this listing's path. Resource Manager's paths
+    /// are case-insensitive, so are the segments compared here, once percent-decoded.
+    fn resume(&self, token: &str) -> Result<Url> {
+        let url = self.pipeline.service_url("continuation token", token)?;
+        let segments = |url: &Url| -> Vec<String> {
+            url.path_segments()
+                .into_iter()
+                .flatten()
+                .filter(|segment| !segment.is_empty())
+                .map(|segment| percent_encoding::percent_decode_str(segment).decode_utf8_lossy().to_lowercase())
+                .collect()
+        };
+        if segments(&url) != segments(&self.own) {
+            return Err(Error::invalid(
+                "continuation",
+                format!("the token resumes another listing than this one (`{}`)", self.own.path()),
+            ));
+        }
+        Ok(url)
+    }
+}
+
+/// A URL as the loop guard compares it: query parameters sorted, so that their order does not matter. (The
+/// URL has no fragment and one `api-version`, ours: see [`Links::resolve`].)
+fn loop_key(url: &Url) -> String {
+    let mut pairs: Vec<_> = url.query_pairs().collect();
+    pairs.sort();
+    let mut key = url.clone();
+    key.query_pairs_mut().clear().extend_pairs(pairs);
+    key.into()
+}
+
+/// Where a listing goes next.
+enum Next {
+    /// Its first page.
+    First,
+    /// A continuation token a caller gave, not checked yet.
+    Resume(String),
+    /// A link, as the service gave it, and the URL that is sent for it.
+    Link(String, Url),
+    /// A `nextLink` that was refused: the error is returned once the page that gave it has been yielded.
+    Refused(Error),
+}
+
 /// A link as shown in errors: without its query, which may carry anything (skip tokens, even secrets).
 fn link_without_query(link: &str) -> String {
     let path = link.split(['?', '#']).next().unwrap_or_default();
@@ -99,33 +170,48 @@ impl<T> fmt::Debug for PageStream<T> {
 }
 
 impl<T: Send + 'static> PageStream<T> {
-    pub(crate) fn new(fetch: Fetch<T>, start: Option<ContinuationToken>) -> Self {
+    pub(crate) fn new(fetch: Fetch<T>, links: Links, start: Option<ContinuationToken>) -> Self {
         struct State<T> {
             fetch: Fetch<T>,
-            next: Option<Option<String>>,
+            links: Links,
+            next: Option<Next>,
             seen: HashSet<u64>,
             hasher: RandomState,
         }
-        let hasher = RandomState::new();
-        let mut seen = HashSet::new();
-        // A listing resumed from a token must not be led back to that token either.
-        if let Some(start) = &start {
-            seen.insert(hasher.hash_one(&start.0));
-        }
-        let state = State { fetch, next: Some(start.map(|t| t.0)), seen, hasher };
+        let next = match start {
+            Some(token) => Next::Resume(token.0),
+            None => Next::First,
+        };
+        let state = State { fetch, links, next: Some(next), seen: HashSet::new(), hasher: RandomState::new() };
         let inner = futures::stream::try_unfold(state, |mut state| async move {
-            let Some(link) = state.next.take() else { return Ok(None) };
-            let (items, next_link) = (state.fetch)(link.clone()).await?;
+            let (link, url) = match state.next.take() {
+                None => return Ok(None),
+                Some(Next::First) => (None, None),
+                Some(Next::Refused(error)) => return Err(error),
+                Some(Next::Link(link, url)) => (Some(link), Some(url)),
+                Some(Next::Resume(token)) => {
+                    let url = state.links.resume(&token)?;
+                    // A listing resumed from a token must not be led back to that token either.
+                    state.seen.insert(state.hasher.hash_one(loop_key(&url)));
+                    (Some(token), Some(url))
+                }
+            };
+            let (items, next_link) = (state.fetch)(url.map(String::from)).await?;
             let next_link = next_link.filter(|l| !l.trim().is_empty());
             if let Some(next) = &next_link {
-                // Remember every link (as a 64-bit hash, so memory stays small) to catch loops of any length.
-                if !state.seen.insert(state.hasher.hash_one(next)) || link.as_deref() == Some(next.as_str()) {
-                    return Err(Error::Paging(format!(
-                        "the service returned the nextLink {:?} a second time",
-                        link_without_query(next)
-                    )));
-                }
-                state.next = Some(Some(next.clone()));
+                state.next = Some(match state.links.resolve(next) {
+                    Ok(url) => {
+                        // Remember every URL (as a 64-bit hash, so memory stays small) to catch loops of any length.
+                        if !state.seen.insert(state.hasher.hash_one(loop_key(&url))) {
+                            return Err(Error::Paging(format!(
+                                "the service returned the nextLink {:?} a second time",
+                                link_without_query(next)
+                            )));
+                        }
+                        Next::Link(next.clone(), url)
+                    }
+                    Err(error) => Next::Refused(error),
+                });
             }
             let page = Page { items, next_link, continuation: link.map(ContinuationToken) };
             Ok(Some((page, state)))
@@ -193,8 +279,8 @@ impl<T> fmt::Debug for Pager<T> {
 }
 
 impl<T: Send + 'static> Pager<T> {
-    pub(crate) fn new(fetch: Fetch<T>, start: Option<ContinuationToken>) -> Self {
-        Self { pages: PageStream::new(fetch, start), current: Vec::new().into_iter(), current_token: None }
+    pub(crate) fn new(fetch: Fetch<T>, links: Links, start: Option<ContinuationToken>) -> Self {
+        Self { pages: PageStream::new(fetch, links, start), current: Vec::new().into_iter(), current_token: None }
     }
 
     /// The listing page by page instead of item by item. Items of a page already being consumed are not

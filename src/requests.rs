@@ -13,7 +13,7 @@ use crate::{
     listing::{RequestFilter, RequestsListOptions},
     models::{Approval, LockboxRequestResponse, RequestListResult},
     operation::Operation,
-    pager::{Fetch, Pager},
+    pager::{Fetch, Links, Pager},
     poller::{Poller, PollerOptions},
     status::{ApprovalDecision, LockboxRequestStatus},
     validate,
@@ -89,7 +89,11 @@ impl RequestsClient {
                 Ok((page.value, page.next_link))
             })
         });
-        Pager::new(fetch, options.continuation)
+        let links = Links::new(
+            self.core.pipeline(),
+            &["subscriptions", &self.subscription_id, "providers", "Microsoft.CustomerLockbox", "requests"],
+        );
+        Pager::new(fetch, links, options.continuation)
     }
 
     /// Lists the requests waiting for a decision: `list` with `properties/status eq 'Pending'`.

@@ -27,6 +27,7 @@ use wiremock::{
 };
 
 const API: &str = "2018-02-28-preview";
+const SUB2: &str = "99999999-2222-3333-4444-555555555555";
 
 fn list_path() -> String {
     format!("/subscriptions/{SUB}/providers/Microsoft.CustomerLockbox/requests")
@@ -250,6 +251,60 @@ async fn a_cycle_of_next_links_ends_with_a_paging_error() {
     assert_eq!(received(&server).await.len(), 3);
 }
 
+/// Page 2's `nextLink`, from the listing's base URL and how many times page 2 was served.
+type Vary = fn(&str, usize) -> String;
+
+/// Page 2 names itself again, each time as a different text for the same URL: another `api-version` (which we
+/// replace by ours), a fragment (never sent), or its parameters in another order. After six pages it stops
+/// naming a next page, so a pager that does not see the loop ends without an error instead of running forever.
+async fn self_naming_page(vary: Vary) -> MockServer {
+    let server = mock_server().await;
+    let base = format!("{}{}", server.uri(), list_path());
+    let served = Arc::new(AtomicUsize::new(0));
+    let first = page(&["a"], Some(json!(format!("{base}?api-version={API}&$skipToken=p2&$top=5"))));
+    let rest = move |_: &Request| {
+        let n = served.fetch_add(1, Ordering::SeqCst) + 1;
+        page(&[&format!("b{n}")], (n < 6).then(|| json!(vary(&base, n))))
+    };
+    Mock::given(method("GET"))
+        .and(path(list_path()))
+        .and(query_param("$skipToken", "p2"))
+        .respond_with(rest)
+        .mount(&server)
+        .await;
+    mount_pages(&server, first, vec![]).await;
+    server
+}
+
+#[tokio::test]
+async fn a_next_link_naming_the_same_url_in_other_words_ends_with_a_paging_error() {
+    let variants: [(&str, Vary); 4] = [
+        ("api-version", |base, n| format!("{base}?api-version=2015-0{n}-01&$skipToken=p2&$top=5")),
+        ("no api-version", |base, _| format!("{base}?$skipToken=p2&$top=5")),
+        ("fragment", |base, n| format!("{base}?api-version={API}&$skipToken=p2&$top=5#page{n}")),
+        ("order", |base, n| {
+            let orders = ["$top=5&$skipToken=p2", "$skipToken=p2&$top=5"];
+            format!("{base}?{}&api-version={API}", orders[n % 2])
+        }),
+    ];
+    for (name, vary) in variants {
+        let server = self_naming_page(vary).await;
+        let (client, _) = client(&server.uri());
+        let mut items = Vec::new();
+        let mut pager = client.requests(SUB).unwrap().list(None);
+        let error = loop {
+            match pager.try_next().await {
+                Ok(Some(item)) => items.push(item),
+                Ok(None) => panic!("{name}: the listing must end with a paging error, got {:?}", names(&items)),
+                Err(error) => break error,
+            }
+        };
+        assert!(matches!(error, Error::Paging(_)), "{name}: {error:?}");
+        assert_eq!(names(&items), ["a"], "{name}: page 2, which names itself, is not yielded");
+        assert_eq!(received(&server).await.len(), 2, "{name}: page 2 is fetched once");
+    }
+}
+
 #[tokio::test]
 async fn a_next_link_to_another_host_is_refused_and_nothing_is_sent_there() {
     let server = mock_server().await;
@@ -396,6 +451,47 @@ async fn a_continuation_token_naming_another_host_is_refused_without_sending() {
     assert!(matches!(pager.try_next().await, Err(Error::UnsafeUrl { .. })));
     assert!(received(&foreign).await.is_empty());
     assert!(received(&server).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_continuation_token_naming_another_path_is_refused_without_sending() {
+    let server = mock_server().await;
+    Mock::given(method("GET")).respond_with(page(&["stolen"], None)).mount(&server).await;
+    let (client, _) = client(&server.uri());
+    let uri = server.uri();
+    let foreign = [
+        format!("{uri}/subscriptions/OTHER/providers/Microsoft.Compute/virtualMachines?api-version=2024-07-01"),
+        format!("{uri}/subscriptions/{}/providers/Microsoft.CustomerLockbox/requests?$skipToken=x", SUB2),
+        format!("{uri}{}/extra?$skipToken=x", list_path()),
+        format!("{uri}/providers/Microsoft.CustomerLockbox/operations?$skipToken=x"),
+        format!("{uri}/subscriptions/{SUB}/providers/Microsoft.CustomerLockbox/requests/../../../OTHER?$skipToken=x"),
+        "/subscriptions/OTHER/providers/Microsoft.Compute/virtualMachines".to_owned(),
+    ];
+    for token in foreign {
+        let options = RequestsListOptions { continuation: Some(token.clone().into()), ..Default::default() };
+        let mut pager = client.requests(SUB).unwrap().list(Some(options));
+        match pager.try_next().await {
+            Err(Error::InvalidArgument { name, .. }) => assert_eq!(name, "continuation", "{token}"),
+            other => panic!("{token}: expected InvalidArgument, got {other:?}"),
+        }
+        assert!(pager.try_next().await.unwrap().is_none(), "{token}: the pager ends after the refusal");
+    }
+    // The operations listing refuses a token of the requests listing.
+    let token = ContinuationToken::from(format!("{uri}{}?$skipToken=x", list_path()));
+    let options = OperationsListOptions { continuation: Some(token) };
+    let refused = client.operations().list(Some(options)).try_collect().await;
+    assert!(matches!(refused, Err(Error::InvalidArgument { name: "continuation", .. })), "{refused:?}");
+    assert!(received(&server).await.is_empty(), "nothing is sent for a foreign token, no token");
+
+    // The listing's own path is accepted whatever the letter case (Resource Manager's paths are case-insensitive)
+    // and whether it is absolute or relative.
+    let own = format!("{}?$skipToken=x", list_path().to_lowercase());
+    for token in [format!("{uri}{own}"), own] {
+        let options = RequestsListOptions { continuation: Some(token.into()), ..Default::default() };
+        let items = client.requests(SUB).unwrap().list(Some(options)).try_collect().await.unwrap();
+        assert_eq!(names(&items), ["stolen"]);
+    }
+    assert_eq!(received(&server).await.len(), 2);
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use reqwest::{
     Request, Response, StatusCode,
-    header::{AUTHORIZATION, HeaderName, USER_AGENT},
+    header::{AUTHORIZATION, HeaderName, HeaderValue, USER_AGENT},
 };
 
 use super::{
@@ -68,7 +68,7 @@ impl Pipeline {
                 with_call(|c| c.meta.in_flight = true);
             }
             let result = settings.http.execute(request).await;
-            match (spare, self.judge(&result, operation, attempt, started)) {
+            match (spare, self.judge(&result, operation, attempt, started, token.as_ref())) {
                 (Some(spare), Some(wait)) => {
                     drop(result);
                     tokio::time::sleep(wait).await;
@@ -80,13 +80,15 @@ impl Pipeline {
     }
 
     /// Records what an attempt learned in the call scope and asks the retry policy what follows: `Some(wait)`
-    /// to send again after `wait`, `None` to return this answer.
+    /// to send again after `wait`, `None` to return this answer. `sent` is the `Authorization` value the attempt
+    /// carried: a 401 drops the cached token only if it is that one.
     fn judge(
         &self,
         result: &reqwest::Result<Response>,
         operation: Operation,
         attempt: u32,
         started: tokio::time::Instant,
+        sent: Option<&HeaderValue>,
     ) -> Option<Duration> {
         let settings = self.settings();
         let status = result.as_ref().ok().map(Response::status);
@@ -97,8 +99,10 @@ impl Pipeline {
             c.meta.last_status = status;
             c.last_request_id = result.as_ref().ok().and_then(|r| r.headers().get(REQUEST_ID).cloned());
         });
-        if status == Some(StatusCode::UNAUTHORIZED) {
-            settings.auth.invalidate();
+        if status == Some(StatusCode::UNAUTHORIZED)
+            && let Some(sent) = sent
+        {
+            settings.auth.invalidate(sent);
         }
         let outcome = match result {
             Ok(response) => Try::Answered {
