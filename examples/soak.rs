@@ -4,7 +4,7 @@
 //! state is checked against what the SDK reported.
 //!
 //! ```sh
-//! cargo run --release --features emulator --example soak [-- --ops 10000 --tasks 32 --seed 7]
+//! cargo run --release --example soak [-- --ops 10000 --tasks 32 --seed 7]
 //! ```
 //!
 //! The last line is `soak: <ops> ops, <faults> faults injected, <failed> failed, <dup> duplicate decisions,
@@ -25,7 +25,9 @@ use std::{
 use azure_customer_lockbox::{
     CustomerLockboxClient, CustomerLockboxClientOptions, Error, ExponentialRetryOptions, RetryOptions,
     StaticTokenCredential,
-    emulator::{Emulator, EmulatorConfig, Fault, NewLockboxRequest, Operation, RetryAfterHeader},
+};
+use azure_customer_lockbox_emulator::{
+    Emulator, EmulatorConfig, Fault, NewLockboxRequest, Operation, RetryAfterHeader,
 };
 use clap::Parser;
 

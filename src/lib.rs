@@ -29,7 +29,3 @@ pub use requests::{RequestFilter, RequestsClient, RequestsListOptions};
 pub use retry::{ExponentialRetryOptions, FixedRetryOptions, RetryOptions};
 pub use validate::MAX_REASON_LEN;
 pub use watch::{MIN_WATCH_INTERVAL, Watch, WatchEvent, WatchOptions};
-
-#[cfg(feature = "emulator")]
-#[cfg_attr(docsrs, doc(cfg(feature = "emulator")))]
-pub mod emulator;

@@ -14,10 +14,9 @@ use std::{
 
 use azure_customer_lockbox::{
     ContinuationToken, CustomerLockboxClient, CustomerLockboxClientOptions, Error, ExponentialRetryOptions,
-    RequestFilter, RequestsListOptions, RetryOptions, WatchEvent, WatchOptions,
-    emulator::{Emulator, EmulatorConfig, NewLockboxRequest},
-    models::LockboxRequestStatus,
+    RequestFilter, RequestsListOptions, RetryOptions, WatchEvent, WatchOptions, models::LockboxRequestStatus,
 };
+use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig, NewLockboxRequest};
 use common::*;
 use futures::StreamExt;
 use serde_json::{Value, json};

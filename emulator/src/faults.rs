@@ -75,7 +75,7 @@ pub enum FaultKind {
 /// A fault to apply to the next `count` matching ARM requests; queue it with `Emulator::inject`.
 ///
 /// ```
-/// use azure_customer_lockbox::emulator::{Fault, Operation, RetryAfterHeader};
+/// use azure_customer_lockbox_emulator::{Fault, Operation, RetryAfterHeader};
 /// let fault = Fault::throttle(RetryAfterHeader::Seconds(1)).times(3).on(Operation::RequestsGet);
 /// assert_eq!(fault.count, 3);
 /// ```

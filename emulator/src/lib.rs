@@ -17,7 +17,7 @@
 //! * a log of received requests with the `Authorization` value redacted ([`Emulator::received`]).
 //!
 //! ```
-//! use azure_customer_lockbox::emulator::{Emulator, EmulatorConfig, NewLockboxRequest};
+//! use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig, NewLockboxRequest};
 //!
 //! # fn main() -> std::io::Result<()> {
 //! # tokio::runtime::Runtime::new()?.block_on(async {
@@ -48,7 +48,7 @@
 //! | `GET /_emulator/decisions` | [`DecisionRecord`] list |
 //!
 //! The standalone runner serves it until Ctrl-C:
-//! `cargo run --example emulator -- --port 8080 --sample-subscription <GUID>`.
+//! `cargo run -p azure_customer_lockbox_emulator -- --port 8080 --sample-subscription <GUID>`.
 
 mod admin;
 mod arm;
@@ -59,6 +59,7 @@ mod model;
 mod routes;
 mod server;
 mod state;
+pub mod testing;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
@@ -339,3 +340,8 @@ fn apply_seed(shared: &Shared, seed: Seed) -> Result<Vec<String>, String> {
         Ok(ids)
     })
 }
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -1,17 +1,17 @@
 //! Standalone Customer Lockbox emulator: serves the ARM API on 127.0.0.1 until Ctrl-C.
 //!
 //! ```text
-//! cargo run --example emulator -- --port 8080 --sample-subscription 0b1f6471-1bf0-4dda-aec3-cb9272f09590
+//! cargo run -p azure_customer_lockbox_emulator -- --port 8080 --sample-subscription 0b1f6471-1bf0-4dda-aec3-cb9272f09590
 //! ```
 //!
 //! Steer it over its admin API (no auth), e.g.
-//! `curl -X POST localhost:8080/_emulator/clock/advance -d '{"seconds":3600}'`; see the `emulator` module docs.
+//! `curl -X POST localhost:8080/_emulator/clock/advance -d '{"seconds":3600}'`; see the crate docs.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use azure_customer_lockbox::emulator::{AsyncOperations, Emulator, EmulatorConfig};
+use azure_customer_lockbox_emulator::{AsyncOperations, Emulator, EmulatorConfig};
 use clap::Parser;
 
 /// Customer Lockbox ARM emulator (Microsoft.CustomerLockbox, api-version 2018-02-28-preview).

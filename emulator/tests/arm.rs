@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use azure_customer_lockbox::emulator::{
+use azure_customer_lockbox_emulator::{
     AsyncOperations, Emulator, EmulatorConfig, Fault, NewLockboxRequest, Operation, RetryAfterHeader, Seed, SeedRequest,
 };
 use reqwest::{Method, StatusCode};
