@@ -19,7 +19,7 @@ use super::state::Shared;
 /// sees the answer rather than a reset while still writing.
 const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
 
-/// An ARM error response: `{"error":{"code","message","target","details","additionalInfo"}}`.
+/// An ARM error response: `{"error":{"code","message"}}`, with `additionalInfo` when there is some.
 #[derive(Debug, Clone)]
 pub(crate) struct ArmError {
     pub status: StatusCode,
@@ -55,13 +55,12 @@ impl ArmError {
     }
 
     pub fn body(&self) -> Value {
-        json!({"error": {
-            "code": self.code,
-            "message": self.message,
-            "target": null,
-            "details": [],
-            "additionalInfo": self.additional_info,
-        }})
+        // Members the upstream `ErrorBody` declares, absent ones omitted (never `null`), as Resource Manager does.
+        let mut error = json!({"code": self.code, "message": self.message});
+        if !self.additional_info.is_empty() {
+            error["additionalInfo"] = Value::Array(self.additional_info.clone());
+        }
+        json!({ "error": error })
     }
 }
 
