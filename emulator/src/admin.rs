@@ -27,6 +27,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/_emulator/received", get(received).delete(clear_received))
         .route("/_emulator/faults", post(inject))
         .route("/_emulator/decisions", get(decisions))
+        .route("/_emulator/decision-posts", get(decision_posts))
 }
 
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ArmError> {
@@ -123,4 +124,10 @@ async fn inject(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
 async fn decisions(State(shared): State<Arc<Shared>>) -> Response {
     let list = shared.with(|inner, _| inner.decisions.clone());
     ok_json(json!(list))
+}
+
+async fn decision_posts(State(shared): State<Arc<Shared>>) -> Response {
+    let list = shared.with(|inner, _| super::decision_posts(inner));
+    let duplicates: u64 = list.iter().map(|p| p.after_decision).sum();
+    ok_json(json!({"duplicateDecisions": duplicates, "requests": list}))
 }

@@ -46,6 +46,7 @@
 //! | `GET` / `DELETE /_emulator/received` | [`ReceivedRequest`] list / clear it |
 //! | `POST /_emulator/faults` | [`FaultSpec`] JSON → `204` |
 //! | `GET /_emulator/decisions` | [`DecisionRecord`] list |
+//! | `GET /_emulator/decision-posts` | `{"duplicateDecisions":N,"requests":[..]}` ([`DecisionPosts`] list) |
 //!
 //! The standalone runner serves it until Ctrl-C:
 //! `cargo run -p azure_customer_lockbox_emulator -- --port 8080 --sample-subscription <GUID>`.
@@ -73,8 +74,8 @@ use url::Url;
 
 pub use faults::{Fault, FaultKind, FaultSpec, Operation, RetryAfterHeader};
 pub use model::{
-    API_VERSION, AsyncOperations, DEFAULT_TENANT_ID, DecisionRecord, EmulatorConfig, KNOWN_STATUSES, NewLockboxRequest,
-    ReceivedRequest, Seed, SeedRequest,
+    API_VERSION, AsyncOperations, DEFAULT_TENANT_ID, DecisionPosts, DecisionRecord, EmulatorConfig, KNOWN_STATUSES,
+    NewLockboxRequest, ReceivedRequest, Seed, SeedRequest,
 };
 
 use model::canonical_status;
@@ -219,6 +220,19 @@ impl Emulator {
         self.shared.with(|inner, _| inner.decisions.clone())
     }
 
+    /// The decision POSTs received per request, for every request that received at least one, oldest request
+    /// first. See [`DecisionPosts`].
+    pub fn decision_posts(&self) -> Vec<DecisionPosts> {
+        self.shared.with(|inner, _| decision_posts(inner))
+    }
+
+    /// How many duplicate decisions reached the emulator: decision POSTs for a request whose decision was
+    /// already recorded (the sum of [`DecisionPosts::after_decision`]). A client that never sends a decision
+    /// twice keeps this at 0, whatever faults it met.
+    pub fn duplicate_decisions(&self) -> u64 {
+        self.shared.with(|inner, _| inner.requests.iter().map(|r| r.posts.after_decision).sum())
+    }
+
     /// Opts a tenant in or out.
     pub fn set_tenant_opted_in(&self, tenant: &str, on: bool) {
         self.shared.with(|inner, _| inner.set_tenant(tenant, on));
@@ -295,6 +309,20 @@ impl Drop for Emulator {
             task.abort();
         }
     }
+}
+
+fn decision_posts(inner: &Inner) -> Vec<DecisionPosts> {
+    inner
+        .requests
+        .iter()
+        .filter(|r| r.posts.received > 0)
+        .map(|r| DecisionPosts {
+            subscription_id: r.subscription_id.clone(),
+            request_id: r.request_id.clone(),
+            received: r.posts.received,
+            after_decision: r.posts.after_decision,
+        })
+        .collect()
 }
 
 fn create(shared: &Shared, subscription_id: &str, new: NewLockboxRequest) -> String {

@@ -208,6 +208,24 @@ pub struct DecisionRecord {
     pub at: DateTime<Utc>,
 }
 
+/// How many decision POSTs (`.../requests/{id}/updateApproval`) reached the emulator for one request.
+///
+/// Every POST that reaches the emulator counts, whatever it was answered (an injected fault, `409`, `200`
+/// or `202`); unlike [`ReceivedRequest`]s these counts are never dropped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DecisionPosts {
+    /// Subscription of the request.
+    pub subscription_id: String,
+    /// The request.
+    pub request_id: String,
+    /// Decision POSTs received for it in all.
+    pub received: u64,
+    /// Those received after a decision for it was recorded: each is a duplicate decision, sent by a client
+    /// that did not know (or did not check) that its decision had been taken.
+    pub after_decision: u64,
+}
+
 /// One HTTP request as the emulator received it (admin `/_emulator/` calls are not recorded).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

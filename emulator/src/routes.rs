@@ -74,6 +74,9 @@ pub(crate) async fn dispatch(State(shared): State<Arc<Shared>>, request: Request
     };
     let body = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
     let call = Call { body, ..call };
+    if let Route::Update(sub, rid) = &call.route {
+        shared.with(|inner, _| inner.count_decision_post(sub, rid));
+    }
 
     let fault = shared.with(|inner, _| inner.take_fault(call.route.operation()));
     let Some(fault) = fault else {
