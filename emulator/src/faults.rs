@@ -25,6 +25,8 @@ pub enum Operation {
     RequestsList,
     /// `POST /subscriptions/{sub}/providers/Microsoft.CustomerLockbox/requests/{id}/updateApproval`.
     RequestsUpdateStatus,
+    /// `GET /subscriptions` (Resource Manager's `Subscriptions_List`).
+    SubscriptionsList,
 }
 
 /// Which retry hint a throttled (`429`) answer carries.

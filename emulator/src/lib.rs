@@ -14,7 +14,13 @@
 //! * injected faults ([`Emulator::inject`]): throttling with each retry-hint header, error statuses,
 //!   HTML gateway pages, connections dropped without a response, delays, and failures *after* the
 //!   effect was applied;
-//! * a log of received requests with the `Authorization` value redacted ([`Emulator::received`]).
+//! * a log of received requests with the `Authorization` value redacted ([`Emulator::received`]), and an
+//!   uncapped count of decision POSTs per request ([`Emulator::decision_posts`],
+//!   [`Emulator::duplicate_decisions`]);
+//! * Resource Manager around the service: `GET /subscriptions` (api-version [`SUBSCRIPTIONS_API_VERSION`],
+//!   paged, with [`SubscriptionState`]s), subscriptions that refuse Lockbox calls ([`SubscriptionAccess`]), a
+//!   per-principal [`RequestBudget`], added latency ([`EmulatorConfig::latency`]) and bulk seeding
+//!   ([`Emulator::seed_tenant`]).
 //!
 //! ```
 //! use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig, NewLockboxRequest};
@@ -46,6 +52,8 @@
 //! | `GET` / `DELETE /_emulator/received` | [`ReceivedRequest`] list / clear it |
 //! | `POST /_emulator/faults` | [`FaultSpec`] JSON → `204` |
 //! | `GET /_emulator/decisions` | [`DecisionRecord`] list |
+//! | `POST /_emulator/subscriptions` | [`NewSubscription`] JSON → `204` |
+//! | `POST /_emulator/seed-tenant` | [`TenantSeed`] JSON → `{"subscriptionIds":[..]}` |
 //! | `GET /_emulator/decision-posts` | `{"duplicateDecisions":N,"requests":[..]}` ([`DecisionPosts`] list) |
 //!
 //! The standalone runner serves it until Ctrl-C:
@@ -60,6 +68,7 @@ mod model;
 mod routes;
 mod server;
 mod state;
+mod subscriptions;
 pub mod testing;
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -76,6 +85,10 @@ pub use faults::{Fault, FaultKind, FaultSpec, Operation, RetryAfterHeader};
 pub use model::{
     API_VERSION, AsyncOperations, DEFAULT_TENANT_ID, DecisionPosts, DecisionRecord, EmulatorConfig, KNOWN_STATUSES,
     NewLockboxRequest, ReceivedRequest, Seed, SeedRequest,
+};
+
+pub use subscriptions::{
+    NewSubscription, RequestBudget, SUBSCRIPTIONS_API_VERSION, SubscriptionAccess, SubscriptionState, TenantSeed,
 };
 
 use model::canonical_status;
@@ -96,8 +109,10 @@ impl Emulator {
         let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, config.port))).await?;
         let port = listener.local_addr()?.port();
         let url = Url::parse(&format!("http://127.0.0.1:{port}/")).map_err(|e| std::io::Error::other(e.to_string()))?;
-        let inner =
+        let mut inner =
             Inner { transition_delay: config.transition_delay, async_cfg: config.async_operations, ..Inner::default() };
+        inner.arm.budget = config.request_budget;
+        inner.arm.latency = config.latency;
         let shared = Arc::new(Shared::new(
             inner,
             config.page_size,
@@ -233,6 +248,34 @@ impl Emulator {
         self.shared.with(|inner, _| inner.requests.iter().map(|r| r.posts.after_decision).sum())
     }
 
+    /// Adds a subscription to what `GET /subscriptions` lists, or replaces the one with the same id. Its
+    /// [`SubscriptionAccess`] applies to the Lockbox calls on it; subscriptions never added stay readable.
+    pub fn add_subscription(&self, subscription: NewSubscription) {
+        self.shared.with(|inner, _| inner.arm.add(subscription));
+    }
+
+    /// Creates many subscriptions with many `Pending` requests in one step (see [`TenantSeed`]); returns the
+    /// subscription ids in layout order. Each call makes new subscriptions (ids `5eedSSSS-0000-4000-8000-<i>`,
+    /// `SSSS` counting the calls).
+    pub fn seed_tenant(&self, seed: &TenantSeed) -> Vec<String> {
+        self.shared.with(|inner, now| seed_tenant(inner, seed, now))
+    }
+
+    /// Switches the per-principal request budget on (`Some`) or off (`None`).
+    pub fn set_request_budget(&self, budget: Option<RequestBudget>) {
+        self.shared.with(|inner, _| inner.arm.budget = budget);
+    }
+
+    /// How many ARM requests the request budget answered with `429`.
+    pub fn throttled_by_budget(&self) -> usize {
+        self.shared.with(|inner, _| inner.arm.throttled)
+    }
+
+    /// Adds a latency drawn uniformly from `range` to every ARM answer (not the admin API), or none.
+    pub fn set_latency(&self, range: Option<std::ops::RangeInclusive<Duration>>) {
+        self.shared.with(|inner, _| inner.arm.latency = range);
+    }
+
     /// Opts a tenant in or out.
     pub fn set_tenant_opted_in(&self, tenant: &str, on: bool) {
         self.shared.with(|inner, _| inner.set_tenant(tenant, on));
@@ -309,6 +352,33 @@ impl Drop for Emulator {
             task.abort();
         }
     }
+}
+
+fn seed_tenant(inner: &mut Inner, seed: &TenantSeed, now: DateTime<Utc>) -> Vec<String> {
+    inner.arm.seeds += 1;
+    let batch = inner.arm.seeds;
+    let expiration = now.checked_add_signed(TimeDelta::days(4)).unwrap_or(now);
+    let mut ids = Vec::with_capacity(seed.subscriptions);
+    inner.requests.reserve(seed.subscriptions.saturating_mul(seed.requests_per_subscription));
+    for i in 0..seed.subscriptions {
+        let id = format!("5eed{:04x}-0000-4000-8000-{i:012x}", batch % 0x1_0000);
+        let (state, access) = seed.layout(i);
+        inner.arm.add(NewSubscription {
+            subscription_id: id.clone(),
+            display_name: Some(format!("Seeded subscription {i}")),
+            state,
+            access,
+        });
+        for n in 0..seed.requests_per_subscription {
+            let new = NewLockboxRequest {
+                justification: format!("Seeded request {n} of subscription {i}"),
+                ..NewLockboxRequest::default()
+            };
+            inner.requests.push(StoredRequest::new(&id, None, "Pending", now, expiration, new));
+        }
+        ids.push(id);
+    }
+    ids
 }
 
 fn decision_posts(inner: &Inner) -> Vec<DecisionPosts> {

@@ -49,6 +49,10 @@ pub struct EmulatorConfig {
     pub async_operations: Option<AsyncOperations>,
     /// Largest accepted request body; bigger bodies get `413`.
     pub max_body_bytes: usize,
+    /// A per-principal request budget; off (`None`) by default.
+    pub request_budget: Option<crate::RequestBudget>,
+    /// Latency added to every ARM answer, drawn uniformly from the range (e.g. 20 to 50 ms); none by default.
+    pub latency: Option<std::ops::RangeInclusive<Duration>>,
 }
 
 impl Default for EmulatorConfig {
@@ -60,6 +64,8 @@ impl Default for EmulatorConfig {
             port: 0,
             async_operations: None,
             max_body_bytes: 1024 * 1024,
+            request_budget: None,
+            latency: None,
         }
     }
 }

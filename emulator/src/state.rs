@@ -13,6 +13,7 @@ use super::arm::ArmError;
 use super::asyncops::AsyncOp;
 use super::faults::{Fault, Operation};
 use super::model::{AsyncOperations, DecisionRecord, NewLockboxRequest, ReceivedRequest};
+use super::subscriptions::Arm;
 
 /// Received requests kept at most (oldest dropped first).
 const RECEIVED_CAP: usize = 10_000;
@@ -173,6 +174,8 @@ pub(crate) struct Inner {
     pub received_total: usize,
     pub async_cfg: Option<AsyncOperations>,
     pub ops: Vec<AsyncOp>,
+    /// Subscriptions, the request budget and added latency.
+    pub arm: Arm,
 }
 
 impl Inner {

@@ -8,7 +8,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use azure_customer_lockbox_emulator::{AsyncOperations, Emulator, EmulatorConfig, Fault, Operation, RetryAfterHeader};
+use azure_customer_lockbox_emulator::{
+    AsyncOperations, Emulator, EmulatorConfig, Fault, NewSubscription, Operation, RequestBudget, RetryAfterHeader,
+    SubscriptionAccess,
+};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -155,6 +158,33 @@ async fn every_error_body_has_the_upstream_error_shape() {
         assert_eq!(status, expected, "{name}: {value}");
         bodies.push((name.to_owned(), value));
     }
+
+    // Subscriptions the caller cannot read, or where the provider is not registered; the request budget.
+    let (forbidden, unregistered) = ("00000000-0000-0000-0000-0000000000f1", "00000000-0000-0000-0000-0000000000f2");
+    emu.add_subscription(NewSubscription::new(forbidden).with_access(SubscriptionAccess::Forbidden));
+    emu.add_subscription(NewSubscription::new(unregistered).with_access(SubscriptionAccess::Unregistered));
+    for (name, sub, expected) in
+        [("AuthorizationFailed", forbidden, 403), ("MissingSubscriptionRegistration", unregistered, 409)]
+    {
+        let path = format!("subscriptions/{sub}/providers/Microsoft.CustomerLockbox/requests?{API}");
+        let (status, value) = send(&emu, Method::GET, &path, true, None).await;
+        assert_eq!(status, expected, "{name}: {value}");
+        bodies.push((name.into(), value));
+    }
+    let (status, value) = send(&emu, Method::GET, "subscriptions?api-version=2018-02-28-preview", true, None).await;
+    assert_eq!(status, 400, "{value}");
+    bodies.push(("InvalidApiVersionParameter (subscriptions)".into(), value));
+    let budgeted = Emulator::start(EmulatorConfig {
+        request_budget: Some(RequestBudget { requests: 1, per: Duration::from_secs(60) }),
+        ..EmulatorConfig::default()
+    })
+    .await
+    .unwrap();
+    let list = "subscriptions?api-version=2022-12-01";
+    assert_eq!(send(&budgeted, Method::GET, list, true, None).await.0, 200);
+    let (status, value) = send(&budgeted, Method::GET, list, true, None).await;
+    assert_eq!(status, 429, "{value}");
+    bodies.push(("TooManyRequests (budget)".into(), value));
 
     // A body over the size limit.
     let small = Emulator::start(EmulatorConfig { max_body_bytes: 64, ..EmulatorConfig::default() }).await.unwrap();
