@@ -25,9 +25,6 @@
 //! it. `BENCH_SDK_NO_RETRY=1` and `BENCH_SDK_NO_PER_TRY_TIMEOUT=1` turn those features off on the SDK side, to
 //! price them; the published figures use the SDK's defaults.
 
-#[path = "../tests/common/mod.rs"]
-mod common;
-
 use std::{
     convert::Infallible,
     future::Future,
@@ -92,7 +89,7 @@ fn token() -> String {
 
 /// A Lockbox request of the service's shape: the same fixture the integration tests use.
 fn request_json(id: &str, status: &str) -> serde_json::Value {
-    common::request_json(SUB, id, status)
+    azure_customer_lockbox_emulator::testing::request_json(SUB, id, status)
 }
 
 /// The fixed response bodies. A list page is the shared item array plus a small tail holding the `nextLink`.
@@ -580,7 +577,7 @@ async fn run(plan: Plan) {
 /// Requests per second the emulator serves for `Requests_Get` at concurrency 64, through the SDK (not a ratio:
 /// the emulator is the test backbone, and this says whether it could be the bottleneck of a soak).
 async fn emulator_throughput(calls: usize, rounds: usize) {
-    use azure_customer_lockbox::emulator::{Emulator, EmulatorConfig};
+    use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig};
     let emulator = Emulator::start(EmulatorConfig::default()).await.expect("emulator");
     let ids = emulator.sample_data(SUB);
     let client = CustomerLockboxClient::new(

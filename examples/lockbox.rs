@@ -10,7 +10,7 @@
 //!
 //! With no Azure configuration (no `--subscription`, no `AZURE_SUBSCRIPTION_ID`) it starts the embedded emulator
 //! with sample data and says so on stderr; each run then starts from the same sample requests. To keep state
-//! between commands, run the standalone emulator (`cargo run --example emulator -- --port 8080 --sample-subscription
+//! between commands, run the standalone emulator (`cargo run -p azure_customer_lockbox_emulator -- --port 8080 --sample-subscription
 //! <GUID>`) and pass `--endpoint http://127.0.0.1:8080/ --subscription <GUID>`.
 //!
 //! Exit status: 0 success, 2 usage error (bad arguments or input), 3 not found, 4 refused by the service (conflict,
@@ -27,9 +27,9 @@ use azure_core::credentials::TokenCredential;
 use azure_customer_lockbox::{
     CloudConfiguration, CustomerLockboxClient, CustomerLockboxClientOptions, Error, PollerOptions, RequestFilter,
     RequestsListOptions, StaticTokenCredential, Watch, WatchEvent, WatchOptions,
-    emulator::{Emulator, EmulatorConfig},
     models::{LockboxRequestResponse, LockboxRequestStatus},
 };
+use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use futures::StreamExt;
 

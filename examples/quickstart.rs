@@ -15,9 +15,9 @@ use std::{sync::Arc, time::Duration};
 use azure_core::credentials::TokenCredential;
 use azure_customer_lockbox::{
     CustomerLockboxClient, CustomerLockboxClientOptions, PollerOptions, StaticTokenCredential,
-    emulator::{Emulator, EmulatorConfig},
     models::LockboxRequestResponse,
 };
+use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig};
 use clap::Parser;
 
 #[derive(Parser)]

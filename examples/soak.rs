@@ -4,13 +4,15 @@
 //! state is checked against what the SDK reported.
 //!
 //! ```sh
-//! cargo run --release --features emulator --example soak [-- --ops 10000 --tasks 32 --seed 7]
+//! cargo run --release --example soak [-- --ops 10000 --tasks 32 --seed 7]
 //! ```
 //!
 //! The last line is `soak: <ops> ops, <faults> faults injected, <failed> failed, <dup> duplicate decisions,
 //! <lost> lost decisions`; the exit status is non-zero unless the last three are 0 and at least 30% of the
-//! responses were faults. A *lost* decision is one whose outcome the caller was told wrongly: reported as taken
-//! but not recorded, or reported as failed although the service recorded it.
+//! responses were faults. A *duplicate* decision is a decision POST that reached the emulator for a request whose
+//! decision was already recorded (`Emulator::duplicate_decisions`). A *lost* decision is one whose outcome the
+//! caller was told wrongly: reported as taken but not recorded, or reported as failed although the service
+//! recorded it.
 
 use std::{
     collections::HashMap,
@@ -25,7 +27,9 @@ use std::{
 use azure_customer_lockbox::{
     CustomerLockboxClient, CustomerLockboxClientOptions, Error, ExponentialRetryOptions, RetryOptions,
     StaticTokenCredential,
-    emulator::{Emulator, EmulatorConfig, Fault, NewLockboxRequest, Operation, RetryAfterHeader},
+};
+use azure_customer_lockbox_emulator::{
+    Emulator, EmulatorConfig, Fault, NewLockboxRequest, Operation, RetryAfterHeader,
 };
 use clap::Parser;
 
@@ -180,7 +184,9 @@ async fn main() -> ExitCode {
     for d in emulator.decisions() {
         recorded.entry(d.request_id).or_default().push(d.decision);
     }
-    let dup = recorded.values().filter(|d| d.len() > 1).count();
+    // A duplicate is a decision POST that reached the emulator for a request whose decision was already
+    // recorded (the emulator counts every POST per request, refused ones included).
+    let dup = emulator.duplicate_decisions();
     let outcomes = outcomes.lock().expect("lock").clone();
     let mut lost = 0;
     for (id, (decision, reported)) in &outcomes {

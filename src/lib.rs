@@ -35,7 +35,3 @@ pub use retry::{ExponentialRetryOptions, FixedRetryOptions, RetryOptions};
 pub use tenant::TenantClient;
 pub use validate::MAX_REASON_LEN;
 pub use watch::{MIN_WATCH_INTERVAL, Watch, WatchEvent, WatchOptions};
-
-#[cfg(feature = "emulator")]
-#[cfg_attr(docsrs, doc(cfg(feature = "emulator")))]
-pub mod emulator;

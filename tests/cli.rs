@@ -10,7 +10,7 @@ use std::{
     process::{Command, Output, Stdio},
 };
 
-use azure_customer_lockbox::emulator::{Emulator, EmulatorConfig};
+use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig};
 
 const SUB: &str = "6a1d3f1e-93b4-4c53-9a37-2f0c5d8e7b21";
 const PENDING: &str = "5a3b0000-0c1d-4e2f-8a9b-000000000004";

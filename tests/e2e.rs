@@ -8,8 +8,10 @@ use std::{sync::Arc, time::Duration};
 use azure_customer_lockbox::{
     CustomerLockboxClient, CustomerLockboxClientOptions, Error, ExponentialRetryOptions, PollerOptions, RequestFilter,
     RequestsListOptions, RetryOptions, StaticTokenCredential,
-    emulator::{AsyncOperations, Emulator, EmulatorConfig, Fault, NewLockboxRequest, Operation, RetryAfterHeader},
     models::{ApprovalDecision, LockboxRequestStatus},
+};
+use azure_customer_lockbox_emulator::{
+    AsyncOperations, Emulator, EmulatorConfig, Fault, NewLockboxRequest, Operation, RetryAfterHeader,
 };
 use common::SUB;
 

@@ -7,12 +7,12 @@ mod common;
 
 use azure_customer_lockbox::{
     ArmErrorDetail, Error,
-    emulator::{Emulator, EmulatorConfig},
     models::{
         Approval, ApprovalDecision, LockboxRequestResponse, LockboxRequestStatus, Operation, OperationListResult,
         RequestListResult, TenantOptInResponse,
     },
 };
+use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig};
 use common::*;
 use proptest::{prelude::*, test_runner::TestRunner};
 use serde::{Serialize, de::DeserializeOwned};

@@ -15,9 +15,9 @@ use std::{
 use azure_customer_lockbox::{
     ContinuationToken, CustomerLockboxClient, CustomerLockboxClientOptions, Error, ExponentialRetryOptions,
     OperationsListOptions, RequestFilter, RequestsListOptions, RetryOptions, WatchEvent, WatchOptions,
-    emulator::{Emulator, EmulatorConfig, NewLockboxRequest},
     models::LockboxRequestStatus,
 };
+use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig, NewLockboxRequest};
 use common::*;
 use futures::StreamExt;
 use serde_json::{Value, json};

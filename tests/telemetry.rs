@@ -93,7 +93,7 @@ async fn retries_are_events_and_tokens_never_reach_the_logs() {
 
 #[tokio::test]
 async fn every_operation_with_errors_retries_and_paging_logs_no_token() {
-    use azure_customer_lockbox::emulator::{Emulator, EmulatorConfig, Fault, Operation, RetryAfterHeader};
+    use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig, Fault, Operation, RetryAfterHeader};
     logs();
     let emulator = Emulator::start(EmulatorConfig::default().with_page_size(1)).await.unwrap();
     let ids = emulator.sample_data(SUB);

@@ -16,10 +16,9 @@ use std::{
 
 use azure_customer_lockbox::{
     ContinuationToken, CustomerLockboxClient, CustomerLockboxClientOptions, Error, RequestFilter, RequestsListOptions,
-    Result as SdkResult, RetryOptions, StaticTokenCredential,
-    emulator::{Emulator, NewLockboxRequest, Seed, SeedRequest},
-    models::ApprovalDecision,
+    Result as SdkResult, RetryOptions, StaticTokenCredential, models::ApprovalDecision,
 };
+use azure_customer_lockbox_emulator::{Emulator, NewLockboxRequest, Seed, SeedRequest};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},

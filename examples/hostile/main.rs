@@ -3,14 +3,17 @@
 //! `Display` and `Debug`, in the captured TRACE output, and in what any server but the endpoint received.
 //!
 //! ```text
-//! cargo run --release --features emulator --example hostile
+//! cargo run --release --example hostile
 //! ```
 //!
 //! Failed cases are listed on stderr; stdout ends with exactly one line,
 //! `hostile: <cases> cases, <panics> panics, <untyped> untyped errors, <leaks> token leaks`, and the exit status
-//! is non-zero unless the last three are all 0. The case table is shared with `tests/hostile.rs`.
+//! is non-zero unless the last three are all 0. The case tables are tested by `tests.rs` beside this file, which
+//! `cargo test` runs (the example is declared with `test = true`).
 
 mod cases;
+#[cfg(test)]
+mod tests;
 
 use std::process::ExitCode;
 

@@ -1,4 +1,5 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests (`mod common;` in each test file). They build the SDK's client, so
+//! they stay with the tests; the SDK-independent payload fixture is in `azure_customer_lockbox_emulator::testing`.
 #![allow(dead_code)]
 
 use std::sync::{
@@ -11,6 +12,10 @@ use azure_core::{
     time::{Duration, OffsetDateTime},
 };
 use azure_customer_lockbox::{CustomerLockboxClient, CustomerLockboxClientOptions, RetryOptions};
+/// The Lockbox request payload comes from the emulator crate, so the benchmark uses the same one without
+/// including this file.
+#[allow(unused_imports)] // not every test file uses it
+pub use azure_customer_lockbox_emulator::testing::request_json;
 
 pub const SUB: &str = "11111111-2222-3333-4444-555555555555";
 pub const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
@@ -55,29 +60,6 @@ pub fn client(endpoint: &str) -> (CustomerLockboxClient, Arc<CountingCredential>
     let credential = CountingCredential::new();
     let client = CustomerLockboxClient::new(credential.clone(), Some(options(endpoint))).unwrap();
     (client, credential)
-}
-
-pub fn request_json(sub: &str, id: &str, status: &str) -> serde_json::Value {
-    serde_json::json!({
-        "id": format!("/subscriptions/{sub}/providers/Microsoft.CustomerLockbox/requests/{id}"),
-        "name": id,
-        "type": "requests",
-        "properties": {
-            "requestId": id,
-            "justification": "Microsoft support troubleshooting",
-            "status": status,
-            "createdDateTime": "2026-11-28T10:00:00Z",
-            "expirationDateTime": "2026-12-02T10:00:00Z",
-            "duration": "8",
-            "resourceIds": format!("/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/data"),
-            "resourceType": "Storage Account",
-            "supportRequest": "2611280010001234",
-            "supportCaseUrl": "https://portal.azure.com/#support",
-            "workitemsource": "SupportRequest",
-            "subscriptionId": sub,
-            "accessLevel": "Read"
-        }
-    })
 }
 
 /// An HTTP client for tests on tokio's paused clock: no connect or pool timers that the paused clock could

@@ -49,6 +49,10 @@ pub struct EmulatorConfig {
     pub async_operations: Option<AsyncOperations>,
     /// Largest accepted request body; bigger bodies get `413`.
     pub max_body_bytes: usize,
+    /// A per-principal request budget; off (`None`) by default.
+    pub request_budget: Option<crate::RequestBudget>,
+    /// Latency added to every ARM answer, drawn uniformly from the range (e.g. 20 to 50 ms); none by default.
+    pub latency: Option<std::ops::RangeInclusive<Duration>>,
 }
 
 impl Default for EmulatorConfig {
@@ -60,6 +64,8 @@ impl Default for EmulatorConfig {
             port: 0,
             async_operations: None,
             max_body_bytes: 1024 * 1024,
+            request_budget: None,
+            latency: None,
         }
     }
 }
@@ -206,6 +212,24 @@ pub struct DecisionRecord {
     pub reason: Option<String>,
     /// Emulator-clock time the decision took effect.
     pub at: DateTime<Utc>,
+}
+
+/// How many decision POSTs (`.../requests/{id}/updateApproval`) reached the emulator for one request.
+///
+/// Every POST that reaches the emulator counts, whatever it was answered (an injected fault, `409`, `200`
+/// or `202`); unlike [`ReceivedRequest`]s these counts are never dropped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DecisionPosts {
+    /// Subscription of the request.
+    pub subscription_id: String,
+    /// The request.
+    pub request_id: String,
+    /// Decision POSTs received for it in all.
+    pub received: u64,
+    /// Those received after a decision for it was recorded: each is a duplicate decision, sent by a client
+    /// that did not know (or did not check) that its decision had been taken.
+    pub after_decision: u64,
 }
 
 /// One HTTP request as the emulator received it (admin `/_emulator/` calls are not recorded).

@@ -13,6 +13,7 @@ use super::arm::ArmError;
 use super::asyncops::AsyncOp;
 use super::faults::{Fault, Operation};
 use super::model::{AsyncOperations, DecisionRecord, NewLockboxRequest, ReceivedRequest};
+use super::subscriptions::Arm;
 
 /// Received requests kept at most (oldest dropped first).
 const RECEIVED_CAP: usize = 10_000;
@@ -72,6 +73,17 @@ pub(crate) struct StoredRequest {
     pub expiration: DateTime<Utc>,
     pub support_request: String,
     pub new: NewLockboxRequest,
+    /// Decision POSTs received for this request, and how many of them came after its decision was recorded.
+    pub posts: DecisionPostCounts,
+}
+
+/// Per-request counts of decision POSTs (not capped, unlike the received log).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct DecisionPostCounts {
+    pub received: u64,
+    pub after_decision: u64,
+    /// Whether a decision was recorded for the request.
+    pub decided: bool,
 }
 
 impl StoredRequest {
@@ -97,6 +109,7 @@ impl StoredRequest {
             expiration,
             support_request,
             new,
+            posts: DecisionPostCounts::default(),
         }
     }
 
@@ -161,11 +174,24 @@ pub(crate) struct Inner {
     pub received_total: usize,
     pub async_cfg: Option<AsyncOperations>,
     pub ops: Vec<AsyncOp>,
+    /// Subscriptions, the request budget and added latency.
+    pub arm: Arm,
 }
 
 impl Inner {
     pub fn now(&self) -> DateTime<Utc> {
         Utc::now().checked_add_signed(self.clock_offset).unwrap_or(DateTime::<Utc>::MAX_UTC)
+    }
+
+    /// Counts a decision POST that reached the emulator for the request (if it exists), before anything else
+    /// happens to it (an injected fault, a refusal or the decision itself).
+    pub fn count_decision_post(&mut self, sub: &str, rid: &str) {
+        if let Some(request) = self.find_mut(sub, rid) {
+            request.posts.received += 1;
+            if request.posts.decided {
+                request.posts.after_decision += 1;
+            }
+        }
     }
 
     pub fn find(&self, sub: &str, rid: &str) -> Option<&StoredRequest> {
@@ -216,6 +242,7 @@ impl Inner {
         };
         request.status = interim.to_owned();
         request.transition = Some((at.checked_add_signed(delay).unwrap_or(at), target));
+        request.posts.decided = true;
         let record = DecisionRecord {
             subscription_id: request.subscription_id.clone(),
             request_id: request.request_id.clone(),

@@ -17,6 +17,7 @@ use super::arm::{ArmError, ok_json};
 use super::faults::FaultSpec;
 use super::model::{NewLockboxRequest, Seed};
 use super::state::{Shared, rfc3339, to_delta};
+use super::subscriptions::{NewSubscription, TenantSeed};
 
 pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new()
@@ -27,6 +28,9 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/_emulator/received", get(received).delete(clear_received))
         .route("/_emulator/faults", post(inject))
         .route("/_emulator/decisions", get(decisions))
+        .route("/_emulator/decision-posts", get(decision_posts))
+        .route("/_emulator/subscriptions", post(add_subscription))
+        .route("/_emulator/seed-tenant", post(seed_tenant))
 }
 
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ArmError> {
@@ -123,4 +127,30 @@ async fn inject(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
 async fn decisions(State(shared): State<Arc<Shared>>) -> Response {
     let list = shared.with(|inner, _| inner.decisions.clone());
     ok_json(json!(list))
+}
+
+async fn decision_posts(State(shared): State<Arc<Shared>>) -> Response {
+    let list = shared.with(|inner, _| super::decision_posts(inner));
+    let duplicates: u64 = list.iter().map(|p| p.after_decision).sum();
+    ok_json(json!({"duplicateDecisions": duplicates, "requests": list}))
+}
+
+async fn add_subscription(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    match parse::<NewSubscription>(&body) {
+        Ok(new) => {
+            shared.with(|inner, _| inner.arm.add(new));
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn seed_tenant(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    match parse::<TenantSeed>(&body) {
+        Ok(seed) => {
+            let ids = shared.with(|inner, now| super::seed_tenant(inner, &seed, now));
+            ok_json(json!({ "subscriptionIds": ids }))
+        }
+        Err(error) => error.into_response(),
+    }
 }

@@ -25,6 +25,8 @@ pub enum Operation {
     RequestsList,
     /// `POST /subscriptions/{sub}/providers/Microsoft.CustomerLockbox/requests/{id}/updateApproval`.
     RequestsUpdateStatus,
+    /// `GET /subscriptions` (Resource Manager's `Subscriptions_List`).
+    SubscriptionsList,
 }
 
 /// Which retry hint a throttled (`429`) answer carries.
@@ -75,7 +77,7 @@ pub enum FaultKind {
 /// A fault to apply to the next `count` matching ARM requests; queue it with `Emulator::inject`.
 ///
 /// ```
-/// use azure_customer_lockbox::emulator::{Fault, Operation, RetryAfterHeader};
+/// use azure_customer_lockbox_emulator::{Fault, Operation, RetryAfterHeader};
 /// let fault = Fault::throttle(RetryAfterHeader::Seconds(1)).times(3).on(Operation::RequestsGet);
 /// assert_eq!(fault.count, 3);
 /// ```

@@ -1,15 +1,15 @@
-//! Hostile inputs: bad caller input, bad service responses, and an abused emulator. The two case tables are
-//! shared with `examples/hostile` (see `examples/hostile/cases.rs`), so the example and these tests cannot drift.
+//! Hostile inputs: bad caller input, bad service responses, and an abused emulator. The two case tables are the
+//! example's own (`cases.rs` beside this file), so the example and these tests cannot drift. The example is
+//! declared with `test = true`, so `cargo test` runs these tests.
 
-#[path = "../examples/hostile/cases.rs"]
-mod cases;
+use super::cases;
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use azure_customer_lockbox::{
     CustomerLockboxClient, CustomerLockboxClientOptions, Error, RetryOptions, StaticTokenCredential,
-    emulator::{Emulator, EmulatorConfig, NewLockboxRequest},
 };
+use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig, NewLockboxRequest};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,

@@ -14,10 +14,16 @@
 //! * injected faults ([`Emulator::inject`]): throttling with each retry-hint header, error statuses,
 //!   HTML gateway pages, connections dropped without a response, delays, and failures *after* the
 //!   effect was applied;
-//! * a log of received requests with the `Authorization` value redacted ([`Emulator::received`]).
+//! * a log of received requests with the `Authorization` value redacted ([`Emulator::received`]), and an
+//!   uncapped count of decision POSTs per request ([`Emulator::decision_posts`],
+//!   [`Emulator::duplicate_decisions`]);
+//! * Resource Manager around the service: `GET /subscriptions` (api-version [`SUBSCRIPTIONS_API_VERSION`],
+//!   paged, with [`SubscriptionState`]s), subscriptions that refuse Lockbox calls ([`SubscriptionAccess`]), a
+//!   per-principal [`RequestBudget`], added latency ([`EmulatorConfig::latency`]) and bulk seeding
+//!   ([`Emulator::seed_tenant`]).
 //!
 //! ```
-//! use azure_customer_lockbox::emulator::{Emulator, EmulatorConfig, NewLockboxRequest};
+//! use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig, NewLockboxRequest};
 //!
 //! # fn main() -> std::io::Result<()> {
 //! # tokio::runtime::Runtime::new()?.block_on(async {
@@ -46,9 +52,12 @@
 //! | `GET` / `DELETE /_emulator/received` | [`ReceivedRequest`] list / clear it |
 //! | `POST /_emulator/faults` | [`FaultSpec`] JSON → `204` |
 //! | `GET /_emulator/decisions` | [`DecisionRecord`] list |
+//! | `POST /_emulator/subscriptions` | [`NewSubscription`] JSON → `204` |
+//! | `POST /_emulator/seed-tenant` | [`TenantSeed`] JSON → `{"subscriptionIds":[..]}` |
+//! | `GET /_emulator/decision-posts` | `{"duplicateDecisions":N,"requests":[..]}` ([`DecisionPosts`] list) |
 //!
 //! The standalone runner serves it until Ctrl-C:
-//! `cargo run --example emulator -- --port 8080 --sample-subscription <GUID>`.
+//! `cargo run -p azure_customer_lockbox_emulator -- --port 8080 --sample-subscription <GUID>`.
 
 mod admin;
 mod arm;
@@ -59,6 +68,8 @@ mod model;
 mod routes;
 mod server;
 mod state;
+mod subscriptions;
+pub mod testing;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
@@ -72,8 +83,12 @@ use url::Url;
 
 pub use faults::{Fault, FaultKind, FaultSpec, Operation, RetryAfterHeader};
 pub use model::{
-    API_VERSION, AsyncOperations, DEFAULT_TENANT_ID, DecisionRecord, EmulatorConfig, KNOWN_STATUSES, NewLockboxRequest,
-    ReceivedRequest, Seed, SeedRequest,
+    API_VERSION, AsyncOperations, DEFAULT_TENANT_ID, DecisionPosts, DecisionRecord, EmulatorConfig, KNOWN_STATUSES,
+    NewLockboxRequest, ReceivedRequest, Seed, SeedRequest,
+};
+
+pub use subscriptions::{
+    NewSubscription, RequestBudget, SUBSCRIPTIONS_API_VERSION, SubscriptionAccess, SubscriptionState, TenantSeed,
 };
 
 use model::canonical_status;
@@ -94,8 +109,10 @@ impl Emulator {
         let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, config.port))).await?;
         let port = listener.local_addr()?.port();
         let url = Url::parse(&format!("http://127.0.0.1:{port}/")).map_err(|e| std::io::Error::other(e.to_string()))?;
-        let inner =
+        let mut inner =
             Inner { transition_delay: config.transition_delay, async_cfg: config.async_operations, ..Inner::default() };
+        inner.arm.budget = config.request_budget;
+        inner.arm.latency = config.latency;
         let shared = Arc::new(Shared::new(
             inner,
             config.page_size,
@@ -218,6 +235,47 @@ impl Emulator {
         self.shared.with(|inner, _| inner.decisions.clone())
     }
 
+    /// The decision POSTs received per request, for every request that received at least one, oldest request
+    /// first. See [`DecisionPosts`].
+    pub fn decision_posts(&self) -> Vec<DecisionPosts> {
+        self.shared.with(|inner, _| decision_posts(inner))
+    }
+
+    /// How many duplicate decisions reached the emulator: decision POSTs for a request whose decision was
+    /// already recorded (the sum of [`DecisionPosts::after_decision`]). A client that never sends a decision
+    /// twice keeps this at 0, whatever faults it met.
+    pub fn duplicate_decisions(&self) -> u64 {
+        self.shared.with(|inner, _| inner.requests.iter().map(|r| r.posts.after_decision).sum())
+    }
+
+    /// Adds a subscription to what `GET /subscriptions` lists, or replaces the one with the same id. Its
+    /// [`SubscriptionAccess`] applies to the Lockbox calls on it; subscriptions never added stay readable.
+    pub fn add_subscription(&self, subscription: NewSubscription) {
+        self.shared.with(|inner, _| inner.arm.add(subscription));
+    }
+
+    /// Creates many subscriptions with many `Pending` requests in one step (see [`TenantSeed`]); returns the
+    /// subscription ids in layout order. Each call makes new subscriptions (ids `5eedSSSS-0000-4000-8000-<i>`,
+    /// `SSSS` counting the calls).
+    pub fn seed_tenant(&self, seed: &TenantSeed) -> Vec<String> {
+        self.shared.with(|inner, now| seed_tenant(inner, seed, now))
+    }
+
+    /// Switches the per-principal request budget on (`Some`) or off (`None`).
+    pub fn set_request_budget(&self, budget: Option<RequestBudget>) {
+        self.shared.with(|inner, _| inner.arm.budget = budget);
+    }
+
+    /// How many ARM requests the request budget answered with `429`.
+    pub fn throttled_by_budget(&self) -> usize {
+        self.shared.with(|inner, _| inner.arm.throttled)
+    }
+
+    /// Adds a latency drawn uniformly from `range` to every ARM answer (not the admin API), or none.
+    pub fn set_latency(&self, range: Option<std::ops::RangeInclusive<Duration>>) {
+        self.shared.with(|inner, _| inner.arm.latency = range);
+    }
+
     /// Opts a tenant in or out.
     pub fn set_tenant_opted_in(&self, tenant: &str, on: bool) {
         self.shared.with(|inner, _| inner.set_tenant(tenant, on));
@@ -296,6 +354,47 @@ impl Drop for Emulator {
     }
 }
 
+fn seed_tenant(inner: &mut Inner, seed: &TenantSeed, now: DateTime<Utc>) -> Vec<String> {
+    inner.arm.seeds += 1;
+    let batch = inner.arm.seeds;
+    let expiration = now.checked_add_signed(TimeDelta::days(4)).unwrap_or(now);
+    let mut ids = Vec::with_capacity(seed.subscriptions);
+    inner.requests.reserve(seed.subscriptions.saturating_mul(seed.requests_per_subscription));
+    for i in 0..seed.subscriptions {
+        let id = format!("5eed{:04x}-0000-4000-8000-{i:012x}", batch % 0x1_0000);
+        let (state, access) = seed.layout(i);
+        inner.arm.add(NewSubscription {
+            subscription_id: id.clone(),
+            display_name: Some(format!("Seeded subscription {i}")),
+            state,
+            access,
+        });
+        for n in 0..seed.requests_per_subscription {
+            let new = NewLockboxRequest {
+                justification: format!("Seeded request {n} of subscription {i}"),
+                ..NewLockboxRequest::default()
+            };
+            inner.requests.push(StoredRequest::new(&id, None, "Pending", now, expiration, new));
+        }
+        ids.push(id);
+    }
+    ids
+}
+
+fn decision_posts(inner: &Inner) -> Vec<DecisionPosts> {
+    inner
+        .requests
+        .iter()
+        .filter(|r| r.posts.received > 0)
+        .map(|r| DecisionPosts {
+            subscription_id: r.subscription_id.clone(),
+            request_id: r.request_id.clone(),
+            received: r.posts.received,
+            after_decision: r.posts.after_decision,
+        })
+        .collect()
+}
+
 fn create(shared: &Shared, subscription_id: &str, new: NewLockboxRequest) -> String {
     shared.with(|inner, now| {
         let expiration = now.checked_add_signed(to_delta(new.expires_in)).unwrap_or(now);
@@ -339,3 +438,8 @@ fn apply_seed(shared: &Shared, seed: Seed) -> Result<Vec<String>, String> {
         Ok(ids)
     })
 }
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

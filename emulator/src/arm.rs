@@ -12,14 +12,14 @@ use base64::Engine as _;
 use futures::StreamExt as _;
 use serde_json::{Value, json};
 
-use super::model::{API_VERSION, ReceivedRequest};
+use super::model::ReceivedRequest;
 use super::state::Shared;
 
 /// Bodies larger than the limit are drained up to this many bytes before answering `413`, so the client
 /// sees the answer rather than a reset while still writing.
 const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
 
-/// An ARM error response: `{"error":{"code","message","target","details","additionalInfo"}}`.
+/// An ARM error response: `{"error":{"code","message"}}`, with `additionalInfo` when there is some.
 #[derive(Debug, Clone)]
 pub(crate) struct ArmError {
     pub status: StatusCode,
@@ -55,13 +55,12 @@ impl ArmError {
     }
 
     pub fn body(&self) -> Value {
-        json!({"error": {
-            "code": self.code,
-            "message": self.message,
-            "target": null,
-            "details": [],
-            "additionalInfo": self.additional_info,
-        }})
+        // Members the upstream `ErrorBody` declares, absent ones omitted (never `null`), as Resource Manager does.
+        let mut error = json!({"code": self.code, "message": self.message});
+        if !self.additional_info.is_empty() {
+            error["additionalInfo"] = Value::Array(self.additional_info.clone());
+        }
+        json!({ "error": error })
     }
 }
 
@@ -123,6 +122,11 @@ fn is_token68(token: &str) -> bool {
 
 /// The `tid` claim of a JWT bearer token (signature not checked), if any.
 pub(crate) fn tenant_from_token(token: &str) -> Option<String> {
+    claim(token, "tid")
+}
+
+/// A string claim of a JWT bearer token (signature not checked).
+pub(crate) fn claim(token: &str, name: &str) -> Option<String> {
     let mut parts = token.split('.');
     let (_, payload, _) = (parts.next()?, parts.next()?, parts.next()?);
     if parts.next().is_some() {
@@ -130,7 +134,7 @@ pub(crate) fn tenant_from_token(token: &str) -> Option<String> {
     }
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
     let claims: Value = serde_json::from_slice(&bytes).ok()?;
-    claims.get("tid")?.as_str().filter(|t| !t.is_empty()).map(str::to_owned)
+    claims.get(name)?.as_str().filter(|t| !t.is_empty()).map(str::to_owned)
 }
 
 /// Decoded query pairs.
@@ -144,16 +148,16 @@ pub(crate) fn query_param<'a>(pairs: &'a [(String, String)], name: &str) -> Opti
 }
 
 /// Checks `api-version`.
-pub(crate) fn check_api_version(pairs: &[(String, String)]) -> Result<(), ArmError> {
+pub(crate) fn check_api_version(pairs: &[(String, String)], expected: &str) -> Result<(), ArmError> {
     match query_param(pairs, "api-version") {
         None | Some("") => Err(ArmError::bad_request(
             "MissingApiVersionParameter",
             "The api-version query parameter (?api-version=) is required for all requests.",
         )),
-        Some(API_VERSION) => Ok(()),
+        Some(version) if version == expected => Ok(()),
         Some(other) => Err(ArmError::bad_request(
             "InvalidApiVersionParameter",
-            format!("The api-version '{other}' is invalid. The supported versions are '{API_VERSION}'."),
+            format!("The api-version '{other}' is invalid. The supported versions are '{expected}'."),
         )),
     }
 }
@@ -182,7 +186,13 @@ pub(crate) async fn arm_envelope(State(shared): State<Arc<Shared>>, request: Req
         )
         .into_response()
     } else {
-        next.run(Request::from_parts(parts, Body::from(bytes))).await
+        let admin = parts.uri.path().starts_with("/_emulator/");
+        let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+        // Added latency, like a real region's: ARM answers only, never the admin API.
+        if !admin && let Some(by) = shared.with(|inner, _| inner.arm.latency()) {
+            tokio::time::sleep(by).await;
+        }
+        response
     };
 
     let headers = response.headers_mut();

@@ -17,6 +17,7 @@ use super::listing::{COMPONENT, operations_catalogue, page, parse_filter};
 use super::model::API_VERSION;
 use super::server::ConnectionKill;
 use super::state::{Decision, Shared, not_found};
+use super::subscriptions::{SUBSCRIPTIONS_API_VERSION, principal};
 
 /// Longest accepted request path.
 const MAX_PATH: usize = 2048;
@@ -32,6 +33,7 @@ enum Route {
     List(String),
     Get(String, String),
     Update(String, String),
+    Subscriptions,
 }
 
 impl Route {
@@ -44,6 +46,7 @@ impl Route {
             Self::List(_) => Operation::RequestsList,
             Self::Get(..) => Operation::RequestsGet,
             Self::Update(..) => Operation::RequestsUpdateStatus,
+            Self::Subscriptions => Operation::SubscriptionsList,
             Self::OpStatus(_) | Self::OpResult(_) => return None,
         })
     }
@@ -74,6 +77,9 @@ pub(crate) async fn dispatch(State(shared): State<Arc<Shared>>, request: Request
     };
     let body = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
     let call = Call { body, ..call };
+    if let Route::Update(sub, rid) = &call.route {
+        shared.with(|inner, _| inner.count_decision_post(sub, rid));
+    }
 
     let fault = shared.with(|inner, _| inner.take_fault(call.route.operation()));
     let Some(fault) = fault else {
@@ -159,8 +165,10 @@ fn prepare(shared: &Shared, parts: &axum::http::request::Parts) -> Result<Call, 
 
     let token = bearer_token(&parts.headers)?;
     let tenant = tenant_from_token(&token).unwrap_or_else(|| shared.default_tenant_id.clone());
+    shared.with(|inner, now| inner.arm.charge(&principal(&token), now))?;
     let query = query_pairs(parts.uri.query());
-    check_api_version(&query)?;
+    let subscriptions = matches!(segments.as_slice(), [only] if only.eq_ignore_ascii_case("subscriptions"));
+    check_api_version(&query, if subscriptions { SUBSCRIPTIONS_API_VERSION } else { API_VERSION })?;
 
     let route = route(&segments)?;
     if parts.method != route.method() {
@@ -188,6 +196,7 @@ fn route(segments: &[String]) -> Result<Route, ArmError> {
         )
     };
     match lower.as_slice() {
+        ["subscriptions"] => Ok(Route::Subscriptions),
         ["providers", "microsoft.customerlockbox", rest @ ..] => match rest {
             ["operations"] => Ok(Route::OperationsList),
             ["tenantoptedin", _] => Ok(Route::TenantOptedIn(seg(3))),
@@ -208,7 +217,26 @@ fn route(segments: &[String]) -> Result<Route, ArmError> {
 }
 
 fn handle(shared: &Shared, call: &Call) -> Result<Response, ArmError> {
+    let refused = |sub: &str, action: &str| shared.with(|inner, _| inner.arm.refusal(sub, action));
+    let lockbox_action = match &call.route {
+        Route::List(sub) | Route::Get(sub, _) => Some((sub, "Microsoft.CustomerLockbox/requests/read")),
+        Route::Update(sub, _) => Some((sub, "Microsoft.CustomerLockbox/requests/updateApproval/action")),
+        _ => None,
+    };
+    if let Some((sub, action)) = lockbox_action
+        && let Some(refusal) = refused(sub, action)
+    {
+        return Err(refusal);
+    }
     match &call.route {
+        Route::Subscriptions => {
+            let items: Vec<Value> =
+                shared.with(|inner, _| inner.arm.list().iter().map(|s| s.to_json(&shared.default_tenant_id)).collect());
+            let next = |token: &str| {
+                format!("{}subscriptions?api-version={SUBSCRIPTIONS_API_VERSION}&$skipToken={token}", shared.base_url)
+            };
+            page(shared, &call.query, items, "subscriptions", next)
+        }
         Route::OperationsList => {
             let catalogue = operations_catalogue();
             let next = |token: &str| {

@@ -1,0 +1,71 @@
+//! The emulator counts every decision POST per request, so a client that resends a decision blindly is seen:
+//! [`Emulator::duplicate_decisions`] (the count the SDK's soak reports) goes above 0.
+
+use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig, Fault, Operation};
+use serde_json::Value;
+
+const SUB: &str = "0b1f6471-1bf0-4dda-aec3-cb9272f09590";
+const API: &str = "api-version=2018-02-28-preview";
+
+async fn post_decision(emu: &Emulator, id: &str) -> u16 {
+    let url = format!(
+        "{}subscriptions/{SUB}/providers/Microsoft.CustomerLockbox/requests/{id}/updateApproval?{API}",
+        emu.url()
+    );
+    let response = reqwest::Client::new()
+        .post(url)
+        .bearer_auth("t")
+        .header("content-type", "application/json")
+        .body(r#"{"status":"Approve","reason":"resent blindly"}"#)
+        .send()
+        .await
+        .expect("answered");
+    response.status().as_u16()
+}
+
+#[tokio::test]
+async fn a_client_that_resends_a_taken_decision_blindly_is_counted() {
+    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let once = emu.create_request(SUB, Default::default());
+    let twice = emu.create_request(SUB, Default::default());
+    let untouched = emu.create_request(SUB, Default::default());
+
+    // A correct client: one POST, even though the reply was lost after the decision was recorded.
+    emu.inject(Fault::status(500).after_commit().on(Operation::RequestsUpdateStatus));
+    assert_eq!(post_decision(&emu, &once).await, 500);
+    // A broken client: the same lost reply, then two blind resends (each refused with 409, so none adds a
+    // decision record: only the POST counts can see them).
+    emu.inject(Fault::status(500).after_commit().on(Operation::RequestsUpdateStatus));
+    assert_eq!(post_decision(&emu, &twice).await, 500);
+    assert_eq!(post_decision(&emu, &twice).await, 409);
+    assert_eq!(post_decision(&emu, &twice).await, 409);
+
+    assert_eq!(emu.decisions().len(), 2, "one record per request");
+    assert_eq!(emu.duplicate_decisions(), 2);
+    let posts = emu.decision_posts();
+    assert_eq!(posts.len(), 2, "{posts:?}");
+    let of = |id: &str| posts.iter().find(|p| p.request_id == id).map(|p| (p.received, p.after_decision));
+    assert_eq!(of(&once), Some((1, 0)));
+    assert_eq!(of(&twice), Some((3, 2)));
+    assert_eq!(of(&untouched), None);
+
+    // The admin API says the same.
+    let admin: Value =
+        reqwest::get(format!("{}_emulator/decision-posts", emu.url())).await.unwrap().json().await.unwrap();
+    assert_eq!(admin["duplicateDecisions"], 2, "{admin}");
+    assert_eq!(admin["requests"].as_array().map(Vec::len), Some(2), "{admin}");
+    let twice_json = admin["requests"].as_array().unwrap().iter().find(|r| r["requestId"] == twice.as_str()).unwrap();
+    assert_eq!((twice_json["received"].as_u64(), twice_json["afterDecision"].as_u64()), (Some(3), Some(2)));
+}
+
+#[tokio::test]
+async fn posts_before_the_decision_is_recorded_are_not_duplicates() {
+    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let id = emu.create_request(SUB, Default::default());
+    // Refused before the effect: the resend that follows is the first that can take, not a duplicate.
+    emu.inject(Fault::status(503).on(Operation::RequestsUpdateStatus));
+    assert_eq!(post_decision(&emu, &id).await, 503);
+    assert_eq!(post_decision(&emu, &id).await, 200);
+    assert_eq!(emu.duplicate_decisions(), 0);
+    assert_eq!(emu.decision_posts()[0].received, 2);
+}
