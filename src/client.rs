@@ -168,6 +168,7 @@ impl CustomerLockboxClient {
         let (http, per_try_timeout) = match options.http_client {
             Some(client) => (client, options.per_try_timeout),
             None => {
+                install_tls_provider();
                 let mut builder = reqwest::Client::builder()
                     .connect_timeout(Duration::from_secs(10))
                     .redirect(reqwest::redirect::Policy::none());
@@ -235,6 +236,16 @@ impl CustomerLockboxClient {
 
     pub(crate) fn api_version(&self) -> &str {
         &self.inner.inner.shared().api_version
+    }
+}
+
+/// With the `rustls` feature (and not `rustls-aws-lc-rs`), reqwest has no crypto provider of its own: install
+/// *ring* as the process default unless the application installed one first.
+fn install_tls_provider() {
+    #[cfg(all(feature = "rustls", not(feature = "rustls-aws-lc-rs")))]
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Losing a race with another thread installing a provider is fine: there is a provider either way.
+        let _ = rustls::crypto::ring::default_provider().install_default();
     }
 }
 
