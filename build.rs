@@ -55,6 +55,13 @@ fn generate() -> Result<(), String> {
             "ApprovalDecision",
             "crate::status::ApprovalDecision",
             [TypeImpl::Display, TypeImpl::FromStr].into_iter(),
+        )
+        // Hand-written so it decodes older answers too: `duration` as a number, `workItemSource` spelled so
+        // (see src/models.rs and specs/README.md).
+        .with_replacement(
+            "LockboxRequestResponseProperties",
+            "crate::models::LockboxRequestResponseProperties",
+            std::iter::empty(),
         );
 
     let mut generator = Generator::new(&settings);

@@ -23,10 +23,10 @@ use std::{
     time::Duration,
 };
 
-use azure_core::credentials::TokenCredential;
+use azure_core::{cloud::CloudConfiguration, credentials::TokenCredential};
 use azure_customer_lockbox::{
-    CloudConfiguration, CustomerLockboxClient, CustomerLockboxClientOptions, Error, PollerOptions, RequestFilter,
-    RequestsListOptions, StaticTokenCredential, Watch, WatchEvent, WatchOptions,
+    CustomerLockboxClient, CustomerLockboxClientOptions, Error, PollerOptions, RequestFilter, RequestsListOptions,
+    StaticTokenCredential, Watch, WatchEvent, WatchOptions,
     models::{LockboxRequestResponse, LockboxRequestStatus},
 };
 use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig};
@@ -231,11 +231,11 @@ async fn connect(options: &Connection) -> Result<Session, Error> {
             _emulator: Some(emulator),
         });
     }
-    let cloud = match (&options.endpoint, options.cloud) {
-        (Some(endpoint), _) => CloudConfiguration::custom(endpoint.clone(), "https://management.azure.com/"),
-        (None, Cloud::Public) => CloudConfiguration::AzurePublicCloud,
-        (None, Cloud::China) => CloudConfiguration::AzureChinaCloud,
-        (None, Cloud::UsGov) => CloudConfiguration::AzureUSGovernment,
+    // An explicit endpoint keeps the cloud's audience; the same value configures the credential's authority.
+    let cloud = match options.cloud {
+        Cloud::Public => CloudConfiguration::AzurePublic,
+        Cloud::China => CloudConfiguration::AzureChina,
+        Cloud::UsGov => CloudConfiguration::AzureGovernment,
     };
     let loopback = options.endpoint.as_ref().and_then(|u| u.host_str()).is_some_and(|h| {
         h == "localhost" || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()) || h == "[::1]"
@@ -249,7 +249,12 @@ async fn connect(options: &Connection) -> Result<Session, Error> {
     };
     let client = CustomerLockboxClient::new(
         credential,
-        Some(CustomerLockboxClientOptions { cloud, application_id: Some("lockbox-cli".into()), ..Default::default() }),
+        Some(CustomerLockboxClientOptions {
+            cloud,
+            endpoint: options.endpoint.clone(),
+            application_id: Some("lockbox-cli".into()),
+            ..Default::default()
+        }),
     )?;
     Ok(Session {
         client,

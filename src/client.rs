@@ -6,14 +6,14 @@
 
 use std::{fmt, sync::Arc, time::Duration};
 
-use azure_core::credentials::TokenCredential;
+use azure_core::{cloud::CloudConfiguration, credentials::TokenCredential};
 use reqwest::header::HeaderValue;
 use serde::de::DeserializeOwned;
 use url::{Host, Url};
 
 use crate::{
     auth::TokenCache,
-    cloud::CloudConfiguration,
+    cloud,
     core::Core,
     error::{Error, Result},
     operations::OperationsClient,
@@ -36,9 +36,10 @@ pub const DEFAULT_MAX_RESPONSE_BODY: usize = 16 << 20;
 ///
 /// ```
 /// use std::time::Duration;
-/// use azure_customer_lockbox::{CloudConfiguration, CustomerLockboxClientOptions};
+/// use azure_core::cloud::CloudConfiguration;
+/// use azure_customer_lockbox::CustomerLockboxClientOptions;
 /// let options = CustomerLockboxClientOptions {
-///     cloud: CloudConfiguration::AzureUSGovernment,
+///     cloud: CloudConfiguration::AzureGovernment,
 ///     application_id: Some("lockbox-bot".into()),
 ///     per_try_timeout: Some(Duration::from_secs(20)),
 ///     ..Default::default()
@@ -47,8 +48,15 @@ pub const DEFAULT_MAX_RESPONSE_BODY: usize = 16 << 20;
 /// ```
 #[derive(Clone)]
 pub struct CustomerLockboxClientOptions {
-    /// The Azure cloud: endpoint and token scope. The default is [`CloudConfiguration::AzurePublicCloud`].
+    /// The Azure cloud, azure_core's type (the one `azure_identity` credentials take): it sets the Resource
+    /// Manager endpoint and the token scope (`AzurePublic`: `https://management.azure.com` and
+    /// `https://management.azure.com/.default`; `AzureGovernment`: `management.usgovcloudapi.net`; `AzureChina`:
+    /// `management.chinacloudapi.cn`). For `Custom`, the audience is the [`Audience`](crate::Audience) entry of
+    /// its `audiences`, and [`endpoint`](Self::endpoint) is required. The default is `AzurePublic`.
     pub cloud: CloudConfiguration,
+    /// The Resource Manager endpoint, replacing the cloud's own (a proxy, an Azure Stack hub, the emulator);
+    /// tokens are still asked for the cloud's audience. Required with a custom cloud. The default is `None`.
+    pub endpoint: Option<Url>,
     /// The api-version sent with every request. The default is [`DEFAULT_API_VERSION`], the only version this
     /// SDK's models describe.
     pub api_version: String,
@@ -84,6 +92,7 @@ impl Default for CustomerLockboxClientOptions {
     fn default() -> Self {
         Self {
             cloud: CloudConfiguration::default(),
+            endpoint: None,
             api_version: DEFAULT_API_VERSION.to_owned(),
             retry: RetryOptions::default(),
             per_try_timeout: Some(Duration::from_secs(60)),
@@ -100,6 +109,7 @@ impl fmt::Debug for CustomerLockboxClientOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CustomerLockboxClientOptions")
             .field("cloud", &self.cloud)
+            .field("endpoint", &self.endpoint.as_ref().map(Url::as_str))
             .field("api_version", &self.api_version)
             .field("retry", &self.retry)
             .field("per_try_timeout", &self.per_try_timeout)
@@ -115,7 +125,7 @@ impl fmt::Debug for CustomerLockboxClientOptions {
 impl CustomerLockboxClientOptions {
     /// Options for a custom endpoint, such as the local emulator, asking tokens for the public cloud's audience.
     pub fn for_endpoint(endpoint: Url) -> Self {
-        Self { cloud: CloudConfiguration::custom(endpoint, "https://management.azure.com/"), ..Default::default() }
+        Self { endpoint: Some(endpoint), ..Default::default() }
     }
 }
 
@@ -155,11 +165,13 @@ impl CustomerLockboxClient {
     /// Creates a client that authenticates with `credential` (any `azure_identity` credential).
     ///
     /// # Errors
-    /// [`Error::Configuration`] when the options are unusable: a plain-`http` endpoint on a remote host without
+    /// [`Error::Configuration`] when the options are unusable: a custom cloud without an endpoint or an
+    /// [`Audience`](crate::Audience), a plain-`http` endpoint on a remote host without
     /// `allow_insecure_http`, an endpoint that cannot be a base URL, or an invalid `application_id`.
     pub fn new(credential: Arc<dyn TokenCredential>, options: Option<CustomerLockboxClientOptions>) -> Result<Self> {
         let options = options.unwrap_or_default();
-        let endpoint = checked_endpoint(options.cloud.endpoint(), options.allow_insecure_http)?;
+        let (endpoint, scope) = cloud::resource_manager(&options.cloud, options.endpoint.as_ref())?;
+        let endpoint = checked_endpoint(endpoint, options.allow_insecure_http)?;
         if options.api_version.trim().is_empty() {
             return Err(Error::Configuration("api_version must not be empty".into()));
         }
@@ -172,6 +184,7 @@ impl CustomerLockboxClient {
         let (http, per_try_timeout) = match options.http_client {
             Some(client) => (client, options.per_try_timeout),
             None => {
+                install_tls_provider();
                 let mut builder = reqwest::Client::builder()
                     .connect_timeout(Duration::from_secs(10))
                     .redirect(reqwest::redirect::Policy::none());
@@ -186,7 +199,7 @@ impl CustomerLockboxClient {
         let operation_base = Url::parse(endpoint.as_str().trim_end_matches('/'))
             .map_err(|e| Error::Configuration(format!("endpoint {endpoint} is not a usable base URL: {e}")))?;
         let settings = Settings {
-            auth: TokenCache::new(credential, options.cloud.scope()),
+            auth: TokenCache::new(credential, scope),
             endpoint,
             operation_base,
             api_version: options.api_version,
@@ -245,6 +258,16 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
     /// client's endpoint.
     pub fn resume(client: &CustomerLockboxClient, token: &ResumeToken, options: Option<PollerOptions>) -> Result<Self> {
         Self::resume_with(&client.core, token, options)
+    }
+}
+
+/// With the `rustls` feature (and not `rustls-aws-lc-rs`), reqwest has no crypto provider of its own: install
+/// *ring* as the process default unless the application installed one first.
+fn install_tls_provider() {
+    #[cfg(all(feature = "rustls", not(feature = "rustls-aws-lc-rs")))]
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Losing a race with another thread installing a provider is fine: there is a provider either way.
+        let _ = rustls::crypto::ring::default_provider().install_default();
     }
 }
 

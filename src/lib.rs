@@ -8,6 +8,7 @@ mod core;
 mod decision;
 mod error;
 mod generated;
+mod interop;
 mod listing;
 pub mod models;
 mod operation;
@@ -24,7 +25,7 @@ mod watch;
 
 pub use auth::StaticTokenCredential;
 pub use client::{CustomerLockboxClient, CustomerLockboxClientOptions, DEFAULT_API_VERSION, DEFAULT_MAX_RESPONSE_BODY};
-pub use cloud::CloudConfiguration;
+pub use cloud::Audience;
 pub use error::{ArmAdditionalInfo, ArmErrorDetail, Error, Result, ServiceError};
 pub use listing::{RequestFilter, RequestsListOptions};
 pub use operations::{OperationsClient, OperationsListOptions};
@@ -35,3 +36,9 @@ pub use retry::{ExponentialRetryOptions, FixedRetryOptions, RetryOptions};
 pub use tenant::TenantClient;
 pub use validate::MAX_REASON_LEN;
 pub use watch::{MIN_WATCH_INTERVAL, Watch, WatchEvent, WatchOptions};
+
+/// The HTTP client library this crate is built on, re-exported as part of its API: the
+/// [`http_client`](CustomerLockboxClientOptions::http_client) option takes a [`reqwest::Client`], and
+/// [`Error::Transport`] carries a [`reqwest::Error`]. Use this path so your `reqwest` is always the one the
+/// SDK was built with.
+pub use reqwest;

@@ -270,7 +270,8 @@ pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Durati
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
-    let at = httpdate::parse_http_date(value).ok()?;
+    // azure_core's RFC 7231 parser, so the SDK carries one date parser, not two.
+    let at = SystemTime::from(azure_core::time::parse_rfc7231(value).ok()?);
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
@@ -294,9 +295,10 @@ mod tests {
         assert_eq!(retry_after(&headers(&[("retry-after-ms", "1500")]), now), Some(Duration::from_millis(1500)));
         let all = headers(&[("retry-after", "9"), ("retry-after-ms", "200"), ("x-ms-retry-after-ms", "100")]);
         assert_eq!(retry_after(&all, now), Some(Duration::from_millis(100)));
-        let date = httpdate::fmt_http_date(now + Duration::from_secs(30));
+        let http_date = |t: SystemTime| azure_core::time::to_rfc7231(&t.into());
+        let date = http_date(now + Duration::from_secs(30));
         assert_eq!(retry_after(&headers(&[("retry-after", &date)]), now), Some(Duration::from_secs(30)));
-        let past = httpdate::fmt_http_date(now - Duration::from_secs(30));
+        let past = http_date(now - Duration::from_secs(30));
         assert_eq!(retry_after(&headers(&[("retry-after", &past)]), now), Some(Duration::ZERO));
         assert_eq!(retry_after(&headers(&[("retry-after", "soon")]), now), None);
     }
