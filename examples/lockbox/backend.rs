@@ -93,29 +93,35 @@ pub struct Backend {
 }
 
 impl Backend {
-    /// A backend over these subscriptions (duplicates dropped, order kept). With none it refuses: working
-    /// tenant-wide needs the tenant-wide listing.
+    /// A backend over these subscriptions (duplicates dropped, order kept), each checked before anything is
+    /// sent. With none, only requests named by their ARM id can be reached: listing, watching and finding a
+    /// bare id need the tenant-wide API.
     pub fn new(client: CustomerLockboxClient, subscriptions: Vec<String>) -> Result<Self, Error> {
         let mut seen = BTreeSet::new();
         let subscriptions: Vec<String> = subscriptions.into_iter().filter(|s| seen.insert(s.clone())).collect();
-        if subscriptions.is_empty() {
-            return Err(Error::InvalidArgument {
-                name: "subscription",
-                reason: "no subscription given: pass --subscription <id> (repeatable) or set AZURE_SUBSCRIPTION_ID"
-                    .into(),
-            });
-        }
         for subscription in &subscriptions {
             client.requests(subscription)?;
         }
         Ok(Self { client, subscriptions })
     }
 
+    /// The subscriptions to cover; none given is a usage error.
+    fn subscriptions(&self) -> Result<Vec<String>, Error> {
+        if self.subscriptions.is_empty() {
+            return Err(Error::InvalidArgument {
+                name: "subscription",
+                reason: "no subscription given: pass --subscription <id> (repeatable) or set AZURE_SUBSCRIPTION_ID"
+                    .into(),
+            });
+        }
+        Ok(self.subscriptions.clone())
+    }
+
     /// Every request (matching the filter) of every subscription, one subscription after the other; a
     /// subscription whose listing fails yields one `Failed` item and the listing goes on.
-    pub fn list(&self, filter: Option<RequestFilter>) -> BoxStream<'static, Listed> {
+    pub fn list(&self, filter: Option<RequestFilter>) -> Result<BoxStream<'static, Listed>, Error> {
         let client = self.client.clone();
-        stream::iter(self.subscriptions.clone())
+        Ok(stream::iter(self.subscriptions()?)
             .map(move |subscription| {
                 let options = RequestsListOptions { filter: filter.clone(), ..Default::default() };
                 let pager = match client.requests(&subscription) {
@@ -136,7 +142,7 @@ impl Backend {
                 .boxed()
             })
             .flatten()
-            .boxed()
+            .boxed())
     }
 
     /// The request named by `reference`: in its own subscription for an ARM id, else looked up in each
@@ -144,7 +150,7 @@ impl Backend {
     pub async fn find(&self, reference: &RequestRef) -> Result<Located, Error> {
         let (subscriptions, id) = match reference {
             RequestRef::Arm { subscription, id } => (vec![subscription.clone()], id.as_str()),
-            RequestRef::Id(id) => (self.subscriptions.clone(), id.as_str()),
+            RequestRef::Id(id) => (self.subscriptions()?, id.as_str()),
         };
         let mut not_found = None;
         let mut failure = None;
@@ -161,8 +167,7 @@ impl Backend {
     /// One watch per subscription, merged; each event says its subscription.
     pub fn watch(&self, options: WatchOptions) -> Result<BoxStream<'static, (String, WatchEvent)>, Error> {
         let mut watches = Vec::new();
-        for subscription in &self.subscriptions {
-            let subscription = subscription.clone();
+        for subscription in self.subscriptions()? {
             let watch = self.client.requests(&subscription)?.watch(options.clone());
             watches.push(watch.map(move |event| (subscription.clone(), event)).boxed());
         }

@@ -26,7 +26,7 @@ pub async fn requests(session: &Session, command: RequestsCommand) -> Result<u8,
     let format = session.format();
     match command {
         RequestsCommand::List { status } => {
-            let mut listing = backend.list(status.map(RequestFilter::status));
+            let mut listing = backend.list(status.map(RequestFilter::status))?;
             let (mut found, mut worst) = (Vec::new(), None);
             while let Some(item) = listing.next().await {
                 match item {

@@ -155,7 +155,10 @@ impl Row for RequestRow<'_> {
             if pending { time_left(p.expiration_date_time, self.1) } else { "-".into() },
             p.status.map_or("-".into(), |s| s.to_string()),
             p.access_level.unwrap_or_else(|| "-".into()),
-            resource_short_name(request),
+            match &p.resource_type {
+                Some(kind) => format!("{} ({kind})", resource_short_name(request)),
+                None => resource_short_name(request),
+            },
             p.support_request.unwrap_or_else(|| "-".into()),
             p.justification.unwrap_or_default(),
         ]

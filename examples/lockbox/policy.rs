@@ -362,7 +362,13 @@ async fn pass(
     reported: &mut HashSet<(String, String)>,
 ) -> u8 {
     let mut worst = 0;
-    let mut listing = backend.list(Some(RequestFilter::status(LockboxRequestStatus::Pending)));
+    let mut listing = match backend.list(Some(RequestFilter::status(LockboxRequestStatus::Pending))) {
+        Ok(listing) => listing,
+        Err(error) => {
+            eprintln!("lockbox: error: {}", crate::one_line(&error));
+            return crate::hint(&error);
+        }
+    };
     while let Some(item) = listing.next().await {
         let located = match item {
             Listed::Request(located) => located,
