@@ -858,3 +858,45 @@ async fn two_bots_on_one_tenant_record_exactly_one_decision_per_request() {
     assert!(lost.iter().all(|l| l["currentStatus"].is_string() && l["serviceRequestId"].is_string()));
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn working_hours_match_by_time_of_day_and_day_of_week_at_a_fixed_offset() {
+    let emulator = emulator().await;
+    let dir = tempdir("hours");
+    let id = pending_request(&emulator, SUB, NewLockboxRequest::default());
+    // Now, seen at UTC+05:30: the rule's window is built around it, or away from it.
+    let offset = chrono::FixedOffset::east_opt(5 * 3600 + 1800).unwrap();
+    let now = chrono::Utc::now().with_timezone(&offset);
+    let hhmm = |t: chrono::DateTime<chrono::FixedOffset>| t.format("%H:%M").to_string();
+    let today = now.format("%a").to_string().to_lowercase();
+    let tomorrow = (now + chrono::TimeDelta::days(1)).format("%a").to_string().to_lowercase();
+    let around = (hhmm(now - chrono::TimeDelta::hours(1)), hhmm(now + chrono::TimeDelta::hours(1)));
+    let away = (hhmm(now + chrono::TimeDelta::hours(2)), hhmm(now + chrono::TimeDelta::hours(3)));
+    for ((start, end), day, matches) in
+        [(around.clone(), today.clone(), true), (around, tomorrow, false), (away, today, false)]
+    {
+        let policy = dir.join("policy.toml");
+        std::fs::write(
+            &policy,
+            format!(
+                "[[rule]]\nname = \"in hours\"\naction = \"approve\"\n\
+                 working_hours = {{ days = [\"{day}\"], start = \"{start}\", end = \"{end}\", utc_offset = \"+05:30\" }}\n"
+            ),
+        )
+        .unwrap();
+        let out =
+            at(&emulator, &[SUB], &["policy", "run", "--file", policy.to_str().unwrap(), "--once", "--dry-run"]).await;
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let lines = json_lines(&out.stdout);
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0]["request"], id.as_str());
+        let expected = if matches { ("in hours", "approve") } else { ("default", "leave") };
+        assert_eq!(
+            (lines[0]["rule"].as_str().unwrap(), lines[0]["decision"].as_str().unwrap()),
+            expected,
+            "{day} {start}-{end}"
+        );
+    }
+    assert!(emulator.decisions().is_empty(), "dry runs decide nothing");
+    std::fs::remove_dir_all(dir).ok();
+}
