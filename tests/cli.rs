@@ -900,3 +900,53 @@ async fn working_hours_match_by_time_of_day_and_day_of_week_at_a_fixed_offset() 
     assert!(emulator.decisions().is_empty(), "dry runs decide nothing");
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn decisions_and_tenant_changes_in_every_format() {
+    let emulator = emulator().await;
+    let id = pending_request(&emulator, SUB, NewLockboxRequest::default());
+    let out = at(&emulator, &[SUB], &["-o", "jsonl", "requests", "approve", &id, "--reason", "ok", "--yes"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), 1);
+    assert_eq!((lines[0]["request"].as_str(), lines[0]["status"].as_str()), (Some(id.as_str()), Some("approved")));
+    let id = pending_request(&emulator, SUB, NewLockboxRequest::default());
+    let out = at(&emulator, &[SUB], &["requests", "deny", &id, "--reason", "no", "--yes"]).await;
+    assert_eq!(text(&out.stdout), format!("{id}: denied\n"));
+    assert_eq!(emulator.decisions().len(), 2);
+
+    let tenant = emulator.default_tenant_id().to_owned();
+    let out = at(&emulator, &[], &["-o", "json", "tenant", "enable", "--yes"]).await;
+    let state: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((state["customerLockbox"].as_str(), state["optedIn"].as_bool()), (Some("on"), Some(true)));
+    assert!(emulator.tenant_opted_in(&tenant));
+    let out = at(&emulator, &[], &["-o", "tsv", "tenant", "disable", "--yes"]).await;
+    assert_eq!(text(&out.stdout), "TENANT\tCUSTOMER LOCKBOX\n-\toff\n");
+    assert!(!emulator.tenant_opted_in(&tenant));
+    let out = at(&emulator, &[], &["-o", "jsonl", "tenant", "status", &tenant]).await;
+    assert_eq!(json_lines(&out.stdout)[0]["customerLockbox"], "off");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_running_policy_bot_decides_requests_as_they_arrive_until_interrupted() {
+    let emulator = emulator().await;
+    let dir = tempdir("bot");
+    let policy = dir.join("policy.toml");
+    std::fs::write(&policy, "[[rule]]\nname = \"deny all\"\naction = \"deny\"\nreason = \"no access this week\"\n")
+        .unwrap();
+    let early = pending_request(&emulator, SUB, NewLockboxRequest::default());
+    let mut bot =
+        Running::start(&emulator, &["policy", "run", "--file", policy.to_str().unwrap(), "--interval", "100ms"]);
+    let first: serde_json::Value = serde_json::from_str(&bot.next_line().await).unwrap();
+    assert_eq!((first["request"].as_str(), first["outcome"].as_str()), (Some(early.as_str()), Some("denied")));
+    let late = pending_request(&emulator, SUB, NewLockboxRequest::default());
+    let second: serde_json::Value = serde_json::from_str(&bot.next_line().await).unwrap();
+    assert_eq!((second["request"].as_str(), second["outcome"].as_str()), (Some(late.as_str()), Some("denied")));
+    assert_eq!(second["reason"], "no access this week");
+    assert_eq!(second["rule"], "deny all");
+    bot.interrupt();
+    let recorded: Vec<(String, String)> =
+        emulator.decisions().into_iter().map(|d| (d.request_id, d.decision)).collect();
+    assert_eq!(recorded, [(early, "Deny".to_owned()), (late, "Deny".to_owned())]);
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -152,7 +152,7 @@ impl Policy {
                     let at = line(pattern.span().start);
                     Some(
                         Regex::new(pattern.get_ref())
-                            .map_err(|e| (at, format!("{name}: bad justification regex: {e}")))?,
+                            .map_err(|e| (at, format!("{name}: bad justification regex: {}", one_line(&e))))?,
                     )
                 }
                 None => None,
@@ -203,6 +203,11 @@ impl Policy {
             None => Verdict { rule: "default", action: self.default, reason: &self.default_reason },
         }
     }
+}
+
+/// A multi-line message (the regex crate draws a caret under the error) on one line.
+fn one_line(error: &dyn std::fmt::Display) -> String {
+    error.to_string().split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn hours_from(raw: RawHours) -> Result<Hours, String> {
