@@ -14,6 +14,7 @@
 //! in `--help` (see [`EXIT_STATUS`]).
 
 mod backend;
+mod bot;
 mod commands;
 mod failure;
 mod output;
@@ -234,7 +235,7 @@ async fn main() -> ExitCode {
         Command::Tenant(command) => commands::tenant(&session, command).await,
         Command::Operations(OperationsCommand::List) => commands::operations(&session).await,
         Command::Policy(PolicyCommand::Run { file, dry_run, once, interval, audit }) => {
-            run_policy(&session, &file, audit.as_ref(), policy::RunOptions { dry_run, once, interval }).await
+            run_policy(&session, &file, audit.as_ref(), bot::RunOptions { dry_run, once, interval }).await
         }
     };
     match outcome {
@@ -251,12 +252,12 @@ async fn run_policy(
     session: &Session,
     file: &std::path::Path,
     audit: Option<&PathBuf>,
-    options: policy::RunOptions,
+    options: bot::RunOptions,
 ) -> Result<u8, Failure> {
     let policy = policy::Policy::load(file).map_err(usage)?;
-    let mut audit = policy::Audit::open(audit).map_err(usage)?;
+    let mut audit = bot::Audit::open(audit).map_err(usage)?;
     let backend = session.backend()?;
-    Ok(policy::run(&backend, &policy, &mut audit, options).await)
+    Ok(bot::run(&backend, &policy, &mut audit, options).await)
 }
 
 /// Starts the embedded emulator with sample data. The one place the CLI names the emulator.
