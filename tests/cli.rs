@@ -1,23 +1,34 @@
-//! The `lockbox` example, run as a user would: output and exit status of each command, against the embedded
-//! emulator and against a standalone emulator that keeps state between commands.
+//! The `lockbox` example, run as a user would: output, exit status and effect of each command, against the
+//! embedded emulator (`--emulator`) and against an emulator in this process that keeps state between commands
+//! and records every decision.
 //!
 //! `cargo test` builds the examples before running tests; `cargo test --test cli` alone does not, so run
-//! `cargo build --example lockbox` first in that case.
+//! `cargo build --example lockbox` first in that case. The confirmation tests use `script` (util-linux) for a
+//! terminal.
 
 use std::{
-    io::Write,
-    path::PathBuf,
-    process::{Command, Output, Stdio},
+    collections::{BTreeMap, BTreeSet},
+    io::{BufRead, BufReader, Write},
+    path::{Path, PathBuf},
+    process::{Child, Command, Output, Stdio},
+    sync::mpsc,
+    time::Duration,
 };
 
-use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig};
+use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig, Fault, NewLockboxRequest, Operation};
 
 const SUB: &str = "6a1d3f1e-93b4-4c53-9a37-2f0c5d8e7b21";
+const SUB2: &str = "0b1f6471-1bf0-4dda-aec3-cb9272f09590";
 const PENDING: &str = "5a3b0000-0c1d-4e2f-8a9b-000000000004";
 const APPROVED: &str = "5a3b0000-0c1d-4e2f-8a9b-000000000003";
 
+/// An emulator in this process, for commands run with `--emulator --endpoint <its url>`.
+async fn emulator() -> Emulator {
+    Emulator::start(EmulatorConfig::default()).await.unwrap()
+}
+
 /// The example binary, built by `cargo test` next to the test binaries.
-fn lockbox() -> Command {
+fn binary() -> PathBuf {
     let mut path: PathBuf = std::env::current_exe().unwrap();
     path.pop();
     if path.ends_with("deps") {
@@ -25,8 +36,17 @@ fn lockbox() -> Command {
     }
     let binary = path.join("examples").join(format!("lockbox{}", std::env::consts::EXE_SUFFIX));
     assert!(binary.exists(), "build the example first: {}", binary.display());
-    let mut command = Command::new(binary);
-    command.env_remove("AZURE_SUBSCRIPTION_ID").env_remove("AZURE_TENANT_ID").env("COLUMNS", "200");
+    binary
+}
+
+fn lockbox() -> Command {
+    let mut command = Command::new(binary());
+    command
+        .env_remove("AZURE_SUBSCRIPTION_ID")
+        .env_remove("AZURE_TENANT_ID")
+        .env_remove("LOCKBOX_OUTPUT")
+        .env_remove("NO_COLOR")
+        .env("COLUMNS", "200");
     command
 }
 
@@ -34,13 +54,47 @@ fn run(args: &[&str]) -> Output {
     lockbox().args(args).stdin(Stdio::null()).output().unwrap()
 }
 
+/// Runs against the emulator `emulator` in this process, off the async runtime.
+async fn at(emulator: &Emulator, subscriptions: &[&str], args: &[&str]) -> Output {
+    let mut all = vec!["--emulator".to_owned(), "--endpoint".to_owned(), emulator.url().to_string()];
+    for sub in subscriptions {
+        all.extend(["--subscription".to_owned(), (*sub).to_owned()]);
+    }
+    all.extend(args.iter().map(|a| a.to_string()));
+    tokio::task::spawn_blocking(move || lockbox().args(&all).stdin(Stdio::null()).output().unwrap()).await.unwrap()
+}
+
+/// Runs under a terminal (`script`), typing `input`; stdout and stderr both arrive on stdout.
+fn on_terminal(args: &[&str], input: &str, env: &[(&str, &str)]) -> Output {
+    let quoted: Vec<String> = std::iter::once(binary().display().to_string())
+        .chain(args.iter().map(|a| a.to_string()))
+        .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
+        .collect();
+    let mut command = Command::new("script");
+    command.args(["-qec", &quoted.join(" "), "/dev/null"]).env_remove("NO_COLOR").env("COLUMNS", "200");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+fn json_lines(bytes: &[u8]) -> Vec<serde_json::Value> {
+    text(bytes).lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
+}
+
+fn pending_request(emulator: &Emulator, subscription: &str, new: NewLockboxRequest) -> String {
+    emulator.create_request(subscription, new)
+}
+
 #[test]
 fn list_shows_the_sample_requests_as_a_table_and_says_it_uses_the_emulator() {
-    let out = run(&["requests", "list"]);
+    let out = run(&["--emulator", "requests", "list"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
@@ -48,18 +102,56 @@ fn list_shows_the_sample_requests_as_a_table_and_says_it_uses_the_emulator() {
     assert_eq!(lines.len(), 7, "{stdout}");
     assert!(stdout.contains(PENDING) && stdout.contains("Pending") && stdout.contains("Key Vault"));
     assert!(text(&out.stderr).contains("using the embedded emulator"));
+    // The reviewer's columns, and the pending requests first, the one expiring soonest on top.
+    for column in ["SUBSCRIPTION", "TIME LEFT", "ACCESS", "RESOURCE", "JUSTIFICATION"] {
+        assert!(lines[0].contains(column), "{column}: {}", lines[0]);
+    }
+    assert!(
+        lines[1].starts_with(PENDING) && lines[1].contains(SUB) && lines[1].contains("contosologs (Storage Account)")
+    );
+    assert!(lines[1..4].iter().all(|l| l.contains("Pending") && l.contains(" 3d ")), "{stdout}");
+    assert!(!stdout.contains('\x1b'), "no colour when stdout is not a terminal");
 }
 
 #[test]
 fn list_filters_by_status_and_writes_json_lines() {
-    let out = run(&["requests", "list", "--status", "PENDING", "--output", "json"]);
+    let out = run(&["--emulator", "requests", "list", "--status", "PENDING", "--output", "jsonl"]);
+    assert!(out.status.success());
+    let statuses: Vec<String> =
+        json_lines(&out.stdout).iter().map(|line| line["properties"]["status"].to_string()).collect();
+    assert_eq!(statuses, vec!["\"Pending\""; 3]);
+}
+
+#[test]
+fn list_json_is_one_array_and_tsv_has_a_header_and_the_env_sets_the_default() {
+    let out = run(&["--emulator", "-o", "json", "requests", "list", "--status", "pending"]);
+    assert!(out.status.success());
+    let all: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let all = all.as_array().unwrap();
+    assert_eq!(all.len(), 3);
+    assert!(all.iter().all(|r| r["subscription"] == SUB && r["properties"]["status"] == "Pending"));
+
+    let out = lockbox().args(["--emulator", "requests", "list"]).env("LOCKBOX_OUTPUT", "tsv").output().unwrap();
     assert!(out.status.success());
     let stdout = text(&out.stdout);
-    let statuses: Vec<String> = stdout
-        .lines()
-        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap()["properties"]["status"].to_string())
-        .collect();
-    assert_eq!(statuses, vec!["\"Pending\""; 3]);
+    let rows: Vec<Vec<&str>> = stdout.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(
+        rows[0],
+        ["ID", "SUBSCRIPTION", "TIME LEFT", "STATUS", "ACCESS", "RESOURCE", "SUPPORT TICKET", "JUSTIFICATION"]
+    );
+    assert_eq!(rows.len(), 7);
+    assert!(rows[1..].iter().all(|r| r.len() == 8 && r[1] == SUB));
+    assert!(rows.iter().any(|r| r[0] == APPROVED && r[3] == "Approved" && r[2] == "-"));
+}
+
+#[test]
+fn colour_only_on_a_terminal_and_never_with_no_color() {
+    let out = on_terminal(&["--emulator", "requests", "list"], "", &[]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("\x1b[33mPending"), "{}", text(&out.stdout));
+    let out = on_terminal(&["--emulator", "requests", "list"], "", &[("NO_COLOR", "1")]);
+    assert!(out.status.success());
+    assert!(text(&out.stdout).contains("Pending") && !text(&out.stdout).contains("\x1b["));
 }
 
 #[test]
@@ -71,11 +163,11 @@ fn an_unknown_status_is_a_usage_error() {
 
 #[test]
 fn show_prints_the_request_and_missing_ones_exit_3() {
-    let out = run(&["requests", "show", PENDING]);
+    let out = run(&["--emulator", "-o", "json", "requests", "show", PENDING]);
     assert!(out.status.success());
     let request: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(request["name"], PENDING);
-    let out = run(&["requests", "show", "no-such-request"]);
+    let out = run(&["--emulator", "requests", "show", "no-such-request"]);
     assert_eq!(out.status.code(), Some(3));
     let stderr = text(&out.stderr);
     let line = stderr.lines().last().unwrap();
@@ -83,34 +175,95 @@ fn show_prints_the_request_and_missing_ones_exit_3() {
 }
 
 #[test]
-fn approve_with_wait_shows_progress_to_approved() {
-    let out = run(&["requests", "approve", PENDING, "--reason", "read access for the case", "--wait"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout).trim(), format!("{PENDING}: Approved"));
-    assert!(text(&out.stderr).contains(&format!("{PENDING}: Approving")));
+fn show_in_every_format() {
+    let out = run(&["--emulator", "requests", "show", PENDING]);
+    assert!(out.status.success());
+    let stdout = text(&out.stdout);
+    for field in [
+        "Request           5a3b0000",
+        "Subscription      6a1d",
+        "Status            Pending",
+        "Time left ",
+        "Access level      Read",
+        "Support case ",
+        "Justification     Customer reports",
+    ] {
+        assert!(stdout.contains(field), "{field}: {stdout}");
+    }
+    let out = run(&["--emulator", "-o", "jsonl", "requests", "show", PENDING]);
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["name"], PENDING);
+    let out = run(&["--emulator", "-o", "tsv", "requests", "show", PENDING]);
+    let stdout = text(&out.stdout);
+    let rows: Vec<&str> = stdout.lines().collect();
+    assert_eq!(rows.len(), 2);
+    assert!(rows[0].starts_with("ID\tSUBSCRIPTION\t") && rows[1].starts_with(&format!("{PENDING}\t{SUB}\t")));
 }
 
 #[test]
-fn deciding_on_a_request_that_is_not_pending_exits_4_with_the_arm_code() {
-    let out = run(&["requests", "deny", APPROVED, "--reason", "no"]);
-    assert_eq!(out.status.code(), Some(4));
+fn approve_with_wait_shows_progress_to_approved() {
+    let out =
+        run(&["--emulator", "requests", "approve", PENDING, "--reason", "read access for the case", "--wait", "--yes"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), format!("{PENDING}: Approved"));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains(&format!("{PENDING}: Approving")));
+    // What is being decided is shown first.
+    assert!(stderr.contains("Justification     Customer reports missing diagnostics data"), "{stderr}");
+    assert!(
+        stderr.contains("Support case ") && stderr.contains("Time left ") && stderr.contains("Access level      Read")
+    );
+}
+
+#[test]
+fn deciding_on_a_request_that_is_not_pending_exits_6_with_the_arm_code() {
+    let out = run(&["--emulator", "requests", "deny", APPROVED, "--reason", "no", "--yes"]);
+    assert_eq!(out.status.code(), Some(6));
     assert!(text(&out.stderr).contains("409 RequestNotPending"));
+    assert!(text(&out.stderr).contains("already decided or has expired"));
 }
 
 #[test]
 fn bad_input_exits_2_before_anything_is_sent() {
-    let out = run(&["requests", "approve", PENDING, "--reason", "   "]);
+    let out = run(&["--emulator", "requests", "approve", PENDING, "--reason", "   "]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("invalid argument `reason`"));
-    let out = run(&["requests", "approve", PENDING]);
+    let out = run(&["--emulator", "requests", "approve", PENDING]);
     assert_eq!(out.status.code(), Some(2), "clap: --reason is required");
-    let out = run(&["--subscription", "not-a-guid", "--endpoint", "http://127.0.0.1:9/", "requests", "list"]);
+    let out =
+        run(&["--emulator", "--subscription", "not-a-guid", "--endpoint", "http://127.0.0.1:9/", "requests", "list"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("subscription_id"));
+    let out = run(&["--emulator", "requests", "show", "/subscriptions/x/providers/Microsoft.Other/requests/y"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("not a request id nor a resource id"));
 }
 
 #[test]
-fn every_command_has_help() {
+fn without_emulator_it_works_on_azure_and_says_how_to_sign_in() {
+    // No subscription: a usage error, not a fallback to sample data.
+    let out = run(&["requests", "approve", PENDING, "--reason", "r", "--yes"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("no subscription given: pass --subscription") && !stderr.contains("emulator"), "{stderr}");
+    assert!(out.stdout.is_empty());
+    // No Azure CLI / azd login available: a clear error with the command to fix it.
+    let empty = tempdir("no-tools");
+    let out = lockbox()
+        .env("PATH", &empty)
+        .args(["--subscription", SUB, "requests", "list"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("run `az login`") && stderr.contains("--managed-identity"), "{stderr}");
+    assert!(!stderr.contains("embedded emulator"));
+}
+
+#[test]
+fn every_command_has_help_and_the_exit_codes_are_listed() {
     for args in [
         vec!["--help"],
         vec!["requests", "--help"],
@@ -123,21 +276,36 @@ fn every_command_has_help() {
         vec!["tenant", "enable", "--help"],
         vec!["tenant", "disable", "--help"],
         vec!["operations", "list", "--help"],
+        vec!["policy", "run", "--help"],
     ] {
         let out = run(&args);
         assert!(out.status.success(), "{args:?}");
         assert!(text(&out.stdout).contains("Usage:"), "{args:?}");
     }
+    let help = text(&run(&["--help"]).stdout);
+    for code in [
+        "  0  success",
+        "  1  some subscriptions",
+        "  2  usage error",
+        "  3  not found",
+        "  4  refused",
+        "  5  could not reach",
+        "  6  already decided or expired",
+        "  7  outcome unknown",
+    ] {
+        assert!(help.contains(code), "{code}: {help}");
+    }
+    assert!(help.contains("--output") && help.contains("LOCKBOX_OUTPUT"));
 }
 
 #[test]
 fn tenant_commands_confirm_unless_yes() {
-    let out = run(&["tenant", "status"]);
+    let out = run(&["--emulator", "tenant", "status"]);
     assert!(out.status.success());
     assert!(text(&out.stdout).ends_with("Customer Lockbox is on\n"));
 
     let mut child = lockbox()
-        .args(["tenant", "disable"])
+        .args(["--emulator", "tenant", "disable"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -148,38 +316,52 @@ fn tenant_commands_confirm_unless_yes() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("Continue? [y/N]") && text(&out.stderr).contains("cancelled"));
 
-    let out = run(&["tenant", "disable", "--yes"]);
+    let out = run(&["--emulator", "tenant", "disable", "--yes"]);
     assert!(out.status.success());
     assert_eq!(text(&out.stdout).trim(), "Customer Lockbox is off for your tenant");
 }
 
 #[test]
+fn tenant_status_in_every_format() {
+    let out = run(&["--emulator", "-o", "json", "tenant", "status"]);
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((status["customerLockbox"].as_str(), status["optedIn"].as_bool()), (Some("on"), Some(true)));
+    let tenant = status["tenantId"].as_str().unwrap().to_owned();
+    let out = run(&["--emulator", "-o", "jsonl", "tenant", "status"]);
+    assert_eq!(json_lines(&out.stdout), vec![status.clone()]);
+    let out = run(&["--emulator", "-o", "tsv", "tenant", "status"]);
+    assert_eq!(text(&out.stdout), format!("TENANT\tCUSTOMER LOCKBOX\n{tenant}\ton\n"));
+}
+
+#[test]
 fn operations_list_prints_the_catalogue() {
-    let out = run(&["operations", "list"]);
+    let out = run(&["--emulator", "operations", "list"]);
     assert!(out.status.success());
     assert!(text(&out.stdout).lines().any(|l| l.starts_with("Microsoft.CustomerLockbox/requests/read")));
 }
 
+#[test]
+fn operations_list_in_every_format() {
+    let out = run(&["--emulator", "-o", "json", "operations", "list"]);
+    let all: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = all.as_array().unwrap().iter().filter_map(|o| o["name"].as_str()).collect();
+    assert!(names.contains(&"Microsoft.CustomerLockbox/requests/read"), "{names:?}");
+    let out = run(&["--emulator", "-o", "jsonl", "operations", "list"]);
+    assert_eq!(json_lines(&out.stdout).len(), names.len());
+    let out = run(&["--emulator", "-o", "tsv", "operations", "list"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().next(), Some("OPERATION\tDESCRIPTION"));
+    assert_eq!(stdout.lines().count(), names.len() + 1);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_standalone_emulator_keeps_state_between_commands() {
-    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let emulator = emulator().await;
     emulator.sample_data(SUB);
-    let endpoint = emulator.url().to_string();
-    let go = move |extra: &[&str]| {
-        let mut args = vec!["--endpoint".to_owned(), endpoint.clone(), "--subscription".to_owned(), SUB.to_owned()];
-        args.extend(extra.iter().map(|a| a.to_string()));
-        lockbox().args(&args).stdin(Stdio::null()).output().unwrap()
-    };
-    let deny = go.clone();
-    let out =
-        tokio::task::spawn_blocking(move || deny(&["requests", "deny", PENDING, "--reason", "not during the freeze"]))
-            .await
-            .unwrap();
+    let out = at(&emulator, &[SUB], &["requests", "deny", PENDING, "--reason", "not during the freeze", "--yes"]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(!text(&out.stderr).contains("embedded emulator"));
-    let out = tokio::task::spawn_blocking(move || go(&["requests", "list", "--status", "denied", "--output", "json"]))
-        .await
-        .unwrap();
+    let out = at(&emulator, &[SUB], &["requests", "list", "--status", "denied", "--output", "jsonl"]).await;
     assert_eq!(text(&out.stdout).lines().count(), 2, "the sample's denied request and ours");
     let decisions = emulator.decisions();
     assert_eq!(decisions.len(), 1);
@@ -190,51 +372,580 @@ async fn a_standalone_emulator_keeps_state_between_commands() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn watch_prints_new_and_changed_requests_until_interrupted() {
-    use std::io::{BufRead, BufReader};
-    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
-    let existing = emulator.create_request(SUB, Default::default());
-    let mut child = lockbox()
-        .args(["--endpoint", emulator.url().as_str(), "--subscription", SUB])
-        .args(["requests", "watch", "--interval", "100ms"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if lines_tx.send(line).is_err() {
-                break;
-            }
+async fn approve_and_deny_need_a_terminal_or_yes() {
+    let emulator = emulator().await;
+    let id = pending_request(&emulator, SUB, NewLockboxRequest::default());
+    // No terminal, no --yes: refused before anything is read or decided.
+    let out = at(&emulator, &[SUB], &["requests", "approve", &id, "--reason", "ok"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("no terminal to ask on; pass --yes"), "{}", text(&out.stderr));
+    assert_eq!(emulator.requests_received(), 0);
+
+    let args = |answer: &str| {
+        let url = emulator.url().to_string();
+        let id = id.clone();
+        let answer = answer.to_owned();
+        move || {
+            let args = [
+                "--emulator",
+                "--endpoint",
+                &url,
+                "--subscription",
+                SUB,
+                "requests",
+                "deny",
+                &id,
+                "--reason",
+                "not now",
+            ];
+            on_terminal(&args, &answer, &[])
         }
-    });
-    let lines_rx = std::sync::Arc::new(std::sync::Mutex::new(lines_rx));
-    let next_line =
-        move || lines_rx.lock().unwrap().recv_timeout(std::time::Duration::from_secs(20)).expect("a line in time");
-    let first = tokio::task::spawn_blocking({
-        let next_line = next_line.clone();
-        move || next_line()
-    })
-    .await
-    .unwrap();
+    };
+    // On a terminal: the request is shown, and "n" decides nothing.
+    let out = tokio::task::spawn_blocking(args("n\n")).await.unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let shown = text(&out.stdout);
+    assert!(shown.contains(&format!("Request           {id}")) && shown.contains("Storage Account"), "{shown}");
+    assert!(
+        shown.contains(&format!("Deny request {id} with reason \"not now\"? [y/N]")) && shown.contains("cancelled")
+    );
+    assert!(emulator.decisions().is_empty());
+    // "y" decides, once.
+    let out = tokio::task::spawn_blocking(args("y\n")).await.unwrap();
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains(&format!("{id}: denied")));
+    let decisions = emulator.decisions();
+    assert_eq!((decisions.len(), decisions[0].decision.as_str()), (1, "Deny"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn requests_are_addressed_by_arm_id_or_found_across_subscriptions() {
+    let emulator = emulator().await;
+    let other = pending_request(&emulator, SUB2, NewLockboxRequest::default());
+    let arm = format!("/subscriptions/{SUB2}/providers/Microsoft.CustomerLockbox/requests/{other}");
+    // The ARM id names its subscription, whatever --subscription says.
+    let out = at(&emulator, &[SUB], &["-o", "json", "requests", "show", &arm]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((shown["name"].as_str(), shown["subscription"].as_str()), (Some(other.as_str()), Some(SUB2)));
+    // A bare id is looked up in each subscription given.
+    let out = at(&emulator, &[SUB, SUB2], &["-o", "json", "requests", "show", &other]).await;
+    assert!(out.status.success());
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["subscription"], SUB2);
+    let out = at(&emulator, &[SUB], &["requests", "show", &other]).await;
+    assert_eq!(out.status.code(), Some(3), "not in the only subscription given");
+    // Deciding by ARM id, with the audit record in JSON.
+    let out = at(&emulator, &[], &["-o", "json", "requests", "approve", &arm, "--reason", "by arm id", "--yes"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let record: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(record["request"], other.as_str());
+    assert_eq!(record["subscription"], SUB2);
+    assert_eq!(record["decision"], "approve");
+    assert!(
+        record.as_object().unwrap().contains_key("serviceRequestId")
+            && record.as_object().unwrap().contains_key("reconciled")
+    );
+    let decisions = emulator.decisions();
+    assert_eq!(decisions.len(), 1);
+    assert_eq!((decisions[0].subscription_id.as_str(), decisions[0].request_id.as_str()), (SUB2, other.as_str()));
+    // Deny in TSV: a header and one row.
+    let second = pending_request(&emulator, SUB2, NewLockboxRequest::default());
+    let out = at(&emulator, &[SUB2], &["-o", "tsv", "requests", "deny", &second, "--reason", "no", "--yes"]).await;
+    assert_eq!(
+        text(&out.stdout),
+        format!("ID\tSUBSCRIPTION\tDECISION\tSTATUS\tREASON\n{second}\t{SUB2}\tdeny\tdenied\tno\n")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn outcome_unknown_exits_7_and_a_failed_subscription_is_reported() {
+    let emulator = emulator().await;
+    let id = pending_request(&emulator, SUB, NewLockboxRequest::default());
+    // The first read (to show the request) passes; the decision's connection drops after it was recorded,
+    // and the read that would reconcile it is refused.
+    emulator.inject(Fault::delay(Duration::from_millis(1)).on(Operation::RequestsGet));
+    emulator.inject(Fault::drop_connection().after_commit().on(Operation::RequestsUpdateStatus));
+    emulator.inject(Fault::status(403).on(Operation::RequestsGet).times(5));
+    let out = at(&emulator, &[SUB], &["requests", "approve", &id, "--reason", "ok", "--yes"]).await;
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("is unknown") && text(&out.stderr).contains("before deciding again"));
+    assert_eq!(emulator.decisions().len(), 1, "the service did record it");
+
+    // One of two subscriptions cannot be listed: the other is, and the exit status says so.
+    let emulator = self::emulator().await;
+    let listed = pending_request(&emulator, SUB2, NewLockboxRequest::default());
+    emulator.inject(Fault::status(403).on(Operation::RequestsList));
+    let out = at(&emulator, &[SUB, SUB2], &["-o", "jsonl", "requests", "list"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains(&format!("cannot list subscription {SUB}: 403 InjectedFault")),
+        "{}",
+        text(&out.stderr)
+    );
+    let lines = json_lines(&out.stdout);
+    assert_eq!((lines.len(), lines[0]["name"].as_str()), (1, Some(listed.as_str())));
+    // Only one subscription, and it fails: the failure's own exit status.
+    emulator.inject(Fault::status(403).on(Operation::RequestsList));
+    let out = at(&emulator, &[SUB], &["requests", "list"]).await;
+    assert_eq!(out.status.code(), Some(4));
+    assert!(out.stdout.is_empty());
+}
+
+/// A fresh directory under the target dir, for files the CLI writes.
+fn tempdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("lockbox-cli-{name}-{}-{}", std::process::id(), fastrand::u64(..)));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A running `lockbox` whose stdout lines arrive on a channel; stopped with Ctrl-C (SIGINT).
+struct Running {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Running {
+    fn start(emulator: &Emulator, args: &[&str]) -> Self {
+        let mut child = lockbox()
+            .args(["--emulator", "--endpoint", emulator.url().as_str(), "--subscription", SUB])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, lines) = mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self { child, lines }
+    }
+
+    async fn next_line(&mut self) -> String {
+        tokio::task::block_in_place(|| self.lines.recv_timeout(Duration::from_secs(20)).expect("a line in time"))
+    }
+
+    /// Ctrl-C: the command ends cleanly; gives its stderr.
+    fn interrupt(self) -> String {
+        let status = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+        let out = self.child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stderr)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn watch_prints_new_and_changed_requests_until_interrupted() {
+    let emulator = emulator().await;
+    let existing = emulator.create_request(SUB, Default::default());
+    let mut watch = Running::start(&emulator, &["-o", "table", "requests", "watch", "--interval", "100ms"]);
+    let first = watch.next_line().await;
     assert!(first.contains(&format!("new      {existing} Pending")), "{first}");
     let fresh = emulator.create_request(SUB, Default::default());
-    let line = tokio::task::spawn_blocking({
-        let next_line = next_line.clone();
-        move || next_line()
-    })
-    .await
-    .unwrap();
+    let line = watch.next_line().await;
     assert!(line.contains(&format!("new      {fresh}")), "{line}");
-    emulator.advance_clock(std::time::Duration::from_secs(30 * 24 * 3600));
-    let mut changes: Vec<String> = tokio::task::spawn_blocking(move || vec![next_line(), next_line()]).await.unwrap();
+    emulator.advance_clock(Duration::from_secs(30 * 24 * 3600));
+    let mut changes = vec![watch.next_line().await, watch.next_line().await];
     changes.sort();
     assert!(changes.iter().all(|l| l.contains("changed") && l.ends_with("Pending -> Expired")), "{changes:?}");
     // Ctrl-C ends the watch cleanly.
-    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
-    assert!(status.success());
-    assert!(child.wait().unwrap().success());
+    watch.interrupt();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn watch_writes_json_lines_when_piped_and_tsv_when_asked() {
+    let emulator = emulator().await;
+    let existing = emulator.create_request(SUB, Default::default());
+    let mut watch = Running::start(&emulator, &["requests", "watch", "--interval", "100ms"]);
+    let event: serde_json::Value = serde_json::from_str(&watch.next_line().await).unwrap();
+    assert_eq!(event["event"], "new");
+    assert_eq!(event["requestId"], existing.as_str());
+    assert_eq!(event["subscription"], SUB);
+    assert_eq!(event["status"], "Pending");
+    assert_eq!(event["request"]["properties"]["status"], "Pending");
+    let out = at(&emulator, &[SUB], &["requests", "deny", &existing, "--reason", "no", "--yes"]).await;
+    assert!(out.status.success());
+    let event: serde_json::Value = serde_json::from_str(&watch.next_line().await).unwrap();
+    assert_eq!((event["event"].as_str(), event["previousStatus"].as_str()), (Some("changed"), Some("Pending")));
+    assert_eq!(event["status"], "Denied");
+    watch.interrupt();
+
+    for format in ["tsv", "json"] {
+        let mut watch = Running::start(&emulator, &["-o", format, "requests", "watch", "--interval", "100ms"]);
+        let first = watch.next_line().await;
+        if format == "tsv" {
+            assert!(first.starts_with("TIME\tEVENT\tSUBSCRIPTION\tID\t"), "{first}");
+            let row: Vec<String> = watch.next_line().await.split('\t').map(str::to_owned).collect();
+            assert_eq!(
+                (row[1].as_str(), row[2].as_str(), row[3].as_str(), row[4].as_str()),
+                ("new", SUB, existing.as_str(), "Denied")
+            );
+        } else {
+            let event: serde_json::Value = serde_json::from_str(&first).unwrap();
+            assert_eq!(event["requestId"], existing.as_str());
+        }
+        watch.interrupt();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn watch_exec_runs_a_command_per_event_and_keeps_watching_when_it_fails() {
+    let emulator = emulator().await;
+    let dir = tempdir("exec");
+    let events = dir.join("events.jsonl");
+    let hook = format!("cat >> '{}'; exit 3", events.display());
+    let first = emulator.create_request(SUB, Default::default());
+    let mut watch = Running::start(&emulator, &["requests", "watch", "--interval", "100ms", "--exec", &hook]);
+    watch.next_line().await;
+    let second = emulator.create_request(SUB, Default::default());
+    let line = watch.next_line().await;
+    assert!(line.contains(&second), "{line}");
+    // The hook of the second event has run once its line is out and the next listing went by.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let seen = loop {
+        let seen: Vec<serde_json::Value> = std::fs::read(&events).map(|b| json_lines(&b)).unwrap_or_default();
+        if seen.len() >= 2 || std::time::Instant::now() > deadline {
+            break seen;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let ids: Vec<&str> = seen.iter().filter_map(|e| e["requestId"].as_str()).collect();
+    assert_eq!(ids, [first.as_str(), second.as_str()]);
+    assert!(seen.iter().all(|e| e["event"] == "new" && e["subscription"] == SUB));
+    let stderr = watch.interrupt();
+    assert!(
+        stderr.contains(&format!("--exec command failed for request {first} (exit status: 3); still watching")),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+const POLICY: &str = r#"
+# Ordered rules; the first match decides.
+default = "leave"
+
+[[rule]]
+name = "never outside the window"
+action = "deny"
+reason = "outside the approval window"
+justification = "(?i)night job"
+working_hours = { start = "WINDOW_START", end = "WINDOW_END", utc_offset = "+00:00" }
+
+[[rule]]
+name = "storage reads"
+action = "approve"
+reason = "routine storage diagnostics"
+resource_types = ["Microsoft.Storage/storageAccounts"]
+resource_id_prefixes = ["/subscriptions/SUB/resourceGroups/contoso-rg/"]
+access_levels = ["read"]
+max_duration_hours = 8
+support_case = true
+justification = "(?i)diagnostic"
+
+[[rule]]
+name = "no memory dumps"
+action = "deny"
+reason = "memory dumps need a change request"
+justification = "(?i)memory dump"
+
+[[rule]]
+name = "key vaults need a human"
+action = "leave"
+resource_types = ["Key Vault"]
+"#;
+
+/// The policy above, with a working-hours window that starts an hour from now (so "now" is outside it).
+fn policy_file(dir: &Path) -> PathBuf {
+    let now = chrono::Utc::now();
+    let start = now + chrono::TimeDelta::hours(1);
+    let end = now + chrono::TimeDelta::hours(2);
+    let text = POLICY
+        .replace("WINDOW_START", &start.format("%H:%M").to_string())
+        .replace("WINDOW_END", &end.format("%H:%M").to_string())
+        .replace("SUB", SUB);
+    let path = dir.join("policy.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn request(kind: &str, resource: &str, hours: u32, why: &str) -> NewLockboxRequest {
+    NewLockboxRequest {
+        resource_type: kind.into(),
+        resource_ids: vec![format!("/subscriptions/{SUB}/resourceGroups/{resource}")],
+        duration_hours: hours,
+        justification: why.into(),
+        ..NewLockboxRequest::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn policy_run_decides_by_rules_and_its_audit_lines_match_the_service_record() {
+    let emulator = emulator().await;
+    let dir = tempdir("policy");
+    let policy = policy_file(&dir);
+    let storage = "contoso-rg/providers/Microsoft.Storage/storageAccounts/logs";
+    let approve = pending_request(&emulator, SUB, request("Storage Account", storage, 8, "Read diagnostic logs"));
+    let too_long = pending_request(&emulator, SUB, request("Storage Account", storage, 24, "Read diagnostic logs"));
+    let other_rg = pending_request(
+        &emulator,
+        SUB,
+        request("Storage Account", "other-rg/providers/Microsoft.Storage/storageAccounts/x", 8, "diagnostic"),
+    );
+    let deny = pending_request(
+        &emulator,
+        SUB,
+        request("Virtual Machine", "batch/providers/Microsoft.Compute/virtualMachines/w", 8, "Collect a memory dump"),
+    );
+    let vault = pending_request(
+        &emulator,
+        SUB,
+        request("Key Vault", "sec/providers/Microsoft.KeyVault/vaults/kv", 8, "Read diagnostic metadata"),
+    );
+    let night = pending_request(&emulator, SUB, request("Storage Account", storage, 8, "Night job diagnostic"));
+    let pending = [&approve, &too_long, &other_rg, &deny, &vault, &night];
+    let audit = dir.join("audit.jsonl");
+    let audit_arg = audit.display().to_string();
+    let policy_arg = policy.display().to_string();
+
+    // Dry run: a line per pending request, nothing decided.
+    let out = at(&emulator, &[SUB], &["policy", "run", "--file", &policy_arg, "--once", "--dry-run"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let dry = json_lines(&out.stdout);
+    assert_eq!(dry.len(), pending.len());
+    assert!(dry.iter().all(|l| l["dryRun"] == true && l["subscription"] == SUB));
+    assert!(emulator.decisions().is_empty());
+    let by_id = |lines: &[serde_json::Value]| -> BTreeMap<String, serde_json::Value> {
+        lines.iter().map(|l| (l["request"].as_str().unwrap().to_owned(), l.clone())).collect()
+    };
+    let dry = by_id(&dry);
+    let verdict =
+        |id: &str| (dry[id]["decision"].as_str().unwrap().to_owned(), dry[id]["rule"].as_str().unwrap().to_owned());
+    assert_eq!(verdict(&approve), ("approve".into(), "storage reads".into()));
+    assert_eq!(verdict(&too_long), ("leave".into(), "default".into()), "duration over 8 hours");
+    assert_eq!(verdict(&other_rg), ("leave".into(), "default".into()), "outside the resource id prefix");
+    assert_eq!(verdict(&deny), ("deny".into(), "no memory dumps".into()));
+    assert_eq!(verdict(&vault), ("leave".into(), "key vaults need a human".into()));
+    assert_eq!(verdict(&night), ("approve".into(), "storage reads".into()), "the window rule does not apply now");
+
+    // The real run, to the audit file.
+    let out = at(&emulator, &[SUB], &["policy", "run", "--file", &policy_arg, "--once", "--audit", &audit_arg]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty(), "audit lines go to the file");
+    let lines = json_lines(&std::fs::read(&audit).unwrap());
+    assert_eq!(lines.len(), pending.len());
+    for line in &lines {
+        for field in [
+            "request",
+            "subscription",
+            "rule",
+            "decision",
+            "reason",
+            "outcome",
+            "serviceRequestId",
+            "correlationId",
+            "attempts",
+            "reconciled",
+        ] {
+            assert!(line.as_object().unwrap().contains_key(field), "{field}: {line}");
+        }
+    }
+    let decided: BTreeSet<(String, String, String)> = lines
+        .iter()
+        .filter(|l| l["outcome"] == "approved" || l["outcome"] == "denied")
+        .map(|l| {
+            let decision = if l["decision"] == "approve" { "Approve" } else { "Deny" };
+            (l["request"].as_str().unwrap().to_owned(), decision.to_owned(), l["reason"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    let recorded: BTreeSet<(String, String, String)> =
+        emulator.decisions().into_iter().map(|d| (d.request_id, d.decision, d.reason.unwrap_or_default())).collect();
+    assert_eq!(decided, recorded);
+    assert_eq!(recorded.len(), 3, "approve, night and deny");
+    assert!(lines.iter().filter(|l| l["decision"] == "leave").all(|l| l["outcome"] == "left for a human"));
+    for id in [&too_long, &other_rg, &vault] {
+        assert_eq!(emulator.request_status(SUB, id).as_deref(), Some("Pending"));
+    }
+
+    // Restarted: nothing is decided twice; the requests left alone are logged again, appended.
+    let out = at(&emulator, &[SUB], &["policy", "run", "--file", &policy_arg, "--once", "--audit", &audit_arg]).await;
+    assert!(out.status.success());
+    let lines = json_lines(&std::fs::read(&audit).unwrap());
+    assert_eq!(lines.len(), pending.len() + 3);
+    assert!(lines[pending.len()..].iter().all(|l| l["outcome"] == "left for a human"));
+    assert_eq!(emulator.decisions().len(), 3);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_policy_file_is_a_usage_error_naming_the_line() {
+    let emulator = emulator().await;
+    let dir = tempdir("bad-policy");
+    for (policy, expected) in [
+        ("[[rule]]\naction = \"approve\"\nbogus = 1\n", "line 3: unknown field `bogus`"),
+        ("[[rule]]\naction = \"maybe\"\n", "line 2: unknown variant `maybe`"),
+        (
+            "[[rule]]\nname = \"a\"\naction = \"approve\"\n\n[[rule]]\nname = \"b\"\naction = \"deny\"\n",
+            "line 5: b: a deny rule needs a reason",
+        ),
+        ("[[rule]]\naction = \"leave\"\njustification = \"(\"\n", "line 3: rule 1: bad justification regex"),
+        (
+            "[[rule]]\naction = \"leave\"\nworking_hours = { start = \"8am\", end = \"18:00\" }\n",
+            "line 3: rule 1: working_hours: \"8am\" is not HH:MM",
+        ),
+        ("default = \"approve\"\n", "line 1: the default may be"),
+    ] {
+        let path = dir.join("policy.toml");
+        std::fs::write(&path, policy).unwrap();
+        let out = at(&emulator, &[SUB], &["policy", "run", "--file", path.to_str().unwrap(), "--once"]).await;
+        assert_eq!(out.status.code(), Some(2), "{policy}");
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains(&format!("policy.toml {expected}")), "{expected}: {stderr}");
+    }
+    assert_eq!(emulator.requests_received(), 0);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_bots_on_one_tenant_record_exactly_one_decision_per_request() {
+    let emulator = emulator().await;
+    let dir = tempdir("bots");
+    let policy = dir.join("policy.toml");
+    std::fs::write(&policy, "[[rule]]\nname = \"all\"\naction = \"approve\"\nreason = \"bot\"\n").unwrap();
+    let ids: BTreeSet<String> =
+        (0..10).map(|_| pending_request(&emulator, SUB, NewLockboxRequest::default())).collect();
+    // The first decision each bot sends waits 2 s before the service looks at it, so both bots have listed
+    // every request as pending before either decision lands: they race on every request.
+    emulator.inject(Fault::delay(Duration::from_secs(2)).on(Operation::RequestsUpdateStatus).times(2));
+    let url = emulator.url().to_string();
+    let bot = |name: &str| {
+        let audit = dir.join(format!("{name}.jsonl"));
+        lockbox()
+            .args(["--emulator", "--endpoint", &url, "--subscription", SUB, "policy", "run", "--once"])
+            .args(["--file", policy.to_str().unwrap(), "--audit", audit.to_str().unwrap()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (bot("a"), bot("b"));
+    let outs = tokio::task::spawn_blocking(move || [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()])
+        .await
+        .unwrap();
+    for out in &outs {
+        assert!(out.status.success(), "the loser is not an error: {}", text(&out.stderr));
+    }
+    let decisions = emulator.decisions();
+    assert_eq!(decisions.len(), ids.len());
+    assert_eq!(decisions.iter().map(|d| d.request_id.clone()).collect::<BTreeSet<_>>(), ids);
+    let mut lines = json_lines(&std::fs::read(dir.join("a.jsonl")).unwrap_or_default());
+    lines.extend(json_lines(&std::fs::read(dir.join("b.jsonl")).unwrap_or_default()));
+    for id in &ids {
+        let outcomes: Vec<&str> =
+            lines.iter().filter(|l| l["request"] == id.as_str()).map(|l| l["outcome"].as_str().unwrap()).collect();
+        assert_eq!(outcomes.iter().filter(|o| **o == "approved").count(), 1, "{id}: {outcomes:?}");
+        assert!(outcomes.iter().all(|o| *o == "approved" || *o == "already decided"), "{id}: {outcomes:?}");
+    }
+    let lost: Vec<&serde_json::Value> = lines.iter().filter(|l| l["outcome"] == "already decided").collect();
+    assert!(!lost.is_empty(), "the bots raced");
+    assert!(lost.iter().all(|l| l["currentStatus"].is_string() && l["serviceRequestId"].is_string()));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn working_hours_match_by_time_of_day_and_day_of_week_at_a_fixed_offset() {
+    let emulator = emulator().await;
+    let dir = tempdir("hours");
+    let id = pending_request(&emulator, SUB, NewLockboxRequest::default());
+    // Now, seen at UTC+05:30: the rule's window is built around it, or away from it.
+    let offset = chrono::FixedOffset::east_opt(5 * 3600 + 1800).unwrap();
+    let now = chrono::Utc::now().with_timezone(&offset);
+    let hhmm = |t: chrono::DateTime<chrono::FixedOffset>| t.format("%H:%M").to_string();
+    let today = now.format("%a").to_string().to_lowercase();
+    let tomorrow = (now + chrono::TimeDelta::days(1)).format("%a").to_string().to_lowercase();
+    let around = (hhmm(now - chrono::TimeDelta::hours(1)), hhmm(now + chrono::TimeDelta::hours(1)));
+    let away = (hhmm(now + chrono::TimeDelta::hours(2)), hhmm(now + chrono::TimeDelta::hours(3)));
+    for ((start, end), day, matches) in
+        [(around.clone(), today.clone(), true), (around, tomorrow, false), (away, today, false)]
+    {
+        let policy = dir.join("policy.toml");
+        std::fs::write(
+            &policy,
+            format!(
+                "[[rule]]\nname = \"in hours\"\naction = \"approve\"\n\
+                 working_hours = {{ days = [\"{day}\"], start = \"{start}\", end = \"{end}\", utc_offset = \"+05:30\" }}\n"
+            ),
+        )
+        .unwrap();
+        let out =
+            at(&emulator, &[SUB], &["policy", "run", "--file", policy.to_str().unwrap(), "--once", "--dry-run"]).await;
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let lines = json_lines(&out.stdout);
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0]["request"], id.as_str());
+        let expected = if matches { ("in hours", "approve") } else { ("default", "leave") };
+        assert_eq!(
+            (lines[0]["rule"].as_str().unwrap(), lines[0]["decision"].as_str().unwrap()),
+            expected,
+            "{day} {start}-{end}"
+        );
+    }
+    assert!(emulator.decisions().is_empty(), "dry runs decide nothing");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn decisions_and_tenant_changes_in_every_format() {
+    let emulator = emulator().await;
+    let id = pending_request(&emulator, SUB, NewLockboxRequest::default());
+    let out = at(&emulator, &[SUB], &["-o", "jsonl", "requests", "approve", &id, "--reason", "ok", "--yes"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), 1);
+    assert_eq!((lines[0]["request"].as_str(), lines[0]["status"].as_str()), (Some(id.as_str()), Some("approved")));
+    let id = pending_request(&emulator, SUB, NewLockboxRequest::default());
+    let out = at(&emulator, &[SUB], &["requests", "deny", &id, "--reason", "no", "--yes"]).await;
+    assert_eq!(text(&out.stdout), format!("{id}: denied\n"));
+    assert_eq!(emulator.decisions().len(), 2);
+
+    let tenant = emulator.default_tenant_id().to_owned();
+    let out = at(&emulator, &[], &["-o", "json", "tenant", "enable", "--yes"]).await;
+    let state: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((state["customerLockbox"].as_str(), state["optedIn"].as_bool()), (Some("on"), Some(true)));
+    assert!(emulator.tenant_opted_in(&tenant));
+    let out = at(&emulator, &[], &["-o", "tsv", "tenant", "disable", "--yes"]).await;
+    assert_eq!(text(&out.stdout), "TENANT\tCUSTOMER LOCKBOX\n-\toff\n");
+    assert!(!emulator.tenant_opted_in(&tenant));
+    let out = at(&emulator, &[], &["-o", "jsonl", "tenant", "status", &tenant]).await;
+    assert_eq!(json_lines(&out.stdout)[0]["customerLockbox"], "off");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_running_policy_bot_decides_requests_as_they_arrive_until_interrupted() {
+    let emulator = emulator().await;
+    let dir = tempdir("bot");
+    let policy = dir.join("policy.toml");
+    std::fs::write(&policy, "[[rule]]\nname = \"deny all\"\naction = \"deny\"\nreason = \"no access this week\"\n")
+        .unwrap();
+    let early = pending_request(&emulator, SUB, NewLockboxRequest::default());
+    let mut bot =
+        Running::start(&emulator, &["policy", "run", "--file", policy.to_str().unwrap(), "--interval", "100ms"]);
+    let first: serde_json::Value = serde_json::from_str(&bot.next_line().await).unwrap();
+    assert_eq!((first["request"].as_str(), first["outcome"].as_str()), (Some(early.as_str()), Some("denied")));
+    let late = pending_request(&emulator, SUB, NewLockboxRequest::default());
+    let second: serde_json::Value = serde_json::from_str(&bot.next_line().await).unwrap();
+    assert_eq!((second["request"].as_str(), second["outcome"].as_str()), (Some(late.as_str()), Some("denied")));
+    assert_eq!(second["reason"], "no access this week");
+    assert_eq!(second["rule"], "deny all");
+    bot.interrupt();
+    let recorded: Vec<(String, String)> =
+        emulator.decisions().into_iter().map(|d| (d.request_id, d.decision)).collect();
+    assert_eq!(recorded, [(early, "Deny".to_owned()), (late, "Deny".to_owned())]);
+    std::fs::remove_dir_all(dir).ok();
 }

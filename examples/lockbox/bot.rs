@@ -1,0 +1,169 @@
+//! Running a policy: passes over the pending requests, decisions through the backend, one JSON audit line per
+//! request decided or left alone. The rules themselves are in `policy.rs`.
+
+use std::{collections::HashSet, io::Write, path::PathBuf, time::Duration};
+
+use azure_customer_lockbox::{
+    Error, RequestFilter,
+    models::{ApprovalDecision, LockboxRequestStatus},
+};
+use chrono::Utc;
+use futures::StreamExt;
+use serde_json::{Value, json};
+
+use crate::{
+    backend::{Backend, Listed, Recorded},
+    policy::{Action, Policy},
+};
+
+/// Where audit lines go: stdout, or a file opened for appending; each line is flushed as it is written.
+pub enum Audit {
+    Stdout,
+    File(std::fs::File),
+}
+
+impl Audit {
+    pub fn open(path: Option<&PathBuf>) -> Result<Self, String> {
+        match path {
+            None => Ok(Self::Stdout),
+            Some(path) => std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map(Self::File)
+                .map_err(|e| format!("cannot open the audit file {}: {e}", path.display())),
+        }
+    }
+
+    fn write(&mut self, line: &Value) {
+        let text = format!("{line}\n");
+        let result = match self {
+            Self::Stdout => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(text.as_bytes()).and_then(|()| out.flush())
+            }
+            Self::File(file) => file.write_all(text.as_bytes()).and_then(|()| file.flush()),
+        };
+        if let Err(error) = result {
+            eprintln!("lockbox: cannot write the audit line ({error}): {text}");
+        }
+    }
+}
+
+pub struct RunOptions {
+    pub dry_run: bool,
+    pub once: bool,
+    pub interval: Duration,
+}
+
+/// Runs the policy: one pass over the pending requests (`--once`) or a pass every interval until Ctrl-C.
+/// Returns the exit code: 0, or the worst failure of the last pass (a request already decided by someone
+/// else is not a failure).
+pub async fn run(backend: &Backend, policy: &Policy, audit: &mut Audit, options: RunOptions) -> u8 {
+    let mut reported: HashSet<(String, String)> = HashSet::new();
+    loop {
+        let code = pass(backend, policy, audit, &options, &mut reported).await;
+        if options.once {
+            return code;
+        }
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return code,
+            () = tokio::time::sleep(options.interval) => {}
+        }
+    }
+}
+
+async fn pass(
+    backend: &Backend,
+    policy: &Policy,
+    audit: &mut Audit,
+    options: &RunOptions,
+    reported: &mut HashSet<(String, String)>,
+) -> u8 {
+    let mut worst = 0;
+    let mut listing = match backend.list(Some(RequestFilter::status(LockboxRequestStatus::Pending))) {
+        Ok(listing) => listing,
+        Err(error) => {
+            eprintln!("lockbox: error: {}", crate::one_line(&error));
+            return crate::hint(&error);
+        }
+    };
+    while let Some(item) = listing.next().await {
+        let located = match item {
+            Listed::Request(located) => located,
+            Listed::Failed { subscription, error } => {
+                eprintln!("lockbox: cannot list subscription {subscription}: {}", crate::one_line(&error));
+                worst = worst.max(crate::hint(&error));
+                continue;
+            }
+        };
+        if !located.request.status().is_some_and(LockboxRequestStatus::is_pending) {
+            continue;
+        }
+        let id = located.request.request_id().unwrap_or_default().to_owned();
+        let verdict = policy.evaluate(&located, Utc::now());
+        let mut line = json!({
+            "time": Utc::now().to_rfc3339(),
+            "request": id,
+            "subscription": located.subscription,
+            "rule": verdict.rule,
+            "decision": match verdict.action { Action::Approve => "approve", Action::Deny => "deny", Action::Leave => "leave" },
+            "reason": verdict.reason,
+            "dryRun": options.dry_run,
+        });
+        let decision = match verdict.action {
+            Action::Leave => None,
+            Action::Approve => Some(ApprovalDecision::Approve),
+            Action::Deny => Some(ApprovalDecision::Deny),
+        };
+        let decision = match decision {
+            Some(decision) if !options.dry_run => decision,
+            _ => {
+                // Left alone (or not decided in a dry run): say so once per request and process.
+                if reported.insert((located.subscription.clone(), id)) {
+                    let outcome =
+                        if verdict.action == Action::Leave { "left for a human" } else { "not decided (dry run)" };
+                    finish(&mut line, outcome, &Recorded::default(), None);
+                    audit.write(&line);
+                }
+                continue;
+            }
+        };
+        match backend.decide(&located.subscription, &id, decision, verdict.reason).await {
+            Ok(recorded) => {
+                let outcome = if verdict.action == Action::Approve { "approved" } else { "denied" };
+                finish(&mut line, outcome, &recorded, None);
+            }
+            Err(error) => {
+                let service = error.service_error();
+                let recorded = Recorded {
+                    service_request_id: service.and_then(|s| s.request_id.clone()),
+                    correlation_id: service.and_then(|s| s.correlation_request_id.clone()),
+                    attempts: error.attempts(),
+                    reconciled: None,
+                };
+                let outcome = if crate::already_decided(&error) {
+                    "already decided"
+                } else {
+                    let code = crate::exit_code(&error);
+                    worst = worst.max(code);
+                    eprintln!("lockbox: cannot decide request {id}: {}", crate::one_line(&error));
+                    if code == crate::EXIT_OUTCOME_UNKNOWN { "outcome unknown" } else { "failed" }
+                };
+                finish(&mut line, outcome, &recorded, Some(&error));
+            }
+        }
+        audit.write(&line);
+    }
+    worst
+}
+
+fn finish(line: &mut Value, outcome: &str, recorded: &Recorded, error: Option<&Error>) {
+    let Value::Object(map) = line else { return };
+    map.insert("outcome".into(), json!(outcome));
+    if let Value::Object(ids) = json!(recorded) {
+        map.extend(ids);
+    }
+    map.insert("currentStatus".into(), json!(error.and_then(Error::current_status).map(|s| s.to_string())));
+    map.insert("error".into(), json!(error.map(crate::one_line)));
+}

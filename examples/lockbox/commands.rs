@@ -1,0 +1,393 @@
+//! The `requests`, `tenant` and `operations` commands.
+
+use std::{
+    io::{IsTerminal, Write},
+    process::Stdio,
+    time::Duration,
+};
+
+use azure_customer_lockbox::{
+    Error, MAX_REASON_LEN, PollerOptions, RequestFilter, WatchEvent, WatchOptions,
+    models::{ApprovalDecision, Operation},
+};
+use chrono::Utc;
+use futures::StreamExt;
+use serde_json::{Value, json};
+
+use crate::{
+    Decision, EXIT_PARTIAL, EXIT_USAGE, Failure, RequestsCommand, Session, TenantCommand,
+    backend::{Listed, Located, Recorded, RequestRef},
+    output::{self, Format, RequestRow, Row},
+    usage,
+};
+
+pub async fn requests(session: &Session, command: RequestsCommand) -> Result<u8, Failure> {
+    let backend = session.backend()?;
+    let format = session.format();
+    match command {
+        RequestsCommand::List { status } => {
+            let mut listing = backend.list(status.map(RequestFilter::status))?;
+            let (mut found, mut worst) = (Vec::new(), None);
+            while let Some(item) = listing.next().await {
+                match item {
+                    Listed::Request(located) => found.push(located),
+                    Listed::Failed { subscription, error } => {
+                        eprintln!("lockbox: cannot list subscription {subscription}: {}", crate::one_line(&error));
+                        worst = worst.max(Some(crate::hint(&error)));
+                    }
+                }
+            }
+            output::sort_by_time_left(&mut found);
+            let now = Utc::now();
+            if worst.is_none() || !found.is_empty() {
+                output::list(format, &found.iter().map(|l| RequestRow(l, now)).collect::<Vec<_>>());
+            }
+            return Ok(match worst {
+                None => 0,
+                Some(_) if !found.is_empty() => EXIT_PARTIAL,
+                Some(code) => code,
+            });
+        }
+        RequestsCommand::Show { request } => {
+            let located = backend.find(&RequestRef::parse(&request)?).await?;
+            let now = Utc::now();
+            output::one(format, &RequestRow(&located, now), || output::details(&located, now));
+        }
+        RequestsCommand::Approve(decision) => return decide(session, decision, ApprovalDecision::Approve).await,
+        RequestsCommand::Deny(decision) => return decide(session, decision, ApprovalDecision::Deny).await,
+        RequestsCommand::Watch { interval, status, only_changes, exec } => {
+            let format =
+                session.output.unwrap_or(if std::io::stdout().is_terminal() { Format::Table } else { Format::Jsonl });
+            let options = WatchOptions {
+                interval,
+                filter: status.map(RequestFilter::status),
+                emit_existing: !only_changes,
+                ..Default::default()
+            };
+            let mut events = backend.watch(options)?;
+            if format == Format::Tsv {
+                println!("{}", EventRow::COLUMNS.join("\t"));
+            }
+            let stop = tokio::signal::ctrl_c();
+            tokio::pin!(stop);
+            loop {
+                let (subscription, event) = tokio::select! {
+                    _ = &mut stop => break,
+                    event = events.next() => match event {
+                        Some(event) => event,
+                        None => break,
+                    },
+                };
+                if let WatchEvent::Error(error) = &event {
+                    eprintln!(
+                        "lockbox: listing subscription {subscription} failed, still watching: {}",
+                        crate::one_line(error)
+                    );
+                    continue;
+                }
+                let row = EventRow { time: Utc::now(), subscription, event };
+                match format {
+                    Format::Table => println!("{}", row.text()),
+                    Format::Json | Format::Jsonl => println!("{}", row.json()),
+                    Format::Tsv => println!("{}", output::tsv_line(&row.cells())),
+                }
+                let _ = std::io::stdout().flush();
+                if let Some(command) = &exec {
+                    run_hook(command, &row).await;
+                }
+            }
+        }
+    }
+    Ok(0)
+}
+
+/// Runs the `--exec` command with the event as JSON on its stdin; a failure is reported, not fatal.
+async fn run_hook(command: &str, row: &EventRow) {
+    let id = row.event.request_id().unwrap_or("-").to_owned();
+    let mut shell =
+        if cfg!(windows) { tokio::process::Command::new("cmd") } else { tokio::process::Command::new("sh") };
+    shell.arg(if cfg!(windows) { "/C" } else { "-c" }).arg(command).stdin(Stdio::piped());
+    let result = async {
+        let mut child = shell.spawn()?;
+        let mut stdin = child.stdin.take().expect("piped");
+        let input = format!("{}\n", row.json());
+        // A command that does not read its input must not fail the write for the ones that do.
+        let _ = tokio::io::AsyncWriteExt::write_all(&mut stdin, input.as_bytes()).await;
+        drop(stdin);
+        child.wait().await
+    }
+    .await;
+    match result {
+        Ok(status) if status.success() => {}
+        Ok(status) => eprintln!("lockbox: --exec command failed for request {id} ({status}); still watching"),
+        Err(error) => eprintln!("lockbox: --exec command could not run for request {id} ({error}); still watching"),
+    }
+}
+
+/// One watch event: a line for people, an object for scripts.
+struct EventRow {
+    time: chrono::DateTime<Utc>,
+    subscription: String,
+    event: WatchEvent,
+}
+
+impl EventRow {
+    fn parts(&self) -> (&'static str, Option<&azure_customer_lockbox::models::LockboxRequestResponse>, Option<String>) {
+        match &self.event {
+            WatchEvent::New(request) => ("new", Some(request), None),
+            WatchEvent::StatusChanged { request, old, .. } => ("changed", Some(request), Some(old.to_string())),
+            WatchEvent::Removed { .. } => ("removed", None, None),
+            _ => ("other", None, None),
+        }
+    }
+
+    fn text(&self) -> String {
+        let now = self.time.format("%H:%M:%S");
+        let id = self.event.request_id().unwrap_or("-");
+        let sub = &self.subscription;
+        match &self.event {
+            WatchEvent::New(request) => {
+                let p = request.properties.clone().unwrap_or_default();
+                let mut why = p.justification.unwrap_or_default().replace(['\n', '\r'], " ");
+                if why.chars().count() > 60 {
+                    why = why.chars().take(59).collect::<String>() + "…";
+                }
+                format!(
+                    "{now} {sub} new      {id} {} {} [{}] {why}",
+                    request.status().map_or("-".into(), ToString::to_string),
+                    p.resource_type.unwrap_or_default(),
+                    p.support_request.unwrap_or_default()
+                )
+            }
+            WatchEvent::StatusChanged { old, new, .. } => format!("{now} {sub} changed  {id} {old} -> {new}"),
+            WatchEvent::Removed { .. } => format!("{now} {sub} removed  {id}"),
+            other => format!("{now} {sub} {other:?}"),
+        }
+    }
+}
+
+impl Row for EventRow {
+    const COLUMNS: &'static [&'static str] =
+        &["TIME", "EVENT", "SUBSCRIPTION", "ID", "STATUS", "PREVIOUS STATUS", "RESOURCE", "SUPPORT TICKET"];
+
+    fn cells(&self) -> Vec<String> {
+        let (kind, request, old) = self.parts();
+        let p = request.and_then(|r| r.properties.clone()).unwrap_or_default();
+        vec![
+            self.time.to_rfc3339(),
+            kind.to_owned(),
+            self.subscription.clone(),
+            self.event.request_id().unwrap_or("-").to_owned(),
+            p.status.map_or("-".into(), |s| s.to_string()),
+            old.unwrap_or_else(|| "-".into()),
+            request.map_or("-".into(), output::resource_short_name),
+            p.support_request.unwrap_or_else(|| "-".into()),
+        ]
+    }
+
+    fn json(&self) -> Value {
+        let (kind, request, old) = self.parts();
+        json!({
+            "event": kind,
+            "time": self.time.to_rfc3339(),
+            "subscription": self.subscription,
+            "requestId": self.event.request_id(),
+            "status": request.and_then(|r| r.status()).map(ToString::to_string),
+            "previousStatus": old,
+            "request": request,
+        })
+    }
+}
+
+/// What a decision command prints: the request, the decision and what the service recorded.
+struct DecisionRow {
+    located: Located,
+    decision: &'static str,
+    reason: String,
+    status: String,
+    recorded: Recorded,
+}
+
+impl Row for DecisionRow {
+    const COLUMNS: &'static [&'static str] = &["ID", "SUBSCRIPTION", "DECISION", "STATUS", "REASON"];
+
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.located.request.request_id().unwrap_or("-").to_owned(),
+            self.located.subscription.clone(),
+            self.decision.to_owned(),
+            self.status.clone(),
+            self.reason.clone(),
+        ]
+    }
+
+    fn json(&self) -> Value {
+        let mut value = json!({
+            "request": self.located.request.request_id(),
+            "subscription": self.located.subscription,
+            "decision": self.decision,
+            "reason": self.reason,
+            "status": self.status,
+        });
+        if let (Value::Object(map), Value::Object(ids)) = (&mut value, json!(self.recorded)) {
+            map.extend(ids);
+        }
+        value
+    }
+}
+
+/// Shows the request, asks (or takes --yes), decides once, and optionally waits for the final status.
+async fn decide(session: &Session, args: Decision, decision: ApprovalDecision) -> Result<u8, Failure> {
+    let reason = args.reason.as_str();
+    // The SDK checks the reason too, but only when sending; check it before the request is even read.
+    if reason.trim().is_empty() {
+        return Err(Error::InvalidArgument { name: "reason", reason: "must not be empty".into() }.into());
+    }
+    if reason.len() > MAX_REASON_LEN {
+        return Err(Error::InvalidArgument {
+            name: "reason",
+            reason: format!("is longer than {MAX_REASON_LEN} bytes"),
+        }
+        .into());
+    }
+    let (verb, past) = match decision {
+        ApprovalDecision::Approve => ("approve", "approved"),
+        _ => ("deny", "denied"),
+    };
+    let reference = RequestRef::parse(&args.request)?;
+    let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if !args.yes && !terminal {
+        return Err(usage(format!(
+            "refusing to {verb} without confirmation: there is no terminal to ask on; pass --yes to {verb} anyway"
+        )));
+    }
+    let backend = session.backend()?;
+    let located = backend.find(&reference).await?;
+    let id = located.request.request_id().unwrap_or(reference.id()).to_owned();
+    eprintln!("{}\n", output::details(&located, Utc::now()));
+    if !args.yes && !confirm(&format!("{} request {id} with reason {reason:?}?", capitalise(verb)))? {
+        eprintln!("lockbox: cancelled; nothing was sent");
+        return Ok(EXIT_USAGE);
+    }
+    let recorded = backend.decide(&located.subscription, &id, decision, reason).await?;
+    let mut status = past.to_owned();
+    if args.wait {
+        let requests = session.client.requests(&located.subscription)?;
+        let options = PollerOptions { frequency: Duration::from_secs(1), timeout: Some(Duration::from_secs(600)) };
+        let mut poller = requests.wait_for_decision(&id, Some(options))?;
+        let tty = std::io::stderr().is_terminal();
+        let spinner = ['|', '/', '-', '\\'];
+        let mut ticks = 0usize;
+        while let Some(seen) = poller.try_next().await? {
+            if tty {
+                eprint!("\r{} {id}: {seen}   ", spinner[ticks % spinner.len()]);
+                let _ = std::io::stderr().flush();
+                ticks += 1;
+            } else {
+                eprintln!("{id}: {seen}");
+            }
+        }
+        if tty {
+            eprintln!();
+        }
+        let request = poller.await?;
+        status = request.status().map_or("Unknown".into(), ToString::to_string);
+    }
+    let row = DecisionRow { located, decision: verb, reason: reason.to_owned(), status: status.clone(), recorded };
+    output::one(session.format(), &row, || format!("{id}: {status}"));
+    Ok(0)
+}
+
+fn capitalise(word: &str) -> String {
+    let mut chars = word.chars();
+    chars.next().map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
+}
+
+/// Asks on stderr, reads stdin: true only for "y" or "yes".
+fn confirm(question: &str) -> Result<bool, Failure> {
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer).map_err(|e| usage(format!("cannot read stdin: {e}")))?;
+    Ok(matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
+}
+
+struct TenantRow {
+    tenant: Option<String>,
+    on: bool,
+}
+
+impl Row for TenantRow {
+    const COLUMNS: &'static [&'static str] = &["TENANT", "CUSTOMER LOCKBOX"];
+
+    fn cells(&self) -> Vec<String> {
+        vec![self.tenant.clone().unwrap_or_else(|| "-".into()), if self.on { "on" } else { "off" }.into()]
+    }
+
+    fn json(&self) -> Value {
+        json!({ "tenantId": self.tenant, "customerLockbox": if self.on { "on" } else { "off" }, "optedIn": self.on })
+    }
+}
+
+pub async fn tenant(session: &Session, command: TenantCommand) -> Result<u8, Failure> {
+    let tenants = session.client.tenant();
+    let format = session.format();
+    match command {
+        TenantCommand::Status { tenant_id } => {
+            let Some(tenant) = tenant_id.or_else(|| session.default_tenant.clone()) else {
+                return Err(Error::InvalidArgument {
+                    name: "tenant_id",
+                    reason: "give a tenant id or set AZURE_TENANT_ID".into(),
+                }
+                .into());
+            };
+            let on = tenants.is_opted_in(&tenant).await?;
+            let row = TenantRow { tenant: Some(tenant.clone()), on };
+            output::one(format, &row, || format!("{tenant}: Customer Lockbox is {}", if on { "on" } else { "off" }));
+        }
+        TenantCommand::Enable { yes } | TenantCommand::Disable { yes }
+            if !yes && !confirm("This changes Customer Lockbox for your whole tenant. Continue?")? =>
+        {
+            eprintln!("lockbox: cancelled");
+            return Ok(EXIT_USAGE);
+        }
+        TenantCommand::Enable { .. } => {
+            tenants.enable().await?;
+            output::one(format, &TenantRow { tenant: None, on: true }, || {
+                "Customer Lockbox is on for your tenant".into()
+            });
+        }
+        TenantCommand::Disable { .. } => {
+            tenants.disable().await?;
+            output::one(format, &TenantRow { tenant: None, on: false }, || {
+                "Customer Lockbox is off for your tenant".into()
+            });
+        }
+    }
+    Ok(0)
+}
+
+struct OperationRow(Operation);
+
+impl Row for OperationRow {
+    const COLUMNS: &'static [&'static str] = &["OPERATION", "DESCRIPTION"];
+
+    fn cells(&self) -> Vec<String> {
+        let display = self.0.display.clone().unwrap_or_default();
+        vec![self.0.name.clone().unwrap_or_default(), display.description.or(display.operation).unwrap_or_default()]
+    }
+
+    fn json(&self) -> Value {
+        serde_json::to_value(&self.0).unwrap_or(Value::Null)
+    }
+}
+
+pub async fn operations(session: &Session) -> Result<u8, Failure> {
+    let mut pager = session.client.operations().list(None);
+    let mut rows = Vec::new();
+    while let Some(operation) = pager.try_next().await? {
+        rows.push(OperationRow(operation));
+    }
+    output::list(session.format(), &rows);
+    Ok(0)
+}

@@ -1,0 +1,113 @@
+//! Failures and exit statuses: what each error means for the person or script that ran `lockbox`.
+
+use std::process::ExitCode;
+
+use azure_customer_lockbox::Error;
+
+pub(crate) const EXIT_PARTIAL: u8 = 1;
+pub(crate) const EXIT_USAGE: u8 = 2;
+pub(crate) const EXIT_NOT_FOUND: u8 = 3;
+pub(crate) const EXIT_SERVICE: u8 = 4;
+pub(crate) const EXIT_CONNECTION: u8 = 5;
+pub(crate) const EXIT_ALREADY_DECIDED: u8 = 6;
+pub(crate) const EXIT_OUTCOME_UNKNOWN: u8 = 7;
+
+/// The exit statuses, as `--help` shows them.
+pub(crate) const EXIT_STATUS: &str = "\
+Exit status:
+  0  success
+  1  some subscriptions could not be listed (each is reported on stderr; the rest was listed)
+  2  usage error: bad arguments, input or policy file; approve/deny with no terminal and no --yes; cancelled
+  3  not found
+  4  refused by the service (forbidden, throttled, server error, ...)
+  5  could not reach the service or authenticate (run `az login`, or use --managed-identity)
+  6  already decided or expired: the request is no longer pending (DecisionConflict)
+  7  outcome unknown: a decision may or may not have been recorded; read the request before deciding again
+
+Without --emulator, lockbox works on Azure. LOCKBOX_OUTPUT sets the default --output; NO_COLOR turns colour off.";
+
+/// What a command can fail with: a usage error of the tool itself, or an error of the SDK.
+pub(crate) enum Failure {
+    Usage(String),
+    Sdk(Error),
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        Self::Sdk(error)
+    }
+}
+
+/// A usage error with this message.
+pub(crate) fn usage(message: String) -> Failure {
+    Failure::Usage(message)
+}
+
+/// True when the service refused a decision because the request is no longer pending: someone else decided
+/// it, or it expired.
+pub(crate) fn already_decided(error: &Error) -> bool {
+    match error {
+        Error::DecisionConflict { .. } => true,
+        Error::Service(service) if service.status.as_u16() == 409 => {
+            error.current_status().is_some_and(|status| !status.is_pending())
+        }
+        _ => false,
+    }
+}
+
+/// The exit status for an error (see [`EXIT_STATUS`]).
+pub(crate) fn exit_code(error: &Error) -> u8 {
+    match error {
+        _ if already_decided(error) => EXIT_ALREADY_DECIDED,
+        Error::DecisionOutcomeUnknown { .. } => EXIT_OUTCOME_UNKNOWN,
+        Error::InvalidArgument { .. } | Error::Configuration(_) => EXIT_USAGE,
+        Error::Service(service) if service.status.as_u16() == 404 => EXIT_NOT_FOUND,
+        Error::Service(_)
+        | Error::DecisionConflict { .. }
+        | Error::Decode { .. }
+        | Error::OperationFailed { .. }
+        | Error::ResponseTooLarge { .. }
+        | Error::UnsafeUrl { .. }
+        | Error::Paging(_) => EXIT_SERVICE,
+        _ => EXIT_CONNECTION,
+    }
+}
+
+/// One readable line for an error: status, ARM code, message and request id for a refusal by the service.
+pub(crate) fn one_line(error: &Error) -> String {
+    match error.service_error() {
+        Some(service) => {
+            let message =
+                service.error.as_ref().and_then(|e| e.message.clone()).unwrap_or_else(|| service.status.to_string());
+            format!(
+                "{} {}: {} (request id {})",
+                service.status.as_u16(),
+                error.code().unwrap_or("-"),
+                message.replace('\n', " "),
+                error.request_id().unwrap_or("-")
+            )
+        }
+        None => error.to_string().replace('\n', " "),
+    }
+}
+
+/// Prints the error on stderr (with what to do about it) and picks the exit status.
+pub(crate) fn fail(error: &Error) -> ExitCode {
+    eprintln!("lockbox: error: {}", one_line(error));
+    ExitCode::from(hint(error))
+}
+
+/// Says on stderr what to do about an error, if there is something to say; gives its exit status.
+pub(crate) fn hint(error: &Error) -> u8 {
+    let code = exit_code(error);
+    match code {
+        EXIT_ALREADY_DECIDED => eprintln!("lockbox: the request was already decided or has expired"),
+        EXIT_OUTCOME_UNKNOWN => eprintln!("lockbox: run `lockbox requests show <ID>` before deciding again"),
+        _ if matches!(error, Error::Credential(_)) => eprintln!(
+            "lockbox: not signed in to Azure: run `az login` (or `azd auth login`), or pass --managed-identity on \
+             an Azure host; use --emulator to try lockbox without Azure"
+        ),
+        _ => {}
+    }
+    code
+}

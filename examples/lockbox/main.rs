@@ -1,0 +1,362 @@
+//! `lockbox`: a command-line tool for answering Customer Lockbox requests, built only on the public SDK.
+//!
+//! ```sh
+//! cargo run --example lockbox -- --emulator requests list --status pending
+//! cargo run --example lockbox -- --emulator requests approve <ID> --reason "read access for case 123" --yes
+//! cargo run --example lockbox -- --subscription <GUID> requests watch --interval 30s --exec ./notify.sh
+//! cargo run --example lockbox -- --subscription <GUID> policy run --file policy.toml --once --dry-run
+//! cargo run --example lockbox -- --help
+//! ```
+//!
+//! It works on Azure (`az login` or `--managed-identity`) unless told `--emulator`: alone, that starts an
+//! embedded emulator with sample data (each run starts afresh); with `--endpoint`, it talks to a standalone
+//! emulator (`cargo run -p azure_customer_lockbox_emulator`) that keeps state between commands. The exit statuses are listed
+//! in `--help` (see [`EXIT_STATUS`]).
+
+mod backend;
+mod bot;
+mod commands;
+mod failure;
+mod output;
+mod policy;
+
+use std::{path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
+
+use azure_core::{cloud::CloudConfiguration, credentials::TokenCredential};
+use azure_customer_lockbox::{
+    CustomerLockboxClient, CustomerLockboxClientOptions, Error, StaticTokenCredential, models::LockboxRequestStatus,
+};
+use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::{backend::Backend, output::Format};
+pub(crate) use failure::*;
+
+const EMULATOR_SUBSCRIPTION: &str = "6a1d3f1e-93b4-4c53-9a37-2f0c5d8e7b21";
+
+#[derive(Parser)]
+#[command(name = "lockbox", about = "Review, approve and deny Azure Customer Lockbox requests", after_help = EXIT_STATUS)]
+struct Cli {
+    #[command(flatten)]
+    connection: Connection,
+    /// Output format (default: table; jsonl for `requests watch` when stdout is not a terminal).
+    #[arg(long, short, global = true, value_enum, env = "LOCKBOX_OUTPUT")]
+    output: Option<Format>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct Connection {
+    /// Use an emulator, not Azure: the embedded one with sample data, or the standalone one at --endpoint.
+    #[arg(long, global = true)]
+    emulator: bool,
+    /// Subscription(s) to work on; repeat for several. Also read from AZURE_SUBSCRIPTION_ID.
+    #[arg(long = "subscription", global = true, env = "AZURE_SUBSCRIPTION_ID", value_delimiter = ',')]
+    subscriptions: Vec<String>,
+    /// Authenticate with the managed identity of the machine instead of developer tools (Azure CLI / azd).
+    #[arg(long, global = true)]
+    managed_identity: bool,
+    /// Azure cloud.
+    #[arg(long, global = true, value_enum, default_value_t = Cloud::Public)]
+    cloud: Cloud,
+    /// A Resource Manager endpoint of your own; with --emulator, a standalone emulator on this machine.
+    #[arg(long, global = true)]
+    endpoint: Option<url::Url>,
+    /// Log what the SDK does (tracing, to stderr; never tokens).
+    #[arg(long, short, global = true)]
+    verbose: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Cloud {
+    Public,
+    China,
+    UsGov,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Access requests: list, show, approve, deny, watch.
+    #[command(subcommand)]
+    Requests(RequestsCommand),
+    /// The tenant's Customer Lockbox opt-in.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// The resource provider's operations.
+    #[command(subcommand)]
+    Operations(OperationsCommand),
+    /// Decide pending requests by rules (an approval bot).
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Subcommand)]
+pub(crate) enum RequestsCommand {
+    /// List requests, sorted by time left before expiry.
+    List {
+        /// Only requests in this status (pending, approved, denied, expired, ...; any letter case).
+        #[arg(long, value_parser = parse_status)]
+        status: Option<LockboxRequestStatus>,
+    },
+    /// Show one request in full.
+    Show {
+        /// The request id, or its full resource id
+        /// (/subscriptions/<sub>/providers/Microsoft.CustomerLockbox/requests/<id>).
+        request: String,
+    },
+    /// Approve a pending request (shows it and asks first; --yes skips the question).
+    Approve(Decision),
+    /// Deny a pending request (shows it and asks first; --yes skips the question).
+    Deny(Decision),
+    /// Print each new or changed request as it happens, until Ctrl-C.
+    Watch {
+        /// Time between listings, e.g. 30s, 2m, 500ms.
+        #[arg(long, default_value = "30s", value_parser = parse_duration)]
+        interval: Duration,
+        /// Only requests in this status.
+        #[arg(long, value_parser = parse_status)]
+        status: Option<LockboxRequestStatus>,
+        /// Leave out the requests already there when the watch starts.
+        #[arg(long)]
+        only_changes: bool,
+        /// Run this shell command for each event, with the event as JSON on its standard input.
+        #[arg(long, value_name = "CMD")]
+        exec: Option<String>,
+    },
+}
+
+#[derive(Args)]
+pub(crate) struct Decision {
+    /// The request id, or its full resource id.
+    pub request: String,
+    /// Why; shown to the engineer and kept in the audit log.
+    #[arg(long)]
+    pub reason: String,
+    /// Do not ask for confirmation (required when there is no terminal to ask on).
+    #[arg(long)]
+    pub yes: bool,
+    /// Wait until the decision is final (Approved or Denied), showing its progress.
+    #[arg(long)]
+    pub wait: bool,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum TenantCommand {
+    /// Show whether Customer Lockbox is on for a tenant (default: the emulator's tenant or AZURE_TENANT_ID).
+    Status {
+        /// The tenant id.
+        #[arg(env = "AZURE_TENANT_ID")]
+        tenant_id: Option<String>,
+    },
+    /// Turn Customer Lockbox on for your tenant.
+    Enable {
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Turn Customer Lockbox off for your tenant.
+    Disable {
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum OperationsCommand {
+    /// List the operations of Microsoft.CustomerLockbox.
+    List,
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Decide pending requests by the rules of a policy file; one JSON audit line per request decided or left.
+    #[command(after_help = "The policy file format is described in the README (\"The `lockbox` command-line tool\").")]
+    Run {
+        /// The policy file (TOML).
+        #[arg(long)]
+        file: PathBuf,
+        /// Say what would be decided, deciding nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// One pass over the pending requests, then exit.
+        #[arg(long)]
+        once: bool,
+        /// Time between passes, e.g. 30s, 2m.
+        #[arg(long, default_value = "30s", value_parser = parse_duration)]
+        interval: Duration,
+        /// Append the audit lines to this file (flushed per line) instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        audit: Option<PathBuf>,
+    },
+}
+
+/// Where the commands run: a client, the requests backend, and the emulator if one is embedded.
+pub(crate) struct Session {
+    pub(crate) client: CustomerLockboxClient,
+    pub(crate) subscriptions: Vec<String>,
+    pub(crate) default_tenant: Option<String>,
+    pub(crate) output: Option<Format>,
+    _emulator: Option<Emulator>,
+}
+
+impl Session {
+    pub(crate) fn backend(&self) -> Result<Backend, Error> {
+        Backend::new(self.client.clone(), self.subscriptions.clone())
+    }
+
+    /// The output format: --output / LOCKBOX_OUTPUT, else table.
+    pub(crate) fn format(&self) -> Format {
+        self.output.unwrap_or(Format::Table)
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if cli.connection.verbose {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("azure_customer_lockbox=debug"))
+            .with_writer(std::io::stderr)
+            .init();
+    }
+    let session = match connect(&cli.connection, cli.output).await {
+        Ok(session) => session,
+        Err(Failure::Sdk(error)) => return fail(&error),
+        Err(Failure::Usage(message)) => {
+            eprintln!("lockbox: error: {message}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let outcome = match cli.command {
+        Command::Requests(command) => commands::requests(&session, command).await,
+        Command::Tenant(command) => commands::tenant(&session, command).await,
+        Command::Operations(OperationsCommand::List) => commands::operations(&session).await,
+        Command::Policy(PolicyCommand::Run { file, dry_run, once, interval, audit }) => {
+            run_policy(&session, &file, audit.as_ref(), bot::RunOptions { dry_run, once, interval }).await
+        }
+    };
+    match outcome {
+        Ok(code) => ExitCode::from(code),
+        Err(Failure::Sdk(error)) => fail(&error),
+        Err(Failure::Usage(message)) => {
+            eprintln!("lockbox: error: {message}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+async fn run_policy(
+    session: &Session,
+    file: &std::path::Path,
+    audit: Option<&PathBuf>,
+    options: bot::RunOptions,
+) -> Result<u8, Failure> {
+    let policy = policy::Policy::load(file).map_err(usage)?;
+    let mut audit = bot::Audit::open(audit).map_err(usage)?;
+    let backend = session.backend()?;
+    Ok(bot::run(&backend, &policy, &mut audit, options).await)
+}
+
+/// Starts the embedded emulator with sample data. The one place the CLI names the emulator.
+async fn embedded_emulator() -> Result<(Emulator, CustomerLockboxClient), Failure> {
+    let emulator = Emulator::start(EmulatorConfig::default().with_transition_delay(Duration::from_millis(300)))
+        .await
+        .map_err(|e| usage(format!("cannot start the emulator: {e}")))?;
+    emulator.sample_data(EMULATOR_SUBSCRIPTION);
+    emulator.set_tenant_opted_in(emulator.default_tenant_id(), true);
+    eprintln!(
+        "lockbox: using the embedded emulator at {} with sample data in subscription {EMULATOR_SUBSCRIPTION}",
+        emulator.url()
+    );
+    let client = CustomerLockboxClient::new(
+        Arc::new(StaticTokenCredential::new("lockbox-cli")),
+        Some(CustomerLockboxClientOptions {
+            application_id: Some("lockbox-cli".into()),
+            ..CustomerLockboxClientOptions::for_endpoint(emulator.url().clone())
+        }),
+    )?;
+    Ok((emulator, client))
+}
+
+async fn connect(options: &Connection, output: Option<Format>) -> Result<Session, Failure> {
+    let mut subscriptions = options.subscriptions.clone();
+    let loopback = options.endpoint.as_ref().and_then(|u| u.host_str()).is_some_and(|h| {
+        h == "localhost" || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()) || h == "[::1]"
+    });
+    if options.emulator && options.endpoint.is_none() {
+        let (emulator, client) = embedded_emulator().await?;
+        if subscriptions.is_empty() {
+            subscriptions.push(EMULATOR_SUBSCRIPTION.to_owned());
+        }
+        let default_tenant = Some(emulator.default_tenant_id().to_owned());
+        return Ok(Session { client, subscriptions, default_tenant, output, _emulator: Some(emulator) });
+    }
+    let (cloud, credential): (_, Arc<dyn TokenCredential>) = if options.emulator {
+        if !loopback {
+            return Err(usage("--emulator with --endpoint talks to an emulator on this machine only".into()));
+        }
+        // The emulator takes any token and speaks as the public cloud; `endpoint` below points at it.
+        (CloudConfiguration::AzurePublic, Arc::new(StaticTokenCredential::new("lockbox-cli")))
+    } else {
+        // An explicit endpoint keeps the cloud's audience; the same value configures the credential's authority.
+        let cloud = match options.cloud {
+            Cloud::Public => CloudConfiguration::AzurePublic,
+            Cloud::China => CloudConfiguration::AzureChina,
+            Cloud::UsGov => CloudConfiguration::AzureGovernment,
+        };
+        let credential: Arc<dyn TokenCredential> = if options.managed_identity {
+            azure_identity::ManagedIdentityCredential::new(None).map_err(Error::Credential)?
+        } else {
+            azure_identity::DeveloperToolsCredential::new(None).map_err(Error::Credential)?
+        };
+        (cloud, credential)
+    };
+    let client = CustomerLockboxClient::new(
+        credential,
+        Some(CustomerLockboxClientOptions {
+            cloud,
+            endpoint: options.endpoint.clone(),
+            application_id: Some("lockbox-cli".into()),
+            ..Default::default()
+        }),
+    )?;
+    Ok(Session {
+        client,
+        subscriptions,
+        default_tenant: std::env::var("AZURE_TENANT_ID").ok(),
+        output,
+        _emulator: None,
+    })
+}
+
+/// Accepts the statuses the service knows, in any letter case.
+fn parse_status(text: &str) -> Result<LockboxRequestStatus, String> {
+    match LockboxRequestStatus::parse(text) {
+        LockboxRequestStatus::Other(_) => {
+            let known: Vec<String> = LockboxRequestStatus::KNOWN.iter().map(|s| s.as_str().to_lowercase()).collect();
+            Err(format!("unknown status; expected one of {}", known.join(", ")))
+        }
+        status => Ok(status),
+    }
+}
+
+/// Durations like `30s`, `2m`, `1h` or `500ms`; a bare number is seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: u64 = number.parse().map_err(|_| format!("{text:?} is not a duration like 30s, 2m or 500ms"))?;
+    let duration = match unit {
+        "ms" => Duration::from_millis(value),
+        "" | "s" => Duration::from_secs(value),
+        "m" => Duration::from_secs(value * 60),
+        "h" => Duration::from_secs(value * 3600),
+        _ => return Err(format!("unknown unit {unit:?}; use ms, s, m or h")),
+    };
+    if duration.is_zero() {
+        return Err("the interval must be more than zero".into());
+    }
+    Ok(duration)
+}

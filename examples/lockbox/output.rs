@@ -1,0 +1,224 @@
+//! Output formats: `table` for people, `json`, `jsonl` and `tsv` for scripts; the same for every command.
+
+use std::io::{IsTerminal, Write};
+
+use azure_customer_lockbox::models::{LockboxRequestResponse, LockboxRequestStatus};
+use chrono::{DateTime, Utc};
+use clap::ValueEnum;
+use serde_json::{Value, json};
+
+use crate::backend::Located;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned columns for people (the default on a terminal).
+    Table,
+    /// One JSON document: an array for lists, an object for one item.
+    Json,
+    /// One JSON object per line (the default for `watch` when piped).
+    Jsonl,
+    /// Tab-separated values with a header line.
+    Tsv,
+}
+
+/// Something printed as one row of a table, one object in JSON.
+pub trait Row {
+    const COLUMNS: &'static [&'static str];
+    fn cells(&self) -> Vec<String>;
+    fn json(&self) -> Value;
+    /// The cell's colour on a terminal (an ANSI SGR code), if any.
+    fn colour(&self, _column: usize) -> Option<&'static str> {
+        None
+    }
+}
+
+/// True when colour may be used on stdout: a terminal, and no `NO_COLOR`.
+pub fn colour_enabled() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Prints a list in the format; an empty table says so.
+pub fn list<R: Row>(format: Format, rows: &[R]) {
+    let mut out = std::io::stdout().lock();
+    let _ = match format {
+        Format::Json => {
+            writeln!(out, "{}", serde_json::to_string_pretty(&rows.iter().map(R::json).collect::<Vec<_>>()).unwrap())
+        }
+        Format::Jsonl => rows.iter().try_for_each(|row| writeln!(out, "{}", row.json())),
+        Format::Tsv => {
+            let _ = writeln!(out, "{}", R::COLUMNS.join("\t"));
+            rows.iter().try_for_each(|row| writeln!(out, "{}", tsv_line(&row.cells())))
+        }
+        Format::Table => table(&mut out, rows),
+    };
+}
+
+/// Prints one item: an object in JSON; a header and one line in TSV; `table` prints `text`.
+pub fn one<R: Row>(format: Format, row: &R, text: impl FnOnce() -> String) {
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&row.json()).unwrap()),
+        Format::Jsonl => println!("{}", row.json()),
+        Format::Tsv => println!("{}\n{}", R::COLUMNS.join("\t"), tsv_line(&row.cells())),
+        Format::Table => println!("{}", text()),
+    }
+}
+
+pub fn tsv_line(cells: &[String]) -> String {
+    cells.iter().map(|c| c.replace(['\t', '\n', '\r'], " ")).collect::<Vec<_>>().join("\t")
+}
+
+fn table<R: Row>(out: &mut impl Write, rows: &[R]) -> std::io::Result<()> {
+    if rows.is_empty() {
+        return writeln!(out, "(none)");
+    }
+    let colour = colour_enabled();
+    let cells: Vec<Vec<String>> = rows.iter().map(Row::cells).collect();
+    let last = R::COLUMNS.len() - 1;
+    let mut widths: Vec<usize> = R::COLUMNS.iter().map(|c| c.chars().count()).collect();
+    for row in &cells {
+        for (i, cell) in row.iter().enumerate().take(last) {
+            widths[i] = widths[i].max(cell.chars().count());
+        }
+    }
+    let columns: usize = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(160);
+    let room = columns.saturating_sub(widths[..last].iter().map(|w| w + 2).sum()).max(20);
+    let line = |out: &mut dyn Write, row: &[String], paint: &dyn Fn(usize) -> Option<&'static str>| {
+        let mut text = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            let shown = if i == last { truncate(cell, room) } else { format!("{cell:<w$}", w = widths[i]) };
+            match paint(i).filter(|_| colour) {
+                Some(code) => text.push_str(&format!("\x1b[{code}m{shown}\x1b[0m")),
+                None => text.push_str(&shown),
+            }
+            if i != last {
+                text.push_str("  ");
+            }
+        }
+        writeln!(out, "{}", text.trim_end())
+    };
+    let header: Vec<String> = R::COLUMNS.iter().map(|c| (*c).to_owned()).collect();
+    line(out, &header, &|_| Some("1"))?;
+    for (row, cells) in rows.iter().zip(&cells) {
+        line(out, cells, &|i| row.colour(i))?;
+    }
+    Ok(())
+}
+
+fn truncate(text: &str, room: usize) -> String {
+    let text = text.replace(['\n', '\r', '\t'], " ");
+    if text.chars().count() > room { text.chars().take(room - 1).collect::<String>() + "…" } else { text }
+}
+
+/// `3d 4h`, `2h 10m`, `12m`, or `expired`; `-` without an expiry.
+pub fn time_left(expires: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
+    let Some(expires) = expires else { return "-".into() };
+    let minutes = (expires - now).num_minutes();
+    match minutes {
+        ..=0 => "expired".into(),
+        1..60 => format!("{minutes}m"),
+        60..1440 => format!("{}h {}m", minutes / 60, minutes % 60),
+        _ => format!("{}d {}h", minutes / 1440, minutes % 1440 / 60),
+    }
+}
+
+/// The short name of the first resource in `resourceIds` (its last path segment), `+N` for more.
+pub fn resource_short_name(request: &LockboxRequestResponse) -> String {
+    let ids: Vec<&str> = request
+        .properties
+        .as_ref()
+        .and_then(|p| p.resource_ids.as_deref())
+        .map(|ids| ids.split(',').map(str::trim).filter(|s| !s.is_empty()).collect())
+        .unwrap_or_default();
+    match ids.as_slice() {
+        [] => "-".into(),
+        [one] => one.trim_end_matches('/').rsplit('/').next().unwrap_or(one).to_owned(),
+        [first, rest @ ..] => {
+            format!("{} +{}", first.trim_end_matches('/').rsplit('/').next().unwrap_or(first), rest.len())
+        }
+    }
+}
+
+/// A request as a row: sorted by the caller by time left.
+pub struct RequestRow<'a>(pub &'a Located, pub DateTime<Utc>);
+
+impl Row for RequestRow<'_> {
+    const COLUMNS: &'static [&'static str] =
+        &["ID", "SUBSCRIPTION", "TIME LEFT", "STATUS", "ACCESS", "RESOURCE", "SUPPORT TICKET", "JUSTIFICATION"];
+
+    fn cells(&self) -> Vec<String> {
+        let request = &self.0.request;
+        let p = request.properties.clone().unwrap_or_default();
+        let pending = p.status.as_ref().is_some_and(LockboxRequestStatus::is_pending);
+        vec![
+            request.request_id().unwrap_or("-").to_owned(),
+            self.0.subscription.clone(),
+            if pending { time_left(p.expiration_date_time, self.1) } else { "-".into() },
+            p.status.map_or("-".into(), |s| s.to_string()),
+            p.access_level.unwrap_or_else(|| "-".into()),
+            match &p.resource_type {
+                Some(kind) => format!("{} ({kind})", resource_short_name(request)),
+                None => resource_short_name(request),
+            },
+            p.support_request.unwrap_or_else(|| "-".into()),
+            p.justification.unwrap_or_default(),
+        ]
+    }
+
+    fn json(&self) -> Value {
+        let mut value = serde_json::to_value(&self.0.request).unwrap_or(Value::Null);
+        if let Value::Object(map) = &mut value {
+            map.insert("subscription".into(), json!(self.0.subscription));
+        }
+        value
+    }
+
+    fn colour(&self, column: usize) -> Option<&'static str> {
+        let p = self.0.request.properties.as_ref()?;
+        match column {
+            2 if p.expiration_date_time.is_some_and(|e| (e - self.1).num_hours() < 4) => Some("31"),
+            3 => match p.status.as_ref()? {
+                LockboxRequestStatus::Pending => Some("33"),
+                LockboxRequestStatus::Approved | LockboxRequestStatus::Approving => Some("32"),
+                LockboxRequestStatus::Denied | LockboxRequestStatus::Denying => Some("31"),
+                _ => Some("2"),
+            },
+            _ => None,
+        }
+    }
+}
+
+/// Sorts requests by time left before expiry: pending ones soonest first, then the rest by expiry.
+pub fn sort_by_time_left(requests: &mut [Located]) {
+    requests.sort_by_key(|l| {
+        let p = l.request.properties.as_ref();
+        let pending = p.and_then(|p| p.status.as_ref()).is_some_and(LockboxRequestStatus::is_pending);
+        (!pending, p.and_then(|p| p.expiration_date_time).is_none(), p.and_then(|p| p.expiration_date_time))
+    });
+}
+
+/// The block that shows a request in full: for `show` and before a decision.
+pub fn details(located: &Located, now: DateTime<Utc>) -> String {
+    let request = &located.request;
+    let p = request.properties.clone().unwrap_or_default();
+    let mut lines = vec![
+        ("Request", request.request_id().unwrap_or("-").to_owned()),
+        ("Subscription", located.subscription.clone()),
+        ("Status", p.status.as_ref().map_or("-".into(), ToString::to_string)),
+        ("Time left", time_left(p.expiration_date_time, now)),
+        ("Access level", p.access_level.clone().unwrap_or_else(|| "-".into())),
+        ("Duration", p.duration.clone().map_or("-".into(), |d| format!("{d} h"))),
+        ("Resource type", p.resource_type.clone().unwrap_or_else(|| "-".into())),
+    ];
+    let resources = p.resource_ids.clone().unwrap_or_default();
+    for (i, id) in resources.split(',').map(str::trim).filter(|s| !s.is_empty()).enumerate() {
+        lines.push((if i == 0 { "Resources" } else { "" }, id.to_owned()));
+    }
+    lines.push(("Support case", p.support_request.clone().unwrap_or_else(|| "-".into())));
+    if let Some(url) = p.support_case_url.clone() {
+        lines.push(("Support case URL", url));
+    }
+    lines.push(("Created", p.created_date_time.map_or("-".into(), |t| t.to_rfc3339())));
+    lines.push(("Expires", p.expiration_date_time.map_or("-".into(), |t| t.to_rfc3339())));
+    lines.push(("Justification", p.justification.clone().unwrap_or_default().replace(['\n', '\r'], " ")));
+    lines.iter().map(|(k, v)| format!("{k:<17} {v}")).collect::<Vec<_>>().join("\n")
+}

@@ -1,0 +1,292 @@
+//! Policy mode: approve, deny or leave pending requests by ordered rules read from a TOML file, and write one
+//! JSON audit line per decision and per request left alone.
+//!
+//! The format (every key of a rule is optional except `action`; a rule matches when all its conditions hold,
+//! and a list condition holds when any of its values matches):
+//!
+//! ```toml
+//! default = "leave"                      # for requests no rule matches: "leave" (the default) or "deny"
+//! # default_reason = "..."               # required with default = "deny"
+//!
+//! [[rule]]
+//! name = "storage reads in working hours"
+//! action = "approve"                     # "approve", "deny" (needs `reason`) or "leave" (for a human)
+//! reason = "routine diagnostics"         # sent with the decision; approve defaults to "lockbox policy: <name>"
+//! subscriptions = ["6a1d3f1e-93b4-4c53-9a37-2f0c5d8e7b21"]
+//! resource_types = ["Storage Account", "Microsoft.Storage/storageAccounts"]  # resourceType or ARM type
+//! resource_id_prefixes = ["/subscriptions/6a1d3f1e-93b4-4c53-9a37-2f0c5d8e7b21/resourceGroups/contoso-rg/"]
+//! access_levels = ["Read"]
+//! max_duration_hours = 8                 # numeric durations only; "Support request lifetime" never matches
+//! support_case = true                    # true: a support case is named; false: none is
+//! justification = "(?i)diagnostic"       # a regular expression searched in the justification
+//! working_hours = { days = ["mon", "tue", "wed", "thu", "fri"], start = "08:00", end = "18:00", utc_offset = "+01:00" }
+//! ```
+//!
+//! Text comparisons ignore letter case; every resource id of a request must start with one of the prefixes.
+//! Working hours use a fixed UTC offset (no daylight-saving rules; write the offset in force); `end` may be
+//! before `start` for a night shift, and `24:00` is the end of the day.
+
+use std::path::Path;
+
+use chrono::{DateTime, Datelike, FixedOffset, Timelike, Utc, Weekday};
+use regex::Regex;
+use serde::Deserialize;
+
+use crate::backend::Located;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    #[serde(default)]
+    default: Option<toml::Spanned<Action>>,
+    default_reason: Option<String>,
+    #[serde(default)]
+    rule: Vec<toml::Spanned<RawRule>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    name: Option<String>,
+    action: Action,
+    reason: Option<String>,
+    subscriptions: Option<Vec<String>>,
+    resource_types: Option<Vec<String>>,
+    resource_id_prefixes: Option<Vec<String>>,
+    access_levels: Option<Vec<String>>,
+    max_duration_hours: Option<u32>,
+    support_case: Option<bool>,
+    justification: Option<toml::Spanned<String>>,
+    working_hours: Option<toml::Spanned<RawHours>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHours {
+    days: Option<Vec<String>>,
+    start: String,
+    end: String,
+    utc_offset: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Approve,
+    Deny,
+    Leave,
+}
+
+struct Hours {
+    days: Vec<Weekday>,
+    start: u32,
+    end: u32,
+    offset: FixedOffset,
+}
+
+struct Rule {
+    name: String,
+    action: Action,
+    reason: String,
+    subscriptions: Option<Vec<String>>,
+    resource_types: Option<Vec<String>>,
+    resource_id_prefixes: Option<Vec<String>>,
+    access_levels: Option<Vec<String>>,
+    max_duration_hours: Option<u32>,
+    support_case: Option<bool>,
+    justification: Option<Regex>,
+    working_hours: Option<Hours>,
+}
+
+/// A checked policy.
+pub struct Policy {
+    rules: Vec<Rule>,
+    default: Action,
+    default_reason: String,
+}
+
+/// What the policy says about one request.
+pub struct Verdict<'a> {
+    pub rule: &'a str,
+    pub action: Action,
+    pub reason: &'a str,
+}
+
+impl Policy {
+    /// Reads and checks a policy file; every error names the file and line.
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        Self::parse(&text).map_err(|(line, message)| format!("{} line {line}: {message}", path.display()))
+    }
+
+    fn parse(text: &str) -> Result<Self, (usize, String)> {
+        let line = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
+        let raw: RawPolicy = toml::from_str(text).map_err(|e| {
+            let at = e.span().map_or(1, |s| line(s.start));
+            (at, e.message().trim().to_owned())
+        })?;
+        let mut rules = Vec::new();
+        for (index, spanned) in raw.rule.into_iter().enumerate() {
+            let at = line(spanned.span().start);
+            let raw = spanned.into_inner();
+            let name = raw.name.unwrap_or_else(|| format!("rule {}", index + 1));
+            let reason = match (raw.action, raw.reason) {
+                (_, Some(reason)) if reason.trim().is_empty() => return Err((at, format!("{name}: empty reason"))),
+                (_, Some(reason)) => reason,
+                (Action::Deny, None) => return Err((at, format!("{name}: a deny rule needs a reason"))),
+                (_, None) => format!("lockbox policy: {name}"),
+            };
+            let justification = match raw.justification {
+                Some(pattern) => {
+                    let at = line(pattern.span().start);
+                    Some(
+                        Regex::new(pattern.get_ref())
+                            .map_err(|e| (at, format!("{name}: bad justification regex: {}", one_line(&e))))?,
+                    )
+                }
+                None => None,
+            };
+            let working_hours = match raw.working_hours {
+                Some(hours) => {
+                    let at = line(hours.span().start);
+                    Some(hours_from(hours.into_inner()).map_err(|e| (at, format!("{name}: working_hours: {e}")))?)
+                }
+                None => None,
+            };
+            rules.push(Rule {
+                name,
+                action: raw.action,
+                reason,
+                subscriptions: raw.subscriptions,
+                resource_types: raw.resource_types,
+                resource_id_prefixes: raw.resource_id_prefixes,
+                access_levels: raw.access_levels,
+                max_duration_hours: raw.max_duration_hours,
+                support_case: raw.support_case,
+                justification,
+                working_hours,
+            });
+        }
+        let default = match raw.default {
+            Some(action) if *action.get_ref() == Action::Approve => {
+                return Err((
+                    line(action.span().start),
+                    "the default may be \"leave\" or \"deny\", not \"approve\"".into(),
+                ));
+            }
+            Some(action) => *action.get_ref(),
+            None => Action::Leave,
+        };
+        let default_reason = match (default, raw.default_reason) {
+            (_, Some(reason)) if !reason.trim().is_empty() => reason,
+            (Action::Deny, _) => return Err((1, "default = \"deny\" needs a default_reason".into())),
+            _ => "no rule matched".into(),
+        };
+        Ok(Self { rules, default, default_reason })
+    }
+
+    /// The first rule that matches the request at `now`, or the default.
+    pub fn evaluate(&self, located: &Located, now: DateTime<Utc>) -> Verdict<'_> {
+        match self.rules.iter().find(|rule| rule.matches(located, now)) {
+            Some(rule) => Verdict { rule: &rule.name, action: rule.action, reason: &rule.reason },
+            None => Verdict { rule: "default", action: self.default, reason: &self.default_reason },
+        }
+    }
+}
+
+/// A multi-line message (the regex crate draws a caret under the error) on one line.
+fn one_line(error: &dyn std::fmt::Display) -> String {
+    error.to_string().split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn hours_from(raw: RawHours) -> Result<Hours, String> {
+    let minutes = |text: &str| -> Result<u32, String> {
+        let (h, m) = text.split_once(':').ok_or_else(|| format!("{text:?} is not HH:MM"))?;
+        let (h, m): (u32, u32) = (
+            h.parse().map_err(|_| format!("{text:?} is not HH:MM"))?,
+            m.parse().map_err(|_| format!("{text:?} is not HH:MM"))?,
+        );
+        if m > 59 || h * 60 + m > 24 * 60 {
+            return Err(format!("{text:?} is not a time of day"));
+        }
+        Ok(h * 60 + m)
+    };
+    let days = match raw.days {
+        None => vec![Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri, Weekday::Sat, Weekday::Sun],
+        Some(days) => days
+            .iter()
+            .map(|d| d.parse::<Weekday>().map_err(|_| format!("{d:?} is not a day (mon, tue, ...)")))
+            .collect::<Result<_, _>>()?,
+    };
+    let offset = match raw.utc_offset.as_deref().map(str::trim) {
+        None | Some("Z" | "UTC" | "utc") => FixedOffset::east_opt(0).unwrap(),
+        Some(text) => {
+            let (sign, rest) = match text.as_bytes().first() {
+                Some(b'+') => (1, &text[1..]),
+                Some(b'-') => (-1, &text[1..]),
+                _ => return Err(format!("utc_offset {text:?} is not like +01:00 or -05:00")),
+            };
+            let at = minutes(rest).map_err(|_| format!("utc_offset {text:?} is not like +01:00 or -05:00"))?;
+            FixedOffset::east_opt(sign * at as i32 * 60)
+                .ok_or_else(|| format!("utc_offset {text:?} is out of range"))?
+        }
+    };
+    Ok(Hours { days, start: minutes(&raw.start)?, end: minutes(&raw.end)?, offset })
+}
+
+impl Hours {
+    fn contains(&self, now: DateTime<Utc>) -> bool {
+        let local = now.with_timezone(&self.offset);
+        let minute = local.hour() * 60 + local.minute();
+        let in_window = if self.start <= self.end {
+            (self.start..self.end).contains(&minute)
+        } else {
+            minute >= self.start || minute < self.end
+        };
+        in_window && self.days.contains(&local.weekday())
+    }
+}
+
+/// The ARM resource type of a resource id: `Microsoft.Storage/storageAccounts` (nested types joined).
+fn arm_type(id: &str) -> Option<String> {
+    let parts: Vec<&str> = id.trim_matches('/').split('/').collect();
+    let at = parts.iter().rposition(|p| p.eq_ignore_ascii_case("providers"))?;
+    let rest = &parts[at + 1..];
+    let mut kind = vec![*rest.first()?];
+    kind.extend(rest[1..].iter().step_by(2));
+    (kind.len() > 1).then(|| kind.join("/"))
+}
+
+fn any_eq(list: &[String], value: &str) -> bool {
+    list.iter().any(|v| v.eq_ignore_ascii_case(value))
+}
+
+impl Rule {
+    fn matches(&self, located: &Located, now: DateTime<Utc>) -> bool {
+        let p = located.request.properties.clone().unwrap_or_default();
+        let ids: Vec<&str> =
+            p.resource_ids.as_deref().unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+        let checks = [
+            self.subscriptions.as_ref().is_none_or(|s| any_eq(s, &located.subscription)),
+            self.resource_types.as_ref().is_none_or(|types| {
+                p.resource_type.as_deref().is_some_and(|t| any_eq(types, t))
+                    || (!ids.is_empty() && ids.iter().all(|id| arm_type(id).is_some_and(|t| any_eq(types, &t))))
+            }),
+            self.resource_id_prefixes.as_ref().is_none_or(|prefixes| {
+                !ids.is_empty()
+                    && ids.iter().all(|id| {
+                        prefixes.iter().any(|pre| id.to_ascii_lowercase().starts_with(&pre.to_ascii_lowercase()))
+                    })
+            }),
+            self.access_levels.as_ref().is_none_or(|l| p.access_level.as_deref().is_some_and(|a| any_eq(l, a))),
+            self.max_duration_hours.is_none_or(|max| {
+                p.duration.as_deref().and_then(|d| d.trim().parse::<u32>().ok()).is_some_and(|h| h <= max)
+            }),
+            self.support_case
+                .is_none_or(|want| p.support_request.as_deref().is_some_and(|s| !s.trim().is_empty()) == want),
+            self.justification.as_ref().is_none_or(|re| re.is_match(p.justification.as_deref().unwrap_or(""))),
+            self.working_hours.as_ref().is_none_or(|h| h.contains(now)),
+        ];
+        checks.into_iter().all(|c| c)
+    }
+}
