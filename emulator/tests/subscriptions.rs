@@ -165,11 +165,15 @@ async fn added_latency_delays_every_arm_answer_but_not_the_admin_api() {
     }
     assert!(fastest < Duration::from_millis(40), "the admin API waited {fastest:?}");
     emu.set_latency(None);
-    let started = Instant::now();
+    // The fastest of several answers, so that a busy machine cannot fail the check: with the latency off, at
+    // least one answer comes well under the 40 ms the latency guaranteed above.
+    let mut fastest = Duration::MAX;
     for _ in 0..5 {
+        let started = Instant::now();
         get(&list, "t").await;
+        fastest = fastest.min(started.elapsed());
     }
-    assert!(started.elapsed() < Duration::from_millis(200), "{:?}", started.elapsed());
+    assert!(fastest < Duration::from_millis(40), "with the latency off, the fastest answer took {fastest:?}");
 }
 
 #[tokio::test]
