@@ -134,7 +134,7 @@ impl Pipeline {
                 match send().await {
                     Err(progenitor_client::Error::ResponseBodyError(error)) => match self.resend_after_cut_body() {
                         Some(wait) => {
-                            tracing::debug!(error = %error, wait_ms = wait.as_millis() as u64, "answer's body cut; retrying");
+                            tracing::debug!(error = %error, wait_ms = retry::millis(wait), "answer's body cut; retrying");
                             tokio::time::sleep(wait).await;
                         }
                         None => return Err(progenitor_client::Error::ResponseBodyError(error)),

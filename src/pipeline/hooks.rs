@@ -121,7 +121,7 @@ impl Pipeline {
                     attempt,
                     status,
                     error = result.as_ref().err().map(|e| e.to_string()),
-                    wait_ms = wait.as_millis() as u64,
+                    wait_ms = retry::millis(wait),
                     "retrying"
                 );
                 Some(wait)
@@ -135,7 +135,7 @@ impl Pipeline {
                 with_call(|c| c.meta.retry_after = Some(asked));
                 tracing::debug!(
                     attempt,
-                    retry_after_ms = asked.as_millis() as u64,
+                    retry_after_ms = retry::millis(asked),
                     "server asks for a longer wait than allowed; giving up"
                 );
                 None

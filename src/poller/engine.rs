@@ -192,7 +192,7 @@ impl<T: DeserializeOwned + Send + 'static> Engine<T> {
                 }
                 if let Ok(status) = &item {
                     let next_poll_ms = match self.progress {
-                        Progress::Running { wait } => Some(wait.as_millis() as u64),
+                        Progress::Running { wait } => Some(retry::millis(wait)),
                         _ => None,
                     };
                     tracing::info!(operation = self.target.op.name(), %status, next_poll_ms);
