@@ -299,3 +299,33 @@ proptest! {
         })?;
     }
 }
+
+/// `StaticTokenCredential::with_lifetime` is a duration option too: any lifetime gives a token, and a client
+/// with it works (a lifetime past the last representable date is a token that never expires, not a panic).
+#[tokio::test(start_paused = true)]
+async fn any_static_token_lifetime_gives_a_token() {
+    use azure_core::credentials::TokenCredential;
+    let server = mock_server().await;
+    Mock::given(method("GET")).and(path(request_path())).respond_with(approved()).mount(&server).await;
+    let lifetimes = [
+        Duration::ZERO,
+        Duration::from_nanos(1),
+        Duration::from_secs(1),
+        Duration::from_secs(i64::MAX as u64),
+        Duration::from_secs(u64::MAX),
+        Duration::MAX,
+    ];
+    for lifetime in lifetimes {
+        let credential = azure_customer_lockbox::StaticTokenCredential::new(TOKEN).with_lifetime(lifetime);
+        let token = credential.get_token(&["scope"], None).await.unwrap();
+        assert_eq!(token.token.secret(), TOKEN);
+        if lifetime >= Duration::from_secs(1) {
+            assert!(token.expires_on > azure_core::time::OffsetDateTime::now_utc(), "{lifetime:?}");
+        }
+        let mut options = options(&server.uri());
+        options.per_try_timeout = None;
+        options.http_client = Some(paused_clock_http());
+        let client = CustomerLockboxClient::new(std::sync::Arc::new(credential), Some(options)).unwrap();
+        client.requests(SUB).unwrap().get("req-1").await.unwrap();
+    }
+}
