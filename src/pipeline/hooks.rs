@@ -14,6 +14,8 @@ use super::{
     scope::{CallState, with_call},
 };
 use crate::{
+    auth::token_bytes,
+    error::Redactor,
     operation::Operation,
     retry::{self, Next, Stop, Try, Used},
 };
@@ -120,7 +122,7 @@ impl Pipeline {
                 tracing::debug!(
                     attempt,
                     status,
-                    error = result.as_ref().err().map(|e| e.to_string()),
+                    error = result.as_ref().err().map(|e| Redactor::new(sent.map(token_bytes)).transport_text(e)),
                     wait_ms = retry::millis(wait),
                     "retrying"
                 );
