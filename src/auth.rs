@@ -251,9 +251,10 @@ impl StaticTokenCredential {
         Self { token: Secret::new(token.into()), lifetime: AzDuration::hours(1) }
     }
 
-    /// Sets how long each token handed out stays valid. The default is one hour.
+    /// Sets how long each token handed out stays valid. The default is one hour. A lifetime that reaches past
+    /// the last date the token's expiry can name (the year 9999) means a token that does not expire.
     pub fn with_lifetime(mut self, lifetime: std::time::Duration) -> Self {
-        self.lifetime = AzDuration::try_from(lifetime).unwrap_or(AzDuration::hours(1));
+        self.lifetime = AzDuration::try_from(lifetime).unwrap_or(AzDuration::MAX);
         self
     }
 }
@@ -271,7 +272,8 @@ impl TokenCredential for StaticTokenCredential {
         _scopes: &[&str],
         _options: Option<TokenRequestOptions<'_>>,
     ) -> azure_core::Result<AccessToken> {
-        Ok(AccessToken::new(self.token.clone(), OffsetDateTime::now_utc() + self.lifetime))
+        // Saturating: a caller's lifetime must not overflow the date (`+` panics past the year 9999).
+        Ok(AccessToken::new(self.token.clone(), OffsetDateTime::now_utc().saturating_add(self.lifetime)))
     }
 }
 

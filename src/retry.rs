@@ -247,6 +247,12 @@ pub(crate) fn wait_within(wait: Duration, elapsed: Duration, limit: Option<Durat
     }
 }
 
+/// A wait in whole milliseconds for a log field, `u64::MAX` for a wait longer than that (an `as` cast would
+/// wrap a server's `Retry-After: 18446744073709551615` to a small number).
+pub(crate) fn millis(wait: Duration) -> u64 {
+    u64::try_from(wait.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// Statuses worth another attempt: timeout, throttling and server-side failures.
 pub(crate) fn is_retryable_status(status: StatusCode) -> bool {
     matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
@@ -387,5 +393,8 @@ mod tests {
         assert_eq!(wait_within(secs(5), secs(1), Some(secs(6))), Ok(secs(5)));
         assert_eq!(wait_within(secs(5), secs(2), Some(secs(6))), Err(secs(4)));
         assert_eq!(wait_within(Duration::MAX, secs(2), Some(Duration::MAX)), Err(Duration::MAX - secs(2)));
+        assert_eq!(millis(Duration::from_millis(1500)), 1500);
+        assert_eq!(millis(Duration::from_secs(u64::MAX)), u64::MAX);
+        assert_eq!(millis(Duration::MAX), u64::MAX);
     }
 }

@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use reqwest::{StatusCode, header::HeaderMap};
 
-use super::{CallMeta, Error, ServiceError, header, redact};
+use super::{CallMeta, Error, ServiceError, header};
 
 /// Why a call failed, as the pipeline saw it.
 pub(crate) enum Cause {
@@ -21,15 +21,9 @@ pub(crate) enum Cause {
     Other(progenitor_client::Error<()>),
 }
 
-/// The error a failed call of `operation` gives. `secret` is the token the call sent, scrubbed from what the
-/// server sent back.
-pub(crate) fn into_error(
-    operation: &'static str,
-    cause: Cause,
-    meta: &CallMeta,
-    body_limit: usize,
-    secret: Option<&[u8]>,
-) -> Error {
+/// The error a failed call of `operation` gives, before redaction: what the server sent back is kept whole here,
+/// and the caller passes the error through the redaction step ([`Redactor::error`](super::Redactor::error)).
+pub(crate) fn into_error(operation: &'static str, cause: Cause, meta: &CallMeta, body_limit: usize) -> Error {
     use progenitor_client::Error as P;
     let too_large = |status: StatusCode, request_id: Option<String>| Error::ResponseTooLarge {
         operation,
@@ -50,7 +44,7 @@ pub(crate) fn into_error(
         Cause::BodyTooLarge => too_large(meta.last_status.unwrap_or(StatusCode::OK), meta.last_request_id.clone()),
         Cause::Refused { status, headers, body } => match body {
             Ok(Some(body)) => {
-                Error::Service(Box::new(ServiceError::from_parts(operation, status, &headers, body, meta, secret)))
+                Error::Service(Box::new(ServiceError::from_parts(operation, status, &headers, body, meta)))
             }
             Ok(None) => too_large(status, meta.last_request_id.clone()),
             Err(source) => transport(Some(status), header(&headers, "x-ms-request-id"), source),
@@ -58,7 +52,7 @@ pub(crate) fn into_error(
         Cause::Other(P::UnexpectedResponse(response)) => {
             // Not reached: the pipeline reads such a response's body and reports `Cause::Refused`.
             let (status, headers) = (response.status(), response.headers().clone());
-            Error::Service(Box::new(ServiceError::from_parts(operation, status, &headers, Bytes::new(), meta, secret)))
+            Error::Service(Box::new(ServiceError::from_parts(operation, status, &headers, Bytes::new(), meta)))
         }
         Cause::Other(P::ErrorResponse(value)) => Error::Service(Box::new(ServiceError::from_parts(
             operation,
@@ -66,7 +60,6 @@ pub(crate) fn into_error(
             value.headers(),
             Bytes::new(),
             meta,
-            secret,
         ))),
         // The head of the response arrived, its body did not: say which response it was.
         Cause::Other(P::ResponseBodyError(source)) => transport(meta.last_status, meta.last_request_id.clone(), source),
@@ -75,7 +68,7 @@ pub(crate) fn into_error(
             operation,
             status: meta.last_status.unwrap_or(StatusCode::OK),
             request_id: meta.last_request_id.clone(),
-            body: redact(body.slice(..body.len().min(4096)), secret),
+            body,
             source,
         },
         Cause::Other(P::InvalidRequest(reason)) => Error::InvalidArgument { name: "request", reason },

@@ -5,8 +5,8 @@
 //! support. Bad input is refused with [`Error::InvalidArgument`] before anything is sent.
 //!
 //! Files: `service.rs` (a refusal by the service and the ARM envelope), `meta.rs` (what a call learned),
-//! `convert.rs` (what a failed call came to, turned into an [`Error`]), `redact.rs` (scrubbing a token a server
-//! echoed). Uses `retry` (which statuses are transient) and `status`; used by most modules, and uses no other.
+//! `convert.rs` (what a failed call came to, turned into an [`Error`]), `redact.rs` (the one redaction step every
+//! error passes: scrubbing a token a server echoed, then cutting bodies to 4 KiB). Uses `retry` (which statuses are transient) and `status`; used by most modules, and uses no other.
 
 use std::time::Duration;
 
@@ -20,7 +20,7 @@ mod service;
 
 pub(crate) use convert::{Cause, into_error};
 pub(crate) use meta::CallMeta;
-pub(crate) use redact::{redact, redact_text};
+pub(crate) use redact::Redactor;
 pub(crate) use service::header;
 pub use service::{ArmAdditionalInfo, ArmErrorDetail, ServiceError};
 
@@ -71,7 +71,8 @@ pub enum Error {
         status: Option<StatusCode>,
         /// The response's `x-ms-request-id`, when a response head was received before the failure.
         request_id: Option<String>,
-        /// The underlying error.
+        /// The underlying error. The URL it names is shown without its query, and with any token in its path
+        /// redacted.
         #[source]
         source: reqwest::Error,
     },
@@ -85,7 +86,7 @@ pub enum Error {
         status: StatusCode,
         /// The response's `x-ms-request-id`.
         request_id: Option<String>,
-        /// The body, up to 4 KiB of it.
+        /// The body, with any echoed token redacted, then cut to 4 KiB.
         body: Bytes,
         /// What the JSON decoder said.
         #[source]
@@ -143,7 +144,7 @@ pub enum Error {
     UnsafeUrl {
         /// What the URL was for: `nextLink` or `polling URL`.
         kind: &'static str,
-        /// The URL as received.
+        /// The URL as received, with any token in it redacted.
         url: String,
         /// Why it was refused.
         reason: String,

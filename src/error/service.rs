@@ -6,7 +6,7 @@ use bytes::Bytes;
 use reqwest::{StatusCode, header::HeaderMap};
 use serde::{Deserialize, Serialize};
 
-use super::{CallMeta, redact, redact_text};
+use super::CallMeta;
 use crate::status::LockboxRequestStatus;
 
 /// A refusal by the service: status, ARM error and request ids.
@@ -31,7 +31,7 @@ pub struct ServiceError {
     pub retry_after: Option<Duration>,
     /// How many attempts were made.
     pub attempts: u32,
-    /// The body, up to 4 KiB of it (a gateway's HTML page, say).
+    /// The body (a gateway's HTML page, say), with any echoed token redacted, then cut to 4 KiB.
     pub body: Bytes,
 }
 
@@ -118,8 +118,6 @@ impl ArmErrorDetail {
     }
 }
 
-const BODY_KEPT: usize = 4096;
-
 pub(crate) fn header(headers: &HeaderMap, name: &str) -> Option<String> {
     headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
@@ -131,12 +129,11 @@ impl ServiceError {
         headers: &HeaderMap,
         body: Bytes,
         meta: &CallMeta,
-        secret: Option<&[u8]>,
     ) -> Self {
-        let body = redact(body.slice(..body.len().min(BODY_KEPT)), secret);
+        // The whole body: the redaction step (`redact.rs`, which every error passes) scrubs it, and the texts
+        // and header values taken from it here, and only then cuts it to 4 KiB.
         let error = ArmErrorDetail::from_body(&body);
-        // Header values are text a server chose, like the body: scrub an echoed token from them too.
-        let header = |name| header(headers, name).map(|value| redact_text(value, secret));
+        let header = |name| header(headers, name);
         let code = header("x-ms-error-code").or_else(|| error.as_ref().and_then(|e| e.code.clone()));
         Self {
             operation,

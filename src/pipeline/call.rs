@@ -17,7 +17,7 @@ use super::{
 };
 use crate::{
     auth::token_bytes,
-    error::{CallMeta, Cause, Error, Result, into_error, redact_text},
+    error::{CallMeta, Cause, Error, Redactor, Result, into_error},
     operation::Operation,
     retry::{self, Next, Try, Used},
 };
@@ -69,14 +69,12 @@ impl Pipeline {
         span: &tracing::Span,
     ) -> (Result<ResponseValue<T>>, CallMeta) {
         let secret = state.secret.take().or_else(|| self.settings().auth.current_header());
-        let secret = secret.as_ref().map(token_bytes);
+        let redactor = Redactor::new(secret.as_ref().map(token_bytes));
         state.meta.client_request_id =
             state.client_request_id.as_ref().and_then(|id| id.to_str().ok()).map(str::to_owned);
         // The request id is a header the server chose: scrub an echoed token before it reaches logs or errors.
-        state.meta.last_request_id = state
-            .last_request_id
-            .take()
-            .map(|rid| redact_text(String::from_utf8_lossy(rid.as_bytes()).into_owned(), secret));
+        state.meta.last_request_id =
+            state.last_request_id.take().map(|rid| redactor.text(String::from_utf8_lossy(rid.as_bytes()).into_owned()));
         let meta = &mut state.meta;
         span.record("attempts", meta.attempts);
         if let Some(status) = meta.last_status {
@@ -112,7 +110,7 @@ impl Pipeline {
         } else {
             Cause::Other(error)
         };
-        let error = into_error(operation.name(), cause, &state.meta, state.body_limit, secret);
+        let error = redactor.error(into_error(operation.name(), cause, &state.meta, state.body_limit));
         (Err(error), state.meta)
     }
 
@@ -134,7 +132,8 @@ impl Pipeline {
                 match send().await {
                     Err(progenitor_client::Error::ResponseBodyError(error)) => match self.resend_after_cut_body() {
                         Some(wait) => {
-                            tracing::debug!(error = %error, wait_ms = wait.as_millis() as u64, "answer's body cut; retrying");
+                            let error = self.redact_transport_text(&error);
+                            tracing::debug!(error, wait_ms = retry::millis(wait), "answer's body cut; retrying");
                             tokio::time::sleep(wait).await;
                         }
                         None => return Err(progenitor_client::Error::ResponseBodyError(error)),
@@ -144,6 +143,25 @@ impl Pipeline {
             }
         })
         .await
+    }
+
+    /// The redaction step (see [`Redactor::error`]) for an error made outside a call: a poll's answer, a
+    /// refused link, a stopped listing. It scrubs the client's current token.
+    pub(crate) fn redacted(&self, error: Error) -> Error {
+        let token = self.settings().auth.current_header();
+        Redactor::new(token.as_ref().map(token_bytes)).error(error)
+    }
+
+    /// The redaction step for text a server chose that goes into a log line.
+    pub(crate) fn redacted_text(&self, text: String) -> String {
+        let token = self.settings().auth.current_header();
+        Redactor::new(token.as_ref().map(token_bytes)).text(text)
+    }
+
+    /// The redaction step for a transport error's text in a log line (its URL without query, path redacted).
+    fn redact_transport_text(&self, error: &reqwest::Error) -> String {
+        let token = self.settings().auth.current_header();
+        Redactor::new(token.as_ref().map(token_bytes)).transport_text(error)
     }
 
     /// After a success answer's body was cut: how long to wait before sending the read again, or `None` when

@@ -14,6 +14,8 @@ use super::{
     scope::{CallState, with_call},
 };
 use crate::{
+    auth::token_bytes,
+    error::Redactor,
     operation::Operation,
     retry::{self, Next, Stop, Try, Used},
 };
@@ -120,8 +122,8 @@ impl Pipeline {
                 tracing::debug!(
                     attempt,
                     status,
-                    error = result.as_ref().err().map(|e| e.to_string()),
-                    wait_ms = wait.as_millis() as u64,
+                    error = result.as_ref().err().map(|e| Redactor::new(sent.map(token_bytes)).transport_text(e)),
+                    wait_ms = retry::millis(wait),
                     "retrying"
                 );
                 Some(wait)
@@ -135,7 +137,7 @@ impl Pipeline {
                 with_call(|c| c.meta.retry_after = Some(asked));
                 tracing::debug!(
                     attempt,
-                    retry_after_ms = asked.as_millis() as u64,
+                    retry_after_ms = retry::millis(asked),
                     "server asks for a longer wait than allowed; giving up"
                 );
                 None

@@ -4,10 +4,7 @@
 use url::Url;
 
 use super::Pipeline;
-use crate::{
-    auth::token_bytes,
-    error::{Error, Result, redact_text},
-};
+use crate::error::{Error, Result};
 
 /// Same scheme, host and port: where the token may go.
 pub(crate) fn same_origin(a: &Url, b: &Url) -> bool {
@@ -32,12 +29,9 @@ impl Pipeline {
     /// ours exactly once while every other query parameter is kept as sent.
     pub(crate) fn service_url(&self, kind: &'static str, link: &str) -> Result<Url> {
         let settings = self.settings();
-        let refuse = |reason: &str| Error::UnsafeUrl {
-            kind,
-            // The link is text the server chose: never let it carry our token into an error message.
-            url: redact_text(link.to_owned(), settings.auth.current_header().as_ref().map(token_bytes)),
-            reason: reason.to_owned(),
-        };
+        // The link is text the server chose: the redaction step keeps our token out of the error.
+        let refuse =
+            |reason: &str| self.redacted(Error::UnsafeUrl { kind, url: link.to_owned(), reason: reason.to_owned() });
         let mut url = match Url::parse(link) {
             Ok(url) => url,
             Err(url::ParseError::RelativeUrlWithoutBase) => {

@@ -19,7 +19,7 @@ use tokio::time::Instant;
 use super::types::{MIN_FREQUENCY, PollerOptions, PollerStatus, ResumeToken};
 use crate::{
     core::Core,
-    error::{ArmErrorDetail, Error, Result, header, redact},
+    error::{ArmErrorDetail, Error, Result, header},
     operation::{Operation, Polled},
     retry,
     status::LockboxRequestStatus,
@@ -144,7 +144,8 @@ impl Answer {
             operation: self.op.name(),
             status: self.status,
             request_id: header(&self.headers, "x-ms-request-id"),
-            body: redact(body.slice(..body.len().min(4096)), None),
+            // Whole: the redaction step cuts it, after scrubbing (see `Engine::step`).
+            body: body.clone(),
             source,
         })
     }
@@ -182,7 +183,8 @@ impl<T: DeserializeOwned + Send + 'static> Engine<T> {
                 (self, Some(Ok(status)))
             }
             Progress::Running { wait } => {
-                let item = self.poll(wait).await;
+                // The redaction step: a poll's error may quote what the server sent (its body, its status).
+                let item = self.poll(wait).await.map_err(|e| self.core.pipeline().redacted(e));
                 if let Progress::Ended(_) = self.progress {
                     // The poll that found the end yields its terminal status itself.
                     let Progress::Ended(end) = std::mem::replace(&mut self.progress, Progress::Running { wait }) else {
@@ -192,10 +194,11 @@ impl<T: DeserializeOwned + Send + 'static> Engine<T> {
                 }
                 if let Ok(status) = &item {
                     let next_poll_ms = match self.progress {
-                        Progress::Running { wait } => Some(wait.as_millis() as u64),
+                        Progress::Running { wait } => Some(retry::millis(wait)),
                         _ => None,
                     };
-                    tracing::info!(operation = self.target.op.name(), %status, next_poll_ms);
+                    let status = self.core.pipeline().redacted_text(status.to_string());
+                    tracing::info!(operation = self.target.op.name(), status, next_poll_ms);
                 }
                 (self, Some(item))
             }
@@ -289,6 +292,11 @@ impl<T: DeserializeOwned + Send + 'static> Engine<T> {
     }
 
     pub(super) fn into_result(self) -> Result<T> {
+        let pipeline = self.core.pipeline().clone();
+        self.unredacted_result().map_err(|e| pipeline.redacted(e))
+    }
+
+    fn unredacted_result(self) -> Result<T> {
         match self.progress {
             Progress::Ended(End::Done(_, value)) | Progress::Reported(End::Done(_, value)) => Ok(value),
             Progress::Ended(End::Failed(status, error)) | Progress::Reported(End::Failed(status, error)) => {

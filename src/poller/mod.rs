@@ -151,7 +151,7 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
         let found = polling_header(&answer.headers).filter(|_| status != StatusCode::NO_CONTENT);
         let Some((kind, url)) = found else {
             if status == StatusCode::ACCEPTED {
-                let mut error = ServiceError::from_parts(op.name(), status, &answer.headers, answer.body, &meta, None);
+                let mut error = ServiceError::from_parts(op.name(), status, &answer.headers, answer.body, &meta);
                 error.code = Some("MissingPollingHeader".into());
                 error.error = Some(ArmErrorDetail {
                     code: error.code.clone(),
@@ -160,7 +160,8 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
                     ),
                     ..Default::default()
                 });
-                return (Err(Error::Service(Box::new(error))), meta);
+                // The redaction step: the body is the server's, and may echo the token.
+                return (Err(pipeline.redacted(Error::Service(Box::new(error)))), meta);
             }
             // 201 or 204 without a polling URL: finished now.
             let result = engine.finish("Succeeded".into(), &answer, true);

@@ -1,0 +1,204 @@
+//! One redaction point, before truncation (issue 14 C): a token a server echoes back (in a body, a header, a
+//! link's path or query) never reaches an error's `Display` or `Debug`, nor a tracing event, whatever path the
+//! failure took: not even part of it, when a body is cut to 4 KiB.
+//!
+//! Each test asserts that no substring of the token of 8 characters or more appears. One process-wide tracing
+//! subscriber at TRACE level captures every event of every test of this file, and each test searches all of it.
+
+mod common;
+
+use std::{
+    sync::{Arc, Mutex, OnceLock},
+    time::Duration,
+};
+
+use azure_customer_lockbox::{CustomerLockboxClient, Error, FixedRetryOptions, RetryOptions};
+use common::*;
+use futures::StreamExt;
+use serde_json::json;
+use wiremock::{
+    Mock, ResponseTemplate,
+    matchers::{method, path},
+};
+
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Buffer {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn logs() -> &'static Buffer {
+    static LOGS: OnceLock<Buffer> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .init();
+        buffer
+    })
+}
+
+fn log_text() -> String {
+    String::from_utf8_lossy(&logs().0.lock().unwrap()).into_owned()
+}
+
+/// The first piece of the token, 8 characters or longer, that `text` contains.
+fn leaked(text: &str) -> Option<&'static str> {
+    (0..=TOKEN.len() - 8).map(|i| &TOKEN[i..i + 8]).find(|piece| text.contains(piece))
+}
+
+/// Asserts that neither the error's `Display` nor its `Debug`, nor anything logged so far, holds a piece of the
+/// token.
+fn assert_no_token(what: &str, error: &Error) {
+    let display = error.to_string();
+    let debug = format!("{error:?}");
+    assert_eq!(leaked(&display), None, "{what}: Display leaks the token: {display}");
+    assert_eq!(leaked(&debug), None, "{what}: Debug leaks the token: {debug}");
+    let logs = log_text();
+    assert_eq!(leaked(&logs), None, "{what}: the logs leak the token: {logs}");
+}
+
+const ENABLE: &str = "/providers/Microsoft.CustomerLockbox/enableLockbox";
+const LIST: &str = "/subscriptions/11111111-2222-3333-4444-555555555555/providers/Microsoft.CustomerLockbox/requests";
+
+fn client_with(uri: &str, retry: RetryOptions, per_try_timeout: Option<Duration>) -> CustomerLockboxClient {
+    let mut options = options(uri);
+    options.retry = retry;
+    options.per_try_timeout = per_try_timeout;
+    CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap()
+}
+
+/// An undecodable poll answer that echoes the token: `Error::Decode`'s body.
+#[tokio::test]
+async fn an_undecodable_poll_answer_echoing_the_token() {
+    logs();
+    let server = mock_server().await;
+    let accepted = ResponseTemplate::new(202).insert_header("Azure-AsyncOperation", format!("{}/op", server.uri()));
+    Mock::given(method("POST")).and(path(ENABLE)).respond_with(accepted).mount(&server).await;
+    let echo = ResponseTemplate::new(200).set_body_string(format!("{{\"status\": you sent {TOKEN}"));
+    Mock::given(method("GET")).and(path("/op")).respond_with(echo).mount(&server).await;
+    let client = client_with(&server.uri(), RetryOptions::none(), None);
+    let error = client.tenant().enable().await.unwrap_err();
+    assert!(matches!(error, Error::Decode { .. }), "{error:?}");
+    assert!(format!("{error:?}").contains("<redacted>"), "the echo is shown, redacted: {error:?}");
+    assert_no_token("undecodable poll answer", &error);
+}
+
+/// A 202 with no polling header whose body echoes the token: the `ServiceError`'s body.
+#[tokio::test]
+async fn a_202_without_a_polling_header_echoing_the_token() {
+    logs();
+    let server = mock_server().await;
+    let echo = ResponseTemplate::new(202).set_body_string(format!("accepted the call from {TOKEN}"));
+    Mock::given(method("POST")).and(path(ENABLE)).respond_with(echo).mount(&server).await;
+    let client = client_with(&server.uri(), RetryOptions::none(), None);
+    let error = client.tenant().enable().await.unwrap_err();
+    assert_eq!(error.code(), Some("MissingPollingHeader"));
+    assert_no_token("202 without a polling header", &error);
+}
+
+/// A transport failure (a per-try timeout) on a `nextLink` that carries the token in its query: reqwest's error
+/// names the URL, in `Display`, `Debug` and the retry event.
+#[tokio::test]
+async fn a_transport_failure_on_a_next_link_carrying_the_token() {
+    logs();
+    let server = mock_server().await;
+    let next = format!("{}/next/page?$skiptoken={TOKEN}", server.uri());
+    let first = ResponseTemplate::new(200).set_body_json(json!({"value": [], "nextLink": next}));
+    Mock::given(method("GET")).and(path(LIST)).respond_with(first).mount(&server).await;
+    let stalled = ResponseTemplate::new(200).set_delay(Duration::from_secs(5)).set_body_json(json!({"value": []}));
+    Mock::given(method("GET")).and(path("/next/page")).respond_with(stalled).mount(&server).await;
+    let retry = RetryOptions::fixed(FixedRetryOptions {
+        max_retries: 1,
+        delay: Duration::from_millis(1),
+        max_total_elapsed: Duration::from_secs(10),
+    });
+    let client = client_with(&server.uri(), retry, Some(Duration::from_millis(200)));
+    let error = client.requests(SUB).unwrap().list(None).try_collect().await.unwrap_err();
+    assert!(matches!(error, Error::Transport { attempts: 2, .. }), "{error:?}");
+    assert!(log_text().contains("retrying"), "the retry event was logged");
+    assert!(error.to_string().contains("/next/page"), "the URL's path is still shown: {error}");
+    assert_no_token("transport failure on a nextLink", &error);
+    // The error's source, as a caller walking the chain would print it.
+    let source = std::error::Error::source(&error).map(|s| format!("{s} {s:?}")).unwrap_or_default();
+    assert_eq!(leaked(&source), None, "the source leaks the token: {source}");
+}
+
+/// A `nextLink` whose path carries the token, sent a second time: `Error::Paging` names the link.
+#[tokio::test]
+async fn a_repeated_next_link_with_the_token_in_its_path() {
+    logs();
+    let server = mock_server().await;
+    let next = format!("{}/next/{TOKEN}/page", server.uri());
+    let page = ResponseTemplate::new(200).set_body_json(json!({"value": [], "nextLink": next}));
+    Mock::given(method("GET")).and(path(LIST)).respond_with(page.clone()).mount(&server).await;
+    Mock::given(method("GET")).and(path(format!("/next/{TOKEN}/page"))).respond_with(page).mount(&server).await;
+    let client = client_with(&server.uri(), RetryOptions::none(), None);
+    let error = client.requests(SUB).unwrap().list(None).try_collect().await.unwrap_err();
+    assert!(matches!(error, Error::Paging(_)), "{error:?}");
+    assert!(error.to_string().contains("/next/"), "the link is still shown: {error}");
+    assert_no_token("repeated nextLink", &error);
+}
+
+/// A body cut to 4 KiB where the token straddles the cut: redaction comes first, so not even the token's first
+/// half is kept. For an error answer (`ServiceError`) and an undecodable success (`Error::Decode`).
+#[tokio::test]
+async fn a_token_straddling_the_4_kib_cut() {
+    logs();
+    let server = mock_server().await;
+    let body = format!("{}{TOKEN} and more", "x".repeat(4096 - TOKEN.len() / 2));
+    let at = format!("{LIST}/req-1");
+    Mock::given(method("GET"))
+        .and(path(&at))
+        .respond_with(ResponseTemplate::new(400).set_body_string(body.clone()))
+        .mount(&server)
+        .await;
+    let client = client_with(&server.uri(), RetryOptions::none(), None);
+    let error = client.requests(SUB).unwrap().get("req-1").await.unwrap_err();
+    let kept = error.service_error().map(|e| e.body.len()).unwrap();
+    assert!(kept <= 4096, "{kept}");
+    assert_no_token("error body cut at 4 KiB", &error);
+    server.reset().await;
+    Mock::given(method("GET"))
+        .and(path(&at))
+        .respond_with(ResponseTemplate::new(200).set_body_string(body))
+        .mount(&server)
+        .await;
+    let error = client.requests(SUB).unwrap().get("req-1").await.unwrap_err();
+    match &error {
+        Error::Decode { body, .. } => assert!(body.len() <= 4096, "{}", body.len()),
+        other => panic!("{other:?}"),
+    }
+    assert_no_token("undecodable body cut at 4 KiB", &error);
+}
+
+/// A percent-encoded token in a link's path is still the token.
+#[tokio::test]
+async fn a_percent_encoded_token_in_a_refused_link() {
+    logs();
+    let server = mock_server().await;
+    let encoded: String = TOKEN.bytes().map(|b| format!("%{b:02X}")).collect();
+    let next = format!("https://elsewhere.example/next/{encoded}/page");
+    let page = ResponseTemplate::new(200).set_body_json(json!({"value": [], "nextLink": next}));
+    Mock::given(method("GET")).and(path(LIST)).respond_with(page).mount(&server).await;
+    let client = client_with(&server.uri(), RetryOptions::none(), None);
+    let mut pages = client.requests(SUB).unwrap().list(None).into_pages();
+    assert!(pages.next().await.unwrap().is_ok());
+    let error = pages.next().await.unwrap().unwrap_err();
+    assert!(matches!(error, Error::UnsafeUrl { .. }), "{error:?}");
+    assert_no_token("refused link with a percent-encoded token", &error);
+    for shown in [error.to_string(), format!("{error:?}")] {
+        assert!(!shown.contains(&encoded[..24]), "the encoded token is the token: {shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
+    }
+}
