@@ -14,7 +14,7 @@
 //!   Sending { round } --200/201/204 + decision----------------------------------> Answered      |
 //!     |  |   --2xx, body lost------------------------------------------------> Recorded         |
 //!     |  |   --202 + polling URL--> Following --ends with the decision------> Answered          |
-//!     |  |                                |  --fails, or ends without it--> Reading (Accepted)  |
+//!     |  |                                |  --fails, or names none------> Reading (Accepted)   |
 //!     |  |   --202, cannot be followed----------------------------------> Reading (Accepted)     |
 //!     |  '--refused (after an uncertain round: its currentStatus shows ours)--> Recorded         |
 //!     |      --refused, after an uncertain round----------------------> Reading (Refused)        |
@@ -196,8 +196,9 @@ fn after_send<P>(
 /// The state after the poller of an accepted decision (round `round`) ended with `result`.
 fn after_follow<P>(round: u32, decision: &ApprovalDecision, result: Result<Approval>, waited: Duration) -> State<P> {
     match result {
-        Ok(approval) if approval.status.as_ref() == Some(decision) => State::Answered(approval),
-        // A final body that is not the decision (the request resource, say): the request's status tells.
+        // The service's answer names a decision: keep it as sent (even a value this SDK does not know).
+        Ok(approval) if approval.status.is_some() => State::Answered(approval),
+        // A final body that names no decision (the request resource, say): the request's status tells.
         Ok(_) => State::Reading {
             round,
             why: Why::Accepted,
@@ -518,7 +519,8 @@ mod tests {
         let approval = |status: Option<ApprovalDecision>| Approval { status, reason: None };
         assert_eq!(follow(Ok(approval(Some(ApprovalDecision::Approve)))), "Answered");
         assert_eq!(follow(Ok(approval(None))), "Reading 1 Accepted", "a final body without the decision");
-        assert_eq!(follow(Ok(approval(Some(ApprovalDecision::Deny)))), "Reading 1 Accepted");
+        let odd = ApprovalDecision::Other("Escalate".into());
+        assert_eq!(follow(Ok(approval(Some(odd)))), "Answered", "the service's answer is kept as sent");
         assert_eq!(follow(Err(timeout())), "Reading 1 Accepted");
         let failed = Error::OperationFailed { status: "Failed".into(), error: None };
         assert_eq!(follow(Err(failed)), "Refused");
