@@ -193,8 +193,9 @@ fn after_send<P>(
     }
 }
 
-/// The state after the poller of an accepted decision (round `round`) ended with `result`.
-fn after_follow<P>(round: u32, decision: &ApprovalDecision, result: Result<Approval>, waited: Duration) -> State<P> {
+/// The state after the poller of an accepted decision (round `round`) ended with `result`, `waited` after it
+/// started.
+fn after_follow<P>(round: u32, result: Result<Approval>, waited: Duration) -> State<P> {
     match result {
         // The service's answer names a decision: keep it as sent (even a value this SDK does not know).
         Ok(approval) if approval.status.is_some() => State::Answered(approval),
@@ -377,7 +378,7 @@ async fn run(
                             .unwrap_or_else(|_| Err(bound.timeout("requests_update_status to finish"))),
                         None => poller.await,
                     };
-                    after_follow(round, &decision, result, started.elapsed())
+                    after_follow(round, result, started.elapsed())
                 }
             },
             State::Reading { round, why, error } => {
@@ -514,8 +515,7 @@ mod tests {
 
     #[test]
     fn transitions_after_following() {
-        let approve = ApprovalDecision::Approve;
-        let follow = |result| name::<()>(&after_follow(1, &approve, result, Duration::ZERO));
+        let follow = |result| name::<()>(&after_follow(1, result, Duration::ZERO));
         let approval = |status: Option<ApprovalDecision>| Approval { status, reason: None };
         assert_eq!(follow(Ok(approval(Some(ApprovalDecision::Approve)))), "Answered");
         assert_eq!(follow(Ok(approval(None))), "Reading 1 Accepted", "a final body without the decision");
