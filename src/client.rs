@@ -62,8 +62,11 @@ pub struct CustomerLockboxClientOptions {
     pub api_version: String,
     /// How failed attempts are retried. The default is exponential backoff, 3 retries (see [`RetryOptions`]).
     pub retry: RetryOptions,
-    /// Time limit for one attempt, from sending to the last byte of the answer. The default is 60 s, the time
-    /// Resource Manager itself gives a resource provider.
+    /// Time limit for one attempt, from sending to the last byte of the answer. The default is 20 s: a Lockbox
+    /// call normally answers within a second or two, so a try still silent after 20 s is most likely a stalled
+    /// connection, and cutting it there leaves the default 120 s retry budget room for three more tries (a
+    /// try cut while a decision is on its way is reconciled, never blindly resent). Raise it (Resource Manager
+    /// gives a resource provider up to 60 s before answering 504) together with the retry budget.
     pub per_try_timeout: Option<Duration>,
     /// Time limit for a whole call, retries and waits included; exceeding it gives [`Error::Timeout`]. The
     /// default is `None`: the retry budget bounds a call. A decision cut by it while on its way is not reported
@@ -95,7 +98,7 @@ impl Default for CustomerLockboxClientOptions {
             endpoint: None,
             api_version: DEFAULT_API_VERSION.to_owned(),
             retry: RetryOptions::default(),
-            per_try_timeout: Some(Duration::from_secs(60)),
+            per_try_timeout: Some(Duration::from_secs(20)),
             timeout: None,
             application_id: None,
             http_client: None,

@@ -52,6 +52,19 @@ impl Core {
         Ok(self.pipeline().read(operation, send).await.0?.into_inner())
     }
 
+    /// [`Self::read`], with what the call learned on its way (ids, attempts).
+    pub(crate) async fn read_with_meta<T, F>(
+        &self,
+        operation: Operation,
+        send: impl FnMut() -> F,
+    ) -> Result<(T, CallMeta)>
+    where
+        F: Future<Output = Sent<T>>,
+    {
+        let (result, meta) = self.pipeline().read(operation, send).await;
+        Ok((result?.into_inner(), meta))
+    }
+
     /// GETs the next page of a listing at `link`; see [`Pipeline::get_json`].
     pub(crate) async fn next_page<T: DeserializeOwned>(&self, listing: Operation, link: &str) -> Result<T> {
         let operation = listing.next_page().unwrap_or(listing);

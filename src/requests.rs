@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::{
     core::Core,
-    decision,
+    decision::{self, Bound, Decision},
     error::{Error, Result},
     generated::ClientRequestsExt,
     listing::{RequestFilter, RequestsListOptions},
@@ -15,6 +15,7 @@ use crate::{
     operation::Operation,
     pager::{Fetch, Links, Pager},
     poller::{Poller, PollerOptions},
+    response::{CallIds, Response},
     status::{ApprovalDecision, LockboxRequestStatus},
     validate,
     watch::{Watch, WatchOptions},
@@ -55,6 +56,26 @@ impl RequestsClient {
                 .send()
         };
         core.read(Operation::RequestsGet, send).await
+    }
+
+    /// Reads one request, as [`get`](Self::get), with the ids the service gave the call
+    /// (`x-ms-request-id`, `x-ms-correlation-request-id`) and its number of attempts, for an audit log.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub async fn get_with_response(&self, request_id: &str) -> Result<Response<LockboxRequestResponse>> {
+        let request_id = validate::request_id(request_id)?;
+        let core = &self.core;
+        let send = || {
+            core.api()
+                .requests_get()
+                .subscription_id(&*self.subscription_id)
+                .request_id(request_id)
+                .api_version(core.api_version())
+                .send()
+        };
+        let (request, meta) = core.read_with_meta(Operation::RequestsGet, send).await?;
+        Ok(Response::new(request, CallIds::from_meta(&meta)))
     }
 
     /// Lists requests (`Requests_List`), lazily, a page at a time. Sends nothing until the pager is polled.
@@ -105,7 +126,7 @@ impl RequestsClient {
     ///
     /// # Errors
     /// As [`update_status`](Self::update_status).
-    pub async fn approve(&self, request_id: &str, reason: &str) -> Result<Approval> {
+    pub async fn approve(&self, request_id: &str, reason: &str) -> Result<Decision> {
         self.update_status(request_id, ApprovalDecision::Approve, reason).await
     }
 
@@ -113,7 +134,7 @@ impl RequestsClient {
     ///
     /// # Errors
     /// As [`update_status`](Self::update_status).
-    pub async fn deny(&self, request_id: &str, reason: &str) -> Result<Approval> {
+    pub async fn deny(&self, request_id: &str, reason: &str) -> Result<Decision> {
         self.update_status(request_id, ApprovalDecision::Deny, reason).await
     }
 
@@ -133,15 +154,49 @@ impl RequestsClient {
         self.begin_update_status(request_id, ApprovalDecision::Deny, reason).await
     }
 
-    /// Records a decision on a pending request (`Requests_UpdateStatus`), exactly once, and waits for the
-    /// service to accept it: an answer of `202 Accepted` is polled with default [`PollerOptions`]. See
-    /// [`begin_update_status`](Self::begin_update_status) for how retries are made safe.
+    /// Records a decision on a pending request (`Requests_UpdateStatus`), exactly once, waits for the service
+    /// to accept it (an answer of `202 Accepted` is polled with default [`PollerOptions`]), and says what the
+    /// service recorded: a [`Decision`] carries the [`Approval`], the `x-ms-request-id` and
+    /// `x-ms-correlation-request-id` of the call the service recorded, the number of attempts, and whether the
+    /// outcome was learned by reading the request. See [`begin_update_status`](Self::begin_update_status) for
+    /// how retries are made safe.
+    ///
+    /// An accepted decision whose progress cannot be followed to its end (its polling fails, its polling URL is
+    /// missing or on another host than the endpoint, its final answer shows no decision) is not a failure: the
+    /// request is read, and the call succeeds when its status reflects the decision, fails with
+    /// [`Error::DecisionConflict`] on another final status, or with [`Error::DecisionOutcomeUnknown`] when it
+    /// is still `Pending` or cannot be read. The client's `timeout`, when set, bounds the whole call: tries,
+    /// resends, polling and reconciling reads.
     ///
     /// # Errors
     /// As [`begin_update_status`](Self::begin_update_status); [`Error::OperationFailed`] when the accepted
     /// operation ends as `Failed` or `Canceled`.
-    pub async fn update_status(&self, request_id: &str, decision: ApprovalDecision, reason: &str) -> Result<Approval> {
-        self.begin_update_status(request_id, decision, reason).await?.await
+    pub async fn update_status(&self, request_id: &str, decision: ApprovalDecision, reason: &str) -> Result<Decision> {
+        let bound = Bound::new([self.core.pipeline().settings().call_timeout]);
+        self.decide(request_id, decision, reason, bound, PollerOptions::default()).await
+    }
+
+    /// Checks the arguments, then records the decision within `bound`, following a `202` with `options`.
+    async fn decide(
+        &self,
+        request_id: &str,
+        decision: ApprovalDecision,
+        reason: &str,
+        bound: Bound,
+        options: PollerOptions,
+    ) -> Result<Decision> {
+        let (request_id, reason) = Self::check(request_id, &decision, reason)?;
+        decision::decide(&self.core, &self.subscription_id, request_id, decision, reason, bound, options).await
+    }
+
+    /// The checked request id and reason of a decision, or why they are refused.
+    fn check<'a>(request_id: &'a str, decision: &ApprovalDecision, reason: &'a str) -> Result<(&'a str, &'a str)> {
+        let request_id = validate::request_id(request_id)?;
+        let reason = validate::reason(reason)?;
+        if let ApprovalDecision::Other(value) = decision {
+            return Err(Error::invalid("decision", format!("{value:?} is not a decision this SDK can send")));
+        }
+        Ok((request_id, reason))
     }
 
     /// Starts recording a decision on a pending request (`Requests_UpdateStatus`), exactly once, and returns a
@@ -168,11 +223,7 @@ impl RequestsClient {
         decision: ApprovalDecision,
         reason: &str,
     ) -> Result<Poller<Approval>> {
-        let request_id = validate::request_id(request_id)?;
-        let reason = validate::reason(reason)?;
-        if let ApprovalDecision::Other(value) = &decision {
-            return Err(Error::invalid("decision", format!("{value:?} is not a decision this SDK can send")));
-        }
+        let (request_id, reason) = Self::check(request_id, &decision, reason)?;
         decision::record(&self.core, &self.subscription_id, request_id, decision, reason).await
     }
 
@@ -237,7 +288,9 @@ impl RequestsClient {
         options: PollerOptions,
     ) -> Result<LockboxRequestResponse> {
         let started = tokio::time::Instant::now();
-        self.begin_update_status(request_id, decision.clone(), reason).await?.with_options(options.clone()).await?;
+        // The options' timeout (and the client's) bounds the decision's step too, reconciling read included.
+        let bound = Bound::new([self.core.pipeline().settings().call_timeout, options.timeout]);
+        self.decide(request_id, decision.clone(), reason, bound, options.clone()).await?;
         let timeout = options.timeout.map(|limit| limit.saturating_sub(started.elapsed()));
         let request = self.wait_for_decision(request_id, Some(PollerOptions { timeout, ..options }))?.await?;
         let status = request.status().cloned().unwrap_or(LockboxRequestStatus::Unknown);

@@ -107,9 +107,12 @@ impl RetryOptions {
 /// `[0.8, 1.3)` (when `jitter` is on), capped at `max_delay`; never less than the server's requested wait.
 /// With the defaults: about 0.8 s, 1.6 s, 3.2 s.
 ///
-/// The defaults follow the Azure SDK guidelines and the Go SDK (3 retries, 0.8 s, 60 s) rather than the Rust
-/// core's 8 retries at 200 ms: ARM throttles per subscription and hour, so hammering it eight times in a few
-/// seconds only burns quota, and a human approver waiting on a CLI wants an answer within a minute.
+/// The defaults follow the Azure SDK guidelines and the Go SDK (3 retries, 0.8 s, 60 s longest wait) rather
+/// than the Rust core's 8 retries at 200 ms: ARM throttles per subscription and hour, so hammering it eight
+/// times in a few seconds only burns quota. The budget is 120 s so that, with the client's default 20 s
+/// per-try timeout, a try that stalls is cut and retried: four 20 s tries and their waits fit in it (the Rust
+/// core's budget is 60 s but it sets no per-try timeout at all, only reqwest's 60 s read timeout, so a stalled
+/// try there is never retried either; Go has no budget, only the caller's deadline).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ExponentialRetryOptions {
     /// Retries after the first attempt. The default is 3.
@@ -118,7 +121,7 @@ pub struct ExponentialRetryOptions {
     pub initial_delay: Duration,
     /// Longest single wait; a server asking for more makes the SDK give up instead. The default is 60 s.
     pub max_delay: Duration,
-    /// Time budget for all attempts and waits of one call; no wait goes past it. The default is 60 s.
+    /// Time budget for all attempts and waits of one call; no wait goes past it. The default is 120 s.
     pub max_total_elapsed: Duration,
     /// Whether delays are jittered, so that many clients do not retry in step. The default is `true`.
     pub jitter: bool,
@@ -130,7 +133,7 @@ impl Default for ExponentialRetryOptions {
             max_retries: 3,
             initial_delay: Duration::from_millis(800),
             max_delay: Duration::from_secs(60),
-            max_total_elapsed: Duration::from_secs(60),
+            max_total_elapsed: Duration::from_secs(120),
             jitter: true,
         }
     }
@@ -143,13 +146,13 @@ pub struct FixedRetryOptions {
     pub max_retries: u32,
     /// Delay before each retry; also the longest server-requested wait honoured. The default is 1 s.
     pub delay: Duration,
-    /// Time budget for all attempts and waits of one call. The default is 60 s.
+    /// Time budget for all attempts and waits of one call. The default is 120 s, as the exponential policy's.
     pub max_total_elapsed: Duration,
 }
 
 impl Default for FixedRetryOptions {
     fn default() -> Self {
-        Self { max_retries: 3, delay: Duration::from_secs(1), max_total_elapsed: Duration::from_secs(60) }
+        Self { max_retries: 3, delay: Duration::from_secs(1), max_total_elapsed: Duration::from_secs(120) }
     }
 }
 

@@ -707,3 +707,33 @@ fn a_zero_body_limit_is_refused() {
         other => panic!("{other:?}"),
     }
 }
+
+/// With the default options, a try that stalls is cut by the per-try timeout and retried within the default
+/// budget (issue 14 D): 20 s tries, 120 s budget, 3 retries, so a stalled pooled connection costs one try, not
+/// the call. Paused clock: the test client applies the default per-try timeout to each request itself.
+#[tokio::test(start_paused = true)]
+async fn with_the_default_options_a_stalled_try_is_retried_within_the_budget() {
+    let defaults = CustomerLockboxClientOptions::default();
+    assert_eq!(defaults.per_try_timeout, Some(Duration::from_secs(20)));
+    assert_eq!(ExponentialRetryOptions::default().max_total_elapsed, Duration::from_secs(120));
+    let server = mock_server().await;
+    Mock::given(method("GET")).respond_with(ok_tenant().set_delay(Duration::from_secs(3600))).mount(&server).await;
+    let options = CustomerLockboxClientOptions {
+        http_client: Some(paused_clock_http()),
+        ..CustomerLockboxClientOptions::for_endpoint(server.uri().parse().unwrap())
+    };
+    assert_eq!(options.per_try_timeout, defaults.per_try_timeout);
+    assert_eq!(options.retry, RetryOptions::default());
+    let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap();
+    let started = Instant::now();
+    match client.tenant().is_opted_in(TENANT).await.unwrap_err() {
+        Error::Transport { attempts, source, .. } => {
+            assert_eq!(attempts, 4, "the first try and its three retries");
+            assert!(source.is_timeout(), "{source:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Four tries of 20 s and three jittered waits (0.8 s, 1.6 s, 3.2 s, each x0.8..1.3).
+    let elapsed = started.elapsed();
+    assert!(elapsed >= Duration::from_secs(84) && elapsed <= Duration::from_secs(88), "{elapsed:?}");
+}

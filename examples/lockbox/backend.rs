@@ -75,8 +75,8 @@ impl RequestRef {
     }
 }
 
-/// What the service recorded for a decision, as an audit log cites it. The ids and `reconciled` stay empty
-/// until the SDK's decision results carry them (issue 15.5); `attempts` likewise.
+/// What the service recorded for a decision, as an audit log cites it: from the SDK's
+/// [`Decision`](azure_customer_lockbox::Decision).
 #[derive(Debug, Clone, Default, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Recorded {
@@ -182,7 +182,12 @@ impl Backend {
         decision: ApprovalDecision,
         reason: &str,
     ) -> Result<Recorded, Error> {
-        self.client.requests(subscription)?.update_status(id, decision, reason).await?;
-        Ok(Recorded::default())
+        let decision = self.client.requests(subscription)?.update_status(id, decision, reason).await?;
+        Ok(Recorded {
+            service_request_id: decision.service_request_id().map(str::to_owned),
+            correlation_id: decision.correlation_request_id().map(str::to_owned),
+            attempts: Some(decision.attempts()),
+            reconciled: Some(decision.reconciled()),
+        })
     }
 }

@@ -18,4 +18,6 @@ pub(crate) struct CallMeta {
     pub(crate) in_flight: bool,
     pub(crate) last_status: Option<StatusCode>,
     pub(crate) last_request_id: Option<String>,
+    /// `x-ms-correlation-request-id` of the last answer.
+    pub(crate) last_correlation_id: Option<String>,
 }

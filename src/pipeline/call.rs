@@ -37,6 +37,17 @@ impl Pipeline {
         operation: Operation,
         call: impl Future<Output = Sent<T>>,
     ) -> (Result<ResponseValue<T>>, CallMeta) {
+        self.call_within(operation, call, self.settings().call_timeout).await
+    }
+
+    /// [`Self::call`], bounded by `limit` instead of the client's `timeout` (a decision keeps part of its
+    /// time for a reconciling read; see `decision.rs`).
+    pub(crate) async fn call_within<T>(
+        &self,
+        operation: Operation,
+        call: impl Future<Output = Sent<T>>,
+        limit: Option<Duration>,
+    ) -> (Result<ResponseValue<T>>, CallMeta) {
         let client_request_id = new_request_id();
         let span = tracing::debug_span!(
             "customer_lockbox",
@@ -52,7 +63,7 @@ impl Pipeline {
             ..Default::default()
         }));
         let scoped = in_scope(state.clone(), call).instrument(span.clone());
-        let result = match self.settings().call_timeout {
+        let result = match limit {
             Some(limit) => tokio::time::timeout(limit, scoped).await.map_err(|_| limit),
             None => Ok(scoped.await),
         };
@@ -75,6 +86,10 @@ impl Pipeline {
         // The request id is a header the server chose: scrub an echoed token before it reaches logs or errors.
         state.meta.last_request_id =
             state.last_request_id.take().map(|rid| redactor.text(String::from_utf8_lossy(rid.as_bytes()).into_owned()));
+        state.meta.last_correlation_id = state
+            .last_correlation_id
+            .take()
+            .map(|id| redactor.text(String::from_utf8_lossy(id.as_bytes()).into_owned()));
         let meta = &mut state.meta;
         span.record("attempts", meta.attempts);
         if let Some(status) = meta.last_status {

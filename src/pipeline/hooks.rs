@@ -100,6 +100,8 @@ impl Pipeline {
             c.meta.in_flight &= status.is_some_and(|s| s.is_success());
             c.meta.last_status = status;
             c.last_request_id = result.as_ref().ok().and_then(|r| r.headers().get(REQUEST_ID).cloned());
+            c.last_correlation_id =
+                result.as_ref().ok().and_then(|r| r.headers().get("x-ms-correlation-request-id").cloned());
         });
         if status == Some(StatusCode::UNAUTHORIZED)
             && let Some(sent) = sent

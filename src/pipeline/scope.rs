@@ -19,6 +19,8 @@ pub(super) struct CallState {
     pub(super) secret: Option<HeaderValue>,
     /// `x-ms-request-id` of the last response, as received (turned into text, redacted, when the call ends).
     pub(super) last_request_id: Option<HeaderValue>,
+    /// `x-ms-correlation-request-id` of the last response, as received (turned into text as above).
+    pub(super) last_correlation_id: Option<HeaderValue>,
     /// When the call's first attempt went out.
     pub(super) started: Option<tokio::time::Instant>,
     /// Attempts made by earlier sends of this call: a read sent again after the body of its answer was cut

@@ -113,6 +113,20 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
     where
         F: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<()>>>,
     {
+        Self::start_within(core, op, send, expect, core.pipeline().settings().call_timeout).await
+    }
+
+    /// [`Self::start`], its first call bounded by `limit` instead of the client's `timeout`.
+    pub(crate) async fn start_within<F>(
+        core: &Core,
+        op: Operation,
+        send: F,
+        expect: Expect,
+        limit: Option<Duration>,
+    ) -> (Result<Self>, CallMeta)
+    where
+        F: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<()>>>,
+    {
         enum Initial<T> {
             Done(T),
             Accepted(Bytes),
@@ -135,7 +149,7 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
             }
         };
         let pipeline = core.pipeline();
-        let (result, meta) = pipeline.call(op, intercepted).await;
+        let (result, meta) = pipeline.call_within(op, intercepted, limit).await;
         let response = match result {
             Ok(response) => response,
             Err(e) => return (Err(e), meta),

@@ -1,0 +1,319 @@
+//! Decisions where features meet: refusals without `currentStatus`, 202s whose progress cannot be followed,
+//! no retries, the reconciling read's backoff, timeouts, and what an audit log can cite (issue 14 A and D,
+//! issue 15 item 5). All on tokio's paused clock unless a test says otherwise.
+
+mod common;
+
+use std::time::Duration;
+
+use azure_customer_lockbox::{
+    CustomerLockboxClient, CustomerLockboxClientOptions, Error, ExponentialRetryOptions, PollerOptions, RetryOptions,
+    models::{ApprovalDecision, LockboxRequestStatus},
+};
+use common::*;
+use serde_json::json;
+use tokio::time::Instant;
+use wiremock::{
+    Mock, MockServer, ResponseTemplate,
+    matchers::{method, path, path_regex},
+};
+
+fn policy(max_retries: u32) -> RetryOptions {
+    RetryOptions::exponential(ExponentialRetryOptions { max_retries, jitter: false, ..Default::default() })
+}
+
+fn client_with(endpoint: &str, retry: RetryOptions, timeout: Option<Duration>) -> CustomerLockboxClient {
+    let options = CustomerLockboxClientOptions {
+        retry,
+        timeout,
+        per_try_timeout: None,
+        http_client: Some(paused_clock_http()),
+        ..CustomerLockboxClientOptions::for_endpoint(endpoint.parse().unwrap())
+    };
+    CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap()
+}
+
+fn client(endpoint: &str, retry: RetryOptions) -> CustomerLockboxClient {
+    client_with(endpoint, retry, None)
+}
+
+/// Decisions at `/updateApproval` answer `posts` in turn (none mounted when empty: the test mounts its own),
+/// reads of the request `gets` in turn.
+async fn decisions_server(posts: Vec<ResponseTemplate>, gets: Vec<ResponseTemplate>) -> MockServer {
+    let server = mock_server().await;
+    if !posts.is_empty() {
+        let posts = Sequence::new(posts);
+        Mock::given(method("POST")).and(path_regex("/updateApproval$")).respond_with(posts).mount(&server).await;
+    }
+    Mock::given(method("GET"))
+        .and(path_regex("/requests/[^/]+$"))
+        .respond_with(Sequence::new(gets))
+        .mount(&server)
+        .await;
+    server
+}
+
+async fn script(server: &MockServer, at: &str, answers: Vec<ResponseTemplate>) {
+    Mock::given(method("GET")).and(path(at)).respond_with(Sequence::new(answers)).mount(server).await;
+}
+
+async fn count(server: &MockServer, verb: &str, path_ends: &str) -> usize {
+    let received = server.received_requests().await.unwrap();
+    received.iter().filter(|r| r.method.as_str() == verb && r.url.path().ends_with(path_ends)).count()
+}
+
+fn read(status: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(request_json(SUB, "req", status))
+}
+
+/// A refusal with an ARM body that says nothing about where the request stands.
+fn bare_refusal(status: u16) -> ResponseTemplate {
+    ResponseTemplate::new(status)
+        .set_body_json(json!({"error": {"code": "RequestNotPending", "message": "The request is not pending."}}))
+}
+
+fn accepted(header: &str, url: String) -> ResponseTemplate {
+    ResponseTemplate::new(202).insert_header(header, url.as_str())
+}
+
+// ---- A1: every refusal after an uncertain try is reconciled ----
+
+#[tokio::test(start_paused = true)]
+async fn a_refusal_without_current_status_after_an_uncertain_try_is_reconciled_by_a_read() {
+    for refusal in [409u16, 400] {
+        // The read after the 500 says Pending, the resend is refused, the read after the refusal shows ours.
+        let server = decisions_server(
+            vec![ResponseTemplate::new(500), bare_refusal(refusal)],
+            vec![read("Pending"), read("Approved")],
+        )
+        .await;
+        let decision = client(&server.uri(), policy(3)).requests(SUB).unwrap().approve("req", "ok").await.unwrap();
+        assert_eq!(decision.status, Some(ApprovalDecision::Approve), "{refusal}");
+        assert!(decision.reconciled(), "{refusal}");
+        assert_eq!(count(&server, "POST", "/updateApproval").await, 2, "{refusal}");
+        assert_eq!(count(&server, "GET", "/req").await, 2, "{refusal}");
+
+        let server = decisions_server(
+            vec![ResponseTemplate::new(502), bare_refusal(refusal)],
+            vec![read("Pending"), read("Expired")],
+        )
+        .await;
+        match client(&server.uri(), policy(3)).requests(SUB).unwrap().approve("req", "ok").await.unwrap_err() {
+            Error::DecisionConflict { current_status, .. } => assert_eq!(current_status, LockboxRequestStatus::Expired),
+            other => panic!("{refusal}: {other:?}"),
+        }
+
+        let server = decisions_server(
+            vec![ResponseTemplate::new(504), bare_refusal(refusal)],
+            vec![read("Pending"), ResponseTemplate::new(404)],
+        )
+        .await;
+        match client(&server.uri(), policy(3)).requests(SUB).unwrap().approve("req", "ok").await.unwrap_err() {
+            Error::DecisionOutcomeUnknown { source, .. } => assert_eq!(source.status().unwrap().as_u16(), 404),
+            other => panic!("{refusal}: {other:?}"),
+        }
+    }
+}
+
+// ---- A4: no retries, and the read says Pending ----
+
+#[tokio::test(start_paused = true)]
+async fn without_retries_an_uncertain_try_that_reads_pending_is_an_unknown_outcome() {
+    let server = decisions_server(vec![ResponseTemplate::new(504)], vec![read("Pending")]).await;
+    match client(&server.uri(), RetryOptions::none()).requests(SUB).unwrap().approve("req", "ok").await.unwrap_err() {
+        Error::DecisionOutcomeUnknown { request_id, decision, .. } => {
+            assert_eq!(request_id, "req");
+            assert_eq!(decision, ApprovalDecision::Approve);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(count(&server, "POST", "/updateApproval").await, 1);
+    assert_eq!(count(&server, "GET", "/req").await, 1);
+}
+
+// ---- A2: a 202 whose polling fails ----
+
+#[tokio::test(start_paused = true)]
+async fn an_accepted_decision_whose_polling_fails_is_reconciled_by_a_read() {
+    let server = decisions_server(vec![], vec![read("Approved")]).await;
+    Mock::given(method("POST"))
+        .and(path_regex("/updateApproval$"))
+        .respond_with(accepted("Azure-AsyncOperation", format!("{}/operations/op1", server.uri())))
+        .mount(&server)
+        .await;
+    script(&server, "/operations/op1", vec![ResponseTemplate::new(500)]).await;
+    let requests = client(&server.uri(), policy(1)).requests(SUB).unwrap();
+    let decision = requests.approve("req", "ok").await.unwrap();
+    assert_eq!(decision.status, Some(ApprovalDecision::Approve));
+    assert_eq!(decision.reason.as_deref(), Some("ok"));
+    assert!(decision.reconciled());
+    assert_eq!(count(&server, "GET", "/operations/op1").await, 2, "one poll and its retry");
+    assert_eq!(count(&server, "POST", "/updateApproval").await, 1);
+
+    // The same through approve_and_wait.
+    let request = requests.approve_and_wait("req", "ok", None).await.unwrap();
+    assert_eq!(request.status(), Some(&LockboxRequestStatus::Approved));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_accepted_decision_whose_polling_fails_and_cannot_be_read_is_an_unknown_outcome() {
+    let server = decisions_server(vec![], vec![ResponseTemplate::new(503)]).await;
+    Mock::given(method("POST"))
+        .and(path_regex("/updateApproval$"))
+        .respond_with(accepted("Azure-AsyncOperation", format!("{}/operations/op1", server.uri())))
+        .mount(&server)
+        .await;
+    script(&server, "/operations/op1", vec![ResponseTemplate::new(502)]).await;
+    match client(&server.uri(), policy(1)).requests(SUB).unwrap().deny("req", "no").await.unwrap_err() {
+        Error::DecisionOutcomeUnknown { decision, .. } => assert_eq!(decision, ApprovalDecision::Deny),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(count(&server, "POST", "/updateApproval").await, 1);
+}
+
+// ---- A3: a 202 whose progress cannot be followed ----
+
+#[tokio::test(start_paused = true)]
+async fn an_accepted_decision_with_a_foreign_or_missing_polling_url_is_reconciled_by_a_read() {
+    let foreign = ResponseTemplate::new(202)
+        .insert_header("Azure-AsyncOperation", "https://westus.management.azure.com/operations/op1");
+    for first in [foreign, ResponseTemplate::new(202)] {
+        let server = decisions_server(vec![first], vec![read("Approving")]).await;
+        let decision = client(&server.uri(), policy(3)).requests(SUB).unwrap().approve("req", "ok").await.unwrap();
+        assert_eq!(decision.status, Some(ApprovalDecision::Approve));
+        assert!(decision.reconciled());
+        assert_eq!(count(&server, "GET", "/req").await, 1, "the request was read");
+    }
+    // Read as another final status: a conflict, not a success.
+    let server = decisions_server(vec![ResponseTemplate::new(202)], vec![read("Denied")]).await;
+    match client(&server.uri(), policy(3)).requests(SUB).unwrap().approve("req", "ok").await.unwrap_err() {
+        Error::DecisionConflict { current_status, .. } => assert_eq!(current_status, LockboxRequestStatus::Denied),
+        other => panic!("{other:?}"),
+    }
+}
+
+// ---- A5: a final body that is the request, not an Approval ----
+
+#[tokio::test(start_paused = true)]
+async fn a_final_body_that_is_the_request_reports_the_decision_not_an_empty_approval() {
+    let server = decisions_server(vec![], vec![read("Denied")]).await;
+    Mock::given(method("POST"))
+        .and(path_regex("/updateApproval$"))
+        .respond_with(accepted("Location", format!("{}/results/op1", server.uri())))
+        .mount(&server)
+        .await;
+    script(&server, "/results/op1", vec![read("Denied")]).await;
+    let decision = client(&server.uri(), policy(3)).requests(SUB).unwrap().deny("req", "no").await.unwrap();
+    assert_eq!(decision.status, Some(ApprovalDecision::Deny));
+    assert_eq!(decision.reason.as_deref(), Some("no"));
+}
+
+// ---- D2: the reconciling read waits a backoff ----
+
+#[tokio::test(start_paused = true)]
+async fn the_reconciling_read_waits_a_backoff_after_an_ambiguous_try() {
+    let server = decisions_server(vec![ResponseTemplate::new(504)], vec![read("Approved")]).await;
+    let retry = RetryOptions::exponential(ExponentialRetryOptions {
+        initial_delay: Duration::from_secs(2),
+        jitter: false,
+        ..Default::default()
+    });
+    let started = Instant::now();
+    client(&server.uri(), retry).requests(SUB).unwrap().approve("req", "ok").await.unwrap();
+    // Nothing else waits: the only time that passes on the paused clock is the wait before the read.
+    assert!(started.elapsed() >= Duration::from_secs(2), "{:?}", started.elapsed());
+    assert_eq!(count(&server, "GET", "/req").await, 1);
+}
+
+// ---- A6 and A7: timeouts ----
+
+/// Real clock: on the paused clock the bound on the reconciling read would fire while its answer is still on
+/// the socket (tokio jumps to the next timer whenever it waits on IO).
+#[tokio::test]
+async fn approve_and_wait_reconciles_when_its_timeout_passes_while_the_decision_is_on_its_way() {
+    let server = decisions_server(vec![], vec![read("Approved")]).await;
+    Mock::given(method("POST"))
+        .and(path_regex("/updateApproval$"))
+        .respond_with(accepted("Azure-AsyncOperation", format!("{}/operations/op1", server.uri())))
+        .mount(&server)
+        .await;
+    script(&server, "/operations/op1", vec![ResponseTemplate::new(200).set_body_json(json!({"status": "Running"}))])
+        .await;
+    let options = PollerOptions { frequency: Duration::from_secs(1), timeout: Some(Duration::from_secs(6)) };
+    let started = Instant::now();
+    let request = client(&server.uri(), policy(3))
+        .requests(SUB)
+        .unwrap()
+        .approve_and_wait("req", "ok", Some(options))
+        .await
+        .unwrap();
+    assert_eq!(request.status(), Some(&LockboxRequestStatus::Approved));
+    assert!(started.elapsed() <= Duration::from_secs(6), "{:?}", started.elapsed());
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_client_timeout_bounds_the_polling_after_a_202() {
+    let server = decisions_server(vec![], vec![read("Pending")]).await;
+    Mock::given(method("POST"))
+        .and(path_regex("/updateApproval$"))
+        .respond_with(accepted("Azure-AsyncOperation", format!("{}/operations/op1", server.uri())))
+        .mount(&server)
+        .await;
+    script(&server, "/operations/op1", vec![ResponseTemplate::new(200).set_body_json(json!({"status": "Running"}))])
+        .await;
+    let requests = client_with(&server.uri(), policy(3), Some(Duration::from_secs(60))).requests(SUB).unwrap();
+    let started = Instant::now();
+    let outcome = tokio::time::timeout(Duration::from_secs(3600), requests.approve("req", "ok")).await;
+    let error = outcome.expect("the client's timeout bounds the wait after a 202").unwrap_err();
+    assert!(matches!(error, Error::DecisionOutcomeUnknown { .. }), "{error:?}");
+    assert!(started.elapsed() <= Duration::from_secs(60), "{:?}", started.elapsed());
+}
+
+// ---- issue 15 item 5: what an audit log cites ----
+
+#[tokio::test(start_paused = true)]
+async fn a_decision_carries_the_service_ids_attempts_and_whether_it_was_reconciled() {
+    let answer = ResponseTemplate::new(200)
+        .set_body_json(json!({"status": "Approve", "reason": "ok"}))
+        .insert_header("x-ms-request-id", "svc-1")
+        .insert_header("x-ms-correlation-request-id", "corr-1");
+    let server = decisions_server(vec![ResponseTemplate::new(503), answer], vec![read("Pending")]).await;
+    let decision = client(&server.uri(), policy(3)).requests(SUB).unwrap().approve("req", "ok").await.unwrap();
+    assert_eq!(decision.service_request_id(), Some("svc-1"));
+    assert_eq!(decision.correlation_request_id(), Some("corr-1"));
+    assert!(decision.client_request_id().is_some_and(|id| id.len() == 36));
+    assert_eq!(decision.attempts(), 2);
+    assert!(!decision.reconciled());
+    assert_eq!(decision.into_model().reason.as_deref(), Some("ok"));
+
+    // Reconciled: the ids are those of the uncertain try the service recorded.
+    let uncertain = ResponseTemplate::new(500)
+        .insert_header("x-ms-request-id", "svc-2")
+        .insert_header("x-ms-correlation-request-id", "corr-2");
+    let server = decisions_server(vec![uncertain], vec![read("Approved")]).await;
+    let decision = client(&server.uri(), policy(3)).requests(SUB).unwrap().approve("req", "ok").await.unwrap();
+    assert_eq!(decision.service_request_id(), Some("svc-2"));
+    assert_eq!(decision.correlation_request_id(), Some("corr-2"));
+    assert_eq!(decision.attempts(), 1);
+    assert!(decision.reconciled());
+}
+
+#[tokio::test(start_paused = true)]
+async fn get_gives_the_service_ids_when_asked() {
+    let server = mock_server().await;
+    Mock::given(method("GET"))
+        .and(path_regex("/requests/req$"))
+        .respond_with(
+            read("Pending")
+                .insert_header("x-ms-request-id", "svc-3")
+                .insert_header("x-ms-correlation-request-id", "corr-3"),
+        )
+        .mount(&server)
+        .await;
+    let requests = client(&server.uri(), policy(3)).requests(SUB).unwrap();
+    let response = requests.get_with_response("req").await.unwrap();
+    assert_eq!(response.service_request_id(), Some("svc-3"));
+    assert_eq!(response.correlation_request_id(), Some("corr-3"));
+    assert_eq!(response.attempts(), 1);
+    assert_eq!(response.into_model().status(), Some(&LockboxRequestStatus::Pending));
+}
