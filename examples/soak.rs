@@ -1,7 +1,9 @@
 //! Soak test: 10,000+ mixed operations from 32 concurrent tasks against the emulator while about a third of
 //! all responses are injected faults (429 with each retry-hint header, 5xx with and without ARM bodies, HTML
-//! gateway pages, dropped connections, failures after the decision was recorded). At the end the emulator's
-//! state is checked against what the SDK reported.
+//! gateway pages, dropped connections, failures after the decision was recorded). Decisions on half of the
+//! subscriptions are answered `202 Accepted` and polled (the emulator's 202 mode), with faults on the polls too
+//! (5xx, dropped connections, cut bodies) and 202s whose polling URLs name another host. At the end the
+//! emulator's state is checked against what the SDK reported.
 //!
 //! ```sh
 //! cargo run --release --example soak [-- --ops 10000 --tasks 32 --seed 7]
@@ -12,7 +14,8 @@
 //! responses were faults. A *duplicate* decision is a decision POST that reached the emulator for a request whose
 //! decision was already recorded (`Emulator::duplicate_decisions`). A *lost* decision is one whose outcome the
 //! caller was told wrongly: reported as taken but not recorded, or reported as failed although the service
-//! recorded it.
+//! recorded it. The exit status is also non-zero if the client sent anything to a foreign polling host
+//! (`Emulator::foreign_host_requests`): the token goes only to the configured origin.
 
 use std::{
     collections::HashMap,
@@ -29,7 +32,7 @@ use azure_customer_lockbox::{
     StaticTokenCredential,
 };
 use azure_customer_lockbox_emulator::{
-    Emulator, EmulatorConfig, Fault, NewLockboxRequest, Operation, RetryAfterHeader,
+    AsyncOperations, Emulator, EmulatorConfig, Fault, NewLockboxRequest, Operation, RetryAfterHeader,
 };
 use clap::Parser;
 
@@ -94,10 +97,42 @@ fn random_fault(rng: &mut fastrand::Rng) -> Fault {
     fault.times(1)
 }
 
+/// A fault for a task whose decisions are answered `202 Accepted`: half the time one of [`random_fault`], else
+/// one on the polls (or a `202` naming another host).
+fn random_async_fault(rng: &mut fastrand::Rng) -> Fault {
+    if rng.bool() {
+        return random_fault(rng);
+    }
+    let fault = match rng.u8(0..7) {
+        0 => Fault::status(500),
+        1 => Fault::status_without_body(503),
+        2 => Fault::html(502),
+        3 => Fault::drop_connection(),
+        4 => Fault::cut_body(),
+        // Several 503s in a row on the polls (shared by every task polling at the time).
+        5 => Fault::status(503).times(4),
+        // The decision is accepted, but its progress is on a host the token must not go to.
+        _ => return Fault::foreign_polling_host().on(Operation::RequestsUpdateStatus),
+    };
+    fault.on(Operation::AsyncOperationPoll)
+}
+
+/// Subscriptions whose decisions the emulator answers `202 Accepted` (the others at once).
+fn answers_202(sub: &str) -> bool {
+    sub == SUBSCRIPTIONS[1] || sub == SUBSCRIPTIONS[3]
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
     let emulator = Arc::new(Emulator::start(EmulatorConfig::default().with_page_size(50)).await.expect("emulator"));
+    // Operations end almost at once; the client still waits the 202's `Retry-After` (1 s) before its first
+    // poll, so those tasks run their decisions beside their other operations rather than one after another.
+    let async_mode =
+        AsyncOperations { duration: Duration::from_millis(5), retry_after_secs: 1, ..AsyncOperations::default() };
+    for sub in SUBSCRIPTIONS.into_iter().filter(|s| answers_202(s)) {
+        emulator.set_async_operations_for(sub, Some(async_mode.clone()));
+    }
     // Enough pending requests for every decision the run can make; each task owns its own slice.
     let per_task = args.ops / args.tasks / 3 + 8;
     let mut owned: Vec<Vec<(String, String)>> = vec![Vec::new(); args.tasks];
@@ -136,10 +171,12 @@ async fn main() -> ExitCode {
         let mut rng = fastrand::Rng::with_seed(args.seed.wrapping_mul(1_000_003).wrapping_add(task as u64));
         handles.push(tokio::spawn(async move {
             let sub = SUBSCRIPTIONS[task % SUBSCRIPTIONS.len()];
+            let accepted = answers_202(sub);
             let requests = client.requests(sub).expect("subscription id");
+            let mut decisions = tokio::task::JoinSet::new();
             for _ in 0..quota {
                 if rng.f64() < fault_rate {
-                    emulator.inject(random_fault(&mut rng));
+                    emulator.inject(if accepted { random_async_fault(&mut rng) } else { random_fault(&mut rng) });
                 }
                 let ok = match rng.u8(0..10) {
                     0..=1 => requests.list(None).try_next().await.map(drop),
@@ -147,30 +184,25 @@ async fn main() -> ExitCode {
                     3 | 4 => requests.get(&readable[rng.usize(0..readable.len())]).await.map(drop),
                     5..=7 if !mine.is_empty() => {
                         let (_, id) = mine.pop().expect("not empty");
-                        let approve = rng.bool();
-                        let result = if approve {
-                            requests.approve(&id, "soak approval").await
-                        } else {
-                            requests.deny(&id, "soak denial").await
-                        };
-                        let decision = if approve { "Approve" } else { "Deny" };
-                        let reported = match &result {
-                            Ok(_) => Reported::Taken,
-                            Err(Error::DecisionOutcomeUnknown { .. }) => Reported::Unknown,
-                            Err(_) => Reported::Failed,
-                        };
-                        outcomes.lock().expect("lock").insert(id, (decision, reported));
-                        result.map(drop)
+                        let decide = decide(requests.clone(), id, rng.bool(), outcomes.clone());
+                        if accepted {
+                            // Polled after a 1 s wait: run it beside the task's next operations.
+                            let (done, failed) = (done.clone(), failed.clone());
+                            decisions.spawn(async move {
+                                count(decide.await, &done, &failed);
+                            });
+                            continue;
+                        }
+                        decide.await
                     }
                     8 => client.tenant().is_opted_in(&tenant).await.map(drop),
                     _ if rng.bool() => client.tenant().enable().await,
                     _ => client.tenant().disable().await,
                 };
-                if let Err(error) = ok {
-                    eprintln!("operation failed: {error}");
-                    failed.fetch_add(1, Ordering::Relaxed);
-                }
-                done.fetch_add(1, Ordering::Relaxed);
+                count(ok, &done, &failed);
+            }
+            while let Some(joined) = decisions.join_next().await {
+                joined.expect("decision task panicked");
             }
         }));
     }
@@ -200,6 +232,10 @@ async fn main() -> ExitCode {
     }
     lost += recorded.keys().filter(|id| !outcomes.contains_key(*id)).count();
 
+    let foreign = emulator.foreign_host_requests();
+    if foreign > 0 {
+        println!("{foreign} requests sent to a foreign polling host");
+    }
     let ops = done.load(Ordering::Relaxed);
     let failed = failed.load(Ordering::Relaxed);
     let faults = emulator.faults_injected();
@@ -215,9 +251,37 @@ async fn main() -> ExitCode {
     println!(
         "soak: {ops} ops, {faults} faults injected, {failed} failed, {dup} duplicate decisions, {lost} lost decisions"
     );
-    if failed == 0 && dup == 0 && lost == 0 && share >= 0.30 && ops >= args.ops {
+    if failed == 0 && dup == 0 && lost == 0 && foreign == 0 && share >= 0.30 && ops >= args.ops {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// Approves or denies `id`, recording what the SDK reported.
+async fn decide(
+    requests: azure_customer_lockbox::RequestsClient,
+    id: String,
+    approve: bool,
+    outcomes: Outcomes,
+) -> Result<(), Error> {
+    let result =
+        if approve { requests.approve(&id, "soak approval").await } else { requests.deny(&id, "soak denial").await };
+    let decision = if approve { "Approve" } else { "Deny" };
+    let reported = match &result {
+        Ok(_) => Reported::Taken,
+        Err(Error::DecisionOutcomeUnknown { .. }) => Reported::Unknown,
+        Err(_) => Reported::Failed,
+    };
+    outcomes.lock().expect("lock").insert(id, (decision, reported));
+    result.map(drop)
+}
+
+/// Counts one finished operation, and whether it failed.
+fn count(result: Result<(), Error>, done: &AtomicUsize, failed: &AtomicUsize) {
+    if let Err(error) = result {
+        eprintln!("operation failed: {error}");
+        failed.fetch_add(1, Ordering::Relaxed);
+    }
+    done.fetch_add(1, Ordering::Relaxed);
 }

@@ -1,5 +1,6 @@
-//! Property-based fuzzing on stable Rust (`proptest`): arbitrary bytes and arbitrary JSON into every response
-//! decoder, arbitrary strings into the extensible enums, arbitrary `nextLink`s through the pager (the public
+//! Property-based fuzzing on stable Rust (`proptest`): JSON-shaped values (whole, cut short, with a byte
+//! changed) and arbitrary JSON into every response decoder, which must read back what they write; known and
+//! arbitrary strings into the extensible enums, arbitrary `nextLink`s through the pager (the public
 //! path to the nextLink check), and arbitrary request ids through the emulator. Nothing may panic; every
 //! outcome must be a value or a typed error. Case counts are bounded so this runs within `cargo test`.
 
@@ -14,18 +15,23 @@ use azure_customer_lockbox::{
 };
 use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig};
 use common::*;
-use proptest::{prelude::*, test_runner::TestRunner};
+use proptest::{prelude::*, strategy::ValueTree, test_runner::TestRunner};
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::{Value, json};
 use wiremock::{Mock, ResponseTemplate};
 
 const API: &str = "2018-02-28-preview";
 
-/// Decodes, and when that succeeds, re-encodes and decodes again: what the SDK accepts it can also write.
+/// Decodes, and when that succeeds, re-encodes and decodes again: what the SDK accepts it can also write, and
+/// the value read back is the value written (compared as the JSON each encodes to, so that types without
+/// `PartialEq` are covered too).
 fn round_trip<T: DeserializeOwned + Serialize>(bytes: &[u8]) -> Result<(), TestCaseError> {
     if let Ok(value) = serde_json::from_slice::<T>(bytes) {
-        let again = serde_json::to_vec(&value).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        prop_assert!(serde_json::from_slice::<T>(&again).is_ok(), "{}", String::from_utf8_lossy(&again));
+        let written = serde_json::to_value(&value).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let again: T = serde_json::from_value(written.clone())
+            .map_err(|e| TestCaseError::fail(format!("{written} does not decode again: {e}")))?;
+        let rewritten = serde_json::to_value(&again).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(&rewritten, &written, "{}", String::from_utf8_lossy(bytes));
     }
     Ok(())
 }
@@ -106,7 +112,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
-    fn arbitrary_bytes_never_panic_a_decoder(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+    fn json_shaped_and_damaged_bytes_never_panic_a_decoder(bytes in json_shaped_bytes()) {
         decode_everything(&bytes)?;
     }
 
@@ -124,7 +130,7 @@ proptest! {
     }
 
     #[test]
-    fn extensible_enums_keep_any_value(text in "\\PC{0,24}") {
+    fn extensible_enums_keep_any_value(text in enum_text()) {
         let status = LockboxRequestStatus::parse(&text);
         match &status {
             LockboxRequestStatus::Other(kept) => prop_assert_eq!(kept, &text),
@@ -140,31 +146,108 @@ proptest! {
     }
 }
 
-/// nextLink templates: `{base}` is the endpoint (no trailing slash), `{foreign}` another local server.
-fn next_link() -> impl Strategy<Value = String> {
-    let tricky = prop::sample::select(
-        &[
-            "//{foreign_host}/x",
-            "{foreign}/steal?api-version=1",
-            "{base}@{foreign_host}/x",
-            "{base}.evil.example/x",
-            "HTTP://{base_host}/x?API-VERSION=1&api%2Dversion=2&Api-Version=3",
-            "/x?api-version=1&api-version=2",
-            "?api-version=",
-            "/x#?api-version=9",
-            " {base}/x",
-            "\\\\{foreign_host}\\x",
-            "https://{base_host}/x",
-            "{base}/x?api-version=1999-01-01&$skipToken=a%26b",
-            "javascript:alert(1)",
-            "data:text/plain,x",
-            "file:///etc/passwd",
-            "{base}/%2e%2e/%2e%2e/x",
-        ][..],
-    )
-    .prop_map(String::from);
+/// The wire values the SDK knows (in their own case, or another), beside arbitrary text.
+fn enum_text() -> impl Strategy<Value = String> {
+    let known = prop::sample::select(KNOWN_ENUM_VALUES).prop_map(String::from);
     prop_oneof![
-        2 => tricky,
+        2 => known.clone(),
+        1 => (known, any::<u64>()).prop_map(|(text, mask)| {
+            text.chars().enumerate().map(|(i, c)| if mask >> (i % 64) & 1 == 1 { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() }).collect()
+        }),
+        2 => "\\PC{0,24}",
+    ]
+}
+
+const KNOWN_ENUM_VALUES: &[&str] = &[
+    "Initializing",
+    "Pending",
+    "Approving",
+    "Denying",
+    "Approved",
+    "Denied",
+    "Expired",
+    "Revoking",
+    "Revoked",
+    "Error",
+    "Unknown",
+    "Completed",
+    "Completing",
+    "Approve",
+    "Deny",
+];
+
+/// Mostly JSON (as the decoders get it), some of it damaged (cut short, a byte changed), some plain bytes.
+fn json_shaped_bytes() -> impl Strategy<Value = Vec<u8>> {
+    let json = || arb_json().prop_map(|v| serde_json::to_vec(&v).unwrap());
+    prop_oneof![
+        3 => json(),
+        1 => (json(), any::<prop::sample::Index>()).prop_map(|(bytes, at)| {
+            let cut = if bytes.is_empty() { 0 } else { at.index(bytes.len()) };
+            bytes[..cut].to_vec()
+        }),
+        1 => (json(), any::<prop::sample::Index>(), any::<u8>()).prop_map(|(mut bytes, at, byte)| {
+            if !bytes.is_empty() {
+                let i = at.index(bytes.len());
+                bytes[i] = byte;
+            }
+            bytes
+        }),
+        1 => prop::collection::vec(any::<u8>(), 0..512),
+    ]
+}
+
+/// The strategies above reach what they are for: most generated bytes are JSON, and every known enum value
+/// comes up (a strategy of random text alone would almost never produce `Approved`).
+#[test]
+fn the_generators_reach_json_and_every_known_enum_value() {
+    let mut runner = TestRunner::deterministic();
+    let bytes = json_shaped_bytes();
+    let parsed = (0..400)
+        .filter(|_| {
+            let sample = bytes.new_tree(&mut runner).unwrap().current();
+            serde_json::from_slice::<Value>(&sample).is_ok()
+        })
+        .count();
+    assert!(parsed >= 200, "only {parsed} of 400 generated inputs were JSON");
+    let texts = enum_text();
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..2000 {
+        seen.insert(texts.new_tree(&mut runner).unwrap().current());
+    }
+    for known in KNOWN_ENUM_VALUES {
+        assert!(seen.contains(*known), "{known} never generated");
+        let status = LockboxRequestStatus::parse(known);
+        let decision: ApprovalDecision = serde_json::from_value(json!(known)).unwrap();
+        assert!(
+            !matches!(status, LockboxRequestStatus::Other(_)) || !matches!(decision, ApprovalDecision::Other(_)),
+            "{known} is known to neither enum"
+        );
+    }
+}
+
+/// nextLink templates: `{base}` is the endpoint (no trailing slash), `{foreign}` another local server.
+const TRICKY_NEXT_LINKS: &[&str] = &[
+    "//{foreign_host}/x",
+    "{foreign}/steal?api-version=1",
+    "{base}@{foreign_host}/x",
+    "{base}.evil.example/x",
+    "HTTP://{base_host}/x?API-VERSION=1&api%2Dversion=2&Api-Version=3",
+    "/x?api-version=1&api-version=2",
+    "?api-version=",
+    "/x#?api-version=9",
+    " {base}/x",
+    "\\\\{foreign_host}\\x",
+    "https://{base_host}/x",
+    "{base}/x?api-version=1999-01-01&$skipToken=a%26b",
+    "javascript:alert(1)",
+    "data:text/plain,x",
+    "file:///etc/passwd",
+    "{base}/%2e%2e/%2e%2e/x",
+];
+
+/// Random nextLink templates (the tricky ones are all checked on every run besides).
+fn next_link() -> impl Strategy<Value = String> {
+    prop_oneof![
         1 => "\\PC{0,40}",
         1 => "/[a-zA-Z0-9/._%?&=#+-]{0,40}",
         1 => "[a-zA-Z0-9/._%?&=#+-]{0,40}".prop_map(|rest| format!("{{base}}/{rest}")),
@@ -184,8 +267,7 @@ fn arbitrary_next_links_reach_only_the_endpoint_with_one_api_version() {
     let base = server.uri();
     let base_host = base.trim_start_matches("http://").to_owned();
     let foreign_host = foreign.uri().trim_start_matches("http://").to_owned();
-    let mut runner = TestRunner::new(ProptestConfig::with_cases(64));
-    let result = runner.run(&next_link(), |template| {
+    let check = |template: String| {
         let link = template
             .replace("{base}", &base)
             .replace("{base_host}", &base_host)
@@ -221,8 +303,13 @@ fn arbitrary_next_links_reach_only_the_endpoint_with_one_api_version() {
             prop_assert!(stolen.is_empty(), "{link:?} reached another server");
             Ok(())
         })
-    });
-    result.unwrap();
+    };
+    // Every tricky template, every run; then random ones.
+    for template in TRICKY_NEXT_LINKS {
+        check((*template).to_owned()).unwrap_or_else(|e| panic!("{template}: {e}"));
+    }
+    let mut runner = TestRunner::new(ProptestConfig::with_cases(48));
+    runner.run(&next_link(), check).unwrap();
 }
 
 fn request_id() -> impl Strategy<Value = String> {

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::arm::{ArmError, ok_json};
-use super::model::API_VERSION;
+use super::model::{API_VERSION, AsyncOperations};
 use super::state::{Decision, Inner, rfc3339, to_delta};
 
 /// What an operation does when it succeeds.
@@ -30,9 +30,21 @@ pub(crate) struct AsyncOp {
 }
 
 impl Inner {
+    /// The async-mode settings for decisions on this subscription: its own, else the emulator's.
+    pub fn async_cfg_for(&self, sub: &str) -> Option<&AsyncOperations> {
+        match self.async_by_subscription.get(&sub.to_ascii_lowercase()) {
+            Some(own) => own.as_ref(),
+            None => self.async_cfg.as_ref(),
+        }
+    }
+
     /// Starts an operation if async mode is on; returns its id.
     pub fn start_op(&mut self, effect: OpEffect, now: DateTime<Utc>) -> Option<(String, u64)> {
-        let cfg = self.async_cfg.clone()?;
+        let cfg = match &effect {
+            OpEffect::Decide { sub, .. } => self.async_cfg_for(sub),
+            OpEffect::Tenant { .. } => self.async_cfg.as_ref(),
+        }
+        .cloned()?;
         let id = uuid::Uuid::new_v4().to_string();
         self.ops.push(AsyncOp {
             id: id.clone(),

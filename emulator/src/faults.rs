@@ -27,6 +27,9 @@ pub enum Operation {
     RequestsUpdateStatus,
     /// `GET /subscriptions` (Resource Manager's `Subscriptions_List`).
     SubscriptionsList,
+    /// A poll of a long-running operation: `GET /providers/Microsoft.CustomerLockbox/operationStatuses/{id}`
+    /// or `.../operationResults/{id}` (the URLs of a `202 Accepted`).
+    AsyncOperationPoll,
 }
 
 /// Which retry hint a throttled (`429`) answer carries.
@@ -72,6 +75,12 @@ pub enum FaultKind {
     /// and a `content-length` for the whole body, then close the connection half-way through the body. An empty
     /// body has no half to cut, so it arrives whole.
     CutBody,
+    /// Answer normally (the operation takes effect), but a `202 Accepted` names its polling URLs
+    /// (`Azure-AsyncOperation`, `Location`) on another host than the one the client called: `localhost` for
+    /// `127.0.0.1` and the other way round, same port, so a client that follows them reaches this emulator
+    /// under a foreign name, which [`Emulator::foreign_host_requests`](crate::Emulator::foreign_host_requests)
+    /// counts. Other answers are left as they are.
+    ForeignPollingHost,
 }
 
 /// A fault to apply to the next `count` matching ARM requests; queue it with `Emulator::inject`.
@@ -89,8 +98,8 @@ pub struct Fault {
     pub count: usize,
     /// Only this operation; `None` matches every routed ARM request (including async-operation polls).
     pub operation: Option<Operation>,
-    /// Apply the operation's effect first (e.g. record the approval), then fail (ignored for `Delay` and
-    /// `CutBody`, which always apply it).
+    /// Apply the operation's effect first (e.g. record the approval), then fail (ignored for `Delay`,
+    /// `CutBody` and `ForeignPollingHost`, which always apply it).
     pub after_commit: bool,
 }
 
@@ -135,6 +144,11 @@ impl Fault {
         Self::new(FaultKind::CutBody)
     }
 
+    /// Answer normally, but name a `202`'s polling URLs on another host.
+    pub fn foreign_polling_host() -> Self {
+        Self::new(FaultKind::ForeignPollingHost)
+    }
+
     /// Affect the next `count` matching responses.
     #[must_use]
     pub fn times(mut self, count: usize) -> Self {
@@ -161,7 +175,7 @@ impl Fault {
     }
 }
 
-/// The failing response of a fault (not for `DropConnection`, `Delay` or `CutBody`).
+/// The failing response of a fault (not for `DropConnection`, `Delay`, `CutBody` or `ForeignPollingHost`).
 pub(crate) fn fault_response(kind: &FaultKind) -> Response {
     match kind {
         FaultKind::Throttle { retry_after } => {
@@ -209,7 +223,7 @@ pub(crate) fn fault_response(kind: &FaultKind) -> Response {
             response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
             response
         }
-        FaultKind::DropConnection | FaultKind::Delay(_) | FaultKind::CutBody => {
+        FaultKind::DropConnection | FaultKind::Delay(_) | FaultKind::CutBody | FaultKind::ForeignPollingHost => {
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }
@@ -220,7 +234,7 @@ pub(crate) fn fault_response(kind: &FaultKind) -> Response {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct FaultSpec {
-    /// `throttle`, `status`, `html`, `dropConnection`, `delay` or `cutBody`.
+    /// `throttle`, `status`, `html`, `dropConnection`, `delay`, `cutBody` or `foreignPollingHost`.
     pub kind: String,
     /// Status for `status` / `html`.
     pub status: Option<u16>,
@@ -269,9 +283,11 @@ impl FaultSpec {
             "dropconnection" => FaultKind::DropConnection,
             "delay" => FaultKind::Delay(Duration::from_millis(self.millis.unwrap_or(0))),
             "cutbody" => FaultKind::CutBody,
+            "foreignpollinghost" => FaultKind::ForeignPollingHost,
             other => {
                 return Err(format!(
-                    "unknown fault kind '{other}': expected throttle, status, html, dropConnection, delay or cutBody"
+                    "unknown fault kind '{other}': expected throttle, status, html, dropConnection, delay, cutBody or \
+                     foreignPollingHost"
                 ));
             }
         };

@@ -242,7 +242,7 @@ impl Emulator {
     }
 
     /// How many duplicate decisions reached the emulator: decision POSTs for a request whose decision was
-    /// already recorded (the sum of [`DecisionPosts::after_decision`]). A client that never sends a decision
+    /// already recorded, or accepted with a `202` (the sum of [`DecisionPosts::after_decision`]). A client that never sends a decision
     /// twice keeps this at 0, whatever faults it met.
     pub fn duplicate_decisions(&self) -> u64 {
         self.shared.with(|inner, _| inner.requests.iter().map(|r| r.posts.after_decision).sum())
@@ -334,6 +334,18 @@ impl Emulator {
     /// Switches long-running-operation mode on (`Some`) or off (`None`) for subsequent POST actions.
     pub fn set_async_operations(&self, cfg: Option<AsyncOperations>) {
         self.shared.with(|inner, _| inner.async_cfg = cfg);
+    }
+
+    /// Gives decisions on one subscription their own mode: `Some` answers them `202 Accepted` with these
+    /// settings, `None` answers them at once, whatever [`Emulator::set_async_operations`] says.
+    pub fn set_async_operations_for(&self, subscription_id: &str, cfg: Option<AsyncOperations>) {
+        self.shared.with(|inner, _| inner.async_by_subscription.insert(subscription_id.to_ascii_lowercase(), cfg));
+    }
+
+    /// ARM requests that arrived under another host name than the emulator's own (see
+    /// [`FaultKind::ForeignPollingHost`]): a client that follows a foreign polling URL shows here.
+    pub fn foreign_host_requests(&self) -> usize {
+        self.shared.with(|inner, _| inner.foreign_host_requests)
     }
 
     /// Stops accepting connections and waits (up to a few seconds) for in-flight requests.

@@ -227,7 +227,7 @@ pub struct DecisionPosts {
     pub request_id: String,
     /// Decision POSTs received for it in all.
     pub received: u64,
-    /// Those received after a decision for it was recorded: each is a duplicate decision, sent by a client
+    /// Those received after a decision for it was recorded (or accepted with a `202`): each is a duplicate decision, sent by a client
     /// that did not know (or did not check) that its decision had been taken.
     pub after_decision: u64,
 }

@@ -38,6 +38,7 @@ enum Route {
 
 impl Route {
     fn operation(&self) -> Option<Operation> {
+        // Every route has an operation; `Option` because faults match on `Option<Operation>`.
         Some(match self {
             Self::OperationsList => Operation::OperationsList,
             Self::TenantOptedIn(_) => Operation::GetTenantOptedIn,
@@ -47,7 +48,7 @@ impl Route {
             Self::Get(..) => Operation::RequestsGet,
             Self::Update(..) => Operation::RequestsUpdateStatus,
             Self::Subscriptions => Operation::SubscriptionsList,
-            Self::OpStatus(_) | Self::OpResult(_) => return None,
+            Self::OpStatus(_) | Self::OpResult(_) => Operation::AsyncOperationPoll,
         })
     }
 
@@ -80,6 +81,11 @@ pub(crate) async fn dispatch(State(shared): State<Arc<Shared>>, request: Request
     if let Route::Update(sub, rid) = &call.route {
         shared.with(|inner, _| inner.count_decision_post(sub, rid));
     }
+    let called = parts.headers.get(axum::http::header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let called = called.rsplit_once(':').map_or(called, |(host, _)| host);
+    if shared.base_url.host_str().is_some_and(|own| !own.eq_ignore_ascii_case(called)) {
+        shared.with(|inner, _| inner.foreign_host_requests += 1);
+    }
 
     let fault = shared.with(|inner, _| inner.take_fault(call.route.operation()));
     let Some(fault) = fault else {
@@ -91,6 +97,7 @@ pub(crate) async fn dispatch(State(shared): State<Arc<Shared>>, request: Request
             handle(&shared, &call).into_response()
         }
         FaultKind::CutBody => cut_body(handle(&shared, &call).into_response()).await,
+        FaultKind::ForeignPollingHost => foreign_polling_host(handle(&shared, &call).into_response()),
         kind => {
             if fault.after_commit {
                 drop(handle(&shared, &call));
@@ -115,6 +122,27 @@ async fn cut_body(response: Response) -> Response {
     };
     let chunks = futures::StreamExt::chain(futures::stream::once(async { Ok(half) }), futures::stream::once(cut));
     Response::from_parts(parts, axum::body::Body::from_stream(chunks))
+}
+
+/// A `202`'s polling headers with their host swapped (`127.0.0.1` <-> `localhost`, same port).
+fn foreign_polling_host(mut response: Response) -> Response {
+    if response.status() != StatusCode::ACCEPTED {
+        return response;
+    }
+    for name in ["azure-asyncoperation", "location"] {
+        let Some(mut url) =
+            response.headers().get(name).and_then(|v| v.to_str().ok()).and_then(|v| url::Url::parse(v).ok())
+        else {
+            continue;
+        };
+        let foreign = if url.host_str() == Some("localhost") { "127.0.0.1" } else { "localhost" };
+        if url.set_host(Some(foreign)).is_ok()
+            && let Ok(value) = axum::http::HeaderValue::from_str(url.as_str())
+        {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
 }
 
 /// Closes the connection without answering: the connection task drops the connection when told.
@@ -290,11 +318,13 @@ fn handle(shared: &Shared, call: &Call) -> Result<Response, ArmError> {
         Route::Update(sub, rid) => {
             let (decision, reason) = parse_approval(&call.body)?;
             shared.with(|inner, now| {
-                if inner.async_cfg.is_some() {
+                if inner.async_cfg_for(sub).is_some() {
                     inner.check_decidable(sub, rid, now)?;
                     let effect =
                         OpEffect::Decide { sub: sub.clone(), rid: rid.clone(), decision, reason: reason.clone() };
                     if let Some((id, retry)) = inner.start_op(effect, now) {
+                        // Accepted: from here a decision POST for this request is a duplicate.
+                        inner.mark_decided(sub, rid);
                         return Ok(accepted(&shared.base_url, &id, retry));
                     }
                 }

@@ -173,6 +173,10 @@ pub(crate) struct Inner {
     /// Every ARM request received, including those no longer kept in `received`.
     pub received_total: usize,
     pub async_cfg: Option<AsyncOperations>,
+    /// Lower-case subscription id -> its own async mode for decisions (`None`: answered at once).
+    pub async_by_subscription: HashMap<String, Option<AsyncOperations>>,
+    /// ARM requests whose `Host` was not the emulator's own host (e.g. a foreign polling URL followed).
+    pub foreign_host_requests: usize,
     pub ops: Vec<AsyncOp>,
     /// Subscriptions, the request budget and added latency.
     pub arm: Arm,
@@ -191,6 +195,13 @@ impl Inner {
             if request.posts.decided {
                 request.posts.after_decision += 1;
             }
+        }
+    }
+
+    /// From now on, a decision POST for this request counts as a duplicate (its decision was accepted).
+    pub fn mark_decided(&mut self, sub: &str, rid: &str) {
+        if let Some(request) = self.find_mut(sub, rid) {
+            request.posts.decided = true;
         }
     }
 

@@ -69,3 +69,81 @@ async fn posts_before_the_decision_is_recorded_are_not_duplicates() {
     assert_eq!(emu.duplicate_decisions(), 0);
     assert_eq!(emu.decision_posts()[0].received, 2);
 }
+
+// ---- 202 mode per subscription, poll faults, foreign polling hosts ----
+
+const ASYNC_SUB: &str = "0b1f6471-1bf0-4dda-aec3-cb92720202a0";
+
+async fn post_on(emu: &Emulator, sub: &str, id: &str) -> reqwest::Response {
+    let url = format!(
+        "{}subscriptions/{sub}/providers/Microsoft.CustomerLockbox/requests/{id}/updateApproval?{API}",
+        emu.url()
+    );
+    reqwest::Client::new()
+        .post(url)
+        .bearer_auth("t")
+        .header("content-type", "application/json")
+        .body(r#"{"status":"Deny","reason":"r"}"#)
+        .send()
+        .await
+        .expect("answered")
+}
+
+fn header(response: &reqwest::Response, name: &str) -> String {
+    response.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn one_subscription_in_202_mode_leaves_the_others_answered_at_once() {
+    use azure_customer_lockbox_emulator::AsyncOperations;
+    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    emu.set_async_operations_for(ASYNC_SUB, Some(AsyncOperations::default()));
+    let sync_id = emu.create_request(SUB, Default::default());
+    let async_id = emu.create_request(ASYNC_SUB, Default::default());
+    assert_eq!(post_on(&emu, SUB, &sync_id).await.status().as_u16(), 200);
+    let accepted = post_on(&emu, ASYNC_SUB, &async_id).await;
+    assert_eq!(accepted.status().as_u16(), 202);
+    assert!(header(&accepted, "azure-asyncoperation").contains("/operationStatuses/"));
+    assert_eq!(emu.request_status(ASYNC_SUB, &async_id).as_deref(), Some("Pending"), "not decided before it ends");
+    // A resend while the accepted decision runs is a duplicate, although nothing is recorded yet.
+    assert_eq!(post_on(&emu, ASYNC_SUB, &async_id).await.status().as_u16(), 202);
+    assert_eq!(emu.duplicate_decisions(), 1);
+    // `None` for the subscription overrides an emulator-wide 202 mode.
+    emu.set_async_operations(Some(AsyncOperations::default()));
+    emu.set_async_operations_for(SUB, None);
+    let other = emu.create_request(SUB, Default::default());
+    assert_eq!(post_on(&emu, SUB, &other).await.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn poll_faults_hit_only_polls_and_a_foreign_polling_host_is_named_and_counted() {
+    use azure_customer_lockbox_emulator::AsyncOperations;
+    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    emu.set_async_operations(Some(AsyncOperations::default()));
+    let id = emu.create_request(SUB, Default::default());
+    emu.inject(Fault::status(503).on(Operation::AsyncOperationPoll));
+    emu.inject(Fault::foreign_polling_host().on(Operation::RequestsUpdateStatus));
+    // The POST passes the poll fault by and takes the foreign-host one.
+    let accepted = post_on(&emu, SUB, &id).await;
+    assert_eq!(accepted.status().as_u16(), 202);
+    let status_url = url::Url::parse(&header(&accepted, "azure-asyncoperation")).unwrap();
+    let result_url = url::Url::parse(&header(&accepted, "location")).unwrap();
+    assert_eq!(status_url.host_str(), Some("localhost"), "{status_url}");
+    assert_eq!(result_url.host_str(), Some("localhost"), "{result_url}");
+    assert_eq!(status_url.port(), emu.url().port());
+    assert_eq!(emu.faults_injected(), 1);
+    assert_eq!(emu.foreign_host_requests(), 0);
+    // Following it reaches the emulator under a foreign name: counted. The first poll gets the poll fault.
+    let poll = reqwest::Client::new().get(status_url.clone()).bearer_auth("t").send().await.unwrap();
+    assert_eq!(poll.status().as_u16(), 503);
+    assert_eq!(emu.faults_injected(), 2);
+    let poll = reqwest::Client::new().get(status_url).bearer_auth("t").send().await.unwrap();
+    assert_eq!(poll.status().as_u16(), 200);
+    assert_eq!(emu.foreign_host_requests(), 2);
+    // A poll fault by the JSON admin name, too.
+    let spec: azure_customer_lockbox_emulator::FaultSpec =
+        serde_json::from_value(serde_json::json!({"kind": "foreignPollingHost", "operation": "AsyncOperationPoll"}))
+            .unwrap();
+    let fault = spec.into_fault().unwrap();
+    assert_eq!(fault, Fault::foreign_polling_host().on(Operation::AsyncOperationPoll));
+}

@@ -34,8 +34,46 @@ pub const SUB: &str = "0b1f6471-1bf0-4dda-aec3-cb9272f09590";
 const API: &str = "2018-02-28-preview";
 const PER_TRY: Duration = Duration::from_millis(300);
 
-/// What a case gave back: texts to search for the token, or why the result is not the expected typed one.
-pub type Check = Result<Vec<String>, String>;
+/// What a case gave back: texts to search for the token, or what went wrong.
+pub type Check = Result<Vec<String>, Problem>;
+
+/// Which summary bucket a failed expectation falls in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bucket {
+    /// `untyped errors`: the SDK gave back something other than the typed error (or success) the case
+    /// expects, or the case could not finish (setup failed, 20 s passed).
+    Untyped,
+    /// `wrong results`: the right kind of result, but a wrong value or side effect (what was sent, received,
+    /// recorded).
+    Wrong,
+}
+
+/// A failed expectation.
+#[derive(Clone, Debug)]
+pub struct Problem {
+    /// Its bucket.
+    pub bucket: Bucket,
+    /// What was expected and what came (including the result's `Display` and `Debug`).
+    pub text: String,
+}
+
+/// An SDK error or a setup failure where something else was expected: `untyped errors`.
+impl From<String> for Problem {
+    fn from(text: String) -> Self {
+        Self { bucket: Bucket::Untyped, text }
+    }
+}
+
+/// An SDK error where a case expected to go on: `untyped errors`, with its `Display` and `Debug` (searched).
+impl From<Error> for Problem {
+    fn from(error: Error) -> Self {
+        Self { bucket: Bucket::Untyped, text: format!("unexpected error: {error} | {error:?}") }
+    }
+}
+
+fn wrong(text: String) -> Problem {
+    Problem { bucket: Bucket::Wrong, text }
+}
 
 /// One named case.
 pub struct Case {
@@ -45,19 +83,20 @@ pub struct Case {
     pub run: Pin<Box<dyn Future<Output = Check> + Send>>,
 }
 
-fn case(name: impl Into<String>, run: impl Future<Output = Check> + Send + 'static) -> Case {
+/// A case from its name and body (public so that tests can build deliberately broken cases).
+pub fn case(name: impl Into<String>, run: impl Future<Output = Check> + Send + 'static) -> Case {
     Case { name: name.into(), run: Box::pin(run) }
 }
 
 /// How one case went.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Outcome {
     /// The case's name.
     pub name: String,
-    /// It panicked.
-    pub panicked: bool,
-    /// Why its result was not the expected typed one.
-    pub untyped: Option<String>,
+    /// Panic messages seen while it ran, in any task (its own, a client's or a server's background task).
+    pub panics: Vec<String>,
+    /// A failed expectation.
+    pub problem: Option<Problem>,
     /// Where the token showed up.
     pub leaks: Vec<String>,
 }
@@ -65,12 +104,77 @@ pub struct Outcome {
 impl Outcome {
     /// True when nothing went wrong.
     pub fn ok(&self) -> bool {
-        !self.panicked && self.untyped.is_none() && self.leaks.is_empty()
+        self.panics.is_empty() && self.problem.is_none() && self.leaks.is_empty()
+    }
+
+    fn bucket(&self) -> Option<Bucket> {
+        self.problem.as_ref().map(|p| p.bucket)
+    }
+}
+
+/// A whole run: every case's outcome, and what was found after the last case.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// One per case.
+    pub outcomes: Vec<Outcome>,
+    /// Panics after the last case's window (a background task that outlived its case).
+    pub late_panics: Vec<String>,
+    /// Token found after the last case's window, or in the whole capture when no case window showed it.
+    pub late_leaks: Vec<String>,
+    /// Bytes of log output captured during the run; 0 fails the run (the log search would prove nothing).
+    pub logs_captured: usize,
+}
+
+impl Report {
+    /// Panics in any task.
+    pub fn panics(&self) -> usize {
+        self.outcomes.iter().map(|o| o.panics.len()).sum::<usize>() + self.late_panics.len()
+    }
+    /// Failed expectations in the `untyped errors` bucket.
+    pub fn untyped(&self) -> usize {
+        self.outcomes.iter().filter(|o| o.bucket() == Some(Bucket::Untyped)).count()
+    }
+    /// Failed expectations in the `wrong results` bucket.
+    pub fn wrong(&self) -> usize {
+        self.outcomes.iter().filter(|o| o.bucket() == Some(Bucket::Wrong)).count()
+    }
+    /// Places where the token showed up.
+    pub fn leaks(&self) -> usize {
+        self.outcomes.iter().map(|o| o.leaks.len()).sum::<usize>() + self.late_leaks.len()
+    }
+    /// True when every counter is 0 and some log output was captured.
+    pub fn ok(&self) -> bool {
+        self.panics() == 0 && self.untyped() == 0 && self.wrong() == 0 && self.leaks() == 0 && self.logs_captured > 0
+    }
+    /// The summary line of the example.
+    pub fn summary(&self) -> String {
+        format!(
+            "hostile: {} cases, {} panics, {} untyped errors, {} wrong results, {} token leaks",
+            self.outcomes.len(),
+            self.panics(),
+            self.untyped(),
+            self.wrong(),
+            self.leaks()
+        )
+    }
+    /// Everything that went wrong, one per line, for assertion messages and stderr.
+    pub fn failures(&self) -> String {
+        let mut out: String = self.outcomes.iter().filter(|o| !o.ok()).map(|o| format!("FAILED {o:?}\n")).collect();
+        for panic in &self.late_panics {
+            out.push_str(&format!("FAILED panic after the last case: {panic:.300}\n"));
+        }
+        for leak in &self.late_leaks {
+            out.push_str(&format!("FAILED token leak {leak}\n"));
+        }
+        if self.logs_captured == 0 {
+            out.push_str("FAILED no log line was captured: the token search of the logs proves nothing\n");
+        }
+        out
     }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Captured tracing output
+// Captured tracing output and panics
 
 /// Everything written by the process-wide TRACE subscriber.
 #[derive(Clone, Default)]
@@ -96,10 +200,32 @@ impl Logs {
     }
 }
 
+/// Every panic message of the process since [`logs`] was first called, in any thread or task.
+fn panics() -> &'static Mutex<Vec<String>> {
+    static PANICS: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
+    PANICS.get_or_init(Mutex::default)
+}
+
+fn panics_since(start: usize) -> Vec<String> {
+    let all = panics().lock().unwrap_or_else(|e| e.into_inner());
+    all[start.min(all.len())..].to_vec()
+}
+
+fn panic_count() -> usize {
+    panics().lock().unwrap_or_else(|e| e.into_inner()).len()
+}
+
 /// Installs (once) a TRACE subscriber for every crate that writes into a buffer, and returns the buffer.
+/// Also installs (once) a panic hook that records every panic message (then runs the previous hook), so that
+/// panics in background tasks count, not only a case's own.
 pub fn logs() -> &'static Logs {
     static LOGS: OnceLock<Logs> = OnceLock::new();
     LOGS.get_or_init(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            panics().lock().unwrap_or_else(|e| e.into_inner()).push(info.to_string());
+            previous(info);
+        }));
         let logs = Logs::default();
         let writer = logs.clone();
         let _ = tracing_subscriber::fmt()
@@ -111,54 +237,80 @@ pub fn logs() -> &'static Logs {
     })
 }
 
-fn leaks_in(text: &str) -> bool {
-    text.contains(TOKEN) || text.contains(TOKEN_PART)
+/// The token, or any 24 characters of it in a row (a token cut in two by a truncation leaves such a piece).
+pub fn leaks_in(text: &str) -> bool {
+    const PIECE: usize = 24;
+    text.contains(TOKEN_PART) || (0..=TOKEN.len() - PIECE).any(|i| text.contains(&TOKEN[i..i + PIECE]))
 }
 
-/// Runs cases one after the other, each in its own task (a panic is a `JoinError`), with a time limit.
-pub async fn run(cases: Vec<Case>) -> Vec<Outcome> {
+/// Runs cases one after the other, each in its own task, with a time limit. Each case's window (from its start
+/// until a moment after it ends) is searched: the result's texts (also those of a failed case, which its
+/// problem text carries), the panic messages and the log lines of the window. After the last case, a pause
+/// for background tasks, then the rest and the whole capture are searched too.
+pub async fn run(cases: Vec<Case>) -> Report {
+    // One run at a time in the process: the panic record and the log capture are process-wide, so runs side by
+    // side (tests) would count each other's panics and log lines.
+    static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _turn = ONE_AT_A_TIME.lock().await;
     let logs = logs();
-    let mut outcomes = Vec::with_capacity(cases.len());
+    let first_log = logs.len();
+    let mut report = Report::default();
     for Case { name, run } in cases {
-        let start = logs.len();
+        let (log_start, panic_start) = (logs.len(), panic_count());
         let joined = tokio::time::timeout(Duration::from_secs(20), tokio::spawn(run)).await;
-        let mut outcome = Outcome { name, panicked: false, untyped: None, leaks: Vec::new() };
-        match joined {
-            Err(_) => outcome.untyped = Some("did not finish within 20 s".into()),
-            Ok(Err(join)) => {
-                outcome.panicked = join.is_panic();
-                outcome.untyped = (!join.is_panic()).then(|| format!("task failed: {join}"));
+        let mut outcome = Outcome { name, ..Outcome::default() };
+        let texts = match joined {
+            Err(_) => {
+                outcome.problem = Some("did not finish within 20 s".to_owned().into());
+                Vec::new()
             }
-            Ok(Ok(Err(problem))) => outcome.untyped = Some(problem),
-            Ok(Ok(Ok(texts))) => {
-                for text in texts {
-                    if leaks_in(&text) {
-                        outcome.leaks.push(format!("in output: {text:.300}"));
-                    }
-                }
+            // A panic of the case's own task is in the hook's record, with its message.
+            Ok(Err(join)) if join.is_panic() => Vec::new(),
+            Ok(Err(join)) => {
+                outcome.problem = Some(format!("task failed: {join}").into());
+                Vec::new()
+            }
+            Ok(Ok(Err(problem))) => {
+                let text = problem.text.clone();
+                outcome.problem = Some(problem);
+                vec![text]
+            }
+            Ok(Ok(Ok(texts))) => texts,
+        };
+        // Give the logs of this case's tasks a moment to land, then search them.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        outcome.panics = panics_since(panic_start);
+        for text in texts.iter().chain(&outcome.panics) {
+            if leaks_in(text) {
+                outcome.leaks.push(format!("in output: {text:.300}"));
             }
         }
-        // Give the logs of this case's tasks a moment to land, then search them.
-        tokio::task::yield_now().await;
-        if leaks_in(&logs.since(start)) {
+        if leaks_in(&logs.since(log_start)) {
             outcome.leaks.push("in tracing output".into());
         }
-        outcomes.push(outcome);
+        report.outcomes.push(outcome);
     }
-    outcomes
-}
-
-/// The summary line of the example.
-pub fn summary(outcomes: &[Outcome]) -> String {
-    let panics = outcomes.iter().filter(|o| o.panicked).count();
-    let untyped = outcomes.iter().filter(|o| !o.panicked && o.untyped.is_some()).count();
-    let leaks = outcomes.iter().map(|o| o.leaks.len()).sum::<usize>();
-    format!("hostile: {} cases, {panics} panics, {untyped} untyped errors, {leaks} token leaks", outcomes.len())
-}
-
-/// Every failed outcome, one per line, for assertion messages.
-pub fn failures(outcomes: &[Outcome]) -> String {
-    outcomes.iter().filter(|o| !o.ok()).map(|o| format!("{o:?}\n")).collect()
+    let (log_end, panic_end) = (logs.len(), panic_count());
+    // Background tasks (retries, pool connections, servers) may still write or panic.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    report.late_panics = panics_since(panic_end);
+    for panic in &report.late_panics {
+        if leaks_in(panic) {
+            report.late_leaks.push(format!("in a late panic: {panic:.300}"));
+        }
+    }
+    if leaks_in(&logs.since(log_end)) {
+        report.late_leaks.push("in tracing output after the last case".into());
+    }
+    let whole = logs.since(first_log);
+    if leaks_in(&whole)
+        && !report.outcomes.iter().flat_map(|o| &o.leaks).any(|l| l.contains("tracing"))
+        && report.late_leaks.is_empty()
+    {
+        report.late_leaks.push("in the whole tracing capture".into());
+    }
+    report.logs_captured = whole.len();
+    report
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -176,7 +328,7 @@ fn invalid<T: std::fmt::Debug>(result: SdkResult<T>, name: &str) -> Check {
     let text = shown(&result);
     match result {
         Err(Error::InvalidArgument { name: got, .. }) if got == name => Ok(vec![text]),
-        _ => Err(format!("expected InvalidArgument({name}), got {text}")),
+        _ => Err(format!("expected InvalidArgument({name}), got {text}").into()),
     }
 }
 
@@ -187,7 +339,7 @@ fn with_response<T: std::fmt::Debug>(result: SdkResult<T>, status: u16, want: fn
         Err(e) if want(e) && e.status().map(|s| s.as_u16()) == Some(status) && e.request_id().is_some() => {
             Ok(vec![text])
         }
-        _ => Err(format!("expected a typed error with status {status} and a request id, got {text}")),
+        _ => Err(format!("expected a typed error with status {status} and a request id, got {text}").into()),
     }
 }
 
@@ -212,7 +364,7 @@ fn outcome_unknown<T: std::fmt::Debug>(result: SdkResult<T>, status: u16) -> Che
                 texts
             })
         }
-        _ => Err(format!("expected DecisionOutcomeUnknown, got {text}")),
+        _ => Err(format!("expected DecisionOutcomeUnknown, got {text}").into()),
     }
 }
 
@@ -220,7 +372,7 @@ fn transport<T: std::fmt::Debug>(result: SdkResult<T>) -> Check {
     let text = shown(&result);
     match result {
         Err(Error::Transport { status: None, .. }) => Ok(vec![text]),
-        _ => Err(format!("expected Transport without a response, got {text}")),
+        _ => Err(format!("expected Transport without a response, got {text}").into()),
     }
 }
 
@@ -228,12 +380,19 @@ fn ok_if<T: std::fmt::Debug>(result: SdkResult<T>, what: &str, good: impl FnOnce
     let text = shown(&result);
     match &result {
         Ok(value) if good(value) => Ok(vec![text]),
-        _ => Err(format!("expected {what}, got {text}")),
+        Ok(_) => Err(wrong(format!("expected {what}, got {text}"))),
+        Err(_) => Err(format!("expected {what}, got {text}").into()),
     }
 }
 
-fn require(condition: bool, why: impl FnOnce() -> String) -> Result<(), String> {
-    if condition { Ok(()) } else { Err(why()) }
+/// A side effect or value that must hold: else `wrong results`.
+fn require(condition: bool, why: impl FnOnce() -> String) -> Result<(), Problem> {
+    if condition { Ok(()) } else { Err(wrong(why())) }
+}
+
+/// A typed error that must be the one given back: else `untyped errors`.
+fn require_typed(condition: bool, why: impl FnOnce() -> String) -> Result<(), Problem> {
+    if condition { Ok(()) } else { Err(why().into()) }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -270,7 +429,7 @@ fn seed(emulator: &Emulator, id: &str) {
     });
 }
 
-fn nothing_sent(emulator: &Emulator) -> Result<(), String> {
+fn nothing_sent(emulator: &Emulator) -> Result<(), Problem> {
     let received = emulator.received();
     require(received.is_empty(), || format!("sent {} request(s) for refused input: {received:?}", received.len()))
 }
@@ -447,7 +606,9 @@ pub fn bad_input_cases(emulator: Arc<Emulator>) -> Vec<Case> {
             let options = RequestsListOptions { continuation: Some(ContinuationToken::from(token)), filter: None };
             let listed = requests.list(Some(options)).try_collect().await;
             let text = shown(&listed);
-            require(matches!(listed, Err(Error::UnsafeUrl { .. })), || format!("expected UnsafeUrl, got {text}"))?;
+            require_typed(matches!(listed, Err(Error::UnsafeUrl { .. })), || {
+                format!("expected UnsafeUrl, got {text}")
+            })?;
             nothing_sent(&e)?;
             Ok(vec![text])
         }));
@@ -467,6 +628,39 @@ pub enum Reply {
     Drip(Vec<u8>),
     /// Close at once without a byte.
     Close,
+    /// By request: the first route whose needle is in the request line answers with its replies in turn (the
+    /// last one again once they run out); no match closes the connection. `{url}` in a reply is the server's
+    /// own URL, `{foreign}` the URL of a second server that must receive nothing.
+    Routes(Arc<Vec<Route>>),
+}
+
+/// One route of [`Reply::Routes`].
+pub struct Route {
+    needle: String,
+    replies: Vec<Reply>,
+    served: Mutex<usize>,
+}
+
+/// A route answering requests whose request line contains `needle` with `replies` in turn.
+pub fn route(needle: &str, replies: Vec<Reply>) -> Route {
+    Route { needle: needle.to_owned(), replies, served: Mutex::new(0) }
+}
+
+impl Reply {
+    fn pick(&self, request_line: &str) -> Reply {
+        match self {
+            Reply::Routes(routes) => {
+                let Some(route) = routes.iter().find(|r| request_line.contains(&r.needle)) else {
+                    return Reply::Close;
+                };
+                let mut served = route.served.lock().unwrap_or_else(|e| e.into_inner());
+                let reply = route.replies.get(*served).or(route.replies.last()).cloned().unwrap_or(Reply::Close);
+                *served += 1;
+                reply
+            }
+            other => other.clone(),
+        }
+    }
 }
 
 /// A raw HTTP/1.1 server on 127.0.0.1 that answers every request with the same [`Reply`] and records what it
@@ -487,8 +681,14 @@ impl Drop for Scripted {
 impl Scripted {
     /// Starts a server answering with `reply`.
     pub async fn start(reply: Reply) -> Self {
+        Self::start_for(|_| reply).await
+    }
+
+    /// Starts a server answering with the reply `make` builds from the server's own URL (`http://127.0.0.1:PORT`).
+    pub async fn start_for(make: impl FnOnce(&str) -> Reply) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1");
         let url = format!("http://{}", listener.local_addr().expect("address"));
+        let reply = make(&url);
         let received = Arc::new(Mutex::new(Vec::new()));
         let log = received.clone();
         let task = tokio::spawn(async move {
@@ -534,8 +734,9 @@ async fn serve(mut stream: TcpStream, reply: Reply, log: Arc<Mutex<Vec<Vec<u8>>>
             Ok(n) => request.extend_from_slice(&buf[..n]),
         }
     }
+    let request_line = String::from_utf8_lossy(&request[..head_end]).lines().next().unwrap_or_default().to_owned();
     log.lock().unwrap_or_else(|e| e.into_inner()).push(request);
-    match reply {
+    match reply.pick(&request_line) {
         Reply::Raw(bytes) => {
             let _ = stream.write_all(&bytes).await;
             let _ = stream.shutdown().await;
@@ -551,7 +752,7 @@ async fn serve(mut stream: TcpStream, reply: Reply, log: Arc<Mutex<Vec<Vec<u8>>>
                 }
             }
         }
-        Reply::Close => {}
+        Reply::Close | Reply::Routes(_) => {}
     }
 }
 
@@ -744,6 +945,7 @@ pub fn bad_response_cases() -> Vec<Case> {
         })
         .collect();
     cases.extend(foreign_host_cases());
+    cases.extend(issue_14_cases());
     cases
 }
 
@@ -799,7 +1001,7 @@ fn foreign_host_cases() -> Vec<Case> {
             let second = pager.try_next().await;
             let text = shown(&second);
             // A nextLink on the endpoint's own host but another port or scheme names another server.
-            require(matches!(second, Err(Error::UnsafeUrl { .. })), || format!("expected UnsafeUrl, got {text}"))?;
+            require_typed(matches!(second, Err(Error::UnsafeUrl { .. })), || format!("expected UnsafeUrl, got {text}"))?;
             require(server.received().len() == 1, || "the refused nextLink was requested".to_owned())?;
             Ok(vec![text])
         }));
@@ -809,7 +1011,7 @@ fn foreign_host_cases() -> Vec<Case> {
         let client = client(&server.url);
         let listed = client.requests(SUB).map_err(|e| e.to_string())?.list(None).try_collect().await;
         let text = shown(&listed);
-        require(matches!(listed, Err(Error::Paging(_))), || format!("expected Paging, got {text}"))?;
+        require_typed(matches!(listed, Err(Error::Paging(_))), || format!("expected Paging, got {text}"))?;
         require(server.received().len() == 2, || format!("expected 2 requests, got {:?}", server.received()))?;
         Ok(vec![text])
     }));
@@ -822,4 +1024,252 @@ pub async fn all_cases() -> (Arc<Emulator>, Vec<Case>) {
     let mut cases = bad_input_cases(emulator.clone());
     cases.extend(bad_response_cases());
     (emulator, cases)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Issue 14: decisions through 202s and refusals (A), durations from anywhere (B), token escapes (C)
+
+/// A `202 Accepted` whose `Azure-AsyncOperation` is an operation status on `polling_base`, `Retry-After: 1`.
+fn accepted(polling_base: &str, body: &str) -> Vec<u8> {
+    let op = format!("{polling_base}/providers/Microsoft.CustomerLockbox/operationStatuses/op1?api-version={API}");
+    http("202 Accepted", &[("Azure-AsyncOperation", &op), ("Retry-After", "1")], body)
+}
+
+/// Routes for a decision on `r1`: the POST answers `post`, polls answer `poll`, reads answer `read`.
+fn decision_routes(post: Vec<Reply>, poll: Vec<Reply>, read: Vec<Reply>) -> Reply {
+    Reply::Routes(Arc::new(vec![
+        route("/updateApproval", post),
+        route("/operationStatuses/", poll),
+        route("/requests/r1", read),
+    ]))
+}
+
+fn approved_read() -> Vec<Reply> {
+    vec![json_ok(request_json("r1", "Approved", "x"))]
+}
+
+/// A client with a few quick retries (the refusal cases need a resend round).
+fn retrying_client(endpoint: &str) -> CustomerLockboxClient {
+    let options = CustomerLockboxClientOptions {
+        retry: RetryOptions::exponential(azure_customer_lockbox::ExponentialRetryOptions {
+            max_retries: 2,
+            initial_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(5),
+            ..Default::default()
+        }),
+        ..options(endpoint)
+    };
+    CustomerLockboxClient::new(Arc::new(StaticTokenCredential::new(TOKEN)), Some(options)).expect("valid options")
+}
+
+/// A decision's result: taken (`Ok` naming the decision) or honestly unknown; never a plain error.
+fn taken_or_unknown<T: std::fmt::Debug>(result: SdkResult<T>, decision: &str) -> Check {
+    let text = shown(&result);
+    match &result {
+        Ok(_) if text.contains(decision) => Ok(vec![text]),
+        Ok(_) => Err(wrong(format!("expected a result reporting {decision}, got {text}"))),
+        Err(Error::DecisionOutcomeUnknown { .. }) => Ok(vec![text]),
+        Err(_) => Err(format!("expected {decision} taken or DecisionOutcomeUnknown, got {text}").into()),
+    }
+}
+
+/// Any result but a panic: the case is about what the result (and the logs) show, searched for the token.
+fn any<T: std::fmt::Debug>(result: SdkResult<T>) -> Check {
+    Ok(vec![shown(&result)])
+}
+
+fn issue_14_cases() -> Vec<Case> {
+    let mut cases = Vec::new();
+    let refusal = |status: &str| {
+        Reply::Raw(http(
+            status,
+            &[("Content-Type", "application/json")],
+            r#"{"error":{"code":"RequestNotPending","message":"The request is not pending."}}"#,
+        ))
+    };
+    let poll_failures: Vec<(&str, Reply)> = vec![
+        ("polls answered 500", Reply::Raw(http("500 Internal Server Error", &[], ""))),
+        ("poll connection dropped", Reply::Close),
+        ("poll body cut", Reply::Raw(b"HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n{\"status\":".to_vec())),
+    ];
+    for (label, poll) in poll_failures {
+        cases.push(case(format!("A2: decision 202, {label}, request Approved"), async move {
+            let server = Scripted::start_for(|url| {
+                decision_routes(vec![Reply::Raw(accepted(url, ""))], vec![poll], approved_read())
+            })
+            .await;
+            taken_or_unknown(client(&server.url).requests(SUB)?.approve("r1", "ok").await, "Approve")
+        }));
+    }
+    cases.push(case("A2: approve_and_wait, decision 202, polls answered 503", async move {
+        let poll = Reply::Raw(http("503 Service Unavailable", &[], ""));
+        let server = Scripted::start_for(|url| {
+            decision_routes(vec![Reply::Raw(accepted(url, ""))], vec![poll], approved_read())
+        })
+        .await;
+        let options =
+            azure_customer_lockbox::PollerOptions { timeout: Some(Duration::from_secs(5)), ..Default::default() };
+        taken_or_unknown(
+            client(&server.url).requests(SUB)?.approve_and_wait("r1", "ok", Some(options)).await,
+            "Approved",
+        )
+    }));
+    cases.push(case("A3: decision 202 polled on another host: no request there, reconciled", async move {
+        let foreign = Scripted::start(json_ok(r#"{"status":"Succeeded"}"#)).await;
+        let server = Scripted::start(decision_routes(
+            vec![Reply::Raw(accepted(&foreign.url, ""))],
+            vec![Reply::Close],
+            approved_read(),
+        ))
+        .await;
+        let texts = taken_or_unknown(client(&server.url).requests(SUB)?.approve("r1", "ok").await, "Approve")?;
+        let got = foreign.received();
+        require(got.is_empty(), || format!("the foreign polling host received {got:?}"))?;
+        Ok(texts)
+    }));
+    for status in ["409 Conflict", "400 Bad Request"] {
+        cases.push(case(
+            format!("A1: ambiguous try, Pending, resend refused {status} without currentStatus"),
+            async move {
+                let server = Scripted::start(decision_routes(
+                    vec![Reply::Raw(http("502 Bad Gateway", &[], "")), refusal(status)],
+                    vec![Reply::Close],
+                    vec![json_ok(request_json("r1", "Pending", "x")), json_ok(request_json("r1", "Approved", "x"))],
+                ))
+                .await;
+                taken_or_unknown(retrying_client(&server.url).requests(SUB)?.approve("r1", "ok").await, "Approve")
+            },
+        ));
+    }
+    cases.push(case("A4: no retries, ambiguous try, request still Pending: outcome unknown", async move {
+        let server = Scripted::start(decision_routes(
+            vec![Reply::Raw(http("504 Gateway Timeout", &[], ""))],
+            vec![Reply::Close],
+            vec![json_ok(request_json("r1", "Pending", "x"))],
+        ))
+        .await;
+        let result = client(&server.url).requests(SUB)?.approve("r1", "ok").await;
+        let text = shown(&result);
+        require_typed(matches!(result, Err(Error::DecisionOutcomeUnknown { .. })), || {
+            format!("expected DecisionOutcomeUnknown, got {text}")
+        })?;
+        Ok(vec![text])
+    }));
+
+    // B: durations from a server or a caller.
+    cases.push(case("B: Retry-After u64::MAX on a 202 with a poller timeout", async move {
+        let server = Scripted::start_for(|url| {
+            let op = format!("{url}/providers/Microsoft.CustomerLockbox/operationStatuses/op1?api-version={API}");
+            let huge = u64::MAX.to_string();
+            let post = Reply::Raw(http("202 Accepted", &[("Azure-AsyncOperation", &op), ("Retry-After", &huge)], ""));
+            decision_routes(vec![post], vec![Reply::Close], approved_read())
+        })
+        .await;
+        let poller = client(&server.url).requests(SUB)?.begin_approve("r1", "ok").await?;
+        let options =
+            azure_customer_lockbox::PollerOptions { timeout: Some(Duration::from_millis(200)), ..Default::default() };
+        any(poller.with_options(options).await)
+    }));
+    cases.push(case("B: wait_for_decision with timeout Duration::MAX", async move {
+        // Pending first, so that the poller computes a wait against its timeout.
+        let read = vec![json_ok(request_json("r1", "Pending", "x")), json_ok(request_json("r1", "Approved", "x"))];
+        let server = Scripted::start(Reply::Routes(Arc::new(vec![route("/requests/r1", read)]))).await;
+        let options = azure_customer_lockbox::PollerOptions { timeout: Some(Duration::MAX), ..Default::default() };
+        let poller = client(&server.url).requests(SUB)?.wait_for_decision("r1", Some(options))?;
+        ok_if(poller.await, "the Approved request", |r| format!("{r:?}").contains("Approved"))
+    }));
+    cases.push(case("B: absurd initial_delay, first try 503", async move {
+        let server = Scripted::start(Reply::Raw(http("503 Service Unavailable", &[], ""))).await;
+        let options = CustomerLockboxClientOptions {
+            retry: RetryOptions::exponential(azure_customer_lockbox::ExponentialRetryOptions {
+                max_retries: 1,
+                initial_delay: Duration::MAX,
+                max_delay: Duration::from_millis(5),
+                ..Default::default()
+            }),
+            ..options(&server.url)
+        };
+        let client = CustomerLockboxClient::new(Arc::new(StaticTokenCredential::new(TOKEN)), Some(options))?;
+        service(client.requests(SUB)?.get("r1").await, 503)
+    }));
+    for (label, value) in [
+        ("u64::MAX seconds", u64::MAX.to_string()),
+        ("negative", "-5".to_owned()),
+        ("fractional", "0.5".to_owned()),
+        ("HTTP date far in the future", "Fri, 31 Dec 9999 23:59:59 GMT".to_owned()),
+        ("HTTP date far in the past", "Thu, 01 Jan 1970 00:00:00 GMT".to_owned()),
+    ] {
+        cases.push(case(format!("B: 429 with Retry-After {label}, one retry allowed"), async move {
+            let server = Scripted::start(Reply::Raw(http("429 Too Many Requests", &[("Retry-After", &value)], ""))).await;
+            // The retry may honour the hint only within the client's timeout; either way: a typed 429.
+            let options =
+                CustomerLockboxClientOptions { timeout: Some(Duration::from_secs(2)), ..retrying_options(&server.url) };
+            let client = CustomerLockboxClient::new(Arc::new(StaticTokenCredential::new(TOKEN)), Some(options))?;
+            let result = client.requests(SUB)?.get("r1").await;
+            let text = shown(&result);
+            require_typed(
+                matches!(&result, Err(e) if e.status().map(|s| s.as_u16()) == Some(429) || matches!(e, Error::Timeout { .. })),
+                || format!("expected a typed 429 or Timeout, got {text}"),
+            )?;
+            Ok(vec![text])
+        }));
+    }
+
+    // C: five ways for the token to escape.
+    let echo = format!("not json: Bearer {TOKEN}");
+    cases.push(case("C: undecodable poll answer echoing the token", {
+        let echo = echo.clone();
+        async move {
+            let server = Scripted::start_for(|url| {
+                decision_routes(vec![Reply::Raw(accepted(url, ""))], vec![json_ok(echo)], approved_read())
+            })
+            .await;
+            any(client(&server.url).requests(SUB)?.approve("r1", "ok").await)
+        }
+    }));
+    cases.push(case("C: 202 without a polling header, body echoing the token", async move {
+        let body = format!(r#"{{"error":{{"code":"Echo","message":"Bearer {TOKEN}"}}}}"#);
+        let post = Reply::Raw(http("202 Accepted", &[("Content-Type", "application/json")], body));
+        let server = Scripted::start(decision_routes(vec![post], vec![Reply::Close], approved_read())).await;
+        any(client(&server.url).requests(SUB)?.approve("r1", "ok").await)
+    }));
+    cases.push(case("C: transport failure on a nextLink carrying the token in its query", async move {
+        let server = Scripted::start_for(|url| {
+            let page = serde_json::json!({"value": [], "nextLink": format!("{url}/next?sig={TOKEN}")}).to_string();
+            Reply::Routes(Arc::new(vec![route("/next", vec![Reply::Close]), route("/requests", vec![json_ok(page)])]))
+        })
+        .await;
+        let listed = client(&server.url).requests(SUB)?.list(None).try_collect().await;
+        transport(listed)
+    }));
+    cases.push(case("C: paging error on a nextLink with the token in its path", async move {
+        let server = Scripted::start_for(|url| {
+            json_ok(serde_json::json!({"value": [], "nextLink": format!("{url}/{TOKEN}/again")}).to_string())
+        })
+        .await;
+        let listed = client(&server.url).requests(SUB)?.list(None).try_collect().await;
+        let text = shown(&listed);
+        require_typed(matches!(listed, Err(Error::Paging(_))), || format!("expected Paging, got {text}"))?;
+        Ok(vec![text])
+    }));
+    cases.push(case("C: token straddling the 4 KiB cut of an error body", async move {
+        let mut body = "x".repeat(4096 - TOKEN.len() / 2);
+        body.push_str(TOKEN);
+        body.push_str(&"y".repeat(100));
+        let server = Scripted::start(Reply::Raw(http("500 Internal Server Error", &[], body))).await;
+        service(client(&server.url).requests(SUB)?.get("r1").await, 500)
+    }));
+    cases
+}
+
+fn retrying_options(endpoint: &str) -> CustomerLockboxClientOptions {
+    CustomerLockboxClientOptions {
+        retry: RetryOptions::exponential(azure_customer_lockbox::ExponentialRetryOptions {
+            max_retries: 1,
+            initial_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(5),
+            ..Default::default()
+        }),
+        ..options(endpoint)
+    }
 }

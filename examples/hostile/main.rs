@@ -7,8 +7,13 @@
 //! ```
 //!
 //! Failed cases are listed on stderr; stdout ends with exactly one line,
-//! `hostile: <cases> cases, <panics> panics, <untyped> untyped errors, <leaks> token leaks`, and the exit status
-//! is non-zero unless the last three are all 0. The case tables are tested by `tests.rs` beside this file, which
+//! `hostile: <cases> cases, <panics> panics, <untyped> untyped errors, <wrong> wrong results, <leaks> token leaks`,
+//! and the exit status is non-zero unless the last four are all 0 and some log output was captured. `panics`
+//! counts panics in any task (a panic hook records them); `untyped errors` counts cases whose result was not the
+//! typed error (or success) expected; `wrong results` counts cases whose result or side effect (what was sent,
+//! received or recorded) was wrong; `token leaks` counts places the token showed up: a result's `Display` and
+//! `Debug` (a failed case's too), panic messages, and every log line, including those written after the last
+//! case. The case tables are tested by `tests.rs` beside this file, which
 //! `cargo test` runs (the example is declared with `test = true`).
 
 mod cases;
@@ -19,15 +24,12 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // The TRACE capture, and a panic hook that records every panic in any task for the summary.
     cases::logs();
-    // Panics are counted, not printed as they happen: the summary says how many there were.
-    std::panic::set_hook(Box::new(|info| eprintln!("panic: {info}")));
     let (emulator, all) = cases::all_cases().await;
-    let outcomes = cases::run(all).await;
+    let report = cases::run(all).await;
     drop(emulator);
-    for outcome in outcomes.iter().filter(|o| !o.ok()) {
-        eprintln!("FAILED {outcome:?}");
-    }
-    println!("{}", cases::summary(&outcomes));
-    if outcomes.iter().all(cases::Outcome::ok) { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    eprint!("{}", report.failures());
+    println!("{}", report.summary());
+    if report.ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }

@@ -19,17 +19,17 @@ use tokio::{
 async fn bad_caller_input_is_refused_before_sending_or_encoded_into_one_path_segment() {
     cases::logs();
     let emulator = Arc::new(Emulator::start(EmulatorConfig::default()).await.unwrap());
-    let outcomes = cases::run(cases::bad_input_cases(emulator)).await;
-    assert!(outcomes.len() >= 55, "{}", outcomes.len());
-    assert!(outcomes.iter().all(cases::Outcome::ok), "{}\n{}", cases::summary(&outcomes), cases::failures(&outcomes));
+    let report = cases::run(cases::bad_input_cases(emulator)).await;
+    assert!(report.outcomes.len() >= 55, "{}", report.outcomes.len());
+    assert!(report.ok(), "{}\n{}", report.summary(), report.failures());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_service_responses_give_typed_errors_or_tolerant_results() {
     cases::logs();
-    let outcomes = cases::run(cases::bad_response_cases()).await;
-    assert!(outcomes.len() >= 50, "{}", outcomes.len());
-    assert!(outcomes.iter().all(cases::Outcome::ok), "{}\n{}", cases::summary(&outcomes), cases::failures(&outcomes));
+    let report = cases::run(cases::bad_response_cases()).await;
+    assert!(report.outcomes.len() >= 50, "{}", report.outcomes.len());
+    assert!(report.ok(), "{}\n{}", report.summary(), report.failures());
 }
 
 /// Sends raw bytes and reads until the server closes (or 3 s pass): `None` when nothing came back.
@@ -191,4 +191,95 @@ async fn five_hundred_concurrent_decisions_leave_exactly_one_per_request() {
         assert_eq!(status, if decision == "Approve" { "Approved" } else { "Denied" });
     }
     assert_eq!(emulator.received().len(), 500);
+}
+
+// ---- every counter of the summary can go above 0: deliberately broken cases ----
+
+/// Runs `broken` alone and returns its report.
+async fn run_one(broken: cases::Case) -> cases::Report {
+    cases::logs();
+    cases::run(vec![broken]).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_in_a_background_task_counts_although_the_case_itself_returns_ok() {
+    let report = run_one(cases::case("panics in a detached task", async {
+        drop(tokio::spawn(async { panic!("background task gave up") }));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        Ok(vec![])
+    }))
+    .await;
+    assert_eq!(report.panics(), 1, "{}", report.failures());
+    assert!(report.outcomes[0].panics[0].contains("background task gave up"), "{:?}", report.outcomes);
+    assert!(!report.ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_after_the_last_case_is_counted_too() {
+    let report = run_one(cases::case("panics late", async {
+        drop(tokio::spawn(async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            panic!("late panic")
+        }));
+        Ok(vec![])
+    }))
+    .await;
+    assert_eq!(report.outcomes[0].panics.len(), 0);
+    assert_eq!(report.panics(), 1, "{}", report.failures());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_case_whose_own_task_panics_is_counted_once() {
+    let report = run_one(cases::case("panics itself", async { panic!("case panicked") })).await;
+    assert_eq!((report.panics(), report.untyped(), report.wrong()), (1, 0, 0), "{}", report.failures());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untyped_error_and_a_wrong_result_land_in_their_own_buckets() {
+    let report = cases::run(vec![
+        cases::case("a plain error where a typed one was expected", async {
+            Err(cases::Problem::from("expected Service(409), got Transport".to_owned()))
+        }),
+        cases::case("right type, wrong value", async {
+            Err(cases::Problem { bucket: cases::Bucket::Wrong, text: "recorded reason None".into() })
+        }),
+        cases::case("fine", async { Ok(vec!["nothing to see".into()]) }),
+    ])
+    .await;
+    assert_eq!((report.untyped(), report.wrong(), report.panics(), report.leaks()), (1, 1, 0, 0));
+    assert!(report.summary().contains(" 1 untyped errors, 1 wrong results, 0 token leaks"), "{}", report.summary());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_is_found_in_a_failed_case_in_a_panic_and_in_late_log_lines() {
+    let report = cases::run(vec![
+        cases::case("leaks in a failed result", async {
+            Err(cases::Problem::from(format!("expected Service, got Transport(url: https://x/?t={})", cases::TOKEN)))
+        }),
+        cases::case("leaks in a panic message", async { panic!("bad header {}", cases::TOKEN_PART) }),
+        cases::case("leaks in a log line after the case", async {
+            drop(tokio::spawn(async {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                tracing::warn!("retrying with Bearer {}", cases::TOKEN);
+            }));
+            Ok(vec![])
+        }),
+    ])
+    .await;
+    // Each place is found (a log line of another test's client running at the same time may add to a window,
+    // so the counts are lower bounds).
+    assert!(report.outcomes[0].leaks.iter().any(|l| l.contains("in output")), "{:?}", report.outcomes[0]);
+    assert!(report.outcomes[1].leaks.iter().any(|l| l.contains("in output")), "{:?}", report.outcomes[1]);
+    assert!(report.late_leaks.iter().any(|l| l.contains("after the last case")), "{:?}", report.late_leaks);
+    assert!(report.leaks() >= 3, "{}", report.failures());
+}
+
+#[test]
+fn a_run_that_captured_no_log_line_fails() {
+    let report = cases::Report { outcomes: vec![cases::Outcome::default()], ..cases::Report::default() };
+    assert_eq!((report.panics(), report.untyped(), report.wrong(), report.leaks()), (0, 0, 0, 0));
+    assert!(!report.ok(), "a run with no captured log line proves nothing about the logs");
+    assert!(report.failures().contains("no log line"));
+    let captured = cases::Report { logs_captured: 1, ..report };
+    assert!(captured.ok());
 }
