@@ -10,9 +10,12 @@ use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagSt
 use quote::quote;
 
 const SPEC: &str = "specs/customer-lockbox/2018-02-28-preview.json";
+/// Resource Manager's `Subscriptions_List` (api-version 2022-12-01), for the tenant-wide listings.
+const SUBSCRIPTIONS_SPEC: &str = "specs/arm-subscriptions/2022-12-01.json";
 
 fn main() {
     println!("cargo:rerun-if-changed={SPEC}");
+    println!("cargo:rerun-if-changed={SUBSCRIPTIONS_SPEC}");
     println!("cargo:rerun-if-changed=build.rs");
     // The User-Agent names the compiler version, as the Azure SDKs do.
     let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
@@ -24,26 +27,30 @@ fn main() {
         .and_then(|s| s.split_whitespace().nth(1).map(str::to_owned))
         .unwrap_or_else(|| "unknown".into());
     println!("cargo:rustc-env=AZSDK_RUSTC_VERSION={version}");
-    if let Err(problem) = generate() {
-        // A plain message naming the file beats a panic backtrace in a build script.
-        eprintln!("error: cannot generate the Customer Lockbox client from {SPEC}: {problem}");
-        process::exit(1);
+    for (spec, out, replacements) in [
+        (SPEC, "codegen.rs", lockbox_replacements as fn(&mut GenerationSettings)),
+        (SUBSCRIPTIONS_SPEC, "codegen_subscriptions.rs", subscriptions_replacements),
+    ] {
+        if let Err(problem) = generate(spec, out, replacements) {
+            // A plain message naming the file beats a panic backtrace in a build script.
+            eprintln!("error: cannot generate a client from {spec}: {problem}");
+            process::exit(1);
+        }
     }
 }
 
-fn generate() -> Result<(), String> {
-    let text = fs::read_to_string(SPEC).map_err(|e| format!("cannot read it: {e}"))?;
-    let mut spec: openapiv3::OpenAPI =
-        serde_json::from_str(&text).map_err(|e| format!("not an OpenAPI 3.0 document: {e}"))?;
-    leave_errors_to_the_sdk(&mut spec);
+/// The hand-written types of the Subscriptions document: its extensible state enum (see `src/subscriptions.rs`).
+fn subscriptions_replacements(settings: &mut GenerationSettings) {
+    settings.with_replacement(
+        "SubscriptionState",
+        "crate::subscriptions::SubscriptionState",
+        [TypeImpl::Display, TypeImpl::FromStr].into_iter(),
+    );
+}
 
-    let mut settings = GenerationSettings::new();
+/// The hand-written types of the Lockbox document.
+fn lockbox_replacements(settings: &mut GenerationSettings) {
     settings
-        .with_interface(InterfaceStyle::Builder)
-        .with_tag(TagStyle::Separate)
-        .with_hooks(HooksMode::Expected)
-        .with_inner_type(quote! { crate::pipeline::Pipeline })
-        .with_derive("PartialEq")
         // Azure enums are extensible (`modelAsString`): progenitor's enums are closed, so a new value from
         // the service would fail the whole response. These hand-written enums keep unknown values.
         .with_replacement(
@@ -63,6 +70,23 @@ fn generate() -> Result<(), String> {
             "crate::models::LockboxRequestResponseProperties",
             std::iter::empty(),
         );
+}
+
+/// Generates one document into `$OUT_DIR/<out>`, with the same settings and rewrites for every document.
+fn generate(spec_path: &str, out: &str, replacements: fn(&mut GenerationSettings)) -> Result<(), String> {
+    let text = fs::read_to_string(spec_path).map_err(|e| format!("cannot read it: {e}"))?;
+    let mut spec: openapiv3::OpenAPI =
+        serde_json::from_str(&text).map_err(|e| format!("not an OpenAPI 3.0 document: {e}"))?;
+    leave_errors_to_the_sdk(&mut spec);
+
+    let mut settings = GenerationSettings::new();
+    settings
+        .with_interface(InterfaceStyle::Builder)
+        .with_tag(TagStyle::Separate)
+        .with_hooks(HooksMode::Expected)
+        .with_inner_type(quote! { crate::pipeline::Pipeline })
+        .with_derive("PartialEq");
+    replacements(&mut settings);
 
     let mut generator = Generator::new(&settings);
     let tokens = generator.generate_tokens(&spec).map_err(|e| format!("progenitor rejected it: {e}"))?;
@@ -73,7 +97,7 @@ fn generate() -> Result<(), String> {
     drop_dropshot_version_header(&mut file)?;
     cap_response_bodies(&mut file)?;
     let out_dir = env::var_os("OUT_DIR").ok_or("OUT_DIR is not set (run through cargo)")?;
-    let out = Path::new(&out_dir).join("codegen.rs");
+    let out = Path::new(&out_dir).join(out);
     fs::write(&out, prettyplease::unparse(&file)).map_err(|e| format!("cannot write {}: {e}", out.display()))
 }
 

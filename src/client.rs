@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use url::{Host, Url};
 
 use crate::{
+    across::{self, SubscriptionRequest, TenantOptions, TenantRequests, TenantWatch, TenantWatchOptions},
     auth::TokenCache,
     cloud,
     core::Core,
@@ -21,6 +22,7 @@ use crate::{
     poller::{Poller, PollerOptions, ResumeToken},
     requests::RequestsClient,
     retry::RetryOptions,
+    subscriptions::SubscriptionsClient,
     tenant::TenantClient,
     validate,
 };
@@ -231,6 +233,12 @@ impl CustomerLockboxClient {
         TenantClient::new(self.core.clone())
     }
 
+    /// The subscriptions the caller can see (Resource Manager's `Subscriptions_List`, api-version
+    /// `2022-12-01`): the starting point of the tenant-wide listings.
+    pub fn subscriptions(&self) -> SubscriptionsClient {
+        SubscriptionsClient::new(self.core.clone())
+    }
+
     /// The access requests of one subscription (`Requests_Get`, `Requests_List`, `Requests_UpdateStatus`).
     ///
     /// # Errors
@@ -238,6 +246,62 @@ impl CustomerLockboxClient {
     pub fn requests(&self, subscription_id: &str) -> Result<RequestsClient> {
         let subscription_id = validate::guid("subscription_id", subscription_id)?;
         Ok(RequestsClient::new(self.core.clone(), subscription_id))
+    }
+
+    /// The Lockbox requests of every subscription the caller can see (or of
+    /// [`TenantOptions::subscriptions`]), as one lazy stream of items that each name their subscription.
+    ///
+    /// `Enabled`, `Warned` and `PastDue` subscriptions are listed, [`TenantOptions::concurrency`] at a time
+    /// (default [`DEFAULT_TENANT_CONCURRENCY`](crate::DEFAULT_TENANT_CONCURRENCY)); `Disabled` and `Deleted`
+    /// ones are skipped and counted. A subscription whose listing fails (403, 409
+    /// `MissingSubscriptionRegistration`, 404, retries spent) yields a [`TenantItem::Failed`](crate::TenantItem::Failed)
+    /// and the rest goes on; [`TenantRequests::summary`] tells what was listed, skipped and failed. The filter
+    /// applies to every subscription. Memory holds at most one page per running listing. Throttling is shared:
+    /// a `429` with a retry hint on any listing holds back every request of the stream until the hinted time.
+    /// Nothing is sent until the stream is polled.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when a given subscription is not a GUID, before sending.
+    pub fn tenant_requests(&self, options: Option<TenantOptions>) -> Result<TenantRequests> {
+        across::tenant_requests(&self.core, options.unwrap_or_default())
+    }
+
+    /// Finds a request whose subscription is not known: asks every active subscription for it
+    /// (`Requests_Get`), [`DEFAULT_TENANT_CONCURRENCY`](crate::DEFAULT_TENANT_CONCURRENCY) at a time, and
+    /// stops as soon as one has it. See [`find_request_with`](Self::find_request_with).
+    ///
+    /// # Errors
+    /// As [`find_request_with`](Self::find_request_with).
+    pub async fn find_request(&self, request_id: &str) -> Result<Option<SubscriptionRequest>> {
+        self.find_request_with(request_id, TenantOptions::default()).await
+    }
+
+    /// [`find_request`](Self::find_request) over [`TenantOptions::subscriptions`] (or every active one), with
+    /// [`TenantOptions::concurrency`] lookups at a time; the filter is not used. Once the request is found, no
+    /// further subscription is asked and the lookups in flight are dropped, so at most `concurrency - 1`
+    /// subscriptions are asked after the one that has it. A subscription that cannot be read (403, 409, ...)
+    /// counts as not having it: `Ok(None)` means no readable subscription has the request.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a bad request id or a given subscription that is not a GUID, before
+    /// sending; the error of `Subscriptions_List` when the subscriptions cannot be listed.
+    pub async fn find_request_with(
+        &self,
+        request_id: &str,
+        options: TenantOptions,
+    ) -> Result<Option<SubscriptionRequest>> {
+        across::find_request(&self.core, request_id, options).await
+    }
+
+    /// Watches the requests of every active subscription: the watch of
+    /// [`RequestsClient::watch`] for each, merged, each event carrying its subscription. The set of
+    /// subscriptions is read again every [`TenantWatchOptions::refresh`]: a new subscription's watch starts
+    /// (with [`TenantWatchEvent::SubscriptionAdded`](crate::TenantWatchEvent::SubscriptionAdded)), and the watch
+    /// of one that disappeared or stopped being active ends quietly
+    /// ([`TenantWatchEvent::SubscriptionRemoved`](crate::TenantWatchEvent::SubscriptionRemoved)). Like every
+    /// watch, it is driven by its consumer, spawns no task, and stops when dropped.
+    pub fn tenant_watch(&self, options: Option<TenantWatchOptions>) -> TenantWatch {
+        TenantWatch::new(self.core.clone(), options.unwrap_or_default())
     }
 
     /// Resumes a wait saved with [`Poller::resume_token`]; the same as [`Poller::resume`].

@@ -15,9 +15,16 @@ use crate::{
     pipeline::Pipeline,
 };
 
-/// The generated client and its pipeline, behind one `Arc`: cheap to clone.
+/// The generated clients and their pipeline, behind one `Arc`: cheap to clone.
 #[derive(Clone, Debug)]
-pub(crate) struct Core(Arc<generated::Client>);
+pub(crate) struct Core(Arc<Clients>);
+
+/// The two generated clients, sharing one pipeline.
+#[derive(Debug)]
+struct Clients {
+    lockbox: generated::Client,
+    subscriptions: generated::subscriptions::Client,
+}
 
 type Sent<T> = std::result::Result<ResponseValue<T>, progenitor_client::Error<()>>;
 
@@ -26,17 +33,23 @@ impl Core {
         let settings = pipeline.settings();
         let baseurl = settings.operation_base.as_str().trim_end_matches('/').to_owned();
         let http = settings.http.clone();
-        Self(Arc::new(generated::Client::new_with_client(&baseurl, http, pipeline)))
+        let subscriptions = generated::subscriptions::Client::new_with_client(&baseurl, http.clone(), pipeline.clone());
+        Self(Arc::new(Clients { lockbox: generated::Client::new_with_client(&baseurl, http, pipeline), subscriptions }))
     }
 
     /// The generated client: one request builder per operation.
     pub(crate) fn api(&self) -> &generated::Client {
-        &self.0
+        &self.0.lockbox
+    }
+
+    /// The generated client of Resource Manager's `Subscriptions_List`.
+    pub(crate) fn subscriptions_api(&self) -> &generated::subscriptions::Client {
+        &self.0.subscriptions
     }
 
     /// The request path and the client's settings.
     pub(crate) fn pipeline(&self) -> &Pipeline {
-        &self.0.inner
+        &self.0.lockbox.inner
     }
 
     /// The api-version every request carries.

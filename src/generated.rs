@@ -1,5 +1,5 @@
-//! The progenitor-generated client, built by `build.rs` from `specs/customer-lockbox/2018-02-28-preview.json`.
-//! Generated code: never edited. The crate exposes it only through `models` and the hand-written clients.
+//! The progenitor-generated clients, built by `build.rs` from `specs/customer-lockbox/2018-02-28-preview.json`
+//! and, in [`subscriptions`], from `specs/arm-subscriptions/2022-12-01.json`. Generated code: never edited. The crate exposes it only through `models` and the hand-written clients.
 //!
 //! The generated client's inner type is [`Pipeline`], and its hooks below hand every request to it: the
 //! generated code depends on `pipeline`, never the reverse.
@@ -9,17 +9,63 @@ include!(concat!(env!("OUT_DIR"), "/codegen.rs"));
 
 use crate::{operation::Operation, pipeline::Pipeline};
 
+/// Resource Manager's `Subscriptions_List`, generated with the same settings and hooks as the Lockbox client.
+pub(crate) mod subscriptions {
+    include!(concat!(env!("OUT_DIR"), "/codegen_subscriptions.rs"));
+
+    use crate::pipeline::Pipeline;
+
+    impl progenitor_client::ClientHooks<Pipeline> for Client {
+        async fn pre<E>(
+            &self,
+            request: &mut reqwest::Request,
+            info: &progenitor_client::OperationInfo,
+        ) -> std::result::Result<(), progenitor_client::Error<E>> {
+            super::pre(&self.inner, request, info).await
+        }
+
+        async fn exec(
+            &self,
+            request: reqwest::Request,
+            info: &progenitor_client::OperationInfo,
+        ) -> reqwest::Result<reqwest::Response> {
+            super::exec(&self.inner, request, info).await
+        }
+    }
+}
+
+/// The `pre` hook of both generated clients: refuses an operation the SDK does not know, then hands the request
+/// to the pipeline (origin check, token).
+async fn pre<E>(
+    pipeline: &Pipeline,
+    request: &mut reqwest::Request,
+    info: &progenitor_client::OperationInfo,
+) -> std::result::Result<(), progenitor_client::Error<E>> {
+    if Operation::from_id(info.operation_id).is_none() {
+        let message = format!("operation {} is not known to the SDK", info.operation_id);
+        return Err(progenitor_client::Error::Custom(message));
+    }
+    pipeline.prepare(request).await.map_err(progenitor_client::Error::Custom)
+}
+
+/// The `exec` hook of both generated clients: sends through the pipeline (headers, retries).
+async fn exec(
+    pipeline: &Pipeline,
+    request: reqwest::Request,
+    info: &progenitor_client::OperationInfo,
+) -> reqwest::Result<reqwest::Response> {
+    // `pre` refused an operation the enum does not know; were one to get here, it is never resent.
+    let operation = Operation::from_id(info.operation_id).unwrap_or(Operation::RequestsUpdateStatus);
+    pipeline.send(request, operation).await
+}
+
 impl progenitor_client::ClientHooks<Pipeline> for Client {
     async fn pre<E>(
         &self,
         request: &mut reqwest::Request,
         info: &progenitor_client::OperationInfo,
     ) -> std::result::Result<(), progenitor_client::Error<E>> {
-        if Operation::from_id(info.operation_id).is_none() {
-            let message = format!("operation {} is not known to the SDK", info.operation_id);
-            return Err(progenitor_client::Error::Custom(message));
-        }
-        self.inner.prepare(request).await.map_err(progenitor_client::Error::Custom)
+        pre(&self.inner, request, info).await
     }
 
     async fn exec(
@@ -27,8 +73,6 @@ impl progenitor_client::ClientHooks<Pipeline> for Client {
         request: reqwest::Request,
         info: &progenitor_client::OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        // `pre` refused an operation the enum does not know; were one to get here, it is never resent.
-        let operation = Operation::from_id(info.operation_id).unwrap_or(Operation::RequestsUpdateStatus);
-        self.inner.send(request, operation).await
+        exec(&self.inner, request, info).await
     }
 }

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod across;
 mod auth;
 mod client;
 mod cloud;
@@ -20,10 +21,15 @@ mod requests;
 mod response;
 mod retry;
 mod status;
+mod subscriptions;
 mod tenant;
 mod validate;
 mod watch;
 
+pub use across::{
+    DEFAULT_SUBSCRIPTIONS_REFRESH, DEFAULT_TENANT_CONCURRENCY, FailureKind, SubscriptionFailure, SubscriptionRequest,
+    TenantItem, TenantOptions, TenantRequests, TenantSummary, TenantWatch, TenantWatchEvent, TenantWatchOptions,
+};
 pub use auth::StaticTokenCredential;
 pub use client::{CustomerLockboxClient, CustomerLockboxClientOptions, DEFAULT_API_VERSION, DEFAULT_MAX_RESPONSE_BODY};
 pub use cloud::Audience;
@@ -36,6 +42,7 @@ pub use poller::{Poller, PollerOptions, PollerStatus, ResumeToken};
 pub use requests::RequestsClient;
 pub use response::Response;
 pub use retry::{ExponentialRetryOptions, FixedRetryOptions, RetryOptions};
+pub use subscriptions::{SubscriptionState, SubscriptionsClient};
 pub use tenant::TenantClient;
 pub use validate::MAX_REASON_LEN;
 pub use watch::{MIN_WATCH_INTERVAL, Watch, WatchEvent, WatchOptions};

@@ -16,6 +16,7 @@ pub use crate::generated::types::{
     TenantOptInResponse,
 };
 pub use crate::status::{ApprovalDecision, LockboxRequestStatus};
+pub use crate::subscriptions::{ManagedByTenant, Subscription, SubscriptionPolicies, SubscriptionState};
 
 /// What the engineer asked for and where the request stands (`properties` of an access request).
 ///

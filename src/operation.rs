@@ -32,7 +32,14 @@ pub(crate) enum Operation {
     PostDisableLockboxPoll,
     /// A poll of a decision's progress.
     RequestsUpdateStatusPoll,
+    /// Resource Manager's `Subscriptions_List` (api-version [`SUBSCRIPTIONS_API_VERSION`]).
+    SubscriptionsList,
+    /// A next page of `Subscriptions_List`, at a `nextLink`.
+    SubscriptionsListPage,
 }
+
+/// The api-version of Resource Manager's subscriptions API, used by `Subscriptions_List` and its pages only.
+pub(crate) const SUBSCRIPTIONS_API_VERSION: &str = "2022-12-01";
 
 /// How a long-running operation's result is found once it is done.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,7 +51,7 @@ pub(crate) enum Polled {
 }
 
 impl Operation {
-    const ALL: [Operation; 12] = [
+    const ALL: [Operation; 14] = [
         Self::OperationsList,
         Self::GetTenantOptedIn,
         Self::PostEnableLockbox,
@@ -57,6 +64,8 @@ impl Operation {
         Self::PostEnableLockboxPoll,
         Self::PostDisableLockboxPoll,
         Self::RequestsUpdateStatusPoll,
+        Self::SubscriptionsList,
+        Self::SubscriptionsListPage,
     ];
 
     /// The name in spans and errors: the generated operation id; a page read is named as its listing.
@@ -72,6 +81,15 @@ impl Operation {
             Self::PostEnableLockboxPoll => "post_enable_lockbox_poll",
             Self::PostDisableLockboxPoll => "post_disable_lockbox_poll",
             Self::RequestsUpdateStatusPoll => "requests_update_status_poll",
+            Self::SubscriptionsList | Self::SubscriptionsListPage => "subscriptions_list",
+        }
+    }
+
+    /// The api-version it is sent with when not the client's: Resource Manager's subscriptions API has its own.
+    pub(crate) fn own_api_version(self) -> Option<&'static str> {
+        match self {
+            Self::SubscriptionsList | Self::SubscriptionsListPage => Some(SUBSCRIPTIONS_API_VERSION),
+            _ => None,
         }
     }
 
@@ -112,6 +130,7 @@ impl Operation {
         match self {
             Self::OperationsList => Some(Self::OperationsListPage),
             Self::RequestsList => Some(Self::RequestsListPage),
+            Self::SubscriptionsList => Some(Self::SubscriptionsListPage),
             _ => None,
         }
     }
@@ -122,6 +141,7 @@ impl Operation {
             self,
             Self::OperationsListPage
                 | Self::RequestsListPage
+                | Self::SubscriptionsListPage
                 | Self::PostEnableLockboxPoll
                 | Self::PostDisableLockboxPoll
                 | Self::RequestsUpdateStatusPoll

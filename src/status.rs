@@ -164,6 +164,30 @@ extensible_enum! {
     }
 }
 
+extensible_enum! {
+    /// The life-cycle state of a subscription (Resource Manager's `Subscriptions_List`).
+    SubscriptionState {
+        /// In use.
+        Enabled => "Enabled",
+        /// Usable, with a warning (for example a spending limit reached soon).
+        Warned => "Warned",
+        /// Usable, but a payment is overdue.
+        PastDue => "PastDue",
+        /// Read-only: its resources are stopped.
+        Disabled => "Disabled",
+        /// Gone.
+        Deleted => "Deleted",
+    }
+}
+
+impl SubscriptionState {
+    /// Whether the subscription still works (`Enabled`, `Warned`, `PastDue`), so that its Lockbox requests are
+    /// worth listing. `Disabled`, `Deleted` and unknown states are not.
+    pub fn is_active(&self) -> bool {
+        matches!(self, Self::Enabled | Self::Warned | Self::PastDue)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

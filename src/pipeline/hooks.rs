@@ -66,10 +66,18 @@ impl Pipeline {
             if let Some(limit) = settings.per_try_timeout {
                 request.timeout_mut().get_or_insert(limit);
             }
+            // Under a tenant-wide listing, a 429 seen by any of its listings holds back every request.
+            super::gate::wait().await;
             if operation.is_decision() {
                 with_call(|c| c.meta.in_flight = true);
             }
             let result = settings.http.execute(request).await;
+            if let Ok(response) = &result
+                && response.status() == StatusCode::TOO_MANY_REQUESTS
+                && let Some(asked) = retry::retry_after(response.headers(), std::time::SystemTime::now())
+            {
+                super::gate::throttled(asked);
+            }
             match (spare, self.judge(&result, operation, attempt, started, token.as_ref())) {
                 (Some(spare), Some(wait)) => {
                     drop(result);

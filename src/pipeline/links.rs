@@ -66,7 +66,8 @@ impl Pipeline {
         link: &str,
         answer: impl AsyncFn(Response) -> Answered<T>,
     ) -> (Result<ResponseValue<T>>, CallMeta) {
-        let url = match self.service_url(kind, link) {
+        let api_version = operation.own_api_version().unwrap_or(&self.settings().api_version);
+        let url = match self.service_url_with(kind, link, api_version) {
             Ok(url) => url,
             Err(e) => return (Err(e), CallMeta::default()),
         };

@@ -25,6 +25,7 @@ use crate::{auth::TokenCache, retry::RetryOptions};
 
 pub(crate) mod body;
 mod call;
+pub(crate) mod gate;
 mod hooks;
 mod links;
 mod scope;

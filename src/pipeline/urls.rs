@@ -28,6 +28,12 @@ impl Pipeline {
     /// links are resolved against the endpoint, the origin must be the endpoint's, and `api-version` is set to
     /// ours exactly once while every other query parameter is kept as sent.
     pub(crate) fn service_url(&self, kind: &'static str, link: &str) -> Result<Url> {
+        self.service_url_with(kind, link, &self.settings().api_version)
+    }
+
+    /// [`Self::service_url`] with another `api-version` than the client's (Resource Manager's subscriptions
+    /// API has its own).
+    pub(crate) fn service_url_with(&self, kind: &'static str, link: &str, api_version: &str) -> Result<Url> {
         let settings = self.settings();
         // The link is text the server chose: the redaction step keeps our token out of the error.
         let refuse =
@@ -61,7 +67,7 @@ impl Pipeline {
             query.push('&');
         }
         query.push_str("api-version=");
-        query.extend(url::form_urlencoded::byte_serialize(settings.api_version.as_bytes()));
+        query.extend(url::form_urlencoded::byte_serialize(api_version.as_bytes()));
         url.set_query(Some(&query));
         Ok(url)
     }

@@ -1,0 +1,76 @@
+//! The shared throttling gate of a tenant-wide listing (see `src/across.rs`).
+//!
+//! Many listings run side by side over one principal's Resource Manager budget. When any of them is answered
+//! `429` with a retry hint (`Retry-After`, `retry-after-ms` or `x-ms-retry-after-ms`), the gate records a
+//! "not before" instant (`tokio::time`), and every request of every listing under the same gate waits until
+//! then before it is sent: the others slow down too instead of spending the budget further. The gate is carried
+//! in a task-local, set while the tenant-wide stream is polled, so requests outside such a stream never see it.
+
+use std::sync::{
+    Arc, Mutex,
+    atomic::{AtomicU64, Ordering},
+};
+
+use tokio::time::{Duration, Instant};
+
+tokio::task_local! {
+    static GATE: Gate;
+}
+
+/// A "not before" instant shared by the listings of one tenant-wide stream. Cheap to clone.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Gate(Arc<GateState>);
+
+#[derive(Debug, Default)]
+struct GateState {
+    not_before: Mutex<Option<Instant>>,
+    throttled: AtomicU64,
+}
+
+impl Gate {
+    /// Runs `f` (a poll of the tenant-wide stream) with this gate in force.
+    pub(crate) fn scope<R>(&self, f: impl FnOnce() -> R) -> R {
+        GATE.sync_scope(self.clone(), f)
+    }
+
+    /// The instant before which no request under this gate is sent, if one is set.
+    pub(crate) fn not_before(&self) -> Option<Instant> {
+        *self.0.not_before.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// How many `429` answers were seen under this gate.
+    pub(crate) fn throttled(&self) -> u64 {
+        self.0.throttled.load(Ordering::Relaxed)
+    }
+
+    /// Records a `429` that asked for `wait`: nothing under the gate is sent for that long (a later instant
+    /// already set is kept).
+    fn throttle(&self, wait: Duration) {
+        self.0.throttled.fetch_add(1, Ordering::Relaxed);
+        let until = Instant::now() + wait;
+        let mut not_before = self.0.not_before.lock().unwrap_or_else(|e| e.into_inner());
+        if not_before.is_none_or(|t| t < until) {
+            *not_before = Some(until);
+        }
+    }
+}
+
+/// Waits until the gate in force, if any, lets requests through.
+pub(super) async fn wait() {
+    let Ok(gate) = GATE.try_with(Gate::clone) else { return };
+    while let Some(until) = gate.not_before() {
+        if until <= Instant::now() {
+            break;
+        }
+        tracing::debug!(
+            wait_ms = (until - Instant::now()).as_millis() as u64,
+            "waiting for the shared throttling gate"
+        );
+        tokio::time::sleep_until(until).await;
+    }
+}
+
+/// Tells the gate in force, if any, that a request was answered `429` asking for `wait`.
+pub(super) fn throttled(wait: Duration) {
+    let _ = GATE.try_with(|gate| gate.throttle(wait));
+}

@@ -1,0 +1,58 @@
+//! Resource Manager's subscriptions: `Subscriptions_List` (api-version 2022-12-01), the one call the tenant-wide
+//! listings (`across.rs`) need to know which subscriptions the caller can see.
+//!
+//! Generated from `specs/arm-subscriptions/2022-12-01.json` (see `src/generated.rs`); uses `core`, `pager` and
+//! `operation`. The call goes through the same pipeline (auth, retries, paging guards, tracing, errors) as every
+//! Lockbox call; only its api-version differs.
+
+use std::sync::Arc;
+
+use crate::{
+    core::Core,
+    generated::subscriptions::{ClientSubscriptionsExt, types::SubscriptionListResult},
+    operation::{Operation, SUBSCRIPTIONS_API_VERSION},
+    pager::{ContinuationToken, Fetch, Links, Pager},
+};
+
+pub use crate::generated::subscriptions::types::{ManagedByTenant, Subscription, SubscriptionPolicies};
+pub use crate::status::SubscriptionState;
+
+/// The subscriptions the caller can see. Obtained from
+/// [`CustomerLockboxClient::subscriptions`](crate::CustomerLockboxClient::subscriptions).
+#[derive(Clone, Debug)]
+pub struct SubscriptionsClient {
+    core: Core,
+}
+
+impl SubscriptionsClient {
+    pub(crate) fn new(core: Core) -> Self {
+        Self { core }
+    }
+
+    /// Lists every subscription on which the caller holds a role (`GET /subscriptions?api-version=2022-12-01`),
+    /// lazily, a page at a time, with the same paging guards as every listing. Sends nothing until polled.
+    pub fn list(&self) -> Pager<Subscription> {
+        self.list_from(None)
+    }
+
+    /// [`list`](Self::list), resumed from a token of an earlier listing of subscriptions.
+    pub fn list_from(&self, continuation: Option<ContinuationToken>) -> Pager<Subscription> {
+        let core = self.core.clone();
+        let fetch: Fetch<Subscription> = Arc::new(move |link| {
+            let core = core.clone();
+            Box::pin(async move {
+                let page: SubscriptionListResult = match link {
+                    None => {
+                        let send = || {
+                            core.subscriptions_api().subscriptions_list().api_version(SUBSCRIPTIONS_API_VERSION).send()
+                        };
+                        core.read(Operation::SubscriptionsList, send).await?
+                    }
+                    Some(link) => core.next_page(Operation::SubscriptionsList, &link).await?,
+                };
+                Ok((page.value, page.next_link))
+            })
+        });
+        Pager::new(fetch, Links::new(self.core.pipeline(), &["subscriptions"]), continuation)
+    }
+}

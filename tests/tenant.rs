@@ -1,0 +1,372 @@
+//! Tenant-wide review (issue 16): `Subscriptions_List`, the tenant-wide listing with its failure items,
+//! skipping by state and shared throttling, `find_request`, and the tenant-wide watch. Against the emulator,
+//! and against wiremock where exact answers or timings are needed.
+
+mod common;
+
+use std::{
+    collections::HashSet,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use azure_customer_lockbox::{
+    Error, FailureKind, RequestFilter, RetryOptions, TenantItem, TenantOptions, TenantWatchEvent, TenantWatchOptions,
+    WatchEvent, WatchOptions,
+    models::{LockboxRequestStatus, SubscriptionState},
+};
+use azure_customer_lockbox_emulator::{
+    Emulator, EmulatorConfig, NewLockboxRequest, NewSubscription, SubscriptionAccess, SubscriptionState as EmuState,
+    TenantSeed,
+};
+use common::{client, mock_server, request_json};
+use serde_json::json;
+use wiremock::{
+    Mock, Respond, ResponseTemplate,
+    matchers::{method, path, query_param},
+};
+
+const A: &str = "aaaaaaaa-0000-4000-8000-000000000001";
+const B: &str = "bbbbbbbb-0000-4000-8000-000000000002";
+
+async fn emulator(page_size: usize) -> Emulator {
+    Emulator::start(EmulatorConfig { page_size, ..Default::default() }).await.unwrap()
+}
+
+#[tokio::test]
+async fn subscriptions_list_sends_its_own_api_version_on_every_page_and_decodes_states() {
+    let server = mock_server().await;
+    let page = |state: &str, id: &str, next: serde_json::Value| {
+        json!({"value": [{"id": format!("/subscriptions/{id}"), "subscriptionId": id, "displayName": "x",
+            "state": state, "tenantId": common::TENANT}], "nextLink": next})
+    };
+    Mock::given(method("GET"))
+        .and(path("/subscriptions"))
+        .and(query_param("api-version", "2022-12-01"))
+        .and(query_param("$skiptoken", "p2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page("SomethingNew", B, serde_json::Value::Null)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let next = format!("{}/subscriptions?api-version=2016-06-01&$skiptoken=p2", server.uri());
+    Mock::given(method("GET"))
+        .and(path("/subscriptions"))
+        .and(query_param("api-version", "2022-12-01"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page("PastDue", A, json!(next))))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (client, _) = client(&server.uri());
+    let subscriptions = client.subscriptions().list().try_collect().await.unwrap();
+    let states: Vec<_> = subscriptions.iter().map(|s| (s.subscription_id.clone().unwrap(), s.state.clone())).collect();
+    assert_eq!(
+        states,
+        [
+            (A.to_owned(), Some(SubscriptionState::PastDue)),
+            (B.to_owned(), Some(SubscriptionState::Other("SomethingNew".into())))
+        ]
+    );
+    // Only the subscriptions call uses 2022-12-01: a Lockbox call keeps the client's api-version.
+    for request in server.received_requests().await.unwrap() {
+        let versions: Vec<_> = request.url.query_pairs().filter(|(k, _)| k == "api-version").collect();
+        assert_eq!(versions.len(), 1, "{}", request.url);
+        assert_eq!(versions[0].1, "2022-12-01");
+    }
+}
+
+#[tokio::test]
+async fn tenant_listing_yields_every_readable_request_once_skips_by_state_and_reports_failures() {
+    let emulator = emulator(2).await;
+    let seed = TenantSeed {
+        subscriptions: 12,
+        requests_per_subscription: 3,
+        forbidden: 2,
+        unregistered: 1,
+        disabled: 2,
+        deleted: 1,
+        warned: 1,
+        past_due: 1,
+    };
+    let ids = emulator.seed_tenant(&seed);
+    // One request no longer pending in a readable subscription: the filter must leave it out.
+    let approved = emulator.create_request(&ids[7], NewLockboxRequest::default());
+    let (client, _) = client(emulator.url().as_str());
+    let options =
+        TenantOptions { concurrency: 3, ..TenantOptions::filter(RequestFilter::status(LockboxRequestStatus::Pending)) };
+    let (client_for_decision, _) = common::client(emulator.url().as_str());
+    client_for_decision.requests(&ids[7]).unwrap().approve(&approved, "ok").await.unwrap();
+
+    let mut stream = client.tenant_requests(Some(options)).unwrap();
+    let mut seen = HashSet::new();
+    let mut failures = Vec::new();
+    while let Some(item) = stream.try_next().await.unwrap() {
+        match item {
+            TenantItem::Request(found) => {
+                let name = found.request.name.clone().unwrap();
+                assert_eq!(found.request.status(), Some(&LockboxRequestStatus::Pending));
+                assert!(seen.insert((found.subscription_id.to_string(), name)), "listed twice");
+            }
+            TenantItem::Failed(failure) => failures.push((failure.subscription_id.to_string(), failure.kind)),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    // Readable and active: ids[6..] (warned, past-due, enabled), 3 requests each.
+    let readable: HashSet<&str> = ids[6..].iter().map(String::as_str).collect();
+    assert_eq!(seen.len(), 6 * 3);
+    assert!(seen.iter().all(|(sub, _)| readable.contains(sub.as_str())));
+    failures.sort();
+    let mut expected = vec![
+        (ids[0].clone(), FailureKind::Forbidden),
+        (ids[1].clone(), FailureKind::Forbidden),
+        (ids[2].clone(), FailureKind::NotRegistered),
+    ];
+    expected.sort();
+    assert_eq!(failures, expected);
+    let summary = stream.summary();
+    assert_eq!(summary.listed, 6);
+    assert_eq!(summary.requests, 18);
+    let mut failed = summary.failed.clone();
+    failed.sort();
+    assert_eq!(failed, expected);
+    let mut skipped = summary.skipped.clone();
+    skipped.sort();
+    assert_eq!(
+        skipped,
+        [
+            (ids[3].clone(), SubscriptionState::Disabled),
+            (ids[4].clone(), SubscriptionState::Disabled),
+            (ids[5].clone(), SubscriptionState::Deleted)
+        ]
+    );
+    // Skipped subscriptions were never asked for their requests; every listing carried the filter.
+    for received in emulator.received() {
+        if received.path.contains("Microsoft.CustomerLockbox/requests") && received.method == "GET" {
+            assert!(!ids[3..6].iter().any(|id| received.path.contains(id.as_str())), "{}", received.path);
+            if !received.query.as_deref().unwrap_or_default().contains("skip") {
+                assert!(received.query.as_deref().unwrap_or_default().contains("filter"), "{:?}", received.query);
+            }
+        }
+    }
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_given_subscription_that_is_not_a_guid_is_refused_before_sending() {
+    let server = mock_server().await;
+    let (client, _) = client(&server.uri());
+    let options = TenantOptions { subscriptions: Some(vec![A.into(), "not-a-guid".into()]), ..Default::default() };
+    let error = client.tenant_requests(Some(options)).unwrap_err();
+    assert!(matches!(error, Error::InvalidArgument { .. }), "{error:?}");
+    let error = client.find_request("").await.unwrap_err();
+    assert!(matches!(error, Error::InvalidArgument { .. }), "{error:?}");
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn not_found_and_spent_retries_are_failure_items_and_the_rest_goes_on() {
+    let server = mock_server().await;
+    let list_path = |sub: &str| format!("/subscriptions/{sub}/providers/Microsoft.CustomerLockbox/requests");
+    const C: &str = "cccccccc-0000-4000-8000-000000000003";
+    Mock::given(method("GET"))
+        .and(path(list_path(A)))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(json!({"error": {"code": "SubscriptionNotFound", "message": "gone"}})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(list_path(C)))
+        .respond_with(
+            ResponseTemplate::new(503).set_body_json(json!({"error": {"code": "ServerBusy", "message": "x"}})),
+        )
+        .expect(3)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(list_path(B)))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": [request_json(B, "r1", "Pending")]})))
+        .mount(&server)
+        .await;
+    let mut options = common::options(&server.uri());
+    options.retry = RetryOptions::fixed(azure_customer_lockbox::FixedRetryOptions {
+        delay: Duration::from_millis(1),
+        max_retries: 2,
+        ..Default::default()
+    });
+    let client =
+        azure_customer_lockbox::CustomerLockboxClient::new(common::CountingCredential::new(), Some(options)).unwrap();
+    let options = TenantOptions { subscriptions: Some(vec![A.into(), B.into(), C.into()]), ..Default::default() };
+    let mut stream = client.tenant_requests(Some(options)).unwrap();
+    let (mut requests, mut failures) = (Vec::new(), Vec::new());
+    while let Some(item) = stream.try_next().await.unwrap() {
+        match item {
+            TenantItem::Request(r) => requests.push((r.subscription_id.to_string(), r.request.name.clone().unwrap())),
+            TenantItem::Failed(f) => {
+                failures.push((f.subscription_id.to_string(), f.kind, f.error.status().map(|s| s.as_u16())))
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(requests, [(B.to_owned(), "r1".to_owned())]);
+    failures.sort();
+    assert_eq!(
+        failures,
+        [(A.to_owned(), FailureKind::NotFound, Some(404)), (C.to_owned(), FailureKind::Other, Some(503))]
+    );
+    assert_eq!(stream.summary().listed, 1);
+}
+
+/// Answers a request, given how many times its URL was asked before.
+type Answer = Box<dyn Fn(&wiremock::Request, usize) -> ResponseTemplate + Send + Sync>;
+
+/// Records when each request arrived, and answers per path.
+struct Timed {
+    log: Arc<Mutex<Vec<(String, Instant)>>>,
+    answer: Answer,
+}
+
+impl Respond for Timed {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let mut log = self.log.lock().unwrap();
+        let n = log.iter().filter(|(p, _)| *p == request.url.to_string()).count();
+        log.push((request.url.to_string(), Instant::now()));
+        (self.answer)(request, n)
+    }
+}
+
+#[tokio::test]
+async fn a_429_on_one_listing_holds_back_the_others_until_the_hinted_time() {
+    let server = mock_server().await;
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let uri = server.uri();
+    let answer = move |request: &wiremock::Request, n: usize| {
+        let url = request.url.to_string();
+        if url.contains(A) {
+            // A: throttled once, asking for 400 ms.
+            if n == 0 {
+                ResponseTemplate::new(429).insert_header("retry-after-ms", "400")
+            } else {
+                ResponseTemplate::new(200).set_body_json(json!({"value": [request_json(A, "a1", "Pending")]}))
+            }
+        } else if url.contains("page2") {
+            ResponseTemplate::new(200).set_body_json(json!({"value": [request_json(B, "b2", "Pending")]}))
+        } else {
+            // B's first page arrives after A was throttled, and points to a second page.
+            let next = format!("{uri}/subscriptions/{B}/providers/Microsoft.CustomerLockbox/requests?page2=1");
+            ResponseTemplate::new(200)
+                .set_delay(Duration::from_millis(100))
+                .set_body_json(json!({"value": [request_json(B, "b1", "Pending")], "nextLink": next}))
+        }
+    };
+    Mock::given(method("GET")).respond_with(Timed { log: log.clone(), answer: Box::new(answer) }).mount(&server).await;
+    let mut options = common::options(&server.uri());
+    options.retry = RetryOptions::default();
+    let client =
+        azure_customer_lockbox::CustomerLockboxClient::new(common::CountingCredential::new(), Some(options)).unwrap();
+    let options = TenantOptions { subscriptions: Some(vec![A.into(), B.into()]), ..Default::default() };
+    let mut stream = client.tenant_requests(Some(options)).unwrap();
+    let mut names = Vec::new();
+    while let Some(item) = stream.try_next().await.unwrap() {
+        let TenantItem::Request(r) = item else { panic!("no failure expected") };
+        names.push(r.request.name.clone().unwrap());
+    }
+    names.sort();
+    assert_eq!(names, ["a1", "b1", "b2"]);
+    assert_eq!(stream.summary().throttled, 1);
+    let log = log.lock().unwrap();
+    let throttled_at = log.iter().find(|(u, _)| u.contains(A)).unwrap().1;
+    let b_page2_at = log.iter().find(|(u, _)| u.contains("page2")).unwrap().1;
+    // B's second page was due ~100 ms after A's 429, but waited for the 400 ms A was asked to wait.
+    assert!(
+        b_page2_at.duration_since(throttled_at) >= Duration::from_millis(390),
+        "B sent {:?} after the 429",
+        b_page2_at.duration_since(throttled_at)
+    );
+}
+
+#[tokio::test]
+async fn find_request_returns_the_subscription_and_stops_once_found() {
+    let emulator = emulator(50).await;
+    let ids =
+        emulator.seed_tenant(&TenantSeed { subscriptions: 40, requests_per_subscription: 1, ..Default::default() });
+    let target = emulator.create_request(&ids[10], NewLockboxRequest::default());
+    emulator.set_latency(Some(Duration::from_millis(20)..=Duration::from_millis(20)));
+    let (client, _) = client(emulator.url().as_str());
+    let concurrency = 4;
+    let options = TenantOptions { concurrency, ..Default::default() };
+    let found = client.find_request_with(&target, options).await.unwrap().expect("found");
+    assert_eq!(&*found.subscription_id, ids[10].as_str());
+    assert_eq!(found.request.name.as_deref(), Some(target.as_str()));
+
+    let gets: Vec<String> = emulator
+        .received()
+        .into_iter()
+        .filter(|r| r.method == "GET" && r.path.contains("/requests/"))
+        .map(|r| r.path)
+        .collect();
+    let hit = gets.iter().position(|p| p.contains(ids[10].as_str())).expect("the hit was asked");
+    assert!(gets.len() - hit - 1 <= concurrency, "{} subscriptions asked after the hit", gets.len() - hit - 1);
+    assert!(gets.len() < 40, "the search went on: {} asked", gets.len());
+
+    // A request nobody has: every subscription is asked, and the answer is None.
+    emulator.set_latency(None);
+    let missing = client.find_request("00000000-dead-beef-0000-000000000000").await.unwrap();
+    assert!(missing.is_none());
+    emulator.shutdown().await;
+}
+
+async fn next_event(watch: &mut azure_customer_lockbox::TenantWatch) -> TenantWatchEvent {
+    tokio::time::timeout(Duration::from_secs(20), watch.next_event()).await.expect("an event in time").expect("no end")
+}
+
+#[tokio::test]
+async fn tenant_watch_picks_up_a_new_subscription_and_a_new_request_and_ends_a_removed_one_quietly() {
+    let emulator = emulator(50).await;
+    emulator.add_subscription(NewSubscription::new(A));
+    let first = emulator.create_request(A, NewLockboxRequest::default());
+    let (client, _) = client(emulator.url().as_str());
+    let options = TenantWatchOptions {
+        watch: WatchOptions { interval: Duration::from_millis(50), jitter: 0.0, ..Default::default() },
+        refresh: Duration::from_millis(100),
+    };
+    let mut watch = client.tenant_watch(Some(options));
+    assert!(matches!(next_event(&mut watch).await, TenantWatchEvent::SubscriptionAdded(id) if &*id == A));
+    match next_event(&mut watch).await {
+        TenantWatchEvent::Request { subscription_id, event: WatchEvent::New(request) } => {
+            assert_eq!(&*subscription_id, A);
+            assert_eq!(request.name.as_deref(), Some(first.as_str()));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+
+    // A new subscription, with a request, and a forbidden one that must not end the watch.
+    emulator.add_subscription(NewSubscription::new(B));
+    let in_b = emulator.create_request(B, NewLockboxRequest::default());
+    assert!(matches!(next_event(&mut watch).await, TenantWatchEvent::SubscriptionAdded(id) if &*id == B));
+    match next_event(&mut watch).await {
+        TenantWatchEvent::Request { subscription_id, event: WatchEvent::New(request) } => {
+            assert_eq!(&*subscription_id, B);
+            assert_eq!(request.name.as_deref(), Some(in_b.as_str()));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+
+    // A new request in the first subscription.
+    let second = emulator.create_request(A, NewLockboxRequest::default());
+    match next_event(&mut watch).await {
+        TenantWatchEvent::Request { subscription_id, event: WatchEvent::New(request) } => {
+            assert_eq!(&*subscription_id, A);
+            assert_eq!(request.name.as_deref(), Some(second.as_str()));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+
+    // A disabled subscription's watch ends, quietly: no error, just the removal.
+    emulator.add_subscription(NewSubscription::new(A).with_state(EmuState::Disabled));
+    assert!(matches!(next_event(&mut watch).await, TenantWatchEvent::SubscriptionRemoved(id) if &*id == A));
+    assert_eq!(watch.subscriptions(), [Arc::from(B)]);
+    emulator.add_subscription(NewSubscription::new(B).with_access(SubscriptionAccess::Readable));
+    emulator.shutdown().await;
+}
