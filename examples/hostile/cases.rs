@@ -1174,7 +1174,9 @@ fn issue_14_cases() -> Vec<Case> {
         // Pending first, so that the poller computes a wait against its timeout.
         let read = vec![json_ok(request_json("r1", "Pending", "x")), json_ok(request_json("r1", "Approved", "x"))];
         let server = Scripted::start(Reply::Routes(Arc::new(vec![route("/requests/r1", read)]))).await;
-        let options = azure_customer_lockbox::PollerOptions { timeout: Some(Duration::MAX), ..Default::default() };
+        // A 1 s poll interval (the least allowed): the default 30 s would outlast the case's time limit.
+        let options =
+            azure_customer_lockbox::PollerOptions { timeout: Some(Duration::MAX), frequency: Duration::from_secs(1) };
         let poller = client(&server.url).requests(SUB)?.wait_for_decision("r1", Some(options))?;
         ok_if(poller.await, "the Approved request", |r| format!("{r:?}").contains("Approved"))
     }));
