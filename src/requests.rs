@@ -45,17 +45,7 @@ impl RequestsClient {
     /// [`Error::InvalidArgument`] for an empty, overlong, dot-segment or control-character id, before sending;
     /// a [`Error::Service`] with status 404 when there is no such request.
     pub async fn get(&self, request_id: &str) -> Result<LockboxRequestResponse> {
-        let request_id = validate::request_id(request_id)?;
-        let core = &self.core;
-        let send = || {
-            core.api()
-                .requests_get()
-                .subscription_id(&*self.subscription_id)
-                .request_id(request_id)
-                .api_version(core.api_version())
-                .send()
-        };
-        core.read(Operation::RequestsGet, send).await
+        Ok(self.get_with_response(request_id).await?.into_model())
     }
 
     /// Reads one request, as [`get`](Self::get), with the ids the service gave the call
