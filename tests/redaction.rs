@@ -7,10 +7,7 @@
 
 mod common;
 
-use std::{
-    sync::{Arc, Mutex, OnceLock},
-    time::Duration,
-};
+use std::time::Duration;
 
 use azure_customer_lockbox::{CustomerLockboxClient, Error, FixedRetryOptions, RetryOptions};
 use common::*;
@@ -20,37 +17,6 @@ use wiremock::{
     Mock, ResponseTemplate,
     matchers::{method, path},
 };
-
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Buffer {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(data);
-        Ok(data.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn logs() -> &'static Buffer {
-    static LOGS: OnceLock<Buffer> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let buffer = Buffer::default();
-        let writer = buffer.clone();
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .init();
-        buffer
-    })
-}
-
-fn log_text() -> String {
-    String::from_utf8_lossy(&logs().0.lock().unwrap()).into_owned()
-}
 
 /// The first piece of the token, 8 characters or longer, that `text` contains.
 fn leaked(text: &str) -> Option<&'static str> {
@@ -64,7 +30,7 @@ fn assert_no_token(what: &str, error: &Error) {
     let debug = format!("{error:?}");
     assert_eq!(leaked(&display), None, "{what}: Display leaks the token: {display}");
     assert_eq!(leaked(&debug), None, "{what}: Debug leaks the token: {debug}");
-    let logs = log_text();
+    let logs = logs::text();
     assert_eq!(leaked(&logs), None, "{what}: the logs leak the token: {logs}");
 }
 
@@ -81,7 +47,7 @@ fn client_with(uri: &str, retry: RetryOptions, per_try_timeout: Option<Duration>
 /// An undecodable poll answer that echoes the token: `Error::Decode`'s body.
 #[tokio::test]
 async fn an_undecodable_poll_answer_echoing_the_token() {
-    logs();
+    logs::capture();
     let server = mock_server().await;
     let accepted = ResponseTemplate::new(202).insert_header("Azure-AsyncOperation", format!("{}/op", server.uri()));
     Mock::given(method("POST")).and(path(ENABLE)).respond_with(accepted).mount(&server).await;
@@ -97,7 +63,7 @@ async fn an_undecodable_poll_answer_echoing_the_token() {
 /// A 202 with no polling header whose body echoes the token: the `ServiceError`'s body.
 #[tokio::test]
 async fn a_202_without_a_polling_header_echoing_the_token() {
-    logs();
+    logs::capture();
     let server = mock_server().await;
     let echo = ResponseTemplate::new(202).set_body_string(format!("accepted the call from {TOKEN}"));
     Mock::given(method("POST")).and(path(ENABLE)).respond_with(echo).mount(&server).await;
@@ -111,7 +77,7 @@ async fn a_202_without_a_polling_header_echoing_the_token() {
 /// names the URL, in `Display`, `Debug` and the retry event.
 #[tokio::test]
 async fn a_transport_failure_on_a_next_link_carrying_the_token() {
-    logs();
+    logs::capture();
     let server = mock_server().await;
     let next = format!("{}/next/page?$skiptoken={TOKEN}", server.uri());
     let first = ResponseTemplate::new(200).set_body_json(json!({"value": [], "nextLink": next}));
@@ -126,7 +92,7 @@ async fn a_transport_failure_on_a_next_link_carrying_the_token() {
     let client = client_with(&server.uri(), retry, Some(Duration::from_millis(200)));
     let error = client.requests(SUB).unwrap().list(None).try_collect().await.unwrap_err();
     assert!(matches!(error, Error::Transport { attempts: 2, .. }), "{error:?}");
-    assert!(log_text().contains("retrying"), "the retry event was logged");
+    assert!(logs::text().contains("retrying"), "the retry event was logged");
     assert!(error.to_string().contains("/next/page"), "the URL's path is still shown: {error}");
     assert_no_token("transport failure on a nextLink", &error);
     // The error's source, as a caller walking the chain would print it.
@@ -137,7 +103,7 @@ async fn a_transport_failure_on_a_next_link_carrying_the_token() {
 /// A `nextLink` whose path carries the token, sent a second time: `Error::Paging` names the link.
 #[tokio::test]
 async fn a_repeated_next_link_with_the_token_in_its_path() {
-    logs();
+    logs::capture();
     let server = mock_server().await;
     let next = format!("{}/next/{TOKEN}/page", server.uri());
     let page = ResponseTemplate::new(200).set_body_json(json!({"value": [], "nextLink": next}));
@@ -154,7 +120,7 @@ async fn a_repeated_next_link_with_the_token_in_its_path() {
 /// half is kept. For an error answer (`ServiceError`) and an undecodable success (`Error::Decode`).
 #[tokio::test]
 async fn a_token_straddling_the_4_kib_cut() {
-    logs();
+    logs::capture();
     let server = mock_server().await;
     let body = format!("{}{TOKEN} and more", "x".repeat(4096 - TOKEN.len() / 2));
     let at = format!("{LIST}/req-1");
@@ -185,7 +151,7 @@ async fn a_token_straddling_the_4_kib_cut() {
 /// A percent-encoded token in a link's path is still the token.
 #[tokio::test]
 async fn a_percent_encoded_token_in_a_refused_link() {
-    logs();
+    logs::capture();
     let server = mock_server().await;
     let encoded: String = TOKEN.bytes().map(|b| format!("%{b:02X}")).collect();
     let next = format!("https://elsewhere.example/next/{encoded}/page");

@@ -3,10 +3,7 @@
 
 mod common;
 
-use std::{
-    sync::{Arc, Mutex, OnceLock},
-    time::Duration,
-};
+use std::time::Duration;
 
 use azure_customer_lockbox::{
     CustomerLockboxClient, CustomerLockboxClientOptions, ExponentialRetryOptions, RetryOptions,
@@ -14,37 +11,6 @@ use azure_customer_lockbox::{
 use common::*;
 use serde_json::json;
 use wiremock::{Mock, ResponseTemplate, matchers::method};
-
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Buffer {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(data);
-        Ok(data.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn logs() -> &'static Buffer {
-    static LOGS: OnceLock<Buffer> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let buffer = Buffer::default();
-        let writer = buffer.clone();
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .init();
-        buffer
-    })
-}
-
-fn text() -> String {
-    String::from_utf8_lossy(&logs().0.lock().unwrap()).into_owned()
-}
 
 fn client(endpoint: &str) -> CustomerLockboxClient {
     let options = CustomerLockboxClientOptions {
@@ -60,7 +26,7 @@ fn client(endpoint: &str) -> CustomerLockboxClient {
 
 #[tokio::test]
 async fn retries_are_events_and_tokens_never_reach_the_logs() {
-    logs();
+    logs::capture();
     let server = mock_server().await;
     Mock::given(method("GET"))
         .respond_with(Sequence::new(vec![
@@ -79,7 +45,7 @@ async fn retries_are_events_and_tokens_never_reach_the_logs() {
     assert_eq!(requests.list_pending().try_collect().await.unwrap().len(), 1);
     let error = client.tenant().enable().await.unwrap_err();
     tracing::error!(%error, ?error, "the call failed");
-    let logs = text();
+    let logs = logs::text();
     let retries: Vec<&str> = logs.lines().filter(|l| l.contains("retrying")).collect();
     assert!(retries.len() >= 2, "{logs}");
     assert!(retries.iter().any(|l| l.contains("attempt=1") && l.contains("status=503") && l.contains("wait_ms=5")));
@@ -94,7 +60,7 @@ async fn retries_are_events_and_tokens_never_reach_the_logs() {
 #[tokio::test]
 async fn every_operation_with_errors_retries_and_paging_logs_no_token() {
     use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig, Fault, Operation, RetryAfterHeader};
-    logs();
+    logs::capture();
     let emulator = Emulator::start(EmulatorConfig::default().with_page_size(1)).await.unwrap();
     let ids = emulator.sample_data(SUB);
     let client = client(emulator.url().as_str());
@@ -144,7 +110,7 @@ async fn every_operation_with_errors_retries_and_paging_logs_no_token() {
         let shown = format!("{error} {error:?}");
         assert!(!shown.contains("c2VjcmV0LXRva2VuLWRvLW5vdC1sZWFr"), "{shown}");
     }
-    let logs = text();
+    let logs = logs::text();
     for operation in [
         "operations_list",
         "get_tenant_opted_in",

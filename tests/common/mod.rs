@@ -2,6 +2,8 @@
 //! they stay with the tests; the SDK-independent payload fixture is in `azure_customer_lockbox_emulator::testing`.
 #![allow(dead_code)]
 
+pub mod logs;
+
 use std::sync::{
     Arc,
     atomic::{AtomicUsize, Ordering},
