@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # What a user pays at build time: a minimal program that lists access requests, built clean in release mode,
-# on this crate (default features, by path) and on the older azure_mgmt_customerlockbox 0.21 from crates.io.
+# on this crate (default features, by path), on this crate with `native-tls`, and on the older azure_mgmt_customerlockbox 0.21 from crates.io.
 # Each builds in a fresh target directory, back to back. Prints crates compiled, wall and CPU seconds
-# (user + system, of cargo and everything it ran). Usage: benches/build-cost/run.sh [ours|old]...
+# (user + system, of cargo and everything it ran). Usage: benches/build-cost/run.sh [ours|ours-native-tls|old]...
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-programs=("${@:-ours old}")
+programs=("${@:-ours ours-native-tls old}")
 read -r -a programs <<<"${programs[*]}"
-printf '%-5s %8s %8s %8s\n' program crates wall_s cpu_s
+printf '%-16s %8s %8s %8s\n' program crates wall_s cpu_s
 for program in "${programs[@]}"; do
     target="$(mktemp -d)"
     log="$target/build.log"
@@ -17,6 +17,6 @@ for program in "${programs[@]}"; do
         >"$log" 2>&1 || { cat "$log"; exit 1; }
     read -r wall user sys <"$target/time"
     crates=$(grep -c '^ *Compiling ' "$log")
-    printf '%-5s %8s %8s %8s\n' "$program" "$crates" "$wall" "$(echo "$user + $sys" | bc)"
+    printf '%-16s %8s %8s %8s\n' "$program" "$crates" "$wall" "$(echo "$user + $sys" | bc)"
     rm -rf "$target"
 done
