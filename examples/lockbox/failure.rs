@@ -26,10 +26,30 @@ Exit status:
 
 Without --emulator, lockbox works on Azure. LOCKBOX_OUTPUT sets the default --output; NO_COLOR turns colour off.";
 
-/// What a command can fail with: a usage error of the tool itself, or an error of the SDK.
+/// What a command can fail with: a usage error of the tool itself, a request found nowhere, or an error of
+/// the SDK.
 pub(crate) enum Failure {
     Usage(String),
+    /// Looked for everywhere in scope and not found (exit status 3); the message says where it was looked for.
+    NotFound(String),
     Sdk(Error),
+}
+
+impl Failure {
+    /// Prints the failure on stderr (with what to do about it) and picks the exit status.
+    pub(crate) fn report(&self) -> ExitCode {
+        match self {
+            Self::Sdk(error) => fail(error),
+            Self::Usage(message) => {
+                eprintln!("lockbox: error: {message}");
+                ExitCode::from(EXIT_USAGE)
+            }
+            Self::NotFound(message) => {
+                eprintln!("lockbox: error: {message}");
+                ExitCode::from(EXIT_NOT_FOUND)
+            }
+        }
+    }
 }
 
 impl From<Error> for Failure {
