@@ -346,6 +346,7 @@ fn without_emulator_it_works_on_azure_and_says_how_to_sign_in() {
         &["--subscription", SUB, "requests", "list"][..],
         &["requests", "list"],
         &["requests", "approve", PENDING, "--reason", "r", "--yes"],
+        &["requests", "watch"],
     ] {
         let out = output(lockbox().env("PATH", &empty).args(args));
         assert_eq!(out.status.code(), Some(5), "{args:?}: {}", text(&out.stderr));
@@ -1255,4 +1256,11 @@ async fn watch_tenant_wide_sees_new_requests_in_every_readable_subscription() {
         stderr.contains(&format!("listing subscription {} failed, still watching: 403 AuthorizationFailed", subs[0])),
         "{stderr}"
     );
+    // A tenant-wide watch that cannot list the subscriptions at its start has nothing to watch: it ends with
+    // the failure's exit status.
+    emulator.inject(Fault::status(403).on(Operation::SubscriptionsList));
+    let out = at(&emulator, &[], &["requests", "watch", "--interval", "100ms"]).await;
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("lockbox: error: 403 InjectedFault"), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty());
 }

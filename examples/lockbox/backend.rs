@@ -117,14 +117,15 @@ impl Coverage {
 }
 
 /// One item of a watch across subscriptions.
+#[allow(clippy::large_enum_variant)] // the large variant is the common one; boxing it costs every event
 pub enum Watched {
     /// An event of one subscription's watch (its errors included).
     Event { subscription: String, event: WatchEvent },
     /// A subscription is no longer listed as active (tenant-wide only); its watch ended.
     Removed(String),
-    /// The subscriptions could not be listed (tenant-wide only); the watches already running go on and the
-    /// listing is tried again later.
-    SubscriptionsFailed(Error),
+    /// The subscriptions could not be listed (tenant-wide only). When some are watched already, their watches
+    /// go on and the listing is tried again later; `watching` says whether any is.
+    SubscriptionsFailed { error: Error, watching: bool },
 }
 
 /// How a command names a request: a bare id, or a full ARM resource id that carries its subscription.
@@ -271,15 +272,25 @@ impl Backend {
     pub fn watch(&self, options: WatchOptions) -> Result<BoxStream<'static, Watched>, Error> {
         let Some(given) = &self.subscriptions else {
             let watch = self.client.tenant_watch(Some(TenantWatchOptions { watch: options, ..Default::default() }));
+            let mut watching = 0usize;
             return Ok(watch
-                .filter_map(|event| {
+                .filter_map(move |event| {
                     futures::future::ready(match event {
                         TenantWatchEvent::Request { subscription_id, event } => {
                             Some(Watched::Event { subscription: subscription_id.to_string(), event })
                         }
-                        TenantWatchEvent::SubscriptionRemoved(id) => Some(Watched::Removed(id.to_string())),
-                        TenantWatchEvent::SubscriptionsFailed(error) => Some(Watched::SubscriptionsFailed(error)),
                         // A subscription's watch starting is not news for the person watching.
+                        TenantWatchEvent::SubscriptionAdded(_) => {
+                            watching += 1;
+                            None
+                        }
+                        TenantWatchEvent::SubscriptionRemoved(id) => {
+                            watching = watching.saturating_sub(1);
+                            Some(Watched::Removed(id.to_string()))
+                        }
+                        TenantWatchEvent::SubscriptionsFailed(error) => {
+                            Some(Watched::SubscriptionsFailed { error, watching: watching > 0 })
+                        }
                         _ => None,
                     })
                 })

@@ -81,7 +81,9 @@ pub async fn requests(session: &Session, command: RequestsCommand) -> Result<u8,
                         eprintln!("lockbox: subscription {subscription} is no longer active; stopped watching it");
                         continue;
                     }
-                    Watched::SubscriptionsFailed(error) => {
+                    // Nothing to watch yet: the watch cannot start (no login, no right to list subscriptions, ...).
+                    Watched::SubscriptionsFailed { error, watching: false } => return Err(error.into()),
+                    Watched::SubscriptionsFailed { error, watching: true } => {
                         eprintln!(
                             "lockbox: cannot list the subscriptions, still watching those already known: {}",
                             crate::one_line(&error)
