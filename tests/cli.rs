@@ -5,17 +5,20 @@
 //! `cargo test` builds the examples before running tests; `cargo test --test cli` alone does not, so run
 //! `cargo build --example lockbox` first in that case. The confirmation tests use `script` (util-linux) for a
 //! terminal.
+//!
+//! Every process a test starts is waited for at most [`RUN_LIMIT`] (a running one is killed when its test
+//! ends, however it ends): a hung command fails its test with what it printed, it does not hang the binary.
 
 use std::{
     collections::{BTreeMap, BTreeSet},
-    io::{BufRead, BufReader, Write},
+    io::{BufRead, BufReader, Read, Write},
     path::{Path, PathBuf},
-    process::{Child, Command, Output, Stdio},
-    sync::mpsc,
-    time::Duration,
+    process::{Child, Command, ExitStatus, Output, Stdio},
+    sync::{Arc, Mutex, mpsc},
+    time::{Duration, Instant},
 };
 
-use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig, Fault, NewLockboxRequest, Operation};
+use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig, Fault, NewLockboxRequest, Operation, TenantSeed};
 
 const SUB: &str = "6a1d3f1e-93b4-4c53-9a37-2f0c5d8e7b21";
 const SUB2: &str = "0b1f6471-1bf0-4dda-aec3-cb9272f09590";
@@ -50,21 +53,114 @@ fn lockbox() -> Command {
     command
 }
 
-fn run(args: &[&str]) -> Output {
-    lockbox().args(args).stdin(Stdio::null()).output().unwrap()
+/// The longest one run of a command may take before its test kills it and fails: far above the second or so
+/// a run takes, for a machine loaded with other builds and tests.
+const RUN_LIMIT: Duration = Duration::from_secs(120);
+
+/// A pipe read to its end in a thread. What was read so far stays readable, even if the pipe never closes (a
+/// grandchild may hold it open).
+struct Drain {
+    bytes: Arc<Mutex<Vec<u8>>>,
+    done: mpsc::Receiver<()>,
 }
 
-/// Runs against the emulator `emulator` in this process, off the async runtime.
-async fn at(emulator: &Emulator, subscriptions: &[&str], args: &[&str]) -> Output {
+impl Drain {
+    fn start(pipe: Option<impl Read + Send + 'static>) -> Self {
+        let bytes = Arc::new(Mutex::new(Vec::new()));
+        let (tx, done) = mpsc::channel();
+        let sink = bytes.clone();
+        std::thread::spawn(move || {
+            if let Some(mut pipe) = pipe {
+                let mut chunk = [0u8; 8192];
+                loop {
+                    match pipe.read(&mut chunk) {
+                        Ok(0) => break,
+                        Ok(n) => sink.lock().unwrap().extend_from_slice(&chunk[..n]),
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(_) => break,
+                    }
+                }
+            }
+            let _ = tx.send(());
+        });
+        Self { bytes, done }
+    }
+
+    fn so_far(&self) -> String {
+        text(&self.bytes.lock().unwrap())
+    }
+
+    /// Everything read, once the pipe ended or `grace` went by.
+    fn finish(self, grace: Duration) -> Vec<u8> {
+        let _ = self.done.recv_timeout(grace);
+        std::mem::take(&mut *self.bytes.lock().unwrap())
+    }
+}
+
+/// Waits for `child` at most `limit`; past it, kills it and gives `None`.
+fn wait_within(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The output of `child` (stdout and stderr piped), within [`RUN_LIMIT`]: past it, the child is killed and the
+/// test fails with what it printed so far.
+fn finish(mut child: Child, what: &str) -> Output {
+    let stdout = Drain::start(child.stdout.take());
+    let stderr = Drain::start(child.stderr.take());
+    let status = wait_within(&mut child, RUN_LIMIT);
+    let grace = Duration::from_secs(5);
+    let (stdout, stderr) = (stdout.finish(grace), stderr.finish(grace));
+    match status {
+        Some(status) => Output { status, stdout, stderr },
+        None => panic!(
+            "{what} did not end within {RUN_LIMIT:?} and was killed\n--- stdout:\n{}\n--- stderr:\n{}",
+            text(&stdout),
+            text(&stderr)
+        ),
+    }
+}
+
+/// Runs `command` to its end (stdin from /dev/null), within [`RUN_LIMIT`].
+fn output(command: &mut Command) -> Output {
+    let what = format!("{command:?}");
+    finish(command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap(), &what)
+}
+
+fn run(args: &[&str]) -> Output {
+    output(lockbox().args(args))
+}
+
+/// The arguments that point the CLI at the emulator `emulator` in this process, narrowed to `subscriptions`
+/// (none: tenant-wide).
+fn emulator_args(emulator: &Emulator, subscriptions: &[&str]) -> Vec<String> {
     let mut all = vec!["--emulator".to_owned(), "--endpoint".to_owned(), emulator.url().to_string()];
     for sub in subscriptions {
         all.extend(["--subscription".to_owned(), (*sub).to_owned()]);
     }
-    all.extend(args.iter().map(|a| a.to_string()));
-    tokio::task::spawn_blocking(move || lockbox().args(&all).stdin(Stdio::null()).output().unwrap()).await.unwrap()
+    all
 }
 
-/// Runs under a terminal (`script`), typing `input`; stdout and stderr both arrive on stdout.
+/// Runs against the emulator `emulator` in this process, off the async runtime.
+async fn at(emulator: &Emulator, subscriptions: &[&str], args: &[&str]) -> Output {
+    let mut all = emulator_args(emulator, subscriptions);
+    all.extend(args.iter().map(|a| a.to_string()));
+    tokio::task::spawn_blocking(move || output(lockbox().args(&all))).await.unwrap()
+}
+
+/// Runs under a terminal (`script`), typing `input`; stdout and stderr both arrive on stdout. Within
+/// [`RUN_LIMIT`]: past it, `script` is killed, which hangs up the terminal and so ends the command it runs
+/// (SIGHUP), and the test fails with what was printed.
 fn on_terminal(args: &[&str], input: &str, env: &[(&str, &str)]) -> Output {
     let quoted: Vec<String> = std::iter::once(binary().display().to_string())
         .chain(args.iter().map(|a| a.to_string()))
@@ -76,8 +172,9 @@ fn on_terminal(args: &[&str], input: &str, env: &[(&str, &str)]) -> Output {
         command.env(k, v);
     }
     let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    // Written, then closed; small enough for the pipe's buffer, so this cannot block on a child that hangs.
     child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-    child.wait_with_output().unwrap()
+    finish(child, &format!("script {args:?}"))
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -131,7 +228,7 @@ fn list_json_is_one_array_and_tsv_has_a_header_and_the_env_sets_the_default() {
     assert_eq!(all.len(), 3);
     assert!(all.iter().all(|r| r["subscription"] == SUB && r["properties"]["status"] == "Pending"));
 
-    let out = lockbox().args(["--emulator", "requests", "list"]).env("LOCKBOX_OUTPUT", "tsv").output().unwrap();
+    let out = output(lockbox().args(["--emulator", "requests", "list"]).env("LOCKBOX_OUTPUT", "tsv"));
     assert!(out.status.success());
     let stdout = text(&out.stdout);
     let rows: Vec<Vec<&str>> = stdout.lines().map(|l| l.split('\t').collect()).collect();
@@ -242,24 +339,23 @@ fn bad_input_exits_2_before_anything_is_sent() {
 
 #[test]
 fn without_emulator_it_works_on_azure_and_says_how_to_sign_in() {
-    // No subscription: a usage error, not a fallback to sample data.
-    let out = run(&["requests", "approve", PENDING, "--reason", "r", "--yes"]);
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = text(&out.stderr);
-    assert!(stderr.contains("no subscription given: pass --subscription") && !stderr.contains("emulator"), "{stderr}");
-    assert!(out.stdout.is_empty());
-    // No Azure CLI / azd login available: a clear error with the command to fix it.
+    // No Azure CLI / azd login available (no tools on PATH): a clear error with the command to fix it, for a
+    // subscription given and tenant-wide alike, and never a fallback to sample data: nothing is approved.
     let empty = tempdir("no-tools");
-    let out = lockbox()
-        .env("PATH", &empty)
-        .args(["--subscription", SUB, "requests", "list"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
-    let stderr = text(&out.stderr);
-    assert!(stderr.contains("run `az login`") && stderr.contains("--managed-identity"), "{stderr}");
-    assert!(!stderr.contains("embedded emulator"));
+    for args in [
+        &["--subscription", SUB, "requests", "list"][..],
+        &["requests", "list"],
+        &["requests", "approve", PENDING, "--reason", "r", "--yes"],
+        &["requests", "watch"],
+    ] {
+        let out = output(lockbox().env("PATH", &empty).args(args));
+        assert_eq!(out.status.code(), Some(5), "{args:?}: {}", text(&out.stderr));
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("run `az login`") && stderr.contains("--managed-identity"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("embedded emulator"), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    std::fs::remove_dir_all(empty).ok();
 }
 
 #[test]
@@ -312,7 +408,7 @@ fn tenant_commands_confirm_unless_yes() {
         .spawn()
         .unwrap();
     child.stdin.take().unwrap().write_all(b"n\n").unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = finish(child, "tenant disable");
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("Continue? [y/N]") && text(&out.stderr).contains("cancelled"));
 
@@ -498,16 +594,24 @@ fn tempdir(name: &str) -> PathBuf {
     dir
 }
 
-/// A running `lockbox` whose stdout lines arrive on a channel; stopped with Ctrl-C (SIGINT).
+/// A running `lockbox` whose stdout lines arrive on a channel; stopped with Ctrl-C (SIGINT). Killed if its
+/// test ends (or fails) first.
 struct Running {
-    child: Child,
+    child: Option<Child>,
     lines: mpsc::Receiver<String>,
+    stderr: Option<Drain>,
 }
 
 impl Running {
+    /// Runs against `emulator`, narrowed to subscription `SUB`.
     fn start(emulator: &Emulator, args: &[&str]) -> Self {
+        Self::start_in(emulator, &[SUB], args)
+    }
+
+    /// Runs against `emulator`, narrowed to `subscriptions` (none: tenant-wide).
+    fn start_in(emulator: &Emulator, subscriptions: &[&str], args: &[&str]) -> Self {
         let mut child = lockbox()
-            .args(["--emulator", "--endpoint", emulator.url().as_str(), "--subscription", SUB])
+            .args(emulator_args(emulator, subscriptions))
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -523,20 +627,36 @@ impl Running {
                 }
             }
         });
-        Self { child, lines }
+        let stderr = Some(Drain::start(child.stderr.take()));
+        Self { child: Some(child), lines, stderr }
     }
 
     async fn next_line(&mut self) -> String {
-        tokio::task::block_in_place(|| self.lines.recv_timeout(Duration::from_secs(20)).expect("a line in time"))
+        let line = tokio::task::block_in_place(|| self.lines.recv_timeout(Duration::from_secs(20)));
+        line.unwrap_or_else(|_| {
+            panic!("no line in time; stderr so far:\n{}", self.stderr.as_ref().map(Drain::so_far).unwrap_or_default())
+        })
     }
 
-    /// Ctrl-C: the command ends cleanly; gives its stderr.
-    fn interrupt(self) -> String {
-        let status = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status().unwrap();
+    /// Ctrl-C: the command ends cleanly, within [`RUN_LIMIT`]; gives its stderr.
+    fn interrupt(mut self) -> String {
+        let mut child = self.child.take().unwrap();
+        let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
         assert!(status.success());
-        let out = self.child.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", text(&out.stderr));
-        text(&out.stderr)
+        let status = wait_within(&mut child, RUN_LIMIT);
+        let stderr = text(&self.stderr.take().unwrap().finish(Duration::from_secs(5)));
+        let status = status.unwrap_or_else(|| panic!("not ended by Ctrl-C within {RUN_LIMIT:?}; killed: {stderr}"));
+        assert!(status.success(), "{stderr}");
+        stderr
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
@@ -835,9 +955,7 @@ async fn two_bots_on_one_tenant_record_exactly_one_decision_per_request() {
             .unwrap()
     };
     let (a, b) = (bot("a"), bot("b"));
-    let outs = tokio::task::spawn_blocking(move || [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()])
-        .await
-        .unwrap();
+    let outs = tokio::task::spawn_blocking(move || [finish(a, "bot a"), finish(b, "bot b")]).await.unwrap();
     for out in &outs {
         assert!(out.status.success(), "the loser is not an error: {}", text(&out.stderr));
     }
@@ -948,4 +1066,201 @@ async fn a_running_policy_bot_decides_requests_as_they_arrive_until_interrupted(
         emulator.decisions().into_iter().map(|d| (d.request_id, d.decision)).collect();
     assert_eq!(recorded, [(early, "Deny".to_owned()), (late, "Deny".to_owned())]);
     std::fs::remove_dir_all(dir).ok();
+}
+
+/// The path prefix of a subscription's Lockbox requests.
+fn requests_path(subscription: &str) -> String {
+    format!("/subscriptions/{subscription}/providers/Microsoft.CustomerLockbox/requests")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tenant_wide_list_covers_every_visible_subscription_and_names_the_failed_ones_exit_1() {
+    let emulator = emulator().await;
+    let subs = emulator.seed_tenant(&TenantSeed {
+        subscriptions: 5,
+        requests_per_subscription: 2,
+        forbidden: 1,
+        unregistered: 1,
+        disabled: 1,
+        ..TenantSeed::default()
+    });
+    let (forbidden, unregistered, disabled, readable) =
+        (subs[0].as_str(), subs[1].as_str(), subs[2].as_str(), &subs[3..]);
+
+    // No --subscription: every subscription the credential can see.
+    let out = at(&emulator, &[], &["-o", "jsonl", "requests", "list"]).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&format!("cannot list subscription {forbidden}: 403 AuthorizationFailed")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot list subscription {unregistered}: 409 MissingSubscriptionRegistration")),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&format!("skipped subscriptions that are not active: {disabled} (Disabled)")), "{stderr}");
+    let lines = json_lines(&out.stdout);
+    let mut per_subscription: BTreeMap<String, usize> = BTreeMap::new();
+    for line in &lines {
+        let subscription = line["subscription"].as_str().unwrap();
+        assert!(line["id"].as_str().unwrap().starts_with(&requests_path(subscription)), "{line}");
+        *per_subscription.entry(subscription.to_owned()).or_default() += 1;
+    }
+    assert_eq!(per_subscription, readable.iter().map(|s| (s.clone(), 2)).collect::<BTreeMap<_, _>>());
+    // The subscriptions were listed once; the disabled one was not asked for its requests.
+    let received = emulator.received();
+    let asked = |prefix: &str| received.iter().filter(|r| r.method == "GET" && r.path.starts_with(prefix)).count();
+    assert_eq!(received.iter().filter(|r| r.path == "/subscriptions").count(), 1);
+    assert_eq!(asked(&requests_path(disabled)), 0);
+    assert_eq!((asked(&requests_path(forbidden)), asked(&requests_path(unregistered))), (1, 1));
+    assert!(readable.iter().all(|s| asked(&requests_path(s)) == 1));
+
+    // The table: the readable subscriptions' requests, and the same exit status.
+    let out = at(&emulator, &[], &["requests", "list"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1 + 4, "{stdout}");
+    assert!(stdout.lines().skip(1).all(|l| readable.iter().any(|s| l.contains(s.as_str()))), "{stdout}");
+
+    // --subscription narrows the scope: the subscriptions are not listed, and nothing failed.
+    emulator.clear_received();
+    let out = at(&emulator, &[&readable[0]], &["-o", "jsonl", "requests", "list"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), 2);
+    assert!(lines.iter().all(|l| l["subscription"] == readable[0].as_str()));
+    assert!(emulator.received().iter().all(|r| r.path.starts_with(&requests_path(&readable[0]))));
+
+    // A policy run goes tenant-wide too, with the same report and exit status.
+    let dir = tempdir("tenant-policy");
+    let policy = dir.join("policy.toml");
+    std::fs::write(&policy, "[[rule]]\nname = \"all\"\naction = \"approve\"\n").unwrap();
+    let out = at(&emulator, &[], &["policy", "run", "--file", policy.to_str().unwrap(), "--once", "--dry-run"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains(&format!("cannot list subscription {forbidden}: 403 AuthorizationFailed")));
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), 4);
+    assert!(lines.iter().all(|l| readable.iter().any(|s| l["subscription"] == s.as_str()) && l["dryRun"] == true));
+    assert!(emulator.decisions().is_empty());
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bare_id_is_found_tenant_wide_and_decided_once_in_its_subscription() {
+    let emulator = emulator().await;
+    let subs = emulator.seed_tenant(&TenantSeed {
+        subscriptions: 3,
+        requests_per_subscription: 1,
+        forbidden: 1,
+        ..TenantSeed::default()
+    });
+    let target = pending_request(&emulator, &subs[2], NewLockboxRequest::default());
+    let other = pending_request(&emulator, &subs[1], NewLockboxRequest::default());
+
+    let out = at(&emulator, &[], &["-o", "json", "requests", "show", &target]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (shown["name"].as_str(), shown["subscription"].as_str()),
+        (Some(target.as_str()), Some(subs[2].as_str()))
+    );
+
+    let out =
+        at(&emulator, &[], &["-o", "json", "requests", "approve", &target, "--reason", "found tenant-wide", "--yes"])
+            .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let record: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (record["request"].as_str(), record["subscription"].as_str()),
+        (Some(target.as_str()), Some(subs[2].as_str()))
+    );
+    let out = at(&emulator, &[], &["requests", "deny", &other, "--reason", "not this one", "--yes"]).await;
+    assert_eq!(text(&out.stdout), format!("{other}: denied\n"), "{}", text(&out.stderr));
+
+    // Each decision landed once, on the request in its own subscription.
+    let decisions: Vec<(String, String, String, Option<String>)> =
+        emulator.decisions().into_iter().map(|d| (d.subscription_id, d.request_id, d.decision, d.reason)).collect();
+    assert_eq!(
+        decisions,
+        [
+            (subs[2].clone(), target.clone(), "Approve".to_owned(), Some("found tenant-wide".to_owned())),
+            (subs[1].clone(), other.clone(), "Deny".to_owned(), Some("not this one".to_owned())),
+        ]
+    );
+    let posts: Vec<(String, String, u64)> =
+        emulator.decision_posts().into_iter().map(|p| (p.subscription_id, p.request_id, p.received)).collect();
+    assert_eq!(posts.len(), 2, "{posts:?}");
+    assert!(
+        posts.contains(&(subs[2].clone(), target.clone(), 1)) && posts.contains(&(subs[1].clone(), other.clone(), 1))
+    );
+    assert_eq!(emulator.duplicate_decisions(), 0);
+    assert_eq!(emulator.request_status(&subs[2], &target).as_deref(), Some("Approved"));
+    assert_eq!(emulator.request_status(&subs[1], &other).as_deref(), Some("Denied"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bare_id_in_no_readable_subscription_exits_3_and_decides_nothing() {
+    let emulator = emulator().await;
+    let subs = emulator.seed_tenant(&TenantSeed {
+        subscriptions: 3,
+        requests_per_subscription: 1,
+        forbidden: 1,
+        ..TenantSeed::default()
+    });
+    // One id that is nowhere, and one in the subscription the credential cannot read.
+    let hidden = pending_request(&emulator, &subs[0], NewLockboxRequest::default());
+    for id in ["0f0e0d0c-0b0a-4909-8807-060504030201", hidden.as_str()] {
+        let out = at(&emulator, &[], &["requests", "show", id]).await;
+        assert_eq!(out.status.code(), Some(3), "{id}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains(&format!("request {id} is in no subscription this credential can read")),
+            "{}",
+            text(&out.stderr)
+        );
+        assert!(out.stdout.is_empty());
+        let out = at(&emulator, &[], &["requests", "approve", id, "--reason", "ok", "--yes"]).await;
+        assert_eq!(out.status.code(), Some(3), "{id}: {}", text(&out.stderr));
+    }
+    assert!(emulator.received().iter().all(|r| r.method == "GET"), "no decision was sent");
+    assert!(emulator.decisions().is_empty());
+    assert_eq!(emulator.request_status(&subs[0], &hidden).as_deref(), Some("Pending"));
+    // Its full resource id names the subscription, and says why it cannot be read.
+    let arm = format!("{}/{hidden}", requests_path(&subs[0]));
+    let out = at(&emulator, &[], &["requests", "show", &arm]).await;
+    assert_eq!(out.status.code(), Some(4));
+    assert!(text(&out.stderr).contains("403 AuthorizationFailed"), "{}", text(&out.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn watch_tenant_wide_sees_new_requests_in_every_readable_subscription() {
+    let emulator = emulator().await;
+    let subs = emulator.seed_tenant(&TenantSeed {
+        subscriptions: 3,
+        requests_per_subscription: 0,
+        forbidden: 1,
+        ..TenantSeed::default()
+    });
+    let existing = emulator.create_request(&subs[1], Default::default());
+    let mut watch = Running::start_in(&emulator, &[], &["requests", "watch", "--interval", "100ms"]);
+    let event: serde_json::Value = serde_json::from_str(&watch.next_line().await).unwrap();
+    assert_eq!(
+        (event["event"].as_str(), event["requestId"].as_str(), event["subscription"].as_str()),
+        (Some("new"), Some(existing.as_str()), Some(subs[1].as_str()))
+    );
+    let fresh = emulator.create_request(&subs[2], Default::default());
+    let event: serde_json::Value = serde_json::from_str(&watch.next_line().await).unwrap();
+    assert_eq!(
+        (event["event"].as_str(), event["requestId"].as_str(), event["subscription"].as_str()),
+        (Some("new"), Some(fresh.as_str()), Some(subs[2].as_str()))
+    );
+    let stderr = watch.interrupt();
+    assert!(
+        stderr.contains(&format!("listing subscription {} failed, still watching: 403 AuthorizationFailed", subs[0])),
+        "{stderr}"
+    );
+    // A tenant-wide watch that cannot list the subscriptions at its start has nothing to watch: it ends with
+    // the failure's exit status.
+    emulator.inject(Fault::status(403).on(Operation::SubscriptionsList));
+    let out = at(&emulator, &[], &["requests", "watch", "--interval", "100ms"]).await;
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("lockbox: error: 403 InjectedFault"), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty());
 }

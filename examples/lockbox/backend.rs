@@ -1,21 +1,25 @@
 //! The CLI's one seam onto the SDK for requests: list, find, watch, decide.
 //!
-//! Everything the commands know about where requests live goes through [`Backend`]. Today it works over the
-//! subscriptions given with `--subscription` (one call per subscription, in turn). The tenant-wide API
-//! (every subscription the caller can see, `find_request`, a tenant-wide watch, and decisions that carry the
-//! service's request and correlation ids) replaces the bodies of these four methods and [`Backend::new`];
-//! the commands, the output and the policy engine do not change.
+//! Everything the commands know about where requests live goes through [`Backend`]. With no `--subscription`
+//! it works tenant-wide, on every subscription the credential can see: [`CustomerLockboxClient::tenant_requests`]
+//! lists them, [`CustomerLockboxClient::find_request`] finds a bare request id, and
+//! [`CustomerLockboxClient::tenant_watch`] watches them all. `--subscription` narrows the scope to the
+//! subscriptions given, taken one after the other in the order given. A request named by its ARM resource id is
+//! read in the subscription the id names, whatever the scope.
 
 use std::collections::BTreeSet;
 
 use azure_customer_lockbox::{
-    CustomerLockboxClient, Error, RequestFilter, RequestsListOptions, WatchEvent, WatchOptions,
+    CustomerLockboxClient, Error, RequestFilter, TenantItem, TenantOptions, TenantWatchEvent, TenantWatchOptions,
+    WatchEvent, WatchOptions,
     models::{ApprovalDecision, LockboxRequestResponse},
 };
 use futures::{
     StreamExt,
     stream::{self, BoxStream},
 };
+
+use crate::Failure;
 
 /// A request and the subscription it was found in.
 #[derive(Debug, Clone)]
@@ -24,11 +28,104 @@ pub struct Located {
     pub request: LockboxRequestResponse,
 }
 
-/// One item of a listing across subscriptions: a request, or a subscription that could not be listed.
+/// One item of a listing across subscriptions: a request, a subscription that could not be listed, and at the
+/// end what was covered.
 #[allow(clippy::large_enum_variant)] // items are consumed one at a time; boxing would only add allocations
 pub enum Listed {
     Request(Located),
-    Failed { subscription: String, error: Error },
+    /// This subscription's listing failed (403, 409 not registered, ...); the others go on.
+    Failed {
+        subscription: String,
+        error: Error,
+    },
+    /// The subscriptions themselves could not be listed (tenant-wide only): the listing is incomplete, and which
+    /// subscriptions it missed is unknown.
+    Incomplete(Error),
+    /// The last item: how many subscriptions were listed to the end, and those left out for their state
+    /// (`Disabled`, `Deleted`), with it.
+    End {
+        listed: usize,
+        skipped: Vec<(String, String)>,
+    },
+}
+
+/// What a listing covered, and the exit status it earns: the items other than requests are reported on
+/// stderr as they come.
+pub struct Coverage {
+    /// Whether to say which subscriptions were skipped, or that none is visible (once per command).
+    notes: bool,
+    listed: usize,
+    /// The worst exit status of the subscriptions that failed.
+    failed: Option<u8>,
+    /// The exit status of a failure to list the subscriptions themselves.
+    incomplete: Option<u8>,
+}
+
+impl Coverage {
+    pub fn new(notes: bool) -> Self {
+        Self { notes, listed: 0, failed: None, incomplete: None }
+    }
+
+    /// The request of a `Request` item; any other item is reported on stderr and counted.
+    pub fn take(&mut self, item: Listed) -> Option<Located> {
+        match item {
+            Listed::Request(located) => return Some(located),
+            Listed::Failed { subscription, error } => {
+                eprintln!("lockbox: cannot list subscription {subscription}: {}", crate::one_line(&error));
+                self.failed = self.failed.max(Some(crate::hint(&error)));
+            }
+            Listed::Incomplete(error) => {
+                eprintln!("lockbox: cannot list the subscriptions: {}", crate::one_line(&error));
+                self.incomplete = self.incomplete.max(Some(crate::hint(&error)));
+            }
+            Listed::End { listed, skipped } => {
+                self.listed = listed;
+                if self.notes && !skipped.is_empty() {
+                    const SHOWN: usize = 5;
+                    let mut names: Vec<String> =
+                        skipped.iter().take(SHOWN).map(|(id, state)| format!("{id} ({state})")).collect();
+                    if skipped.len() > SHOWN {
+                        names.push(format!("and {} more", skipped.len() - SHOWN));
+                    }
+                    eprintln!("lockbox: skipped subscriptions that are not active: {}", names.join(", "));
+                }
+                if self.notes && listed == 0 && skipped.is_empty() && self.failed.is_none() && self.incomplete.is_none()
+                {
+                    eprintln!("lockbox: this credential sees no subscription");
+                }
+            }
+        }
+        None
+    }
+
+    /// Whether anything was listed to show: every subscription, or at least one of them.
+    pub fn listed_any(&self) -> bool {
+        self.listed > 0 || (self.failed.is_none() && self.incomplete.is_none())
+    }
+
+    /// 0 when everything in scope was listed; 1 ([`EXIT_PARTIAL`](crate::EXIT_PARTIAL)) when some subscriptions
+    /// failed and others were listed; the failure's own status when every subscription failed, or when the
+    /// subscriptions themselves could not be listed.
+    pub fn exit_code(&self) -> u8 {
+        match (self.incomplete, self.failed) {
+            (Some(code), _) => code,
+            (None, None) => 0,
+            (None, Some(_)) if self.listed > 0 => crate::EXIT_PARTIAL,
+            (None, Some(code)) => code,
+        }
+    }
+}
+
+/// One item of a watch across subscriptions.
+#[allow(clippy::large_enum_variant)] // the large variant is the common one; boxing it costs every event
+pub enum Watched {
+    /// An event of one subscription's watch (its errors included).
+    Event { subscription: String, event: WatchEvent },
+    /// A subscription is no longer listed as active (tenant-wide only); its watch ended.
+    Removed(String),
+    /// The subscriptions could not be listed (tenant-wide only). When some are watched already, their watches
+    /// go on and the listing is tried again later; `watching` says whether any is.
+    SubscriptionsFailed { error: Error, watching: bool },
 }
 
 /// How a command names a request: a bare id, or a full ARM resource id that carries its subscription.
@@ -86,71 +183,77 @@ pub struct Recorded {
     pub reconciled: Option<bool>,
 }
 
-/// Lists, finds, watches and decides requests over a set of subscriptions.
+/// Lists, finds, watches and decides requests tenant-wide, or over the subscriptions given.
 pub struct Backend {
     client: CustomerLockboxClient,
-    subscriptions: Vec<String>,
+    /// `None`: every subscription the credential can see.
+    subscriptions: Option<Vec<String>>,
 }
 
 impl Backend {
     /// A backend over these subscriptions (duplicates dropped, order kept), each checked before anything is
-    /// sent. With none, only requests named by their ARM id can be reached: listing, watching and finding a
-    /// bare id need the tenant-wide API.
+    /// sent; with none, over every subscription the credential can see.
     pub fn new(client: CustomerLockboxClient, subscriptions: Vec<String>) -> Result<Self, Error> {
         let mut seen = BTreeSet::new();
         let subscriptions: Vec<String> = subscriptions.into_iter().filter(|s| seen.insert(s.clone())).collect();
         for subscription in &subscriptions {
             client.requests(subscription)?;
         }
-        Ok(Self { client, subscriptions })
+        Ok(Self { client, subscriptions: (!subscriptions.is_empty()).then_some(subscriptions) })
     }
 
-    /// The subscriptions to cover; none given is a usage error.
-    fn subscriptions(&self) -> Result<Vec<String>, Error> {
-        if self.subscriptions.is_empty() {
-            return Err(Error::InvalidArgument {
-                name: "subscription",
-                reason: "no subscription given: pass --subscription <id> (repeatable) or set AZURE_SUBSCRIPTION_ID"
-                    .into(),
-            });
-        }
-        Ok(self.subscriptions.clone())
-    }
-
-    /// Every request (matching the filter) of every subscription, one subscription after the other; a
-    /// subscription whose listing fails yields one `Failed` item and the listing goes on.
+    /// Every request (matching the filter) in scope. A subscription whose listing fails yields one `Failed`
+    /// item and the listing goes on; the last item is `End`. Tenant-wide, the subscriptions are listed
+    /// [`DEFAULT_TENANT_CONCURRENCY`](azure_customer_lockbox::DEFAULT_TENANT_CONCURRENCY) at a time, and those
+    /// not active are skipped; the subscriptions given are listed one after the other, in their order.
     pub fn list(&self, filter: Option<RequestFilter>) -> Result<BoxStream<'static, Listed>, Error> {
-        let client = self.client.clone();
-        Ok(stream::iter(self.subscriptions()?)
-            .map(move |subscription| {
-                let options = RequestsListOptions { filter: filter.clone(), ..Default::default() };
-                let pager = match client.requests(&subscription) {
-                    Ok(requests) => requests.list(Some(options)),
-                    Err(error) => return stream::iter(vec![Listed::Failed { subscription, error }]).boxed(),
-                };
-                stream::unfold((pager, Some(subscription)), |(mut pager, subscription)| async move {
-                    let subscription = subscription?;
-                    match pager.try_next().await {
-                        Ok(Some(request)) => {
-                            let item = Listed::Request(Located { subscription: subscription.clone(), request });
-                            Some((item, (pager, Some(subscription))))
-                        }
-                        Ok(None) => None,
-                        Err(error) => Some((Listed::Failed { subscription, error }, (pager, None))),
-                    }
-                })
-                .boxed()
-            })
-            .flatten()
-            .boxed())
+        let options = match &self.subscriptions {
+            None => TenantOptions { filter, ..Default::default() },
+            Some(given) => TenantOptions { subscriptions: Some(given.clone()), filter, concurrency: 1 },
+        };
+        let listing = self.client.tenant_requests(Some(options))?;
+        Ok(stream::unfold(Some(listing), |listing| async move {
+            let mut listing = listing?;
+            let item = match listing.try_next().await {
+                Ok(Some(TenantItem::Request(found))) => {
+                    Listed::Request(Located { subscription: found.subscription_id.to_string(), request: found.request })
+                }
+                Ok(Some(TenantItem::Failed(failure))) => {
+                    Listed::Failed { subscription: failure.subscription_id.to_string(), error: failure.error }
+                }
+                // A kind of item this CLI does not know: nothing to show for it.
+                Ok(Some(_)) => return Some((None, Some(listing))),
+                Err(error) => Listed::Incomplete(error),
+                Ok(None) => {
+                    let summary = listing.summary();
+                    let skipped = summary.skipped.into_iter().map(|(id, state)| (id, state.to_string())).collect();
+                    return Some((Some(Listed::End { listed: summary.listed, skipped }), None));
+                }
+            };
+            Some((Some(item), Some(listing)))
+        })
+        .filter_map(futures::future::ready)
+        .boxed())
     }
 
-    /// The request named by `reference`: in its own subscription for an ARM id, else looked up in each
-    /// subscription until found. Not found anywhere is the last 404; any other failure wins over a 404.
-    pub async fn find(&self, reference: &RequestRef) -> Result<Located, Error> {
-        let (subscriptions, id) = match reference {
-            RequestRef::Arm { subscription, id } => (vec![subscription.clone()], id.as_str()),
-            RequestRef::Id(id) => (self.subscriptions()?, id.as_str()),
+    /// The request named by `reference`. An ARM id is read in its own subscription. A bare id is looked up in
+    /// each subscription given, in turn (not found anywhere is the last 404; any other failure wins over a
+    /// 404), or tenant-wide with `find_request` (a subscription that cannot be read counts as not having it).
+    pub async fn find(&self, reference: &RequestRef) -> Result<Located, Failure> {
+        let (subscriptions, id) = match (reference, &self.subscriptions) {
+            (RequestRef::Arm { subscription, id }, _) => (vec![subscription.clone()], id.as_str()),
+            (RequestRef::Id(id), Some(given)) => (given.clone(), id.as_str()),
+            (RequestRef::Id(id), None) => {
+                return match self.client.find_request(id).await? {
+                    Some(found) => {
+                        Ok(Located { subscription: found.subscription_id.to_string(), request: found.request })
+                    }
+                    None => Err(Failure::NotFound(format!(
+                        "request {id} is in no subscription this credential can read (give its full resource id, \
+                         or --subscription, to see why a subscription cannot be read)"
+                    ))),
+                };
+            }
         };
         let mut not_found = None;
         let mut failure = None;
@@ -161,15 +264,42 @@ impl Backend {
                 Err(error) => failure = failure.or(Some(error)),
             }
         }
-        Err(failure.or(not_found).expect("at least one subscription was asked"))
+        Err(failure.or(not_found).expect("at least one subscription was asked").into())
     }
 
-    /// One watch per subscription, merged; each event says its subscription.
-    pub fn watch(&self, options: WatchOptions) -> Result<BoxStream<'static, (String, WatchEvent)>, Error> {
+    /// One watch per subscription given, merged; or the tenant-wide watch, which follows the subscriptions
+    /// as they come and go. Each event says its subscription.
+    pub fn watch(&self, options: WatchOptions) -> Result<BoxStream<'static, Watched>, Error> {
+        let Some(given) = &self.subscriptions else {
+            let watch = self.client.tenant_watch(Some(TenantWatchOptions { watch: options, ..Default::default() }));
+            let mut watching = 0usize;
+            return Ok(watch
+                .filter_map(move |event| {
+                    futures::future::ready(match event {
+                        TenantWatchEvent::Request { subscription_id, event } => {
+                            Some(Watched::Event { subscription: subscription_id.to_string(), event })
+                        }
+                        // A subscription's watch starting is not news for the person watching.
+                        TenantWatchEvent::SubscriptionAdded(_) => {
+                            watching += 1;
+                            None
+                        }
+                        TenantWatchEvent::SubscriptionRemoved(id) => {
+                            watching = watching.saturating_sub(1);
+                            Some(Watched::Removed(id.to_string()))
+                        }
+                        TenantWatchEvent::SubscriptionsFailed(error) => {
+                            Some(Watched::SubscriptionsFailed { error, watching: watching > 0 })
+                        }
+                        _ => None,
+                    })
+                })
+                .boxed());
+        };
         let mut watches = Vec::new();
-        for subscription in self.subscriptions()? {
+        for subscription in given.clone() {
             let watch = self.client.requests(&subscription)?.watch(options.clone());
-            watches.push(watch.map(move |event| (subscription.clone(), event)).boxed());
+            watches.push(watch.map(move |event| Watched::Event { subscription: subscription.clone(), event }).boxed());
         }
         Ok(stream::select_all(watches).boxed())
     }

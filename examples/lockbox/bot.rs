@@ -12,7 +12,7 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 
 use crate::{
-    backend::{Backend, Listed, Recorded},
+    backend::{Backend, Coverage, Recorded},
     policy::{Action, Policy},
 };
 
@@ -58,11 +58,13 @@ pub struct RunOptions {
 
 /// Runs the policy: one pass over the pending requests (`--once`) or a pass every interval until Ctrl-C.
 /// Returns the exit code: 0, or the worst failure of the last pass (a request already decided by someone
-/// else is not a failure).
+/// else is not a failure; some subscriptions not listed while others were is 1).
 pub async fn run(backend: &Backend, policy: &Policy, audit: &mut Audit, options: RunOptions) -> u8 {
     let mut reported: HashSet<(String, String)> = HashSet::new();
+    let mut first = true;
     loop {
-        let code = pass(backend, policy, audit, &options, &mut reported).await;
+        let code = pass(backend, policy, audit, &options, &mut reported, first).await;
+        first = false;
         if options.once {
             return code;
         }
@@ -79,8 +81,11 @@ async fn pass(
     audit: &mut Audit,
     options: &RunOptions,
     reported: &mut HashSet<(String, String)>,
+    first: bool,
 ) -> u8 {
     let mut worst = 0;
+    // Which subscriptions were skipped, or that none is visible, is said on the first pass only.
+    let mut coverage = Coverage::new(first);
     let mut listing = match backend.list(Some(RequestFilter::status(LockboxRequestStatus::Pending))) {
         Ok(listing) => listing,
         Err(error) => {
@@ -89,14 +94,7 @@ async fn pass(
         }
     };
     while let Some(item) = listing.next().await {
-        let located = match item {
-            Listed::Request(located) => located,
-            Listed::Failed { subscription, error } => {
-                eprintln!("lockbox: cannot list subscription {subscription}: {}", crate::one_line(&error));
-                worst = worst.max(crate::hint(&error));
-                continue;
-            }
-        };
+        let Some(located) = coverage.take(item) else { continue };
         if !located.request.status().is_some_and(LockboxRequestStatus::is_pending) {
             continue;
         }
@@ -155,7 +153,7 @@ async fn pass(
         }
         audit.write(&line);
     }
-    worst
+    worst.max(coverage.exit_code())
 }
 
 fn finish(line: &mut Value, outcome: &str, recorded: &Recorded, error: Option<&Error>) {

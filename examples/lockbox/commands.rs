@@ -15,8 +15,8 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 
 use crate::{
-    Decision, EXIT_PARTIAL, EXIT_USAGE, Failure, RequestsCommand, Session, TenantCommand,
-    backend::{Listed, Located, Recorded, RequestRef},
+    Decision, EXIT_USAGE, Failure, RequestsCommand, Session, TenantCommand,
+    backend::{Coverage, Located, Recorded, RequestRef, Watched},
     output::{self, Format, RequestRow, Row},
     usage,
 };
@@ -27,26 +27,16 @@ pub async fn requests(session: &Session, command: RequestsCommand) -> Result<u8,
     match command {
         RequestsCommand::List { status } => {
             let mut listing = backend.list(status.map(RequestFilter::status))?;
-            let (mut found, mut worst) = (Vec::new(), None);
+            let (mut found, mut coverage) = (Vec::new(), Coverage::new(true));
             while let Some(item) = listing.next().await {
-                match item {
-                    Listed::Request(located) => found.push(located),
-                    Listed::Failed { subscription, error } => {
-                        eprintln!("lockbox: cannot list subscription {subscription}: {}", crate::one_line(&error));
-                        worst = worst.max(Some(crate::hint(&error)));
-                    }
-                }
+                found.extend(coverage.take(item));
             }
             output::sort_by_time_left(&mut found);
             let now = Utc::now();
-            if worst.is_none() || !found.is_empty() {
+            if coverage.listed_any() {
                 output::list(format, &found.iter().map(|l| RequestRow(l, now)).collect::<Vec<_>>());
             }
-            return Ok(match worst {
-                None => 0,
-                Some(_) if !found.is_empty() => EXIT_PARTIAL,
-                Some(code) => code,
-            });
+            return Ok(coverage.exit_code());
         }
         RequestsCommand::Show { request } => {
             let located = backend.find(&RequestRef::parse(&request)?).await?;
@@ -71,20 +61,36 @@ pub async fn requests(session: &Session, command: RequestsCommand) -> Result<u8,
             let stop = tokio::signal::ctrl_c();
             tokio::pin!(stop);
             loop {
-                let (subscription, event) = tokio::select! {
+                let watched = tokio::select! {
                     _ = &mut stop => break,
-                    event = events.next() => match event {
-                        Some(event) => event,
+                    watched = events.next() => match watched {
+                        Some(watched) => watched,
                         None => break,
                     },
                 };
-                if let WatchEvent::Error(error) = &event {
-                    eprintln!(
-                        "lockbox: listing subscription {subscription} failed, still watching: {}",
-                        crate::one_line(error)
-                    );
-                    continue;
-                }
+                let (subscription, event) = match watched {
+                    Watched::Event { subscription, event: WatchEvent::Error(error) } => {
+                        eprintln!(
+                            "lockbox: listing subscription {subscription} failed, still watching: {}",
+                            crate::one_line(&error)
+                        );
+                        continue;
+                    }
+                    Watched::Event { subscription, event } => (subscription, event),
+                    Watched::Removed(subscription) => {
+                        eprintln!("lockbox: subscription {subscription} is no longer active; stopped watching it");
+                        continue;
+                    }
+                    // Nothing to watch yet: the watch cannot start (no login, no right to list subscriptions, ...).
+                    Watched::SubscriptionsFailed { error, watching: false } => return Err(error.into()),
+                    Watched::SubscriptionsFailed { error, watching: true } => {
+                        eprintln!(
+                            "lockbox: cannot list the subscriptions, still watching those already known: {}",
+                            crate::one_line(&error)
+                        );
+                        continue;
+                    }
+                };
                 let row = EventRow { time: Utc::now(), subscription, event };
                 match format {
                     Format::Table => println!("{}", row.text()),

@@ -18,18 +18,39 @@ Exit status:
   0  success
   1  some subscriptions could not be listed (each is reported on stderr; the rest was listed)
   2  usage error: bad arguments, input or policy file; approve/deny with no terminal and no --yes; cancelled
-  3  not found
+  3  not found (a bare id with no --subscription: in no subscription the credential can read)
   4  refused by the service (forbidden, throttled, server error, ...)
   5  could not reach the service or authenticate (run `az login`, or use --managed-identity)
   6  already decided or expired: the request is no longer pending (DecisionConflict)
   7  outcome unknown: a decision may or may not have been recorded; read the request before deciding again
 
-Without --emulator, lockbox works on Azure. LOCKBOX_OUTPUT sets the default --output; NO_COLOR turns colour off.";
+Without --emulator, lockbox works on Azure, on every subscription the credential can see unless
+--subscription narrows it. LOCKBOX_OUTPUT sets the default --output; NO_COLOR turns colour off.";
 
-/// What a command can fail with: a usage error of the tool itself, or an error of the SDK.
+/// What a command can fail with: a usage error of the tool itself, a request found nowhere, or an error of
+/// the SDK.
 pub(crate) enum Failure {
     Usage(String),
+    /// Looked for everywhere in scope and not found (exit status 3); the message says where it was looked for.
+    NotFound(String),
     Sdk(Error),
+}
+
+impl Failure {
+    /// Prints the failure on stderr (with what to do about it) and picks the exit status.
+    pub(crate) fn report(&self) -> ExitCode {
+        match self {
+            Self::Sdk(error) => fail(error),
+            Self::Usage(message) => {
+                eprintln!("lockbox: error: {message}");
+                ExitCode::from(EXIT_USAGE)
+            }
+            Self::NotFound(message) => {
+                eprintln!("lockbox: error: {message}");
+                ExitCode::from(EXIT_NOT_FOUND)
+            }
+        }
+    }
 }
 
 impl From<Error> for Failure {

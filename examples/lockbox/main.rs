@@ -3,15 +3,17 @@
 //! ```sh
 //! cargo run --example lockbox -- --emulator requests list --status pending
 //! cargo run --example lockbox -- --emulator requests approve <ID> --reason "read access for case 123" --yes
-//! cargo run --example lockbox -- --subscription <GUID> requests watch --interval 30s --exec ./notify.sh
+//! cargo run --example lockbox -- requests watch --interval 30s --exec ./notify.sh
 //! cargo run --example lockbox -- --subscription <GUID> policy run --file policy.toml --once --dry-run
 //! cargo run --example lockbox -- --help
 //! ```
 //!
 //! It works on Azure (`az login` or `--managed-identity`) unless told `--emulator`: alone, that starts an
 //! embedded emulator with sample data (each run starts afresh); with `--endpoint`, it talks to a standalone
-//! emulator (`cargo run -p azure_customer_lockbox_emulator`) that keeps state between commands. The exit statuses are listed
-//! in `--help` (see [`EXIT_STATUS`]).
+//! emulator (`cargo run -p azure_customer_lockbox_emulator`) that keeps state between commands. Without
+//! `--subscription` it covers every subscription the credential can see; `--subscription` narrows that (the
+//! embedded emulator covers its one sample subscription). The exit statuses are listed in `--help` (see
+//! [`EXIT_STATUS`]).
 
 mod backend;
 mod bot;
@@ -51,7 +53,10 @@ struct Connection {
     /// Use an emulator, not Azure: the embedded one with sample data, or the standalone one at --endpoint.
     #[arg(long, global = true)]
     emulator: bool,
-    /// Subscription(s) to work on; repeat for several. Also read from AZURE_SUBSCRIPTION_ID.
+    /// Narrow the scope to this subscription; repeat (or separate with commas) for several. Without it,
+    /// every subscription the credential can see (with the embedded emulator, its sample subscription). Also
+    /// read from AZURE_SUBSCRIPTION_ID. A full resource id given to show/approve/deny names its own
+    /// subscription.
     #[arg(long = "subscription", global = true, env = "AZURE_SUBSCRIPTION_ID", value_delimiter = ',')]
     subscriptions: Vec<String>,
     /// Authenticate with the managed identity of the machine instead of developer tools (Azure CLI / azd).
@@ -93,7 +98,8 @@ enum Command {
 
 #[derive(Subcommand)]
 pub(crate) enum RequestsCommand {
-    /// List requests, sorted by time left before expiry.
+    /// List the requests of every subscription in scope, sorted by time left before expiry. A subscription
+    /// that cannot be listed is named on stderr, and the exit status is 1 when the others were listed.
     List {
         /// Only requests in this status (pending, approved, denied, expired, ...; any letter case).
         #[arg(long, value_parser = parse_status)]
@@ -101,7 +107,7 @@ pub(crate) enum RequestsCommand {
     },
     /// Show one request in full.
     Show {
-        /// The request id, or its full resource id
+        /// The request id (looked for in every subscription in scope), or its full resource id
         /// (/subscriptions/<sub>/providers/Microsoft.CustomerLockbox/requests/<id>).
         request: String,
     },
@@ -109,7 +115,8 @@ pub(crate) enum RequestsCommand {
     Approve(Decision),
     /// Deny a pending request (shows it and asks first; --yes skips the question).
     Deny(Decision),
-    /// Print each new or changed request as it happens, until Ctrl-C.
+    /// Print each new or changed request of every subscription in scope as it happens, until Ctrl-C.
+    /// Tenant-wide, the subscriptions are read again every 5 minutes.
     Watch {
         /// Time between listings, e.g. 30s, 2m, 500ms.
         #[arg(long, default_value = "30s", value_parser = parse_duration)]
@@ -128,7 +135,7 @@ pub(crate) enum RequestsCommand {
 
 #[derive(Args)]
 pub(crate) struct Decision {
-    /// The request id, or its full resource id.
+    /// The request id (looked for in every subscription in scope), or its full resource id.
     pub request: String,
     /// Why; shown to the engineer and kept in the audit log.
     #[arg(long)]
@@ -195,6 +202,7 @@ enum PolicyCommand {
 /// Where the commands run: a client, the requests backend, and the emulator if one is embedded.
 pub(crate) struct Session {
     pub(crate) client: CustomerLockboxClient,
+    /// The scope: empty for every subscription the credential can see.
     pub(crate) subscriptions: Vec<String>,
     pub(crate) default_tenant: Option<String>,
     pub(crate) output: Option<Format>,
@@ -223,11 +231,7 @@ async fn main() -> ExitCode {
     }
     let session = match connect(&cli.connection, cli.output).await {
         Ok(session) => session,
-        Err(Failure::Sdk(error)) => return fail(&error),
-        Err(Failure::Usage(message)) => {
-            eprintln!("lockbox: error: {message}");
-            return ExitCode::from(EXIT_USAGE);
-        }
+        Err(failure) => return failure.report(),
     };
     let outcome = match cli.command {
         Command::Requests(command) => commands::requests(&session, command).await,
@@ -239,11 +243,7 @@ async fn main() -> ExitCode {
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
-        Err(Failure::Sdk(error)) => fail(&error),
-        Err(Failure::Usage(message)) => {
-            eprintln!("lockbox: error: {message}");
-            ExitCode::from(EXIT_USAGE)
-        }
+        Err(failure) => failure.report(),
     }
 }
 
