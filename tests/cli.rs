@@ -1128,6 +1128,19 @@ async fn tenant_wide_list_covers_every_visible_subscription_and_names_the_failed
     assert_eq!(lines.len(), 2);
     assert!(lines.iter().all(|l| l["subscription"] == readable[0].as_str()));
     assert!(emulator.received().iter().all(|r| r.path.starts_with(&requests_path(&readable[0]))));
+    assert!(!text(&out.stderr).contains("AZURE_SUBSCRIPTION_ID"), "the flag is no surprise: no note");
+
+    // AZURE_SUBSCRIPTION_ID (azd sets it) narrows the scope the same way, and says so on stderr.
+    emulator.clear_received();
+    let mut command = lockbox();
+    command.env("AZURE_SUBSCRIPTION_ID", &readable[1]).args(emulator_args(&emulator, &[]));
+    command.args(["-o", "jsonl", "requests", "list"]);
+    let out = tokio::task::spawn_blocking(move || output(&mut command)).await.unwrap();
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains(&format!("note: AZURE_SUBSCRIPTION_ID narrows the scope to {}", readable[1])), "{stderr}");
+    assert!(json_lines(&out.stdout).iter().all(|l| l["subscription"] == readable[1].as_str()));
+    assert!(emulator.received().iter().all(|r| r.path.starts_with(&requests_path(&readable[1]))));
 
     // A policy run goes tenant-wide too, with the same report and exit status.
     let dir = tempdir("tenant-policy");

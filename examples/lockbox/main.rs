@@ -29,7 +29,7 @@ use azure_customer_lockbox::{
     CustomerLockboxClient, CustomerLockboxClientOptions, Error, StaticTokenCredential, models::LockboxRequestStatus,
 };
 use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum, parser::ValueSource};
 
 use crate::{backend::Backend, output::Format};
 pub(crate) use failure::*;
@@ -55,8 +55,8 @@ struct Connection {
     emulator: bool,
     /// Narrow the scope to this subscription; repeat (or separate with commas) for several. Without it,
     /// every subscription the credential can see (with the embedded emulator, its sample subscription). Also
-    /// read from AZURE_SUBSCRIPTION_ID. A full resource id given to show/approve/deny names its own
-    /// subscription.
+    /// read from AZURE_SUBSCRIPTION_ID (with a note on stderr). A full resource id given to show/approve/deny
+    /// names its own subscription.
     #[arg(long = "subscription", global = true, env = "AZURE_SUBSCRIPTION_ID", value_delimiter = ',')]
     subscriptions: Vec<String>,
     /// Authenticate with the managed identity of the machine instead of developer tools (Azure CLI / azd).
@@ -222,7 +222,15 @@ impl Session {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
+    // An environment variable set for other tools (azd sets it) must not hide the rest of the tenant unnoticed.
+    if matches.value_source("subscriptions") == Some(ValueSource::EnvVariable) {
+        eprintln!(
+            "note: AZURE_SUBSCRIPTION_ID narrows the scope to {}; unset it to cover every subscription the credential can see",
+            cli.connection.subscriptions.join(", ")
+        );
+    }
     if cli.connection.verbose {
         tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::new("azure_customer_lockbox=debug"))
