@@ -170,14 +170,13 @@ async fn the_next_page_of_subscriptions_is_asked_for_while_the_current_pages_sub
     assert_eq!(listed, 8);
 
     let received = emulator.received();
-    let position = |what: &str, found: &dyn Fn(&azure_customer_lockbox_emulator::ReceivedRequest) -> bool| {
-        received.iter().position(|r| found(r)).unwrap_or_else(|| panic!("{what} was not asked: {received:#?}"))
-    };
-    let page_2 = position("page 2 of the subscriptions", &|r| {
-        r.path == "/subscriptions" && r.query.as_deref().is_some_and(|q| q.contains("skipToken"))
-    });
+    let page_2 = received
+        .iter()
+        .position(|r| r.path == "/subscriptions" && r.query.as_deref().is_some_and(|q| q.contains("skipToken")))
+        .expect("page 2 of the subscriptions was asked for");
+    let third_listing = format!("/subscriptions/{}/", ids[2]);
     let third =
-        position("the third subscription's requests", &|r| r.path.starts_with(&format!("/subscriptions/{}/", ids[2])));
+        received.iter().position(|r| r.path.starts_with(&third_listing)).expect("the third subscription was listed");
     assert!(page_2 < third, "page 2 asked at {page_2}, after the third listing at {third}");
     emulator.shutdown().await;
 }
