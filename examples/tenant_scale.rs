@@ -66,10 +66,16 @@ async fn main() -> Result<(), Error> {
     let pending = || TenantOptions::filter(RequestFilter::status(LockboxRequestStatus::Pending));
 
     // Tenant-wide, concurrently.
+    let sent = emulator.requests_received();
     let started = Instant::now();
     let (listed, summary) = list_tenant(&client, pending()).await?;
     let concurrent = started.elapsed();
-    eprintln!("concurrent pass done in {concurrent:?}: {} listed, {:?} failed", listed.len(), summary.failed);
+    eprintln!(
+        "concurrent pass done in {concurrent:?}: {} ARM requests, {} listed, {:?} failed",
+        emulator.requests_received() - sent,
+        listed.len(),
+        summary.failed
+    );
     let lost_count = lost(&emulator, &readable, &listed);
     let reported: HashSet<&str> = summary
         .failed
@@ -79,6 +85,7 @@ async fn main() -> Result<(), Error> {
         .collect();
 
     // One subscription after another, over the subscriptions the tenant-wide pass listed.
+    let sent = emulator.requests_received();
     let started = Instant::now();
     let mut sequential_count = 0;
     let mut subscriptions = client.subscriptions().list();
@@ -98,7 +105,7 @@ async fn main() -> Result<(), Error> {
         }
     }
     let sequential = started.elapsed();
-    eprintln!("sequential pass done in {sequential:?}");
+    eprintln!("sequential pass done in {sequential:?}: {} ARM requests", emulator.requests_received() - sent);
     let speedup = sequential.as_secs_f64() / concurrent.as_secs_f64();
     let peak_mib = peak_rss_kib().unwrap_or(0) as f64 / 1024.0;
     println!(

@@ -1,5 +1,5 @@
 //! Resource Manager's subscriptions: `Subscriptions_List` (api-version 2022-12-01), the one call the tenant-wide
-//! listings (`across.rs`) need to know which subscriptions the caller can see.
+//! listings (`across/`) need to know which subscriptions the caller can see.
 //!
 //! Generated from `specs/arm-subscriptions/2022-12-01.json` (see `src/generated.rs`); uses `core`, `pager` and
 //! `operation`. The call goes through the same pipeline (auth, retries, paging guards, tracing, errors) as every

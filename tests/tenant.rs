@@ -152,6 +152,36 @@ async fn tenant_listing_yields_every_readable_request_once_skips_by_state_and_re
 }
 
 #[tokio::test]
+async fn the_next_page_of_subscriptions_is_asked_for_while_the_current_pages_subscriptions_are_listed() {
+    // Pages of 4 subscriptions, 2 listings at a time, 20 ms per answer: the third subscription's listing
+    // can only start once a first one ended (about 20 ms after page 1). Reading ahead, the second page is
+    // asked for as soon as page 1 arrives, so it reaches the emulator before that listing.
+    let emulator = emulator(4).await;
+    let ids =
+        emulator.seed_tenant(&TenantSeed { subscriptions: 8, requests_per_subscription: 1, ..Default::default() });
+    emulator.set_latency(Some(Duration::from_millis(20)..=Duration::from_millis(20)));
+    let (client, _) = client(emulator.url().as_str());
+    let mut stream = client.tenant_requests(Some(TenantOptions { concurrency: 2, ..Default::default() })).unwrap();
+    let mut listed = 0;
+    while let Some(item) = stream.try_next().await.unwrap() {
+        assert!(matches!(item, TenantItem::Request(_)), "{item:?}");
+        listed += 1;
+    }
+    assert_eq!(listed, 8);
+
+    let received = emulator.received();
+    let page_2 = received
+        .iter()
+        .position(|r| r.path == "/subscriptions" && r.query.as_deref().is_some_and(|q| q.contains("skipToken")))
+        .expect("page 2 of the subscriptions was asked for");
+    let third_listing = format!("/subscriptions/{}/", ids[2]);
+    let third =
+        received.iter().position(|r| r.path.starts_with(&third_listing)).expect("the third subscription was listed");
+    assert!(page_2 < third, "page 2 asked at {page_2}, after the third listing at {third}");
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_given_subscription_that_is_not_a_guid_is_refused_before_sending() {
     let server = mock_server().await;
     let (client, _) = client(&server.uri());

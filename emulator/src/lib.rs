@@ -68,6 +68,7 @@ mod model;
 mod routes;
 mod server;
 mod state;
+mod store;
 mod subscriptions;
 pub mod testing;
 

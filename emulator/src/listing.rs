@@ -20,18 +20,36 @@ pub(crate) fn page(
     marker: &str,
     next_link: impl Fn(&str) -> String,
 ) -> Result<Response, ArmError> {
-    let offset = match query_param(query, "$skipToken") {
-        Some(token) => decode_skip_token(token, marker)?,
-        None => 0,
-    };
-    let end = offset.saturating_add(shared.page_size);
+    let offset = page_offset(query, marker)?;
     let value: Vec<Value> = items.iter().skip(offset).take(shared.page_size).cloned().collect();
+    Ok(page_answer(shared, offset, value, items.len(), marker, next_link))
+}
+
+/// Where the page asked for starts: the offset in its `$skipToken`, or 0.
+pub(crate) fn page_offset(query: &[(String, String)], marker: &str) -> Result<usize, ArmError> {
+    match query_param(query, "$skipToken") {
+        Some(token) => decode_skip_token(token, marker),
+        None => Ok(0),
+    }
+}
+
+/// The answer holding `value`, the page at `offset` of a listing of `total` items, with an absolute `nextLink`
+/// unless it is the last.
+pub(crate) fn page_answer(
+    shared: &Shared,
+    offset: usize,
+    value: Vec<Value>,
+    total: usize,
+    marker: &str,
+    next_link: impl Fn(&str) -> String,
+) -> Response {
+    let end = offset.saturating_add(shared.page_size);
     let mut body = json!({ "value": value });
-    if end < items.len() {
+    if end < total {
         let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("v1:{end}:{marker}"));
         body["nextLink"] = json!(next_link(&token));
     }
-    Ok(ok_json(body))
+    ok_json(body)
 }
 
 fn decode_skip_token(token: &str, marker: &str) -> Result<usize, ArmError> {

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::arm::{ArmError, bearer_token, check_api_version, ok_json, query_pairs, query_param, tenant_from_token};
 use super::asyncops::{OpEffect, accepted};
 use super::faults::{FaultKind, Operation, fault_response};
-use super::listing::{COMPONENT, operations_catalogue, page, parse_filter};
+use super::listing::{COMPONENT, operations_catalogue, page, page_answer, page_offset, parse_filter};
 use super::model::API_VERSION;
 use super::server::ConnectionKill;
 use super::state::{Decision, Shared, not_found};
@@ -258,12 +258,17 @@ fn handle(shared: &Shared, call: &Call) -> Result<Response, ArmError> {
     }
     match &call.route {
         Route::Subscriptions => {
-            let items: Vec<Value> =
-                shared.with(|inner, _| inner.arm.list().iter().map(|s| s.to_json(&shared.default_tenant_id)).collect());
+            // Only the page's subscriptions are turned into JSON: a page costs its own size, not the tenant's.
+            let offset = page_offset(&call.query, "subscriptions")?;
+            let (value, total) = shared.with(|inner, _| {
+                let all = inner.arm.list();
+                let on_page = all.iter().skip(offset).take(shared.page_size);
+                (on_page.map(|s| s.to_json(&shared.default_tenant_id)).collect(), all.len())
+            });
             let next = |token: &str| {
                 format!("{}subscriptions?api-version={SUBSCRIPTIONS_API_VERSION}&$skipToken={token}", shared.base_url)
             };
-            page(shared, &call.query, items, "subscriptions", next)
+            Ok(page_answer(shared, offset, value, total, "subscriptions", next))
         }
         Route::OperationsList => {
             let catalogue = operations_catalogue();

@@ -13,6 +13,7 @@ use super::arm::ArmError;
 use super::asyncops::AsyncOp;
 use super::faults::{Fault, Operation};
 use super::model::{AsyncOperations, DecisionRecord, NewLockboxRequest, ReceivedRequest};
+use super::store::RequestStore;
 use super::subscriptions::Arm;
 
 /// Received requests kept at most (oldest dropped first).
@@ -163,7 +164,8 @@ impl StoredRequest {
 pub(crate) struct Inner {
     pub clock_offset: TimeDelta,
     pub transition_delay: Duration,
-    pub requests: Vec<StoredRequest>,
+    /// Every request, indexed by subscription (see `store.rs`).
+    pub requests: RequestStore,
     /// Lower-case tenant id → opted in.
     pub tenants: HashMap<String, bool>,
     pub decisions: Vec<DecisionRecord>,
@@ -206,15 +208,11 @@ impl Inner {
     }
 
     pub fn find(&self, sub: &str, rid: &str) -> Option<&StoredRequest> {
-        self.requests
-            .iter()
-            .find(|r| r.subscription_id.eq_ignore_ascii_case(sub) && r.request_id.eq_ignore_ascii_case(rid))
+        self.requests.find(sub, rid)
     }
 
     fn find_mut(&mut self, sub: &str, rid: &str) -> Option<&mut StoredRequest> {
-        self.requests
-            .iter_mut()
-            .find(|r| r.subscription_id.eq_ignore_ascii_case(sub) && r.request_id.eq_ignore_ascii_case(rid))
+        self.requests.find_mut(sub, rid)
     }
 
     /// Whether a decision on this request would be accepted at `now`.
@@ -267,12 +265,8 @@ impl Inner {
 
     /// A subscription's requests (optionally only one status), in stable order.
     pub fn list(&self, sub: &str, status: Option<&str>, now: DateTime<Utc>) -> Vec<Value> {
-        let mut matching: Vec<&StoredRequest> = self
-            .requests
-            .iter()
-            .filter(|r| r.subscription_id.eq_ignore_ascii_case(sub))
-            .filter(|r| status.is_none_or(|s| r.status_at(now).eq_ignore_ascii_case(s)))
-            .collect();
+        let mut matching: Vec<&StoredRequest> =
+            self.requests.of(sub).filter(|r| status.is_none_or(|s| r.status_at(now).eq_ignore_ascii_case(s))).collect();
         matching.sort_by(|a, b| (a.created, &a.request_id).cmp(&(b.created, &b.request_id)));
         matching.iter().map(|r| r.to_json(now)).collect()
     }

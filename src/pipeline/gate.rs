@@ -1,4 +1,4 @@
-//! The shared throttling gate of a tenant-wide listing (see `src/across.rs`).
+//! The shared throttling gate of a tenant-wide listing (see `src/across/`).
 //!
 //! Many listings run side by side over one principal's Resource Manager budget. When any of them is answered
 //! `429` with a retry hint (`Retry-After`, `retry-after-ms` or `x-ms-retry-after-ms`), the gate records a

@@ -1,0 +1,290 @@
+//! Listing every subscription's requests as one stream ([`tenant_requests`]) and finding a request by id alone
+//! ([`find_request`]): which subscriptions are covered, one subscription's listing as tenant items, their
+//! bounded merge, and the shared throttling gate around it. Uses `across::items`, `core`, `subscriptions`,
+//! `requests`, `listing`, `pipeline::gate`, `validate` and `error`.
+
+use std::{
+    collections::VecDeque,
+    fmt,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+};
+
+use futures::{
+    Stream, StreamExt,
+    stream::{self, BoxStream, Fuse, FusedStream},
+};
+
+use super::items::{
+    FailureKind, SharedSummary, SubscriptionFailure, SubscriptionRequest, TenantItem, TenantOptions, TenantSummary,
+    with_summary,
+};
+use crate::{
+    core::Core,
+    error::Result,
+    listing::{RequestFilter, RequestsListOptions},
+    pipeline::gate::Gate,
+    requests::RequestsClient,
+    status::SubscriptionState,
+    subscriptions::{Subscription, SubscriptionsClient},
+    validate,
+};
+
+/// Polls `inner` with `gate` in force, so that every request it sends honours the shared throttling gate.
+struct Gated<S> {
+    inner: S,
+    gate: Gate,
+}
+
+impl<S: Stream + Unpin> Stream for Gated<S> {
+    type Item = S::Item;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+        let this = &mut *self;
+        this.gate.scope(|| this.inner.poll_next_unpin(cx))
+    }
+}
+
+/// The lazy stream of a tenant-wide listing: see [`CustomerLockboxClient::tenant_requests`]. Items come in no
+/// particular order across subscriptions; within one subscription, in the service's order.
+///
+/// [`CustomerLockboxClient::tenant_requests`]: crate::CustomerLockboxClient::tenant_requests
+pub struct TenantRequests {
+    inner: Gated<BoxStream<'static, Result<TenantItem>>>,
+    summary: SharedSummary,
+}
+
+impl fmt::Debug for TenantRequests {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TenantRequests").field("summary", &self.summary()).finish_non_exhaustive()
+    }
+}
+
+impl TenantRequests {
+    /// The next item, or `None` at the end. Usable without importing `StreamExt`. An `Err` means the
+    /// subscriptions could not be listed; a subscription's own failure is a [`TenantItem::Failed`].
+    pub async fn try_next(&mut self) -> Result<Option<TenantItem>> {
+        self.next().await.transpose()
+    }
+
+    /// What the listing did so far (complete once the stream has ended).
+    pub fn summary(&self) -> TenantSummary {
+        let mut summary = with_summary(&self.summary, |s| s.clone());
+        summary.throttled = self.inner.gate.throttled();
+        summary
+    }
+}
+
+impl Stream for TenantRequests {
+    type Item = Result<TenantItem>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Pin::new(&mut self.inner).poll_next(cx)
+    }
+}
+
+/// The subscription id of a listed subscription: `subscriptionId`, else the last segment of `id`.
+pub(super) fn subscription_id(subscription: &Subscription) -> Option<String> {
+    subscription
+        .subscription_id
+        .clone()
+        .or_else(|| subscription.id.as_deref().and_then(|id| id.rsplit('/').find(|s| !s.is_empty()).map(str::to_owned)))
+}
+
+/// How many listed subscriptions are read ahead of the listings, per listing running at a time.
+///
+/// `Subscriptions_List` answers a page at a time, and a pager asks for the next page only once the current
+/// one is used up. Without reading ahead, every listing slot that frees up while that page is fetched stays
+/// idle for its round trip, at every page. Reading a few rounds of subscriptions ahead lets the fetch of the
+/// next page overlap the listings of the current one: in `examples/tenant_scale.rs` (1,000 subscriptions in
+/// pages of 50, 20 ms per answer) the tenant-wide listing went from 2.1 s to 1.6 s. Only subscription ids are
+/// held; no Lockbox request is sent earlier.
+const READ_AHEAD_PER_LISTING: usize = 4;
+
+/// The subscriptions to cover: the given ones (checked as GUIDs), or the active ones listed, the others
+/// counted as skipped; listed ones are read ahead by `concurrency` × [`READ_AHEAD_PER_LISTING`].
+fn targets(
+    core: &Core,
+    given: Option<Vec<String>>,
+    concurrency: usize,
+    summary: SharedSummary,
+) -> Result<BoxStream<'static, Result<Arc<str>>>> {
+    if let Some(given) = given {
+        let ids = given
+            .iter()
+            .map(|id| validate::guid("subscriptions", id).map(Arc::from))
+            .collect::<Result<Vec<Arc<str>>>>()?;
+        return Ok(stream::iter(ids.into_iter().map(Ok)).boxed());
+    }
+    let listed = SubscriptionsClient::new(core.clone()).list().filter_map(move |listed| {
+        let target = match listed {
+            Err(error) => Some(Err(error)),
+            Ok(subscription) => match subscription_id(&subscription) {
+                None => None,
+                Some(id) => {
+                    let state = subscription.state.clone().unwrap_or(SubscriptionState::Enabled);
+                    if state.is_active() {
+                        Some(Ok(Arc::from(id)))
+                    } else {
+                        with_summary(&summary, |s| s.skipped.push((id, state)));
+                        None
+                    }
+                }
+            },
+        };
+        futures::future::ready(target)
+    });
+    Ok(ReadAhead::new(listed, concurrency.saturating_mul(READ_AHEAD_PER_LISTING)).boxed())
+}
+
+/// A stream that takes the items of `inner` as soon as they are ready, up to `capacity` ahead of its
+/// consumer, so that what produces them (a pager fetching its next page) makes progress whenever this
+/// stream is polled, not only once the consumer has used up what came before. Order is kept.
+struct ReadAhead<S: Stream> {
+    inner: Fuse<S>,
+    ahead: VecDeque<S::Item>,
+    capacity: usize,
+}
+
+impl<S: Stream> ReadAhead<S> {
+    fn new(inner: S, capacity: usize) -> Self {
+        Self { inner: inner.fuse(), ahead: VecDeque::new(), capacity: capacity.max(1) }
+    }
+}
+
+impl<S: Stream<Item: Unpin> + Unpin> Stream for ReadAhead<S> {
+    type Item = S::Item;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+        let this = &mut *self;
+        // Pending leaves `inner` holding this task's waker; a full buffer means the consumer polls again.
+        while this.ahead.len() < this.capacity {
+            match this.inner.poll_next_unpin(cx) {
+                Poll::Ready(Some(item)) => this.ahead.push_back(item),
+                Poll::Ready(None) | Poll::Pending => break,
+            }
+        }
+        match this.ahead.pop_front() {
+            Some(item) => Poll::Ready(Some(item)),
+            None if this.inner.is_terminated() => Poll::Ready(None),
+            None => Poll::Pending,
+        }
+    }
+}
+
+/// One subscription's listing as tenant items: its requests, then a failure item if it failed.
+fn one_listing(
+    core: Core,
+    subscription_id: Arc<str>,
+    filter: Option<RequestFilter>,
+    summary: SharedSummary,
+) -> BoxStream<'static, Result<TenantItem>> {
+    let requests = RequestsClient::new(core, subscription_id.to_string());
+    let pager = requests.list(Some(RequestsListOptions { filter, continuation: None }));
+    stream::unfold(Some(pager), move |pager| {
+        let subscription_id = subscription_id.clone();
+        let summary = summary.clone();
+        async move {
+            let mut pager = pager?;
+            match pager.try_next().await {
+                Ok(Some(request)) => {
+                    with_summary(&summary, |s| s.requests += 1);
+                    Some((Ok(TenantItem::Request(SubscriptionRequest { subscription_id, request })), Some(pager)))
+                }
+                Ok(None) => {
+                    with_summary(&summary, |s| s.listed += 1);
+                    None
+                }
+                Err(error) => {
+                    let kind = FailureKind::of(&error);
+                    tracing::debug!(subscription_id = &*subscription_id, ?kind, "listing of a subscription failed");
+                    with_summary(&summary, |s| s.failed.push((subscription_id.to_string(), kind)));
+                    Some((Ok(TenantItem::Failed(SubscriptionFailure { subscription_id, kind, error })), None))
+                }
+            }
+        }
+    })
+    .boxed()
+}
+
+/// See [`CustomerLockboxClient::tenant_requests`](crate::CustomerLockboxClient::tenant_requests).
+pub(crate) fn tenant_requests(core: &Core, options: TenantOptions) -> Result<TenantRequests> {
+    let summary = SharedSummary::default();
+    let targets = targets(core, options.subscriptions, options.concurrency, summary.clone())?;
+    let core = core.clone();
+    let filter = options.filter;
+    let per_subscription = summary.clone();
+    let merged = targets
+        .map(move |target| match target {
+            Ok(id) => one_listing(core.clone(), id, filter.clone(), per_subscription.clone()),
+            Err(error) => stream::once(futures::future::ready(Err(error))).boxed(),
+        })
+        .flatten_unordered(options.concurrency.max(1))
+        .boxed();
+    Ok(TenantRequests { inner: Gated { inner: merged, gate: Gate::default() }, summary })
+}
+
+/// See [`CustomerLockboxClient::find_request_with`](crate::CustomerLockboxClient::find_request_with).
+pub(crate) async fn find_request(
+    core: &Core,
+    request_id: &str,
+    options: TenantOptions,
+) -> Result<Option<SubscriptionRequest>> {
+    let request_id: Arc<str> = validate::request_id(request_id)?.into();
+    let targets = targets(core, options.subscriptions, options.concurrency, SharedSummary::default())?;
+    let core = core.clone();
+    let lookups = targets
+        .map(move |target| {
+            let core = core.clone();
+            let request_id = request_id.clone();
+            async move {
+                let subscription_id = target?;
+                let requests = RequestsClient::new(core, subscription_id.to_string());
+                match requests.get(&request_id).await {
+                    Ok(request) => Ok(Some(SubscriptionRequest { subscription_id, request })),
+                    Err(error) => {
+                        // Not there, or not readable: look elsewhere.
+                        tracing::debug!(
+                            subscription_id = &*subscription_id,
+                            kind = ?FailureKind::of(&error),
+                            "request not found in a subscription"
+                        );
+                        Ok(None)
+                    }
+                }
+            }
+        })
+        .buffer_unordered(options.concurrency.max(1))
+        .boxed();
+    let mut lookups = Gated { inner: lookups, gate: Gate::default() };
+    while let Some(found) = lookups.next().await {
+        if let Some(found) = found? {
+            // Dropping the stream stops the lookups still in flight; no further subscription is asked.
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn read_ahead_pulls_up_to_its_capacity_ahead_of_the_consumer_and_keeps_the_order() {
+        let pulled = Arc::new(AtomicUsize::new(0));
+        let counted = {
+            let pulled = pulled.clone();
+            stream::iter(0..10).inspect(move |_| {
+                pulled.fetch_add(1, SeqCst);
+            })
+        };
+        let mut ahead = ReadAhead::new(counted, 3);
+        assert_eq!(pulled.load(SeqCst), 0, "nothing is pulled before the first poll");
+        assert_eq!(ahead.next().await, Some(0));
+        assert_eq!(pulled.load(SeqCst), 3, "the first poll fills the read-ahead");
+        assert_eq!(ahead.next().await, Some(1));
+        assert_eq!(pulled.load(SeqCst), 4, "each poll tops it up again");
+        assert_eq!(ahead.collect::<Vec<_>>().await, (2..10).collect::<Vec<_>>());
+    }
+}

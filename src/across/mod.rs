@@ -1,0 +1,42 @@
+//! Across subscriptions: the Lockbox requests of every subscription the caller can see, as one stream; a
+//! request found by id alone; one watch over the whole tenant.
+//!
+//! An approver does not think in subscriptions. [`CustomerLockboxClient::tenant_requests`] lists the
+//! subscriptions (`Subscriptions_List`, see `subscriptions.rs`), or takes a given set, and lists the requests
+//! of each, [`TenantOptions::concurrency`] subscriptions at a time, merged into one lazy stream of
+//! [`TenantItem`]s that each name their subscription:
+//!
+//! - `Enabled`, `Warned` and `PastDue` subscriptions are listed; `Disabled`, `Deleted` (and unknown states)
+//!   are skipped and counted in the [`TenantSummary`].
+//! - A subscription whose listing fails (403 `AuthorizationFailed`, 409 `MissingSubscriptionRegistration`, 404,
+//!   retries spent, ...) yields one [`TenantItem::Failed`] and the others go on. Only a failure to list the
+//!   subscriptions themselves is an `Err` item.
+//! - Memory is bounded by the pages in flight (at most one page per running listing), not by the tenant.
+//! - Throttling is shared: the listings of one stream run under one gate (`pipeline/gate.rs`). When any request
+//!   is answered `429` with a retry hint, the gate holds every request of the stream until the hinted instant
+//!   (`tokio::time`), so the others slow down too instead of spending the principal's budget further. Each
+//!   request is still retried by the client's retry policy as usual.
+//!
+//! The parts:
+//!
+//! - `items.rs`: what the calls take and give ([`TenantOptions`], [`TenantItem`], [`FailureKind`],
+//!   [`TenantSummary`], ...), plain types.
+//! - `listing.rs`: the tenant-wide listing ([`TenantRequests`]) and `find_request`: which subscriptions are
+//!   covered, each one's listing, their bounded merge under the shared throttling gate.
+//! - `watch.rs`: the tenant-wide watch ([`TenantWatch`]).
+//!
+//! `watch` uses `listing` (a subscription's id), `listing` uses `items`; this file only re-exports. Outside
+//! this module they use `core`, `subscriptions`, `requests`, `listing`, `watch`, `pipeline::gate`, `validate`
+//! and `error`. Used by `client` (the entry points) and `lib` (the re-exports).
+
+mod items;
+mod listing;
+mod watch;
+
+pub use items::{
+    DEFAULT_TENANT_CONCURRENCY, FailureKind, SubscriptionFailure, SubscriptionRequest, TenantItem, TenantOptions,
+    TenantSummary,
+};
+pub use listing::TenantRequests;
+pub(crate) use listing::{find_request, tenant_requests};
+pub use watch::{DEFAULT_SUBSCRIPTIONS_REFRESH, TenantWatch, TenantWatchEvent, TenantWatchOptions};
