@@ -279,12 +279,16 @@ impl CustomerLockboxClient {
     /// [`find_request`](Self::find_request) over [`TenantOptions::subscriptions`] (or every active one), with
     /// [`TenantOptions::concurrency`] lookups at a time; the filter is not used. Once the request is found, no
     /// further subscription is asked and the lookups in flight are dropped, so at most `concurrency - 1`
-    /// subscriptions are asked after the one that has it. A subscription that cannot be read (403, 409, ...)
-    /// counts as not having it: `Ok(None)` means no readable subscription has the request.
+    /// subscriptions are asked after the one that has it. A subscription that cannot be read (403, 409
+    /// `MissingSubscriptionRegistration`) counts as not having it: `Ok(None)` means every subscription answered,
+    /// and no readable one has the request.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for a bad request id or a given subscription that is not a GUID, before
-    /// sending; the error of `Subscriptions_List` when the subscriptions cannot be listed.
+    /// sending; the error of `Subscriptions_List` when the subscriptions cannot be listed; and, when no
+    /// subscription had the request but one lookup failed without an answer that tells (5xx or 429 past the
+    /// retries, a transport failure, a timeout), that lookup's error: the request may be in that subscription,
+    /// so "not found" would not be the truth.
     pub async fn find_request_with(
         &self,
         request_id: &str,

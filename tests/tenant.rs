@@ -248,6 +248,45 @@ async fn not_found_and_spent_retries_are_failure_items_and_the_rest_goes_on() {
     assert_eq!(stream.summary().listed, 1);
 }
 
+#[tokio::test]
+async fn find_request_is_not_found_only_when_every_subscription_answered() {
+    let server = mock_server().await;
+    let get_path = |sub: &str| format!("/subscriptions/{sub}/providers/Microsoft.CustomerLockbox/requests/{ID}");
+    const ID: &str = "0f0e0d0c-0b0a-4909-8807-060504030201";
+    const C: &str = "cccccccc-0000-4000-8000-000000000003";
+    let refuse = |status: u16, code: &str| {
+        ResponseTemplate::new(status).set_body_json(json!({"error": {"code": code, "message": "x"}}))
+    };
+    Mock::given(method("GET")).and(path(get_path(A))).respond_with(refuse(404, "RequestNotFound")).mount(&server).await;
+    Mock::given(method("GET"))
+        .and(path(get_path(B)))
+        .respond_with(refuse(403, "AuthorizationFailed"))
+        .mount(&server)
+        .await;
+    // C never answers in a way that tells: 503 past the retries.
+    Mock::given(method("GET")).and(path(get_path(C))).respond_with(refuse(503, "ServerBusy")).mount(&server).await;
+    let mut options = common::options(&server.uri());
+    options.retry = RetryOptions::fixed(azure_customer_lockbox::FixedRetryOptions {
+        delay: Duration::from_millis(1),
+        max_retries: 1,
+        ..Default::default()
+    });
+    let client =
+        azure_customer_lockbox::CustomerLockboxClient::new(common::CountingCredential::new(), Some(options)).unwrap();
+
+    // A 404 and a 403 are answers: with only those, the request is nowhere the caller can read.
+    let answered = TenantOptions { subscriptions: Some(vec![A.into(), B.into()]), ..Default::default() };
+    assert!(client.find_request_with(ID, answered).await.unwrap().is_none());
+
+    // With C unreadable for now, "not found" would not be the truth: C's error is returned.
+    let all = TenantOptions { subscriptions: Some(vec![A.into(), B.into(), C.into()]), ..Default::default() };
+    let error = client.find_request_with(ID, all).await.unwrap_err();
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(503), "{error}");
+    assert_eq!(error.code(), Some("ServerBusy"));
+    let asked_c = server.received_requests().await.unwrap().iter().filter(|r| r.url.path() == get_path(C)).count();
+    assert_eq!(asked_c, 2, "one try and one retry");
+}
+
 /// Answers a request, given how many times its URL was asked before.
 type Answer = Box<dyn Fn(&wiremock::Request, usize) -> ResponseTemplate + Send + Sync>;
 

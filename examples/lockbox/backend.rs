@@ -238,7 +238,8 @@ impl Backend {
 
     /// The request named by `reference`. An ARM id is read in its own subscription. A bare id is looked up in
     /// each subscription given, in turn (not found anywhere is the last 404; any other failure wins over a
-    /// 404), or tenant-wide with `find_request` (a subscription that cannot be read counts as not having it).
+    /// 404), or tenant-wide with `find_request` (a subscription that cannot be read counts as not having it; one that
+    /// could not be asked fails the lookup).
     pub async fn find(&self, reference: &RequestRef) -> Result<Located, Failure> {
         let (subscriptions, id) = match (reference, &self.subscriptions) {
             (RequestRef::Arm { subscription, id }, _) => (vec![subscription.clone()], id.as_str()),

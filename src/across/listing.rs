@@ -22,7 +22,7 @@ use super::items::{
 };
 use crate::{
     core::Core,
-    error::Result,
+    error::{Error, Result},
     listing::{RequestFilter, RequestsListOptions},
     pipeline::gate::Gate,
     requests::RequestsClient,
@@ -239,15 +239,23 @@ pub(crate) async fn find_request(
                 let subscription_id = target?;
                 let requests = RequestsClient::new(core, subscription_id.to_string());
                 match requests.get(&request_id).await {
-                    Ok(request) => Ok(Some(SubscriptionRequest { subscription_id, request })),
+                    Ok(request) => Ok(Lookup::Found(Box::new(SubscriptionRequest { subscription_id, request }))),
                     Err(error) => {
-                        // Not there, or not readable: look elsewhere.
+                        let kind = FailureKind::of(&error);
                         tracing::debug!(
                             subscription_id = &*subscription_id,
-                            kind = ?FailureKind::of(&error),
+                            ?kind,
                             "request not found in a subscription"
                         );
-                        Ok(None)
+                        Ok(match kind {
+                            // The subscription answered: not there (404), or not readable by this caller.
+                            FailureKind::NotFound | FailureKind::Forbidden | FailureKind::NotRegistered => {
+                                Lookup::Absent
+                            }
+                            // No answer that tells (5xx or 429 past the retries, a transport failure, ...):
+                            // the request may be there.
+                            _ => Lookup::Unknown(error),
+                        })
                     }
                 }
             }
@@ -255,13 +263,28 @@ pub(crate) async fn find_request(
         .buffer_unordered(options.concurrency.max(1))
         .boxed();
     let mut lookups = Gated { inner: lookups, gate: Gate::default() };
-    while let Some(found) = lookups.next().await {
-        if let Some(found) = found? {
+    let mut unknown = None;
+    while let Some(lookup) = lookups.next().await {
+        match lookup? {
             // Dropping the stream stops the lookups still in flight; no further subscription is asked.
-            return Ok(Some(found));
+            Lookup::Found(found) => return Ok(Some(*found)),
+            Lookup::Absent => {}
+            Lookup::Unknown(error) => {
+                unknown.get_or_insert(error);
+            }
         }
     }
-    Ok(None)
+    // "Nowhere" only when every subscription said so; otherwise the error of one that could not tell.
+    unknown.map_or(Ok(None), Err)
+}
+
+/// What one subscription's lookup in [`find_request`] learned.
+enum Lookup {
+    Found(Box<SubscriptionRequest>),
+    /// Not there, or not readable by this caller (404, 403, 409 `MissingSubscriptionRegistration`).
+    Absent,
+    /// The lookup failed without telling whether the subscription has the request.
+    Unknown(Error),
 }
 
 #[cfg(test)]
