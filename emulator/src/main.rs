@@ -11,7 +11,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use azure_customer_lockbox_emulator::{AsyncOperations, Emulator, EmulatorConfig, RequestBudget, TenantSeed};
+use azure_customer_lockbox_emulator::{
+    AsyncOperations, Emulator, EmulatorConfig, NewSubscription, RequestBudget, TenantSeed,
+};
 use clap::Parser;
 
 /// Customer Lockbox ARM emulator (Microsoft.CustomerLockbox, api-version 2018-02-28-preview).
@@ -24,7 +26,7 @@ struct Args {
     /// Seed file: {"tenants":{"TENANT_ID":true},"requests":[{"subscriptionId":"..","status":"Pending",..}]}.
     #[arg(long)]
     seed: Option<PathBuf>,
-    /// Create six realistic sample requests in this subscription.
+    /// Create six realistic sample requests in this subscription, and list it in `GET /subscriptions`.
     #[arg(long, value_name = "GUID")]
     sample_subscription: Vec<String>,
     /// Items per page of the list operations.
@@ -102,6 +104,8 @@ async fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     for subscription in &args.sample_subscription {
+        // Listed, so that a tenant-wide caller (the CLI without --subscription) finds the sample requests.
+        emulator.add_subscription(NewSubscription::new(subscription.clone()));
         let ids = emulator.sample_data(subscription);
         println!("Seeded {} sample requests in subscription {subscription}", ids.len());
     }

@@ -1,0 +1,64 @@
+//! The standalone server, `lockbox-emulator`, as a user starts it: its sample subscription is listed by
+//! `GET /subscriptions` (so a tenant-wide caller finds the sample requests) and holds the six sample requests.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use serde_json::Value;
+
+const SAMPLE: &str = "6a1d3f1e-93b4-4c53-9a37-2f0c5d8e7b21";
+
+/// Kills the server when the test ends, whatever way it ends.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn get_json(url: String) -> Value {
+    let response = reqwest::Client::new().get(&url).bearer_auth("t").send().await.expect("answered");
+    assert_eq!(response.status().as_u16(), 200, "{url}");
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_sample_subscription_is_listed_and_holds_the_sample_requests() {
+    let mut server = Server(
+        Command::new(env!("CARGO_BIN_EXE_lockbox-emulator"))
+            .args(["--port", "0", "--sample-subscription", SAMPLE])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    // The server prints its URL once it listens; read its output in a thread, so a server that never says it
+    // cannot hang the test past the deadline.
+    let stdout = server.0.stdout.take().unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(url) = line.strip_prefix("Customer Lockbox emulator listening on ") {
+                let _ = sender.send(url.to_owned());
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let url = receiver.recv_timeout(deadline - Instant::now()).expect("the server says where it listens");
+
+    let subscriptions = get_json(format!("{url}subscriptions?api-version=2022-12-01")).await;
+    let listed: Vec<&str> =
+        subscriptions["value"].as_array().unwrap().iter().map(|s| s["subscriptionId"].as_str().unwrap()).collect();
+    assert_eq!(listed, [SAMPLE]);
+    assert_eq!(subscriptions["value"][0]["state"], "Enabled");
+
+    let requests = get_json(format!(
+        "{url}subscriptions/{SAMPLE}/providers/Microsoft.CustomerLockbox/requests?api-version=2018-02-28-preview"
+    ))
+    .await;
+    assert_eq!(requests["value"].as_array().unwrap().len(), 6, "{requests}");
+}
