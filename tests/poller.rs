@@ -11,7 +11,8 @@ use std::{
 };
 
 use azure_customer_lockbox::{
-    CustomerLockboxClient, Error, Poller, PollerOptions, PollerStatus, ResumeToken, models::LockboxRequestStatus,
+    CustomerLockboxClient, Error, MAX_POLL_WAIT, Poller, PollerOptions, PollerStatus, ResumeToken,
+    models::LockboxRequestStatus,
 };
 use common::*;
 use futures::StreamExt;
@@ -339,4 +340,64 @@ async fn approve_and_wait_and_deny_and_wait() {
         .await;
     script(&server, "GET", &at, vec![answer("Approving")]).await;
     assert!(matches!(requests.approve_and_wait("req-1", "ok", Some(options)).await, Err(Error::Timeout { .. })));
+}
+
+// ---- issue 14: a server's Retry-After never makes a poller without a timeout sleep past the cap ----
+
+const FOREVER: &str = "18446744073709551615";
+
+#[tokio::test(start_paused = true)]
+async fn a_huge_retry_after_without_a_timeout_waits_at_most_the_cap_between_polls() {
+    assert_eq!(MAX_POLL_WAIT, Duration::from_secs(60));
+    // (frequency, the cap it gives): the cap is MAX_POLL_WAIT, or the frequency when that is longer.
+    for (frequency, cap) in [(30, 60), (90, 90)] {
+        let server = mock_server().await;
+        let op = format!("{}/operations/op1", server.uri());
+        script(
+            &server,
+            "POST",
+            ENABLE,
+            vec![accepted(&[("Azure-AsyncOperation", op), ("Retry-After", FOREVER.into())])],
+        )
+        .await;
+        let running = monitor("Running").insert_header("Retry-After", FOREVER);
+        script(&server, "GET", "/operations/op1", vec![running, monitor("Succeeded")]).await;
+        let client = lro_client(&server.uri());
+        let started = Instant::now();
+        let mut poller = client.tenant().begin_enable().await.unwrap().with_options(every(frequency));
+        assert_eq!(statuses(&mut poller).await, ["Running", "Succeeded"]);
+        // The 202's wait, then the first poll's: each cut to the cap.
+        assert_eq!(started.elapsed(), Duration::from_secs(2 * cap), "frequency {frequency} s");
+        poller.await.unwrap();
+        assert_eq!(hits(&server, "/operations/op1").await.len(), 2);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_decisions_poll_with_a_huge_retry_after_waits_at_most_the_cap() {
+    let server = mock_server().await;
+    let at = format!("/subscriptions/{SUB}/providers/Microsoft.CustomerLockbox/requests/req-1");
+    let op = format!("{}/operations/op1", server.uri());
+    let first = accepted(&[("Azure-AsyncOperation", op), ("Retry-After", FOREVER.into())]);
+    script(&server, "POST", &format!("{at}/updateApproval"), vec![first]).await;
+    let running = monitor("Running").insert_header("Retry-After", FOREVER);
+    script(&server, "GET", "/operations/op1", vec![running, monitor("Succeeded")]).await;
+    let client = lro_client(&server.uri());
+    let started = Instant::now();
+    // `approve` follows a 202 with the default options: no timeout, a 30 s frequency.
+    let decision = client.requests(SUB).unwrap().approve("req-1", "ok").await.unwrap();
+    assert_eq!(decision.status, Some(azure_customer_lockbox::models::ApprovalDecision::Approve));
+    assert!(!decision.reconciled(), "followed to its end");
+    assert_eq!(started.elapsed(), Duration::from_secs(2 * 60));
+    assert_eq!(hits(&server, "/operations/op1").await.len(), 2);
+    assert!(hits(&server, &at).await.is_empty(), "the request was not read");
+
+    // The wait for a decision: a request read answered with a huge Retry-After.
+    let answer = |s: &str| ResponseTemplate::new(200).set_body_json(request_json(SUB, "req-1", s));
+    script(&server, "GET", &at, vec![answer("Pending").insert_header("Retry-After", FOREVER), answer("Approved")])
+        .await;
+    let started = Instant::now();
+    let request = client.requests(SUB).unwrap().wait_for_decision("req-1", Some(every(5))).unwrap().await.unwrap();
+    assert_eq!(request.status(), Some(&LockboxRequestStatus::Approved));
+    assert_eq!(started.elapsed(), Duration::from_secs(60));
 }
