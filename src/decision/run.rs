@@ -31,7 +31,25 @@ pub(super) enum Ended {
 }
 
 /// Runs the state machine; `follow` (the poller's options) when an accepted decision is followed here.
+///
+/// Every error it ends with passes the redaction step: a [`Error::DecisionConflict`]'s status is text the
+/// service chose (the request's status as read), and may echo the token like any other.
 pub(super) async fn run(
+    core: &Core,
+    subscription_id: &str,
+    request_id: &str,
+    decision: ApprovalDecision,
+    reason: &str,
+    bound: Bound,
+    follow: Option<PollerOptions>,
+) -> Result<Ended> {
+    drive(core, subscription_id, request_id, decision, reason, bound, follow)
+        .await
+        .map_err(|error| core.pipeline().redacted(error))
+}
+
+/// [`run`], before its error is redacted.
+async fn drive(
     core: &Core,
     subscription_id: &str,
     request_id: &str,
