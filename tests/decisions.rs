@@ -321,6 +321,8 @@ async fn a_final_body_that_is_the_request_reports_the_decision_not_an_empty_appr
     let decision = client(&server.uri(), policy(3)).requests(SUB).unwrap().deny("req", "no").await.unwrap();
     assert_eq!(decision.status, Some(ApprovalDecision::Deny));
     assert_eq!(decision.reason.as_deref(), Some("no"));
+    assert!(decision.reconciled(), "the decision is reported from the request's status, as read");
+    assert_eq!(count(&server, "GET", "/req").await, 1);
 }
 
 // ---- D2: the reconciling read waits a backoff ----

@@ -119,6 +119,7 @@ async fn operation_location_is_preferred_and_result_read_from_location() {
     assert_eq!(approval.reason.as_deref(), Some("read from Location"));
     assert_eq!(started.elapsed(), Duration::from_secs(2));
     assert_eq!(hits(&server, &at).await.len(), 1, "the decision is sent once");
+    assert_eq!(hits(&server, "/operations/op1").await.len(), 2, "Operation-Location is the one polled");
     assert_eq!(hits(&server, "/results/op1").await.len(), 1);
 }
 
