@@ -402,3 +402,38 @@ async fn a_decisions_poll_with_a_huge_retry_after_waits_at_most_the_cap() {
     assert_eq!(request.status(), Some(&LockboxRequestStatus::Approved));
     assert_eq!(started.elapsed(), Duration::from_secs(60));
 }
+
+// ---- issue 14 A3: polling URLs on an origin the caller allowed ----
+
+#[tokio::test(start_paused = true)]
+async fn a_begin_poller_follows_an_allowed_origin_and_so_does_its_resume_token() {
+    let server = mock_server().await;
+    let regional = mock_server().await;
+    let op = format!("{}/operations/op1", regional.uri());
+    script(&server, "POST", ENABLE, vec![accepted(&[("Azure-AsyncOperation", op)])]).await;
+    script(&regional, "GET", "/operations/op1", vec![monitor("Running"), monitor("Running"), monitor("Succeeded")])
+        .await;
+    let allowing = |uri: &str| {
+        let mut options = options(uri);
+        options.per_try_timeout = None;
+        options.http_client = Some(reqwest::Client::builder().pool_idle_timeout(None).build().unwrap());
+        options.allowed_poll_origins = vec![regional.uri().parse().unwrap()];
+        CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap()
+    };
+    let mut poller = allowing(&server.uri()).tenant().begin_enable().await.unwrap().with_options(every(1));
+    assert_eq!(poller.try_next().await.unwrap(), Some(PollerStatus::InProgress("Running".into())));
+    let token = poller.resume_token().unwrap();
+    drop(poller);
+    // A client that does not allow the origin refuses the token before sending anything.
+    let strict = lro_client(&server.uri());
+    assert!(matches!(Poller::<()>::resume(&strict, &token, None), Err(Error::UnsafeUrl { .. })));
+    // One that does resumes it there, with its token.
+    let resumed: Poller<()> = allowing(&server.uri()).resume_poller(&token, Some(every(1))).unwrap();
+    resumed.await.unwrap();
+    let polls = hits(&regional, "/operations/op1").await;
+    assert_eq!(polls.len(), 3);
+    for poll in &polls {
+        assert_eq!(poll.headers.get("authorization").unwrap().to_str().unwrap(), format!("Bearer {TOKEN}"));
+    }
+    assert_eq!(server.received_requests().await.unwrap().len(), 1, "only the action went to the endpoint");
+}
