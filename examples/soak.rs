@@ -212,25 +212,8 @@ async fn main() -> ExitCode {
     let elapsed = started.elapsed();
 
     // Check the emulator's record against what the SDK reported.
-    let mut recorded: HashMap<String, Vec<String>> = HashMap::new();
-    for d in emulator.decisions() {
-        recorded.entry(d.request_id).or_default().push(d.decision);
-    }
-    // A duplicate is a decision POST that reached the emulator for a request whose decision was already
-    // recorded (the emulator counts every POST per request, refused ones included).
-    let dup = emulator.duplicate_decisions();
     let outcomes = outcomes.lock().expect("lock").clone();
-    let mut lost = 0;
-    for (id, (decision, reported)) in &outcomes {
-        let seen = recorded.get(id).map(Vec::as_slice).unwrap_or_default();
-        let wrong = match reported {
-            Reported::Taken => !(seen.len() == 1 && seen[0] == *decision),
-            Reported::Failed => !seen.is_empty(),
-            Reported::Unknown => false,
-        };
-        lost += usize::from(wrong);
-    }
-    lost += recorded.keys().filter(|id| !outcomes.contains_key(*id)).count();
+    let Tally { dup, lost } = tally(&emulator, &outcomes);
 
     let foreign = emulator.foreign_host_requests();
     if foreign > 0 {
@@ -256,6 +239,37 @@ async fn main() -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// The two counters that compare the emulator's record with what the SDK reported.
+#[derive(Debug, PartialEq)]
+struct Tally {
+    /// Decision POSTs that reached the emulator for a request whose decision was already recorded (the
+    /// emulator counts every POST per request, refused ones included).
+    dup: u64,
+    /// Decisions the caller was told wrongly: reported as taken but not recorded (or recorded otherwise),
+    /// reported as failed although recorded, or recorded without any report.
+    lost: usize,
+}
+
+/// Counts duplicate and lost decisions: the emulator's record against `outcomes`, what the SDK reported.
+fn tally(emulator: &Emulator, outcomes: &HashMap<String, (&'static str, Reported)>) -> Tally {
+    let mut recorded: HashMap<String, Vec<String>> = HashMap::new();
+    for d in emulator.decisions() {
+        recorded.entry(d.request_id).or_default().push(d.decision);
+    }
+    let mut lost = 0;
+    for (id, (decision, reported)) in outcomes {
+        let seen = recorded.get(id).map(Vec::as_slice).unwrap_or_default();
+        let wrong = match reported {
+            Reported::Taken => !(seen.len() == 1 && seen[0] == *decision),
+            Reported::Failed => !seen.is_empty(),
+            Reported::Unknown => false,
+        };
+        lost += usize::from(wrong);
+    }
+    lost += recorded.keys().filter(|id| !outcomes.contains_key(*id)).count();
+    Tally { dup: emulator.duplicate_decisions(), lost }
 }
 
 /// Approves or denies `id`, recording what the SDK reported.
@@ -284,4 +298,57 @@ fn count(result: Result<(), Error>, done: &AtomicUsize, failed: &AtomicUsize) {
         failed.fetch_add(1, Ordering::Relaxed);
     }
     done.fetch_add(1, Ordering::Relaxed);
+}
+
+#[cfg(test)]
+mod tests {
+    //! The soak's counters can count what they claim: fed a state where they must be non-zero, they are.
+
+    use super::*;
+
+    const SUB: &str = SUBSCRIPTIONS[0];
+
+    async fn emulator_and_client() -> (Emulator, CustomerLockboxClient) {
+        let emulator = Emulator::start(EmulatorConfig::default()).await.expect("emulator");
+        let options = CustomerLockboxClientOptions {
+            retry: RetryOptions::none(),
+            ..CustomerLockboxClientOptions::for_endpoint(emulator.url().clone())
+        };
+        let credential = Arc::new(StaticTokenCredential::new("soak-test-token"));
+        (emulator, CustomerLockboxClient::new(credential, Some(options)).expect("client"))
+    }
+
+    #[tokio::test]
+    async fn lost_counts_every_decision_reported_wrongly() {
+        let (emulator, client) = emulator_and_client().await;
+        let never_sent = emulator.create_request(SUB, NewLockboxRequest::default());
+        let approved = emulator.create_request(SUB, NewLockboxRequest::default());
+        client.requests(SUB).unwrap().approve(&approved, "ok").await.expect("approved");
+        let case = |reports: &[(&String, &'static str, Reported)]| {
+            let outcomes = reports.iter().map(|(id, d, r)| ((*id).clone(), (*d, *r))).collect();
+            tally(&emulator, &outcomes).lost
+        };
+        use Reported::*;
+        assert_eq!(case(&[(&approved, "Approve", Taken)]), 0, "reported as recorded");
+        // A decision that succeeded, absent from the emulator.
+        assert_eq!(case(&[(&approved, "Approve", Taken), (&never_sent, "Approve", Taken)]), 1);
+        assert_eq!(case(&[(&approved, "Deny", Taken)]), 1, "recorded otherwise than reported");
+        assert_eq!(case(&[(&approved, "Approve", Failed)]), 1, "reported failed, but recorded");
+        assert_eq!(case(&[]), 1, "recorded, never reported");
+        assert_eq!(case(&[(&approved, "Approve", Unknown), (&never_sent, "Approve", Unknown)]), 0, "honest");
+        assert_eq!(case(&[(&approved, "Approve", Taken), (&never_sent, "Deny", Failed)]), 0);
+    }
+
+    #[tokio::test]
+    async fn dup_counts_a_decision_sent_again_after_it_was_recorded() {
+        let (emulator, client) = emulator_and_client().await;
+        let id = emulator.create_request(SUB, NewLockboxRequest::default());
+        let requests = client.requests(SUB).unwrap();
+        requests.approve(&id, "ok").await.expect("approved");
+        let outcomes = HashMap::from([(id.clone(), ("Approve", Reported::Taken))]);
+        assert_eq!(tally(&emulator, &outcomes), Tally { dup: 0, lost: 0 });
+        // A blind resend of the same decision, as a broken client would send it: refused, and counted.
+        assert!(requests.approve(&id, "ok").await.is_err(), "the request is no longer pending");
+        assert_eq!(tally(&emulator, &outcomes), Tally { dup: 1, lost: 0 });
+    }
 }

@@ -91,6 +91,17 @@ pub struct CustomerLockboxClientOptions {
     /// `200` with such a body was taken all the same, and succeeds. The default is
     /// [`DEFAULT_MAX_RESPONSE_BODY`]; `0` is refused.
     pub max_response_body: usize,
+    /// Other Resource Manager origins whose polling URLs the SDK follows, such as a regional host
+    /// (`https://westus.management.azure.com`) that an `Azure-AsyncOperation`, `Operation-Location` or
+    /// `Location` header may name. A poll there carries the token, as it is Resource Manager too; nothing is
+    /// ever sent to any other origin, and only polls go to these (a `nextLink` must be on the endpoint). An
+    /// accepted decision whose polling URL is on no allowed origin is reconciled by reading the request.
+    ///
+    /// Each entry is an origin: scheme, host and optional port, with no path (other than `/`), query, fragment
+    /// or credentials. It must be `https`, unless both it and the endpoint are plain `http` on loopback (the
+    /// emulator). [`CustomerLockboxClient::new`] refuses any other value with [`Error::Configuration`]. The
+    /// default is empty: polling URLs are followed only on the endpoint's own origin.
+    pub allowed_poll_origins: Vec<Url>,
 }
 
 impl Default for CustomerLockboxClientOptions {
@@ -106,6 +117,7 @@ impl Default for CustomerLockboxClientOptions {
             http_client: None,
             allow_insecure_http: false,
             max_response_body: DEFAULT_MAX_RESPONSE_BODY,
+            allowed_poll_origins: Vec::new(),
         }
     }
 }
@@ -123,6 +135,7 @@ impl fmt::Debug for CustomerLockboxClientOptions {
             .field("http_client", &self.http_client.as_ref().map(|_| "custom"))
             .field("allow_insecure_http", &self.allow_insecure_http)
             .field("max_response_body", &self.max_response_body)
+            .field("allowed_poll_origins", &self.allowed_poll_origins.iter().map(Url::as_str).collect::<Vec<_>>())
             .finish()
     }
 }
@@ -172,11 +185,13 @@ impl CustomerLockboxClient {
     /// # Errors
     /// [`Error::Configuration`] when the options are unusable: a custom cloud without an endpoint or an
     /// [`Audience`](crate::Audience), a plain-`http` endpoint on a remote host without
-    /// `allow_insecure_http`, an endpoint that cannot be a base URL, or an invalid `application_id`.
+    /// `allow_insecure_http`, an endpoint that cannot be a base URL, an invalid `application_id`, or an
+    /// `allowed_poll_origins` entry that is not an `https` origin (see its doc).
     pub fn new(credential: Arc<dyn TokenCredential>, options: Option<CustomerLockboxClientOptions>) -> Result<Self> {
         let options = options.unwrap_or_default();
         let (endpoint, scope) = cloud::resource_manager(&options.cloud, options.endpoint.as_ref())?;
         let endpoint = checked_endpoint(endpoint, options.allow_insecure_http)?;
+        let poll_origins = checked_poll_origins(options.allowed_poll_origins, &endpoint)?;
         if options.api_version.trim().is_empty() {
             return Err(Error::Configuration("api_version must not be empty".into()));
         }
@@ -206,6 +221,7 @@ impl CustomerLockboxClient {
         let settings = Settings {
             auth: TokenCache::new(credential, scope),
             endpoint,
+            poll_origins,
             operation_base,
             api_version: options.api_version,
             http,
@@ -364,6 +380,37 @@ fn checked_endpoint(endpoint: Url, allow_insecure_http: bool) -> Result<Url> {
         return Err(Error::Configuration("the endpoint must not have a query or fragment".into()));
     }
     Ok(endpoint)
+}
+
+/// Checks each of `allowed_poll_origins`: an origin (no path, query, fragment or credentials), on `https`, or
+/// on plain `http` only when both it and `endpoint` are on loopback.
+fn checked_poll_origins(origins: Vec<Url>, endpoint: &Url) -> Result<Vec<Url>> {
+    origins
+        .into_iter()
+        .map(|origin| {
+            let refuse = |why: &str| {
+                Error::Configuration(format!("allowed_poll_origins: {} is not usable: {why}", origin.as_str()))
+            };
+            if origin.cannot_be_a_base() || origin.host().is_none() {
+                return Err(refuse("it has no host"));
+            }
+            if !origin.username().is_empty() || origin.password().is_some() {
+                return Err(refuse("it carries credentials"));
+            }
+            if origin.path() != "/" || origin.query().is_some() || origin.fragment().is_some() {
+                return Err(refuse("it must be an origin (scheme, host and port) without a path, query or fragment"));
+            }
+            match origin.scheme() {
+                "https" => {}
+                "http" if endpoint.scheme() == "http" && is_loopback(endpoint) && is_loopback(&origin) => {}
+                "http" => {
+                    return Err(refuse("tokens go only over https, except to loopback beside a loopback endpoint"));
+                }
+                _ => return Err(refuse("its scheme is not https")),
+            }
+            Ok(origin)
+        })
+        .collect()
 }
 
 fn is_loopback(url: &Url) -> bool {

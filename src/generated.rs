@@ -45,7 +45,7 @@ async fn pre<E>(
         let message = format!("operation {} is not known to the SDK", info.operation_id);
         return Err(progenitor_client::Error::Custom(message));
     }
-    pipeline.prepare(request).await.map_err(progenitor_client::Error::Custom)
+    pipeline.prepare(request, false).await.map_err(progenitor_client::Error::Custom)
 }
 
 /// The `exec` hook of both generated clients: sends through the pipeline (headers, retries).

@@ -38,7 +38,7 @@ pub use error::{ArmAdditionalInfo, ArmErrorDetail, Error, Result, ServiceError};
 pub use listing::{RequestFilter, RequestsListOptions};
 pub use operations::{OperationsClient, OperationsListOptions};
 pub use pager::{ContinuationToken, Page, PageStream, Pager};
-pub use poller::{Poller, PollerOptions, PollerStatus, ResumeToken};
+pub use poller::{MAX_POLL_WAIT, Poller, PollerOptions, PollerStatus, ResumeToken};
 pub use requests::RequestsClient;
 pub use response::Response;
 pub use retry::{ExponentialRetryOptions, FixedRetryOptions, RetryOptions};

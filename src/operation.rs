@@ -109,7 +109,7 @@ impl Operation {
         !self.is_decision()
     }
 
-    /// Whether it records a decision on a request (see `src/decision.rs`).
+    /// Whether it records a decision on a request (see `src/decision/`).
     pub(crate) fn is_decision(self) -> bool {
         self == Self::RequestsUpdateStatus
     }

@@ -287,6 +287,11 @@ fn show_in_every_format() {
     ] {
         assert!(stdout.contains(field), "{field}: {stdout}");
     }
+    let out = run(&["--emulator", "-o", "json", "requests", "show", PENDING]);
+    assert!(out.status.success());
+    let one: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(one["name"], PENDING, "one object for one item: {one}");
+    assert_eq!(one["properties"]["status"], "Pending");
     let out = run(&["--emulator", "-o", "jsonl", "requests", "show", PENDING]);
     let lines = json_lines(&out.stdout);
     assert_eq!(lines.len(), 1);
@@ -338,7 +343,7 @@ fn bad_input_exits_2_before_anything_is_sent() {
 }
 
 #[test]
-fn without_emulator_it_works_on_azure_and_says_how_to_sign_in() {
+fn without_emulator_it_goes_to_azure_and_says_how_to_sign_in() {
     // No Azure CLI / azd login available (no tools on PATH): a clear error with the command to fix it, for a
     // subscription given and tenant-wide alike, and never a fallback to sample data: nothing is approved.
     let empty = tempdir("no-tools");
@@ -427,6 +432,8 @@ fn tenant_status_in_every_format() {
     assert_eq!(json_lines(&out.stdout), vec![status.clone()]);
     let out = run(&["--emulator", "-o", "tsv", "tenant", "status"]);
     assert_eq!(text(&out.stdout), format!("TENANT\tCUSTOMER LOCKBOX\n{tenant}\ton\n"));
+    let out = run(&["--emulator", "-o", "table", "tenant", "status"]);
+    assert_eq!(text(&out.stdout), format!("{tenant}: Customer Lockbox is on\n"));
 }
 
 #[test]
@@ -448,6 +455,11 @@ fn operations_list_in_every_format() {
     let stdout = text(&out.stdout);
     assert_eq!(stdout.lines().next(), Some("OPERATION\tDESCRIPTION"));
     assert_eq!(stdout.lines().count(), names.len() + 1);
+    let out = run(&["--emulator", "-o", "table", "operations", "list"]);
+    let stdout = text(&out.stdout);
+    for name in &names {
+        assert!(stdout.lines().any(|l| l.starts_with(name)), "{name}: {stdout}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -192,6 +192,121 @@ async fn an_accepted_decision_with_a_foreign_or_missing_polling_url_is_reconcile
     }
 }
 
+/// A client on `endpoint` that also follows polling URLs on `poll_origins`.
+fn client_polling(endpoint: &str, poll_origins: &[&str]) -> CustomerLockboxClient {
+    let options = CustomerLockboxClientOptions {
+        retry: policy(3),
+        per_try_timeout: None,
+        http_client: Some(paused_clock_http()),
+        allowed_poll_origins: poll_origins.iter().map(|origin| origin.parse().unwrap()).collect(),
+        ..CustomerLockboxClientOptions::for_endpoint(endpoint.parse().unwrap())
+    };
+    CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap()
+}
+
+/// The `Authorization` headers of what `server` received.
+async fn authorizations(server: &MockServer) -> Vec<Option<String>> {
+    let received = server.received_requests().await.unwrap();
+    received.iter().map(|r| r.headers.get("authorization").map(|v| v.to_str().unwrap().to_owned())).collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_polling_url_on_an_allowed_origin_is_followed_with_the_token() {
+    // The endpoint, and a "regional host": another loopback origin (same host, another port).
+    let server = decisions_server(vec![], vec![read("Approved")]).await;
+    let regional = mock_server().await;
+    Mock::given(method("POST"))
+        .and(path_regex("/updateApproval$"))
+        .respond_with(accepted("Azure-AsyncOperation", format!("{}/operations/op1", regional.uri())))
+        .mount(&server)
+        .await;
+    script(
+        &regional,
+        "/operations/op1",
+        vec![
+            ResponseTemplate::new(200).set_body_json(json!({"status": "Running"})),
+            ResponseTemplate::new(200).set_body_json(json!({"status": "Succeeded"})),
+        ],
+    )
+    .await;
+    let requests = client_polling(&server.uri(), &[&regional.uri()]).requests(SUB).unwrap();
+    let decision = requests.approve("req", "ok").await.unwrap();
+    assert_eq!(decision.status, Some(ApprovalDecision::Approve));
+    assert!(!decision.reconciled(), "the poll was followed to its end, not reconciled by a read");
+    assert_eq!(count(&server, "GET", "/req").await, 0, "the request was not read");
+    let sent = authorizations(&regional).await;
+    assert_eq!(sent.len(), 2, "two polls on the allowed origin");
+    let bearer = format!("Bearer {TOKEN}");
+    assert!(sent.iter().all(|h| h.as_deref() == Some(bearer.as_str())), "the token goes to the allowed origin");
+    let polls = regional.received_requests().await.unwrap();
+    assert!(polls.iter().all(|r| r.url.path() == "/operations/op1" && r.method.as_str() == "GET"));
+    assert!(polls.iter().all(|r| r.url.query() == Some("api-version=2018-02-28-preview")), "{polls:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_polling_url_on_an_origin_not_allowed_gets_nothing_and_the_decision_is_reconciled() {
+    let server = decisions_server(vec![], vec![read("Approving")]).await;
+    let foreign = mock_server().await;
+    let allowed = mock_server().await;
+    Mock::given(method("POST"))
+        .and(path_regex("/updateApproval$"))
+        .respond_with(accepted("Azure-AsyncOperation", format!("{}/operations/op1", foreign.uri())))
+        .mount(&server)
+        .await;
+    script(&foreign, "/operations/op1", vec![ResponseTemplate::new(200).set_body_json(json!({"status": "Succeeded"}))])
+        .await;
+    // Allowing another origin does not allow this one; nor does allowing none.
+    for origins in [vec![allowed.uri()], vec![]] {
+        let origins: Vec<&str> = origins.iter().map(String::as_str).collect();
+        let requests = client_polling(&server.uri(), &origins).requests(SUB).unwrap();
+        let decision = requests.approve("req", "ok").await.unwrap();
+        assert_eq!(decision.status, Some(ApprovalDecision::Approve));
+        assert!(decision.reconciled(), "{origins:?}");
+    }
+    assert_eq!(foreign.received_requests().await.unwrap().len(), 0, "nothing, token included, went to it");
+    assert_eq!(allowed.received_requests().await.unwrap().len(), 0);
+    assert_eq!(count(&server, "GET", "/req").await, 2, "each decision was reconciled by a read");
+    assert_eq!(count(&server, "POST", "/updateApproval").await, 2, "one per call, none resent");
+}
+
+#[tokio::test]
+async fn bad_allowed_poll_origins_are_refused_when_the_client_is_built() {
+    let server = mock_server().await;
+    let build = |endpoint: &str, origin: &str| {
+        let options = CustomerLockboxClientOptions {
+            allowed_poll_origins: vec![origin.parse().unwrap()],
+            ..CustomerLockboxClientOptions::for_endpoint(endpoint.parse().unwrap())
+        };
+        CustomerLockboxClient::new(CountingCredential::new(), Some(options))
+    };
+    let https = "https://management.azure.com";
+    for (endpoint, origin) in [
+        (https, "http://westus.management.azure.com"),
+        (https, "http://127.0.0.1:9"),
+        (server.uri().as_str(), "http://westus.management.azure.com"),
+        (https, "https://westus.management.azure.com/operations"),
+        (https, "https://westus.management.azure.com/?api-version=1"),
+        (https, "https://westus.management.azure.com/#x"),
+        (https, "https://user:pw@westus.management.azure.com"),
+        (https, "ftp://westus.management.azure.com"),
+        (https, "data:text/plain,x"),
+    ] {
+        match build(endpoint, origin) {
+            Err(Error::Configuration(message)) => assert!(message.contains("allowed_poll_origins"), "{message}"),
+            other => panic!("{endpoint} {origin}: {other:?}"),
+        }
+    }
+    for (endpoint, origin) in [
+        (https, "https://westus.management.azure.com"),
+        (https, "https://westus.management.azure.com:8443/"),
+        (server.uri().as_str(), "http://127.0.0.1:9"),
+        (server.uri().as_str(), "http://localhost:9"),
+    ] {
+        assert!(build(endpoint, origin).is_ok(), "{endpoint} {origin}");
+    }
+    assert_eq!(server.received_requests().await.unwrap().len(), 0);
+}
+
 // ---- A5: a final body that is the request, not an Approval ----
 
 #[tokio::test(start_paused = true)]
@@ -206,6 +321,8 @@ async fn a_final_body_that_is_the_request_reports_the_decision_not_an_empty_appr
     let decision = client(&server.uri(), policy(3)).requests(SUB).unwrap().deny("req", "no").await.unwrap();
     assert_eq!(decision.status, Some(ApprovalDecision::Deny));
     assert_eq!(decision.reason.as_deref(), Some("no"));
+    assert!(decision.reconciled(), "the decision is reported from the request's status, as read");
+    assert_eq!(count(&server, "GET", "/req").await, 1);
 }
 
 // ---- D2: the reconciling read waits a backoff ----

@@ -171,6 +171,8 @@ async fn the_emulator_pages_through_150_requests_one_at_a_time() {
     created.sort();
     listed.sort();
     assert_eq!(listed, created);
+    let pages = emu.received().iter().filter(|r| r.method == "GET" && r.path.ends_with("/requests")).count();
+    assert_eq!(pages, 150, "one request per page");
 }
 
 #[tokio::test]

@@ -11,7 +11,8 @@ use std::{
 };
 
 use azure_customer_lockbox::{
-    CustomerLockboxClient, Error, Poller, PollerOptions, PollerStatus, ResumeToken, models::LockboxRequestStatus,
+    CustomerLockboxClient, Error, MAX_POLL_WAIT, Poller, PollerOptions, PollerStatus, ResumeToken,
+    models::LockboxRequestStatus,
 };
 use common::*;
 use futures::StreamExt;
@@ -118,6 +119,7 @@ async fn operation_location_is_preferred_and_result_read_from_location() {
     assert_eq!(approval.reason.as_deref(), Some("read from Location"));
     assert_eq!(started.elapsed(), Duration::from_secs(2));
     assert_eq!(hits(&server, &at).await.len(), 1, "the decision is sent once");
+    assert_eq!(hits(&server, "/operations/op1").await.len(), 2, "Operation-Location is the one polled");
     assert_eq!(hits(&server, "/results/op1").await.len(), 1);
 }
 
@@ -339,4 +341,99 @@ async fn approve_and_wait_and_deny_and_wait() {
         .await;
     script(&server, "GET", &at, vec![answer("Approving")]).await;
     assert!(matches!(requests.approve_and_wait("req-1", "ok", Some(options)).await, Err(Error::Timeout { .. })));
+}
+
+// ---- issue 14: a server's Retry-After never makes a poller without a timeout sleep past the cap ----
+
+const FOREVER: &str = "18446744073709551615";
+
+#[tokio::test(start_paused = true)]
+async fn a_huge_retry_after_without_a_timeout_waits_at_most_the_cap_between_polls() {
+    assert_eq!(MAX_POLL_WAIT, Duration::from_secs(60));
+    // (frequency, the cap it gives): the cap is MAX_POLL_WAIT, or the frequency when that is longer.
+    for (frequency, cap) in [(30, 60), (90, 90)] {
+        let server = mock_server().await;
+        let op = format!("{}/operations/op1", server.uri());
+        script(
+            &server,
+            "POST",
+            ENABLE,
+            vec![accepted(&[("Azure-AsyncOperation", op), ("Retry-After", FOREVER.into())])],
+        )
+        .await;
+        let running = monitor("Running").insert_header("Retry-After", FOREVER);
+        script(&server, "GET", "/operations/op1", vec![running, monitor("Succeeded")]).await;
+        let client = lro_client(&server.uri());
+        let started = Instant::now();
+        let mut poller = client.tenant().begin_enable().await.unwrap().with_options(every(frequency));
+        assert_eq!(statuses(&mut poller).await, ["Running", "Succeeded"]);
+        // The 202's wait, then the first poll's: each cut to the cap.
+        assert_eq!(started.elapsed(), Duration::from_secs(2 * cap), "frequency {frequency} s");
+        poller.await.unwrap();
+        assert_eq!(hits(&server, "/operations/op1").await.len(), 2);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_decisions_poll_with_a_huge_retry_after_waits_at_most_the_cap() {
+    let server = mock_server().await;
+    let at = format!("/subscriptions/{SUB}/providers/Microsoft.CustomerLockbox/requests/req-1");
+    let op = format!("{}/operations/op1", server.uri());
+    let first = accepted(&[("Azure-AsyncOperation", op), ("Retry-After", FOREVER.into())]);
+    script(&server, "POST", &format!("{at}/updateApproval"), vec![first]).await;
+    let running = monitor("Running").insert_header("Retry-After", FOREVER);
+    script(&server, "GET", "/operations/op1", vec![running, monitor("Succeeded")]).await;
+    let client = lro_client(&server.uri());
+    let started = Instant::now();
+    // `approve` follows a 202 with the default options: no timeout, a 30 s frequency.
+    let decision = client.requests(SUB).unwrap().approve("req-1", "ok").await.unwrap();
+    assert_eq!(decision.status, Some(azure_customer_lockbox::models::ApprovalDecision::Approve));
+    assert!(!decision.reconciled(), "followed to its end");
+    assert_eq!(started.elapsed(), Duration::from_secs(2 * 60));
+    assert_eq!(hits(&server, "/operations/op1").await.len(), 2);
+    assert!(hits(&server, &at).await.is_empty(), "the request was not read");
+
+    // The wait for a decision: a request read answered with a huge Retry-After.
+    let answer = |s: &str| ResponseTemplate::new(200).set_body_json(request_json(SUB, "req-1", s));
+    script(&server, "GET", &at, vec![answer("Pending").insert_header("Retry-After", FOREVER), answer("Approved")])
+        .await;
+    let started = Instant::now();
+    let request = client.requests(SUB).unwrap().wait_for_decision("req-1", Some(every(5))).unwrap().await.unwrap();
+    assert_eq!(request.status(), Some(&LockboxRequestStatus::Approved));
+    assert_eq!(started.elapsed(), Duration::from_secs(60));
+}
+
+// ---- issue 14 A3: polling URLs on an origin the caller allowed ----
+
+#[tokio::test(start_paused = true)]
+async fn a_begin_poller_follows_an_allowed_origin_and_so_does_its_resume_token() {
+    let server = mock_server().await;
+    let regional = mock_server().await;
+    let op = format!("{}/operations/op1", regional.uri());
+    script(&server, "POST", ENABLE, vec![accepted(&[("Azure-AsyncOperation", op)])]).await;
+    script(&regional, "GET", "/operations/op1", vec![monitor("Running"), monitor("Running"), monitor("Succeeded")])
+        .await;
+    let allowing = |uri: &str| {
+        let mut options = options(uri);
+        options.per_try_timeout = None;
+        options.http_client = Some(reqwest::Client::builder().pool_idle_timeout(None).build().unwrap());
+        options.allowed_poll_origins = vec![regional.uri().parse().unwrap()];
+        CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap()
+    };
+    let mut poller = allowing(&server.uri()).tenant().begin_enable().await.unwrap().with_options(every(1));
+    assert_eq!(poller.try_next().await.unwrap(), Some(PollerStatus::InProgress("Running".into())));
+    let token = poller.resume_token().unwrap();
+    drop(poller);
+    // A client that does not allow the origin refuses the token before sending anything.
+    let strict = lro_client(&server.uri());
+    assert!(matches!(Poller::<()>::resume(&strict, &token, None), Err(Error::UnsafeUrl { .. })));
+    // One that does resumes it there, with its token.
+    let resumed: Poller<()> = allowing(&server.uri()).resume_poller(&token, Some(every(1))).unwrap();
+    resumed.await.unwrap();
+    let polls = hits(&regional, "/operations/op1").await;
+    assert_eq!(polls.len(), 3);
+    for poll in &polls {
+        assert_eq!(poll.headers.get("authorization").unwrap().to_str().unwrap(), format!("Bearer {TOKEN}"));
+    }
+    assert_eq!(server.received_requests().await.unwrap().len(), 1, "only the action went to the endpoint");
 }

@@ -168,3 +168,37 @@ async fn a_percent_encoded_token_in_a_refused_link() {
         assert!(shown.contains("<redacted>"), "{shown}");
     }
 }
+
+/// A decision refused after an uncertain try, where the service's texts echo the token: the refusal's
+/// `additionalInfo.currentStatus` and the request's status, which becomes `DecisionConflict`'s `current_status`.
+#[tokio::test]
+async fn a_decision_conflict_whose_current_status_echoes_the_token() {
+    logs();
+    let server = mock_server().await;
+    let planted = format!("Held-{TOKEN}");
+    let at = format!("{LIST}/req-1");
+    let refusal = ResponseTemplate::new(409).set_body_json(json!({"error": {
+        "code": "RequestNotPending",
+        "message": "The request is not pending.",
+        "additionalInfo": [{"type": "LockboxRequestStatus", "info": {"currentStatus": planted}}],
+    }}));
+    // The first try is ambiguous (500); the read says Pending; the resend is refused; the read says `planted`.
+    let posts = Sequence::new(vec![ResponseTemplate::new(500), refusal]);
+    Mock::given(method("POST")).and(path(format!("{at}/updateApproval"))).respond_with(posts).mount(&server).await;
+    let read = |status: &str| ResponseTemplate::new(200).set_body_json(request_json(SUB, "req-1", status));
+    let reads = Sequence::new(vec![read("Pending"), read(&planted)]);
+    Mock::given(method("GET")).and(path(at.as_str())).respond_with(reads).mount(&server).await;
+    let retry = FixedRetryOptions {
+        max_retries: 2,
+        delay: Duration::from_millis(10),
+        max_total_elapsed: Duration::from_secs(30),
+    };
+    let client = client_with(&server.uri(), RetryOptions::fixed(retry), None);
+    let error = client.requests(SUB).unwrap().approve("req-1", "ok").await.unwrap_err();
+    let Error::DecisionConflict { current_status, .. } = &error else { panic!("{error:?}") };
+    assert_eq!(current_status.to_string(), "Held-<redacted>", "the status is shown, redacted");
+    assert_eq!(error.current_status().map(|s| s.to_string()).as_deref(), Some("Held-<redacted>"));
+    assert_no_token("a decision conflict's current status", &error);
+    let posts = server.received_requests().await.unwrap().into_iter().filter(|r| r.method.as_str() == "POST").count();
+    assert_eq!(posts, 2, "the ambiguous try and one resend after a Pending read");
+}

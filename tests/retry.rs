@@ -321,6 +321,7 @@ async fn approval_after_a_500_that_committed_reconciles_without_resending() {
         let client = retrying_client(&server.uri(), policy(3));
         let approval = client.requests(SUB).unwrap().approve("req", "ok").await.unwrap();
         assert_eq!(approval.reason.as_deref(), Some("ok"));
+        assert!(approval.reconciled(), "{status}: learned by reading the request");
         assert_eq!(count(&server, "POST").await, 1, "{status}: the decision must not be sent twice");
         assert_eq!(count(&server, "GET").await, 1);
     }
@@ -401,7 +402,8 @@ async fn an_approval_whose_connection_dropped_after_sending_is_reconciled() {
     })
     .await;
     let client = retrying_client(&url, policy(3));
-    client.requests(SUB).unwrap().approve("req", "ok").await.unwrap();
+    let approval = client.requests(SUB).unwrap().approve("req", "ok").await.unwrap();
+    assert!(approval.reconciled(), "learned by reading the request");
     assert_eq!(posts.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
 
@@ -492,6 +494,7 @@ async fn a_call_timeout_while_a_decision_is_on_its_way_is_reconciled() {
     let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap();
     let approval = client.requests(SUB).unwrap().approve("req", "ok").await.unwrap();
     assert_eq!(approval.reason.as_deref(), Some("ok"));
+    assert!(approval.reconciled(), "learned by reading the request");
     assert_eq!(count(&server, "POST").await, 1, "the decision must not be sent twice");
     assert_eq!(count(&server, "GET").await, 1);
 }
@@ -520,6 +523,7 @@ async fn a_call_timeout_while_a_decisions_200_body_comes_in_is_reconciled() {
     let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap();
     let approval = client.requests(SUB).unwrap().approve("req", "ok").await.unwrap();
     assert_eq!(approval.reason.as_deref(), Some("ok"));
+    assert!(approval.reconciled(), "learned by reading the request");
     assert_eq!(posts.load(std::sync::atomic::Ordering::SeqCst), 1, "the decision must not be sent twice");
 }
 

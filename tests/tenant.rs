@@ -381,8 +381,17 @@ async fn find_request_returns_the_subscription_and_stops_once_found() {
 
     // A request nobody has: every subscription is asked, and the answer is None.
     emulator.set_latency(None);
-    let missing = client.find_request("00000000-dead-beef-0000-000000000000").await.unwrap();
+    let nobody = "00000000-dead-beef-0000-000000000000";
+    let missing = client.find_request(nobody).await.unwrap();
     assert!(missing.is_none());
+    let asked: Vec<String> = emulator
+        .received()
+        .into_iter()
+        .filter(|r| r.method == "GET" && r.path.ends_with(&format!("/requests/{nobody}")))
+        .map(|r| r.path)
+        .collect();
+    assert_eq!(asked.len(), 40, "{asked:?}");
+    assert_eq!(asked.iter().collect::<HashSet<_>>().len(), 40, "every subscription was asked once: {asked:?}");
     emulator.shutdown().await;
 }
 

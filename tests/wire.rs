@@ -442,13 +442,13 @@ async fn tokens_never_show_in_debug_or_errors() {
     client.tenant().enable().await.ok();
     let error = client.tenant().get_opt_in_status(TENANT).await.unwrap_err();
     let static_credential = azure_customer_lockbox::StaticTokenCredential::new(TOKEN);
-    let shown = format!("{client:?} {:?} {static_credential:?} {:?}", options(&server.uri()), error.to_string());
+    let shown = format!("{client:?} {:?} {static_credential:?} {error} {error:?}", options(&server.uri()));
     assert!(!shown.contains("c2VjcmV0LXRva2Vu"), "{shown}");
     assert!(shown.contains("token_cached: true"), "{shown}");
 }
 
 #[test]
-fn clouds_set_endpoint_and_scope() {
+fn clouds_set_their_resource_manager_endpoint() {
     // The scope each cloud asks for is asserted in tests/ecosystem.rs, against a local HTTPS server.
     use azure_core::cloud::CloudConfiguration as C;
     for (cloud, endpoint) in [
@@ -463,7 +463,7 @@ fn clouds_set_endpoint_and_scope() {
 }
 
 #[test]
-fn clients_and_their_futures_are_send_sync_and_cheap_to_clone() {
+fn clients_are_send_sync_and_clone_and_their_futures_are_send() {
     fn shareable<T: Send + Sync + Clone + 'static>() {}
     fn sendable<T: Send>(_: &T) {}
     shareable::<CustomerLockboxClient>();

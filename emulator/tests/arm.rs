@@ -557,7 +557,7 @@ async fn drop_connection_fault_fails_send_without_a_response() {
 }
 
 #[tokio::test]
-async fn cut_body_fault_takes_effect_and_closes_the_connection_half_way_through_the_body() {
+async fn cut_body_fault_takes_effect_and_closes_the_connection_before_the_body_ends() {
     let emu = start(EmulatorConfig::default()).await;
     let whole = get(&emu, "providers/Microsoft.CustomerLockbox/operations").await.bytes().await.expect("body");
     emu.inject(Fault::cut_body().on(Operation::OperationsList));

@@ -41,7 +41,7 @@ impl Pipeline {
     }
 
     /// [`Self::call`], bounded by `limit` instead of the client's `timeout` (a decision keeps part of its
-    /// time for a reconciling read; see `decision.rs`).
+    /// time for a reconciling read; see `decision/bound.rs`).
     pub(crate) async fn call_within<T>(
         &self,
         operation: Operation,

@@ -10,7 +10,7 @@ use reqwest::{
 };
 
 use super::{
-    Pipeline, same_origin,
+    Pipeline,
     scope::{CallState, with_call},
 };
 use crate::{
@@ -25,10 +25,11 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-request-id");
 
 impl Pipeline {
     /// Checks the request's origin and gets the token: the two things that can refuse a call before anything
-    /// is sent. The reason for a refusal is in the call scope, for the error the call ends with.
-    pub(crate) async fn prepare(&self, request: &Request) -> Result<(), String> {
+    /// is sent. A `poll` may also go to an allowed poll origin (see [`Pipeline::may_send_to`]). The reason for a
+    /// refusal is in the call scope, for the error the call ends with.
+    pub(crate) async fn prepare(&self, request: &Request, poll: bool) -> Result<(), String> {
         let settings = self.settings();
-        if !same_origin(request.url(), &settings.endpoint) {
+        if !self.may_send_to(request.url(), poll) {
             let url = request.url().to_string();
             with_call(|c| c.refused_url = Some((url, "not on the configured endpoint".into())));
             return Err("refused URL".into());

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use super::{
-    Pipeline,
+    POLLING_URL, Pipeline,
     body::{capped_body, response_value},
 };
 use crate::{
@@ -74,13 +74,19 @@ impl Pipeline {
         let answer = &answer;
         let send = || {
             let url = url.clone();
-            async move { answer(self.get(operation, url).await?).await }
+            async move { answer(self.get(operation, url, kind == POLLING_URL).await?).await }
         };
         self.read(operation, send).await
     }
 
-    /// Sends a GET to a checked service URL through the same hooks as every generated operation.
-    async fn get(&self, operation: Operation, url: Url) -> std::result::Result<Response, progenitor_client::Error<()>> {
+    /// Sends a GET to a checked service URL through the same hooks as every generated operation; a `poll` may go
+    /// to an allowed poll origin.
+    async fn get(
+        &self,
+        operation: Operation,
+        url: Url,
+        poll: bool,
+    ) -> std::result::Result<Response, progenitor_client::Error<()>> {
         let request = self
             .settings()
             .http
@@ -88,7 +94,7 @@ impl Pipeline {
             .header(ACCEPT, HeaderValue::from_static("application/json"))
             .build()
             .map_err(progenitor_client::Error::CommunicationError)?;
-        self.prepare(&request).await.map_err(progenitor_client::Error::Custom)?;
+        self.prepare(&request, poll).await.map_err(progenitor_client::Error::Custom)?;
         self.send(request, operation).await.map_err(progenitor_client::Error::CommunicationError)
     }
 }

@@ -31,7 +31,7 @@ mod links;
 mod scope;
 mod urls;
 
-pub(crate) use urls::same_origin;
+pub(crate) use urls::POLLING_URL;
 
 /// Shared, immutable client state: what every call of a client needs. The generated client's `inner`.
 #[derive(Clone)]
@@ -40,6 +40,9 @@ pub(crate) struct Pipeline(Arc<Settings>);
 /// The client's settings, checked by `CustomerLockboxClient::new`.
 pub(crate) struct Settings {
     pub(crate) endpoint: Url,
+    /// Other origins (scheme, host, port) whose polling URLs are followed with the token: the client's
+    /// `allowed_poll_origins`, checked.
+    pub(crate) poll_origins: Vec<Url>,
     /// The endpoint without trailing slashes, the base of every operation's URL (see [`Pipeline::request_url`]).
     pub(crate) operation_base: Url,
     pub(crate) api_version: String,
@@ -69,6 +72,7 @@ impl fmt::Debug for Pipeline {
         let s = &self.0;
         f.debug_struct("Pipeline")
             .field("endpoint", &s.endpoint.as_str())
+            .field("poll_origins", &s.poll_origins.iter().map(Url::as_str).collect::<Vec<_>>())
             .field("api_version", &s.api_version)
             .field("auth", &s.auth)
             .field("retry", &s.retry)

@@ -7,11 +7,23 @@ use super::Pipeline;
 use crate::error::{Error, Result};
 
 /// Same scheme, host and port: where the token may go.
-pub(crate) fn same_origin(a: &Url, b: &Url) -> bool {
+fn same_origin(a: &Url, b: &Url) -> bool {
     a.scheme() == b.scheme() && a.host() == b.host() && a.port_or_known_default() == b.port_or_known_default()
 }
 
+/// The kind of a polling URL, in [`Pipeline::service_url`] and its errors: the one kind of URL that may also be
+/// on one of the client's `allowed_poll_origins`.
+pub(crate) const POLLING_URL: &str = "polling URL";
+
 impl Pipeline {
+    /// Whether a request to `url` may carry the token: on the endpoint's origin, or, for a poll (`poll`), on
+    /// one of the client's `allowed_poll_origins` (a regional Resource Manager host).
+    pub(crate) fn may_send_to(&self, url: &Url, poll: bool) -> bool {
+        let settings = self.settings();
+        same_origin(url, &settings.endpoint)
+            || (poll && settings.poll_origins.iter().any(|origin| same_origin(url, origin)))
+    }
+
     /// An operation's URL: the endpoint, then these path segments, each percent-encoded as progenitor's
     /// `encode_path` does, then `?api-version=`: the URL the generated operation sends to.
     pub(crate) fn request_url(&self, segments: &[&str]) -> Url {
@@ -25,8 +37,9 @@ impl Pipeline {
     }
 
     /// Checks a URL the service handed out (a `nextLink` or a polling URL) and makes it ready to send: relative
-    /// links are resolved against the endpoint, the origin must be the endpoint's, and `api-version` is set to
-    /// ours exactly once while every other query parameter is kept as sent.
+    /// links are resolved against the endpoint, the origin must be the endpoint's (or, for a [`POLLING_URL`],
+    /// one of the client's `allowed_poll_origins`), and `api-version` is set to ours exactly once while every
+    /// other query parameter is kept as sent.
     pub(crate) fn service_url(&self, kind: &'static str, link: &str) -> Result<Url> {
         self.service_url_with(kind, link, &self.settings().api_version)
     }
@@ -45,8 +58,13 @@ impl Pipeline {
             }
             Err(e) => return Err(refuse(&e.to_string())),
         };
-        if !same_origin(&url, &settings.endpoint) {
-            return Err(refuse("it is not on the configured endpoint, so the token will not be sent there"));
+        if !self.may_send_to(&url, kind == POLLING_URL) {
+            return Err(refuse(if kind == POLLING_URL {
+                "it is neither on the configured endpoint nor on an allowed poll origin, so the token will not be \
+                 sent there"
+            } else {
+                "it is not on the configured endpoint, so the token will not be sent there"
+            }));
         }
         if !url.username().is_empty() || url.password().is_some() {
             return Err(refuse("it carries credentials"));
@@ -83,6 +101,7 @@ mod tests {
     use crate::{auth::TokenCache, pipeline::Settings, retry::RetryOptions};
     use proptest::prelude::*;
     use reqwest::header::HeaderValue;
+    use std::sync::Arc;
 
     fn pipeline(endpoint: &str, api_version: &str) -> Pipeline {
         let endpoint: Url = endpoint.parse().unwrap();
@@ -90,6 +109,7 @@ mod tests {
         Pipeline::new(Settings {
             operation_base: Url::parse(endpoint.as_str().trim_end_matches('/')).unwrap(),
             endpoint,
+            poll_origins: Vec::new(),
             api_version: api_version.to_owned(),
             auth: TokenCache::new(credential, "https://management.azure.com/.default".into()),
             http: reqwest::Client::new(),
@@ -125,6 +145,26 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn only_polling_urls_may_be_on_an_allowed_poll_origin() {
+        let mut settings = Arc::into_inner(pipeline("https://management.azure.com", "v").0).unwrap();
+        settings.poll_origins = vec!["https://westus.management.azure.com".parse().unwrap()];
+        let pipeline = Pipeline::new(settings);
+        let regional = "https://westus.management.azure.com/operations/op1?x=1";
+        let url = pipeline.service_url(POLLING_URL, regional).unwrap();
+        assert_eq!(url.as_str(), "https://westus.management.azure.com/operations/op1?x=1&api-version=v");
+        for kind in ["nextLink", "continuation token", "request URL"] {
+            assert!(matches!(pipeline.service_url(kind, regional), Err(Error::UnsafeUrl { .. })), "{kind}");
+        }
+        for other in ["https://eastus.management.azure.com/op", "http://westus.management.azure.com/op"] {
+            assert!(matches!(pipeline.service_url(POLLING_URL, other), Err(Error::UnsafeUrl { .. })), "{other}");
+        }
+        let https = |s: &str| s.parse::<Url>().unwrap();
+        assert!(pipeline.may_send_to(&https(regional), true));
+        assert!(!pipeline.may_send_to(&https(regional), false));
+        assert!(!pipeline.may_send_to(&https("https://westus.management.azure.com:444/op"), true));
     }
 
     proptest! {

@@ -16,11 +16,12 @@ use reqwest::{StatusCode, header::HeaderMap};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use tokio::time::Instant;
 
-use super::types::{MIN_FREQUENCY, PollerOptions, PollerStatus, ResumeToken};
+use super::types::{PollerOptions, PollerStatus, ResumeToken};
 use crate::{
     core::Core,
     error::{ArmErrorDetail, Error, Result, header},
     operation::{Operation, Polled},
+    pipeline::POLLING_URL,
     retry,
     status::LockboxRequestStatus,
 };
@@ -205,8 +206,13 @@ impl<T: DeserializeOwned + Send + 'static> Engine<T> {
         }
     }
 
-    /// Waits `wait`, unless that would pass the options' timeout: then waits until it and fails.
+    /// Waits `wait` (a first answer's `Retry-After` capped as every hint is, see [`MAX_POLL_WAIT`]), unless that
+    /// would pass the options' timeout: then waits until it and fails.
+    ///
+    /// [`MAX_POLL_WAIT`]: super::MAX_POLL_WAIT
     async fn sleep(&mut self, wait: Duration) -> Result<()> {
+        // The first answer's hint was taken before the options were known; a zero wait stays zero.
+        let wait = if wait.is_zero() { wait } else { self.options.next_wait(Some(wait)) };
         match retry::wait_within(wait, self.started.elapsed(), self.options.timeout) {
             Ok(wait) => {
                 tokio::time::sleep(wait).await;
@@ -228,12 +234,11 @@ impl<T: DeserializeOwned + Send + 'static> Engine<T> {
                 Polled::With(poll) => poll,
                 Polled::No => self.target.op,
             };
-            let response = self.core.pipeline().get_raw(op, "polling URL", &self.target.poll).await.0?;
+            let response = self.core.pipeline().get_raw(op, POLLING_URL, &self.target.poll).await.0?;
             let (status, headers) = (response.status(), response.headers().clone());
             let answer = Answer { op, status, headers, body: response.into_inner() };
-            let frequency = self.options.frequency.max(MIN_FREQUENCY);
             let hint = retry::retry_after(&answer.headers, SystemTime::now()).filter(|d| !d.is_zero());
-            wait = hint.unwrap_or(frequency);
+            wait = self.options.next_wait(hint);
             self.progress = Progress::Running { wait };
             match self.target.kind {
                 Kind::AzureAsyncOperation | Kind::OperationLocation => {

@@ -5,7 +5,9 @@
 //! `Succeeded`, `Failed` or `Canceled`/`Cancelled` (any letter case; other values mean "still running"), a
 //! `Location` URL is done when it stops answering 202. After a monitor succeeds, the result is read from
 //! `Location` when the first answer had one. Every poll takes the normal request path (token, retries, ids),
-//! and a polling URL on another origin than the endpoint is refused before anything, token included, is sent.
+//! and a polling URL on another origin than the endpoint (or one of the client's
+//! [`allowed_poll_origins`](crate::CustomerLockboxClientOptions::allowed_poll_origins)) is refused before
+//! anything, token included, is sent.
 //!
 //! This file holds the public types and the first answer ([`Poller::start`]); `engine.rs` the polling state
 //! machine; `types.rs` its options, statuses and resume token. Uses `core`, `pipeline` (capped body reads), `operation`, `error` and `retry`.
@@ -29,13 +31,13 @@ mod types;
 
 pub(crate) use engine::Expect;
 use engine::{Answer, End, Engine, Kind, Progress, Target, polling_header};
-pub use types::{PollerOptions, PollerStatus, ResumeToken};
+pub use types::{MAX_POLL_WAIT, PollerOptions, PollerStatus, ResumeToken};
 
 use crate::{
     core::Core,
     error::{ArmErrorDetail, CallMeta, Error, Result, ServiceError, header},
     operation::Operation,
-    pipeline::body::capped_body,
+    pipeline::{POLLING_URL, body::capped_body},
     retry,
 };
 
@@ -183,7 +185,7 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
         };
         let location = header(&answer.headers, "location").filter(|_| kind != Kind::Location);
         for link in std::iter::once(&url).chain(location.as_ref()) {
-            if let Err(e) = pipeline.service_url("polling URL", link) {
+            if let Err(e) = pipeline.service_url(POLLING_URL, link) {
                 return (Err(e), meta);
             }
         }
@@ -197,7 +199,7 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
         let json = azure_core::base64::decode_url_safe(token.as_str()).map_err(|e| bad(e.to_string()))?;
         let target: Target = serde_json::from_slice(&json).map_err(|e| bad(e.to_string()))?;
         for link in std::iter::once(&target.poll).chain(target.location.as_ref()) {
-            core.pipeline().service_url("polling URL", link)?;
+            core.pipeline().service_url(POLLING_URL, link)?;
         }
         let engine = Engine::new(core, target, Progress::Running { wait: Duration::ZERO });
         Ok(Self::from_engine(engine).with_options(options.unwrap_or_default()))

@@ -14,7 +14,9 @@ use std::{fmt, time::Duration};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PollerOptions {
     /// The wait between polls when the service sends no `Retry-After`. The default is 30 s; values under 1 s
-    /// count as 1 s. A `Retry-After` (or `retry-after-ms`) on a poll answer replaces it for the next wait.
+    /// count as 1 s. A `Retry-After` (or `retry-after-ms`) on the first answer or on a poll answer replaces it
+    /// for the next wait, but never makes that wait longer than [`MAX_POLL_WAIT`] or `frequency`, whichever is
+    /// longer: a server asking for hours (or `u64::MAX` seconds) is polled again after that cap.
     pub frequency: Duration,
     /// How long to wait in all, counted from the poller's creation (or resumption). The default is `None`: wait
     /// until the operation ends. When exceeded, the wait fails with [`Error::Timeout`](crate::Error::Timeout) carrying the last status.
@@ -29,6 +31,20 @@ impl Default for PollerOptions {
 }
 
 pub(crate) const MIN_FREQUENCY: Duration = Duration::from_secs(1);
+
+/// The longest a [`Poller`](super::Poller) waits between two polls because the service asked for it
+/// (`Retry-After`): 60 s, or [`PollerOptions::frequency`] when that is longer. Without a cap, a poller with no
+/// timeout would sleep for as long as any server asks, decades included.
+pub const MAX_POLL_WAIT: Duration = Duration::from_secs(60);
+
+impl PollerOptions {
+    /// The wait before the next poll: the service's `hint` when it gave one (capped, see [`MAX_POLL_WAIT`]),
+    /// else the frequency (at least 1 s).
+    pub(crate) fn next_wait(&self, hint: Option<Duration>) -> Duration {
+        let frequency = self.frequency.max(MIN_FREQUENCY);
+        hint.map_or(frequency, |hint| hint.min(MAX_POLL_WAIT.max(frequency)))
+    }
+}
 
 /// A status seen while polling, with the text as the service sent it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

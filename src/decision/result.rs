@@ -1,0 +1,71 @@
+//! [`Decision`]: what a recorded approval or denial gives its caller (the approval, the ids of the call the service
+//! recorded it in, the attempts, and whether it was learned by reading the request).
+
+use std::ops::Deref;
+
+use crate::{models::Approval, response::Response};
+
+/// An approval or a denial the service recorded, with what an audit log cites: the ids of the call the service
+/// recorded it in, how many attempts it took, and whether the outcome was learned by reading the request.
+///
+/// Derefs to the [`Approval`]; [`into_model`](Self::into_model) gives it.
+///
+/// ```no_run
+/// # async fn demo(requests: azure_customer_lockbox::RequestsClient) -> azure_customer_lockbox::Result<()> {
+/// let decision = requests.approve("req-1", "Ticket 123 checked").await?;
+/// println!(
+///     "approved: x-ms-request-id {:?}, x-ms-correlation-request-id {:?}, {} attempt(s), reconciled: {}",
+///     decision.service_request_id(),
+///     decision.correlation_request_id(),
+///     decision.attempts(),
+///     decision.reconciled(),
+/// );
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Decision {
+    pub(super) response: Response<Approval>,
+    pub(super) reconciled: bool,
+}
+
+impl Decision {
+    /// The approval: the service's answer, or, when that answer was lost or showed no decision, the decision and
+    /// reason that were sent (the request's status showed them taken).
+    pub fn into_model(self) -> Approval {
+        self.response.into_model()
+    }
+
+    /// The `x-ms-request-id` of the call the service recorded the decision in: the answered try, or, when
+    /// reconciled, the try that may have been taken (`None` when its answer was lost).
+    pub fn service_request_id(&self) -> Option<&str> {
+        self.response.service_request_id()
+    }
+
+    /// The `x-ms-correlation-request-id` of that call, as [`service_request_id`](Self::service_request_id).
+    pub fn correlation_request_id(&self) -> Option<&str> {
+        self.response.correlation_request_id()
+    }
+
+    /// The `x-ms-client-request-id` the SDK sent with that call.
+    pub fn client_request_id(&self) -> Option<&str> {
+        self.response.client_request_id()
+    }
+
+    /// How many times the decision was sent, over all rounds (retries of `429`/`503` included).
+    pub fn attempts(&self) -> u32 {
+        self.response.attempts()
+    }
+
+    /// True when the outcome was learned by reading the request, after a try whose answer was lost or after an
+    /// accepted decision whose progress could not be followed.
+    pub fn reconciled(&self) -> bool {
+        self.reconciled
+    }
+}
+
+impl Deref for Decision {
+    type Target = Approval;
+    fn deref(&self) -> &Approval {
+        &self.response
+    }
+}
