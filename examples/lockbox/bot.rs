@@ -62,6 +62,7 @@ pub struct RunOptions {
 pub async fn run(backend: &Backend, policy: &Policy, audit: &mut Audit, options: RunOptions) -> u8 {
     let mut reported: HashSet<(String, String)> = HashSet::new();
     let mut first = true;
+    let mut interrupted = ctrl_c_from_now_on();
     loop {
         let code = pass(backend, policy, audit, &options, &mut reported, first).await;
         first = false;
@@ -69,10 +70,25 @@ pub async fn run(backend: &Backend, policy: &Policy, audit: &mut Audit, options:
             return code;
         }
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => return code,
+            _ = &mut interrupted => return code,
             () = tokio::time::sleep(options.interval) => {}
         }
     }
+}
+
+/// Resolves on the first Ctrl-C from now on. A `tokio::signal::ctrl_c()` future listens only from its first
+/// poll, so one made anew after each pass would miss a Ctrl-C that came during the pass; this listens from the
+/// start, and the bot ends after the pass in progress (a decision is never cut half way).
+fn ctrl_c_from_now_on() -> tokio::sync::oneshot::Receiver<()> {
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        match tokio::signal::ctrl_c().await {
+            Ok(()) => drop(sender.send(())),
+            // No signal handling here: never resolve (dropping the sender would read as an interrupt).
+            Err(_) => std::future::pending::<()>().await,
+        }
+    });
+    receiver
 }
 
 async fn pass(
