@@ -14,6 +14,7 @@ mod listing;
 pub mod models;
 mod operation;
 mod operations;
+mod options;
 mod pager;
 mod pipeline;
 mod poller;
@@ -31,12 +32,13 @@ pub use across::{
     TenantItem, TenantOptions, TenantRequests, TenantSummary, TenantWatch, TenantWatchEvent, TenantWatchOptions,
 };
 pub use auth::StaticTokenCredential;
-pub use client::{CustomerLockboxClient, CustomerLockboxClientOptions, DEFAULT_API_VERSION, DEFAULT_MAX_RESPONSE_BODY};
+pub use client::CustomerLockboxClient;
 pub use cloud::Audience;
 pub use decision::Decision;
 pub use error::{ArmAdditionalInfo, ArmErrorDetail, Error, Result, ServiceError};
 pub use listing::{RequestFilter, RequestsListOptions};
 pub use operations::{OperationsClient, OperationsListOptions};
+pub use options::{CustomerLockboxClientOptions, DEFAULT_API_VERSION, DEFAULT_MAX_RESPONSE_BODY};
 pub use pager::{ContinuationToken, Page, PageStream, Pager};
 pub use poller::{MAX_POLL_WAIT, Poller, PollerOptions, PollerStatus, ResumeToken};
 pub use requests::RequestsClient;

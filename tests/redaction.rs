@@ -173,7 +173,7 @@ async fn a_percent_encoded_token_in_a_refused_link() {
 /// `additionalInfo.currentStatus` and the request's status, which becomes `DecisionConflict`'s `current_status`.
 #[tokio::test]
 async fn a_decision_conflict_whose_current_status_echoes_the_token() {
-    logs();
+    logs::capture();
     let server = mock_server().await;
     let planted = format!("Held-{TOKEN}");
     let at = format!("{LIST}/req-1");
