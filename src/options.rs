@@ -7,6 +7,8 @@ use azure_core::cloud::CloudConfiguration;
 use url::Url;
 
 use crate::retry::RetryOptions;
+#[cfg(doc)]
+use crate::{CustomerLockboxClient, Error};
 
 /// The api-version this SDK speaks.
 pub const DEFAULT_API_VERSION: &str = "2018-02-28-preview";
