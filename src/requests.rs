@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::{
     core::Core,
-    decision::{self, Bound, Decision},
+    decision::{self, Bound, Decision, Order},
     error::{Error, Result},
     generated::ClientRequestsExt,
     listing::{RequestFilter, RequestsListOptions},
@@ -175,18 +175,18 @@ impl RequestsClient {
         bound: Bound,
         options: PollerOptions,
     ) -> Result<Decision> {
-        let (request_id, reason) = Self::check(request_id, &decision, reason)?;
-        decision::decide(&self.core, &self.subscription_id, request_id, decision, reason, bound, options).await
+        let order = self.order(request_id, decision, reason)?;
+        decision::decide(&self.core, order, bound, options).await
     }
 
-    /// The checked request id and reason of a decision, or why they are refused.
-    fn check<'a>(request_id: &'a str, decision: &ApprovalDecision, reason: &'a str) -> Result<(&'a str, &'a str)> {
+    /// The decision to send on this client's subscription, its arguments checked, or why they are refused.
+    fn order<'a>(&'a self, request_id: &'a str, decision: ApprovalDecision, reason: &'a str) -> Result<Order<'a>> {
         let request_id = validate::request_id(request_id)?;
         let reason = validate::reason(reason)?;
-        if let ApprovalDecision::Other(value) = decision {
+        if let ApprovalDecision::Other(value) = &decision {
             return Err(Error::invalid("decision", format!("{value:?} is not a decision this SDK can send")));
         }
-        Ok((request_id, reason))
+        Ok(Order { subscription_id: &self.subscription_id, request_id, decision, reason })
     }
 
     /// Starts recording a decision on a pending request (`Requests_UpdateStatus`), exactly once, and returns a
@@ -213,8 +213,8 @@ impl RequestsClient {
         decision: ApprovalDecision,
         reason: &str,
     ) -> Result<Poller<Approval>> {
-        let (request_id, reason) = Self::check(request_id, &decision, reason)?;
-        decision::record(&self.core, &self.subscription_id, request_id, decision, reason).await
+        let order = self.order(request_id, decision, reason)?;
+        decision::record(&self.core, order).await
     }
 
     /// Waits until a request's status is final (`Approved`, `Denied`, `Expired`, ...; see

@@ -59,17 +59,19 @@ use crate::{
     status::ApprovalDecision,
 };
 
+/// A decision to send: on which request, what, and why. Its request id and reason are already checked.
+pub(crate) struct Order<'a> {
+    pub(crate) subscription_id: &'a str,
+    pub(crate) request_id: &'a str,
+    pub(crate) decision: ApprovalDecision,
+    pub(crate) reason: &'a str,
+}
+
 /// Records `decision` with `reason` on a checked request id, exactly once, and returns a poller for it (see
 /// the module doc): a `begin_*` call, whose caller follows an accepted decision's progress.
-pub(crate) async fn record(
-    core: &Core,
-    subscription_id: &str,
-    request_id: &str,
-    decision: ApprovalDecision,
-    reason: &str,
-) -> Result<Poller<Approval>> {
+pub(crate) async fn record(core: &Core, order: Order<'_>) -> Result<Poller<Approval>> {
     let bound = Bound::new([core.pipeline().settings().call_timeout]);
-    match run(core, subscription_id, request_id, decision, reason, bound, None).await? {
+    match run(core, order, bound, None).await? {
         Ended::Following(poller) => Ok(poller),
         Ended::Decided(decision) => Ok(Poller::done(core, Operation::RequestsUpdateStatus, decision.into_model())),
     }
@@ -77,16 +79,8 @@ pub(crate) async fn record(
 
 /// Records `decision` with `reason` on a checked request id, exactly once, follows an accepted decision's
 /// progress with `options`, and says what the service recorded; all within `bound`.
-pub(crate) async fn decide(
-    core: &Core,
-    subscription_id: &str,
-    request_id: &str,
-    decision: ApprovalDecision,
-    reason: &str,
-    bound: Bound,
-    options: PollerOptions,
-) -> Result<Decision> {
-    match run(core, subscription_id, request_id, decision, reason, bound, Some(options)).await? {
+pub(crate) async fn decide(core: &Core, order: Order<'_>, bound: Bound, options: PollerOptions) -> Result<Decision> {
+    match run(core, order, bound, Some(options)).await? {
         Ended::Decided(decision) => Ok(decision),
         Ended::Following(_) => Err(Error::Configuration("an accepted decision was not followed".into())),
     }

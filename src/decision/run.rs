@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use tokio::time::Instant;
 
 use super::{
-    Decision,
+    Decision, Order,
     bound::Bound,
     state::{State, Why, after_follow, after_read, after_send},
 };
@@ -19,7 +19,7 @@ use crate::{
     poller::{Expect, Poller, PollerOptions},
     response::{CallIds, Response},
     retry::ExponentialRetryOptions,
-    status::{ApprovalDecision, LockboxRequestStatus},
+    status::LockboxRequestStatus,
 };
 
 /// How a decision call ended.
@@ -34,30 +34,13 @@ pub(super) enum Ended {
 ///
 /// Every error it ends with passes the redaction step: a [`Error::DecisionConflict`]'s status is text the
 /// service chose (the request's status as read), and may echo the token like any other.
-pub(super) async fn run(
-    core: &Core,
-    subscription_id: &str,
-    request_id: &str,
-    decision: ApprovalDecision,
-    reason: &str,
-    bound: Bound,
-    follow: Option<PollerOptions>,
-) -> Result<Ended> {
-    drive(core, subscription_id, request_id, decision, reason, bound, follow)
-        .await
-        .map_err(|error| core.pipeline().redacted(error))
+pub(super) async fn run(core: &Core, order: Order<'_>, bound: Bound, follow: Option<PollerOptions>) -> Result<Ended> {
+    drive(core, order, bound, follow).await.map_err(|error| core.pipeline().redacted(error))
 }
 
 /// [`run`], before its error is redacted.
-async fn drive(
-    core: &Core,
-    subscription_id: &str,
-    request_id: &str,
-    decision: ApprovalDecision,
-    reason: &str,
-    bound: Bound,
-    follow: Option<PollerOptions>,
-) -> Result<Ended> {
+async fn drive(core: &Core, order: Order<'_>, bound: Bound, follow: Option<PollerOptions>) -> Result<Ended> {
+    let Order { subscription_id, request_id, decision, reason } = order;
     let body = Approval { status: Some(decision.clone()), reason: Some(reason.to_owned()) };
     let policy = &core.pipeline().settings().retry;
     let rounds = policy.max_retries() + 1;
