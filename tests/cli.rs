@@ -1168,15 +1168,20 @@ async fn tenant_wide_list_covers_every_visible_subscription_and_names_the_failed
     std::fs::remove_dir_all(dir).ok();
 }
 
+/// Seeds three subscriptions with `requests` pending requests each; the credential cannot read the first.
+fn three_subscriptions_first_forbidden(emulator: &Emulator, requests: usize) -> Vec<String> {
+    emulator.seed_tenant(&TenantSeed {
+        subscriptions: 3,
+        requests_per_subscription: requests,
+        forbidden: 1,
+        ..TenantSeed::default()
+    })
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bare_id_is_found_tenant_wide_and_decided_once_in_its_subscription() {
     let emulator = emulator().await;
-    let subs = emulator.seed_tenant(&TenantSeed {
-        subscriptions: 3,
-        requests_per_subscription: 1,
-        forbidden: 1,
-        ..TenantSeed::default()
-    });
+    let subs = three_subscriptions_first_forbidden(&emulator, 1);
     let target = pending_request(&emulator, &subs[2], NewLockboxRequest::default());
     let other = pending_request(&emulator, &subs[1], NewLockboxRequest::default());
 
@@ -1224,12 +1229,7 @@ async fn a_bare_id_is_found_tenant_wide_and_decided_once_in_its_subscription() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bare_id_in_no_readable_subscription_exits_3_and_decides_nothing() {
     let emulator = emulator().await;
-    let subs = emulator.seed_tenant(&TenantSeed {
-        subscriptions: 3,
-        requests_per_subscription: 1,
-        forbidden: 1,
-        ..TenantSeed::default()
-    });
+    let subs = three_subscriptions_first_forbidden(&emulator, 1);
     // One id that is nowhere, and one in the subscription the credential cannot read.
     let hidden = pending_request(&emulator, &subs[0], NewLockboxRequest::default());
     for id in ["0f0e0d0c-0b0a-4909-8807-060504030201", hidden.as_str()] {
@@ -1257,12 +1257,7 @@ async fn a_bare_id_in_no_readable_subscription_exits_3_and_decides_nothing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn watch_tenant_wide_sees_new_requests_in_every_readable_subscription() {
     let emulator = emulator().await;
-    let subs = emulator.seed_tenant(&TenantSeed {
-        subscriptions: 3,
-        requests_per_subscription: 0,
-        forbidden: 1,
-        ..TenantSeed::default()
-    });
+    let subs = three_subscriptions_first_forbidden(&emulator, 0);
     let existing = emulator.create_request(&subs[1], Default::default());
     let mut watch = Running::start_in(&emulator, &[], &["requests", "watch", "--interval", "100ms"]);
     let event: serde_json::Value = serde_json::from_str(&watch.next_line().await).unwrap();
