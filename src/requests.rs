@@ -287,7 +287,10 @@ impl RequestsClient {
         if status.reflects(&decision) {
             Ok(request)
         } else {
-            Err(Error::DecisionConflict { request_id: request_id.to_owned(), decision, current_status: status })
+            // The status is text the service chose: it passes the redaction step like every decision error.
+            let conflict =
+                Error::DecisionConflict { request_id: request_id.to_owned(), decision, current_status: status };
+            Err(self.core.pipeline().redacted(conflict))
         }
     }
 
