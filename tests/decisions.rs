@@ -37,22 +37,6 @@ fn client(endpoint: &str, retry: RetryOptions) -> CustomerLockboxClient {
     client_with(endpoint, retry, None)
 }
 
-/// Decisions at `/updateApproval` answer `posts` in turn (none mounted when empty: the test mounts its own),
-/// reads of the request `gets` in turn.
-async fn decisions_server(posts: Vec<ResponseTemplate>, gets: Vec<ResponseTemplate>) -> MockServer {
-    let server = mock_server().await;
-    if !posts.is_empty() {
-        let posts = Sequence::new(posts);
-        Mock::given(method("POST")).and(path_regex("/updateApproval$")).respond_with(posts).mount(&server).await;
-    }
-    Mock::given(method("GET"))
-        .and(path_regex("/requests/[^/]+$"))
-        .respond_with(Sequence::new(gets))
-        .mount(&server)
-        .await;
-    server
-}
-
 async fn script(server: &MockServer, at: &str, answers: Vec<ResponseTemplate>) {
     Mock::given(method("GET")).and(path(at)).respond_with(Sequence::new(answers)).mount(server).await;
 }
@@ -74,6 +58,16 @@ fn bare_refusal(status: u16) -> ResponseTemplate {
 
 fn accepted(header: &str, url: String) -> ResponseTemplate {
     ResponseTemplate::new(202).insert_header(header, url.as_str())
+}
+
+/// Decisions answer `202` with an `Azure-AsyncOperation` URL on the server, whose polls answer `polls` in turn.
+async fn accepted_with_polls(server: &MockServer, polls: Vec<ResponseTemplate>) {
+    Mock::given(method("POST"))
+        .and(path_regex("/updateApproval$"))
+        .respond_with(accepted("Azure-AsyncOperation", format!("{}/operations/op1", server.uri())))
+        .mount(server)
+        .await;
+    script(server, "/operations/op1", polls).await;
 }
 
 // ---- A1: every refusal after an uncertain try is reconciled ----
@@ -136,12 +130,7 @@ async fn without_retries_an_uncertain_try_that_reads_pending_is_an_unknown_outco
 #[tokio::test(start_paused = true)]
 async fn an_accepted_decision_whose_polling_fails_is_reconciled_by_a_read() {
     let server = decisions_server(vec![], vec![read("Approved")]).await;
-    Mock::given(method("POST"))
-        .and(path_regex("/updateApproval$"))
-        .respond_with(accepted("Azure-AsyncOperation", format!("{}/operations/op1", server.uri())))
-        .mount(&server)
-        .await;
-    script(&server, "/operations/op1", vec![ResponseTemplate::new(500)]).await;
+    accepted_with_polls(&server, vec![ResponseTemplate::new(500)]).await;
     let requests = client(&server.uri(), policy(1)).requests(SUB).unwrap();
     let decision = requests.approve("req", "ok").await.unwrap();
     assert_eq!(decision.status, Some(ApprovalDecision::Approve));
@@ -158,12 +147,7 @@ async fn an_accepted_decision_whose_polling_fails_is_reconciled_by_a_read() {
 #[tokio::test(start_paused = true)]
 async fn an_accepted_decision_whose_polling_fails_and_cannot_be_read_is_an_unknown_outcome() {
     let server = decisions_server(vec![], vec![ResponseTemplate::new(503)]).await;
-    Mock::given(method("POST"))
-        .and(path_regex("/updateApproval$"))
-        .respond_with(accepted("Azure-AsyncOperation", format!("{}/operations/op1", server.uri())))
-        .mount(&server)
-        .await;
-    script(&server, "/operations/op1", vec![ResponseTemplate::new(502)]).await;
+    accepted_with_polls(&server, vec![ResponseTemplate::new(502)]).await;
     match client(&server.uri(), policy(1)).requests(SUB).unwrap().deny("req", "no").await.unwrap_err() {
         Error::DecisionOutcomeUnknown { decision, .. } => assert_eq!(decision, ApprovalDecision::Deny),
         other => panic!("{other:?}"),
@@ -349,13 +333,7 @@ async fn the_reconciling_read_waits_a_backoff_after_an_ambiguous_try() {
 #[tokio::test]
 async fn approve_and_wait_reconciles_when_its_timeout_passes_while_the_decision_is_on_its_way() {
     let server = decisions_server(vec![], vec![read("Approved")]).await;
-    Mock::given(method("POST"))
-        .and(path_regex("/updateApproval$"))
-        .respond_with(accepted("Azure-AsyncOperation", format!("{}/operations/op1", server.uri())))
-        .mount(&server)
-        .await;
-    script(&server, "/operations/op1", vec![ResponseTemplate::new(200).set_body_json(json!({"status": "Running"}))])
-        .await;
+    accepted_with_polls(&server, vec![ResponseTemplate::new(200).set_body_json(json!({"status": "Running"}))]).await;
     let options = PollerOptions { frequency: Duration::from_secs(1), timeout: Some(Duration::from_secs(6)) };
     let started = Instant::now();
     let request = client(&server.uri(), policy(3))
@@ -371,13 +349,7 @@ async fn approve_and_wait_reconciles_when_its_timeout_passes_while_the_decision_
 #[tokio::test(start_paused = true)]
 async fn the_client_timeout_bounds_the_polling_after_a_202() {
     let server = decisions_server(vec![], vec![read("Pending")]).await;
-    Mock::given(method("POST"))
-        .and(path_regex("/updateApproval$"))
-        .respond_with(accepted("Azure-AsyncOperation", format!("{}/operations/op1", server.uri())))
-        .mount(&server)
-        .await;
-    script(&server, "/operations/op1", vec![ResponseTemplate::new(200).set_body_json(json!({"status": "Running"}))])
-        .await;
+    accepted_with_polls(&server, vec![ResponseTemplate::new(200).set_body_json(json!({"status": "Running"}))]).await;
     let requests = client_with(&server.uri(), policy(3), Some(Duration::from_secs(60))).requests(SUB).unwrap();
     let started = Instant::now();
     let outcome = tokio::time::timeout(Duration::from_secs(3600), requests.approve("req", "ok")).await;

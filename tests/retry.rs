@@ -13,10 +13,7 @@ use azure_customer_lockbox::{
 use common::*;
 use serde_json::json;
 use tokio::{io::AsyncReadExt, io::AsyncWriteExt, net::TcpListener, time::Instant};
-use wiremock::{
-    Mock, MockServer, ResponseTemplate,
-    matchers::{method, path_regex},
-};
+use wiremock::{Mock, MockServer, ResponseTemplate, matchers::method};
 
 fn policy(max_retries: u32) -> RetryOptions {
     RetryOptions::exponential(ExponentialRetryOptions { max_retries, jitter: false, ..Default::default() })
@@ -290,21 +287,6 @@ async fn refused_connections_are_retried_then_reported_as_transport_errors() {
 
 // ---- approvals ----
 
-async fn approval_server(posts: Vec<ResponseTemplate>, gets: Vec<ResponseTemplate>) -> MockServer {
-    let server = mock_server().await;
-    Mock::given(method("POST"))
-        .and(path_regex("/updateApproval$"))
-        .respond_with(Sequence::new(posts))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path_regex("/requests/[^/]+$"))
-        .respond_with(Sequence::new(gets))
-        .mount(&server)
-        .await;
-    server
-}
-
 fn get_status(status: &str) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(request_json(SUB, "req", status))
 }
@@ -317,7 +299,7 @@ fn approved_reply() -> ResponseTemplate {
 async fn approval_after_a_500_that_committed_reconciles_without_resending() {
     for (status, seen) in [(500u16, "Approving"), (502, "Approved"), (504, "Completed")] {
         let server =
-            approval_server(vec![ResponseTemplate::new(status), approved_reply()], vec![get_status(seen)]).await;
+            decisions_server(vec![ResponseTemplate::new(status), approved_reply()], vec![get_status(seen)]).await;
         let client = retrying_client(&server.uri(), policy(3));
         let approval = client.requests(SUB).unwrap().approve("req", "ok").await.unwrap();
         assert_eq!(approval.reason.as_deref(), Some("ok"));
@@ -329,7 +311,8 @@ async fn approval_after_a_500_that_committed_reconciles_without_resending() {
 
 #[tokio::test(start_paused = true)]
 async fn approval_whose_failed_attempt_did_not_commit_is_resent_once() {
-    let server = approval_server(vec![ResponseTemplate::new(500), approved_reply()], vec![get_status("Pending")]).await;
+    let server =
+        decisions_server(vec![ResponseTemplate::new(500), approved_reply()], vec![get_status("Pending")]).await;
     let client = retrying_client(&server.uri(), policy(3));
     client.requests(SUB).unwrap().approve("req", "ok").await.unwrap();
     assert_eq!(count(&server, "POST").await, 2);
@@ -338,7 +321,7 @@ async fn approval_whose_failed_attempt_did_not_commit_is_resent_once() {
 
 #[tokio::test(start_paused = true)]
 async fn approval_that_finds_another_outcome_is_a_typed_conflict() {
-    let server = approval_server(vec![ResponseTemplate::new(502)], vec![get_status("Denied")]).await;
+    let server = decisions_server(vec![ResponseTemplate::new(502)], vec![get_status("Denied")]).await;
     let client = retrying_client(&server.uri(), policy(3));
     match client.requests(SUB).unwrap().approve("req", "ok").await.unwrap_err() {
         Error::DecisionConflict { current_status, .. } => assert_eq!(current_status, LockboxRequestStatus::Denied),
@@ -352,7 +335,7 @@ async fn a_resend_refused_as_not_pending_with_our_decision_is_success() {
     let conflict = ResponseTemplate::new(409).set_body_json(json!({"error": {"code": "RequestNotPending",
         "additionalInfo": [{"type": "LockboxRequestStatus", "info": {"currentStatus": "Approved"}}]}}));
     // The read after the 500 still shows Pending (the decision lands a moment later).
-    let server = approval_server(vec![ResponseTemplate::new(500), conflict], vec![get_status("Pending")]).await;
+    let server = decisions_server(vec![ResponseTemplate::new(500), conflict], vec![get_status("Pending")]).await;
     let client = retrying_client(&server.uri(), policy(3));
     client.requests(SUB).unwrap().approve("req", "ok").await.unwrap();
     assert_eq!(count(&server, "POST").await, 2);
@@ -362,7 +345,7 @@ async fn a_resend_refused_as_not_pending_with_our_decision_is_success() {
 async fn a_fresh_not_pending_refusal_is_reported_not_hidden() {
     let conflict = ResponseTemplate::new(409).set_body_json(json!({"error": {"code": "RequestNotPending",
         "additionalInfo": [{"type": "LockboxRequestStatus", "info": {"currentStatus": "Approved"}}]}}));
-    let server = approval_server(vec![conflict], vec![get_status("Approved")]).await;
+    let server = decisions_server(vec![conflict], vec![get_status("Approved")]).await;
     let client = retrying_client(&server.uri(), policy(3));
     let error = client.requests(SUB).unwrap().approve("req", "ok").await.unwrap_err();
     assert_eq!(error.status().unwrap().as_u16(), 409);
@@ -372,7 +355,7 @@ async fn a_fresh_not_pending_refusal_is_reported_not_hidden() {
 
 #[tokio::test(start_paused = true)]
 async fn throttled_and_unavailable_approvals_are_resent_normally() {
-    let server = approval_server(
+    let server = decisions_server(
         vec![
             ResponseTemplate::new(429).insert_header("retry-after-ms", "10"),
             ResponseTemplate::new(503),
@@ -411,7 +394,7 @@ async fn an_approval_whose_connection_dropped_after_sending_is_reconciled() {
 async fn a_decision_answered_200_with_an_unreadable_body_counts_as_taken() {
     for body in ["not json", "", "null", "[]", r#"{"status": 5}"#] {
         let server =
-            approval_server(vec![ResponseTemplate::new(200).set_body_string(body)], vec![get_status("Pending")]).await;
+            decisions_server(vec![ResponseTemplate::new(200).set_body_string(body)], vec![get_status("Pending")]).await;
         let client = retrying_client(&server.uri(), policy(3));
         let approval = client.requests(SUB).unwrap().approve("req", "ok").await.unwrap();
         assert_eq!(approval.status, Some(ApprovalDecision::Approve), "{body:?}");
@@ -443,7 +426,7 @@ async fn a_decision_whose_200_answer_is_cut_mid_body_counts_as_taken() {
 
 #[tokio::test(start_paused = true)]
 async fn an_approval_that_cannot_be_reconciled_reports_an_unknown_outcome() {
-    let server = approval_server(vec![ResponseTemplate::new(504)], vec![ResponseTemplate::new(503)]).await;
+    let server = decisions_server(vec![ResponseTemplate::new(504)], vec![ResponseTemplate::new(503)]).await;
     let client = retrying_client(&server.uri(), policy(1));
     match client.requests(SUB).unwrap().approve("req", "ok").await.unwrap_err() {
         Error::DecisionOutcomeUnknown { request_id, source, .. } => {
@@ -485,7 +468,7 @@ async fn the_call_timeout_ends_a_call_in_the_middle_of_its_retries() {
 #[tokio::test]
 async fn a_call_timeout_while_a_decision_is_on_its_way_is_reconciled() {
     let server =
-        approval_server(vec![approved_reply().set_delay(Duration::from_secs(30))], vec![get_status("Approved")]).await;
+        decisions_server(vec![approved_reply().set_delay(Duration::from_secs(30))], vec![get_status("Approved")]).await;
     let options = CustomerLockboxClientOptions {
         retry: policy(3),
         timeout: Some(Duration::from_secs(1)),
@@ -532,7 +515,7 @@ async fn a_call_timeout_while_a_decisions_200_body_comes_in_is_reconciled() {
 #[tokio::test]
 async fn a_call_timeout_between_refused_tries_of_a_decision_is_a_plain_timeout() {
     let busy = ResponseTemplate::new(503).insert_header("retry-after", "5");
-    let server = approval_server(vec![busy], vec![get_status("Approved")]).await;
+    let server = decisions_server(vec![busy], vec![get_status("Approved")]).await;
     let options = CustomerLockboxClientOptions {
         retry: policy(3),
         timeout: Some(Duration::from_secs(2)),
@@ -686,7 +669,7 @@ async fn a_declared_length_over_the_limit_is_refused_without_reading_the_body() 
 
 #[tokio::test(start_paused = true)]
 async fn a_decision_answered_200_with_a_body_over_the_limit_counts_as_taken() {
-    let server = approval_server(
+    let server = decisions_server(
         vec![
             ResponseTemplate::new(200)
                 .set_body_string(format!("{{\"status\":\"Approve\",\"reason\":\"{}\"}}", "x".repeat(4000))),

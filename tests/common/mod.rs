@@ -98,3 +98,26 @@ impl wiremock::Respond for Sequence {
 pub async fn mock_server() -> wiremock::MockServer {
     wiremock::MockServer::builder().start().await
 }
+
+/// Decisions at `/updateApproval` answer `posts` in turn (none mounted when empty: the test mounts its own),
+/// reads of the request `gets` in turn.
+pub async fn decisions_server(
+    posts: Vec<wiremock::ResponseTemplate>,
+    gets: Vec<wiremock::ResponseTemplate>,
+) -> wiremock::MockServer {
+    let server = mock_server().await;
+    if !posts.is_empty() {
+        let posts = Sequence::new(posts);
+        wiremock::Mock::given(wiremock::matchers::method("POST"))
+            .and(wiremock::matchers::path_regex("/updateApproval$"))
+            .respond_with(posts)
+            .mount(&server)
+            .await;
+    }
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path_regex("/requests/[^/]+$"))
+        .respond_with(Sequence::new(gets))
+        .mount(&server)
+        .await;
+    server
+}
