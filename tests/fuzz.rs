@@ -13,7 +13,7 @@ use azure_customer_lockbox::{
         RequestListResult, TenantOptInResponse,
     },
 };
-use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig};
+use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig, KNOWN_STATUSES};
 use common::*;
 use proptest::{prelude::*, strategy::ValueTree, test_runner::TestRunner};
 use serde::{Serialize, de::DeserializeOwned};
@@ -148,7 +148,7 @@ proptest! {
 
 /// The wire values the SDK knows (in their own case, or another), beside arbitrary text.
 fn enum_text() -> impl Strategy<Value = String> {
-    let known = prop::sample::select(KNOWN_ENUM_VALUES).prop_map(String::from);
+    let known = prop::sample::select(known_enum_values()).prop_map(String::from);
     prop_oneof![
         2 => known.clone(),
         1 => (known, any::<u64>()).prop_map(|(text, mask)| {
@@ -158,23 +158,10 @@ fn enum_text() -> impl Strategy<Value = String> {
     ]
 }
 
-const KNOWN_ENUM_VALUES: &[&str] = &[
-    "Initializing",
-    "Pending",
-    "Approving",
-    "Denying",
-    "Approved",
-    "Denied",
-    "Expired",
-    "Revoking",
-    "Revoked",
-    "Error",
-    "Unknown",
-    "Completed",
-    "Completing",
-    "Approve",
-    "Deny",
-];
+/// Every value the SDK's enums know: the service's request statuses (the emulator's list) and the two decisions.
+fn known_enum_values() -> Vec<&'static str> {
+    KNOWN_STATUSES.iter().copied().chain(["Approve", "Deny"]).collect()
+}
 
 /// Mostly JSON (as the decoders get it), some of it damaged (cut short, a byte changed), some plain bytes.
 fn json_shaped_bytes() -> impl Strategy<Value = Vec<u8>> {
@@ -214,8 +201,8 @@ fn the_generators_reach_json_and_every_known_enum_value() {
     for _ in 0..2000 {
         seen.insert(texts.new_tree(&mut runner).unwrap().current());
     }
-    for known in KNOWN_ENUM_VALUES {
-        assert!(seen.contains(*known), "{known} never generated");
+    for known in known_enum_values() {
+        assert!(seen.contains(known), "{known} never generated");
         let status = LockboxRequestStatus::parse(known);
         let decision: ApprovalDecision = serde_json::from_value(json!(known)).unwrap();
         assert!(
