@@ -68,6 +68,22 @@ fn names(items: &[azure_customer_lockbox::models::LockboxRequestResponse]) -> Ve
     items.iter().map(|r| r.request_id().unwrap_or_default().to_owned()).collect()
 }
 
+/// Reads `pager` until it fails: the items it yielded first, and the error. `what` names the case in the panic
+/// when the listing ends without one.
+async fn until_error(
+    pager: &mut azure_customer_lockbox::Pager<azure_customer_lockbox::models::LockboxRequestResponse>,
+    what: &str,
+) -> (Vec<azure_customer_lockbox::models::LockboxRequestResponse>, Error) {
+    let mut items = Vec::new();
+    loop {
+        match pager.try_next().await {
+            Ok(Some(item)) => items.push(item),
+            Ok(None) => panic!("{what}: the listing must end with an error, got {:?}", names(&items)),
+            Err(error) => return (items, error),
+        }
+    }
+}
+
 async fn received(server: &MockServer) -> Vec<Request> {
     server.received_requests().await.unwrap_or_default()
 }
@@ -216,13 +232,7 @@ async fn a_next_link_repeated_at_once_ends_with_a_paging_error() {
     let (client, _) = client(&server.uri());
     let mut pager = client.requests(SUB).unwrap().list(None);
     assert_eq!(pager.try_next().await.unwrap().unwrap().request_id(), Some("a"));
-    let error = loop {
-        match pager.try_next().await {
-            Ok(Some(_)) => continue,
-            Ok(None) => panic!("the loop must end with an error"),
-            Err(error) => break error,
-        }
-    };
+    let (_, error) = until_error(&mut pager, "a page naming itself").await;
     assert!(matches!(error, Error::Paging(_)), "{error:?}");
     assert_eq!(received(&server).await.len(), 2);
     assert!(pager.try_next().await.unwrap().is_none(), "after an error the pager ends");
@@ -239,15 +249,8 @@ async fn a_cycle_of_next_links_ends_with_a_paging_error() {
     )
     .await;
     let (client, _) = client(&server.uri());
-    let mut items = Vec::new();
     let mut pager = client.requests(SUB).unwrap().list(None);
-    let error = loop {
-        match pager.try_next().await {
-            Ok(Some(item)) => items.push(item),
-            Ok(None) => panic!("the cycle must end with an error"),
-            Err(error) => break error,
-        }
-    };
+    let (items, error) = until_error(&mut pager, "a cycle of links").await;
     assert!(matches!(error, Error::Paging(_)), "{error:?}");
     assert_eq!(names(&items), ["start", "a"], "page B, which names A again, is not yielded");
     assert_eq!(received(&server).await.len(), 3);
@@ -292,15 +295,8 @@ async fn a_next_link_naming_the_same_url_in_other_words_ends_with_a_paging_error
     for (name, vary) in variants {
         let server = self_naming_page(vary).await;
         let (client, _) = client(&server.uri());
-        let mut items = Vec::new();
         let mut pager = client.requests(SUB).unwrap().list(None);
-        let error = loop {
-            match pager.try_next().await {
-                Ok(Some(item)) => items.push(item),
-                Ok(None) => panic!("{name}: the listing must end with a paging error, got {:?}", names(&items)),
-                Err(error) => break error,
-            }
-        };
+        let (items, error) = until_error(&mut pager, name).await;
         assert!(matches!(error, Error::Paging(_)), "{name}: {error:?}");
         assert_eq!(names(&items), ["a"], "{name}: page 2, which names itself, is not yielded");
         assert_eq!(received(&server).await.len(), 2, "{name}: page 2 is fetched once");
