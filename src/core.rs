@@ -12,7 +12,7 @@ use crate::{
     error::{CallMeta, Result},
     generated,
     operation::Operation,
-    pipeline::Pipeline,
+    pipeline::{LinkKind, Pipeline},
 };
 
 /// The generated clients and their pipeline, behind one `Arc`: cheap to clone.
@@ -81,7 +81,8 @@ impl Core {
     /// GETs the next page of a listing at `link`; see [`Pipeline::get_json`].
     pub(crate) async fn next_page<T: DeserializeOwned>(&self, listing: Operation, link: &str) -> Result<T> {
         let operation = listing.next_page().unwrap_or(listing);
-        let result: (Result<ResponseValue<T>>, CallMeta) = self.pipeline().get_json(operation, "nextLink", link).await;
+        let result: (Result<ResponseValue<T>>, CallMeta) =
+            self.pipeline().get_json(operation, LinkKind::NextLink, link).await;
         Ok(result.0?.into_inner())
     }
 }

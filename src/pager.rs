@@ -31,7 +31,7 @@ use url::Url;
 
 use crate::{
     error::{Error, Result},
-    pipeline::Pipeline,
+    pipeline::{LinkKind, Pipeline},
 };
 
 /// An opaque token from which a listing can resume: the page it names is fetched again.
@@ -100,13 +100,13 @@ impl Links {
 
     /// The URL that is sent for a `nextLink` (see `Pipeline::service_url`).
     fn resolve(&self, link: &str) -> Result<Url> {
-        self.pipeline.service_url("nextLink", link)
+        self.pipeline.service_url(LinkKind::NextLink, link)
     }
 
     /// The URL that is sent for a continuation token, if it names this listing's path. Resource Manager's paths
     /// are case-insensitive, so are the segments compared here, once percent-decoded.
     fn resume(&self, token: &str) -> Result<Url> {
-        let url = self.pipeline.service_url("continuation token", token)?;
+        let url = self.pipeline.service_url(LinkKind::ContinuationToken, token)?;
         let segments = |url: &Url| -> Vec<String> {
             url.path_segments()
                 .into_iter()

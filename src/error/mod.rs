@@ -142,7 +142,7 @@ pub enum Error {
     /// A URL handed out by the service (a `nextLink`, a polling URL) was refused; nothing was sent to it.
     #[error("refused to follow {kind} {url:?}: {reason}")]
     UnsafeUrl {
-        /// What the URL was for: `nextLink` or `polling URL`.
+        /// What the URL was for: `nextLink`, `continuation token`, `polling URL` or `request URL`.
         kind: &'static str,
         /// The URL as received, with any token in it redacted.
         url: String,

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use super::{
-    POLLING_URL, Pipeline,
+    LinkKind, Pipeline,
     body::{capped_body, response_value},
 };
 use crate::{
@@ -25,7 +25,7 @@ impl Pipeline {
     pub(crate) async fn get_json<T: DeserializeOwned>(
         &self,
         operation: Operation,
-        kind: &'static str,
+        kind: LinkKind,
         link: &str,
     ) -> (Result<ResponseValue<T>>, CallMeta) {
         self.get_link(operation, kind, link, async |response: Response| {
@@ -43,7 +43,7 @@ impl Pipeline {
     pub(crate) async fn get_raw(
         &self,
         operation: Operation,
-        kind: &'static str,
+        kind: LinkKind,
         link: &str,
     ) -> (Result<ResponseValue<bytes::Bytes>>, CallMeta) {
         self.get_link(operation, kind, link, async |response: Response| {
@@ -62,7 +62,7 @@ impl Pipeline {
     async fn get_link<T>(
         &self,
         operation: Operation,
-        kind: &'static str,
+        kind: LinkKind,
         link: &str,
         answer: impl AsyncFn(Response) -> Answered<T>,
     ) -> (Result<ResponseValue<T>>, CallMeta) {
@@ -74,7 +74,7 @@ impl Pipeline {
         let answer = &answer;
         let send = || {
             let url = url.clone();
-            async move { answer(self.get(operation, url, kind == POLLING_URL).await?).await }
+            async move { answer(self.get(operation, url, kind.is_poll()).await?).await }
         };
         self.read(operation, send).await
     }

@@ -31,7 +31,7 @@ mod links;
 mod scope;
 mod urls;
 
-pub(crate) use urls::POLLING_URL;
+pub(crate) use urls::LinkKind;
 
 /// Shared, immutable client state: what every call of a client needs. The generated client's `inner`.
 #[derive(Clone)]

@@ -11,9 +11,36 @@ fn same_origin(a: &Url, b: &Url) -> bool {
     a.scheme() == b.scheme() && a.host() == b.host() && a.port_or_known_default() == b.port_or_known_default()
 }
 
-/// The kind of a polling URL, in [`Pipeline::service_url`] and its errors: the one kind of URL that may also be
-/// on one of the client's `allowed_poll_origins`.
-pub(crate) const POLLING_URL: &str = "polling URL";
+/// What a URL the service handed out is for. It decides where the URL may go (only a polling URL may also be on
+/// one of the client's `allowed_poll_origins`) and names it in an [`Error::UnsafeUrl`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LinkKind {
+    /// A listing page's `nextLink`.
+    NextLink,
+    /// The link inside a caller's continuation token.
+    ContinuationToken,
+    /// An `Azure-AsyncOperation`, `Operation-Location` or `Location` URL to poll.
+    PollingUrl,
+    /// A Lockbox request's own URL, read until its status is final.
+    RequestUrl,
+}
+
+impl LinkKind {
+    /// The name an error gives it.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::NextLink => "nextLink",
+            Self::ContinuationToken => "continuation token",
+            Self::PollingUrl => "polling URL",
+            Self::RequestUrl => "request URL",
+        }
+    }
+
+    /// Whether it is a poll, which may go to an allowed poll origin.
+    pub(crate) fn is_poll(self) -> bool {
+        self == Self::PollingUrl
+    }
+}
 
 impl Pipeline {
     /// Whether a request to `url` may carry the token: on the endpoint's origin, or, for a poll (`poll`), on
@@ -37,20 +64,21 @@ impl Pipeline {
     }
 
     /// Checks a URL the service handed out (a `nextLink` or a polling URL) and makes it ready to send: relative
-    /// links are resolved against the endpoint, the origin must be the endpoint's (or, for a [`POLLING_URL`],
+    /// links are resolved against the endpoint, the origin must be the endpoint's (or, for a [`LinkKind::PollingUrl`],
     /// one of the client's `allowed_poll_origins`), and `api-version` is set to ours exactly once while every
     /// other query parameter is kept as sent.
-    pub(crate) fn service_url(&self, kind: &'static str, link: &str) -> Result<Url> {
+    pub(crate) fn service_url(&self, kind: LinkKind, link: &str) -> Result<Url> {
         self.service_url_with(kind, link, &self.settings().api_version)
     }
 
     /// [`Self::service_url`] with another `api-version` than the client's (Resource Manager's subscriptions
     /// API has its own).
-    pub(crate) fn service_url_with(&self, kind: &'static str, link: &str, api_version: &str) -> Result<Url> {
+    pub(crate) fn service_url_with(&self, kind: LinkKind, link: &str, api_version: &str) -> Result<Url> {
         let settings = self.settings();
         // The link is text the server chose: the redaction step keeps our token out of the error.
-        let refuse =
-            |reason: &str| self.redacted(Error::UnsafeUrl { kind, url: link.to_owned(), reason: reason.to_owned() });
+        let refuse = |reason: &str| {
+            self.redacted(Error::UnsafeUrl { kind: kind.as_str(), url: link.to_owned(), reason: reason.to_owned() })
+        };
         let mut url = match Url::parse(link) {
             Ok(url) => url,
             Err(url::ParseError::RelativeUrlWithoutBase) => {
@@ -58,8 +86,8 @@ impl Pipeline {
             }
             Err(e) => return Err(refuse(&e.to_string())),
         };
-        if !self.may_send_to(&url, kind == POLLING_URL) {
-            return Err(refuse(if kind == POLLING_URL {
+        if !self.may_send_to(&url, kind.is_poll()) {
+            return Err(refuse(if kind.is_poll() {
                 "it is neither on the configured endpoint nor on an allowed poll origin, so the token will not be \
                  sent there"
             } else {
@@ -153,13 +181,16 @@ mod tests {
         settings.poll_origins = vec!["https://westus.management.azure.com".parse().unwrap()];
         let pipeline = Pipeline::new(settings);
         let regional = "https://westus.management.azure.com/operations/op1?x=1";
-        let url = pipeline.service_url(POLLING_URL, regional).unwrap();
+        let url = pipeline.service_url(LinkKind::PollingUrl, regional).unwrap();
         assert_eq!(url.as_str(), "https://westus.management.azure.com/operations/op1?x=1&api-version=v");
-        for kind in ["nextLink", "continuation token", "request URL"] {
-            assert!(matches!(pipeline.service_url(kind, regional), Err(Error::UnsafeUrl { .. })), "{kind}");
+        for kind in [LinkKind::NextLink, LinkKind::ContinuationToken, LinkKind::RequestUrl] {
+            assert!(matches!(pipeline.service_url(kind, regional), Err(Error::UnsafeUrl { .. })), "{kind:?}");
         }
         for other in ["https://eastus.management.azure.com/op", "http://westus.management.azure.com/op"] {
-            assert!(matches!(pipeline.service_url(POLLING_URL, other), Err(Error::UnsafeUrl { .. })), "{other}");
+            assert!(
+                matches!(pipeline.service_url(LinkKind::PollingUrl, other), Err(Error::UnsafeUrl { .. })),
+                "{other}"
+            );
         }
         let https = |s: &str| s.parse::<Url>().unwrap();
         assert!(pipeline.may_send_to(&https(regional), true));

@@ -21,7 +21,7 @@ use crate::{
     core::Core,
     error::{ArmErrorDetail, Error, Result, header},
     operation::{Operation, Polled},
-    pipeline::POLLING_URL,
+    pipeline::LinkKind,
     retry,
     status::LockboxRequestStatus,
 };
@@ -234,7 +234,7 @@ impl<T: DeserializeOwned + Send + 'static> Engine<T> {
                 Polled::With(poll) => poll,
                 Polled::No => self.target.op,
             };
-            let response = self.core.pipeline().get_raw(op, POLLING_URL, &self.target.poll).await.0?;
+            let response = self.core.pipeline().get_raw(op, LinkKind::PollingUrl, &self.target.poll).await.0?;
             let (status, headers) = (response.status(), response.headers().clone());
             let answer = Answer { op, status, headers, body: response.into_inner() };
             let hint = retry::retry_after(&answer.headers, SystemTime::now()).filter(|d| !d.is_zero());

@@ -37,7 +37,7 @@ use crate::{
     core::Core,
     error::{ArmErrorDetail, CallMeta, Error, Result, ServiceError, header},
     operation::Operation,
-    pipeline::{POLLING_URL, body::capped_body},
+    pipeline::{LinkKind, body::capped_body},
     retry,
 };
 
@@ -103,7 +103,7 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
 
     /// Waits for a Lockbox request's status to be final, polling the request URL `url`.
     pub(crate) fn for_request(core: &Core, url: String) -> Result<Self> {
-        core.pipeline().service_url("request URL", &url)?;
+        core.pipeline().service_url(LinkKind::RequestUrl, &url)?;
         let target =
             Target { kind: Kind::Request, poll: url, location: None, op: Operation::RequestsGet, expect: Expect::Body };
         Ok(Self::from_engine(Engine::new(core, target, Progress::Running { wait: Duration::ZERO })))
@@ -185,7 +185,7 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
         };
         let location = header(&answer.headers, "location").filter(|_| kind != Kind::Location);
         for link in std::iter::once(&url).chain(location.as_ref()) {
-            if let Err(e) = pipeline.service_url(POLLING_URL, link) {
+            if let Err(e) = pipeline.service_url(LinkKind::PollingUrl, link) {
                 return (Err(e), meta);
             }
         }
@@ -199,7 +199,7 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
         let json = azure_core::base64::decode_url_safe(token.as_str()).map_err(|e| bad(e.to_string()))?;
         let target: Target = serde_json::from_slice(&json).map_err(|e| bad(e.to_string()))?;
         for link in std::iter::once(&target.poll).chain(target.location.as_ref()) {
-            core.pipeline().service_url(POLLING_URL, link)?;
+            core.pipeline().service_url(LinkKind::PollingUrl, link)?;
         }
         let engine = Engine::new(core, target, Progress::Running { wait: Duration::ZERO });
         Ok(Self::from_engine(engine).with_options(options.unwrap_or_default()))
