@@ -198,7 +198,9 @@ impl CustomerLockboxClient {
     /// subscriptions is read again every [`TenantWatchOptions::refresh`]: a new subscription's watch starts
     /// (with [`TenantWatchEvent::SubscriptionAdded`](crate::TenantWatchEvent::SubscriptionAdded)), and the watch
     /// of one that disappeared or stopped being active ends quietly
-    /// ([`TenantWatchEvent::SubscriptionRemoved`](crate::TenantWatchEvent::SubscriptionRemoved)). Like every
+    /// ([`TenantWatchEvent::SubscriptionRemoved`](crate::TenantWatchEvent::SubscriptionRemoved)). A reading that
+    /// finds no active subscription says so
+    /// ([`TenantWatchEvent::NoSubscriptions`](crate::TenantWatchEvent::NoSubscriptions)). Like every
     /// watch, it is driven by its consumer, spawns no task, and stops when dropped.
     pub fn tenant_watch(&self, options: Option<TenantWatchOptions>) -> TenantWatch {
         TenantWatch::new(self.core.clone(), options.unwrap_or_default())

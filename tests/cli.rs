@@ -1284,3 +1284,21 @@ async fn watch_tenant_wide_sees_new_requests_in_every_readable_subscription() {
     assert!(text(&out.stderr).contains("lockbox: error: 403 InjectedFault"), "{}", text(&out.stderr));
     assert!(out.stdout.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tenant_watch_that_sees_no_subscription_says_so_and_keeps_watching() {
+    // An emulator with no subscription at all: the credential sees nothing to watch.
+    let emulator = emulator().await;
+    let watch = Running::start_in(&emulator, &[], &["requests", "watch", "--interval", "100ms"]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let note = "this credential sees no active subscription; still watching for one to appear";
+    while !watch.stderr.as_ref().unwrap().so_far().contains(note) {
+        assert!(Instant::now() < deadline, "no note in time: {}", watch.stderr.as_ref().unwrap().so_far());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let listed = emulator.received().into_iter().filter(|r| r.method == "GET" && r.path == "/subscriptions").count();
+    assert_eq!(listed, 1);
+    // Still running: the watch does not end for lack of subscriptions, and Ctrl-C ends it cleanly.
+    let stderr = watch.interrupt();
+    assert_eq!(stderr.matches(note).count(), 1, "{stderr}");
+}

@@ -448,3 +448,45 @@ async fn tenant_watch_picks_up_a_new_subscription_and_a_new_request_and_ends_a_r
     emulator.add_subscription(NewSubscription::new(B).with_access(SubscriptionAccess::Readable));
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_tenant_watch_over_no_subscription_says_so_at_every_reading_until_one_appears() {
+    let emulator = emulator(50).await;
+    let (client, _) = client(emulator.url().as_str());
+    let options = TenantWatchOptions {
+        watch: WatchOptions { interval: Duration::from_millis(50), jitter: 0.0, ..Default::default() },
+        refresh: Duration::from_millis(100),
+    };
+    let mut watch = client.tenant_watch(Some(options));
+    // Nothing to watch is said at the first reading, and again at the next one.
+    assert!(matches!(next_event(&mut watch).await, TenantWatchEvent::NoSubscriptions));
+    assert!(matches!(next_event(&mut watch).await, TenantWatchEvent::NoSubscriptions));
+    let readings = |emulator: &Emulator| {
+        emulator.received().into_iter().filter(|r| r.method == "GET" && r.path == "/subscriptions").count()
+    };
+    assert_eq!(readings(&emulator), 2);
+
+    // A subscription appears: its watch starts and its request comes; no more NoSubscriptions while it is there.
+    emulator.add_subscription(NewSubscription::new(A));
+    let request = emulator.create_request(A, NewLockboxRequest::default());
+    let mut events = Vec::new();
+    loop {
+        match next_event(&mut watch).await {
+            TenantWatchEvent::Request { subscription_id, event: WatchEvent::New(new) } => {
+                assert_eq!(&*subscription_id, A);
+                assert_eq!(new.name.as_deref(), Some(request.as_str()));
+                break;
+            }
+            other => events.push(format!("{other:?}")),
+        }
+    }
+    assert_eq!(events.iter().filter(|e| e.starts_with("NoSubscriptions")).count(), events.len() - 1, "{events:?}");
+    assert_eq!(events.last().map(String::as_str), Some(format!("SubscriptionAdded({A:?})").as_str()), "{events:?}");
+
+    // The only subscription is disabled: its watch ends, and the watch says again that there is nothing to watch.
+    emulator.add_subscription(NewSubscription::new(A).with_state(EmuState::Disabled));
+    assert!(matches!(next_event(&mut watch).await, TenantWatchEvent::SubscriptionRemoved(id) if &*id == A));
+    assert!(matches!(next_event(&mut watch).await, TenantWatchEvent::NoSubscriptions));
+    assert!(watch.subscriptions().is_empty());
+    emulator.shutdown().await;
+}

@@ -126,6 +126,9 @@ pub enum Watched {
     /// The subscriptions could not be listed (tenant-wide only). When some are watched already, their watches
     /// go on and the listing is tried again later; `watching` says whether any is.
     SubscriptionsFailed { error: Error, watching: bool },
+    /// The subscriptions were listed and none is active (tenant-wide only): nothing is watched until one
+    /// appears. Said once, not at every reading, until a subscription has been watched again.
+    NoSubscriptions,
 }
 
 /// How a command names a request: a bare id, or a full ARM resource id that carries its subscription.
@@ -274,6 +277,7 @@ impl Backend {
         let Some(given) = &self.subscriptions else {
             let watch = self.client.tenant_watch(Some(TenantWatchOptions { watch: options, ..Default::default() }));
             let mut watching = 0usize;
+            let mut said_none = false;
             return Ok(watch
                 .filter_map(move |event| {
                     futures::future::ready(match event {
@@ -283,7 +287,11 @@ impl Backend {
                         // A subscription's watch starting is not news for the person watching.
                         TenantWatchEvent::SubscriptionAdded(_) => {
                             watching += 1;
+                            said_none = false;
                             None
+                        }
+                        TenantWatchEvent::NoSubscriptions => {
+                            (!std::mem::replace(&mut said_none, true)).then_some(Watched::NoSubscriptions)
                         }
                         TenantWatchEvent::SubscriptionRemoved(id) => {
                             watching = watching.saturating_sub(1);

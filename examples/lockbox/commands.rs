@@ -81,6 +81,14 @@ pub async fn requests(session: &Session, command: RequestsCommand) -> Result<u8,
                         eprintln!("lockbox: subscription {subscription} is no longer active; stopped watching it");
                         continue;
                     }
+                    Watched::NoSubscriptions => {
+                        eprintln!(
+                            "lockbox: this credential sees no active subscription; still watching for one to appear \
+                             (the subscriptions are read again every {} s)",
+                            azure_customer_lockbox::DEFAULT_SUBSCRIPTIONS_REFRESH.as_secs()
+                        );
+                        continue;
+                    }
                     // Nothing to watch yet: the watch cannot start (no login, no right to list subscriptions, ...).
                     Watched::SubscriptionsFailed { error, watching: false } => return Err(error.into()),
                     Watched::SubscriptionsFailed { error, watching: true } => {

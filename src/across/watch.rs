@@ -67,6 +67,11 @@ pub enum TenantWatchEvent {
     /// The subscriptions could not be listed; the watches keep going and the listing is tried again at the
     /// next refresh.
     SubscriptionsFailed(Error),
+    /// The subscriptions were listed and none is active: the caller can read no subscription (or only
+    /// disabled ones), so there is nothing to watch. Sent after every such reading (the first one included),
+    /// so that a watch over nothing is never silent; a later reading that finds a subscription starts its
+    /// watch as usual.
+    NoSubscriptions,
 }
 
 /// A watch over every subscription's requests: see
@@ -130,6 +135,7 @@ impl TenantWatch {
     /// Starts the watches of new subscriptions and ends those of removed ones.
     fn apply(&mut self, now: Vec<Arc<str>>) {
         let now: HashSet<Arc<str>> = now.into_iter().collect();
+        let none = now.is_empty();
         let gone: Vec<Arc<str>> = self.running.keys().filter(|id| !now.contains(*id)).cloned().collect();
         for id in gone {
             if let Some(handle) = self.running.remove(&id) {
@@ -150,6 +156,9 @@ impl TenantWatch {
             self.watches.push(Abortable::new(watch, registration).boxed());
             self.running.insert(id.clone(), handle);
             self.pending.push_back(TenantWatchEvent::SubscriptionAdded(id));
+        }
+        if none {
+            self.pending.push_back(TenantWatchEvent::NoSubscriptions);
         }
     }
 }
