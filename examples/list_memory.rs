@@ -11,6 +11,8 @@
 //! `Pager`, one item at a time, and prints its peak resident set size (`VmHWM` in `/proc/self/status`, Linux
 //! only). The peak should not grow with N: the pager holds one page.
 
+mod measure;
+
 use std::{process::ExitCode, sync::Arc, time::Instant};
 
 use axum::{
@@ -79,7 +81,8 @@ fn child(n: usize) -> ExitCode {
     };
     match runtime.block_on(list(n)) {
         Ok((listed, seconds)) => {
-            let peak = peak_rss_kib().map_or_else(|| "unknown".to_owned(), |k| format!("{:.1} MiB", k as f64 / 1024.0));
+            let peak = measure::peak_rss_kib()
+                .map_or_else(|| "unknown".to_owned(), |k| format!("{:.1} MiB", k as f64 / 1024.0));
             println!("list {listed} items: peak RSS {peak}, {seconds:.1} s");
             ExitCode::SUCCESS
         }
@@ -163,13 +166,4 @@ fn item(i: usize) -> serde_json::Value {
             "accessLevel": "Read"
         }
     })
-}
-
-/// `VmHWM` (peak resident set size) of this process in KiB.
-fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }

@@ -23,6 +23,8 @@
 //! with an error when a goal is missed (speedup >= 10x, peak RSS < 64 MiB, every forbidden or unregistered
 //! subscription reported, 0 lost, 0 failed when throttled).
 
+mod measure;
+
 use std::{
     collections::{HashMap, HashSet},
     sync::Arc,
@@ -107,7 +109,7 @@ async fn main() -> Result<(), Error> {
     let sequential = started.elapsed();
     eprintln!("sequential pass done in {sequential:?}: {} ARM requests", emulator.requests_received() - sent);
     let speedup = sequential.as_secs_f64() / concurrent.as_secs_f64();
-    let peak_mib = peak_rss_kib().unwrap_or(0) as f64 / 1024.0;
+    let peak_mib = measure::peak_rss_kib().unwrap_or(0) as f64 / 1024.0;
     println!(
         "tenant: {SUBSCRIPTIONS} subscriptions, {} requests, {:.2} s concurrent, {:.2} s sequential, {speedup:.1}x speedup, peak RSS {peak_mib:.1} MiB, {} failed subscriptions reported, {lost_count} lost",
         listed.len(),
@@ -189,13 +191,4 @@ fn lost(emulator: &Emulator, readable: &[String], listed: &[(Arc<str>, String)])
     let missing: usize =
         readable.iter().map(|s| PER_SUBSCRIPTION.saturating_sub(*per_subscription.get(s).unwrap_or(&0))).sum();
     missing + wrong
-}
-
-/// `VmHWM` (peak resident set size) of this process in KiB.
-fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
