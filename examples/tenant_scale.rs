@@ -56,8 +56,13 @@ async fn main() -> Result<(), Error> {
         disabled: DISABLED,
         ..Default::default()
     };
+    let seeding = Instant::now();
     let ids = emulator.seed_tenant(&seed);
-    eprintln!("seeded");
+    eprintln!(
+        "seeded {SUBSCRIPTIONS} subscriptions with {} requests in {:.2} s (one seed_tenant call)",
+        SUBSCRIPTIONS * PER_SUBSCRIPTION,
+        seeding.elapsed().as_secs_f64()
+    );
     // Layout order: forbidden, unregistered, disabled, then enabled and readable ones.
     let unreadable: HashSet<&str> = ids[..FORBIDDEN + UNREGISTERED].iter().map(String::as_str).collect();
     let readable: Vec<String> = ids[FORBIDDEN + UNREGISTERED + DISABLED..].to_vec();
