@@ -490,3 +490,61 @@ async fn a_tenant_watch_over_no_subscription_says_so_at_every_reading_until_one_
     assert!(watch.subscriptions().is_empty());
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_429_on_one_subscription_holds_back_the_tenant_watch_of_the_others_until_the_hinted_time() {
+    let server = mock_server().await;
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let answer = move |request: &wiremock::Request, n: usize| {
+        let url = request.url.to_string();
+        if request.url.path() == "/subscriptions" {
+            let subscription = |id: &str| {
+                json!({"id": format!("/subscriptions/{id}"), "subscriptionId": id, "displayName": "x",
+                    "state": "Enabled", "tenantId": common::TENANT})
+            };
+            ResponseTemplate::new(200).set_body_json(json!({"value": [subscription(A), subscription(B)]}))
+        } else if url.contains(A) && n == 0 {
+            // A's first listing is throttled, asking for 400 ms.
+            ResponseTemplate::new(429).insert_header("retry-after-ms", "400")
+        } else if url.contains(A) {
+            ResponseTemplate::new(200).set_body_json(json!({"value": [request_json(A, "a1", "Pending")]}))
+        } else {
+            // B's first answer takes 150 ms, so its second listing is due about 250 ms after the start: well
+            // after A's 429, and well inside the 400 ms A was asked to wait.
+            let b = ResponseTemplate::new(200).set_body_json(json!({"value": [request_json(B, "b1", "Pending")]}));
+            if n == 0 { b.set_delay(Duration::from_millis(150)) } else { b }
+        }
+    };
+    Mock::given(method("GET")).respond_with(Timed { log: log.clone(), answer: Box::new(answer) }).mount(&server).await;
+    let mut options = common::options(&server.uri());
+    options.retry = RetryOptions::default();
+    let client =
+        azure_customer_lockbox::CustomerLockboxClient::new(common::CountingCredential::new(), Some(options)).unwrap();
+    // B's watch lists every 100 ms, so several of its listings fall inside the 400 ms A was asked to wait.
+    let options = TenantWatchOptions {
+        watch: WatchOptions { interval: Duration::from_millis(100), jitter: 0.0, ..Default::default() },
+        refresh: Duration::from_secs(600),
+    };
+    let mut watch = client.tenant_watch(Some(options));
+    let mut new = HashSet::new();
+    while new.len() < 2 {
+        if let TenantWatchEvent::Request { event: WatchEvent::New(request), .. } = next_event(&mut watch).await {
+            new.insert(request.name.clone().unwrap());
+        }
+    }
+    // A little longer, for B's listings after the wait.
+    let _ = tokio::time::timeout(Duration::from_millis(300), watch.next_event()).await;
+    assert_eq!(new, HashSet::from(["a1".to_owned(), "b1".to_owned()]));
+
+    let log = log.lock().unwrap();
+    let b_listings = |log: &[(String, Instant)]| -> Vec<Instant> {
+        log.iter().filter(|(u, _)| u.contains(B) && u.contains("/requests")).map(|(_, at)| *at).collect()
+    };
+    let throttled_at = log.iter().find(|(u, _)| u.contains(A) && u.contains("/requests")).unwrap().1;
+    // Both watches start together, so B's first listing may be on its way when A's 429 comes back. Every later
+    // one waited for the 400 ms A was asked to wait.
+    let b = b_listings(&log);
+    let later: Vec<Duration> = b[1..].iter().map(|at| at.saturating_duration_since(throttled_at)).collect();
+    assert!(!later.is_empty(), "B went on listing after the wait");
+    assert!(later.iter().all(|d| *d >= Duration::from_millis(390)), "B listed {later:?} after A's 429");
+}

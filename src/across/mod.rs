@@ -12,7 +12,8 @@
 //!   retries spent, ...) yields one [`TenantItem::Failed`] and the others go on. Only a failure to list the
 //!   subscriptions themselves is an `Err` item.
 //! - Memory is bounded by the pages in flight (at most one page per running listing), not by the tenant.
-//! - Throttling is shared: the listings of one stream run under one gate (`pipeline/gate.rs`). When any request
+//! - Throttling is shared: the requests of one tenant-wide call (a listing, a `find_request`, a tenant watch)
+//!   run under one gate (`pipeline/gate.rs`). When any request
 //!   is answered `429` with a retry hint, the gate holds every request of the stream until the hinted instant
 //!   (`tokio::time`), so the others slow down too instead of spending the principal's budget further. Each
 //!   request is still retried by the client's retry policy as usual.
@@ -23,7 +24,7 @@
 //!   [`TenantSummary`], ...), plain types.
 //! - `listing.rs`: the tenant-wide listing ([`TenantRequests`]) and `find_request`: which subscriptions are
 //!   covered, each one's listing, their bounded merge under the shared throttling gate.
-//! - `watch.rs`: the tenant-wide watch ([`TenantWatch`]).
+//! - `watch.rs`: the tenant-wide watch ([`TenantWatch`]), under its own shared throttling gate.
 //!
 //! `watch` uses `listing` (a subscription's id), `listing` uses `items`; this file only re-exports. Outside
 //! this module they use `core`, `subscriptions`, `requests`, `listing`, `watch`, `pipeline::gate`, `validate`

@@ -1,7 +1,8 @@
 //! One watch over the whole tenant ([`TenantWatch`]): the watch of `watch.rs` run for every active
 //! subscription, the set of subscriptions read again every [`TenantWatchOptions::refresh`] so that a new
-//! subscription's watch starts and a removed one's ends quietly. Uses `across::listing`, `core`,
-//! `subscriptions`, `requests`, `watch`, `status` and `error`.
+//! subscription's watch starts and a removed one's ends quietly. Like the tenant-wide listing, every request of
+//! the watch runs under one shared throttling gate (`pipeline/gate.rs`). Uses `across::listing`, `core`,
+//! `subscriptions`, `requests`, `watch`, `pipeline::gate`, `status` and `error`.
 
 use std::{
     collections::{HashMap, HashSet, VecDeque},
@@ -22,6 +23,7 @@ use super::listing::subscription_id;
 use crate::{
     core::Core,
     error::{Error, Result},
+    pipeline::gate::Gate,
     requests::RequestsClient,
     status::SubscriptionState,
     subscriptions::SubscriptionsClient,
@@ -84,6 +86,8 @@ pub struct TenantWatch {
     refreshing: Option<BoxFuture<'static, Result<Vec<Arc<str>>>>>,
     next_refresh: Pin<Box<tokio::time::Sleep>>,
     pending: VecDeque<TenantWatchEvent>,
+    /// Shared by every request of the watch: a `429` on one subscription's listing holds back the others.
+    gate: Gate,
 }
 
 impl fmt::Debug for TenantWatch {
@@ -104,6 +108,7 @@ impl TenantWatch {
             // The first reading happens at the first poll.
             next_refresh: Box::pin(tokio::time::sleep(Duration::ZERO)),
             pending: Default::default(),
+            gate: Gate::default(),
         }
     }
 
@@ -166,27 +171,36 @@ impl TenantWatch {
 impl Stream for TenantWatch {
     type Item = TenantWatchEvent;
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<TenantWatchEvent>> {
-        let this = &mut *self;
+        let gate = self.gate.clone();
+        // Every request sent while the watch is polled (each subscription's listing, and the subscriptions'
+        // own) goes through the shared throttling gate.
+        gate.scope(|| self.poll_events(cx))
+    }
+}
+
+impl TenantWatch {
+    /// One poll of the watch: the refresh of the subscriptions, then the events of their watches.
+    fn poll_events(&mut self, cx: &mut Context<'_>) -> Poll<Option<TenantWatchEvent>> {
         loop {
-            if let Some(event) = this.pending.pop_front() {
+            if let Some(event) = self.pending.pop_front() {
                 return Poll::Ready(Some(event));
             }
-            if this.refreshing.is_none() && this.next_refresh.as_mut().poll(cx).is_ready() {
-                this.refreshing = Some(this.read_subscriptions());
+            if self.refreshing.is_none() && self.next_refresh.as_mut().poll(cx).is_ready() {
+                self.refreshing = Some(self.read_subscriptions());
             }
-            if let Some(refreshing) = &mut this.refreshing
+            if let Some(refreshing) = &mut self.refreshing
                 && let Poll::Ready(result) = refreshing.as_mut().poll(cx)
             {
-                this.refreshing = None;
-                let deadline = tokio::time::Instant::now() + this.options.refresh;
-                this.next_refresh.as_mut().reset(deadline);
+                self.refreshing = None;
+                let deadline = tokio::time::Instant::now() + self.options.refresh;
+                self.next_refresh.as_mut().reset(deadline);
                 match result {
-                    Ok(now) => this.apply(now),
-                    Err(error) => this.pending.push_back(TenantWatchEvent::SubscriptionsFailed(error)),
+                    Ok(now) => self.apply(now),
+                    Err(error) => self.pending.push_back(TenantWatchEvent::SubscriptionsFailed(error)),
                 }
                 continue;
             }
-            return match this.watches.poll_next_unpin(cx) {
+            return match self.watches.poll_next_unpin(cx) {
                 Poll::Ready(Some(event)) => Poll::Ready(Some(event)),
                 // No watch running (or the last one ended): wait for the next reading of the subscriptions.
                 Poll::Ready(None) | Poll::Pending => Poll::Pending,
