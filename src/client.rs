@@ -156,6 +156,10 @@ impl CustomerLockboxClient {
     /// a `429` with a retry hint on any listing holds back every request of the stream until the hinted time.
     /// Nothing is sent until the stream is polled.
     ///
+    /// The stream's own `Err` items (see [`TenantRequests::try_next`]): the error of `Subscriptions_List`, or
+    /// [`Error::Credential`] when the credential gives no token, which no subscription can get past. Either is
+    /// yielded once and ends the stream.
+    ///
     /// # Errors
     /// [`Error::InvalidArgument`] when a given subscription is not a GUID, before sending.
     pub fn tenant_requests(&self, options: Option<TenantOptions>) -> Result<TenantRequests> {
@@ -181,7 +185,8 @@ impl CustomerLockboxClient {
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for a bad request id or a given subscription that is not a GUID, before
-    /// sending; the error of `Subscriptions_List` when the subscriptions cannot be listed; and, when no
+    /// sending; the error of `Subscriptions_List` when the subscriptions cannot be listed;
+    /// [`Error::Credential`] at the first lookup that gets no token (no further subscription is asked); and, when no
     /// subscription had the request but one lookup failed without an answer that tells (5xx or 429 past the
     /// retries, a transport failure, a timeout), that lookup's error: the request may be in that subscription,
     /// so "not found" would not be the truth.

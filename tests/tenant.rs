@@ -548,3 +548,61 @@ async fn a_429_on_one_subscription_holds_back_the_tenant_watch_of_the_others_unt
     assert!(!later.is_empty(), "B went on listing after the wait");
     assert!(later.iter().all(|d| *d >= Duration::from_millis(390)), "B listed {later:?} after A's 429");
 }
+
+/// A credential that never gives a token (nobody signed in), counting how often it is asked.
+#[derive(Debug, Default)]
+struct NoToken(std::sync::atomic::AtomicUsize);
+
+#[async_trait::async_trait]
+impl azure_core::credentials::TokenCredential for NoToken {
+    async fn get_token(
+        &self,
+        _: &[&str],
+        _: Option<azure_core::credentials::TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<azure_core::credentials::AccessToken> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Err(azure_core::Error::with_message(azure_core::error::ErrorKind::Credential, "nobody is signed in"))
+    }
+}
+
+/// 40 subscriptions with a request each, a client whose credential gives no token, and options over those
+/// subscriptions, 4 at a time.
+async fn tenant_without_a_token()
+-> (Emulator, azure_customer_lockbox::CustomerLockboxClient, Arc<NoToken>, TenantOptions) {
+    let emulator = emulator(50).await;
+    let ids =
+        emulator.seed_tenant(&TenantSeed { subscriptions: 40, requests_per_subscription: 1, ..Default::default() });
+    let credential = Arc::new(NoToken::default());
+    let client = azure_customer_lockbox::CustomerLockboxClient::new(
+        credential.clone(),
+        Some(common::options(emulator.url().as_str())),
+    )
+    .unwrap();
+    let options = TenantOptions { subscriptions: Some(ids), concurrency: 4, ..Default::default() };
+    (emulator, client, credential, options)
+}
+
+#[tokio::test]
+async fn a_credential_that_gives_no_token_ends_the_tenant_listing_with_one_error_not_a_failure_per_subscription() {
+    let (emulator, client, credential, options) = tenant_without_a_token().await;
+    let mut stream = client.tenant_requests(Some(options)).unwrap();
+    let error = stream.try_next().await.expect_err("the stream's own error");
+    assert!(matches!(error, Error::Credential(_)), "{error:?}");
+    // It ended: nothing more is yielded, and no further subscription's listing asks the credential.
+    assert!(stream.try_next().await.unwrap().is_none());
+    assert!(stream.try_next().await.unwrap().is_none());
+    assert!(credential.0.load(std::sync::atomic::Ordering::SeqCst) <= 4, "asked {credential:?}");
+    assert!(stream.summary().failed.is_empty(), "{:?}", stream.summary());
+    assert!(emulator.received().is_empty(), "nothing was sent without a token");
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn find_request_ends_at_the_first_lookup_that_gets_no_token() {
+    let (emulator, client, credential, options) = tenant_without_a_token().await;
+    let error = client.find_request_with("00000000-dead-beef-0000-000000000000", options).await.unwrap_err();
+    assert!(matches!(error, Error::Credential(_)), "{error:?}");
+    assert!(credential.0.load(std::sync::atomic::Ordering::SeqCst) <= 4, "asked {credential:?}");
+    assert!(emulator.received().is_empty(), "nothing was sent without a token");
+    emulator.shutdown().await;
+}

@@ -52,6 +52,8 @@ impl<S: Stream + Unpin> Stream for Gated<S> {
 pub struct TenantRequests {
     inner: Gated<BoxStream<'static, Result<TenantItem>>>,
     summary: SharedSummary,
+    /// Set once an `Err` was yielded: the stream has ended, and nothing more is sent.
+    ended: bool,
 }
 
 impl fmt::Debug for TenantRequests {
@@ -62,7 +64,9 @@ impl fmt::Debug for TenantRequests {
 
 impl TenantRequests {
     /// The next item, or `None` at the end. Usable without importing `StreamExt`. An `Err` means the
-    /// subscriptions could not be listed; a subscription's own failure is a [`TenantItem::Failed`].
+    /// subscriptions could not be listed, or the credential gave no token ([`Error::Credential`], which no
+    /// subscription can get past); it is yielded once and ends the stream, like a [`Pager`](crate::Pager)'s. A
+    /// subscription's own failure is a [`TenantItem::Failed`], and the others go on.
     pub async fn try_next(&mut self) -> Result<Option<TenantItem>> {
         self.next().await.transpose()
     }
@@ -78,7 +82,15 @@ impl TenantRequests {
 impl Stream for TenantRequests {
     type Item = Result<TenantItem>;
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        Pin::new(&mut self.inner).poll_next(cx)
+        if self.ended {
+            return Poll::Ready(None);
+        }
+        let item = Pin::new(&mut self.inner).poll_next(cx);
+        if let Poll::Ready(Some(Err(_))) = &item {
+            // The listings still in flight are dropped with the stream; none is started.
+            self.ended = true;
+        }
+        item
     }
 }
 
@@ -193,6 +205,9 @@ fn one_listing(
                     with_summary(&summary, |s| s.listed += 1);
                     None
                 }
+                // No token: no subscription can get past that, so it is the stream's error (which ends it), not
+                // one failure item per subscription, each asking the credential again.
+                Err(error @ Error::Credential(_)) => Some((Err(error), None)),
                 Err(error) => {
                     let kind = FailureKind::of(&error);
                     tracing::debug!(subscription_id = &*subscription_id, ?kind, "listing of a subscription failed");
@@ -219,7 +234,7 @@ pub(crate) fn tenant_requests(core: &Core, options: TenantOptions) -> Result<Ten
         })
         .flatten_unordered(options.concurrency.max(1))
         .boxed();
-    Ok(TenantRequests { inner: Gated { inner: merged, gate: Gate::default() }, summary })
+    Ok(TenantRequests { inner: Gated { inner: merged, gate: Gate::default() }, summary, ended: false })
 }
 
 /// See [`CustomerLockboxClient::find_request_with`](crate::CustomerLockboxClient::find_request_with).
@@ -240,6 +255,8 @@ pub(crate) async fn find_request(
                 let requests = RequestsClient::new(core, subscription_id.to_string());
                 match requests.get(&request_id).await {
                     Ok(request) => Ok(Lookup::Found(Box::new(SubscriptionRequest { subscription_id, request }))),
+                    // No token: no other subscription can be asked either, so the search ends with it.
+                    Err(error @ Error::Credential(_)) => Err(error),
                     Err(error) => {
                         let kind = FailureKind::of(&error);
                         tracing::debug!(

@@ -10,7 +10,8 @@
 //!   are skipped and counted in the [`TenantSummary`].
 //! - A subscription whose listing fails (403 `AuthorizationFailed`, 409 `MissingSubscriptionRegistration`, 404,
 //!   retries spent, ...) yields one [`TenantItem::Failed`] and the others go on. Only a failure to list the
-//!   subscriptions themselves is an `Err` item.
+//!   subscriptions themselves, or a credential that gives no token (which no subscription can get past), is an
+//!   `Err` item; it ends the stream.
 //! - Memory is bounded by the pages in flight (at most one page per running listing), not by the tenant.
 //! - Throttling is shared: the requests of one tenant-wide call (a listing, a `find_request`, a tenant watch)
 //!   run under one gate (`pipeline/gate.rs`). When any request
