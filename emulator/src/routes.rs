@@ -301,8 +301,9 @@ fn handle(shared: &Shared, call: &Call) -> Result<Response, ArmError> {
                 Some(filter) if !filter.trim().is_empty() => Some(parse_filter(filter)?),
                 _ => None,
             };
-            let items = shared.with(|inner, now| inner.list(sub, status, now));
             let marker = status.unwrap_or("*");
+            let offset = page_offset(&call.query, marker)?;
+            let (value, total) = shared.with(|inner, now| inner.list_page(sub, status, now, offset, shared.page_size));
             let next = |token: &str| {
                 let mut link = format!(
                     "{}subscriptions/{}/providers/Microsoft.CustomerLockbox/requests?api-version={API_VERSION}",
@@ -318,7 +319,7 @@ fn handle(shared: &Shared, call: &Call) -> Result<Response, ArmError> {
                 link.push_str(token);
                 link
             };
-            page(shared, &call.query, items, marker, next)
+            Ok(page_answer(shared, offset, value, total, marker, next))
         }
         Route::Update(sub, rid) => {
             let (decision, reason) = parse_approval(&call.body)?;

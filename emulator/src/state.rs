@@ -263,12 +263,31 @@ impl Inner {
         Ok(())
     }
 
-    /// A subscription's requests (optionally only one status), in stable order.
-    pub fn list(&self, sub: &str, status: Option<&str>, now: DateTime<Utc>) -> Vec<Value> {
-        let mut matching: Vec<&StoredRequest> =
-            self.requests.of(sub).filter(|r| status.is_none_or(|s| r.status_at(now).eq_ignore_ascii_case(s))).collect();
-        matching.sort_by(|a, b| (a.created, &a.request_id).cmp(&(b.created, &b.request_id)));
-        matching.iter().map(|r| r.to_json(now)).collect()
+    /// One page of a subscription's requests (optionally only one status), in listing order (creation time,
+    /// then id; the store keeps them so): the JSON of the `limit` requests from `offset`, and how many match in
+    /// all. Only the page's requests are turned into JSON, and nothing is sorted per page, so a page costs a pass
+    /// over the subscription's requests and the JSON of its own. (With the JSON of every request built for every
+    /// page, and the requests sorted for every page, listing one subscription of 20,000 requests in pages of 50
+    /// took 176x as long as the same pages from 400 small subscriptions; now 0.8x. See
+    /// `examples/big_subscription.rs`.)
+    pub fn list_page(
+        &self,
+        sub: &str,
+        status: Option<&str>,
+        now: DateTime<Utc>,
+        offset: usize,
+        limit: usize,
+    ) -> (Vec<Value>, usize) {
+        let matching =
+            self.requests.of(sub).filter(|r| status.is_none_or(|s| r.status_at(now).eq_ignore_ascii_case(s)));
+        let (mut page, mut total) = (Vec::new(), 0);
+        for request in matching {
+            if total >= offset && page.len() < limit {
+                page.push(request.to_json(now));
+            }
+            total += 1;
+        }
+        (page, total)
     }
 
     pub fn set_tenant(&mut self, tenant: &str, on: bool) {

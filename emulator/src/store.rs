@@ -5,6 +5,9 @@
 //! requests instead of a scan of every stored request under the state's lock: with 1,000 subscriptions of 20
 //! requests (`examples/tenant_scale.rs`), a tenant-wide listing was 1,000 scans of 20,000 requests, and the
 //! emulator's CPU, not its added latency, set the pace. Requests are never removed, so positions stay valid.
+//!
+//! Each subscription's positions are kept in listing order (creation time, then id), so that a page is read
+//! off in order without sorting the subscription's requests again for every page.
 
 use std::collections::HashMap;
 
@@ -15,15 +18,20 @@ use super::state::StoredRequest;
 pub(crate) struct RequestStore {
     /// Every request, in the order added.
     all: Vec<StoredRequest>,
-    /// Lower-case subscription id -> positions in `all` of its requests, in the order added.
+    /// Lower-case subscription id -> positions in `all` of its requests, in listing order.
     by_subscription: HashMap<String, Vec<usize>>,
 }
 
 impl RequestStore {
-    /// Adds a request.
+    /// Adds a request, in its place in its subscription's listing order.
     pub fn push(&mut self, request: StoredRequest) {
         let key = request.subscription_id.to_ascii_lowercase();
-        self.by_subscription.entry(key).or_default().push(self.all.len());
+        let positions = self.by_subscription.entry(key).or_default();
+        let all = &self.all;
+        // After every request that lists before it or at the same place: requests usually come in order, so
+        // this is the end of the list.
+        let at = positions.partition_point(|&i| listing_key(&all[i]) <= listing_key(&request));
+        positions.insert(at, all.len());
         self.all.push(request);
     }
 
@@ -37,7 +45,8 @@ impl RequestStore {
         self.all.iter()
     }
 
-    /// The requests of a subscription (matched without regard to ASCII case), in the order added.
+    /// The requests of a subscription (matched without regard to ASCII case), in listing order: by creation
+    /// time, then by id.
     pub fn of(&self, subscription_id: &str) -> impl Iterator<Item = &StoredRequest> {
         self.positions(subscription_id).iter().map(|&i| &self.all[i])
     }
@@ -62,6 +71,11 @@ impl RequestStore {
     fn positions(&self, subscription_id: &str) -> &[usize] {
         self.by_subscription.get(&subscription_id.to_ascii_lowercase()).map_or(&[], Vec::as_slice)
     }
+}
+
+/// Where a request lists within its subscription: by creation time, then by id.
+fn listing_key(request: &StoredRequest) -> (chrono::DateTime<chrono::Utc>, &str) {
+    (request.created, &request.request_id)
 }
 
 impl Extend<StoredRequest> for RequestStore {
@@ -103,6 +117,26 @@ mod tests {
         assert!(ids("cccc").is_empty());
         let all: Vec<_> = store.iter().map(|r| r.request_id.as_str()).collect();
         assert_eq!(all, ["r1", "r2", "r3"]);
+    }
+
+    #[test]
+    fn a_subscription_lists_by_creation_time_then_id_whatever_the_order_added() {
+        let mut store = RequestStore::default();
+        let at = |request: StoredRequest, minutes: i64| StoredRequest {
+            created: chrono::DateTime::UNIX_EPOCH + TimeDelta::minutes(minutes),
+            ..request
+        };
+        store.extend([
+            at(request("aaaa", "r-late"), 30),
+            at(request("aaaa", "r-b"), 10),
+            at(request("bbbb", "other"), 0),
+            at(request("aaaa", "r-a"), 10),
+            at(request("aaaa", "r-early"), 0),
+        ]);
+        let ids: Vec<_> = store.of("aaaa").map(|r| r.request_id.as_str()).collect();
+        assert_eq!(ids, ["r-early", "r-a", "r-b", "r-late"]);
+        let added: Vec<_> = store.iter().map(|r| r.request_id.as_str()).collect();
+        assert_eq!(added, ["r-late", "r-b", "other", "r-a", "r-early"]);
     }
 
     #[test]
