@@ -205,8 +205,10 @@ impl CustomerLockboxClient {
     /// of one that disappeared or stopped being active ends quietly
     /// ([`TenantWatchEvent::SubscriptionRemoved`](crate::TenantWatchEvent::SubscriptionRemoved)). A reading that
     /// finds no active subscription says so
-    /// ([`TenantWatchEvent::NoSubscriptions`](crate::TenantWatchEvent::NoSubscriptions)). Like every
-    /// watch, it is driven by its consumer, spawns no task, and stops when dropped.
+    /// ([`TenantWatchEvent::NoSubscriptions`](crate::TenantWatchEvent::NoSubscriptions)). Throttling is shared
+    /// as in [`tenant_requests`](Self::tenant_requests): a `429` with a retry hint on any subscription's listing
+    /// holds back every request of the watch until the hinted time. Like every watch, it is driven by its
+    /// consumer, spawns no task, and stops when dropped.
     pub fn tenant_watch(&self, options: Option<TenantWatchOptions>) -> TenantWatch {
         TenantWatch::new(self.core.clone(), options.unwrap_or_default())
     }

@@ -14,10 +14,10 @@
 //!   `Err` item; it ends the stream.
 //! - Memory is bounded by the pages in flight (at most one page per running listing), not by the tenant.
 //! - Throttling is shared: the requests of one tenant-wide call (a listing, a `find_request`, a tenant watch)
-//!   run under one gate (`pipeline/gate.rs`). When any request
-//!   is answered `429` with a retry hint, the gate holds every request of the stream until the hinted instant
-//!   (`tokio::time`), so the others slow down too instead of spending the principal's budget further. Each
-//!   request is still retried by the client's retry policy as usual.
+//!   run under one gate (`pipeline/gate.rs`). When any request is answered `429` with a retry hint, the gate
+//!   holds every request of the call until the hinted instant (`tokio::time`), so the others slow down too
+//!   instead of spending the principal's budget further. Each request is still retried by the client's retry
+//!   policy as usual.
 //!
 //! The parts:
 //!

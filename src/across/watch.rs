@@ -166,19 +166,7 @@ impl TenantWatch {
             self.pending.push_back(TenantWatchEvent::NoSubscriptions);
         }
     }
-}
 
-impl Stream for TenantWatch {
-    type Item = TenantWatchEvent;
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<TenantWatchEvent>> {
-        let gate = self.gate.clone();
-        // Every request sent while the watch is polled (each subscription's listing, and the subscriptions'
-        // own) goes through the shared throttling gate.
-        gate.scope(|| self.poll_events(cx))
-    }
-}
-
-impl TenantWatch {
     /// One poll of the watch: the refresh of the subscriptions, then the events of their watches.
     fn poll_events(&mut self, cx: &mut Context<'_>) -> Poll<Option<TenantWatchEvent>> {
         loop {
@@ -206,5 +194,15 @@ impl TenantWatch {
                 Poll::Ready(None) | Poll::Pending => Poll::Pending,
             };
         }
+    }
+}
+
+impl Stream for TenantWatch {
+    type Item = TenantWatchEvent;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<TenantWatchEvent>> {
+        let gate = self.gate.clone();
+        // Every request sent while the watch is polled (each subscription's listing, and the subscriptions'
+        // own) goes through the shared throttling gate.
+        gate.scope(|| self.poll_events(cx))
     }
 }
