@@ -11,8 +11,8 @@ use std::{
 };
 
 use azure_customer_lockbox::{
-    Error, FailureKind, RequestFilter, RetryOptions, TenantItem, TenantOptions, TenantWatchEvent, TenantWatchOptions,
-    WatchEvent, WatchOptions,
+    CustomerLockboxClientOptions, Error, FailureKind, RequestFilter, RetryOptions, TenantItem, TenantOptions,
+    TenantWatchEvent, TenantWatchOptions, WatchEvent, WatchOptions,
     models::{LockboxRequestStatus, SubscriptionState},
 };
 use azure_customer_lockbox_emulator::{
@@ -28,6 +28,21 @@ use wiremock::{
 
 const A: &str = "aaaaaaaa-0000-4000-8000-000000000001";
 const B: &str = "bbbbbbbb-0000-4000-8000-000000000002";
+
+/// A client of `endpoint` that retries by `retry` (the shared `common::client` does not retry).
+fn client_retrying(endpoint: &str, retry: RetryOptions) -> azure_customer_lockbox::CustomerLockboxClient {
+    let options = CustomerLockboxClientOptions { retry, ..common::options(endpoint) };
+    azure_customer_lockbox::CustomerLockboxClient::new(common::CountingCredential::new(), Some(options)).unwrap()
+}
+
+/// `max_retries` retries, 1 ms apart.
+fn fast_retries(max_retries: u32) -> RetryOptions {
+    RetryOptions::fixed(azure_customer_lockbox::FixedRetryOptions {
+        delay: Duration::from_millis(1),
+        max_retries,
+        ..Default::default()
+    })
+}
 
 async fn emulator(page_size: usize) -> Emulator {
     Emulator::start(EmulatorConfig { page_size, ..Default::default() }).await.unwrap()
@@ -219,14 +234,7 @@ async fn not_found_and_spent_retries_are_failure_items_and_the_rest_goes_on() {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": [request_json(B, "r1", "Pending")]})))
         .mount(&server)
         .await;
-    let mut options = common::options(&server.uri());
-    options.retry = RetryOptions::fixed(azure_customer_lockbox::FixedRetryOptions {
-        delay: Duration::from_millis(1),
-        max_retries: 2,
-        ..Default::default()
-    });
-    let client =
-        azure_customer_lockbox::CustomerLockboxClient::new(common::CountingCredential::new(), Some(options)).unwrap();
+    let client = client_retrying(&server.uri(), fast_retries(2));
     let options = TenantOptions { subscriptions: Some(vec![A.into(), B.into(), C.into()]), ..Default::default() };
     let mut stream = client.tenant_requests(Some(options)).unwrap();
     let (mut requests, mut failures) = (Vec::new(), Vec::new());
@@ -265,14 +273,7 @@ async fn find_request_is_not_found_only_when_every_subscription_answered() {
         .await;
     // C never answers in a way that tells: 503 past the retries.
     Mock::given(method("GET")).and(path(get_path(C))).respond_with(refuse(503, "ServerBusy")).mount(&server).await;
-    let mut options = common::options(&server.uri());
-    options.retry = RetryOptions::fixed(azure_customer_lockbox::FixedRetryOptions {
-        delay: Duration::from_millis(1),
-        max_retries: 1,
-        ..Default::default()
-    });
-    let client =
-        azure_customer_lockbox::CustomerLockboxClient::new(common::CountingCredential::new(), Some(options)).unwrap();
+    let client = client_retrying(&server.uri(), fast_retries(1));
 
     // A 404 and a 403 are answers: with only those, the request is nowhere the caller can read.
     let answered = TenantOptions { subscriptions: Some(vec![A.into(), B.into()]), ..Default::default() };
@@ -330,10 +331,7 @@ async fn a_429_on_one_listing_holds_back_the_others_until_the_hinted_time() {
         }
     };
     Mock::given(method("GET")).respond_with(Timed { log: log.clone(), answer: Box::new(answer) }).mount(&server).await;
-    let mut options = common::options(&server.uri());
-    options.retry = RetryOptions::default();
-    let client =
-        azure_customer_lockbox::CustomerLockboxClient::new(common::CountingCredential::new(), Some(options)).unwrap();
+    let client = client_retrying(&server.uri(), RetryOptions::default());
     let options = TenantOptions { subscriptions: Some(vec![A.into(), B.into()]), ..Default::default() };
     let mut stream = client.tenant_requests(Some(options)).unwrap();
     let mut names = Vec::new();
@@ -516,10 +514,7 @@ async fn a_429_on_one_subscription_holds_back_the_tenant_watch_of_the_others_unt
         }
     };
     Mock::given(method("GET")).respond_with(Timed { log: log.clone(), answer: Box::new(answer) }).mount(&server).await;
-    let mut options = common::options(&server.uri());
-    options.retry = RetryOptions::default();
-    let client =
-        azure_customer_lockbox::CustomerLockboxClient::new(common::CountingCredential::new(), Some(options)).unwrap();
+    let client = client_retrying(&server.uri(), RetryOptions::default());
     // B's watch lists every 100 ms, so several of its listings fall inside the 400 ms A was asked to wait.
     let options = TenantWatchOptions {
         watch: WatchOptions { interval: Duration::from_millis(100), jitter: 0.0, ..Default::default() },
@@ -549,30 +544,14 @@ async fn a_429_on_one_subscription_holds_back_the_tenant_watch_of_the_others_unt
     assert!(later.iter().all(|d| *d >= Duration::from_millis(390)), "B listed {later:?} after A's 429");
 }
 
-/// A credential that never gives a token (nobody signed in), counting how often it is asked.
-#[derive(Debug, Default)]
-struct NoToken(std::sync::atomic::AtomicUsize);
-
-#[async_trait::async_trait]
-impl azure_core::credentials::TokenCredential for NoToken {
-    async fn get_token(
-        &self,
-        _: &[&str],
-        _: Option<azure_core::credentials::TokenRequestOptions<'_>>,
-    ) -> azure_core::Result<azure_core::credentials::AccessToken> {
-        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        Err(azure_core::Error::with_message(azure_core::error::ErrorKind::Credential, "nobody is signed in"))
-    }
-}
-
 /// 40 subscriptions with a request each, a client whose credential gives no token, and options over those
 /// subscriptions, 4 at a time.
 async fn tenant_without_a_token()
--> (Emulator, azure_customer_lockbox::CustomerLockboxClient, Arc<NoToken>, TenantOptions) {
+-> (Emulator, azure_customer_lockbox::CustomerLockboxClient, Arc<common::CountingCredential>, TenantOptions) {
     let emulator = emulator(50).await;
     let ids =
         emulator.seed_tenant(&TenantSeed { subscriptions: 40, requests_per_subscription: 1, ..Default::default() });
-    let credential = Arc::new(NoToken::default());
+    let credential = common::CountingCredential::failing();
     let client = azure_customer_lockbox::CustomerLockboxClient::new(
         credential.clone(),
         Some(common::options(emulator.url().as_str())),
@@ -591,7 +570,7 @@ async fn a_credential_that_gives_no_token_ends_the_tenant_listing_with_one_error
     // It ended: nothing more is yielded, and no further subscription's listing asks the credential.
     assert!(stream.try_next().await.unwrap().is_none());
     assert!(stream.try_next().await.unwrap().is_none());
-    assert!(credential.0.load(std::sync::atomic::Ordering::SeqCst) <= 4, "asked {credential:?}");
+    assert!(credential.calls() <= 4, "asked {} times", credential.calls());
     assert!(stream.summary().failed.is_empty(), "{:?}", stream.summary());
     assert!(emulator.received().is_empty(), "nothing was sent without a token");
     emulator.shutdown().await;
@@ -602,7 +581,7 @@ async fn find_request_ends_at_the_first_lookup_that_gets_no_token() {
     let (emulator, client, credential, options) = tenant_without_a_token().await;
     let error = client.find_request_with("00000000-dead-beef-0000-000000000000", options).await.unwrap_err();
     assert!(matches!(error, Error::Credential(_)), "{error:?}");
-    assert!(credential.0.load(std::sync::atomic::Ordering::SeqCst) <= 4, "asked {credential:?}");
+    assert!(credential.calls() <= 4, "asked {} times", credential.calls());
     assert!(emulator.received().is_empty(), "nothing was sent without a token");
     emulator.shutdown().await;
 }

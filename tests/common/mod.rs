@@ -23,17 +23,23 @@ pub const SUB: &str = "11111111-2222-3333-4444-555555555555";
 pub const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 pub const TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.c2VjcmV0LXRva2VuLWRvLW5vdC1sZWFr.sig";
 
-/// A credential that counts how often it is asked, and can be slow to answer.
+/// A credential that counts how often it is asked, and can be slow to answer, or give no token at all.
 #[derive(Debug, Default)]
 pub struct CountingCredential {
     pub calls: AtomicUsize,
     pub delay_ms: u64,
     pub lifetime_secs: i64,
+    /// Answers every call with a credential error (nobody signed in) instead of a token.
+    pub fails: bool,
 }
 
 impl CountingCredential {
     pub fn new() -> Arc<Self> {
         Arc::new(Self { lifetime_secs: 3600, ..Default::default() })
+    }
+    /// One that never gives a token.
+    pub fn failing() -> Arc<Self> {
+        Arc::new(Self { fails: true, ..Default::default() })
     }
     pub fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
@@ -46,6 +52,12 @@ impl TokenCredential for CountingCredential {
         self.calls.fetch_add(1, Ordering::SeqCst);
         if self.delay_ms > 0 {
             tokio::time::sleep(std::time::Duration::from_millis(self.delay_ms)).await;
+        }
+        if self.fails {
+            return Err(azure_core::Error::with_message(
+                azure_core::error::ErrorKind::Credential,
+                "nobody is signed in",
+            ));
         }
         Ok(AccessToken::new(TOKEN.to_owned(), OffsetDateTime::now_utc() + Duration::seconds(self.lifetime_secs)))
     }
