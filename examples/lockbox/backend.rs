@@ -290,8 +290,10 @@ impl Backend {
                             said_none = false;
                             None
                         }
+                        TenantWatchEvent::NoSubscriptions if said_none => None,
                         TenantWatchEvent::NoSubscriptions => {
-                            (!std::mem::replace(&mut said_none, true)).then_some(Watched::NoSubscriptions)
+                            said_none = true;
+                            Some(Watched::NoSubscriptions)
                         }
                         TenantWatchEvent::SubscriptionRemoved(id) => {
                             watching = watching.saturating_sub(1);
