@@ -650,6 +650,16 @@ impl Running {
         })
     }
 
+    /// Waits (at most 20 s, as [`next_line`](Self::next_line)) until stderr so far contains `text`.
+    async fn wait_for_stderr(&self, text: &str) {
+        let stderr = self.stderr.as_ref().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !stderr.so_far().contains(text) {
+            assert!(Instant::now() < deadline, "{text:?} not on stderr in time; stderr so far:\n{}", stderr.so_far());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Ctrl-C: the command ends cleanly, within [`RUN_LIMIT`]; gives its stderr.
     fn interrupt(mut self) -> String {
         let mut child = self.child.take().unwrap();
@@ -1290,12 +1300,8 @@ async fn a_tenant_watch_that_sees_no_subscription_says_so_and_keeps_watching() {
     // An emulator with no subscription at all: the credential sees nothing to watch.
     let emulator = emulator().await;
     let watch = Running::start_in(&emulator, &[], &["requests", "watch", "--interval", "100ms"]);
-    let deadline = Instant::now() + Duration::from_secs(20);
     let note = "this credential sees no active subscription; still watching for one to appear";
-    while !watch.stderr.as_ref().unwrap().so_far().contains(note) {
-        assert!(Instant::now() < deadline, "no note in time: {}", watch.stderr.as_ref().unwrap().so_far());
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    watch.wait_for_stderr(note).await;
     let listed = emulator.received().into_iter().filter(|r| r.method == "GET" && r.path == "/subscriptions").count();
     assert_eq!(listed, 1);
     // Still running: the watch does not end for lack of subscriptions, and Ctrl-C ends it cleanly.
