@@ -31,10 +31,18 @@ use crate::{
     validate,
 };
 
-/// Polls `inner` with `gate` in force, so that every request it sends honours the shared throttling gate.
-struct Gated<S> {
-    inner: S,
-    gate: Gate,
+/// Polls `inner` with `gate` in force, so that every request it sends honours the shared throttling gate. Every
+/// tenant-wide call (the listing, `find_request`, the tenant watch) runs under one of its own.
+pub(super) struct Gated<S> {
+    pub(super) inner: S,
+    pub(super) gate: Gate,
+}
+
+impl<S> Gated<S> {
+    /// `inner` under a gate of its own.
+    pub(super) fn new(inner: S) -> Self {
+        Self { inner, gate: Gate::default() }
+    }
 }
 
 impl<S: Stream + Unpin> Stream for Gated<S> {
@@ -234,7 +242,7 @@ pub(crate) fn tenant_requests(core: &Core, options: TenantOptions) -> Result<Ten
         })
         .flatten_unordered(options.concurrency.max(1))
         .boxed();
-    Ok(TenantRequests { inner: Gated { inner: merged, gate: Gate::default() }, summary, ended: false })
+    Ok(TenantRequests { inner: Gated::new(merged), summary, ended: false })
 }
 
 /// See [`CustomerLockboxClient::find_request_with`](crate::CustomerLockboxClient::find_request_with).
@@ -279,7 +287,7 @@ pub(crate) async fn find_request(
         })
         .buffer_unordered(options.concurrency.max(1))
         .boxed();
-    let mut lookups = Gated { inner: lookups, gate: Gate::default() };
+    let mut lookups = Gated::new(lookups);
     let mut unknown = None;
     while let Some(lookup) = lookups.next().await {
         match lookup? {

@@ -27,9 +27,10 @@
 //!   covered, each one's listing, their bounded merge under the shared throttling gate.
 //! - `watch.rs`: the tenant-wide watch ([`TenantWatch`]), under its own shared throttling gate.
 //!
-//! `watch` uses `listing` (a subscription's id), `listing` uses `items`; this file only re-exports. Outside
-//! this module they use `core`, `subscriptions`, `requests`, `listing`, `watch`, `pipeline::gate`, `validate`
-//! and `error`. Used by `client` (the entry points) and `lib` (the re-exports).
+//! `watch` uses `listing` (a subscription's id, and `Gated`, a stream polled under a shared throttling gate),
+//! `listing` uses `items`; this file only re-exports. Outside this module they use `core`, `subscriptions`,
+//! `requests`, `listing`, `watch`, `pipeline::gate`, `validate` and `error`. Used by `client` (the entry
+//! points) and `lib` (the re-exports).
 
 mod items;
 mod listing;

@@ -1,8 +1,8 @@
 //! One watch over the whole tenant ([`TenantWatch`]): the watch of `watch.rs` run for every active
 //! subscription, the set of subscriptions read again every [`TenantWatchOptions::refresh`] so that a new
-//! subscription's watch starts and a removed one's ends quietly. Like the tenant-wide listing, every request of
-//! the watch runs under one shared throttling gate (`pipeline/gate.rs`). Uses `across::listing`, `core`,
-//! `subscriptions`, `requests`, `watch`, `pipeline::gate`, `status` and `error`.
+//! subscription's watch starts and a removed one's ends quietly. Like the tenant-wide listing, the watch is
+//! polled under one shared throttling gate (`Gated` of `listing.rs`). Uses `across::listing`, `core`,
+//! `subscriptions`, `requests`, `watch`, `status` and `error`.
 
 use std::{
     collections::{HashMap, HashSet, VecDeque},
@@ -19,11 +19,10 @@ use futures::{
     stream::{BoxStream, SelectAll},
 };
 
-use super::listing::subscription_id;
+use super::listing::{Gated, subscription_id};
 use crate::{
     core::Core,
     error::{Error, Result},
-    pipeline::gate::Gate,
     requests::RequestsClient,
     status::SubscriptionState,
     subscriptions::SubscriptionsClient,
@@ -79,27 +78,20 @@ pub enum TenantWatchEvent {
 /// A watch over every subscription's requests: see
 /// [`CustomerLockboxClient::tenant_watch`](crate::CustomerLockboxClient::tenant_watch).
 pub struct TenantWatch {
-    core: Core,
-    options: TenantWatchOptions,
-    watches: SelectAll<BoxStream<'static, TenantWatchEvent>>,
-    running: HashMap<Arc<str>, AbortHandle>,
-    refreshing: Option<BoxFuture<'static, Result<Vec<Arc<str>>>>>,
-    next_refresh: Pin<Box<tokio::time::Sleep>>,
-    pending: VecDeque<TenantWatchEvent>,
-    /// Shared by every request of the watch: a `429` on one subscription's listing holds back the others.
-    gate: Gate,
+    /// Under one shared throttling gate: a `429` on one subscription's listing holds back the others.
+    inner: Gated<Watches>,
 }
 
 impl fmt::Debug for TenantWatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TenantWatch").field("subscriptions", &self.running.len()).finish_non_exhaustive()
+        f.debug_struct("TenantWatch").field("subscriptions", &self.inner.inner.running.len()).finish_non_exhaustive()
     }
 }
 
 impl TenantWatch {
     pub(crate) fn new(core: Core, mut options: TenantWatchOptions) -> Self {
         options.refresh = options.refresh.max(Duration::from_millis(1));
-        Self {
+        let watches = Watches {
             core,
             options,
             watches: SelectAll::new(),
@@ -108,20 +100,40 @@ impl TenantWatch {
             // The first reading happens at the first poll.
             next_refresh: Box::pin(tokio::time::sleep(Duration::ZERO)),
             pending: Default::default(),
-            gate: Gate::default(),
-        }
+        };
+        Self { inner: Gated::new(watches) }
     }
 
     /// The subscriptions being watched now.
     pub fn subscriptions(&self) -> Vec<Arc<str>> {
-        self.running.keys().cloned().collect()
+        self.inner.inner.running.keys().cloned().collect()
     }
 
     /// The next event. Usable without importing `StreamExt`; a tenant watch never ends by itself.
     pub async fn next_event(&mut self) -> Option<TenantWatchEvent> {
         self.next().await
     }
+}
 
+impl Stream for TenantWatch {
+    type Item = TenantWatchEvent;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<TenantWatchEvent>> {
+        Pin::new(&mut self.inner).poll_next(cx)
+    }
+}
+
+/// The watches of a [`TenantWatch`] and the refresh of their subscriptions.
+struct Watches {
+    core: Core,
+    options: TenantWatchOptions,
+    watches: SelectAll<BoxStream<'static, TenantWatchEvent>>,
+    running: HashMap<Arc<str>, AbortHandle>,
+    refreshing: Option<BoxFuture<'static, Result<Vec<Arc<str>>>>>,
+    next_refresh: Pin<Box<tokio::time::Sleep>>,
+    pending: VecDeque<TenantWatchEvent>,
+}
+
+impl Watches {
     fn read_subscriptions(&self) -> BoxFuture<'static, Result<Vec<Arc<str>>>> {
         let mut listing = SubscriptionsClient::new(self.core.clone()).list();
         Box::pin(async move {
@@ -166,43 +178,37 @@ impl TenantWatch {
             self.pending.push_back(TenantWatchEvent::NoSubscriptions);
         }
     }
+}
 
+impl Stream for Watches {
+    type Item = TenantWatchEvent;
     /// One poll of the watch: the refresh of the subscriptions, then the events of their watches.
-    fn poll_events(&mut self, cx: &mut Context<'_>) -> Poll<Option<TenantWatchEvent>> {
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<TenantWatchEvent>> {
+        let this = &mut *self;
         loop {
-            if let Some(event) = self.pending.pop_front() {
+            if let Some(event) = this.pending.pop_front() {
                 return Poll::Ready(Some(event));
             }
-            if self.refreshing.is_none() && self.next_refresh.as_mut().poll(cx).is_ready() {
-                self.refreshing = Some(self.read_subscriptions());
+            if this.refreshing.is_none() && this.next_refresh.as_mut().poll(cx).is_ready() {
+                this.refreshing = Some(this.read_subscriptions());
             }
-            if let Some(refreshing) = &mut self.refreshing
+            if let Some(refreshing) = &mut this.refreshing
                 && let Poll::Ready(result) = refreshing.as_mut().poll(cx)
             {
-                self.refreshing = None;
-                let deadline = tokio::time::Instant::now() + self.options.refresh;
-                self.next_refresh.as_mut().reset(deadline);
+                this.refreshing = None;
+                let deadline = tokio::time::Instant::now() + this.options.refresh;
+                this.next_refresh.as_mut().reset(deadline);
                 match result {
-                    Ok(now) => self.apply(now),
-                    Err(error) => self.pending.push_back(TenantWatchEvent::SubscriptionsFailed(error)),
+                    Ok(now) => this.apply(now),
+                    Err(error) => this.pending.push_back(TenantWatchEvent::SubscriptionsFailed(error)),
                 }
                 continue;
             }
-            return match self.watches.poll_next_unpin(cx) {
+            return match this.watches.poll_next_unpin(cx) {
                 Poll::Ready(Some(event)) => Poll::Ready(Some(event)),
                 // No watch running (or the last one ended): wait for the next reading of the subscriptions.
                 Poll::Ready(None) | Poll::Pending => Poll::Pending,
             };
         }
-    }
-}
-
-impl Stream for TenantWatch {
-    type Item = TenantWatchEvent;
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<TenantWatchEvent>> {
-        let gate = self.gate.clone();
-        // Every request sent while the watch is polled (each subscription's listing, and the subscriptions'
-        // own) goes through the shared throttling gate.
-        gate.scope(|| self.poll_events(cx))
     }
 }
