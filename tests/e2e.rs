@@ -344,6 +344,7 @@ fn async_mode(fail: bool) -> EmulatorConfig {
         duration: Duration::from_millis(500),
         retry_after_secs: 1,
         fail_with: fail.then(|| ("LockboxBackendUnavailable".to_owned(), "The Lockbox backend failed.".to_owned())),
+        ..AsyncOperations::default()
     }))
 }
 

@@ -428,6 +428,7 @@ async fn a_decision_whose_200_answer_is_cut_mid_body_counts_as_taken() {
 async fn an_approval_that_cannot_be_reconciled_reports_an_unknown_outcome() {
     let server = decisions_server(vec![ResponseTemplate::new(504)], vec![ResponseTemplate::new(503)]).await;
     let client = retrying_client(&server.uri(), policy(1));
+    let started = tokio::time::Instant::now();
     match client.requests(SUB).unwrap().approve("req", "ok").await.unwrap_err() {
         Error::DecisionOutcomeUnknown { request_id, source, .. } => {
             assert_eq!(request_id, "req");
@@ -436,7 +437,13 @@ async fn an_approval_that_cannot_be_reconciled_reports_an_unknown_outcome() {
         other => panic!("{other:?}"),
     }
     assert_eq!(count(&server, "POST").await, 1, "never resent while the outcome is unknown");
-    assert_eq!(count(&server, "GET").await, 6, "three reads, each with one retry");
+    // The reads go on, each after a longer delay (0.8 s, 1.6 s, 3.2 s, ...), until the retry budget (120 s, the
+    // call's bound when it has no `timeout`) ends: `Unknown` is for a bound that ends.
+    let elapsed = started.elapsed();
+    assert!(elapsed >= Duration::from_secs(60) && elapsed <= Duration::from_secs(125), "{elapsed:?}");
+    let reads = count(&server, "GET").await;
+    assert_eq!(reads % 2, 0, "each read with its one retry: {reads}");
+    assert!(reads >= 10, "more than one read: {reads}");
 }
 
 /// The `timeout` option bounds the whole call, retries and waits included, and names the last status seen.

@@ -7,14 +7,25 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::arm::{ArmError, ok_json};
-use super::model::{API_VERSION, AsyncOperations};
+use super::model::{API_VERSION, AsyncOperations, WhileRunning};
 use super::state::{Decision, Inner, rfc3339, to_delta};
 
 /// What an operation does when it succeeds.
 #[derive(Debug, Clone)]
 pub(crate) enum OpEffect {
-    Decide { sub: String, rid: String, decision: Decision, reason: Option<String> },
-    Tenant { tenant: String, on: bool },
+    /// A decision; `begun` when the request already moved to `Approving` or `Denying` as it was accepted
+    /// ([`WhileRunning::Interim`]), so that only its end remains.
+    Decide {
+        sub: String,
+        rid: String,
+        decision: Decision,
+        reason: Option<String>,
+        begun: bool,
+    },
+    Tenant {
+        tenant: String,
+        on: bool,
+    },
 }
 
 /// One long-running operation.
@@ -36,6 +47,12 @@ impl Inner {
             Some(own) => own.as_ref(),
             None => self.async_cfg.as_ref(),
         }
+    }
+
+    /// How a decision on this subscription is answered: `None` at once, else `202` with this request state
+    /// while its operation runs.
+    pub fn decision_mode(&self, sub: &str) -> Option<WhileRunning> {
+        self.async_cfg_for(sub).map(|cfg| cfg.while_running)
     }
 
     /// Starts an operation if async mode is on; returns its id.
@@ -64,11 +81,20 @@ impl Inner {
         due.sort_by_key(|&i| self.ops[i].end);
         for i in due {
             let op = self.ops[i].clone();
-            let outcome = if let Some((code, message)) = op.fail_with {
-                Err(ArmError::new(StatusCode::INTERNAL_SERVER_ERROR, &code, message))
+            let failed =
+                op.fail_with.map(|(code, message)| ArmError::new(StatusCode::INTERNAL_SERVER_ERROR, &code, message));
+            let outcome = if let Some(error) = failed {
+                if let OpEffect::Decide { sub, rid, decision, reason, begun: true } = &op.effect {
+                    self.end_decision(sub, rid, *decision, reason.as_deref(), op.end, false);
+                }
+                Err(error)
             } else {
                 match op.effect {
-                    OpEffect::Decide { sub, rid, decision, reason } => self
+                    OpEffect::Decide { sub, rid, decision, reason, begun: true } => {
+                        self.end_decision(&sub, &rid, decision, reason.as_deref(), op.end, true);
+                        Ok(Some(decision.echo(reason.as_deref())))
+                    }
+                    OpEffect::Decide { sub, rid, decision, reason, begun: false } => self
                         .decide(&sub, &rid, decision, reason.as_deref(), op.end)
                         .map(|()| Some(decision.echo(reason.as_deref()))),
                     OpEffect::Tenant { tenant, on } => {

@@ -85,7 +85,7 @@ use url::Url;
 pub use faults::{Fault, FaultKind, FaultSpec, Operation, RetryAfterHeader};
 pub use model::{
     API_VERSION, AsyncOperations, DEFAULT_TENANT_ID, DecisionPosts, DecisionRecord, EmulatorConfig, KNOWN_STATUSES,
-    NewLockboxRequest, ReceivedRequest, Seed, SeedRequest,
+    NewLockboxRequest, ReceivedRequest, Seed, SeedRequest, WhileRunning,
 };
 
 pub use subscriptions::{

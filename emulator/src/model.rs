@@ -116,12 +116,34 @@ pub struct AsyncOperations {
     pub retry_after_secs: u64,
     /// When set, every operation ends `Failed` with this `(code, message)` and has no effect.
     pub fail_with: Option<(String, String)>,
+    /// Where an accepted decision's request stands while its operation runs.
+    pub while_running: WhileRunning,
 }
 
 impl Default for AsyncOperations {
     fn default() -> Self {
-        Self { duration: Duration::from_secs(10), retry_after_secs: 1, fail_with: None }
+        Self {
+            duration: Duration::from_secs(10),
+            retry_after_secs: 1,
+            fail_with: None,
+            while_running: WhileRunning::default(),
+        }
     }
+}
+
+/// Where a request stands while the operation of a decision accepted with `202` runs: the two ways a service
+/// can keep a second decision from being recorded. The emulator follows [`Interim`](Self::Interim) unless told
+/// otherwise; see the crate's README for why.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum WhileRunning {
+    /// The request moves to `Approving` or `Denying` as the decision is accepted, and becomes `Approved` or
+    /// `Denied` when its operation ends (or returns to `Pending` if the operation fails). A second decision while
+    /// it runs is refused: `409 RequestNotPending` with `additionalInfo.currentStatus`.
+    #[default]
+    Interim,
+    /// The request stays `Pending` until the operation ends. A second decision while it runs is accepted too
+    /// (`202`), and its operation fails when it ends, since the request is no longer pending by then.
+    Pending,
 }
 
 /// A new Lockbox request, as a Microsoft support engineer would raise it.

@@ -15,6 +15,7 @@ use super::asyncops::{OpEffect, accepted};
 use super::faults::{FaultKind, Operation, fault_response};
 use super::listing::{COMPONENT, operations_catalogue, page, page_answer, page_offset, parse_filter};
 use super::model::API_VERSION;
+use super::model::WhileRunning;
 use super::server::ConnectionKill;
 use super::state::{Decision, Shared, not_found};
 use super::subscriptions::{SUBSCRIPTIONS_API_VERSION, principal};
@@ -324,10 +325,20 @@ fn handle(shared: &Shared, call: &Call) -> Result<Response, ArmError> {
         Route::Update(sub, rid) => {
             let (decision, reason) = parse_approval(&call.body)?;
             shared.with(|inner, now| {
-                if inner.async_cfg_for(sub).is_some() {
-                    inner.check_decidable(sub, rid, now)?;
-                    let effect =
-                        OpEffect::Decide { sub: sub.clone(), rid: rid.clone(), decision, reason: reason.clone() };
+                if let Some(mode) = inner.decision_mode(sub) {
+                    let begun = match mode {
+                        // The request moves to Approving/Denying now: a second decision is refused.
+                        WhileRunning::Interim => inner.begin_decision(sub, rid, decision, now).map(|()| true)?,
+                        // The request stays Pending until the operation ends.
+                        WhileRunning::Pending => inner.check_decidable(sub, rid, now).map(|()| false)?,
+                    };
+                    let effect = OpEffect::Decide {
+                        sub: sub.clone(),
+                        rid: rid.clone(),
+                        decision,
+                        reason: reason.clone(),
+                        begun,
+                    };
                     if let Some((id, retry)) = inner.start_op(effect, now) {
                         // Accepted: from here a decision POST for this request is a duplicate.
                         inner.mark_decided(sub, rid);

@@ -53,6 +53,22 @@ impl Decision {
         }
     }
 
+    /// The status a request shows while this decision takes effect.
+    pub fn interim(self) -> &'static str {
+        match self {
+            Self::Approve => "Approving",
+            Self::Deny => "Denying",
+        }
+    }
+
+    /// The status a request reaches once this decision has taken effect.
+    pub fn settled(self) -> &'static str {
+        match self {
+            Self::Approve => "Approved",
+            Self::Deny => "Denied",
+        }
+    }
+
     /// The approval JSON the service echoes.
     pub fn echo(self, reason: Option<&str>) -> Value {
         match reason {
@@ -240,18 +256,46 @@ impl Inner {
         reason: Option<&str>,
         at: DateTime<Utc>,
     ) -> Result<(), ArmError> {
+        self.begin_decision(sub, rid, decision, at)?;
+        self.end_decision(sub, rid, decision, reason, at, true);
+        Ok(())
+    }
+
+    /// Checks that a decision can be made at `at` and moves the request to `Approving` or `Denying`, without
+    /// recording it yet ([`Self::end_decision`] does). From here a second decision is refused.
+    pub fn begin_decision(
+        &mut self,
+        sub: &str,
+        rid: &str,
+        decision: Decision,
+        at: DateTime<Utc>,
+    ) -> Result<(), ArmError> {
         self.check_decidable(sub, rid, at)?;
-        let delay = to_delta(self.transition_delay);
-        let Some(request) = self.find_mut(sub, rid) else {
-            return Err(not_found(sub, rid));
-        };
-        let (interim, target) = match decision {
-            Decision::Approve => ("Approving", "Approved"),
-            Decision::Deny => ("Denying", "Denied"),
-        };
-        request.status = interim.to_owned();
-        request.transition = Some((at.checked_add_signed(delay).unwrap_or(at), target));
+        let request = self.find_mut(sub, rid).ok_or_else(|| not_found(sub, rid))?;
+        request.status = decision.interim().to_owned();
+        request.transition = None;
         request.posts.decided = true;
+        Ok(())
+    }
+
+    /// Ends a decision begun with [`Self::begin_decision`]: when it `took`, records it and moves the request
+    /// to its final status after the transition delay; otherwise the request is `Pending` again.
+    pub fn end_decision(
+        &mut self,
+        sub: &str,
+        rid: &str,
+        decision: Decision,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
+        took: bool,
+    ) {
+        let delay = to_delta(self.transition_delay);
+        let Some(request) = self.find_mut(sub, rid) else { return };
+        if !took {
+            request.status = "Pending".to_owned();
+            return;
+        }
+        request.transition = Some((at.checked_add_signed(delay).unwrap_or(at), decision.settled()));
         let record = DecisionRecord {
             subscription_id: request.subscription_id.clone(),
             request_id: request.request_id.clone(),
@@ -260,7 +304,6 @@ impl Inner {
             at,
         };
         self.decisions.push(record);
-        Ok(())
     }
 
     /// One page of a subscription's requests (optionally only one status), in listing order (creation time,

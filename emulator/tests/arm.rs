@@ -3,7 +3,8 @@
 use std::time::{Duration, SystemTime};
 
 use azure_customer_lockbox_emulator::{
-    AsyncOperations, Emulator, EmulatorConfig, Fault, NewLockboxRequest, Operation, RetryAfterHeader, Seed, SeedRequest,
+    AsyncOperations, Emulator, EmulatorConfig, Fault, NewLockboxRequest, Operation, RetryAfterHeader, Seed,
+    SeedRequest, WhileRunning,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -650,6 +651,8 @@ async fn async_approval_is_202_then_succeeds_after_the_clock_advances() {
         duration: Duration::from_secs(30),
         retry_after_secs: 2,
         fail_with: None,
+        // The request stays Pending until the operation ends (the other mode is tested below).
+        while_running: WhileRunning::Pending,
     }));
     let emu = start(config).await;
     let id = emu.create_request(SUB, NewLockboxRequest::default());
@@ -697,6 +700,7 @@ async fn async_operations_can_fail_and_be_switched_off_at_runtime() {
         duration: Duration::from_secs(5),
         retry_after_secs: 1,
         fail_with: Some(("LockboxBackendFailure".into(), "The backend failed.".into())),
+        ..AsyncOperations::default()
     }));
     let response =
         call(&emu, Method::POST, "providers/Microsoft.CustomerLockbox/enableLockbox", None).await.expect("send");

@@ -95,9 +95,11 @@ fn header(response: &reqwest::Response, name: &str) -> String {
 
 #[tokio::test]
 async fn one_subscription_in_202_mode_leaves_the_others_answered_at_once() {
-    use azure_customer_lockbox_emulator::AsyncOperations;
+    use azure_customer_lockbox_emulator::{AsyncOperations, WhileRunning};
     let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
-    emu.set_async_operations_for(ASYNC_SUB, Some(AsyncOperations::default()));
+    // The request stays Pending while the operation runs, so a resend is accepted too.
+    let pending = AsyncOperations { while_running: WhileRunning::Pending, ..AsyncOperations::default() };
+    emu.set_async_operations_for(ASYNC_SUB, Some(pending));
     let sync_id = emu.create_request(SUB, Default::default());
     let async_id = emu.create_request(ASYNC_SUB, Default::default());
     assert_eq!(post_on(&emu, SUB, &sync_id).await.status().as_u16(), 200);
@@ -146,4 +148,42 @@ async fn poll_faults_hit_only_polls_and_a_foreign_polling_host_is_named_and_coun
             .unwrap();
     let fault = spec.into_fault().unwrap();
     assert_eq!(fault, Fault::foreign_polling_host().on(Operation::AsyncOperationPoll));
+}
+
+/// The default `202` mode ([`WhileRunning::Interim`]): an accepted decision moves the request to `Denying` at
+/// once, a second decision while it runs is refused with the status it is in, and the decision is recorded once,
+/// when its operation ends. An operation that fails returns the request to `Pending` and records nothing.
+#[tokio::test]
+async fn an_accepted_decision_moves_the_request_on_and_a_second_one_is_refused() {
+    use azure_customer_lockbox_emulator::{AsyncOperations, WhileRunning};
+    use std::time::Duration;
+    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let mode = AsyncOperations { duration: Duration::from_secs(5), ..AsyncOperations::default() };
+    assert_eq!(mode.while_running, WhileRunning::Interim, "the default");
+    emu.set_async_operations(Some(mode.clone()));
+    let id = emu.create_request(SUB, Default::default());
+    assert_eq!(post_on(&emu, SUB, &id).await.status().as_u16(), 202);
+    assert_eq!(emu.request_status(SUB, &id).as_deref(), Some("Denying"), "moved on as it was accepted");
+    let second = post_on(&emu, SUB, &id).await;
+    assert_eq!(second.status().as_u16(), 409);
+    let body: Value = second.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "RequestNotPending");
+    assert_eq!(body["error"]["additionalInfo"][0]["info"]["currentStatus"], "Denying");
+    assert!(emu.decisions().is_empty(), "recorded when its operation ends");
+    emu.advance_clock(Duration::from_secs(6));
+    assert_eq!(emu.request_status(SUB, &id).as_deref(), Some("Denied"));
+    let decisions = emu.decisions();
+    assert_eq!(decisions.len(), 1);
+    assert_eq!((decisions[0].request_id.as_str(), decisions[0].decision.as_str()), (id.as_str(), "Deny"));
+    assert_eq!(emu.duplicate_decisions(), 1, "the refused second decision is counted");
+
+    // An operation that fails: back to Pending, nothing recorded, and a new decision can be made.
+    let failing = AsyncOperations { fail_with: Some(("Boom".into(), "failed".into())), ..mode };
+    emu.set_async_operations(Some(failing));
+    let other = emu.create_request(SUB, Default::default());
+    assert_eq!(post_on(&emu, SUB, &other).await.status().as_u16(), 202);
+    assert_eq!(emu.request_status(SUB, &other).as_deref(), Some("Denying"));
+    emu.advance_clock(Duration::from_secs(6));
+    assert_eq!(emu.request_status(SUB, &other).as_deref(), Some("Pending"));
+    assert_eq!(emu.decisions().len(), 1);
 }

@@ -22,6 +22,11 @@ impl Bound {
         Self(limits.into_iter().flatten().filter_map(|limit| now.checked_add(limit)).min())
     }
 
+    /// This bound if it ends, else one that ends `budget` from now.
+    pub(super) fn or_from_now(self, budget: Duration) -> Self {
+        if self.0.is_some() { self } else { Self::new([Some(budget)]) }
+    }
+
     /// What is left.
     pub(super) fn left(self) -> Option<Duration> {
         self.0.map(|end| end.saturating_duration_since(Instant::now()))

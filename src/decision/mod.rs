@@ -44,6 +44,7 @@
 mod bound;
 mod result;
 mod run;
+mod send;
 mod state;
 
 pub(crate) use bound::Bound;

@@ -1,14 +1,20 @@
-//! [`run`]: the loop that drives a decision's [states](super::state) — it sends the decision, follows an accepted
-//! one's poller, waits a backoff and reads the request to reconcile, all within a [`Bound`] — and [`read_status`],
-//! the reconciling read.
+//! [`run`]: the loop that drives a decision's [states](super::state) — it sends a round ([`send`]), follows an
+//! accepted one's poller, waits and reads the request to reconcile, all within a [`Bound`] — and
+//! [`read_status`], the reconciling read.
+//!
+//! Each step is logged at `info` in the span `lockbox_decision` (fields `request_id`, `decision`): what each
+//! round sent and what came back, each read and what it showed. That is the decision's history; a subscriber
+//! that keeps it can tell afterwards why a call ended as it did.
 
-use reqwest::StatusCode;
-use tokio::time::Instant;
+use std::time::Duration;
+
+use tracing::Instrument;
 
 use super::{
     Decision, Order,
     bound::Bound,
-    state::{State, Why, after_follow, after_read, after_send},
+    send::{Round, send},
+    state::{Sent, State, Wait, after_follow, after_read, after_send},
 };
 use crate::{
     core::Core,
@@ -16,9 +22,9 @@ use crate::{
     generated::ClientRequestsExt,
     models::Approval,
     operation::Operation,
-    poller::{Expect, Poller, PollerOptions},
+    poller::{Poller, PollerOptions},
     response::{CallIds, Response},
-    retry::ExponentialRetryOptions,
+    retry::{ExponentialRetryOptions, RetryOptions},
     status::LockboxRequestStatus,
 };
 
@@ -35,54 +41,67 @@ pub(super) enum Ended {
 /// Every error it ends with passes the redaction step: a [`Error::DecisionConflict`]'s status is text the
 /// service chose (the request's status as read), and may echo the token like any other.
 pub(super) async fn run(core: &Core, order: Order<'_>, bound: Bound, follow: Option<PollerOptions>) -> Result<Ended> {
-    drive(core, order, bound, follow).await.map_err(|error| core.pipeline().redacted(error))
+    let span = tracing::info_span!("lockbox_decision", request_id = order.request_id, decision = %order.decision);
+    drive(core, order, bound, follow).instrument(span).await.map_err(|error| core.pipeline().redacted(error))
+}
+
+/// The pace of a decision's waits: the retry policy's delays and the poller's cadence.
+struct Pace<'a> {
+    policy: &'a RetryOptions,
+    cadence: PollerOptions,
+}
+
+impl Pace<'_> {
+    /// How long `wait` is before round `round`'s next step.
+    fn of(&self, wait: Wait, round: u32) -> Duration {
+        match wait {
+            Wait::None => Duration::ZERO,
+            Wait::Backoff => {
+                let delay = self.policy.backoff(round, fastrand::f64());
+                // Even with no retries configured, a read waits a moment for the service to finish its work.
+                if delay.is_zero() { ExponentialRetryOptions::default().initial_delay } else { delay }
+            }
+            Wait::Cadence(hint) => self.cadence.next_wait(hint),
+        }
+    }
 }
 
 /// [`run`], before its error is redacted.
 async fn drive(core: &Core, order: Order<'_>, bound: Bound, follow: Option<PollerOptions>) -> Result<Ended> {
-    let Order { subscription_id, request_id, decision, reason } = order;
-    let body = Approval { status: Some(decision.clone()), reason: Some(reason.to_owned()) };
+    let decision = order.decision.clone();
+    let body = Approval { status: Some(decision.clone()), reason: Some(order.reason.to_owned()) };
     let policy = &core.pipeline().settings().retry;
-    let rounds = policy.max_retries() + 1;
-    let mut attempts = 0;
-    // The ids of the last try, and of the last one that may have been taken.
-    let (mut last, mut taken): (CallIds, Option<CallIds>) = Default::default();
-    let mut state = State::Sending { round: 1, uncertain: false };
+    let pace = Pace { policy, cadence: follow.clone().unwrap_or_default() };
+    let rounds = policy.max_retries().saturating_add(1);
+    // How many times the decision went out, over every round (a tally for the caller, not a state).
+    let mut attempts: u32 = 0;
+    // The bound on the reconciling reads: the call's own, or, when it has none, the retry policy's budget
+    // counted from the first read. Set at the first read.
+    let mut reading: Option<Bound> = None;
+    let history = History { core };
+    let mut state = State::Sending { round: 1, wait: Wait::None, doubt: None };
     loop {
         state = match state {
-            State::Sending { round, uncertain } => {
-                let limit = bound.for_work();
-                if limit.is_some_and(|limit| limit.is_zero()) {
-                    let error = bound.timeout("requests_update_status to be sent");
-                    if uncertain { State::Unknown(error) } else { State::Refused(error) }
-                } else {
-                    let send = core
-                        .api()
-                        .requests_update_status()
-                        .subscription_id(subscription_id)
-                        .request_id(request_id)
-                        .api_version(core.api_version())
-                        .body(body.clone())
-                        .send();
-                    let expect = Expect::BodyOr(serde_json::to_value(&body).unwrap_or_default());
-                    let (result, meta) =
-                        Poller::start_within(core, Operation::RequestsUpdateStatus, send, expect, limit).await;
-                    attempts += meta.attempts;
-                    last = CallIds::from_meta(&meta);
-                    let accepted = meta.last_status == Some(StatusCode::ACCEPTED);
-                    let next = after_send(round, uncertain, &decision, result, accepted, meta.ambiguous);
-                    if let State::Reading { why: Why::MayHaveBeenTaken | Why::Accepted, .. } | State::Following { .. } =
-                        &next
-                    {
-                        taken = Some(last.clone());
+            State::Sending { round, wait, doubt } => {
+                let wait = pace.of(wait, round);
+                tokio::time::sleep(bound.for_work().map_or(wait, |limit| wait.min(limit))).await;
+                match bound.for_work() {
+                    Some(limit) if limit.is_zero() => {
+                        let error = bound.timeout("requests_update_status to be sent");
+                        if doubt.is_some() { State::Unknown(error) } else { State::Refused(error) }
                     }
-                    next
+                    limit => {
+                        history.sending(round);
+                        let Round { sent, ids } = send(core, &order, &body, limit).await;
+                        attempts = attempts.saturating_add(ids.attempts);
+                        history.sent(round, &sent, &ids);
+                        after_send(round, doubt, &decision, sent, ids)
+                    }
                 }
             }
-            State::Following { round, poller } => match &follow {
+            State::Following { round, poller, ids, hint, before } => match &follow {
                 None => return Ok(Ended::Following(poller)),
                 Some(options) => {
-                    let started = Instant::now();
                     let limit = bound.for_work();
                     let timeout = match (options.timeout, limit) {
                         (Some(a), Some(b)) => Some(a.min(b)),
@@ -95,81 +114,135 @@ async fn drive(core: &Core, order: Order<'_>, bound: Bound, follow: Option<Polle
                             .unwrap_or_else(|_| Err(bound.timeout("requests_update_status to finish"))),
                         None => poller.await,
                     };
-                    after_follow(round, result, started.elapsed())
+                    history.followed(round, &result);
+                    after_follow(round, &decision, ids, hint, before, result)
                 }
             },
-            State::Reading { round, why, error } => {
-                tracing::info!(
-                    request_id,
-                    round,
-                    "decision outcome unknown ({error}); reading the request to learn it"
-                );
-                let mut wait = policy.backoff(round, fastrand::f64());
-                if wait.is_zero() {
-                    wait = ExponentialRetryOptions::default().initial_delay;
-                }
-                if let Some(left) = bound.left() {
-                    wait = wait.min(left / 2);
-                }
+            State::Reading { wait, look } => {
+                let reading = *reading.get_or_insert_with(|| bound.or_from_now(policy.budget()));
+                // A failed read's delay grows with the reads before it.
+                let wait = pace.of(wait, look.round.saturating_add(look.reads));
+                // The last read is the one whose wait takes half of what is left (the other half is its own).
+                let (wait, last) = match reading.left() {
+                    Some(left) if wait >= left / 2 => (left / 2, true),
+                    _ => (wait, false),
+                };
+                history.reading(look.round, wait, &look.error);
                 tokio::time::sleep(wait).await;
-                let read = read_status(core, subscription_id, request_id);
+                let read = read_status(core, order.subscription_id, order.request_id);
+                // The read itself is cut only by the call's own bound (the pipeline bounds each of its tries).
                 let read = match bound.left() {
                     Some(left) => tokio::time::timeout(left, read)
                         .await
                         .unwrap_or_else(|_| Err(bound.timeout("requests_get to reconcile a decision"))),
                     None => read.await,
                 };
-                let time_left = bound.for_work().is_none_or(|left| !left.is_zero());
-                after_read(round, rounds, why, &decision, error, read, time_left)
+                history.read(look.round, &read);
+                let time_left = !last && reading.for_work().is_none_or(|left| !left.is_zero());
+                after_read(look, rounds, &decision, read, time_left)
             }
-            State::Answered(approval) => {
-                return Ok(Ended::Decided(Decision {
-                    response: Response::new(approval, CallIds { attempts, ..last }),
-                    reconciled: false,
-                }));
-            }
-            State::Recorded { read } => {
-                let ids = if read { taken.take().unwrap_or(last) } else { last };
-                return Ok(Ended::Decided(Decision {
-                    response: Response::new(body, CallIds { attempts, ..ids }),
-                    reconciled: read,
-                }));
-            }
+            State::Answered(approval, ids) => return Ok(decided(approval, ids, attempts, false)),
+            State::Recorded { ids, read } => return Ok(decided(body, ids, attempts, read)),
             State::Conflicted(current_status) => {
-                return Err(Error::DecisionConflict { request_id: request_id.to_owned(), decision, current_status });
+                let request_id = order.request_id.to_owned();
+                return Err(Error::DecisionConflict { request_id, decision, current_status });
             }
             State::Unknown(source) => {
-                return Err(Error::DecisionOutcomeUnknown {
-                    request_id: request_id.to_owned(),
-                    decision,
-                    source: Box::new(source),
-                });
+                let request_id = order.request_id.to_owned();
+                return Err(Error::DecisionOutcomeUnknown { request_id, decision, source: Box::new(source) });
             }
             State::Refused(error) => return Err(error),
         };
     }
 }
 
-/// Reads a request's status to reconcile an uncertain decision. A read is safe to repeat, so a read that fails
-/// even after the pipeline's retries is tried again, up to three times in all.
-async fn read_status(core: &Core, subscription_id: &str, request_id: &str) -> Result<LockboxRequestStatus> {
-    let mut tries = 0;
-    loop {
-        tries += 1;
-        let send = || {
-            core.api()
-                .requests_get()
-                .subscription_id(subscription_id)
-                .request_id(request_id)
-                .api_version(core.api_version())
-                .send()
-        };
-        match core.read(Operation::RequestsGet, send).await {
-            Ok(request) => return Ok(request.status().cloned().unwrap_or(LockboxRequestStatus::Unknown)),
-            Err(error) if tries < 3 && error.is_retryable() => {
-                tracing::info!(request_id, tries, "reconciling read failed ({error}); reading again");
+/// A decision for the caller: `approval` as recorded by call `ids`, after `attempts` sends in all.
+fn decided(approval: Approval, ids: CallIds, attempts: u32, reconciled: bool) -> Ended {
+    Ended::Decided(Decision { response: Response::new(approval, CallIds { attempts, ..ids }), reconciled })
+}
+
+/// The decision's history, logged at `info`: what each round sent and what came back, each read and what it
+/// showed. Every text a server chose (an error's, a status, a decision) passes the redaction step here, the one
+/// place these lines are written.
+struct History<'a> {
+    core: &'a Core,
+}
+
+impl History<'_> {
+    fn text(&self, text: impl ToString) -> String {
+        self.core.pipeline().redacted_text(text.to_string())
+    }
+
+    fn shown(&self, approval: &Approval) -> String {
+        approval.status.as_ref().map_or_else(|| "no decision".to_owned(), |status| self.text(status))
+    }
+
+    fn sending(&self, round: u32) {
+        tracing::info!(round, "sending the decision");
+    }
+
+    fn sent<P>(&self, round: u32, sent: &Sent<P>, ids: &CallIds) {
+        let attempts = ids.attempts;
+        match sent {
+            Sent::Answer(approval) => tracing::info!(round, attempts, "answered, showing {}", self.shown(approval)),
+            Sent::BodyLost => tracing::info!(round, attempts, "answered 2xx, its body lost"),
+            Sent::Accepted { hint, .. } => tracing::info!(round, attempts, ?hint, "accepted (202), following it"),
+            Sent::AcceptedBlind { hint, error } => {
+                tracing::info!(round, attempts, ?hint, "accepted (202), cannot follow it: {}", self.text(error))
             }
-            Err(error) => return Err(error),
+            Sent::MayHaveBeenTaken(error) => {
+                tracing::info!(round, attempts, "may have been taken: {}", self.text(error))
+            }
+            Sent::Refused(error) => tracing::info!(round, attempts, "refused: {}", self.text(error)),
         }
+    }
+
+    fn followed(&self, round: u32, result: &Result<Approval>) {
+        match result {
+            Ok(approval) => tracing::info!(round, "the accepted operation ended, showing {}", self.shown(approval)),
+            Err(error) => tracing::info!(round, "following the accepted operation ended: {}", self.text(error)),
+        }
+    }
+
+    fn reading(&self, round: u32, wait: Duration, why: &Error) {
+        let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+        tracing::info!(round, wait_ms, "outcome not known ({}); reading the request", self.text(why));
+    }
+
+    fn read(&self, round: u32, read: &Result<LockboxRequestStatus>) {
+        match read {
+            Ok(status) => tracing::info!(round, "the request read: {}", self.text(status)),
+            Err(error) => tracing::info!(round, "the request could not be read: {}", self.text(error)),
+        }
+    }
+}
+
+/// Reads a request's status to reconcile an uncertain decision (the pipeline's retries included). A request
+/// with no status reads as [`LockboxRequestStatus::Unknown`]: in flight, not final.
+async fn read_status(core: &Core, subscription_id: &str, request_id: &str) -> Result<LockboxRequestStatus> {
+    let send = || {
+        core.api()
+            .requests_get()
+            .subscription_id(subscription_id)
+            .request_id(request_id)
+            .api_version(core.api_version())
+            .send()
+    };
+    let request = core.read(Operation::RequestsGet, send).await?;
+    Ok(request.status().cloned().unwrap_or(LockboxRequestStatus::Unknown))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_backoff_is_never_zero_and_a_cadence_honours_the_hint() {
+        let none = RetryOptions::none();
+        let pace = Pace { policy: &none, cadence: PollerOptions::default() };
+        assert_eq!(pace.of(Wait::Backoff, 1), ExponentialRetryOptions::default().initial_delay);
+        assert_eq!(pace.of(Wait::None, 3), Duration::ZERO);
+        assert_eq!(pace.of(Wait::Cadence(Some(Duration::from_secs(4))), 1), Duration::from_secs(4));
+        assert_eq!(pace.of(Wait::Cadence(None), 1), PollerOptions::default().frequency);
     }
 }

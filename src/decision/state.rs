@@ -1,138 +1,224 @@
 //! The states a decision moves through and its transitions ([`after_send`], [`after_follow`], [`after_read`]):
 //! plain functions from what a step came to to the next state, with no I/O, so a table of cases tests them.
 //! The diagram is in the [module doc](super); [`run`](super::run) drives them.
+//!
+//! One rule shapes them all: once a round may have been taken (or was accepted), nothing ends the call but the
+//! request's own status, read from the service. A refusal, a failed operation, an answer that names no decision
+//! or another one, a timeout: each is followed by a read. A read that shows `Pending` proves only that no round
+//! has landed *yet*; an accepted round (and a try cut on the client's side) can still land after it.
 
 use std::time::Duration;
-
-use reqwest::StatusCode;
 
 use crate::{
     error::{Error, Result},
     models::Approval,
+    response::CallIds,
     status::{ApprovalDecision, LockboxRequestStatus},
 };
 
-/// Why the request is read.
+/// What one round of sending came to (see `send.rs`).
+#[derive(Debug)]
+pub(super) enum Sent<P> {
+    /// A `2xx` whose body is an approval (it may name our decision, another one or none).
+    Answer(Approval),
+    /// A `2xx` whose body was lost, cut, blank or could not be decoded: the service took it.
+    BodyLost,
+    /// `202 Accepted` with a polling URL the token may go to: its poller, and the `Retry-After` it asked for.
+    Accepted { poller: P, hint: Option<Duration> },
+    /// `202 Accepted` whose progress cannot be followed (no polling URL, or one on a foreign origin): why.
+    AcceptedBlind { hint: Option<Duration>, error: Error },
+    /// Failed after it may have reached the service (500, 502, 504, a lost connection or a timeout once sent).
+    MayHaveBeenTaken(Error),
+    /// Refused by the service, or failed before it could reach it.
+    Refused(Error),
+}
+
+/// What is known of the rounds that may have been taken.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(super) struct Doubt {
+    /// The ids of the latest round that may have been taken: the call a read that shows the decision credits.
+    pub(super) ids: CallIds,
+    /// A round the service accepted (`202`) whose operation was not seen to end: it may still land, so the
+    /// decision is never sent again while it is outstanding. Holds the wait its answer asked for (`Retry-After`).
+    pub(super) accepted: Option<Option<Duration>>,
+}
+
+/// A stretch of reconciling reads: what they are to learn, and how far they got.
+#[derive(Debug)]
+pub(super) struct Look {
+    /// The last round sent.
+    pub(super) round: u32,
+    /// The reads done so far in this stretch (a failed read's wait grows with them).
+    pub(super) reads: u32,
+    /// What may have been taken.
+    pub(super) doubt: Doubt,
+    /// Why the outcome is not known: the error it ends with if it never becomes known.
+    pub(super) error: Error,
+}
+
+impl Look {
+    fn new(round: u32, doubt: Doubt, error: Error) -> Self {
+        Self { round, reads: 0, doubt, error }
+    }
+}
+
+/// How long to wait before the next step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Why {
-    /// The round may have been carried out (500, 502, 504, a lost connection, a timeout while on its way): if the
-    /// request is still `Pending`, the decision may be sent again.
-    MayHaveBeenTaken,
-    /// The round was refused after an earlier one may have been carried out, which may be why.
-    RefusedAfterUncertain,
-    /// The service accepted it (`202`), but its progress could not be followed to the end.
-    Accepted,
+pub(super) enum Wait {
+    /// Not at all.
+    None,
+    /// The retry policy's delay for the round (a backend often finishes its work after a gateway's `504`).
+    Backoff,
+    /// The poller's cadence: the service's hint (`Retry-After` of a `202`) or the options' frequency.
+    Cadence(Option<Duration>),
 }
 
 /// Where a decision stands.
 #[derive(Debug)]
 pub(super) enum State<P> {
-    /// Sending it, for the `round`th time; `uncertain` once an earlier round may have been taken.
-    Sending { round: u32, uncertain: bool },
-    /// Following the progress of an accepted decision (its poller).
-    Following { round: u32, poller: P },
-    /// Reading the request to learn what round `round` came to. `error` is why it is not known.
-    Reading { round: u32, why: Why, error: Error },
-    /// The service's answer shows the decision.
-    Answered(Approval),
-    /// The service has the decision, though its answer was lost or showed no decision: report it as sent.
-    /// `read` when a read of the request showed it.
-    Recorded { read: bool },
+    /// Sending it for the `round`th time, after `wait`; `doubt` once an earlier round may have been taken.
+    Sending { round: u32, wait: Wait, doubt: Option<Doubt> },
+    /// Following the operation of an accepted round; `before`, what was in doubt before that round.
+    Following { round: u32, poller: P, ids: CallIds, hint: Option<Duration>, before: Option<Doubt> },
+    /// Reading the request after `wait` to learn what the rounds came to.
+    Reading { wait: Wait, look: Look },
+    /// The service's answer to round's call `ids` names the decision.
+    Answered(Approval, CallIds),
+    /// The service has the decision (call `ids`), though no answer showed it: report it as sent. `read` when a
+    /// read of the request showed it.
+    Recorded { ids: CallIds, read: bool },
     /// The request reached another final status.
     Conflicted(LockboxRequestStatus),
     /// It cannot be told whether the decision was taken.
     Unknown(Error),
-    /// The decision was refused, and no earlier round may have been taken: the refusal.
+    /// The decision was refused, and no round may have been taken: the refusal.
     Refused(Error),
 }
 
-/// The state after round `round` was sent and answered `result`: `accepted` when the service answered `202`,
-/// `ambiguous` when the pipeline says the service may have carried it out.
+/// The error that says why an answer did not settle it: it named no decision, or another one.
+fn unconfirmed(decision: &ApprovalDecision, approval: &Approval) -> Error {
+    let shown = approval.status.as_ref().map_or_else(|| "no decision".to_owned(), |s| format!("'{s}'"));
+    Error::Timeout {
+        what: format!("the answer to show the decision {decision}"),
+        elapsed: Duration::ZERO,
+        last_status: format!("an answer that shows {shown}"),
+    }
+}
+
+/// The state after round `round` (call `ids`) was sent and came to `sent`; `doubt` is what was in doubt before.
 pub(super) fn after_send<P>(
     round: u32,
-    uncertain: bool,
+    doubt: Option<Doubt>,
     decision: &ApprovalDecision,
-    result: Result<P>,
-    accepted: bool,
-    ambiguous: bool,
+    sent: Sent<P>,
+    ids: CallIds,
 ) -> State<P> {
-    let error = match result {
-        Ok(poller) => return State::Following { round, poller },
-        Err(error) => error,
-    };
-    if accepted || error.status() == Some(StatusCode::ACCEPTED) {
-        // Accepted, but there is nothing to follow (no polling header, or one the token may not go to).
-        return State::Reading { round, why: Why::Accepted, error };
-    }
-    if let Some(status) = error.status().filter(StatusCode::is_success) {
-        // The service said yes; only its answer's body was lost or could not be decoded. The decision was
-        // taken: report it as sent, not as a failure that would invite a second one.
-        tracing::warn!(
-            status = status.as_u16(),
-            "decision accepted, but the answer's body could not be read ({error}); reporting it as sent"
-        );
-        return State::Recorded { read: false };
-    }
-    if ambiguous {
-        return State::Reading { round, why: Why::MayHaveBeenTaken, error };
-    }
-    if !uncertain {
-        return State::Refused(error);
-    }
-    // Refused after an earlier round that may have gone through: a "not pending" refusal that shows our
-    // decision says that round did; any other refusal is read out.
-    match error.current_status() {
-        Some(status) if status.reflects(decision) => State::Recorded { read: false },
-        _ => State::Reading { round, why: Why::RefusedAfterUncertain, error },
-    }
-}
-
-/// The state after the poller of an accepted decision (round `round`) ended with `result`, `waited` after it
-/// started.
-pub(super) fn after_follow<P>(round: u32, result: Result<Approval>, waited: Duration) -> State<P> {
-    match result {
-        // The service's answer names a decision: keep it as sent (even a value this SDK does not know).
-        Ok(approval) if approval.status.is_some() => State::Answered(approval),
-        // A final body that names no decision (the request resource, say): the request's status tells.
-        Ok(_) => State::Reading {
-            round,
-            why: Why::Accepted,
-            error: Error::Timeout {
-                what: "the accepted decision to show".into(),
-                elapsed: waited,
-                last_status: "a final answer that shows no decision".into(),
+    match sent {
+        Sent::Answer(approval) if approval.status.as_ref() == Some(decision) => State::Answered(approval, ids),
+        // A `2xx` that names no decision, or the other one (a mock or a confused proxy): the service took
+        // something; what, its status tells.
+        Sent::Answer(approval) => {
+            let error = unconfirmed(decision, &approval);
+            State::Reading { wait: Wait::Backoff, look: Look::new(round, Doubt { ids, accepted: None }, error) }
+        }
+        Sent::BodyLost => {
+            // The service said yes; only its answer's body was lost or could not be decoded. The decision was
+            // taken: report it as sent, not as a failure that would invite a second one.
+            State::Recorded { ids, read: false }
+        }
+        Sent::Accepted { poller, hint } => State::Following { round, poller, ids, hint, before: doubt },
+        Sent::AcceptedBlind { hint, error } => State::Reading {
+            wait: Wait::Cadence(hint),
+            look: Look::new(round, Doubt { ids, accepted: Some(hint) }, error),
+        },
+        Sent::MayHaveBeenTaken(error) => {
+            State::Reading { wait: Wait::Backoff, look: Look::new(round, Doubt { ids, accepted: None }, error) }
+        }
+        Sent::Refused(error) => match doubt {
+            // Nothing was in doubt: the refusal is the answer.
+            None => State::Refused(error),
+            // Refused after a round that may have gone through: a "not pending" refusal that shows our decision
+            // says that round did; any other refusal is read out.
+            Some(doubt) => match error.current_status() {
+                Some(status) if status.reflects(decision) => State::Recorded { ids: doubt.ids, read: false },
+                _ => State::Reading { wait: Wait::Backoff, look: Look::new(round, doubt, error) },
             },
         },
-        // The service says the operation failed: a definite answer.
-        Err(error @ Error::OperationFailed { .. }) => State::Refused(error),
-        Err(error) => State::Reading { round, why: Why::Accepted, error },
     }
 }
 
-/// The state after the request was read (`read`) to learn what round `round` of `rounds` came to (`why` it
-/// was read, `error` why it was not known); `time_left` when there is time for another round.
-pub(super) fn after_read<P>(
+/// The state after the poller of an accepted round (`round`, call `ids`, its answer's `hint`) ended with
+/// `result`; `before`, what was in doubt before that round.
+pub(super) fn after_follow<P>(
     round: u32,
-    rounds: u32,
-    why: Why,
     decision: &ApprovalDecision,
-    error: Error,
+    ids: CallIds,
+    hint: Option<Duration>,
+    before: Option<Doubt>,
+    result: Result<Approval>,
+) -> State<P> {
+    match result {
+        Ok(approval) if approval.status.as_ref() == Some(decision) => State::Answered(approval, ids),
+        // The operation ended, but its final answer names no decision or another one: the status tells.
+        Ok(approval) => {
+            let error = unconfirmed(decision, &approval);
+            State::Reading { wait: Wait::None, look: Look::new(round, Doubt { ids, accepted: None }, error) }
+        }
+        Err(error @ Error::OperationFailed { .. }) => match before {
+            // The service says this operation failed, and no earlier round may have been taken: the answer.
+            None => State::Refused(error),
+            // An earlier round may have landed, and may be why this one failed: the status tells.
+            Some(doubt) => State::Reading { wait: Wait::None, look: Look::new(round, doubt, error) },
+        },
+        // Its progress could not be followed to the end (polls failed, a timeout): it may still land.
+        Err(error) => State::Reading {
+            wait: Wait::Cadence(hint),
+            look: Look::new(round, Doubt { ids, accepted: Some(hint) }, error),
+        },
+    }
+}
+
+/// The state after a read (`read`: the request's status, or why it could not be read) in the stretch `look`,
+/// with `rounds` rounds in all; `time_left` when the call's bound leaves time for more.
+pub(super) fn after_read<P>(
+    look: Look,
+    rounds: u32,
+    decision: &ApprovalDecision,
     read: Result<LockboxRequestStatus>,
     time_left: bool,
 ) -> State<P> {
-    match read {
-        Err(read_error) => State::Unknown(read_error),
-        Ok(status) if status.reflects(decision) => {
-            tracing::info!(%status, "the request shows the decision taken");
-            State::Recorded { read: true }
+    let look = Look { reads: look.reads.saturating_add(1), ..look };
+    let status = match read {
+        Ok(status) => status,
+        // A read that may pass later is tried again after a growing delay; one that cannot (403, 404) cannot
+        // tell.
+        Err(read_error) if read_error.is_retryable() && time_left => {
+            return State::Reading { wait: Wait::Backoff, look: Look { error: read_error, ..look } };
         }
-        Ok(status) if !status.is_pending() => State::Conflicted(status),
-        Ok(_) if why == Why::MayHaveBeenTaken && round < rounds && time_left => {
-            State::Sending { round: round + 1, uncertain: true }
+        Err(read_error) => return State::Unknown(read_error),
+    };
+    if status.reflects(decision) {
+        return State::Recorded { ids: look.doubt.ids, read: true };
+    }
+    // Only a final status other than ours is a conflict.
+    if status.is_final() {
+        return State::Conflicted(status);
+    }
+    if !time_left {
+        return State::Unknown(look.error);
+    }
+    match look.doubt.accepted {
+        // Accepted and not seen to end, or in flight (Initializing, a status this SDK does not know, another
+        // decision on its way, no status at all): it may still land. Keep reading at the poller's pace.
+        Some(hint) => State::Reading { wait: Wait::Cadence(hint), look },
+        None if !status.is_pending() => State::Reading { wait: Wait::Cadence(None), look },
+        // Pending, and no accepted round outstanding: send again after the retry delay, if a round is left.
+        // Should an earlier round still land first, the service refuses this one and the refusal is read out.
+        None if look.round < rounds => {
+            State::Sending { round: look.round.saturating_add(1), wait: Wait::Backoff, doubt: Some(look.doubt) }
         }
-        // Still Pending, and it cannot be sent again (no round or time left, or it was accepted or refused):
-        // it may still be on its way.
-        Ok(_) => State::Unknown(error),
+        // Pending, with nothing left to try: it may still be on its way.
+        None => State::Unknown(look.error),
     }
 }
 
@@ -152,13 +238,32 @@ mod tests {
         Error::Timeout { what: "x".into(), elapsed: Duration::ZERO, last_status: "no response".into() }
     }
 
+    fn ids(n: u32) -> CallIds {
+        CallIds { client_request_id: Some(format!("round {n}")), ..Default::default() }
+    }
+
+    fn doubt(accepted: Option<Option<Duration>>) -> Doubt {
+        Doubt { ids: ids(1), accepted }
+    }
+
+    fn approval(status: Option<ApprovalDecision>) -> Approval {
+        Approval { status, reason: None }
+    }
+
     fn name<P>(state: &State<P>) -> String {
+        let credited = |ids: &CallIds| ids.client_request_id.clone().unwrap_or_default();
         match state {
-            State::Sending { round, uncertain } => format!("Sending {round} {uncertain}"),
-            State::Following { round, .. } => format!("Following {round}"),
-            State::Reading { round, why, .. } => format!("Reading {round} {why:?}"),
-            State::Answered(_) => "Answered".into(),
-            State::Recorded { read } => format!("Recorded {read}"),
+            State::Sending { round, wait, doubt } => {
+                format!("Sending {round} {wait:?} {}", doubt.as_ref().map_or("sure", |_| "in doubt"))
+            }
+            State::Following { round, before, .. } => {
+                format!("Following {round} {}", before.as_ref().map_or("sure", |_| "in doubt"))
+            }
+            State::Reading { wait, look } => {
+                format!("Reading {} {wait:?} accepted={:?}", look.round, look.doubt.accepted)
+            }
+            State::Answered(_, ids) => format!("Answered ({})", credited(ids)),
+            State::Recorded { ids, read } => format!("Recorded read={read} ({})", credited(ids)),
             State::Conflicted(status) => format!("Conflicted {status}"),
             State::Unknown(_) => "Unknown".into(),
             State::Refused(_) => "Refused".into(),
@@ -168,24 +273,54 @@ mod tests {
     #[test]
     fn transitions_after_sending() {
         let approve = ApprovalDecision::Approve;
-        let send = |round, uncertain, result, accepted, ambiguous| {
-            name::<()>(&after_send(round, uncertain, &approve, result, accepted, ambiguous))
-        };
+        let hint = Some(Duration::from_secs(3));
+        let send =
+            |round, before: Option<Doubt>, sent: Sent<()>| name(&after_send(round, before, &approve, sent, ids(round)));
         let cases: Vec<(&str, String, &str)> = vec![
-            ("answered", send(1, false, Ok(()), false, false), "Following 1"),
-            ("refused", send(1, false, Err(refusal(Some("Denied"))), false, false), "Refused"),
-            ("may have been taken", send(1, false, Err(timeout()), false, true), "Reading 1 MayHaveBeenTaken"),
-            ("accepted, cannot follow", send(1, false, Err(timeout()), true, false), "Reading 1 Accepted"),
+            ("answered", send(1, None, Sent::Answer(approval(Some(ApprovalDecision::Approve)))), "Answered (round 1)"),
+            // An answer that names the other decision, or none, is read out, never success.
+            (
+                "answer names the other decision",
+                send(1, None, Sent::Answer(approval(Some(ApprovalDecision::Deny)))),
+                "Reading 1 Backoff accepted=None",
+            ),
+            ("answer names none", send(1, None, Sent::Answer(approval(None))), "Reading 1 Backoff accepted=None"),
+            ("body lost", send(1, None, Sent::BodyLost), "Recorded read=false (round 1)"),
+            ("accepted", send(1, None, Sent::Accepted { poller: (), hint }), "Following 1 sure"),
+            (
+                "accepted after doubt",
+                send(2, Some(doubt(None)), Sent::Accepted { poller: (), hint }),
+                "Following 2 in doubt",
+            ),
+            (
+                "accepted, cannot follow",
+                send(1, None, Sent::AcceptedBlind { hint, error: timeout() }),
+                "Reading 1 Cadence(Some(3s)) accepted=Some(Some(3s))",
+            ),
+            (
+                "may have been taken",
+                send(1, None, Sent::MayHaveBeenTaken(timeout())),
+                "Reading 1 Backoff accepted=None",
+            ),
+            ("refused", send(1, None, Sent::Refused(refusal(Some("Denied")))), "Refused"),
+            ("first round's refusal", send(1, None, Sent::Refused(refusal(Some("Approved")))), "Refused"),
             // A refusal after an uncertain round that shows our decision: that round went through.
-            ("refusal shows it", send(2, true, Err(refusal(Some("Approved"))), false, false), "Recorded false"),
+            (
+                "refusal shows it",
+                send(2, Some(doubt(None)), Sent::Refused(refusal(Some("Approved")))),
+                "Recorded read=false (round 1)",
+            ),
             // Any other refusal after an uncertain round is read out.
             (
                 "refusal shows another",
-                send(2, true, Err(refusal(Some("Denied"))), false, false),
-                "Reading 2 RefusedAfterUncertain",
+                send(2, Some(doubt(None)), Sent::Refused(refusal(Some("Denied")))),
+                "Reading 2 Backoff accepted=None",
             ),
-            ("refusal shows nothing", send(2, true, Err(timeout()), false, false), "Reading 2 RefusedAfterUncertain"),
-            ("first round's refusal", send(1, false, Err(refusal(Some("Approved"))), false, false), "Refused"),
+            (
+                "refusal shows nothing",
+                send(2, Some(doubt(None)), Sent::Refused(timeout())),
+                "Reading 2 Backoff accepted=None",
+            ),
         ];
         for (case, state, expected) in cases {
             assert_eq!(state, expected, "{case}");
@@ -194,43 +329,81 @@ mod tests {
 
     #[test]
     fn transitions_after_following() {
-        let follow = |result| name::<()>(&after_follow(1, result, Duration::ZERO));
-        let approval = |status: Option<ApprovalDecision>| Approval { status, reason: None };
-        assert_eq!(follow(Ok(approval(Some(ApprovalDecision::Approve)))), "Answered");
-        assert_eq!(follow(Ok(approval(None))), "Reading 1 Accepted", "a final body without the decision");
+        let approve = ApprovalDecision::Approve;
+        let hint = Some(Duration::from_secs(2));
+        let follow =
+            |before: Option<Doubt>, result| name::<()>(&after_follow(2, &approve, ids(2), hint, before, result));
+        assert_eq!(follow(None, Ok(approval(Some(ApprovalDecision::Approve)))), "Answered (round 2)");
+        assert_eq!(
+            follow(None, Ok(approval(None))),
+            "Reading 2 None accepted=None",
+            "a final body without the decision"
+        );
+        assert_eq!(
+            follow(None, Ok(approval(Some(ApprovalDecision::Deny)))),
+            "Reading 2 None accepted=None",
+            "a final body naming the other decision"
+        );
         let odd = ApprovalDecision::Other("Escalate".into());
-        assert_eq!(follow(Ok(approval(Some(odd)))), "Answered", "the service's answer is kept as sent");
-        assert_eq!(follow(Err(timeout())), "Reading 1 Accepted");
-        let failed = Error::OperationFailed { status: "Failed".into(), error: None };
-        assert_eq!(follow(Err(failed)), "Refused");
+        assert_eq!(follow(None, Ok(approval(Some(odd)))), "Reading 2 None accepted=None");
+        assert_eq!(
+            follow(None, Err(timeout())),
+            "Reading 2 Cadence(Some(2s)) accepted=Some(Some(2s))",
+            "may still land"
+        );
+        let failed = || Error::OperationFailed { status: "Failed".into(), error: None };
+        assert_eq!(follow(None, Err(failed())), "Refused", "nothing else was in doubt");
+        // A resend's operation that fails after an uncertain round: the earlier round may be why.
+        assert_eq!(follow(Some(doubt(None)), Err(failed())), "Reading 2 None accepted=None");
     }
 
     #[test]
     fn transitions_after_reading() {
-        use Why::*;
         let approve = ApprovalDecision::Approve;
-        let read = |round, why, status: Result<&str>, time_left| {
-            name::<()>(&after_read(
-                round,
-                4,
-                why,
-                &approve,
-                timeout(),
-                status.map(LockboxRequestStatus::parse),
-                time_left,
-            ))
+        let hint = Some(Duration::from_secs(5));
+        let read = |round, doubt: Doubt, status: Result<&str>, time_left| {
+            let look = Look::new(round, doubt, timeout());
+            name::<()>(&after_read(look, 4, &approve, status.map(LockboxRequestStatus::parse), time_left))
         };
+        let taken = || doubt(None);
+        let accepted = || doubt(Some(hint));
         let cases: Vec<(&str, String, &str)> = vec![
-            ("shows it", read(1, MayHaveBeenTaken, Ok("Approving"), true), "Recorded true"),
-            ("final", read(1, Accepted, Ok("Approved"), true), "Recorded true"),
-            ("another", read(1, MayHaveBeenTaken, Ok("Denied"), true), "Conflicted Denied"),
-            ("expired", read(2, RefusedAfterUncertain, Ok("Expired"), true), "Conflicted Expired"),
-            ("pending: send again", read(1, MayHaveBeenTaken, Ok("Pending"), true), "Sending 2 true"),
-            ("pending, no round left", read(4, MayHaveBeenTaken, Ok("Pending"), true), "Unknown"),
-            ("pending, no time left", read(1, MayHaveBeenTaken, Ok("Pending"), false), "Unknown"),
-            ("pending after a refusal", read(2, RefusedAfterUncertain, Ok("Pending"), true), "Unknown"),
-            ("pending after acceptance", read(1, Accepted, Ok("Pending"), true), "Unknown"),
-            ("unreadable", read(1, MayHaveBeenTaken, Err(timeout()), true), "Unknown"),
+            ("shows it", read(1, taken(), Ok("Approving"), true), "Recorded read=true (round 1)"),
+            ("final", read(1, accepted(), Ok("Approved"), true), "Recorded read=true (round 1)"),
+            ("shows it, no time left", read(1, taken(), Ok("Approved"), false), "Recorded read=true (round 1)"),
+            ("another", read(1, taken(), Ok("Denied"), true), "Conflicted Denied"),
+            ("expired", read(2, taken(), Ok("Expired"), true), "Conflicted Expired"),
+            (
+                "pending: send again after the delay",
+                read(1, taken(), Ok("Pending"), true),
+                "Sending 2 Backoff in doubt",
+            ),
+            ("pending, no round left", read(4, taken(), Ok("Pending"), true), "Unknown"),
+            ("pending, no time left", read(1, taken(), Ok("Pending"), false), "Unknown"),
+            // An accepted decision may land after a read that shows Pending: keep reading, never resend.
+            (
+                "pending after acceptance",
+                read(1, accepted(), Ok("Pending"), true),
+                "Reading 1 Cadence(Some(5s)) accepted=Some(Some(5s))",
+            ),
+            ("pending after acceptance, no time left", read(1, accepted(), Ok("Pending"), false), "Unknown"),
+            // Only a final status other than ours is a conflict.
+            ("initializing", read(1, taken(), Ok("Initializing"), true), "Reading 1 Cadence(None) accepted=None"),
+            (
+                "a status this SDK does not know",
+                read(1, taken(), Ok("Escalated"), true),
+                "Reading 1 Cadence(None) accepted=None",
+            ),
+            ("no status", read(1, taken(), Ok("Unknown"), true), "Reading 1 Cadence(None) accepted=None"),
+            (
+                "the other decision on its way",
+                read(1, accepted(), Ok("Denying"), true),
+                "Reading 1 Cadence(Some(5s)) accepted=Some(Some(5s))",
+            ),
+            ("in flight, no time left", read(1, taken(), Ok("Initializing"), false), "Unknown"),
+            ("unreadable for now", read(1, taken(), Err(timeout()), true), "Reading 1 Backoff accepted=None"),
+            ("unreadable, no time left", read(1, taken(), Err(timeout()), false), "Unknown"),
+            ("unreadable for good", read(1, taken(), Err(Error::Configuration("403".into())), true), "Unknown"),
         ];
         for (case, state, expected) in cases {
             assert_eq!(state, expected, "{case}");

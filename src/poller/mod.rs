@@ -129,41 +129,24 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
     where
         F: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<()>>>,
     {
-        enum Initial<T> {
-            Done(T),
-            Accepted(Bytes),
-        }
-        // The generated code accepts only 200: take 201/202/204 back before they become errors.
-        let intercepted = async move {
-            match send.await {
-                Ok(value) => {
-                    let (status, headers) = (value.status(), value.headers().clone());
-                    Ok(ResponseValue::new(Initial::Done(value.into_inner()), status, headers))
-                }
-                Err(progenitor_client::Error::UnexpectedResponse(response))
-                    if matches!(response.status().as_u16(), 201 | 202 | 204) =>
-                {
-                    let (status, headers) = (response.status(), response.headers().clone());
-                    let bytes = capped_body(response).await?;
-                    Ok(ResponseValue::new(Initial::Accepted(bytes), status, headers))
-                }
-                Err(e) => Err(e),
-            }
-        };
-        let pipeline = core.pipeline();
-        let (result, meta) = pipeline.call_within(op, intercepted, limit).await;
-        let response = match result {
-            Ok(response) => response,
-            Err(e) => return (Err(e), meta),
-        };
-        let (status, headers) = (response.status(), response.headers().clone());
-        let answer = match response.into_inner() {
-            Initial::Done(value) => return (Ok(Self::done(core, op, value)), meta),
-            Initial::Accepted(body) => Answer { op, status, headers, body },
-        };
-        let wait = retry::retry_after(&answer.headers, SystemTime::now()).unwrap_or_default();
+        let (result, meta) = first_answer(core, op, send, limit).await;
+        let poller = result.and_then(|answer| match answer {
+            FirstAnswer::Done(value) => Ok(Self::done(core, op, value.into_inner())),
+            FirstAnswer::Accepted(accepted) => Self::follow(core, accepted, expect),
+        });
+        (poller, meta)
+    }
+
+    /// A poller that follows an action's `201`, `202` or `204` answer (see [`first_answer`]). A `202` without a
+    /// polling header is an error (`MissingPollingHeader`), and so is a polling URL the token may not go to; a
+    /// `201` or `204` without one is finished now, its result what `expect` says.
+    pub(crate) fn follow(core: &Core, accepted: Accepted, expect: Expect) -> Result<Self> {
+        let Accepted { answer, meta } = accepted;
+        let (op, status) = (answer.op, answer.status);
+        let wait = accepted_wait(&answer.headers);
         let target = Target { kind: Kind::Location, poll: String::new(), location: None, op, expect };
         let mut engine = Engine::new(core, target, Progress::Running { wait });
+        let pipeline = core.pipeline();
         let found = polling_header(&answer.headers).filter(|_| status != StatusCode::NO_CONTENT);
         let Some((kind, url)) = found else {
             if status == StatusCode::ACCEPTED {
@@ -177,20 +160,18 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
                     ..Default::default()
                 });
                 // The redaction step: the body is the server's, and may echo the token.
-                return (Err(pipeline.redacted(Error::Service(Box::new(error)))), meta);
+                return Err(pipeline.redacted(Error::Service(Box::new(error))));
             }
             // 201 or 204 without a polling URL: finished now.
-            let result = engine.finish("Succeeded".into(), &answer, true);
-            return (result.map(|_| Self::from_engine(engine)), meta);
+            engine.finish("Succeeded".into(), &answer, true)?;
+            return Ok(Self::from_engine(engine));
         };
         let location = header(&answer.headers, "location").filter(|_| kind != Kind::Location);
         for link in std::iter::once(&url).chain(location.as_ref()) {
-            if let Err(e) = pipeline.service_url(LinkKind::PollingUrl, link) {
-                return (Err(e), meta);
-            }
+            pipeline.service_url(LinkKind::PollingUrl, link)?;
         }
         engine.target = Target { kind, poll: url, location, ..engine.target };
-        (Ok(Self::from_engine(engine)), meta)
+        Ok(Self::from_engine(engine))
     }
 
     /// Rebuilds a poller from a [`ResumeToken`] (see [`Poller::resume`]).
@@ -238,6 +219,98 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
         };
         Poll::Ready(item)
     }
+}
+
+/// The first answer of an action (the generated operation `op`, sent by `send`): done at once, or accepted to
+/// finish later.
+pub(crate) enum FirstAnswer<T> {
+    /// The generated operation's own success (`200`), decoded.
+    Done(ResponseValue<T>),
+    /// `201`, `202` or `204`, which the generated code does not accept: to be followed ([`Poller::follow`]).
+    Accepted(Accepted),
+}
+
+/// An action's `201`, `202` or `204` answer, with what its call learned.
+pub(crate) struct Accepted {
+    answer: Answer,
+    meta: CallMeta,
+}
+
+impl Accepted {
+    /// The answer's status.
+    pub(crate) fn status(&self) -> StatusCode {
+        self.answer.status
+    }
+
+    /// The wait the service asked for before the first look (`Retry-After` and its variants), if any.
+    pub(crate) fn retry_after(&self) -> Option<Duration> {
+        let wait = accepted_wait(&self.answer.headers);
+        (!wait.is_zero()).then_some(wait)
+    }
+
+    /// Whether the answer names a URL to follow its progress at (`Azure-AsyncOperation`, `Operation-Location`
+    /// or `Location`).
+    pub(crate) fn has_polling_url(&self) -> bool {
+        polling_header(&self.answer.headers).is_some()
+    }
+
+    /// The answer's body, decoded as `D`; `None` when it is blank or cannot be decoded.
+    pub(crate) fn body<D: DeserializeOwned>(&self) -> Option<D> {
+        let blank = self.answer.body.iter().all(u8::is_ascii_whitespace);
+        if blank { None } else { serde_json::from_slice(&self.answer.body).ok() }
+    }
+}
+
+/// The wait a first answer's `Retry-After` (or `retry-after-ms`) asks for; zero without one.
+fn accepted_wait(headers: &reqwest::header::HeaderMap) -> Duration {
+    retry::retry_after(headers, SystemTime::now()).unwrap_or_default()
+}
+
+/// Sends an action (`send`, the generated operation `op`) bounded by `limit`, and gives its first answer,
+/// whatever 2xx it is: the generated code accepts only `200`, so a `201`, `202` or `204` is taken back before it
+/// becomes an error.
+pub(crate) async fn first_answer<T, F>(
+    core: &Core,
+    op: Operation,
+    send: F,
+    limit: Option<Duration>,
+) -> (Result<FirstAnswer<T>>, CallMeta)
+where
+    F: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<()>>>,
+{
+    enum Initial<T> {
+        Done(T),
+        Accepted(Bytes),
+    }
+    let intercepted = async move {
+        match send.await {
+            Ok(value) => {
+                let (status, headers) = (value.status(), value.headers().clone());
+                Ok(ResponseValue::new(Initial::Done(value.into_inner()), status, headers))
+            }
+            Err(progenitor_client::Error::UnexpectedResponse(response))
+                if matches!(response.status().as_u16(), 201 | 202 | 204) =>
+            {
+                let (status, headers) = (response.status(), response.headers().clone());
+                let bytes = capped_body(response).await?;
+                Ok(ResponseValue::new(Initial::Accepted(bytes), status, headers))
+            }
+            Err(e) => Err(e),
+        }
+    };
+    let (result, meta) = core.pipeline().call_within(op, intercepted, limit).await;
+    let response = match result {
+        Ok(response) => response,
+        Err(e) => return (Err(e), meta),
+    };
+    let (status, headers) = (response.status(), response.headers().clone());
+    let answer = match response.into_inner() {
+        Initial::Done(value) => FirstAnswer::Done(ResponseValue::new(value, status, headers)),
+        Initial::Accepted(body) => {
+            FirstAnswer::Accepted(Accepted { answer: Answer { op, status, headers, body }, meta: meta.clone() })
+        }
+    };
+    (Ok(answer), meta)
 }
 
 impl<T: DeserializeOwned + Send + 'static> Stream for Poller<T> {
