@@ -1,21 +1,30 @@
 //! Soak test: 10,000+ mixed operations from 32 concurrent tasks against the emulator while about a third of
 //! all responses are injected faults (429 with each retry-hint header, 5xx with and without ARM bodies, HTML
 //! gateway pages, dropped connections, failures after the decision was recorded). Decisions on half of the
-//! subscriptions are answered `202 Accepted` and polled (the emulator's 202 mode), with faults on the polls too
-//! (5xx, dropped connections, cut bodies) and 202s whose polling URLs name another host. At the end the
-//! emulator's state is checked against what the SDK reported.
+//! subscriptions are answered `202 Accepted` and polled (the emulator's 202 mode, in the variant `--variant`
+//! names), with faults on the polls too (5xx, dropped connections, cut bodies) and 202s whose polling URLs name
+//! another host. At the end the emulator's state is checked against what the SDK reported.
 //!
 //! ```sh
-//! cargo run --release --example soak [-- --ops 10000 --tasks 32 --seed 7]
+//! cargo run --release --example soak [-- --ops 10000 --tasks 32 --seed 7 --variant interim]
+//! cargo run --release --example soak -- --matrix
 //! ```
 //!
 //! The last line is `soak: <ops> ops, <faults> faults injected, <failed> failed, <dup> duplicate decisions,
-//! <lost> lost decisions`; the exit status is non-zero unless the last three are 0 and at least 30% of the
-//! responses were faults. A *duplicate* decision is a decision POST that reached the emulator for a request whose
-//! decision was already recorded (`Emulator::duplicate_decisions`). A *lost* decision is one whose outcome the
-//! caller was told wrongly: reported as taken but not recorded, or reported as failed although the service
-//! recorded it. The exit status is also non-zero if the client sent anything to a foreign polling host
+//! <lost> lost decisions`; the exit status is non-zero unless no operation failed, no decision was lost, the
+//! duplicates are at most 0.5% of the decisions, and at least 30% of the responses were faults. A *duplicate*
+//! decision is a decision POST that reached the emulator for a request whose decision was already recorded or
+//! accepted (`Emulator::duplicate_decisions`; the emulator refuses it, or, in the `pending` variant, accepts it
+//! and fails its operation). A *lost* decision is one whose outcome the caller was told wrongly: reported as
+//! taken but not recorded (or recorded twice), or reported as failed although the service recorded it. The exit
+//! status is also non-zero if the client sent anything to a foreign polling host
 //! (`Emulator::foreign_host_requests`): the token goes only to the configured origin.
+//!
+//! `--matrix` runs `--tasks` 1, 4, 8, 32 and 128, three seeds each, in both `202` variants (30 runs of `--ops`
+//! operations), a line each, and ends with `soak matrix: <runs> runs, <ops> ops, <faults> faults injected,
+//! <failed> failed, <dup> duplicate decisions, <lost> lost decisions`. A run that fails prints its first failing
+//! decisions, each with what the emulator recorded and the SDK's history of it (each round: what was sent and
+//! what came back; each read and what it showed), kept from the SDK's `tracing` events in the decision's span.
 
 use std::{
     collections::HashMap,
@@ -32,13 +41,13 @@ use azure_customer_lockbox::{
     StaticTokenCredential,
 };
 use azure_customer_lockbox_emulator::{
-    AsyncOperations, Emulator, EmulatorConfig, Fault, NewLockboxRequest, Operation, RetryAfterHeader,
+    AsyncOperations, Emulator, EmulatorConfig, Fault, NewLockboxRequest, Operation, RetryAfterHeader, WhileRunning,
 };
 use clap::Parser;
 
 #[derive(Parser)]
 struct Args {
-    /// Operations to run in total.
+    /// Operations to run in total (in each run of the matrix).
     #[arg(long, default_value_t = 10_000)]
     ops: usize,
     /// Concurrent tasks.
@@ -50,7 +59,38 @@ struct Args {
     /// Probability that an operation is preceded by an injected fault.
     #[arg(long, default_value_t = 0.6)]
     fault_rate: f64,
+    /// Where a request stands while a decision accepted with `202` runs: `interim` (it moves to Approving or
+    /// Denying, and a second decision is refused) or `pending` (it stays Pending until the operation ends).
+    #[arg(long, value_enum, default_value_t = Variant::Interim)]
+    variant: Variant,
+    /// Run the matrix instead: `--tasks` 1, 4, 8, 32 and 128, three seeds each (from `--seed`), in both `202`
+    /// variants, each run of `--ops` operations.
+    #[arg(long)]
+    matrix: bool,
 }
+
+/// The emulator's `202` variant a run uses (see `WhileRunning`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Variant {
+    Interim,
+    Pending,
+}
+
+impl Variant {
+    fn while_running(self) -> WhileRunning {
+        match self {
+            Variant::Interim => WhileRunning::Interim,
+            Variant::Pending => WhileRunning::Pending,
+        }
+    }
+}
+
+/// The largest share of a run's decisions that may be sent again after an earlier round was recorded (each
+/// such duplicate refused by the service: two decisions are never recorded for one request, see [`tally`]).
+const MAX_DUPLICATE_SHARE: f64 = 0.005;
+
+/// How many failing decisions a run prints with their history.
+const SHOWN_FAILURES: usize = 5;
 
 const SUBSCRIPTIONS: [&str; 4] = [
     "0b1f6c39-0000-4000-8000-000000000001",
@@ -60,7 +100,7 @@ const SUBSCRIPTIONS: [&str; 4] = [
 ];
 
 /// What the SDK reported for a decision.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy, PartialEq, Debug)]
 enum Reported {
     Taken,
     Failed,
@@ -122,20 +162,114 @@ fn answers_202(sub: &str) -> bool {
     sub == SUBSCRIPTIONS[1] || sub == SUBSCRIPTIONS[3]
 }
 
+/// One run's settings.
+#[derive(Clone, Copy, Debug)]
+struct Run {
+    ops: usize,
+    tasks: usize,
+    seed: u64,
+    fault_rate: f64,
+    variant: Variant,
+}
+
+/// What one run counted.
+#[derive(Debug, Default)]
+struct Counts {
+    ops: usize,
+    decisions: usize,
+    responses: usize,
+    faults: usize,
+    failed: usize,
+    dup: u64,
+    lost: usize,
+    foreign: usize,
+}
+
+impl Counts {
+    fn share_of_faults(&self) -> f64 {
+        self.faults as f64 / self.responses.max(1) as f64
+    }
+
+    /// Whether the run kept every promise: nothing failed or lost, few duplicates (each refused), nothing sent
+    /// to a foreign host, enough faults, every operation run.
+    fn passed(&self, run: &Run) -> bool {
+        self.failed == 0
+            && self.lost == 0
+            && (self.dup as f64) <= MAX_DUPLICATE_SHARE * self.decisions as f64
+            && self.foreign == 0
+            && self.share_of_faults() >= 0.30
+            && self.ops >= run.ops
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
+    history::install();
+    let one =
+        Run { ops: args.ops, tasks: args.tasks, seed: args.seed, fault_rate: args.fault_rate, variant: args.variant };
+    if !args.matrix {
+        let counts = soak(one).await;
+        println!(
+            "soak: {} ops, {} faults injected, {} failed, {} duplicate decisions, {} lost decisions",
+            counts.ops, counts.faults, counts.failed, counts.dup, counts.lost
+        );
+        return if counts.passed(&one) { ExitCode::SUCCESS } else { ExitCode::FAILURE };
+    }
+    let mut total = Counts::default();
+    let (mut runs, mut passed) = (0, true);
+    for variant in [Variant::Interim, Variant::Pending] {
+        for tasks in [1, 4, 8, 32, 128] {
+            for seed in args.seed..args.seed.saturating_add(3) {
+                let run = Run { tasks, seed, variant, ..one };
+                let counts = soak(run).await;
+                println!(
+                    "soak [{variant:?}, --tasks {tasks}, --seed {seed}]: {} ops, {} decisions, {:.1}% faults, {} failed, \
+                     {} duplicate decisions, {} lost decisions{}",
+                    counts.ops,
+                    counts.decisions,
+                    counts.share_of_faults() * 100.0,
+                    counts.failed,
+                    counts.dup,
+                    counts.lost,
+                    if counts.passed(&run) { "" } else { "  <-- FAILED" }
+                );
+                passed &= counts.passed(&run);
+                runs += 1;
+                total.ops += counts.ops;
+                total.faults += counts.faults;
+                total.failed += counts.failed;
+                total.dup += counts.dup;
+                total.lost += counts.lost;
+            }
+        }
+    }
+    println!(
+        "soak matrix: {runs} runs, {} ops, {} faults injected, {} failed, {} duplicate decisions, {} lost decisions",
+        total.ops, total.faults, total.failed, total.dup, total.lost
+    );
+    if passed { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+/// Runs `run` against a new emulator, and checks the emulator's record against what the SDK reported. Prints a
+/// summary line, and the first failing decisions with their history.
+async fn soak(run: Run) -> Counts {
+    history::clear();
     let emulator = Arc::new(Emulator::start(EmulatorConfig::default().with_page_size(50)).await.expect("emulator"));
     // Operations end almost at once; the client still waits the 202's `Retry-After` (1 s) before its first
     // poll, so those tasks run their decisions beside their other operations rather than one after another.
-    let async_mode =
-        AsyncOperations { duration: Duration::from_millis(5), retry_after_secs: 1, ..AsyncOperations::default() };
+    let async_mode = AsyncOperations {
+        duration: Duration::from_millis(5),
+        retry_after_secs: 1,
+        while_running: run.variant.while_running(),
+        ..AsyncOperations::default()
+    };
     for sub in SUBSCRIPTIONS.into_iter().filter(|s| answers_202(s)) {
         emulator.set_async_operations_for(sub, Some(async_mode.clone()));
     }
     // Enough pending requests for every decision the run can make; each task owns its own slice.
-    let per_task = args.ops / args.tasks / 3 + 8;
-    let mut owned: Vec<Vec<(String, String)>> = vec![Vec::new(); args.tasks];
+    let per_task = run.ops / run.tasks / 3 + 8;
+    let mut owned: Vec<Vec<(String, String)>> = vec![Vec::new(); run.tasks];
     for (task, slice) in owned.iter_mut().enumerate() {
         let sub = SUBSCRIPTIONS[task % SUBSCRIPTIONS.len()];
         for i in 0..per_task {
@@ -166,9 +300,9 @@ async fn main() -> ExitCode {
         let readable: Vec<String> = mine.iter().map(|(_, id)| id.clone()).collect();
         let (client, emulator, outcomes, done, failed, tenant) =
             (client.clone(), emulator.clone(), outcomes.clone(), done.clone(), failed.clone(), tenant.clone());
-        let quota = args.ops / args.tasks + usize::from(task < args.ops % args.tasks);
-        let fault_rate = args.fault_rate;
-        let mut rng = fastrand::Rng::with_seed(args.seed.wrapping_mul(1_000_003).wrapping_add(task as u64));
+        let quota = run.ops / run.tasks + usize::from(task < run.ops % run.tasks);
+        let fault_rate = run.fault_rate;
+        let mut rng = fastrand::Rng::with_seed(run.seed.wrapping_mul(1_000_003).wrapping_add(task as u64));
         handles.push(tokio::spawn(async move {
             let sub = SUBSCRIPTIONS[task % SUBSCRIPTIONS.len()];
             let accepted = answers_202(sub);
@@ -213,43 +347,163 @@ async fn main() -> ExitCode {
 
     // Check the emulator's record against what the SDK reported.
     let outcomes = outcomes.lock().expect("lock").clone();
-    let Tally { dup, lost } = tally(&emulator, &outcomes);
-
-    let foreign = emulator.foreign_host_requests();
-    if foreign > 0 {
-        println!("{foreign} requests sent to a foreign polling host");
+    let tally = tally(&emulator, &outcomes);
+    let counts = Counts {
+        ops: done.load(Ordering::Relaxed),
+        decisions: outcomes.len(),
+        responses: emulator.requests_received(),
+        faults: emulator.faults_injected(),
+        failed: failed.load(Ordering::Relaxed),
+        dup: tally.dup,
+        lost: tally.lost.len(),
+        foreign: emulator.foreign_host_requests(),
+    };
+    if counts.foreign > 0 {
+        println!("{} requests sent to a foreign polling host", counts.foreign);
     }
-    let ops = done.load(Ordering::Relaxed);
-    let failed = failed.load(Ordering::Relaxed);
-    let faults = emulator.faults_injected();
-    let responses = emulator.requests_received();
-    let share = faults as f64 / responses.max(1) as f64;
     println!(
-        "{} decisions, {responses} responses served, {:.1}% of them faults, {:.1} s, {:.0} ops/s",
-        outcomes.len(),
-        share * 100.0,
+        "{} decisions, {} responses served, {:.1}% of them faults, {:.1} s, {:.0} ops/s",
+        counts.decisions,
+        counts.responses,
+        counts.share_of_faults() * 100.0,
         elapsed.as_secs_f64(),
-        ops as f64 / elapsed.as_secs_f64()
+        counts.ops as f64 / elapsed.as_secs_f64()
     );
-    println!(
-        "soak: {ops} ops, {faults} faults injected, {failed} failed, {dup} duplicate decisions, {lost} lost decisions"
-    );
-    if failed == 0 && dup == 0 && lost == 0 && foreign == 0 && share >= 0.30 && ops >= args.ops {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
+    // The failing decisions, with their history: each round, what came back, each read and what it showed.
+    let mut failing: Vec<(&String, String)> = tally.lost.iter().map(|id| (id, "lost".to_owned())).collect();
+    let mut reported: Vec<_> = outcomes.iter().filter(|(_, (_, r))| *r != Reported::Taken).collect();
+    reported.sort_by_key(|(id, _)| id.as_str());
+    failing.extend(reported.into_iter().map(|(id, (decision, r))| (id, format!("{decision} reported {r:?}"))));
+    for (id, why) in failing.iter().take(SHOWN_FAILURES) {
+        println!("failing decision {id} ({why}); the emulator shows {}", emulator_view(&emulator, id));
+        for line in history::of(id) {
+            println!("    {line}");
+        }
+    }
+    counts
+}
+
+/// What the emulator shows of a request: its status, the decisions recorded, the decision POSTs received.
+fn emulator_view(emulator: &Emulator, id: &str) -> String {
+    let sub = SUBSCRIPTIONS.iter().find(|sub| emulator.request_status(sub, id).is_some()).copied().unwrap_or("?");
+    let status = emulator.request_status(sub, id).unwrap_or_default();
+    let recorded: Vec<String> =
+        emulator.decisions().into_iter().filter(|d| d.request_id == id).map(|d| d.decision).collect();
+    let posts = emulator.decision_posts().into_iter().find(|p| p.request_id == id);
+    format!(
+        "status {status}, recorded {recorded:?}, {} decision POST(s), {} after it was decided",
+        posts.as_ref().map_or(0, |p| p.received),
+        posts.as_ref().map_or(0, |p| p.after_decision)
+    )
+}
+
+/// The SDK's log of each decision, kept by request id: every event logged inside a decision's span
+/// (`lockbox_decision`, whose field `request_id` names it), the pipeline's retries included.
+mod history {
+    use std::{
+        collections::HashMap,
+        fmt::Write as _,
+        sync::{LazyLock, Mutex},
+    };
+
+    use tracing::{
+        Event, Subscriber,
+        field::{Field, Visit},
+        span::{Attributes, Id},
+    };
+    use tracing_subscriber::{
+        Layer,
+        filter::{LevelFilter, Targets},
+        layer::{Context, SubscriberExt as _},
+        registry::LookupSpan,
+        util::SubscriberInitExt as _,
+    };
+
+    static LINES: LazyLock<Mutex<HashMap<String, Vec<String>>>> = LazyLock::new(Mutex::default);
+
+    /// Keeps the SDK's `info` events of every decision from now on.
+    pub fn install() {
+        let only_the_sdk = Targets::new().with_target("azure_customer_lockbox", LevelFilter::INFO);
+        tracing_subscriber::registry().with(Keeper.with_filter(only_the_sdk)).init();
+    }
+
+    /// Forgets what was kept (a new run).
+    pub fn clear() {
+        LINES.lock().expect("lock").clear();
+    }
+
+    /// The lines kept for request `id`.
+    pub fn of(id: &str) -> Vec<String> {
+        LINES.lock().expect("lock").get(id).cloned().unwrap_or_default()
+    }
+
+    /// A decision span's request id, kept in the span's extensions.
+    struct RequestId(String);
+
+    /// Renders an event's fields as `message key=value ...`.
+    #[derive(Default)]
+    struct Line(String);
+
+    impl Visit for Line {
+        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+            let _ = match field.name() {
+                "message" => write!(self.0, "{value:?} "),
+                name => write!(self.0, "{name}={value:?} "),
+            };
+        }
+    }
+
+    /// Finds a span's `request_id` field.
+    #[derive(Default)]
+    struct FindId(Option<String>);
+
+    impl Visit for FindId {
+        fn record_str(&mut self, field: &Field, value: &str) {
+            if field.name() == "request_id" {
+                self.0 = Some(value.to_owned());
+            }
+        }
+        fn record_debug(&mut self, _: &Field, _: &dyn std::fmt::Debug) {}
+    }
+
+    struct Keeper;
+
+    impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Keeper {
+        fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+            if attrs.metadata().name() != "lockbox_decision" {
+                return;
+            }
+            let mut found = FindId::default();
+            attrs.record(&mut found);
+            if let (Some(request_id), Some(span)) = (found.0, ctx.span(id)) {
+                span.extensions_mut().insert(RequestId(request_id));
+            }
+        }
+
+        fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+            let Some(scope) = ctx.event_scope(event) else { return };
+            let Some(request_id) =
+                scope.from_root().find_map(|span| span.extensions().get::<RequestId>().map(|id| id.0.clone()))
+            else {
+                return;
+            };
+            let mut line = Line::default();
+            event.record(&mut line);
+            let line = format!("{} {}", event.metadata().level(), line.0.trim_end());
+            LINES.lock().expect("lock").entry(request_id).or_default().push(line);
+        }
     }
 }
 
-/// The two counters that compare the emulator's record with what the SDK reported.
+/// What compares the emulator's record with what the SDK reported.
 #[derive(Debug, PartialEq)]
 struct Tally {
     /// Decision POSTs that reached the emulator for a request whose decision was already recorded (the
     /// emulator counts every POST per request, refused ones included).
     dup: u64,
-    /// Decisions the caller was told wrongly: reported as taken but not recorded (or recorded otherwise),
-    /// reported as failed although recorded, or recorded without any report.
-    lost: usize,
+    /// The decisions the caller was told wrongly: reported as taken but not recorded (or recorded otherwise, or
+    /// recorded twice), reported as failed although recorded, or recorded without any report. Sorted.
+    lost: Vec<String>,
 }
 
 /// Counts duplicate and lost decisions: the emulator's record against `outcomes`, what the SDK reported.
@@ -258,17 +512,20 @@ fn tally(emulator: &Emulator, outcomes: &HashMap<String, (&'static str, Reported
     for d in emulator.decisions() {
         recorded.entry(d.request_id).or_default().push(d.decision);
     }
-    let mut lost = 0;
+    let mut lost = Vec::new();
     for (id, (decision, reported)) in outcomes {
         let seen = recorded.get(id).map(Vec::as_slice).unwrap_or_default();
         let wrong = match reported {
             Reported::Taken => !(seen.len() == 1 && seen[0] == *decision),
             Reported::Failed => !seen.is_empty(),
-            Reported::Unknown => false,
+            Reported::Unknown => seen.len() > 1,
         };
-        lost += usize::from(wrong);
+        if wrong {
+            lost.push(id.clone());
+        }
     }
-    lost += recorded.keys().filter(|id| !outcomes.contains_key(*id)).count();
+    lost.extend(recorded.keys().filter(|id| !outcomes.contains_key(*id)).cloned());
+    lost.sort();
     Tally { dup: emulator.duplicate_decisions(), lost }
 }
 
@@ -326,7 +583,7 @@ mod tests {
         client.requests(SUB).unwrap().approve(&approved, "ok").await.expect("approved");
         let case = |reports: &[(&String, &'static str, Reported)]| {
             let outcomes = reports.iter().map(|(id, d, r)| ((*id).clone(), (*d, *r))).collect();
-            tally(&emulator, &outcomes).lost
+            tally(&emulator, &outcomes).lost.len()
         };
         use Reported::*;
         assert_eq!(case(&[(&approved, "Approve", Taken)]), 0, "reported as recorded");
@@ -346,9 +603,9 @@ mod tests {
         let requests = client.requests(SUB).unwrap();
         requests.approve(&id, "ok").await.expect("approved");
         let outcomes = HashMap::from([(id.clone(), ("Approve", Reported::Taken))]);
-        assert_eq!(tally(&emulator, &outcomes), Tally { dup: 0, lost: 0 });
+        assert_eq!(tally(&emulator, &outcomes), Tally { dup: 0, lost: vec![] });
         // A blind resend of the same decision, as a broken client would send it: refused, and counted.
         assert!(requests.approve(&id, "ok").await.is_err(), "the request is no longer pending");
-        assert_eq!(tally(&emulator, &outcomes), Tally { dup: 1, lost: 0 });
+        assert_eq!(tally(&emulator, &outcomes), Tally { dup: 1, lost: vec![] });
     }
 }

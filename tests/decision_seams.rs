@@ -50,7 +50,7 @@ async fn count(server: &MockServer, verb: &str, path_ends: &str) -> usize {
     received.iter().filter(|r| r.method.as_str() == verb && r.url.path().ends_with(path_ends)).count()
 }
 
-/// The first round is cut (`504`, it may have been taken); the read says `Pending`; the resend is accepted
+/// The first round is cut (`504`, it may have been taken); two reads a second apart say `Pending`; the resend is accepted
 /// (`202`) and its operation then fails, because the first round landed in between (the request is no longer
 /// pending when the second operation ends). The caller is told the truth: approved, not a plain failure.
 #[tokio::test(start_paused = true)]
@@ -67,14 +67,14 @@ async fn a_resend_whose_accepted_operation_fails_after_an_uncertain_round_is_rea
     let failed = ResponseTemplate::new(200).set_body_json(json!({"status": "Failed", "error": {
         "code": "RequestNotPending", "message": "The Lockbox request 'req' is in status 'Approved'."}}));
     Mock::given(method("GET")).and(path("/operations/op2")).respond_with(failed).mount(&server).await;
-    let reads = Sequence::new(vec![read("Pending"), read("Approved")]);
+    let reads = Sequence::new(vec![read("Pending"), read("Pending"), read("Approved")]);
     Mock::given(method("GET")).and(path(format!("{REQUESTS}/req"))).respond_with(reads).mount(&server).await;
 
     let decision = client(&server.uri()).requests(SUB).unwrap().approve("req", "ok").await.unwrap();
     assert_eq!(decision.status, Some(ApprovalDecision::Approve));
     assert!(decision.reconciled(), "learned by reading the request");
     assert_eq!(count(&server, "POST", "/updateApproval").await, 2, "the cut round and one resend");
-    assert_eq!(count(&server, "GET", "/req").await, 2, "the read before the resend, and the one after it failed");
+    assert_eq!(count(&server, "GET", "/req").await, 3, "two reads before the resend, and one after it failed");
 }
 
 /// Accepted, but the polling URL is on another origin, and the request stays `Pending` for a while (the

@@ -75,21 +75,21 @@ async fn accepted_with_polls(server: &MockServer, polls: Vec<ResponseTemplate>) 
 #[tokio::test(start_paused = true)]
 async fn a_refusal_without_current_status_after_an_uncertain_try_is_reconciled_by_a_read() {
     for refusal in [409u16, 400] {
-        // The read after the 500 says Pending, the resend is refused, the read after the refusal shows ours.
+        // The two reads after the 500 say Pending, the resend is refused, the read after the refusal shows ours.
         let server = decisions_server(
             vec![ResponseTemplate::new(500), bare_refusal(refusal)],
-            vec![read("Pending"), read("Approved")],
+            vec![read("Pending"), read("Pending"), read("Approved")],
         )
         .await;
         let decision = client(&server.uri(), policy(3)).requests(SUB).unwrap().approve("req", "ok").await.unwrap();
         assert_eq!(decision.status, Some(ApprovalDecision::Approve), "{refusal}");
         assert!(decision.reconciled(), "{refusal}");
         assert_eq!(count(&server, "POST", "/updateApproval").await, 2, "{refusal}");
-        assert_eq!(count(&server, "GET", "/req").await, 2, "{refusal}");
+        assert_eq!(count(&server, "GET", "/req").await, 3, "{refusal}");
 
         let server = decisions_server(
             vec![ResponseTemplate::new(502), bare_refusal(refusal)],
-            vec![read("Pending"), read("Expired")],
+            vec![read("Pending"), read("Pending"), read("Expired")],
         )
         .await;
         match client(&server.uri(), policy(3)).requests(SUB).unwrap().approve("req", "ok").await.unwrap_err() {
@@ -99,7 +99,7 @@ async fn a_refusal_without_current_status_after_an_uncertain_try_is_reconciled_b
 
         let server = decisions_server(
             vec![ResponseTemplate::new(504), bare_refusal(refusal)],
-            vec![read("Pending"), ResponseTemplate::new(404)],
+            vec![read("Pending"), read("Pending"), ResponseTemplate::new(404)],
         )
         .await;
         match client(&server.uri(), policy(3)).requests(SUB).unwrap().approve("req", "ok").await.unwrap_err() {

@@ -183,12 +183,12 @@ async fn a_decision_conflict_whose_current_status_echoes_the_token() {
         "message": "The request is not pending.",
         "additionalInfo": [{"type": "LockboxRequestStatus", "info": {"currentStatus": planted}}],
     }}));
-    // The first try is ambiguous (500); the read says Pending; the resend is refused; the reads say `planted`,
+    // The first try is ambiguous (500); two reads say Pending; the resend is refused; the reads say `planted`,
     // then `Denied`.
     let posts = Sequence::new(vec![ResponseTemplate::new(500), refusal]);
     Mock::given(method("POST")).and(path(format!("{at}/updateApproval"))).respond_with(posts).mount(&server).await;
     let read = |status: &str| ResponseTemplate::new(200).set_body_json(request_json(SUB, "req-1", status));
-    let reads = Sequence::new(vec![read("Pending"), read(&planted), read("Denied")]);
+    let reads = Sequence::new(vec![read("Pending"), read("Pending"), read(&planted), read("Denied")]);
     Mock::given(method("GET")).and(path(at.as_str())).respond_with(reads).mount(&server).await;
     let retry = FixedRetryOptions {
         max_retries: 2,
@@ -207,5 +207,5 @@ async fn a_decision_conflict_whose_current_status_echoes_the_token() {
     assert!(logs::text().contains("Held-<redacted>"), "the status read in between is logged, redacted");
     assert_no_token("a decision conflict after a read that echoes the token", &error);
     let posts = server.received_requests().await.unwrap().into_iter().filter(|r| r.method.as_str() == "POST").count();
-    assert_eq!(posts, 2, "the ambiguous try and one resend after a Pending read");
+    assert_eq!(posts, 2, "the ambiguous try and one resend after two Pending reads");
 }

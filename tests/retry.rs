@@ -314,9 +314,12 @@ async fn approval_whose_failed_attempt_did_not_commit_is_resent_once() {
     let server =
         decisions_server(vec![ResponseTemplate::new(500), approved_reply()], vec![get_status("Pending")]).await;
     let client = retrying_client(&server.uri(), policy(3));
+    let started = tokio::time::Instant::now();
     client.requests(SUB).unwrap().approve("req", "ok").await.unwrap();
     assert_eq!(count(&server, "POST").await, 2);
-    assert_eq!(count(&server, "GET").await, 1);
+    // Resent only after a second read, a second after the first, still shows Pending.
+    assert_eq!(count(&server, "GET").await, 2);
+    assert!(started.elapsed() >= Duration::from_secs(1), "{:?}", started.elapsed());
 }
 
 #[tokio::test(start_paused = true)]

@@ -22,7 +22,7 @@ use crate::{
     generated::ClientRequestsExt,
     models::Approval,
     operation::Operation,
-    poller::{Poller, PollerOptions},
+    poller::{MIN_FREQUENCY, Poller, PollerOptions},
     response::{CallIds, Response},
     retry::{ExponentialRetryOptions, RetryOptions},
     status::LockboxRequestStatus,
@@ -45,6 +45,10 @@ pub(super) async fn run(core: &Core, order: Order<'_>, bound: Bound, follow: Opt
     drive(core, order, bound, follow).instrument(span).await.map_err(|error| core.pipeline().redacted(error))
 }
 
+/// The shortest time the service is given to show a round that may have been taken before the decision is sent
+/// again: the poller's shortest interval between two looks at an accepted operation.
+const SETTLE: Duration = MIN_FREQUENCY;
+
 /// The pace of a decision's waits: the retry policy's delays and the poller's cadence.
 struct Pace<'a> {
     policy: &'a RetryOptions,
@@ -62,6 +66,7 @@ impl Pace<'_> {
                 if delay.is_zero() { ExponentialRetryOptions::default().initial_delay } else { delay }
             }
             Wait::Cadence(hint) => self.cadence.next_wait(hint),
+            Wait::Settle => self.of(Wait::Backoff, round).max(SETTLE),
         }
     }
 }

@@ -50,6 +50,9 @@ pub(super) struct Look {
     pub(super) round: u32,
     /// The reads done so far in this stretch (a failed read's wait grows with them).
     pub(super) reads: u32,
+    /// Whether the service was given a [`Wait::Settle`] before the last read: a round that may have been taken
+    /// is sent again only after a read that followed one.
+    pub(super) settled: bool,
     /// What may have been taken.
     pub(super) doubt: Doubt,
     /// Why the outcome is not known: the error it ends with if it never becomes known.
@@ -58,7 +61,7 @@ pub(super) struct Look {
 
 impl Look {
     fn new(round: u32, doubt: Doubt, error: Error) -> Self {
-        Self { round, reads: 0, doubt, error }
+        Self { round, reads: 0, settled: false, doubt, error }
     }
 }
 
@@ -71,6 +74,10 @@ pub(super) enum Wait {
     Backoff,
     /// The poller's cadence: the service's hint (`Retry-After` of a `202`) or the options' frequency.
     Cadence(Option<Duration>),
+    /// Before a read that decides whether to send again: the retry delay, and at least the shortest interval
+    /// at which the poller would look at an accepted operation, so that a round whose answer was lost but which
+    /// the service took has had the time to show.
+    Settle,
 }
 
 /// Where a decision stands.
@@ -212,10 +219,14 @@ pub(super) fn after_read<P>(
         // decision on its way, no status at all): it may still land. Keep reading at the poller's pace.
         Some(hint) => State::Reading { wait: Wait::Cadence(hint), look },
         None if !status.is_pending() => State::Reading { wait: Wait::Cadence(None), look },
-        // Pending, and no accepted round outstanding: send again after the retry delay, if a round is left.
-        // Should an earlier round still land first, the service refuses this one and the refusal is read out.
+        // Pending, no accepted round outstanding, and a round left: read once more after the service was given
+        // time to show a round it took, and send again only if that read too shows Pending. Should an earlier
+        // round still land first, the service refuses the resend, and the refusal is read out.
+        None if look.round < rounds && !look.settled => {
+            State::Reading { wait: Wait::Settle, look: Look { settled: true, ..look } }
+        }
         None if look.round < rounds => {
-            State::Sending { round: look.round.saturating_add(1), wait: Wait::Backoff, doubt: Some(look.doubt) }
+            State::Sending { round: look.round.saturating_add(1), wait: Wait::None, doubt: Some(look.doubt) }
         }
         // Pending, with nothing left to try: it may still be on its way.
         None => State::Unknown(look.error),
@@ -365,6 +376,10 @@ mod tests {
             let look = Look::new(round, doubt, timeout());
             name::<()>(&after_read(look, 4, &approve, status.map(LockboxRequestStatus::parse), time_left))
         };
+        let read_settled = |round, doubt: Doubt, status: Result<&str>, time_left| {
+            let look = Look { settled: true, ..Look::new(round, doubt, timeout()) };
+            name::<()>(&after_read(look, 4, &approve, status.map(LockboxRequestStatus::parse), time_left))
+        };
         let taken = || doubt(None);
         let accepted = || doubt(Some(hint));
         let cases: Vec<(&str, String, &str)> = vec![
@@ -374,10 +389,16 @@ mod tests {
             ("another", read(1, taken(), Ok("Denied"), true), "Conflicted Denied"),
             ("expired", read(2, taken(), Ok("Expired"), true), "Conflicted Expired"),
             (
-                "pending: send again after the delay",
+                "pending: read again after the service had time",
                 read(1, taken(), Ok("Pending"), true),
-                "Sending 2 Backoff in doubt",
+                "Reading 1 Settle accepted=None",
             ),
+            (
+                "pending after that: send again",
+                read_settled(1, taken(), Ok("Pending"), true),
+                "Sending 2 None in doubt",
+            ),
+            ("shows it after that", read_settled(1, taken(), Ok("Approved"), true), "Recorded read=true (round 1)"),
             ("pending, no round left", read(4, taken(), Ok("Pending"), true), "Unknown"),
             ("pending, no time left", read(1, taken(), Ok("Pending"), false), "Unknown"),
             // An accepted decision may land after a read that shows Pending: keep reading, never resend.

@@ -31,6 +31,7 @@ mod types;
 
 pub(crate) use engine::Expect;
 use engine::{Answer, End, Engine, Kind, Progress, Target, polling_header};
+pub(crate) use types::MIN_FREQUENCY;
 pub use types::{MAX_POLL_WAIT, PollerOptions, PollerStatus, ResumeToken};
 
 use crate::{
