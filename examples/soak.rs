@@ -317,17 +317,16 @@ async fn soak(run: Run) -> Counts {
                     2 => requests.list_pending().try_next().await.map(drop),
                     3 | 4 => requests.get(&readable[rng.usize(0..readable.len())]).await.map(drop),
                     5..=7 if !mine.is_empty() => {
+                        // A decision can wait a second or more (a 202 is polled after its 1 s `Retry-After`; a
+                        // round that may have been taken is read twice, a second apart, before a resend): run it
+                        // beside the task's next operations.
                         let (_, id) = mine.pop().expect("not empty");
                         let decide = decide(requests.clone(), id, rng.bool(), outcomes.clone());
-                        if accepted {
-                            // Polled after a 1 s wait: run it beside the task's next operations.
-                            let (done, failed) = (done.clone(), failed.clone());
-                            decisions.spawn(async move {
-                                count(decide.await, &done, &failed);
-                            });
-                            continue;
-                        }
-                        decide.await
+                        let (done, failed) = (done.clone(), failed.clone());
+                        decisions.spawn(async move {
+                            count(decide.await, &done, &failed);
+                        });
+                        continue;
                     }
                     8 => client.tenant().is_opted_in(&tenant).await.map(drop),
                     _ if rng.bool() => client.tenant().enable().await,
@@ -594,6 +593,27 @@ mod tests {
         assert_eq!(case(&[]), 1, "recorded, never reported");
         assert_eq!(case(&[(&approved, "Approve", Unknown), (&never_sent, "Approve", Unknown)]), 0, "honest");
         assert_eq!(case(&[(&approved, "Approve", Taken), (&never_sent, "Deny", Failed)]), 0);
+    }
+
+    /// A failing decision can be diagnosed from the soak's output alone: its history holds each round, what
+    /// came back, and each read with what it showed.
+    #[tokio::test]
+    async fn the_history_of_a_decision_holds_its_rounds_and_reads() {
+        history::install();
+        let (emulator, client) = emulator_and_client().await;
+        let id = emulator.create_request(SUB, NewLockboxRequest::default());
+        // The decision is recorded, then its answer is lost: the SDK reads the request to learn the outcome.
+        emulator.inject(Fault::status(500).after_commit().on(Operation::RequestsUpdateStatus));
+        let decision = client.requests(SUB).unwrap().approve(&id, "ok").await.expect("approved");
+        assert!(decision.reconciled());
+        let lines = history::of(&id).join("\n");
+        assert!(lines.contains("sending the decision round=1"), "{lines}");
+        assert!(lines.contains("may have been taken"), "{lines}");
+        assert!(
+            lines.contains("the request read: Approving") || lines.contains("the request read: Approved"),
+            "{lines}"
+        );
+        assert!(history::of("another-request").is_empty());
     }
 
     #[tokio::test]

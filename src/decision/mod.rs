@@ -1,45 +1,52 @@
 //! Recording a decision (an approval or a denial) exactly once, and never reporting a plain failure for one the
 //! service may have taken.
 //!
-//! A decision is not blindly resent after it may have reached the service (the pipeline stops at a 500, 502 or
-//! 504, a lost connection or a timeout once it was sent, and says the outcome is ambiguous). Then the request is
-//! read: its status tells whether the decision was taken. Once a try may have been taken, every later refusal is
-//! read the same way, and so is a decision the service accepted (`202`) whose progress cannot be followed to its
-//! end (its polling fails, its polling URL is on another host or missing, its final body shows no decision).
-//! How a decision moves:
+//! One rule: once a round may have been taken (a 500, 502 or 504, a lost connection or a timeout once it was
+//! sent) or was accepted (`202`), nothing ends the call but the request's own status, read from the service.
+//! A refusal, an operation that fails, an answer that names no decision or another one, polling that cannot go
+//! on: each is followed by a read. A read that shows `Pending` proves only that no round has landed *yet*: an
+//! accepted round, or a try cut on the client's side, can still land after it. So an accepted round is never sent
+//! again (its request is read at the poller's cadence until it leaves `Pending`), and a round that may have been
+//! taken is sent again only after a second read, at least a poll interval later, still shows `Pending`; should
+//! the earlier round land first after all, the service refuses the resend and the refusal is read out. Only a
+//! final status other than ours is a conflict.
 //!
 //! ```text
-//!                  +------------ Pending, may have been taken, a round and time left -----------+
-//!                  v                                                                            |
-//!   Sending { round } --200/201/204 + decision----------------------------------> Answered      |
-//!     |  |   --2xx, body lost------------------------------------------------> Recorded         |
-//!     |  |   --202 + polling URL--> Following --ends with the decision------> Answered          |
-//!     |  |                                |  --fails, or names none------> Reading (Accepted)   |
-//!     |  |   --202, cannot be followed----------------------------------> Reading (Accepted)     |
-//!     |  '--refused (after an uncertain round: its currentStatus shows ours)--> Recorded         |
-//!     |      --refused, after an uncertain round----------------------> Reading (Refused)        |
-//!     |      --refused-----------------------------------------------------------> Refused       |
-//!     '--may have been taken--> Reading { why } --shows the decision---------> Recorded          |
-//!                                  |  --another final status---------------> Conflicted           |
-//!                                  |  --cannot be read---------------------> Unknown              |
-//!                                  |  --Pending, otherwise-----------------> Unknown              |
-//!                                  '----------------------------------------------------------------'
+//!                 +---- Pending twice (Settle between), nothing accepted outstanding, a round left ---+
+//!                 v                                                                                    |
+//!   Sending { round, doubt } --2xx naming our decision----------------------------> Answered           |
+//!     |   |   |   --2xx, body lost or blank-------------------------------------------> Recorded       |
+//!     |   |   |   --202 + polling URL--> Following --ends naming our decision------> Answered          |
+//!     |   |   |                             |  --ends naming none/other------------> Reading           |
+//!     |   |   |                             |  --Failed, nothing else in doubt-----> Refused           |
+//!     |   |   |                             |  --Failed after doubt; polls fail----> Reading           |
+//!     |   |   '--202, cannot be followed; 2xx naming none/other--------------------> Reading           |
+//!     |   '--refused: nothing in doubt--> Refused; in doubt, currentStatus is ours--> Recorded         |
+//!     |                                  in doubt, otherwise-----------------------> Reading           |
+//!     '--may have been taken---------------------------------------------------------> Reading         |
+//!                                                                                                       |
+//!   Reading { wait, look } --shows our decision (Approving, Approved, ...)-------> Recorded             |
+//!      ^   |   |   --another final status (Denied, Expired, ...)----------------> Conflicted           |
+//!      |   |   |   --Pending, first look in this stretch-------> Reading (Settle) ----------------------+
+//!      |   |   '--no time left in the bound; no round left; unreadable for good--> Unknown
+//!      '---'--Pending with an accepted round outstanding; in flight (Initializing, unknown, no status);
+//!             a read that failed but may pass: read again (cadence, or a growing delay)
 //! ```
 //!
-//! Before a read the machine waits a backoff (the retry policy's delay for that round): a backend often
-//! finishes its work after a gateway's `504`. `Conflicted` is [`Error::DecisionConflict`], `Unknown`
-//! [`Error::DecisionOutcomeUnknown`]; `Answered` and `Recorded` give a [`Decision`], which says whether it was
-//! reconciled by a read. The transitions ([`after_send`](state::after_send),
-//! [`after_follow`](state::after_follow), [`after_read`](state::after_read)) are plain functions;
-//! [`run`](run::run) runs them, within a [`Bound`]: the client's `timeout` (and a wait's own timeout) bounds the
-//! whole call, of which part is kept for a reconciling read.
+//! Waits ([`Wait`](state::Wait)): before the reconciling read of a round that may have been taken, the retry
+//! policy's delay (a backend often finishes its work after a gateway's `504`); between reads of an accepted
+//! round, the poller's cadence (the `202`'s `Retry-After`); before the read that decides a resend, the longer of
+//! the retry delay and the poller's shortest interval (1 s). The reads are bounded by the call's bound, or,
+//! when it has none, by the retry policy's budget from the first read. `Conflicted` is
+//! [`Error::DecisionConflict`], `Unknown` [`Error::DecisionOutcomeUnknown`]; `Answered` and `Recorded` give a
+//! [`Decision`], which says whether it was reconciled by a read.
 //!
-//! The parts: `result.rs` holds [`Decision`], what a caller gets; `state.rs` the states and their transitions;
-//! `bound.rs` the [`Bound`] on the whole call; `run.rs` the loop that drives the states and the reconciling read;
-//! this file the two entries, [`record`] (a `begin_*` call) and [`decide`] (a call that waits).
-//!
-//! Uses `core`, `poller`, `operation`, `status`, `models`, `response`, `retry` and `error`; used by
-//! `requests.rs`.
+//! The parts: `send.rs` sends one round and says what its first answer came to; `state.rs` holds the states and
+//! their transitions ([`after_send`](state::after_send), [`after_follow`](state::after_follow),
+//! [`after_read`](state::after_read), plain functions tested by tables); `run.rs` drives them within a
+//! [`Bound`] and logs each step (the decision's history); `bound.rs` the bound on the whole call; `result.rs`
+//! [`Decision`], what a caller gets; this file the two entries, [`record`] (a `begin_*` call) and [`decide`]
+//! (a call that waits).
 
 mod bound;
 mod result;
