@@ -56,11 +56,13 @@ mod state;
 
 pub(crate) use bound::Bound;
 pub use result::Decision;
-use run::{Ended, run};
+use run::{Caller, run};
+
+use std::{future::Future, ops::ControlFlow};
 
 use crate::{
     core::Core,
-    error::{Error, Result},
+    error::Result,
     models::Approval,
     operation::Operation,
     poller::{Poller, PollerOptions},
@@ -79,17 +81,68 @@ pub(crate) struct Order<'a> {
 /// the module doc): a `begin_*` call, whose caller follows an accepted decision's progress.
 pub(crate) async fn record(core: &Core, order: Order<'_>) -> Result<Poller<Approval>> {
     let bound = Bound::new([core.pipeline().settings().call_timeout]);
-    match run(core, order, bound, None).await? {
-        Ended::Following(poller) => Ok(poller),
-        Ended::Decided(decision) => Ok(Poller::done(core, Operation::RequestsUpdateStatus, decision.into_model())),
-    }
+    run(core, order, bound, Record { core: core.clone() }).await
 }
 
 /// Records `decision` with `reason` on a checked request id, exactly once, follows an accepted decision's
 /// progress with `options`, and says what the service recorded; all within `bound`.
 pub(crate) async fn decide(core: &Core, order: Order<'_>, bound: Bound, options: PollerOptions) -> Result<Decision> {
-    match run(core, order, bound, Some(options)).await? {
-        Ended::Decided(decision) => Ok(decision),
-        Ended::Following(_) => Err(Error::Configuration("an accepted decision was not followed".into())),
+    run(core, order, bound, Wait { options }).await
+}
+
+/// A `begin_*` call: an accepted round's poller is handed to the caller, a decision becomes a finished poller.
+struct Record {
+    core: Core,
+}
+
+impl Caller for Record {
+    type Output = Poller<Approval>;
+
+    fn cadence(&self) -> PollerOptions {
+        PollerOptions::default()
+    }
+
+    fn accepted(
+        &self,
+        poller: Poller<Approval>,
+        _: Bound,
+    ) -> impl Future<Output = ControlFlow<Self::Output, Result<Approval>>> + Send {
+        std::future::ready(ControlFlow::Break(poller))
+    }
+
+    fn decided(&self, decision: Decision) -> Self::Output {
+        Poller::done(&self.core, Operation::RequestsUpdateStatus, decision.into_model())
+    }
+}
+
+/// A call that waits: an accepted round's poller is followed here with `options`, within the call's bound.
+struct Wait {
+    options: PollerOptions,
+}
+
+impl Caller for Wait {
+    type Output = Decision;
+
+    fn cadence(&self) -> PollerOptions {
+        self.options.clone()
+    }
+
+    async fn accepted(&self, poller: Poller<Approval>, bound: Bound) -> ControlFlow<Self::Output, Result<Approval>> {
+        let limit = bound.for_work();
+        let timeout = match (self.options.timeout, limit) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let poller = poller.with_options(PollerOptions { timeout, ..self.options.clone() });
+        ControlFlow::Continue(match limit {
+            Some(limit) => tokio::time::timeout(limit, poller)
+                .await
+                .unwrap_or_else(|_| Err(bound.timeout("requests_update_status to finish"))),
+            None => poller.await,
+        })
+    }
+
+    fn decided(&self, decision: Decision) -> Self::Output {
+        decision
     }
 }

@@ -6,7 +6,7 @@
 //! round sent and what came back, each read and what it showed. That is the decision's history; a subscriber
 //! that keeps it can tell afterwards why a call ended as it did.
 
-use std::time::Duration;
+use std::{future::Future, ops::ControlFlow, time::Duration};
 
 use tracing::Instrument;
 
@@ -28,21 +28,31 @@ use crate::{
     status::LockboxRequestStatus,
 };
 
-/// How a decision call ended.
-pub(super) enum Ended {
-    /// Accepted with a polling URL, and not followed (a `begin_*` call): its poller.
-    Following(Poller<Approval>),
-    /// Decided.
-    Decided(Decision),
+/// What a caller of [`run`] makes of an accepted round's poller, and of a decision: the difference between a
+/// `begin_*` call ([`super::record`]), which hands the poller back, and a call that waits ([`super::decide`]).
+pub(super) trait Caller {
+    /// What the call returns.
+    type Output;
+    /// The poller options whose cadence the reconciling reads keep.
+    fn cadence(&self) -> PollerOptions;
+    /// An accepted round's `poller`, within `bound`: followed to its end (`Continue` with its result), or the
+    /// call's output (`Break`).
+    fn accepted(
+        &self,
+        poller: Poller<Approval>,
+        bound: Bound,
+    ) -> impl Future<Output = ControlFlow<Self::Output, Result<Approval>>> + Send;
+    /// A decision the call ends with.
+    fn decided(&self, decision: Decision) -> Self::Output;
 }
 
-/// Runs the state machine; `follow` (the poller's options) when an accepted decision is followed here.
+/// Runs the state machine for `caller`.
 ///
 /// Every error it ends with passes the redaction step: a [`Error::DecisionConflict`]'s status is text the
 /// service chose (the request's status as read), and may echo the token like any other.
-pub(super) async fn run(core: &Core, order: Order<'_>, bound: Bound, follow: Option<PollerOptions>) -> Result<Ended> {
+pub(super) async fn run<C: Caller>(core: &Core, order: Order<'_>, bound: Bound, caller: C) -> Result<C::Output> {
     let span = tracing::info_span!("lockbox_decision", request_id = order.request_id, decision = %order.decision);
-    drive(core, order, bound, follow).instrument(span).await.map_err(|error| core.pipeline().redacted(error))
+    drive(core, order, bound, caller).instrument(span).await.map_err(|error| core.pipeline().redacted(error))
 }
 
 /// The shortest time the service is given to show a round that may have been taken before the decision is sent
@@ -72,11 +82,11 @@ impl Pace<'_> {
 }
 
 /// [`run`], before its error is redacted.
-async fn drive(core: &Core, order: Order<'_>, bound: Bound, follow: Option<PollerOptions>) -> Result<Ended> {
+async fn drive<C: Caller>(core: &Core, order: Order<'_>, bound: Bound, caller: C) -> Result<C::Output> {
     let decision = order.decision.clone();
     let body = Approval { status: Some(decision.clone()), reason: Some(order.reason.to_owned()) };
     let policy = &core.pipeline().settings().retry;
-    let pace = Pace { policy, cadence: follow.clone().unwrap_or_default() };
+    let pace = Pace { policy, cadence: caller.cadence() };
     let rounds = policy.max_retries().saturating_add(1);
     // How many times the decision went out, over every round (a tally for the caller, not a state).
     let mut attempts: u32 = 0;
@@ -104,21 +114,9 @@ async fn drive(core: &Core, order: Order<'_>, bound: Bound, follow: Option<Polle
                     }
                 }
             }
-            State::Following { round, poller, ids, hint, before } => match &follow {
-                None => return Ok(Ended::Following(poller)),
-                Some(options) => {
-                    let limit = bound.for_work();
-                    let timeout = match (options.timeout, limit) {
-                        (Some(a), Some(b)) => Some(a.min(b)),
-                        (a, b) => a.or(b),
-                    };
-                    let poller = poller.with_options(PollerOptions { timeout, ..options.clone() });
-                    let result = match limit {
-                        Some(limit) => tokio::time::timeout(limit, poller)
-                            .await
-                            .unwrap_or_else(|_| Err(bound.timeout("requests_update_status to finish"))),
-                        None => poller.await,
-                    };
+            State::Following { round, poller, ids, hint, before } => match caller.accepted(poller, bound).await {
+                ControlFlow::Break(output) => return Ok(output),
+                ControlFlow::Continue(result) => {
                     history.followed(round, &result);
                     after_follow(round, &decision, ids, hint, before, result)
                 }
@@ -146,8 +144,8 @@ async fn drive(core: &Core, order: Order<'_>, bound: Bound, follow: Option<Polle
                 let time_left = !last && reading.for_work().is_none_or(|left| !left.is_zero());
                 after_read(look, rounds, &decision, read, time_left)
             }
-            State::Answered(approval, ids) => return Ok(decided(approval, ids, attempts, false)),
-            State::Recorded { ids, read } => return Ok(decided(body, ids, attempts, read)),
+            State::Answered(approval, ids) => return Ok(caller.decided(decision_of(approval, ids, attempts, false))),
+            State::Recorded { ids, read } => return Ok(caller.decided(decision_of(body, ids, attempts, read))),
             State::Conflicted(current_status) => {
                 let request_id = order.request_id.to_owned();
                 return Err(Error::DecisionConflict { request_id, decision, current_status });
@@ -162,8 +160,8 @@ async fn drive(core: &Core, order: Order<'_>, bound: Bound, follow: Option<Polle
 }
 
 /// A decision for the caller: `approval` as recorded by call `ids`, after `attempts` sends in all.
-fn decided(approval: Approval, ids: CallIds, attempts: u32, reconciled: bool) -> Ended {
-    Ended::Decided(Decision { response: Response::new(approval, CallIds { attempts, ..ids }), reconciled })
+fn decision_of(approval: Approval, ids: CallIds, attempts: u32, reconciled: bool) -> Decision {
+    Decision { response: Response::new(approval, CallIds { attempts, ..ids }), reconciled }
 }
 
 /// The decision's history, logged at `info`: what each round sent and what came back, each read and what it
