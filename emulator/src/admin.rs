@@ -16,7 +16,8 @@ use serde_json::json;
 use super::arm::{ArmError, ok_json};
 use super::faults::FaultSpec;
 use super::model::{NewLockboxRequest, Seed};
-use super::state::{Shared, rfc3339, to_delta};
+use super::request::{rfc3339, to_delta};
+use super::state::Shared;
 use super::subscriptions::{NewSubscription, TenantSeed};
 
 pub(crate) fn routes() -> Router<Arc<Shared>> {

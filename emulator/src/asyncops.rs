@@ -7,14 +7,14 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::arm::{ArmError, ok_json};
-use super::model::{API_VERSION, AsyncOperations, WhileRunning};
-use super::state::{Decision, Inner, rfc3339, to_delta};
+use super::model::{API_VERSION, AsyncOperations};
+use super::request::{Decision, rfc3339, to_delta};
 
 /// What an operation does when it succeeds.
 #[derive(Debug, Clone)]
 pub(crate) enum OpEffect {
     /// A decision; `begun` when the request already moved to `Approving` or `Denying` as it was accepted
-    /// ([`WhileRunning::Interim`]), so that only its end remains.
+    /// ([`WhileRunning::Interim`](super::model::WhileRunning::Interim)), so that only its end remains.
     Decide {
         sub: String,
         rid: String,
@@ -40,82 +40,51 @@ pub(crate) struct AsyncOp {
     pub outcome: Option<Result<Option<Value>, ArmError>>,
 }
 
-impl Inner {
-    /// The async-mode settings for decisions on this subscription: its own, else the emulator's.
-    pub fn async_cfg_for(&self, sub: &str) -> Option<&AsyncOperations> {
-        match self.async_by_subscription.get(&sub.to_ascii_lowercase()) {
-            Some(own) => own.as_ref(),
-            None => self.async_cfg.as_ref(),
-        }
-    }
+/// The long-running operations started so far.
+#[derive(Debug, Default)]
+pub(crate) struct Ops {
+    list: Vec<AsyncOp>,
+}
 
-    /// How a decision on this subscription is answered: `None` at once, else `202` with this request state
-    /// while its operation runs.
-    pub fn decision_mode(&self, sub: &str) -> Option<WhileRunning> {
-        self.async_cfg_for(sub).map(|cfg| cfg.while_running)
-    }
-
-    /// Starts an operation if async mode is on; returns its id.
-    pub fn start_op(&mut self, effect: OpEffect, now: DateTime<Utc>) -> Option<(String, u64)> {
-        let cfg = match &effect {
-            OpEffect::Decide { sub, .. } => self.async_cfg_for(sub),
-            OpEffect::Tenant { .. } => self.async_cfg.as_ref(),
-        }
-        .cloned()?;
+impl Ops {
+    /// Starts one with `cfg` at `now`: its id, and the `Retry-After` its `202` carries.
+    pub fn start(&mut self, cfg: &AsyncOperations, effect: OpEffect, now: DateTime<Utc>) -> (String, u64) {
         let id = uuid::Uuid::new_v4().to_string();
-        self.ops.push(AsyncOp {
+        self.list.push(AsyncOp {
             id: id.clone(),
             effect,
             start: now,
             end: now.checked_add_signed(to_delta(cfg.duration)).unwrap_or(now),
-            fail_with: cfg.fail_with,
+            fail_with: cfg.fail_with.clone(),
             outcome: None,
         });
-        Some((id, cfg.retry_after_secs))
+        (id, cfg.retry_after_secs)
     }
 
-    /// Finishes every operation due by `now`, in the order they end, applying their effects.
-    pub fn settle(&mut self, now: DateTime<Utc>) {
-        let mut due: Vec<usize> =
-            (0..self.ops.len()).filter(|&i| self.ops[i].outcome.is_none() && self.ops[i].end <= now).collect();
-        due.sort_by_key(|&i| self.ops[i].end);
-        for i in due {
-            let op = self.ops[i].clone();
-            let failed =
-                op.fail_with.map(|(code, message)| ArmError::new(StatusCode::INTERNAL_SERVER_ERROR, &code, message));
-            let outcome = if let Some(error) = failed {
-                if let OpEffect::Decide { sub, rid, decision, reason, begun: true } = &op.effect {
-                    self.end_decision(sub, rid, *decision, reason.as_deref(), op.end, false);
-                }
-                Err(error)
-            } else {
-                match op.effect {
-                    OpEffect::Decide { sub, rid, decision, reason, begun: true } => {
-                        self.end_decision(&sub, &rid, decision, reason.as_deref(), op.end, true);
-                        Ok(Some(decision.echo(reason.as_deref())))
-                    }
-                    OpEffect::Decide { sub, rid, decision, reason, begun: false } => self
-                        .decide(&sub, &rid, decision, reason.as_deref(), op.end)
-                        .map(|()| Some(decision.echo(reason.as_deref()))),
-                    OpEffect::Tenant { tenant, on } => {
-                        self.set_tenant(&tenant, on);
-                        Ok(None)
-                    }
-                }
-            };
-            self.ops[i].outcome = Some(outcome);
+    /// The operations due by `now` that have no outcome yet, in the order they end.
+    pub fn due(&self, now: DateTime<Utc>) -> Vec<AsyncOp> {
+        let mut due: Vec<AsyncOp> =
+            self.list.iter().filter(|op| op.outcome.is_none() && op.end <= now).cloned().collect();
+        due.sort_by_key(|op| op.end);
+        due
+    }
+
+    /// Records how operation `id` ended.
+    pub fn finish(&mut self, id: &str, outcome: Result<Option<Value>, ArmError>) {
+        if let Some(op) = self.list.iter_mut().find(|op| op.id == id) {
+            op.outcome = Some(outcome);
         }
     }
 
-    fn op(&self, id: &str) -> Result<&AsyncOp, ArmError> {
-        self.ops.iter().find(|op| op.id.eq_ignore_ascii_case(id)).ok_or_else(|| {
+    fn get(&self, id: &str) -> Result<&AsyncOp, ArmError> {
+        self.list.iter().find(|op| op.id.eq_ignore_ascii_case(id)).ok_or_else(|| {
             ArmError::new(StatusCode::NOT_FOUND, "OperationNotFound", format!("The operation '{id}' was not found."))
         })
     }
 
-    /// `GET .../operationStatuses/{id}`.
-    pub fn op_status(&self, id: &str) -> Result<Response, ArmError> {
-        let op = self.op(id)?;
+    /// `GET .../operationStatuses/{id}`; a running operation's answer carries `Retry-After: retry_after_secs`.
+    pub fn status(&self, id: &str, retry_after_secs: Option<u64>) -> Result<Response, ArmError> {
+        let op = self.get(id)?;
         let mut body = json!({
             "id": format!("/providers/Microsoft.CustomerLockbox/operationStatuses/{}", op.id),
             "name": op.id,
@@ -134,22 +103,19 @@ impl Inner {
         }
         let mut response = ok_json(body);
         if op.outcome.is_none()
-            && let Some(cfg) = &self.async_cfg
-            && let Ok(value) = HeaderValue::from_str(&cfg.retry_after_secs.to_string())
+            && let Some(secs) = retry_after_secs
+            && let Ok(value) = HeaderValue::from_str(&secs.to_string())
         {
             response.headers_mut().insert("retry-after", value);
         }
         Ok(response)
     }
 
-    /// `GET .../operationResults/{id}`.
-    pub fn op_result(&self, id: &str, base: &Url) -> Result<Response, ArmError> {
-        let op = self.op(id)?;
+    /// `GET .../operationResults/{id}`: `202` again (with `Retry-After: retry_after_secs`) while it runs.
+    pub fn result(&self, id: &str, base: &Url, retry_after_secs: u64) -> Result<Response, ArmError> {
+        let op = self.get(id)?;
         match &op.outcome {
-            None => {
-                let retry = self.async_cfg.as_ref().map_or(1, |c| c.retry_after_secs);
-                Ok(accepted(base, &op.id, retry))
-            }
+            None => Ok(accepted(base, &op.id, retry_after_secs)),
             Some(Ok(Some(body))) => Ok(ok_json(body.clone())),
             Some(Ok(None)) => Ok(StatusCode::OK.into_response()),
             Some(Err(error)) => Err(error.clone()),

@@ -62,9 +62,11 @@
 mod admin;
 mod arm;
 mod asyncops;
+mod envelope;
 mod faults;
 mod listing;
 mod model;
+mod request;
 mod routes;
 mod server;
 mod state;
@@ -93,7 +95,8 @@ pub use subscriptions::{
 };
 
 use model::canonical_status;
-use state::{Inner, Shared, StoredRequest, to_delta};
+use request::{StoredRequest, to_delta};
+use state::{Inner, Shared};
 
 /// A running emulator. Dropping it stops the server; [`Emulator::shutdown`] stops it gracefully.
 #[derive(Debug)]

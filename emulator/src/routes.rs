@@ -9,16 +9,21 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use percent_encoding::{percent_decode_str, utf8_percent_encode};
 use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
 
 use super::arm::{ArmError, bearer_token, check_api_version, ok_json, query_pairs, query_param, tenant_from_token};
 use super::asyncops::{OpEffect, accepted};
 use super::faults::{FaultKind, Operation, fault_response};
 use super::listing::{COMPONENT, operations_catalogue, page, page_answer, page_offset, parse_filter};
-use super::model::API_VERSION;
-use super::model::WhileRunning;
-use super::server::ConnectionKill;
-use super::state::{Decision, Shared, not_found};
+use super::model::{API_VERSION, WhileRunning};
+use super::request::Decision;
+use super::state::{Shared, not_found};
 use super::subscriptions::{SUBSCRIPTIONS_API_VERSION, principal};
+
+/// Put into every request's extensions: cancelling it makes the connection task drop the connection
+/// (closing the socket) without writing anything more.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnectionKill(pub CancellationToken);
 
 /// Longest accepted request path.
 const MAX_PATH: usize = 2048;

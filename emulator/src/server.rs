@@ -12,13 +12,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_service::Service as _;
 
+use super::routes::ConnectionKill;
 use super::state::Shared;
-use super::{admin, arm, routes};
-
-/// Put into every request's extensions: cancelling it makes the connection task drop the connection
-/// (closing the socket) without writing anything more.
-#[derive(Debug, Clone)]
-pub(crate) struct ConnectionKill(pub CancellationToken);
+use super::{admin, envelope, routes};
 
 /// How long a graceful shutdown waits for in-flight requests.
 const GRACE: Duration = Duration::from_secs(5);
@@ -26,7 +22,7 @@ const GRACE: Duration = Duration::from_secs(5);
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     admin::routes()
         .fallback(routes::dispatch)
-        .layer(axum::middleware::from_fn_with_state(shared.clone(), arm::arm_envelope))
+        .layer(axum::middleware::from_fn_with_state(shared.clone(), envelope::arm_envelope))
         .with_state(shared)
 }
 

@@ -5,175 +5,21 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use axum::response::Response;
+use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
 use url::Url;
 
 use super::arm::ArmError;
-use super::asyncops::AsyncOp;
+use super::asyncops::{OpEffect, Ops};
 use super::faults::{Fault, Operation};
-use super::model::{AsyncOperations, DecisionRecord, NewLockboxRequest, ReceivedRequest};
+use super::model::{AsyncOperations, DecisionRecord, ReceivedRequest, WhileRunning};
+use super::request::{Decision, StoredRequest, to_delta};
 use super::store::RequestStore;
 use super::subscriptions::Arm;
 
 /// Received requests kept at most (oldest dropped first).
 const RECEIVED_CAP: usize = 10_000;
-
-/// RFC 3339 with whole seconds and `Z`, as ARM writes times.
-pub(crate) fn rfc3339(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-pub(crate) fn to_delta(d: Duration) -> TimeDelta {
-    TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)
-}
-
-/// An approval decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Decision {
-    Approve,
-    Deny,
-}
-
-impl Decision {
-    pub fn parse(s: &str) -> Option<Self> {
-        if s.eq_ignore_ascii_case("Approve") {
-            Some(Self::Approve)
-        } else if s.eq_ignore_ascii_case("Deny") {
-            Some(Self::Deny)
-        } else {
-            None
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Approve => "Approve",
-            Self::Deny => "Deny",
-        }
-    }
-
-    /// The status a request shows while this decision takes effect.
-    pub fn interim(self) -> &'static str {
-        match self {
-            Self::Approve => "Approving",
-            Self::Deny => "Denying",
-        }
-    }
-
-    /// The status a request reaches once this decision has taken effect.
-    pub fn settled(self) -> &'static str {
-        match self {
-            Self::Approve => "Approved",
-            Self::Deny => "Denied",
-        }
-    }
-
-    /// The approval JSON the service echoes.
-    pub fn echo(self, reason: Option<&str>) -> Value {
-        match reason {
-            Some(reason) => json!({"status": self.as_str(), "reason": reason}),
-            None => json!({"status": self.as_str()}),
-        }
-    }
-}
-
-/// One stored Lockbox request.
-#[derive(Debug, Clone)]
-pub(crate) struct StoredRequest {
-    pub subscription_id: String,
-    pub request_id: String,
-    pub status: String,
-    /// `(when, final status)` of an `Approving` / `Denying` transition.
-    pub transition: Option<(DateTime<Utc>, &'static str)>,
-    pub created: DateTime<Utc>,
-    pub expiration: DateTime<Utc>,
-    pub support_request: String,
-    pub new: NewLockboxRequest,
-    /// Decision POSTs received for this request, and how many of them came after its decision was recorded.
-    pub posts: DecisionPostCounts,
-}
-
-/// Per-request counts of decision POSTs (not capped, unlike the received log).
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct DecisionPostCounts {
-    pub received: u64,
-    pub after_decision: u64,
-    /// Whether a decision was recorded for the request.
-    pub decided: bool,
-}
-
-impl StoredRequest {
-    pub fn new(
-        subscription_id: &str,
-        request_id: Option<String>,
-        status: &str,
-        created: DateTime<Utc>,
-        expiration: DateTime<Utc>,
-        new: NewLockboxRequest,
-    ) -> Self {
-        let support_request = if new.support_request.is_empty() {
-            format!("{}{:010}", created.format("%y%m%d"), fastrand::u64(..10_000_000_000))
-        } else {
-            new.support_request.clone()
-        };
-        Self {
-            subscription_id: subscription_id.to_owned(),
-            request_id: request_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
-            status: status.to_owned(),
-            transition: None,
-            created,
-            expiration,
-            support_request,
-            new,
-            posts: DecisionPostCounts::default(),
-        }
-    }
-
-    /// The status a read shows at `now`.
-    pub fn status_at(&self, now: DateTime<Utc>) -> &str {
-        match self.transition {
-            Some((at, target)) if now >= at => target,
-            _ if self.status == "Pending" && now >= self.expiration => "Expired",
-            _ => &self.status,
-        }
-    }
-
-    pub fn to_json(&self, now: DateTime<Utc>) -> Value {
-        let sub = &self.subscription_id;
-        let rid = &self.request_id;
-        let resource_ids = if self.new.resource_ids.is_empty() {
-            format!(
-                "/subscriptions/{sub}/resourceGroups/contoso-rg/providers/Microsoft.Storage/storageAccounts/contosodata"
-            )
-        } else {
-            self.new.resource_ids.join(",")
-        };
-        json!({
-            "id": format!("/subscriptions/{sub}/providers/Microsoft.CustomerLockbox/requests/{rid}"),
-            "name": rid,
-            "type": "requests",
-            "properties": {
-                "requestId": rid,
-                "justification": self.new.justification,
-                "status": self.status_at(now),
-                "createdDateTime": rfc3339(self.created),
-                "expirationDateTime": rfc3339(self.expiration),
-                "duration": self.new.duration_hours.to_string(),
-                "resourceIds": resource_ids,
-                "resourceType": self.new.resource_type,
-                "supportRequest": self.support_request,
-                "supportCaseUrl": format!(
-                    "https://portal.azure.com/#resource/subscriptions/{sub}/providers/Microsoft.Support/supportTickets/{}",
-                    self.support_request
-                ),
-                "workitemsource": self.new.workitem_source,
-                "subscriptionId": sub,
-                "accessLevel": self.new.access_level,
-            }
-        })
-    }
-}
 
 /// Mutable state behind one lock; never held across an `.await`.
 #[derive(Debug, Default)]
@@ -195,12 +41,73 @@ pub(crate) struct Inner {
     pub async_by_subscription: HashMap<String, Option<AsyncOperations>>,
     /// ARM requests whose `Host` was not the emulator's own host (e.g. a foreign polling URL followed).
     pub foreign_host_requests: usize,
-    pub ops: Vec<AsyncOp>,
+    pub ops: Ops,
     /// Subscriptions, the request budget and added latency.
     pub arm: Arm,
 }
 
 impl Inner {
+    /// The async-mode settings for decisions on this subscription: its own, else the emulator's.
+    pub fn async_cfg_for(&self, sub: &str) -> Option<&AsyncOperations> {
+        match self.async_by_subscription.get(&sub.to_ascii_lowercase()) {
+            Some(own) => own.as_ref(),
+            None => self.async_cfg.as_ref(),
+        }
+    }
+
+    /// How a decision on this subscription is answered: `None` at once, else `202` with this request state
+    /// while its operation runs.
+    pub fn decision_mode(&self, sub: &str) -> Option<WhileRunning> {
+        self.async_cfg_for(sub).map(|cfg| cfg.while_running)
+    }
+
+    /// Starts an operation if async mode is on for it: its id, and the `Retry-After` of its `202`.
+    pub fn start_op(&mut self, effect: OpEffect, now: DateTime<Utc>) -> Option<(String, u64)> {
+        let cfg = match &effect {
+            OpEffect::Decide { sub, .. } => self.async_cfg_for(sub),
+            OpEffect::Tenant { .. } => self.async_cfg.as_ref(),
+        }
+        .cloned()?;
+        Some(self.ops.start(&cfg, effect, now))
+    }
+
+    /// Finishes every operation due by `now`, in the order they end, applying their effects.
+    pub fn settle(&mut self, now: DateTime<Utc>) {
+        for op in self.ops.due(now) {
+            let failed =
+                op.fail_with.map(|(code, message)| ArmError::new(StatusCode::INTERNAL_SERVER_ERROR, &code, message));
+            let outcome = match (failed, op.effect) {
+                (Some(error), OpEffect::Decide { sub, rid, decision, reason, begun: true }) => {
+                    self.end_decision(&sub, &rid, decision, reason.as_deref(), op.end, false);
+                    Err(error)
+                }
+                (Some(error), _) => Err(error),
+                (None, OpEffect::Decide { sub, rid, decision, reason, begun: true }) => {
+                    self.end_decision(&sub, &rid, decision, reason.as_deref(), op.end, true);
+                    Ok(Some(decision.echo(reason.as_deref())))
+                }
+                (None, OpEffect::Decide { sub, rid, decision, reason, begun: false }) => self
+                    .decide(&sub, &rid, decision, reason.as_deref(), op.end)
+                    .map(|()| Some(decision.echo(reason.as_deref()))),
+                (None, OpEffect::Tenant { tenant, on }) => {
+                    self.set_tenant(&tenant, on);
+                    Ok(None)
+                }
+            };
+            self.ops.finish(&op.id, outcome);
+        }
+    }
+
+    /// `GET .../operationStatuses/{id}`.
+    pub fn op_status(&self, id: &str) -> Result<Response, ArmError> {
+        self.ops.status(id, self.async_cfg.as_ref().map(|cfg| cfg.retry_after_secs))
+    }
+
+    /// `GET .../operationResults/{id}`.
+    pub fn op_result(&self, id: &str, base: &Url) -> Result<Response, ArmError> {
+        self.ops.result(id, base, self.async_cfg.as_ref().map_or(1, |cfg| cfg.retry_after_secs))
+    }
+
     pub fn now(&self) -> DateTime<Utc> {
         Utc::now().checked_add_signed(self.clock_offset).unwrap_or(DateTime::<Utc>::MAX_UTC)
     }

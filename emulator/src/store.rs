@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use super::state::StoredRequest;
+use super::request::StoredRequest;
 
 /// The stored requests: see the module documentation.
 #[derive(Debug, Default)]
