@@ -1,7 +1,7 @@
 //! The crate-private core every per-resource client, pager, poller and watch works with: the generated client
 //! (typed request builders) with its [`Pipeline`] (settings, token cache, the request path).
 //!
-//! Uses `generated`, `pipeline`, `operation` and `error`. Only `client.rs` makes one.
+//! Only `client.rs` makes one.
 
 use std::sync::Arc;
 

@@ -1,7 +1,5 @@
 //! The operations the SDK sends, by name: the seven of the API, plus the reads of a next page and of a polling
 //! URL. What the pipeline, the poller and the decision logic need to know about an operation is here.
-//!
-//! Uses nothing of the crate; used by `pipeline`, `poller`, `decision` and the per-resource clients.
 
 use std::fmt;
 

@@ -1,4 +1,4 @@
-//! The provider's operation catalogue (`Operations_List`). Uses `core`, `pager` and `operation`.
+//! The provider's operation catalogue (`Operations_List`).
 
 use std::sync::Arc;
 

@@ -1,7 +1,4 @@
 //! Access requests of one subscription: read, list, approve, deny, wait, watch.
-//!
-//! Uses `core`, `decision` (recording a decision), `poller`, `pager`, `listing`, `watch`, `operation`,
-//! `validate` and `status`.
 
 use std::sync::Arc;
 

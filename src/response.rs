@@ -1,8 +1,6 @@
 //! What a call returns when its caller wants more than the model: the ids the service gave the call and how
 //! many attempts it took, for an audit log or a support ticket. [`Response`] wraps any model;
 //! [`Decision`](crate::Decision) (in `decision/result.rs`) is the result of an approval or a denial.
-//!
-//! Uses `error` (the call's metadata); used by `decision/` and `requests.rs`.
 
 use std::ops::Deref;
 

@@ -1,5 +1,5 @@
 //! Whether a tenant has Customer Lockbox on, and switching it (`Get_TenantOptedIn`, `Post_EnableLockbox`,
-//! `Post_DisableLockbox`). Uses `core`, `poller`, `operation` and `validate`.
+//! `Post_DisableLockbox`).
 
 use crate::{
     core::Core,

@@ -10,7 +10,7 @@
 //! anything, token included, is sent.
 //!
 //! This file holds the public types and the first answer ([`Poller::start`]); `engine.rs` the polling state
-//! machine; `types.rs` its options, statuses and resume token. Uses `core`, `pipeline` (capped body reads), `operation`, `error` and `retry`.
+//! machine; `types.rs` its options, statuses and resume token.
 
 use std::{
     fmt,
