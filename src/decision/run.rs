@@ -114,11 +114,11 @@ async fn drive<C: Caller>(core: &Core, order: Order<'_>, bound: Bound, caller: C
                     }
                 }
             }
-            State::Following { round, poller, ids, hint, before } => match caller.accepted(poller, bound).await {
+            State::Following { poller, accepted } => match caller.accepted(poller, bound).await {
                 ControlFlow::Break(output) => return Ok(output),
                 ControlFlow::Continue(result) => {
-                    history.followed(round, &result);
-                    after_follow(round, &decision, ids, hint, before, result)
+                    history.followed(accepted.round, &result);
+                    after_follow(accepted, &decision, result)
                 }
             },
             State::Reading { wait, look } => {

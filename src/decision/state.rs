@@ -65,6 +65,19 @@ impl Look {
     }
 }
 
+/// A round the service accepted (`202`) whose operation is being followed.
+#[derive(Debug)]
+pub(super) struct Accepted {
+    /// The round.
+    pub(super) round: u32,
+    /// Its call's ids.
+    pub(super) ids: CallIds,
+    /// The wait its answer asked for before the first look (`Retry-After`).
+    pub(super) hint: Option<Duration>,
+    /// What was in doubt before it.
+    pub(super) before: Option<Doubt>,
+}
+
 /// How long to wait before the next step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Wait {
@@ -85,8 +98,8 @@ pub(super) enum Wait {
 pub(super) enum State<P> {
     /// Sending it for the `round`th time, after `wait`; `doubt` once an earlier round may have been taken.
     Sending { round: u32, wait: Wait, doubt: Option<Doubt> },
-    /// Following the operation of an accepted round; `before`, what was in doubt before that round.
-    Following { round: u32, poller: P, ids: CallIds, hint: Option<Duration>, before: Option<Doubt> },
+    /// Following the operation of an accepted round with its `poller`.
+    Following { poller: P, accepted: Accepted },
     /// Reading the request after `wait` to learn what the rounds came to.
     Reading { wait: Wait, look: Look },
     /// The service's answer to round's call `ids` names the decision.
@@ -133,7 +146,9 @@ pub(super) fn after_send<P>(
             // taken: report it as sent, not as a failure that would invite a second one.
             State::Recorded { ids, read: false }
         }
-        Sent::Accepted { poller, hint } => State::Following { round, poller, ids, hint, before: doubt },
+        Sent::Accepted { poller, hint } => {
+            State::Following { poller, accepted: Accepted { round, ids, hint, before: doubt } }
+        }
         Sent::AcceptedBlind { hint, error } => State::Reading {
             wait: Wait::Cadence(hint),
             look: Look::new(round, Doubt { ids, accepted: Some(hint) }, error),
@@ -154,16 +169,9 @@ pub(super) fn after_send<P>(
     }
 }
 
-/// The state after the poller of an accepted round (`round`, call `ids`, its answer's `hint`) ended with
-/// `result`; `before`, what was in doubt before that round.
-pub(super) fn after_follow<P>(
-    round: u32,
-    decision: &ApprovalDecision,
-    ids: CallIds,
-    hint: Option<Duration>,
-    before: Option<Doubt>,
-    result: Result<Approval>,
-) -> State<P> {
+/// The state after the poller of the `accepted` round ended with `result`.
+pub(super) fn after_follow<P>(accepted: Accepted, decision: &ApprovalDecision, result: Result<Approval>) -> State<P> {
+    let Accepted { round, ids, hint, before } = accepted;
     match result {
         Ok(approval) if approval.status.as_ref() == Some(decision) => State::Answered(approval, ids),
         // The operation ended, but its final answer names no decision or another one: the status tells.
@@ -267,8 +275,8 @@ mod tests {
             State::Sending { round, wait, doubt } => {
                 format!("Sending {round} {wait:?} {}", doubt.as_ref().map_or("sure", |_| "in doubt"))
             }
-            State::Following { round, before, .. } => {
-                format!("Following {round} {}", before.as_ref().map_or("sure", |_| "in doubt"))
+            State::Following { accepted, .. } => {
+                format!("Following {} {}", accepted.round, accepted.before.as_ref().map_or("sure", |_| "in doubt"))
             }
             State::Reading { wait, look } => {
                 format!("Reading {} {wait:?} accepted={:?}", look.round, look.doubt.accepted)
@@ -342,8 +350,9 @@ mod tests {
     fn transitions_after_following() {
         let approve = ApprovalDecision::Approve;
         let hint = Some(Duration::from_secs(2));
-        let follow =
-            |before: Option<Doubt>, result| name::<()>(&after_follow(2, &approve, ids(2), hint, before, result));
+        let follow = |before: Option<Doubt>, result| {
+            name::<()>(&after_follow(Accepted { round: 2, ids: ids(2), hint, before }, &approve, result))
+        };
         assert_eq!(follow(None, Ok(approval(Some(ApprovalDecision::Approve)))), "Answered (round 2)");
         assert_eq!(
             follow(None, Ok(approval(None))),
