@@ -440,7 +440,7 @@ fn main() {
 async fn run(plan: Plan) {
     let (base, payloads) = serve().await;
     let token = token();
-    let mut options = CustomerLockboxClientOptions::for_endpoint(base.parse().expect("endpoint URL"));
+    let mut options = CustomerLockboxClientOptions::for_endpoint(&base).expect("endpoint URL");
     // Knobs to price two SDK features: each turns one off on the SDK side only.
     if std::env::var_os("BENCH_SDK_NO_PER_TRY_TIMEOUT").is_some() {
         options.per_try_timeout = None;
@@ -448,8 +448,8 @@ async fn run(plan: Plan) {
     if std::env::var_os("BENCH_SDK_NO_RETRY").is_some() {
         options.retry = RetryOptions::none();
     }
-    let client = CustomerLockboxClient::new(Arc::new(StaticTokenCredential::new(token.clone())), Some(options))
-        .expect("SDK client");
+    let client =
+        CustomerLockboxClient::new(StaticTokenCredential::new(token.clone()), Some(options)).expect("SDK client");
     let requests = client.requests(SUB).expect("subscription id");
     let raw = Arc::new(Raw::new(&base, &token));
 
@@ -581,8 +581,8 @@ async fn emulator_throughput(calls: usize, rounds: usize) {
     let emulator = Emulator::start(EmulatorConfig::default()).await.expect("emulator");
     let ids = emulator.sample_data(SUB);
     let client = CustomerLockboxClient::new(
-        Arc::new(StaticTokenCredential::new(token())),
-        Some(CustomerLockboxClientOptions::for_endpoint(emulator.url().clone())),
+        StaticTokenCredential::new(token()),
+        Some(CustomerLockboxClientOptions::for_endpoint(emulator.url()).expect("endpoint")),
     )
     .expect("client");
     let requests = Arc::new(client.requests(SUB).expect("subscription id"));

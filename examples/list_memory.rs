@@ -101,8 +101,8 @@ async fn list(n: usize) -> Result<(usize, f64), Box<dyn std::error::Error>> {
         .with_state(Arc::new(Server { total: n, base: base.clone() }));
     tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let options = CustomerLockboxClientOptions::for_endpoint(base.parse()?);
-    let client = CustomerLockboxClient::new(Arc::new(StaticTokenCredential::new("bench-token")), Some(options))?;
+    let options = CustomerLockboxClientOptions::for_endpoint(&base)?;
+    let client = CustomerLockboxClient::new(StaticTokenCredential::new("bench-token"), Some(options))?;
     let requests = client.requests(SUBSCRIPTION)?;
     let started = Instant::now();
     let mut pager = requests.list(None);

@@ -57,8 +57,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let tenant = emulator.default_tenant_id().to_owned();
         emulator.set_tenant_opted_in(&tenant, true);
         eprintln!("Using the embedded Customer Lockbox emulator at {} (pass --azure for Azure).", emulator.url());
-        let options = CustomerLockboxClientOptions::for_endpoint(emulator.url().clone());
-        let client = CustomerLockboxClient::new(Arc::new(StaticTokenCredential::new("emulator-token")), Some(options))?;
+        let options = CustomerLockboxClientOptions::for_endpoint(emulator.url()).expect("endpoint");
+        let client = CustomerLockboxClient::new(StaticTokenCredential::new("emulator-token"), Some(options))?;
         (Some(emulator), client, subscription, tenant)
     };
 

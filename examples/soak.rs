@@ -285,10 +285,9 @@ async fn soak(run: Run) -> Counts {
             ..Default::default()
         }),
         per_try_timeout: Some(Duration::from_secs(10)),
-        ..CustomerLockboxClientOptions::for_endpoint(emulator.url().clone())
+        ..CustomerLockboxClientOptions::for_endpoint(emulator.url()).expect("endpoint")
     };
-    let client =
-        CustomerLockboxClient::new(Arc::new(StaticTokenCredential::new("soak-token")), Some(options)).expect("client");
+    let client = CustomerLockboxClient::new(StaticTokenCredential::new("soak-token"), Some(options)).expect("client");
     let tenant = emulator.default_tenant_id().to_owned();
     let outcomes: Outcomes = Arc::default();
     let done = Arc::new(AtomicUsize::new(0));
@@ -568,9 +567,9 @@ mod tests {
         let emulator = Emulator::start(EmulatorConfig::default()).await.expect("emulator");
         let options = CustomerLockboxClientOptions {
             retry: RetryOptions::none(),
-            ..CustomerLockboxClientOptions::for_endpoint(emulator.url().clone())
+            ..CustomerLockboxClientOptions::for_endpoint(emulator.url()).expect("endpoint")
         };
-        let credential = Arc::new(StaticTokenCredential::new("soak-test-token"));
+        let credential = StaticTokenCredential::new("soak-test-token");
         (emulator, CustomerLockboxClient::new(credential, Some(options)).expect("client"))
     }
 

@@ -68,8 +68,8 @@ async fn main() -> Result<(), Error> {
     let readable: Vec<String> = ids[FORBIDDEN + UNREGISTERED + DISABLED..].to_vec();
     emulator.set_latency(Some(Duration::from_millis(20)..=Duration::from_millis(20)));
 
-    let options = CustomerLockboxClientOptions::for_endpoint(emulator.url().clone());
-    let client = CustomerLockboxClient::new(Arc::new(StaticTokenCredential::new("tenant-scale")), Some(options))?;
+    let options = CustomerLockboxClientOptions::for_endpoint(emulator.url()).expect("endpoint");
+    let client = CustomerLockboxClient::new(StaticTokenCredential::new("tenant-scale"), Some(options))?;
     let pending = || TenantOptions::filter(RequestFilter::status(LockboxRequestStatus::Pending));
 
     // Tenant-wide, concurrently.

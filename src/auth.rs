@@ -236,7 +236,7 @@ fn bearer(token: &AccessToken) -> azure_core::Result<HeaderValue> {
 /// ```
 /// use std::sync::Arc;
 /// use azure_customer_lockbox::StaticTokenCredential;
-/// let credential = Arc::new(StaticTokenCredential::new("not-a-real-token"));
+/// let credential = StaticTokenCredential::new("not-a-real-token");
 /// assert!(!format!("{credential:?}").contains("not-a-real-token"));
 /// ```
 #[derive(Clone)]
@@ -246,16 +246,19 @@ pub struct StaticTokenCredential {
 }
 
 impl StaticTokenCredential {
-    /// A credential whose tokens are `token` and are valid for an hour from each request.
-    pub fn new(token: impl Into<String>) -> Self {
-        Self { token: Secret::new(token.into()), lifetime: AzDuration::hours(1) }
+    /// A credential whose tokens are `token` and are valid for an hour from each request. Like
+    /// `azure_identity`'s credentials it comes in an [`Arc`], ready for [`CustomerLockboxClient::new`].
+    ///
+    /// [`CustomerLockboxClient::new`]: crate::CustomerLockboxClient::new
+    pub fn new(token: impl Into<String>) -> Arc<Self> {
+        Self::with_lifetime(token, std::time::Duration::from_secs(3600))
     }
 
-    /// Sets how long each token handed out stays valid. The default is one hour. A lifetime that reaches past
-    /// the last date the token's expiry can name (the year 9999) means a token that does not expire.
-    pub fn with_lifetime(mut self, lifetime: std::time::Duration) -> Self {
-        self.lifetime = AzDuration::try_from(lifetime).unwrap_or(AzDuration::MAX);
-        self
+    /// A credential whose tokens are `token` and stay valid for `lifetime` from each request. A lifetime that
+    /// reaches past the last date the token's expiry can name (the year 9999) means a token that does not expire.
+    pub fn with_lifetime(token: impl Into<String>, lifetime: std::time::Duration) -> Arc<Self> {
+        let lifetime = AzDuration::try_from(lifetime).unwrap_or(AzDuration::MAX);
+        Arc::new(Self { token: Secret::new(token.into()), lifetime })
     }
 }
 
@@ -267,6 +270,7 @@ impl fmt::Debug for StaticTokenCredential {
 
 #[async_trait::async_trait]
 impl TokenCredential for StaticTokenCredential {
+    /// Gives the token, valid for the credential's lifetime from now, whatever the scopes.
     async fn get_token(
         &self,
         _scopes: &[&str],
@@ -292,7 +296,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_one_copy_of_the_token_is_shared_sensitive_and_wiped_with_its_last_user() {
-        let cache = TokenCache::new(Arc::new(StaticTokenCredential::new("secret-a")), "scope".into());
+        let cache = TokenCache::new(StaticTokenCredential::new("secret-a"), "scope".into());
         let first = cache.authorization().await.unwrap();
         let second = cache.authorization().await.unwrap();
         assert_eq!(second, "Bearer secret-a");
@@ -318,7 +322,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_401_about_an_older_token_keeps_the_current_one() {
-        let cache = TokenCache::new(Arc::new(StaticTokenCredential::new("secret-a")), "scope".into());
+        let cache = TokenCache::new(StaticTokenCredential::new("secret-a"), "scope".into());
         let old = cache.authorization().await.unwrap();
         cache.invalidate(&old);
         let new = cache.authorization().await.unwrap();

@@ -8,7 +8,7 @@ use url::Url;
 
 use crate::error::{Error, Result};
 
-/// This crate's key in [`CustomConfiguration::audiences`](azure_core::cloud::CustomConfiguration::audiences):
+/// This crate's key in [`CustomConfiguration::audiences`](https://docs.rs/azure_core/1/azure_core/cloud/struct.CustomConfiguration.html#structfield.audiences):
 /// the Resource Manager audience of a custom cloud.
 ///
 /// A custom cloud has no well-known endpoint, so set

@@ -1,4 +1,88 @@
-#![doc = include_str!("../README.md")]
+//! A typed Rust SDK for **Azure Customer Lockbox** (`Microsoft.CustomerLockbox`, api-version
+//! `2018-02-28-preview`): review, approve or deny a Microsoft engineer's request to access your data, watch for new
+//! requests across every subscription you can see, and check or switch your tenant's Lockbox opt-in.
+//!
+//! A decision is recorded once, and the caller is told the truth about it: retries never approve twice, and a
+//! decision whose outcome is in doubt is settled by reading the request, never reported as a plain failure.
+//!
+//! ```no_run
+//! use azure_customer_lockbox::CustomerLockboxClient;
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let credential = azure_identity::DeveloperToolsCredential::new(None)?; // `az login` first
+//!     let client = CustomerLockboxClient::new(credential, None)?;
+//!     let requests = client.requests("6a1d3f1e-5b2c-4d8e-9f0a-1b2c3d4e5f60")?;
+//!     let mut pending = requests.list_pending();
+//!     while let Some(request) = pending.try_next().await? {
+//!         let id = request.request_id().unwrap_or_default().to_owned();
+//!         let decision = requests.deny(&id, "no open support case").await?;
+//!         println!("{id}: {}", decision.decision());
+//!     }
+//!     Ok(())
+//! }
+//! ```
+//!
+//! The crate's README (on [crates.io](https://crates.io/crates/azure_customer_lockbox)) has the two commands that
+//! run an example against the local emulator and the tests, the command-line tool, and how the crate is built.
+//!
+//! # Authentication and clouds
+//!
+//! A [`CustomerLockboxClient`] is made by [`CustomerLockboxClient::new`], which takes any
+//! [`azure_core::credentials::TokenCredential`], so every
+//! [`azure_identity`](https://docs.rs/azure_identity) credential works; [`StaticTokenCredential`] serves tests
+//! and the emulator. [`CustomerLockboxClientOptions`] chooses the cloud (its `cloud`, with the [`Audience`] of a
+//! custom one), an endpoint ([`CustomerLockboxClientOptions::for_endpoint`]), timeouts, retries and an
+//! application id. Tokens are cached and shared, never logged, and sent only to the configured endpoint.
+//!
+//! # Deciding safely
+//!
+//! [`RequestsClient::approve`], [`RequestsClient::deny`] and [`RequestsClient::update_status`] give a
+//! [`Decision`] (what was recorded, with the ids an audit log cites). Once a round may have been taken, nothing
+//! but the request's own status ends the call: [`Error::DecisionConflict`] when it reached another final status,
+//! [`Error::DecisionOutcomeUnknown`] when the call's bound ended with the outcome still unknown.
+//! [`RequestsClient::approve_and_wait`] and [`RequestsClient::wait_for_decision`] wait for the final status;
+//! [`RequestsClient::begin_approve`] hands back the [`Poller`] of an accepted decision ([`PollerOptions`],
+//! [`PollerStatus`], [`ResumeToken`], [`MAX_POLL_WAIT`]). A reason is at most [`MAX_REASON_LEN`] characters.
+//!
+//! # Reading, paging and watching
+//!
+//! [`CustomerLockboxClient::requests`] gives the [`RequestsClient`] of one subscription: [`RequestsClient::get`]
+//! (or [`RequestsClient::get_with_response`], a [`Response`] with the service's ids), and
+//! [`RequestsClient::list`] with [`RequestsListOptions`] and a [`RequestFilter`]. A listing is a lazy [`Pager`] of
+//! items, or of [`Page`]s ([`PageStream`]) that resume from a [`ContinuationToken`]. [`RequestsClient::watch`]
+//! turns listings into a [`Watch`] of [`WatchEvent`]s ([`WatchOptions`], at most every [`MIN_WATCH_INTERVAL`]).
+//! The models are in [`models`].
+//!
+//! # Tenant-wide
+//!
+//! [`CustomerLockboxClient::tenant_requests`] lists the requests of every subscription the caller can see
+//! ([`SubscriptionsClient`], [`SubscriptionState`]) as one stream of [`TenantItem`]s ([`TenantOptions`],
+//! [`TenantRequests`], [`TenantSummary`], [`SubscriptionRequest`], [`SubscriptionFailure`], [`FailureKind`],
+//! [`DEFAULT_TENANT_CONCURRENCY`]); [`CustomerLockboxClient::find_request`] finds one request anywhere; and
+//! [`CustomerLockboxClient::tenant_watch`] watches them all ([`TenantWatch`], [`TenantWatchEvent`],
+//! [`TenantWatchOptions`], [`DEFAULT_SUBSCRIPTIONS_REFRESH`]). The tenant's own Lockbox opt-in is the
+//! [`TenantClient`]; the provider's operation catalogue the [`OperationsClient`] ([`OperationsListOptions`]).
+//!
+//! # Errors, retries and limits
+//!
+//! Every failure is an [`Error`] ([`Result`]): bad input before anything is sent, a refusal by the service with
+//! its ARM error ([`ServiceError`], [`ArmErrorDetail`], [`ArmAdditionalInfo`]), a transport failure, a timeout.
+//! Requests that can pass on a retry are retried ([`RetryOptions`], [`ExponentialRetryOptions`],
+//! [`FixedRetryOptions`]). Answers are read up to [`DEFAULT_MAX_RESPONSE_BODY`]; the API version is
+//! [`DEFAULT_API_VERSION`].
+//!
+//! # The emulator
+//!
+//! The crate [`azure_customer_lockbox_emulator`](https://docs.rs/azure_customer_lockbox_emulator) is a local,
+//! stateful emulator of the service on loopback, with fault injection, for your own tests: point
+//! [`CustomerLockboxClientOptions::for_endpoint`] at it and use a [`StaticTokenCredential`].
+//!
+//! # TLS
+//!
+//! HTTPS is this crate's own choice: the `rustls` feature (the default, with the *ring* provider),
+//! `rustls-aws-lc-rs`, or `native-tls`. The [`reqwest`] it is built on is re-exported, so a client you build for
+//! [`CustomerLockboxClientOptions::http_client`] always matches.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod across;
@@ -54,3 +138,9 @@ pub use watch::{MIN_WATCH_INTERVAL, Watch, WatchEvent, WatchOptions};
 /// [`Error::Transport`] carries a [`reqwest::Error`]. Use this path so your `reqwest` is always the one the
 /// SDK was built with.
 pub use reqwest;
+
+/// The README's code blocks, compiled (and, unless marked `no_run`, run) as doctests by `cargo test`, so that
+/// every block a reader copies from GitHub or crates.io compiles as shown.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -6,9 +6,12 @@ use std::{fmt, time::Duration};
 use azure_core::cloud::CloudConfiguration;
 use url::Url;
 
-use crate::retry::RetryOptions;
 #[cfg(doc)]
-use crate::{CustomerLockboxClient, Error};
+use crate::CustomerLockboxClient;
+use crate::{
+    error::{Error, Result},
+    retry::RetryOptions,
+};
 
 /// The api-version this SDK speaks.
 pub const DEFAULT_API_VERSION: &str = "2018-02-28-preview";
@@ -125,7 +128,26 @@ impl fmt::Debug for CustomerLockboxClientOptions {
 
 impl CustomerLockboxClientOptions {
     /// Options for a custom endpoint, such as the local emulator, asking tokens for the public cloud's audience.
-    pub fn for_endpoint(endpoint: Url) -> Self {
-        Self { endpoint: Some(endpoint), ..Default::default() }
+    /// `endpoint` is an absolute URL, as text or a [`Url`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] (`endpoint`) when it is not an absolute `http` or `https` URL; nothing is
+    /// sent.
+    ///
+    /// ```
+    /// use azure_customer_lockbox::CustomerLockboxClientOptions;
+    ///
+    /// let options = CustomerLockboxClientOptions::for_endpoint("http://127.0.0.1:8080").unwrap();
+    /// assert_eq!(options.endpoint.unwrap().as_str(), "http://127.0.0.1:8080/");
+    /// assert!(CustomerLockboxClientOptions::for_endpoint("management.azure.com").is_err());
+    /// ```
+    pub fn for_endpoint(endpoint: impl AsRef<str>) -> Result<Self> {
+        let text = endpoint.as_ref();
+        let url = Url::parse(text).map_err(|e| Error::invalid("endpoint", format!("{text:?} is not a URL: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(Error::invalid("endpoint", format!("{text:?} is not an http or https URL")));
+        }
+        Ok(Self { endpoint: Some(url), ..Default::default() })
     }
 }

@@ -60,7 +60,7 @@ fn paused_options(endpoint: &str) -> CustomerLockboxClientOptions {
         retry: RetryOptions::none(),
         per_try_timeout: None,
         http_client: Some(paused_clock_http()),
-        ..CustomerLockboxClientOptions::for_endpoint(endpoint.parse().unwrap())
+        ..CustomerLockboxClientOptions::for_endpoint(endpoint).unwrap()
     }
 }
 

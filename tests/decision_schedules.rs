@@ -472,7 +472,7 @@ fn client(address: SocketAddr, timeout: Option<Duration>, http: &reqwest::Client
         per_try_timeout: Some(PER_TRY),
         timeout,
         http_client: Some(http.clone()),
-        ..CustomerLockboxClientOptions::for_endpoint(format!("http://{address}").parse().unwrap())
+        ..CustomerLockboxClientOptions::for_endpoint(format!("http://{address}")).unwrap()
     };
     CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap()
 }

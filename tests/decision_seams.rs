@@ -31,7 +31,7 @@ fn client(endpoint: &str) -> CustomerLockboxClient {
         }),
         per_try_timeout: None,
         http_client: Some(paused_clock_http()),
-        ..CustomerLockboxClientOptions::for_endpoint(endpoint.parse().unwrap())
+        ..CustomerLockboxClientOptions::for_endpoint(endpoint).unwrap()
     };
     CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap()
 }
@@ -71,7 +71,7 @@ async fn a_resend_whose_accepted_operation_fails_after_an_uncertain_round_is_rea
     Mock::given(method("GET")).and(path(format!("{REQUESTS}/req"))).respond_with(reads).mount(&server).await;
 
     let decision = client(&server.uri()).requests(SUB).unwrap().approve("req", "ok").await.unwrap();
-    assert_eq!(decision.status, Some(ApprovalDecision::Approve));
+    assert_eq!(decision.decision(), &ApprovalDecision::Approve);
     assert!(decision.reconciled(), "learned by reading the request");
     assert_eq!(count(&server, "POST", "/updateApproval").await, 2, "the cut round and one resend");
     assert_eq!(count(&server, "GET", "/req").await, 3, "two reads before the resend, and one after it failed");
@@ -90,7 +90,7 @@ async fn an_accepted_decision_with_a_foreign_polling_url_is_read_until_it_leaves
             .await;
     let started = tokio::time::Instant::now();
     let decision = client(&server.uri()).requests(SUB).unwrap().approve("req", "ok").await.unwrap();
-    assert_eq!(decision.status, Some(ApprovalDecision::Approve));
+    assert_eq!(decision.decision(), &ApprovalDecision::Approve);
     assert!(decision.reconciled());
     assert_eq!(count(&server, "POST", "/updateApproval").await, 1, "never resent while it may still land");
     assert_eq!(count(&server, "GET", "/req").await, 4);
@@ -115,7 +115,7 @@ async fn a_denial_answered_with_approve_is_reconciled_by_a_read() {
     // The same answer while the request shows the denial: the denial was recorded.
     let server = decisions_server(vec![approve], vec![read("Denied")]).await;
     let decision = client(&server.uri()).requests(SUB).unwrap().deny("req", "no").await.unwrap();
-    assert_eq!(decision.status, Some(ApprovalDecision::Deny), "what was sent, not what the answer named");
+    assert_eq!(decision.decision(), &ApprovalDecision::Deny, "what was sent, not what the answer named");
     assert!(decision.reconciled());
 }
 
@@ -129,7 +129,7 @@ async fn a_reconciling_read_with_no_status_or_one_not_final_is_read_again() {
     )
     .await;
     let decision = client(&server.uri()).requests(SUB).unwrap().approve("req", "ok").await.unwrap();
-    assert_eq!(decision.status, Some(ApprovalDecision::Approve));
+    assert_eq!(decision.decision(), &ApprovalDecision::Approve);
     assert!(decision.reconciled());
     assert_eq!(count(&server, "POST", "/updateApproval").await, 1, "not Pending: never resent");
     assert_eq!(count(&server, "GET", "/req").await, 4);

@@ -28,7 +28,7 @@ fn client_with(endpoint: &str, retry: RetryOptions, timeout: Option<Duration>) -
         timeout,
         per_try_timeout: None,
         http_client: Some(paused_clock_http()),
-        ..CustomerLockboxClientOptions::for_endpoint(endpoint.parse().unwrap())
+        ..CustomerLockboxClientOptions::for_endpoint(endpoint).unwrap()
     };
     CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap()
 }
@@ -82,7 +82,7 @@ async fn a_refusal_without_current_status_after_an_uncertain_try_is_reconciled_b
         )
         .await;
         let decision = client(&server.uri(), policy(3)).requests(SUB).unwrap().approve("req", "ok").await.unwrap();
-        assert_eq!(decision.status, Some(ApprovalDecision::Approve), "{refusal}");
+        assert_eq!(decision.decision(), &ApprovalDecision::Approve, "{refusal}");
         assert!(decision.reconciled(), "{refusal}");
         assert_eq!(count(&server, "POST", "/updateApproval").await, 2, "{refusal}");
         assert_eq!(count(&server, "GET", "/req").await, 3, "{refusal}");
@@ -133,8 +133,8 @@ async fn an_accepted_decision_whose_polling_fails_is_reconciled_by_a_read() {
     accepted_with_polls(&server, vec![ResponseTemplate::new(500)]).await;
     let requests = client(&server.uri(), policy(1)).requests(SUB).unwrap();
     let decision = requests.approve("req", "ok").await.unwrap();
-    assert_eq!(decision.status, Some(ApprovalDecision::Approve));
-    assert_eq!(decision.reason.as_deref(), Some("ok"));
+    assert_eq!(decision.decision(), &ApprovalDecision::Approve);
+    assert_eq!(decision.reason(), Some("ok"));
     assert!(decision.reconciled());
     assert_eq!(count(&server, "GET", "/operations/op1").await, 2, "one poll and its retry");
     assert_eq!(count(&server, "POST", "/updateApproval").await, 1);
@@ -164,7 +164,7 @@ async fn an_accepted_decision_with_a_foreign_or_missing_polling_url_is_reconcile
     for first in [foreign, ResponseTemplate::new(202)] {
         let server = decisions_server(vec![first], vec![read("Approving")]).await;
         let decision = client(&server.uri(), policy(3)).requests(SUB).unwrap().approve("req", "ok").await.unwrap();
-        assert_eq!(decision.status, Some(ApprovalDecision::Approve));
+        assert_eq!(decision.decision(), &ApprovalDecision::Approve);
         assert!(decision.reconciled());
         assert_eq!(count(&server, "GET", "/req").await, 1, "the request was read");
     }
@@ -183,7 +183,7 @@ fn client_polling(endpoint: &str, poll_origins: &[&str]) -> CustomerLockboxClien
         per_try_timeout: None,
         http_client: Some(paused_clock_http()),
         allowed_poll_origins: poll_origins.iter().map(|origin| origin.parse().unwrap()).collect(),
-        ..CustomerLockboxClientOptions::for_endpoint(endpoint.parse().unwrap())
+        ..CustomerLockboxClientOptions::for_endpoint(endpoint).unwrap()
     };
     CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap()
 }
@@ -215,7 +215,7 @@ async fn a_polling_url_on_an_allowed_origin_is_followed_with_the_token() {
     .await;
     let requests = client_polling(&server.uri(), &[&regional.uri()]).requests(SUB).unwrap();
     let decision = requests.approve("req", "ok").await.unwrap();
-    assert_eq!(decision.status, Some(ApprovalDecision::Approve));
+    assert_eq!(decision.decision(), &ApprovalDecision::Approve);
     assert!(!decision.reconciled(), "the poll was followed to its end, not reconciled by a read");
     assert_eq!(count(&server, "GET", "/req").await, 0, "the request was not read");
     let sent = authorizations(&regional).await;
@@ -244,7 +244,7 @@ async fn a_polling_url_on_an_origin_not_allowed_gets_nothing_and_the_decision_is
         let origins: Vec<&str> = origins.iter().map(String::as_str).collect();
         let requests = client_polling(&server.uri(), &origins).requests(SUB).unwrap();
         let decision = requests.approve("req", "ok").await.unwrap();
-        assert_eq!(decision.status, Some(ApprovalDecision::Approve));
+        assert_eq!(decision.decision(), &ApprovalDecision::Approve);
         assert!(decision.reconciled(), "{origins:?}");
     }
     assert_eq!(foreign.received_requests().await.unwrap().len(), 0, "nothing, token included, went to it");
@@ -259,7 +259,7 @@ async fn bad_allowed_poll_origins_are_refused_when_the_client_is_built() {
     let build = |endpoint: &str, origin: &str| {
         let options = CustomerLockboxClientOptions {
             allowed_poll_origins: vec![origin.parse().unwrap()],
-            ..CustomerLockboxClientOptions::for_endpoint(endpoint.parse().unwrap())
+            ..CustomerLockboxClientOptions::for_endpoint(endpoint).unwrap()
         };
         CustomerLockboxClient::new(CountingCredential::new(), Some(options))
     };
@@ -303,8 +303,8 @@ async fn a_final_body_that_is_the_request_reports_the_decision_not_an_empty_appr
         .await;
     script(&server, "/results/op1", vec![read("Denied")]).await;
     let decision = client(&server.uri(), policy(3)).requests(SUB).unwrap().deny("req", "no").await.unwrap();
-    assert_eq!(decision.status, Some(ApprovalDecision::Deny));
-    assert_eq!(decision.reason.as_deref(), Some("no"));
+    assert_eq!(decision.decision(), &ApprovalDecision::Deny);
+    assert_eq!(decision.reason(), Some("no"));
     assert!(decision.reconciled(), "the decision is reported from the request's status, as read");
     assert_eq!(count(&server, "GET", "/req").await, 1);
 }

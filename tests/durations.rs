@@ -316,7 +316,7 @@ async fn any_static_token_lifetime_gives_a_token() {
         Duration::MAX,
     ];
     for lifetime in lifetimes {
-        let credential = azure_customer_lockbox::StaticTokenCredential::new(TOKEN).with_lifetime(lifetime);
+        let credential = azure_customer_lockbox::StaticTokenCredential::with_lifetime(TOKEN, lifetime);
         let token = credential.get_token(&["scope"], None).await.unwrap();
         assert_eq!(token.token.secret(), TOKEN);
         if lifetime >= Duration::from_secs(1) {
@@ -325,7 +325,7 @@ async fn any_static_token_lifetime_gives_a_token() {
         let mut options = options(&server.uri());
         options.per_try_timeout = None;
         options.http_client = Some(paused_clock_http());
-        let client = CustomerLockboxClient::new(std::sync::Arc::new(credential), Some(options)).unwrap();
+        let client = CustomerLockboxClient::new(credential, Some(options)).unwrap();
         client.requests(SUB).unwrap().get("req-1").await.unwrap();
     }
 }

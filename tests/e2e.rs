@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use azure_customer_lockbox::{
     CustomerLockboxClient, CustomerLockboxClientOptions, Error, ExponentialRetryOptions, PollerOptions, RequestFilter,
@@ -22,9 +22,9 @@ async fn start(config: EmulatorConfig) -> (Emulator, CustomerLockboxClient) {
             initial_delay: Duration::from_millis(5),
             ..Default::default()
         }),
-        ..CustomerLockboxClientOptions::for_endpoint(emulator.url().clone())
+        ..CustomerLockboxClientOptions::for_endpoint(emulator.url()).expect("endpoint")
     };
-    let client = CustomerLockboxClient::new(Arc::new(StaticTokenCredential::new("e2e-token")), Some(options)).unwrap();
+    let client = CustomerLockboxClient::new(StaticTokenCredential::new("e2e-token"), Some(options)).unwrap();
     (emulator, client)
 }
 
@@ -108,7 +108,7 @@ async fn decisions_move_through_the_status_machine_and_show_in_lists() {
     let requests = client.requests(SUB).unwrap();
 
     let approval = requests.approve(&approve, "go ahead").await.unwrap();
-    assert_eq!(approval.decision(), Some(&ApprovalDecision::Approve));
+    assert_eq!(approval.decision(), &ApprovalDecision::Approve);
     requests.deny(&deny, "not now").await.unwrap();
     assert_eq!(requests.get(&approve).await.unwrap().status(), Some(&LockboxRequestStatus::Approving));
     assert_eq!(requests.get(&deny).await.unwrap().status(), Some(&LockboxRequestStatus::Denying));
@@ -280,9 +280,9 @@ async fn resends_after_a_cut_body_come_out_of_the_same_retry_policy() {
                 initial_delay: Duration::from_millis(5),
                 ..Default::default()
             }),
-            ..CustomerLockboxClientOptions::for_endpoint(emulator.url().clone())
+            ..CustomerLockboxClientOptions::for_endpoint(emulator.url()).expect("endpoint")
         };
-        CustomerLockboxClient::new(Arc::new(StaticTokenCredential::new("e2e-token")), Some(options)).unwrap()
+        CustomerLockboxClient::new(StaticTokenCredential::new("e2e-token"), Some(options)).unwrap()
     };
     let id = emulator.create_request(SUB, new_request("cut then busy"));
 
@@ -356,7 +356,7 @@ async fn actions_answering_202_are_awaited_transparently() {
     assert!(emulator.tenant_opted_in(&tenant), "the effect is applied when the operation succeeds");
     let id = emulator.create_request(SUB, new_request("async approval"));
     let approval = client.requests(SUB).unwrap().approve(&id, "fine").await.unwrap();
-    assert_eq!(approval.decision(), Some(&ApprovalDecision::Approve));
+    assert_eq!(approval.decision(), &ApprovalDecision::Approve);
     assert_eq!(emulator.decisions().len(), 1);
     let polls = emulator.received().iter().filter(|r| r.path.contains("/operationStatuses/")).count();
     assert!(polls >= 2, "both actions were polled: {polls}");
@@ -371,8 +371,8 @@ async fn begin_approve_streams_progress_and_resumes_from_a_token() {
     drop(poller);
     // Another client (as another process would) picks the wait up from the token.
     let other = CustomerLockboxClient::new(
-        Arc::new(StaticTokenCredential::new("other")),
-        Some(CustomerLockboxClientOptions::for_endpoint(emulator.url().clone())),
+        StaticTokenCredential::new("other"),
+        Some(CustomerLockboxClientOptions::for_endpoint(emulator.url()).expect("endpoint")),
     )
     .unwrap();
     let mut resumed = other.resume_poller::<azure_customer_lockbox::models::Approval>(&token, None).unwrap();

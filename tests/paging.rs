@@ -575,7 +575,7 @@ async fn a_throttled_third_page_is_retried_and_the_stream_continues() {
         retry: RetryOptions::exponential(ExponentialRetryOptions { jitter: false, ..Default::default() }),
         per_try_timeout: None,
         http_client: Some(paused_clock_http()),
-        ..CustomerLockboxClientOptions::for_endpoint(server.uri().parse().unwrap())
+        ..CustomerLockboxClientOptions::for_endpoint(server.uri()).unwrap()
     };
     let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap();
     let items = client.requests(SUB).unwrap().list(None).try_collect().await.unwrap();
@@ -662,7 +662,7 @@ fn paused_client(server: &MockServer) -> CustomerLockboxClient {
         retry: RetryOptions::none(),
         per_try_timeout: None,
         http_client: Some(paused_clock_http()),
-        ..CustomerLockboxClientOptions::for_endpoint(server.uri().parse().unwrap())
+        ..CustomerLockboxClientOptions::for_endpoint(server.uri()).unwrap()
     };
     CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap()
 }

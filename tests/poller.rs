@@ -163,7 +163,7 @@ async fn enable_and_approve_wait_through_a_202_transparently() {
     client.tenant().enable().await.unwrap();
     assert_eq!(started.elapsed(), Duration::from_secs(30), "default frequency");
     let approval = client.requests(SUB).unwrap().approve("req-1", "ticket 7").await.unwrap();
-    assert_eq!(approval.reason.as_deref(), Some("ticket 7"), "no final body: the decision sent");
+    assert_eq!(approval.reason(), Some("ticket 7"), "no final body: the decision sent");
     assert_eq!(hits(&server, &at).await.len(), 1);
 }
 
@@ -179,7 +179,7 @@ async fn immediate_answers_complete_without_polling() {
     assert_eq!(statuses(&mut poller).await, ["Succeeded"]);
     poller.await.unwrap();
     let approval = client.requests(SUB).unwrap().deny("req-1", "no").await.unwrap();
-    assert_eq!(approval.reason.as_deref(), Some("no"));
+    assert_eq!(approval.reason(), Some("no"));
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
 }
 
@@ -387,7 +387,7 @@ async fn a_decisions_poll_with_a_huge_retry_after_waits_at_most_the_cap() {
     let started = Instant::now();
     // `approve` follows a 202 with the default options: no timeout, a 30 s frequency.
     let decision = client.requests(SUB).unwrap().approve("req-1", "ok").await.unwrap();
-    assert_eq!(decision.status, Some(azure_customer_lockbox::models::ApprovalDecision::Approve));
+    assert_eq!(decision.decision(), &azure_customer_lockbox::models::ApprovalDecision::Approve);
     assert!(!decision.reconciled(), "followed to its end");
     assert_eq!(started.elapsed(), Duration::from_secs(2 * 60));
     assert_eq!(hits(&server, "/operations/op1").await.len(), 2);

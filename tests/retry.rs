@@ -29,7 +29,7 @@ fn retrying_client(endpoint: &str, retry: RetryOptions) -> CustomerLockboxClient
         retry,
         per_try_timeout: None,
         http_client: Some(paused_clock_http()),
-        ..CustomerLockboxClientOptions::for_endpoint(endpoint.parse().unwrap())
+        ..CustomerLockboxClientOptions::for_endpoint(endpoint).unwrap()
     };
     CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap()
 }
@@ -302,7 +302,7 @@ async fn approval_after_a_500_that_committed_reconciles_without_resending() {
             decisions_server(vec![ResponseTemplate::new(status), approved_reply()], vec![get_status(seen)]).await;
         let client = retrying_client(&server.uri(), policy(3));
         let approval = client.requests(SUB).unwrap().approve("req", "ok").await.unwrap();
-        assert_eq!(approval.reason.as_deref(), Some("ok"));
+        assert_eq!(approval.reason(), Some("ok"));
         assert!(approval.reconciled(), "{status}: learned by reading the request");
         assert_eq!(count(&server, "POST").await, 1, "{status}: the decision must not be sent twice");
         assert_eq!(count(&server, "GET").await, 1);
@@ -400,8 +400,8 @@ async fn a_decision_answered_200_with_an_unreadable_body_counts_as_taken() {
             decisions_server(vec![ResponseTemplate::new(200).set_body_string(body)], vec![get_status("Pending")]).await;
         let client = retrying_client(&server.uri(), policy(3));
         let approval = client.requests(SUB).unwrap().approve("req", "ok").await.unwrap();
-        assert_eq!(approval.status, Some(ApprovalDecision::Approve), "{body:?}");
-        assert_eq!(approval.reason.as_deref(), Some("ok"), "{body:?}");
+        assert_eq!(approval.decision(), &ApprovalDecision::Approve, "{body:?}");
+        assert_eq!(approval.reason(), Some("ok"), "{body:?}");
         assert_eq!(count(&server, "POST").await, 1, "{body:?}: the decision must not be sent twice");
         assert_eq!(count(&server, "GET").await, 0, "{body:?}: a 200 needs no reconciling");
     }
@@ -422,7 +422,7 @@ async fn a_decision_whose_200_answer_is_cut_mid_body_counts_as_taken() {
     .await;
     let client = retrying_client(&url, policy(3));
     let approval = client.requests(SUB).unwrap().deny("req", "no").await.unwrap();
-    assert_eq!(approval.status, Some(ApprovalDecision::Deny));
+    assert_eq!(approval.decision(), &ApprovalDecision::Deny);
     assert_eq!(posts.load(std::sync::atomic::Ordering::SeqCst), 1);
     assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
@@ -458,7 +458,7 @@ async fn the_call_timeout_ends_a_call_in_the_middle_of_its_retries() {
     let options = CustomerLockboxClientOptions {
         retry: policy(3),
         timeout: Some(Duration::from_millis(1500)),
-        ..CustomerLockboxClientOptions::for_endpoint(server.uri().parse().unwrap())
+        ..CustomerLockboxClientOptions::for_endpoint(server.uri()).unwrap()
     };
     let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap();
     match client.tenant().is_opted_in(TENANT).await.unwrap_err() {
@@ -482,11 +482,11 @@ async fn a_call_timeout_while_a_decision_is_on_its_way_is_reconciled() {
     let options = CustomerLockboxClientOptions {
         retry: policy(3),
         timeout: Some(Duration::from_secs(1)),
-        ..CustomerLockboxClientOptions::for_endpoint(server.uri().parse().unwrap())
+        ..CustomerLockboxClientOptions::for_endpoint(server.uri()).unwrap()
     };
     let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap();
     let approval = client.requests(SUB).unwrap().approve("req", "ok").await.unwrap();
-    assert_eq!(approval.reason.as_deref(), Some("ok"));
+    assert_eq!(approval.reason(), Some("ok"));
     assert!(approval.reconciled(), "learned by reading the request");
     assert_eq!(count(&server, "POST").await, 1, "the decision must not be sent twice");
     assert_eq!(count(&server, "GET").await, 1);
@@ -511,11 +511,11 @@ async fn a_call_timeout_while_a_decisions_200_body_comes_in_is_reconciled() {
     let options = CustomerLockboxClientOptions {
         retry: policy(3),
         timeout: Some(Duration::from_secs(1)),
-        ..CustomerLockboxClientOptions::for_endpoint(url.parse().unwrap())
+        ..CustomerLockboxClientOptions::for_endpoint(url).unwrap()
     };
     let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap();
     let approval = client.requests(SUB).unwrap().approve("req", "ok").await.unwrap();
-    assert_eq!(approval.reason.as_deref(), Some("ok"));
+    assert_eq!(approval.reason(), Some("ok"));
     assert!(approval.reconciled(), "learned by reading the request");
     assert_eq!(posts.load(std::sync::atomic::Ordering::SeqCst), 1, "the decision must not be sent twice");
 }
@@ -529,7 +529,7 @@ async fn a_call_timeout_between_refused_tries_of_a_decision_is_a_plain_timeout()
     let options = CustomerLockboxClientOptions {
         retry: policy(3),
         timeout: Some(Duration::from_secs(2)),
-        ..CustomerLockboxClientOptions::for_endpoint(server.uri().parse().unwrap())
+        ..CustomerLockboxClientOptions::for_endpoint(server.uri()).unwrap()
     };
     let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap();
     match client.requests(SUB).unwrap().approve("req", "ok").await.unwrap_err() {
@@ -553,7 +553,7 @@ async fn the_sdk_built_client_cuts_each_try_at_the_per_try_timeout() {
             ..Default::default()
         }),
         per_try_timeout: Some(Duration::from_millis(300)),
-        ..CustomerLockboxClientOptions::for_endpoint(server.uri().parse().unwrap())
+        ..CustomerLockboxClientOptions::for_endpoint(server.uri()).unwrap()
     };
     let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap();
     let started = std::time::Instant::now();
@@ -576,7 +576,7 @@ async fn a_try_that_outlives_the_per_try_timeout_is_retried_then_reported() {
         retry: policy(2),
         per_try_timeout: Some(Duration::from_secs(5)),
         http_client: Some(paused_clock_http()),
-        ..CustomerLockboxClientOptions::for_endpoint(server.uri().parse().unwrap())
+        ..CustomerLockboxClientOptions::for_endpoint(server.uri()).unwrap()
     };
     let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap();
     let started = Instant::now();
@@ -599,7 +599,7 @@ fn limited_client(endpoint: &str, max_response_body: usize) -> CustomerLockboxCl
         per_try_timeout: None,
         http_client: Some(paused_clock_http()),
         max_response_body,
-        ..CustomerLockboxClientOptions::for_endpoint(endpoint.parse().unwrap())
+        ..CustomerLockboxClientOptions::for_endpoint(endpoint).unwrap()
     };
     CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap()
 }
@@ -662,10 +662,8 @@ async fn a_declared_length_over_the_limit_is_refused_without_reading_the_body() 
         Some(Raw::Stall(head.into()))
     })
     .await;
-    let options = CustomerLockboxClientOptions {
-        retry: policy(3),
-        ..CustomerLockboxClientOptions::for_endpoint(url.parse().unwrap())
-    };
+    let options =
+        CustomerLockboxClientOptions { retry: policy(3), ..CustomerLockboxClientOptions::for_endpoint(url).unwrap() };
     let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap();
     let answer = tokio::time::timeout(Duration::from_secs(20), client.tenant().is_opted_in(TENANT)).await;
     match answer.expect("refused on the head, not after waiting for the body") {
@@ -688,7 +686,7 @@ async fn a_decision_answered_200_with_a_body_over_the_limit_counts_as_taken() {
     )
     .await;
     let approval = limited_client(&server.uri(), 1000).requests(SUB).unwrap().approve("req", "ok").await.unwrap();
-    assert_eq!(approval.reason.as_deref(), Some("ok"));
+    assert_eq!(approval.reason(), Some("ok"));
     assert_eq!(count(&server, "POST").await, 1);
     assert_eq!(count(&server, "GET").await, 0);
 }
@@ -697,7 +695,7 @@ async fn a_decision_answered_200_with_a_body_over_the_limit_counts_as_taken() {
 fn a_zero_body_limit_is_refused() {
     let options = CustomerLockboxClientOptions {
         max_response_body: 0,
-        ..CustomerLockboxClientOptions::for_endpoint("http://127.0.0.1:1".parse().unwrap())
+        ..CustomerLockboxClientOptions::for_endpoint("http://127.0.0.1:1").unwrap()
     };
     match CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap_err() {
         Error::Configuration(message) => assert!(message.contains("max_response_body"), "{message}"),
@@ -717,7 +715,7 @@ async fn with_the_default_options_a_stalled_try_is_retried_within_the_budget() {
     Mock::given(method("GET")).respond_with(ok_tenant().set_delay(Duration::from_secs(3600))).mount(&server).await;
     let options = CustomerLockboxClientOptions {
         http_client: Some(paused_clock_http()),
-        ..CustomerLockboxClientOptions::for_endpoint(server.uri().parse().unwrap())
+        ..CustomerLockboxClientOptions::for_endpoint(server.uri()).unwrap()
     };
     assert_eq!(options.per_try_timeout, defaults.per_try_timeout);
     assert_eq!(options.retry, RetryOptions::default());

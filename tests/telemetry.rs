@@ -19,7 +19,7 @@ fn client(endpoint: &str) -> CustomerLockboxClient {
             jitter: false,
             ..Default::default()
         }),
-        ..CustomerLockboxClientOptions::for_endpoint(endpoint.parse().unwrap())
+        ..CustomerLockboxClientOptions::for_endpoint(endpoint).unwrap()
     };
     CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap()
 }

@@ -178,7 +178,7 @@ async fn update_status_posts_the_decision() {
         .await;
     let (client, _) = client(&server.uri());
     let approval = client.requests(SUB).unwrap().deny("req-2", "not during the freeze").await.unwrap();
-    assert_eq!(approval.decision(), Some(&ApprovalDecision::Deny));
+    assert_eq!(approval.decision(), &ApprovalDecision::Deny);
     assert_common_headers(&only_request(&server).await);
 }
 
@@ -316,7 +316,7 @@ async fn clients_on_one_thread_each_send_their_own_token() {
     let server = mock_server().await;
     Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
     let client_with = |token: &str| {
-        let credential = std::sync::Arc::new(azure_customer_lockbox::StaticTokenCredential::new(token));
+        let credential = azure_customer_lockbox::StaticTokenCredential::new(token);
         CustomerLockboxClient::new(credential, Some(options(&server.uri()))).unwrap()
     };
     let (a, b) = (client_with("token-a"), client_with("token-b"));
@@ -403,14 +403,14 @@ async fn odd_request_ids_stay_one_path_segment() {
 #[test]
 fn plain_http_is_refused_for_remote_hosts() {
     let credential = CountingCredential::new();
-    let remote = CustomerLockboxClientOptions::for_endpoint("http://management.example.com/".parse().unwrap());
+    let remote = CustomerLockboxClientOptions::for_endpoint("http://management.example.com/").unwrap();
     let error = CustomerLockboxClient::new(credential.clone(), Some(remote.clone())).unwrap_err();
     assert!(matches!(error, Error::Configuration(_)), "{error:?}");
     let mut allowed = remote;
     allowed.allow_insecure_http = true;
     assert!(CustomerLockboxClient::new(credential.clone(), Some(allowed)).is_ok());
     for ok in ["http://127.0.0.1:1/", "http://localhost:1/", "http://[::1]:1/", "https://management.azure.com/"] {
-        let options = CustomerLockboxClientOptions::for_endpoint(ok.parse().unwrap());
+        let options = CustomerLockboxClientOptions::for_endpoint(ok).unwrap();
         assert!(CustomerLockboxClient::new(credential.clone(), Some(options)).is_ok(), "{ok}");
     }
 }

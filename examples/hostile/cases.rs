@@ -402,14 +402,13 @@ fn options(endpoint: &str) -> CustomerLockboxClientOptions {
     CustomerLockboxClientOptions {
         retry: RetryOptions::none(),
         per_try_timeout: Some(PER_TRY),
-        ..CustomerLockboxClientOptions::for_endpoint(endpoint.parse().expect("a URL"))
+        ..CustomerLockboxClientOptions::for_endpoint(endpoint).expect("a URL")
     }
 }
 
 /// A client of `endpoint` with the case token, no retries and a 300 ms per-try timeout.
 pub fn client(endpoint: &str) -> CustomerLockboxClient {
-    CustomerLockboxClient::new(Arc::new(StaticTokenCredential::new(TOKEN)), Some(options(endpoint)))
-        .expect("valid options")
+    CustomerLockboxClient::new(StaticTokenCredential::new(TOKEN), Some(options(endpoint))).expect("valid options")
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -985,8 +984,8 @@ fn foreign_host_cases() -> Vec<Case> {
         let server = Scripted::start(Reply::Raw(http("302 Found", &[("Location", &location)], ""))).await;
         let options =
             CustomerLockboxClientOptions { http_client: Some(reqwest::Client::new()), ..options(&server.url) };
-        let client = CustomerLockboxClient::new(Arc::new(StaticTokenCredential::new(TOKEN)), Some(options))
-            .map_err(|e| e.to_string())?;
+        let client =
+            CustomerLockboxClient::new(StaticTokenCredential::new(TOKEN), Some(options)).map_err(|e| e.to_string())?;
         let result = client.requests(SUB).map_err(|e| e.to_string())?.get("r1").await;
         let mut texts = vec![shown(&result)];
         texts.extend(foreign.received());
@@ -1071,7 +1070,7 @@ fn retrying_client(endpoint: &str) -> CustomerLockboxClient {
         }),
         ..options(endpoint)
     };
-    CustomerLockboxClient::new(Arc::new(StaticTokenCredential::new(TOKEN)), Some(options)).expect("valid options")
+    CustomerLockboxClient::new(StaticTokenCredential::new(TOKEN), Some(options)).expect("valid options")
 }
 
 /// A decision's result: taken (`Ok` naming the decision) or honestly unknown; never a plain error.
@@ -1203,7 +1202,7 @@ fn issue_14_cases() -> Vec<Case> {
             }),
             ..options(&server.url)
         };
-        let client = CustomerLockboxClient::new(Arc::new(StaticTokenCredential::new(TOKEN)), Some(options))?;
+        let client = CustomerLockboxClient::new(StaticTokenCredential::new(TOKEN), Some(options))?;
         service(client.requests(SUB)?.get("r1").await, 503)
     }));
     for (label, value) in [
@@ -1218,7 +1217,7 @@ fn issue_14_cases() -> Vec<Case> {
             // The retry may honour the hint only within the client's timeout; either way: a typed 429.
             let options =
                 CustomerLockboxClientOptions { timeout: Some(Duration::from_secs(2)), ..retrying_options(&server.url) };
-            let client = CustomerLockboxClient::new(Arc::new(StaticTokenCredential::new(TOKEN)), Some(options))?;
+            let client = CustomerLockboxClient::new(StaticTokenCredential::new(TOKEN), Some(options))?;
             let result = client.requests(SUB)?.get("r1").await;
             let text = shown(&result);
             require_typed(

@@ -153,9 +153,9 @@ async fn five_hundred_concurrent_decisions_leave_exactly_one_per_request() {
         .map(|_| {
             let options = CustomerLockboxClientOptions {
                 retry: RetryOptions::none(),
-                ..CustomerLockboxClientOptions::for_endpoint(emulator.url().clone())
+                ..CustomerLockboxClientOptions::for_endpoint(emulator.url()).expect("endpoint")
             };
-            CustomerLockboxClient::new(Arc::new(StaticTokenCredential::new("concurrent-token")), Some(options)).unwrap()
+            CustomerLockboxClient::new(StaticTokenCredential::new("concurrent-token"), Some(options)).unwrap()
         })
         .collect();
     let calls = (0..500).map(|j| {

@@ -279,10 +279,10 @@ async fn embedded_emulator() -> Result<(Emulator, CustomerLockboxClient), Failur
         emulator.url()
     );
     let client = CustomerLockboxClient::new(
-        Arc::new(StaticTokenCredential::new("lockbox-cli")),
+        StaticTokenCredential::new("lockbox-cli"),
         Some(CustomerLockboxClientOptions {
             application_id: Some("lockbox-cli".into()),
-            ..CustomerLockboxClientOptions::for_endpoint(emulator.url().clone())
+            ..CustomerLockboxClientOptions::for_endpoint(emulator.url()).expect("endpoint")
         }),
     )?;
     Ok((emulator, client))
@@ -306,7 +306,7 @@ async fn connect(options: &Connection, output: Option<Format>) -> Result<Session
             return Err(usage("--emulator with --endpoint talks to an emulator on this machine only".into()));
         }
         // The emulator takes any token and speaks as the public cloud; `endpoint` below points at it.
-        (CloudConfiguration::AzurePublic, Arc::new(StaticTokenCredential::new("lockbox-cli")))
+        (CloudConfiguration::AzurePublic, StaticTokenCredential::new("lockbox-cli"))
     } else {
         // An explicit endpoint keeps the cloud's audience; the same value configures the credential's authority.
         let cloud = match options.cloud {

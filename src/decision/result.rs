@@ -1,34 +1,56 @@
 //! [`Decision`]: what a recorded approval or denial gives its caller (the approval, the ids of the call the service
 //! recorded it in, the attempts, and whether it was learned by reading the request).
 
-use std::ops::Deref;
-
-use crate::{models::Approval, response::Response};
+use crate::{models::Approval, response::Response, status::ApprovalDecision};
 
 /// An approval or a denial the service recorded, with what an audit log cites: the ids of the call the service
 /// recorded it in, how many attempts it took, and whether the outcome was learned by reading the request.
 ///
-/// Derefs to the [`Approval`]; [`into_model`](Self::into_model) gives it.
+/// [`decision`](Self::decision) is what the service recorded (always the decision sent: an answer that named
+/// another one is never a `Decision`), [`reason`](Self::reason) its reason; [`approval`](Self::approval) and
+/// [`into_model`](Self::into_model) give the [`Approval`] itself.
 ///
 /// ```no_run
-/// # async fn demo(requests: azure_customer_lockbox::RequestsClient) -> azure_customer_lockbox::Result<()> {
-/// let decision = requests.approve("req-1", "Ticket 123 checked").await?;
-/// println!(
-///     "approved: x-ms-request-id {:?}, x-ms-correlation-request-id {:?}, {} attempt(s), reconciled: {}",
-///     decision.service_request_id(),
-///     decision.correlation_request_id(),
-///     decision.attempts(),
-///     decision.reconciled(),
-/// );
-/// # Ok(()) }
+/// use azure_customer_lockbox::{RequestsClient, Result};
+///
+/// async fn approve(requests: &RequestsClient) -> Result<()> {
+///     let decision = requests.approve("7e2ad9c4-0b4f-4c5a-9b7e-1f2d3c4b5a69", "Ticket 123 checked").await?;
+///     println!(
+///         "{} ({:?}): x-ms-request-id {:?}, x-ms-correlation-request-id {:?}, {} attempt(s), reconciled: {}",
+///         decision.decision(),
+///         decision.reason(),
+///         decision.service_request_id(),
+///         decision.correlation_request_id(),
+///         decision.attempts(),
+///         decision.reconciled(),
+///     );
+///     Ok(())
+/// }
 /// ```
 #[derive(Clone, Debug)]
 pub struct Decision {
+    pub(super) decision: ApprovalDecision,
     pub(super) response: Response<Approval>,
     pub(super) reconciled: bool,
 }
 
 impl Decision {
+    /// The decision the service recorded: the one that was sent.
+    pub fn decision(&self) -> &ApprovalDecision {
+        &self.decision
+    }
+
+    /// Its reason: the service's answer's, or, when that answer was lost, the reason that was sent.
+    pub fn reason(&self) -> Option<&str> {
+        self.response.reason.as_deref()
+    }
+
+    /// The approval: the service's answer, or, when that answer was lost or showed no decision, the decision and
+    /// reason that were sent.
+    pub fn approval(&self) -> &Approval {
+        &self.response
+    }
+
     /// The approval: the service's answer, or, when that answer was lost or showed no decision, the decision and
     /// reason that were sent (the request's status showed them taken).
     pub fn into_model(self) -> Approval {
@@ -60,12 +82,5 @@ impl Decision {
     /// accepted decision whose progress could not be followed.
     pub fn reconciled(&self) -> bool {
         self.reconciled
-    }
-}
-
-impl Deref for Decision {
-    type Target = Approval;
-    fn deref(&self) -> &Approval {
-        &self.response
     }
 }

@@ -25,7 +25,7 @@ use crate::{
     poller::{MIN_FREQUENCY, Poller, PollerOptions},
     response::{CallIds, Response},
     retry::{ExponentialRetryOptions, RetryOptions},
-    status::LockboxRequestStatus,
+    status::{ApprovalDecision, LockboxRequestStatus},
 };
 
 /// What a caller of [`run`] makes of an accepted round's poller, and of a decision: the difference between a
@@ -144,8 +144,12 @@ async fn drive<C: Caller>(core: &Core, order: Order<'_>, bound: Bound, caller: C
                 let time_left = !last && reading.for_work().is_none_or(|left| !left.is_zero());
                 after_read(look, rounds, &decision, read, time_left)
             }
-            State::Answered(approval, ids) => return Ok(caller.decided(decision_of(approval, ids, attempts, false))),
-            State::Recorded { ids, read } => return Ok(caller.decided(decision_of(body, ids, attempts, read))),
+            State::Answered(approval, ids) => {
+                return Ok(caller.decided(decision_of(decision, approval, ids, attempts, false)));
+            }
+            State::Recorded { ids, read } => {
+                return Ok(caller.decided(decision_of(decision, body, ids, attempts, read)));
+            }
             State::Conflicted(current_status) => {
                 let request_id = order.request_id.to_owned();
                 return Err(Error::DecisionConflict { request_id, decision, current_status });
@@ -159,9 +163,15 @@ async fn drive<C: Caller>(core: &Core, order: Order<'_>, bound: Bound, caller: C
     }
 }
 
-/// A decision for the caller: `approval` as recorded by call `ids`, after `attempts` sends in all.
-fn decision_of(approval: Approval, ids: CallIds, attempts: u32, reconciled: bool) -> Decision {
-    Decision { response: Response::new(approval, CallIds { attempts, ..ids }), reconciled }
+/// `decision` for the caller: `approval` as recorded by call `ids`, after `attempts` sends in all.
+fn decision_of(
+    decision: ApprovalDecision,
+    approval: Approval,
+    ids: CallIds,
+    attempts: u32,
+    reconciled: bool,
+) -> Decision {
+    Decision { decision, response: Response::new(approval, CallIds { attempts, ..ids }), reconciled }
 }
 
 /// The decision's history, logged at `info`: what each round sent and what came back, each read and what it

@@ -133,7 +133,7 @@ mod tests {
 
     fn pipeline(endpoint: &str, api_version: &str) -> Pipeline {
         let endpoint: Url = endpoint.parse().unwrap();
-        let credential = std::sync::Arc::new(crate::StaticTokenCredential::new("t"));
+        let credential = crate::StaticTokenCredential::new("t");
         Pipeline::new(Settings {
             operation_base: Url::parse(endpoint.as_str().trim_end_matches('/')).unwrap(),
             endpoint,

@@ -65,7 +65,7 @@ impl TokenCredential for CountingCredential {
 
 /// Options pointing at `endpoint` with no retries unless the test asks for them.
 pub fn options(endpoint: &str) -> CustomerLockboxClientOptions {
-    let mut options = CustomerLockboxClientOptions::for_endpoint(endpoint.parse().unwrap());
+    let mut options = CustomerLockboxClientOptions::for_endpoint(endpoint).unwrap();
     options.retry = RetryOptions::none();
     options
 }

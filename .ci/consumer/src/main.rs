@@ -34,7 +34,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         per_try_timeout: Some(Duration::from_secs(10)),
         ..Default::default()
     };
-    let client = CustomerLockboxClient::new(Arc::new(StaticTokenCredential::new("consumer")), Some(options))?;
+    let client = CustomerLockboxClient::new(StaticTokenCredential::new("consumer"), Some(options))?;
     let error = client.tenant().enable().await.expect_err("the stand-in server never completes a handshake");
     let first = server.join().expect("listener thread").map_err(|e| format!("no TLS connection ({e}); {error}"))?;
     // A TLS record: content type 22 (handshake), protocol major version 3.
