@@ -140,6 +140,10 @@ impl Emulator {
     }
 
     /// Creates a `Pending` request in the subscription, created now (emulator clock); returns its id.
+    ///
+    /// A subscription never added with [`Emulator::add_subscription`] is added now, `Enabled` and readable, so
+    /// that `GET /subscriptions` lists it and a tenant-wide caller finds the request; one added before keeps its
+    /// state and access.
     pub fn create_request(&self, subscription_id: &str, new: NewLockboxRequest) -> String {
         create(&self.shared, subscription_id, new)
     }
@@ -417,6 +421,7 @@ fn create(shared: &Shared, subscription_id: &str, new: NewLockboxRequest) -> Str
         let request = StoredRequest::new(subscription_id, None, "Pending", now, expiration, new);
         let id = request.request_id.clone();
         inner.requests.push(request);
+        inner.arm.ensure(subscription_id);
         id
     })
 }

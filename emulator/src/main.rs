@@ -27,7 +27,7 @@ struct Args {
     #[arg(long)]
     seed: Option<PathBuf>,
     /// Create six realistic sample requests in this subscription, and list it in `GET /subscriptions`.
-    #[arg(long, value_name = "GUID")]
+    #[arg(long, value_name = "GUID", value_parser = subscription_id)]
     sample_subscription: Vec<String>,
     /// Items per page of the list operations.
     #[arg(long, default_value_t = 50)]
@@ -134,4 +134,15 @@ async fn main() -> ExitCode {
     println!("Shutting down");
     emulator.shutdown().await;
     ExitCode::SUCCESS
+}
+
+/// A subscription id as Azure writes one: a GUID (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, hexadecimal digits).
+fn subscription_id(text: &str) -> Result<String, String> {
+    let groups: Vec<&str> = text.split('-').collect();
+    let shape = groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12]);
+    if shape && groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_hexdigit())) {
+        Ok(text.to_owned())
+    } else {
+        Err("a subscription id is a GUID, such as 0b1f6471-1bf0-4dda-aec3-cb9272f09590".to_owned())
+    }
 }

@@ -227,6 +227,13 @@ impl Arm {
         }
     }
 
+    /// Adds the subscription as `Enabled` and readable, unless it is there already (as it was added).
+    pub fn ensure(&mut self, subscription_id: &str) {
+        if !self.index.contains_key(&subscription_id.to_ascii_lowercase()) {
+            self.add(NewSubscription::new(subscription_id));
+        }
+    }
+
     pub fn list(&self) -> &[StoredSubscription] {
         &self.subscriptions
     }

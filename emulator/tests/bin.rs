@@ -62,3 +62,15 @@ async fn a_sample_subscription_is_listed_and_holds_the_sample_requests() {
     .await;
     assert_eq!(requests["value"].as_array().unwrap().len(), 6, "{requests}");
 }
+
+/// A sample subscription that is not a GUID is refused before anything starts, with a message that says why.
+#[test]
+fn a_sample_subscription_that_is_not_a_guid_is_refused() {
+    let output = Command::new(env!("CARGO_BIN_EXE_lockbox-emulator"))
+        .args(["--port", "0", "--sample-subscription", "nope"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("invalid value 'nope'") && stderr.contains("a subscription id is a GUID"), "{stderr}");
+}

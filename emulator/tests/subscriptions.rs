@@ -225,3 +225,20 @@ async fn a_tenant_is_seeded_in_one_call_from_rust_and_over_the_admin_api() {
     assert_eq!(all_subscriptions(&emu).await.0.len(), 1005);
     assert_eq!(get(&requests_url(&emu, "00000000-0000-0000-0000-0000000000ff"), "t").await.0, 409);
 }
+
+/// A request created in a subscription never added lists that subscription (as `Enabled`), so a tenant-wide
+/// caller finds it; a subscription added before keeps its state.
+#[tokio::test]
+async fn creating_a_request_lists_its_subscription() {
+    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let fresh = "7d1c1f8e-0000-4000-8000-000000000001";
+    let disabled = "7d1c1f8e-0000-4000-8000-000000000002";
+    emu.add_subscription(NewSubscription { state: SubscriptionState::Disabled, ..NewSubscription::new(disabled) });
+    emu.create_request(fresh, Default::default());
+    emu.create_request(fresh, Default::default());
+    emu.create_request(disabled, Default::default());
+    let (listed, _) = all_subscriptions(&emu).await;
+    let states: Vec<(&str, &str)> =
+        listed.iter().map(|s| (s["subscriptionId"].as_str().unwrap(), s["state"].as_str().unwrap())).collect();
+    assert_eq!(states, [(disabled, "Disabled"), (fresh, "Enabled")], "listed once each, the added one unchanged");
+}
