@@ -6,6 +6,7 @@ mod auth;
 mod client;
 mod cloud;
 mod core;
+mod deadline;
 mod decision;
 mod error;
 mod generated;

@@ -22,6 +22,7 @@ use futures::{
 use super::listing::{Gated, subscription_id};
 use crate::{
     core::Core,
+    deadline::Deadline,
     error::{Error, Result},
     requests::RequestsClient,
     status::SubscriptionState,
@@ -196,8 +197,7 @@ impl Stream for Watches {
                 && let Poll::Ready(result) = refreshing.as_mut().poll(cx)
             {
                 this.refreshing = None;
-                let deadline = tokio::time::Instant::now() + this.options.refresh;
-                this.next_refresh.as_mut().reset(deadline);
+                this.next_refresh.as_mut().reset(Deadline::after(this.options.refresh).instant());
                 match result {
                     Ok(now) => this.apply(now),
                     Err(error) => this.pending.push_back(TenantWatchEvent::SubscriptionsFailed(error)),

@@ -2,8 +2,8 @@
 //!
 //! Many listings run side by side over one principal's Resource Manager budget. When any of them is answered
 //! `429` with a retry hint (`Retry-After`, `retry-after-ms` or `x-ms-retry-after-ms`), the gate records a
-//! "not before" instant (`tokio::time`), and every request of every listing under the same gate waits until
-//! then before it is sent: the others slow down too instead of spending the budget further. The gate is carried
+//! "not before" instant (`tokio::time`; the hint, at most the retry policy's longest wait, saturating), and
+//! every request of every listing under the same gate waits until then before it is sent: the others slow down too instead of spending the budget further. The gate is carried
 //! in a task-local, set while the tenant-wide stream is polled, so requests outside such a stream never see it.
 
 use std::sync::{
@@ -12,6 +12,8 @@ use std::sync::{
 };
 
 use tokio::time::{Duration, Instant};
+
+use crate::deadline::Deadline;
 
 tokio::task_local! {
     static GATE: Gate;
@@ -47,7 +49,7 @@ impl Gate {
     /// already set is kept).
     fn throttle(&self, wait: Duration) {
         self.0.throttled.fetch_add(1, Ordering::Relaxed);
-        let until = Instant::now() + wait;
+        let until = Deadline::after(wait).instant();
         let mut not_before = self.0.not_before.lock().unwrap_or_else(|e| e.into_inner());
         if not_before.is_none_or(|t| t < until) {
             *not_before = Some(until);
@@ -62,15 +64,15 @@ pub(super) async fn wait() {
         if until <= Instant::now() {
             break;
         }
-        tracing::debug!(
-            wait_ms = (until - Instant::now()).as_millis() as u64,
-            "waiting for the shared throttling gate"
-        );
+        let wait = until.saturating_duration_since(Instant::now());
+        tracing::debug!(wait_ms = crate::retry::millis(wait), "waiting for the shared throttling gate");
         tokio::time::sleep_until(until).await;
     }
 }
 
-/// Tells the gate in force, if any, that a request was answered `429` asking for `wait`.
-pub(super) fn throttled(wait: Duration) {
-    let _ = GATE.try_with(|gate| gate.throttle(wait));
+/// Tells the gate in force, if any, that a request was answered `429` asking for `wait`. The gate holds the
+/// others at most `longest` (the retry policy's longest wait): a hint the policy would not wait for itself
+/// does not stop every other request of the call for longer.
+pub(super) fn throttled(wait: Duration, longest: Duration) {
+    let _ = GATE.try_with(|gate| gate.throttle(wait.min(longest)));
 }

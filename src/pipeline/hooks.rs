@@ -77,7 +77,7 @@ impl Pipeline {
                 && response.status() == StatusCode::TOO_MANY_REQUESTS
                 && let Some(asked) = retry::retry_after(response.headers(), std::time::SystemTime::now())
             {
-                super::gate::throttled(asked);
+                super::gate::throttled(asked, settings.retry.max_delay());
             }
             match (spare, self.judge(&result, operation, attempt, started, token.as_ref())) {
                 (Some(spare), Some(wait)) => {
