@@ -37,7 +37,7 @@ const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 /// The margin before expiry at which a token living `lifetime` is refreshed: five minutes, or half the
 /// lifetime if that is shorter, so a short-lived token is still used for half its life.
 fn refresh_margin(lifetime: Duration) -> Duration {
-    REFRESH_MARGIN.min(lifetime / 2)
+    REFRESH_MARGIN.min(lifetime.div_f64(2.0))
 }
 
 struct Cached {
@@ -56,7 +56,7 @@ impl Cached {
         let (now, wall) = (Instant::now(), SystemTime::now());
         let expires_on = SystemTime::from(expires_on);
         let lifetime = expires_on.duration_since(wall).unwrap_or_default();
-        let use_for = lifetime - refresh_margin(lifetime);
+        let use_for = lifetime.saturating_sub(refresh_margin(lifetime));
         // Checked: `expires_on` is the credential's (a far future must not overflow the monotonic clock).
         let later =
             |by: Duration| now.checked_add(by).or_else(|| now.checked_add(Duration::from_secs(86_400))).unwrap_or(now);
@@ -208,13 +208,13 @@ thread_local! {
 #[cfg(test)]
 impl Drop for WipedOnDrop {
     fn drop(&mut self) {
-        WIPED.with(|w| w.set(w.get() + 1));
+        WIPED.with(|w| w.set(w.get().saturating_add(1)));
     }
 }
 
 fn bearer(token: &AccessToken) -> azure_core::Result<HeaderValue> {
     let secret = token.token.secret().as_bytes();
-    let mut value = Zeroizing::new(Vec::with_capacity(7 + secret.len()));
+    let mut value = Zeroizing::new(Vec::with_capacity(secret.len().saturating_add(7)));
     value.extend_from_slice(b"Bearer ");
     value.extend_from_slice(secret);
     // `from_maybe_shared` keeps the `Bytes` as they are: every clone of the value shares the one wiped buffer.

@@ -31,11 +31,6 @@ impl Deadline {
         Self::at(Instant::now(), wait)
     }
 
-    /// `limit` from now, or the far future when there is no limit.
-    pub(crate) fn within(limit: Option<Duration>) -> Self {
-        Self::after(limit.unwrap_or(Duration::MAX))
-    }
-
     /// The instant itself, to sleep until or to compare.
     pub(crate) fn instant(self) -> Instant {
         self.0
@@ -49,11 +44,6 @@ impl Deadline {
     /// Whether the deadline has passed.
     pub(crate) fn passed(self) -> bool {
         self.0 <= Instant::now()
-    }
-
-    /// The earlier of two deadlines.
-    pub(crate) fn earliest(self, other: Self) -> Self {
-        self.min(other)
     }
 }
 
@@ -69,11 +59,9 @@ mod tests {
         for huge in [Duration::MAX, secs(u64::MAX), FAR_FUTURE.saturating_add(secs(1))] {
             assert_eq!(Deadline::at(now, huge).instant(), now.checked_add(FAR_FUTURE).unwrap(), "{huge:?}");
         }
-        assert_eq!(Deadline::within(None), Deadline::after(Duration::MAX));
         let soon = Deadline::after(secs(5));
         assert_eq!(soon.remaining(), secs(5));
-        assert_eq!(soon.earliest(Deadline::within(None)), soon);
-        assert_eq!(Deadline::within(None).earliest(soon), soon);
+        assert!(soon < Deadline::after(Duration::MAX));
         assert!(!soon.passed());
         tokio::time::sleep(secs(6)).await;
         assert!(soon.passed());

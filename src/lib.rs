@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+#![deny(clippy::arithmetic_side_effects)]
 
 mod across;
 mod auth;

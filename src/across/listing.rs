@@ -206,11 +206,11 @@ fn one_listing(
             let mut pager = pager?;
             match pager.try_next().await {
                 Ok(Some(request)) => {
-                    with_summary(&summary, |s| s.requests += 1);
+                    with_summary(&summary, |s| s.requests = s.requests.saturating_add(1));
                     Some((Ok(TenantItem::Request(SubscriptionRequest { subscription_id, request })), Some(pager)))
                 }
                 Ok(None) => {
-                    with_summary(&summary, |s| s.listed += 1);
+                    with_summary(&summary, |s| s.listed = s.listed.saturating_add(1));
                     None
                 }
                 // No token: no subscription can get past that, so it is the stream's error (which ends it), not

@@ -11,7 +11,7 @@ use std::sync::{
     atomic::{AtomicU64, Ordering},
 };
 
-use tokio::time::{Duration, Instant};
+use tokio::time::Duration;
 
 use crate::deadline::Deadline;
 
@@ -25,7 +25,7 @@ pub(crate) struct Gate(Arc<GateState>);
 
 #[derive(Debug, Default)]
 struct GateState {
-    not_before: Mutex<Option<Instant>>,
+    not_before: Mutex<Option<Deadline>>,
     throttled: AtomicU64,
 }
 
@@ -36,7 +36,7 @@ impl Gate {
     }
 
     /// The instant before which no request under this gate is sent, if one is set.
-    pub(crate) fn not_before(&self) -> Option<Instant> {
+    pub(crate) fn not_before(&self) -> Option<Deadline> {
         *self.0.not_before.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -49,7 +49,7 @@ impl Gate {
     /// already set is kept).
     fn throttle(&self, wait: Duration) {
         self.0.throttled.fetch_add(1, Ordering::Relaxed);
-        let until = Deadline::after(wait).instant();
+        let until = Deadline::after(wait);
         let mut not_before = self.0.not_before.lock().unwrap_or_else(|e| e.into_inner());
         if not_before.is_none_or(|t| t < until) {
             *not_before = Some(until);
@@ -61,12 +61,11 @@ impl Gate {
 pub(super) async fn wait() {
     let Ok(gate) = GATE.try_with(Gate::clone) else { return };
     while let Some(until) = gate.not_before() {
-        if until <= Instant::now() {
+        if until.passed() {
             break;
         }
-        let wait = until.saturating_duration_since(Instant::now());
-        tracing::debug!(wait_ms = crate::retry::millis(wait), "waiting for the shared throttling gate");
-        tokio::time::sleep_until(until).await;
+        tracing::debug!(wait_ms = crate::retry::millis(until.remaining()), "waiting for the shared throttling gate");
+        tokio::time::sleep_until(until.instant()).await;
     }
 }
 

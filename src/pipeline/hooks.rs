@@ -55,7 +55,8 @@ impl Pipeline {
         let token = token.or_else(|| settings.auth.current_header());
         let started = started.unwrap_or_else(tokio::time::Instant::now);
         loop {
-            attempt += 1;
+            // Saturating: the policy's retries (a `u32`) and its time budget end the loop long before.
+            attempt = attempt.saturating_add(1);
             // A copy to send again, when the policy has a retry left; taken before this attempt's headers go in.
             let spare = if attempt <= settings.retry.max_retries() { request.try_clone() } else { None };
             let headers = request.headers_mut();
