@@ -6,8 +6,9 @@
 //!
 //! A token is refreshed a margin before it expires: five minutes, or half its lifetime if it lives less than ten
 //! minutes (a token valid for four minutes is used for two). A refresh that fails while the old token is still
-//! valid keeps the old token. A 401 from the service drops the cached token, if it is the one that call sent,
-//! so the next call asks again; a late 401 about an older token leaves a newer one alone.
+//! valid keeps the old token, for the call that asked and for every call waiting on it. A 401 from the service
+//! drops the cached token, if it is the one that call sent, so the next call asks again; a late 401 about an
+//! older token leaves a newer one alone.
 //!
 //! There is one copy of the token: the cache's. The `Authorization` values handed to requests share its bytes
 //! (they are marked sensitive), and those bytes are wiped when the last of them and the cache are dropped.
@@ -141,12 +142,13 @@ impl TokenCache {
         let flights_before = self.flights.load(Ordering::Acquire);
         let mut flight = self.flight.lock().await;
         if self.flights.load(Ordering::Acquire) != flights_before {
-            // A credential call finished while this call waited: its outcome is this call's too.
-            if let Some(error) = &flight.failure {
-                return Err(shared_error(error));
-            }
+            // A credential call finished while this call waited: its outcome is this call's too, as it was the
+            // asking call's. A token still valid comes first: a failed early refresh keeps it for every waiter.
             if let Some(header) = self.cached(Cached::valid) {
                 return Ok(header);
+            }
+            if let Some(error) = &flight.failure {
+                return Err(shared_error(error));
             }
         } else if let Some(header) = self.cached(Cached::fresh) {
             return Ok(header);
@@ -326,6 +328,39 @@ mod tests {
         cache.invalidate(&HeaderValue::from_static("Bearer other"));
         let held = cache.current_header().unwrap();
         assert_eq!(held.as_bytes().as_ptr(), new.as_bytes().as_ptr(), "a 401 about another token keeps this one");
+    }
+
+    /// Gives a token valid for ten minutes, then fails every later call after a short wait (so that
+    /// concurrent calls pile up behind the one asking).
+    #[derive(Debug)]
+    struct FailsAfterFirst {
+        calls: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl TokenCredential for FailsAfterFirst {
+        async fn get_token(&self, _: &[&str], _: Option<TokenRequestOptions<'_>>) -> azure_core::Result<AccessToken> {
+            if self.calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                let expires_on = OffsetDateTime::now_utc().saturating_add(AzDuration::minutes(10));
+                return Ok(AccessToken::new(Secret::new("secret-a"), expires_on));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            Err(azure_core::Error::with_message(azure_core::error::ErrorKind::Credential, "identity endpoint down"))
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn calls_waiting_on_a_failed_early_refresh_get_the_still_valid_token() {
+        let credential = Arc::new(FailsAfterFirst { calls: Default::default() });
+        let cache = TokenCache::new(credential.clone(), "scope".into());
+        cache.authorization().await.unwrap();
+        // Past the refresh (five minutes before expiry), with 200 s of validity left.
+        tokio::time::advance(Duration::from_secs(400)).await;
+        let calls = futures::future::join_all((0..4).map(|_| cache.authorization())).await;
+        for (i, call) in calls.iter().enumerate() {
+            assert_eq!(call.as_ref().map_err(ToString::to_string).unwrap(), "Bearer secret-a", "call {i}");
+        }
+        assert_eq!(credential.calls.load(Ordering::SeqCst), 2, "the waiters share the one failed refresh");
     }
 
     #[test]
