@@ -37,7 +37,7 @@ pub use auth::StaticTokenCredential;
 pub use client::CustomerLockboxClient;
 pub use cloud::Audience;
 pub use decision::Decision;
-pub use error::{ArmAdditionalInfo, ArmErrorDetail, Error, Result, ServiceError};
+pub use error::{ArmAdditionalInfo, ArmErrorDetail, Error, Result, ServiceError, TransportKind};
 pub use listing::{RequestFilter, RequestsListOptions};
 pub use operations::{OperationsClient, OperationsListOptions};
 pub use options::{CustomerLockboxClientOptions, DEFAULT_API_VERSION, DEFAULT_MAX_RESPONSE_BODY};

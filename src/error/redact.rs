@@ -181,8 +181,9 @@ impl<'a> Redactor<'a> {
             // The credential's own error: no server of ours chose its text.
             Error::Credential(source) => Error::Credential(source),
             Error::Service(service) => Error::Service(Box::new(self.service(*service))),
-            Error::Transport { operation, attempts, status, request_id, source } => Error::Transport {
+            Error::Transport { operation, kind, attempts, status, request_id, source } => Error::Transport {
                 operation,
+                kind,
                 attempts,
                 status,
                 request_id: request_id.map(text),

@@ -15,7 +15,7 @@ use super::{
 };
 use crate::{
     auth::token_bytes,
-    error::Redactor,
+    error::{Redactor, classify},
     operation::Operation,
     retry::{self, Next, Stop, Try, Used},
 };
@@ -123,6 +123,8 @@ impl Pipeline {
                 status: response.status(),
                 retry_after: retry::retry_after(response.headers(), std::time::SystemTime::now()),
             },
+            // Classified once (`error/transport.rs`): what another try cannot mend is not retried.
+            Err(e) if e.is_connect() && !classify(e).retryable => Try::Unreachable,
             Err(e) if e.is_connect() => Try::NotConnected,
             Err(e) if e.is_builder() || e.is_redirect() || e.is_decode() => Try::Broken,
             Err(_) => Try::Lost,
