@@ -67,7 +67,12 @@ pub(crate) struct Classified {
 impl Classified {
     /// `certificate not trusted: UnknownIssuer`, for the error's message.
     pub(crate) fn cause(&self) -> String {
-        if self.detail.is_empty() { self.kind.phrase().to_owned() } else { format!("{}: {}", self.kind, self.detail) }
+        match self.detail.as_str() {
+            "" => self.kind.phrase().to_owned(),
+            // `connection refused (os error 111)`: what follows the kind's own words reads on from them.
+            detail if detail.starts_with('(') => format!("{} {detail}", self.kind),
+            detail => format!("{}: {detail}", self.kind),
+        }
     }
 }
 
@@ -176,7 +181,10 @@ mod tests {
         let refused = io::Error::new(io::ErrorKind::ConnectionRefused, "Connection refused (os error 111)");
         let told = tells(&refused).unwrap();
         assert_eq!(told.0, TransportKind::ConnectionRefused);
-        assert_eq!(without_the_phrase(told.0, told.1), "(os error 111)");
+        let detail = without_the_phrase(told.0, told.1);
+        assert_eq!(detail, "(os error 111)");
+        let classified = Classified { kind: told.0, detail, retryable: true };
+        assert_eq!(classified.cause(), "connection refused (os error 111)");
         let nxdomain = io::Error::other("dns error: failed to lookup address information: Name or service not known");
         assert_eq!(tells(&nxdomain).map(|t| t.0), Some(TransportKind::Dns));
         let wrapped = io::Error::new(io::ErrorKind::InvalidData, "invalid peer certificate: UnknownIssuer");
