@@ -68,17 +68,20 @@ impl Pipeline {
             if let Some(limit) = settings.per_try_timeout {
                 request.timeout_mut().get_or_insert(limit);
             }
-            // Under a tenant-wide listing, a 429 seen by any of its listings holds back every request.
-            super::gate::wait().await;
+            // Under a tenant-wide call, a 429 seen by any of its requests holds back every request.
+            if let Some(gate) = &self.gate {
+                gate.wait().await;
+            }
             if operation.is_decision() {
                 with_call(|c| c.meta.in_flight = true);
             }
             let result = settings.http.execute(request).await;
-            if let Ok(response) = &result
+            if let Some(gate) = &self.gate
+                && let Ok(response) = &result
                 && response.status() == StatusCode::TOO_MANY_REQUESTS
                 && let Some(asked) = retry::retry_after(response.headers(), std::time::SystemTime::now())
             {
-                super::gate::throttled(asked, settings.retry.max_delay());
+                gate.throttle(asked, settings.retry.max_delay());
             }
             match (spare, self.judge(&result, operation, attempt, started, token.as_ref())) {
                 (Some(spare), Some(wait)) => {
