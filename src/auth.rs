@@ -6,8 +6,9 @@
 //!
 //! A token is refreshed a margin before it expires: five minutes, or half its lifetime if it lives less than ten
 //! minutes (a token valid for four minutes is used for two). A refresh that fails while the old token is still
-//! valid keeps the old token. A 401 from the service drops the cached token, if it is the one that call sent,
-//! so the next call asks again; a late 401 about an older token leaves a newer one alone.
+//! valid keeps the old token, for the call that asked and for every call waiting on it. A 401 from the service
+//! drops the cached token, if it is the one that call sent, so the next call asks again; a late 401 about an
+//! older token leaves a newer one alone.
 //!
 //! There is one copy of the token: the cache's. The `Authorization` values handed to requests share its bytes
 //! (they are marked sensitive), and those bytes are wiped when the last of them and the cache are dropped.
@@ -37,7 +38,7 @@ const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 /// The margin before expiry at which a token living `lifetime` is refreshed: five minutes, or half the
 /// lifetime if that is shorter, so a short-lived token is still used for half its life.
 fn refresh_margin(lifetime: Duration) -> Duration {
-    REFRESH_MARGIN.min(lifetime / 2)
+    REFRESH_MARGIN.min(lifetime.div_f64(2.0))
 }
 
 struct Cached {
@@ -56,7 +57,7 @@ impl Cached {
         let (now, wall) = (Instant::now(), SystemTime::now());
         let expires_on = SystemTime::from(expires_on);
         let lifetime = expires_on.duration_since(wall).unwrap_or_default();
-        let use_for = lifetime - refresh_margin(lifetime);
+        let use_for = lifetime.saturating_sub(refresh_margin(lifetime));
         // Checked: `expires_on` is the credential's (a far future must not overflow the monotonic clock).
         let later =
             |by: Duration| now.checked_add(by).or_else(|| now.checked_add(Duration::from_secs(86_400))).unwrap_or(now);
@@ -141,12 +142,13 @@ impl TokenCache {
         let flights_before = self.flights.load(Ordering::Acquire);
         let mut flight = self.flight.lock().await;
         if self.flights.load(Ordering::Acquire) != flights_before {
-            // A credential call finished while this call waited: its outcome is this call's too.
-            if let Some(error) = &flight.failure {
-                return Err(shared_error(error));
-            }
+            // A credential call finished while this call waited: its outcome is this call's too, as it was the
+            // asking call's. A token still valid comes first: a failed early refresh keeps it for every waiter.
             if let Some(header) = self.cached(Cached::valid) {
                 return Ok(header);
+            }
+            if let Some(error) = &flight.failure {
+                return Err(shared_error(error));
             }
         } else if let Some(header) = self.cached(Cached::fresh) {
             return Ok(header);
@@ -208,13 +210,13 @@ thread_local! {
 #[cfg(test)]
 impl Drop for WipedOnDrop {
     fn drop(&mut self) {
-        WIPED.with(|w| w.set(w.get() + 1));
+        WIPED.with(|w| w.set(w.get().saturating_add(1)));
     }
 }
 
 fn bearer(token: &AccessToken) -> azure_core::Result<HeaderValue> {
     let secret = token.token.secret().as_bytes();
-    let mut value = Zeroizing::new(Vec::with_capacity(7 + secret.len()));
+    let mut value = Zeroizing::new(Vec::with_capacity(secret.len().saturating_add(7)));
     value.extend_from_slice(b"Bearer ");
     value.extend_from_slice(secret);
     // `from_maybe_shared` keeps the `Bytes` as they are: every clone of the value shares the one wiped buffer.
@@ -330,6 +332,39 @@ mod tests {
         cache.invalidate(&HeaderValue::from_static("Bearer other"));
         let held = cache.current_header().unwrap();
         assert_eq!(held.as_bytes().as_ptr(), new.as_bytes().as_ptr(), "a 401 about another token keeps this one");
+    }
+
+    /// Gives a token valid for ten minutes, then fails every later call after a short wait (so that
+    /// concurrent calls pile up behind the one asking).
+    #[derive(Debug)]
+    struct FailsAfterFirst {
+        calls: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl TokenCredential for FailsAfterFirst {
+        async fn get_token(&self, _: &[&str], _: Option<TokenRequestOptions<'_>>) -> azure_core::Result<AccessToken> {
+            if self.calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                let expires_on = OffsetDateTime::now_utc().saturating_add(AzDuration::minutes(10));
+                return Ok(AccessToken::new(Secret::new("secret-a"), expires_on));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            Err(azure_core::Error::with_message(azure_core::error::ErrorKind::Credential, "identity endpoint down"))
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn calls_waiting_on_a_failed_early_refresh_get_the_still_valid_token() {
+        let credential = Arc::new(FailsAfterFirst { calls: Default::default() });
+        let cache = TokenCache::new(credential.clone(), "scope".into());
+        cache.authorization().await.unwrap();
+        // Past the refresh (five minutes before expiry), with 200 s of validity left.
+        tokio::time::advance(Duration::from_secs(400)).await;
+        let calls = futures::future::join_all((0..4).map(|_| cache.authorization())).await;
+        for (i, call) in calls.iter().enumerate() {
+            assert_eq!(call.as_ref().map_err(ToString::to_string).unwrap(), "Bearer secret-a", "call {i}");
+        }
+        assert_eq!(credential.calls.load(Ordering::SeqCst), 2, "the waiters share the one failed refresh");
     }
 
     #[test]

@@ -67,7 +67,8 @@
 //! # Errors, retries and limits
 //!
 //! Every failure is an [`Error`] ([`Result`]): bad input before anything is sent, a refusal by the service with
-//! its ARM error ([`ServiceError`], [`ArmErrorDetail`], [`ArmAdditionalInfo`]), a transport failure, a timeout.
+//! its ARM error ([`ServiceError`], [`ArmErrorDetail`], [`ArmAdditionalInfo`]), a transport failure (its cause
+//! classified as a [`TransportKind`]: a certificate or DNS failure is not retried), a timeout.
 //! Requests that can pass on a retry are retried ([`RetryOptions`], [`ExponentialRetryOptions`],
 //! [`FixedRetryOptions`]). Answers are read up to [`DEFAULT_MAX_RESPONSE_BODY`]; the API version is
 //! [`DEFAULT_API_VERSION`].
@@ -84,12 +85,14 @@
 //! `rustls-aws-lc-rs`, or `native-tls`. The [`reqwest`] it is built on is re-exported, so a client you build for
 //! [`CustomerLockboxClientOptions::http_client`] always matches.
 #![cfg_attr(docsrs, feature(doc_cfg))]
+#![deny(clippy::arithmetic_side_effects)]
 
 mod across;
 mod auth;
 mod client;
 mod cloud;
 mod core;
+mod deadline;
 mod decision;
 mod error;
 mod generated;
@@ -119,7 +122,7 @@ pub use auth::StaticTokenCredential;
 pub use client::CustomerLockboxClient;
 pub use cloud::Audience;
 pub use decision::Decision;
-pub use error::{ArmAdditionalInfo, ArmErrorDetail, Error, Result, ServiceError};
+pub use error::{ArmAdditionalInfo, ArmErrorDetail, Error, Result, ServiceError, TransportKind};
 pub use listing::{RequestFilter, RequestsListOptions};
 pub use operations::{OperationsClient, OperationsListOptions};
 pub use options::{CustomerLockboxClientOptions, DEFAULT_API_VERSION, DEFAULT_MAX_RESPONSE_BODY};

@@ -87,7 +87,7 @@ impl LockboxRequestResponseProperties {
     /// Time left before the request expires, at `now`: `None` without an expiry, zero once it has passed.
     pub fn time_left(&self, now: DateTime<Utc>) -> Option<Duration> {
         let expiry = self.expiration_date_time?;
-        Some((expiry - now).to_std().unwrap_or(Duration::ZERO))
+        Some(expiry.signed_duration_since(now).to_std().unwrap_or(Duration::ZERO))
     }
 
     /// Whether the request can still be approved or denied at `now`: it is `Pending` and not past its expiry

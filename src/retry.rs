@@ -2,7 +2,8 @@
 //!
 //! Every request, next-page request and poll goes through one retry loop (`src/pipeline/hooks.rs`), which asks
 //! [`next`] after each try; a read whose body was cut asks it too (`src/pipeline/call.rs`). It retries 408,
-//! 429, 500, 502, 503, 504, connection failures and timeouts, waiting an exponentially growing, jittered delay
+//! 429, 500, 502, 503, 504, connection failures and timeouts (not an untrusted certificate, a failed TLS
+//! handshake or a host name that does not exist: see `TransportKind`), waiting an exponentially growing, jittered delay
 //! that is never shorter than what the server asks for in `x-ms-retry-after-ms`, `retry-after-ms` or
 //! `Retry-After`. When the server asks for more than the policy's maximum delay or remaining time budget, the
 //! SDK does not sleep: it returns the error at once and exposes the requested wait as
@@ -163,6 +164,9 @@ pub(crate) enum Try {
     Answered { status: StatusCode, retry_after: Option<Duration> },
     /// Connecting failed: nothing reached the service.
     NotConnected,
+    /// Connecting failed in a way another try cannot mend (an untrusted certificate, a failed TLS handshake, a
+    /// host name that does not exist): nothing reached the service, and the next try would fail the same way.
+    Unreachable,
     /// The request went out and no answer came back whole (a timeout, a dropped connection, a cut body).
     Lost,
     /// A failure another try cannot mend (the request could not be built, a redirect refused).
@@ -213,6 +217,7 @@ pub(crate) fn next(policy: &RetryOptions, outcome: Try, resend_safe: bool, used:
         Try::Answered { retry_after, .. } => retry_after,
         // Nothing reached the service, so resending is always safe.
         Try::NotConnected => None,
+        Try::Unreachable => return Next::Stop(Stop::Final),
         Try::Lost | Try::Broken if !resend_safe => return Next::Stop(Stop::MayHaveBeenTaken),
         Try::Broken => return Next::Stop(Stop::Final),
         Try::Lost => None,
@@ -360,6 +365,8 @@ mod tests {
             ("500 for a decision", &fixed, answered(500, None), false, used(1, ms(0)), S(Stop::MayHaveBeenTaken)),
             ("504 for a decision, retries spent", &fixed, answered(504, None), false, used(4, ms(0)), S(Stop::MayHaveBeenTaken)),
             ("not connected, decision", &fixed, Try::NotConnected, false, used(1, ms(0)), Retry(secs(1))),
+            ("unreachable, read", &fixed, Try::Unreachable, true, used(1, ms(0)), S(Stop::Final)),
+            ("unreachable, decision: nothing was sent", &fixed, Try::Unreachable, false, used(1, ms(0)), S(Stop::Final)),
             ("lost, read", &fixed, Try::Lost, true, used(2, ms(0)), Retry(secs(1))),
             ("lost, decision", &fixed, Try::Lost, false, used(1, ms(0)), S(Stop::MayHaveBeenTaken)),
             ("broken, read", &fixed, Try::Broken, true, used(1, ms(0)), S(Stop::Final)),

@@ -35,7 +35,8 @@ pub(crate) fn request_id(value: &str) -> Result<&str> {
     // One pass over the characters (this runs on every read of a request).
     let (mut count, mut control, mut backslash) = (0usize, false, false);
     for c in value.chars() {
-        count += 1;
+        // Saturating: a count of characters of a `str` cannot reach `usize::MAX` anyway.
+        count = count.saturating_add(1);
         control |= c.is_control();
         backslash |= c == '\\';
     }

@@ -329,3 +329,82 @@ async fn any_static_token_lifetime_gives_a_token() {
         client.requests(SUB).unwrap().get("req-1").await.unwrap();
     }
 }
+
+// ---- the tenant-wide calls (issue 24): the shared throttling gate and the refresh of the tenant watch ----
+
+const SUB_B: &str = "bbbbbbbb-0000-4000-8000-000000000002";
+
+fn requests_path(subscription: &str) -> String {
+    format!("/subscriptions/{subscription}/providers/Microsoft.CustomerLockbox/requests")
+}
+
+/// `Retry-After: u64::MAX` on a `429` under the shared throttling gate of `tenant_requests` and `find_request`:
+/// the gate holds the other subscriptions at most as long as the retry policy waits for one (its `max_delay`),
+/// and is not an overflow when added to now.
+#[tokio::test(start_paused = true)]
+async fn a_huge_retry_after_under_the_shared_throttling_gate_is_capped_not_an_overflow() {
+    use azure_customer_lockbox::{FailureKind, TenantItem, TenantOptions};
+    let server = mock_server().await;
+    let throttled = ResponseTemplate::new(429).insert_header("Retry-After", "18446744073709551615");
+    Mock::given(method("GET")).and(path(requests_path(SUB))).respond_with(throttled.clone()).mount(&server).await;
+    Mock::given(method("GET"))
+        .and(path(format!("{}/req-1", requests_path(SUB))))
+        .respond_with(throttled)
+        .mount(&server)
+        .await;
+    let page = ResponseTemplate::new(200).set_body_json(json!({"value": [request_json(SUB_B, "b1", "Pending")]}));
+    Mock::given(method("GET")).and(path(requests_path(SUB_B))).respond_with(page).mount(&server).await;
+    let not_here = ResponseTemplate::new(404)
+        .set_body_json(json!({"error": {"code": "ResourceNotFound", "message": "no such request"}}));
+    Mock::given(method("GET"))
+        .and(path(format!("{}/req-1", requests_path(SUB_B))))
+        .respond_with(not_here)
+        .mount(&server)
+        .await;
+    let client = client_with(&server.uri(), RetryOptions::default(), None, None);
+    let both =
+        || TenantOptions { subscriptions: Some(vec![SUB.into(), SUB_B.into()]), concurrency: 1, ..Default::default() };
+
+    let started = tokio::time::Instant::now();
+    let mut listing = client.tenant_requests(Some(both())).unwrap();
+    let mut items = Vec::new();
+    while let Some(item) = listing.try_next().await.unwrap() {
+        items.push(match item {
+            TenantItem::Request(r) => format!("{} {}", r.subscription_id, r.request.name.unwrap()),
+            TenantItem::Failed(f) => format!("{} failed {:?}", f.subscription_id, f.kind),
+            other => panic!("{other:?}"),
+        });
+    }
+    assert_eq!(items, [format!("{SUB} failed {:?}", FailureKind::Throttled), format!("{SUB_B} b1")]);
+    assert_eq!(listing.summary().throttled, 1);
+    // The second subscription waited for the gate, as long as the policy's longest wait and no longer.
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_secs(60) && waited < Duration::from_secs(61), "{waited:?}");
+
+    let started = tokio::time::Instant::now();
+    match client.find_request_with("req-1", both()).await {
+        Err(error) => assert_eq!(error.retry_after(), Some(Duration::from_secs(u64::MAX)), "{error}"),
+        other => panic!("{other:?}"),
+    }
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_secs(60) && waited < Duration::from_secs(61), "{waited:?}");
+}
+
+/// `TenantWatchOptions { refresh: Duration::MAX }`: the subscriptions are read once and never again, not an
+/// overflow when the next reading is scheduled.
+#[tokio::test(start_paused = true)]
+async fn a_tenant_watch_with_the_longest_refresh_reads_the_subscriptions_once() {
+    use azure_customer_lockbox::{TenantWatchEvent, TenantWatchOptions};
+    let server = mock_server().await;
+    let none = ResponseTemplate::new(200).set_body_json(json!({"value": []}));
+    Mock::given(method("GET")).and(path("/subscriptions")).respond_with(none).mount(&server).await;
+    let client = client_with(&server.uri(), RetryOptions::none(), None, None);
+    let options = TenantWatchOptions { refresh: Duration::MAX, ..Default::default() };
+    let mut watch = client.tenant_watch(Some(options));
+    assert!(matches!(watch.next_event().await, Some(TenantWatchEvent::NoSubscriptions)));
+    // A year later, still one reading: the next is due in the far future.
+    let next = tokio::time::timeout(Duration::from_secs(365 * 86_400), watch.next_event()).await;
+    assert!(next.is_err(), "{next:?}");
+    let readings = server.received_requests().await.unwrap().into_iter().filter(|r| r.url.path() == "/subscriptions");
+    assert_eq!(readings.count(), 1);
+}

@@ -15,7 +15,7 @@ use azure_core::{
     time::{Duration, OffsetDateTime},
 };
 use azure_customer_lockbox::{
-    Audience, CustomerLockboxClient, CustomerLockboxClientOptions, Error, RetryOptions, reqwest,
+    Audience, CustomerLockboxClient, CustomerLockboxClientOptions, Error, RetryOptions, TransportKind, reqwest,
 };
 use common::{SUB, TOKEN};
 use serde_json::json;
@@ -192,6 +192,44 @@ async fn the_default_client_speaks_tls_and_checks_certificates() {
     let chain = format!("{:?}", source);
     assert!(chain.contains("certificate") || chain.contains("Certificate"), "{chain}");
     assert!(server.seen.lock().unwrap().is_empty(), "no request may pass an untrusted certificate");
+}
+
+/// An HTTPS endpoint whose certificate the client does not trust: a certificate will not change on a retry, so
+/// the call fails after one attempt (with the default retry policy), and its message names the certificate.
+#[tokio::test]
+async fn an_untrusted_certificate_is_not_retried_and_is_named() {
+    let server = tls_server().await;
+    let endpoint = format!("https://localhost:{}/", server.addr.port());
+    let options = CustomerLockboxClientOptions { endpoint: Some(endpoint.parse().unwrap()), ..Default::default() };
+    let client = CustomerLockboxClient::new(Arc::new(ScopeCredential::default()), Some(options)).unwrap();
+    let error = client.tenant().enable().await.unwrap_err();
+    assert_eq!(error.transport_kind(), Some(TransportKind::Certificate), "{error:?}");
+    assert_eq!(error.attempts(), Some(1), "{error}");
+    let message = error.to_string();
+    assert!(
+        message.contains("transport failure (certificate not trusted: UnknownIssuer) after 1 attempt(s)"),
+        "{message}"
+    );
+}
+
+/// A refused connection says so, and is retried (the service may be starting).
+#[tokio::test]
+async fn a_refused_connection_says_connection_refused_and_is_retried() {
+    // A port nothing listens on: bound, then closed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let retry = RetryOptions::fixed(azure_customer_lockbox::FixedRetryOptions {
+        max_retries: 1,
+        delay: std::time::Duration::from_millis(1),
+        ..Default::default()
+    });
+    let options = CustomerLockboxClientOptions { retry, ..common::options(&format!("http://127.0.0.1:{port}/")) };
+    let client = CustomerLockboxClient::new(Arc::new(ScopeCredential::default()), Some(options)).unwrap();
+    let error = client.tenant().enable().await.unwrap_err();
+    assert_eq!(error.transport_kind(), Some(TransportKind::ConnectionRefused), "{error:?}");
+    assert_eq!(error.attempts(), Some(2), "{error}");
+    let message = error.to_string();
+    assert!(message.contains("transport failure (connection refused"), "{message}");
+    assert!(!message.contains("api-version"), "no query string: {message}");
 }
 
 /// A custom cloud through wiremock (plain http on loopback): host called and scope asked.

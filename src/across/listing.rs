@@ -1,6 +1,6 @@
 //! Listing every subscription's requests as one stream ([`tenant_requests`]) and finding a request by id alone
 //! ([`find_request`]): which subscriptions are covered, one subscription's listing as tenant items, their
-//! bounded merge, and the shared throttling gate around it. Uses `across::items`, `core`, `subscriptions`,
+//! bounded merge, and the shared throttling gate their requests go through. Uses `across::items`, `core`, `subscriptions`,
 //! `requests`, `listing`, `pipeline::gate`, `validate` and `error`.
 
 use std::{
@@ -31,26 +31,11 @@ use crate::{
     validate,
 };
 
-/// Polls `inner` with `gate` in force, so that every request it sends honours the shared throttling gate. Every
-/// tenant-wide call (the listing, `find_request`, the tenant watch) runs under one of its own.
-pub(super) struct Gated<S> {
-    pub(super) inner: S,
-    pub(super) gate: Gate,
-}
-
-impl<S> Gated<S> {
-    /// `inner` under a gate of its own.
-    pub(super) fn new(inner: S) -> Self {
-        Self { inner, gate: Gate::default() }
-    }
-}
-
-impl<S: Stream + Unpin> Stream for Gated<S> {
-    type Item = S::Item;
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
-        let this = &mut *self;
-        this.gate.scope(|| this.inner.poll_next_unpin(cx))
-    }
+/// `core` sending through a new shared throttling gate, and the gate. Every tenant-wide call (the listing,
+/// `find_request`, the tenant watch) sends all its requests through one of its own.
+pub(super) fn gated(core: &Core) -> (Core, Gate) {
+    let gate = Gate::default();
+    (Core::new(core.pipeline().with_gate(gate.clone())), gate)
 }
 
 /// The lazy stream of a tenant-wide listing: see [`CustomerLockboxClient::tenant_requests`]. Items come in no
@@ -58,7 +43,9 @@ impl<S: Stream + Unpin> Stream for Gated<S> {
 ///
 /// [`CustomerLockboxClient::tenant_requests`]: crate::CustomerLockboxClient::tenant_requests
 pub struct TenantRequests {
-    inner: Gated<BoxStream<'static, Result<TenantItem>>>,
+    inner: BoxStream<'static, Result<TenantItem>>,
+    /// The shared throttling gate its requests go through, for the count of `429`s.
+    gate: Gate,
     summary: SharedSummary,
     /// Set once an `Err` was yielded: the stream has ended, and nothing more is sent.
     ended: bool,
@@ -82,7 +69,7 @@ impl TenantRequests {
     /// What the listing did so far (complete once the stream has ended).
     pub fn summary(&self) -> TenantSummary {
         let mut summary = with_summary(&self.summary, |s| s.clone());
-        summary.throttled = self.inner.gate.throttled();
+        summary.throttled = self.gate.throttled();
         summary
     }
 }
@@ -93,7 +80,7 @@ impl Stream for TenantRequests {
         if self.ended {
             return Poll::Ready(None);
         }
-        let item = Pin::new(&mut self.inner).poll_next(cx);
+        let item = self.inner.poll_next_unpin(cx);
         if let Poll::Ready(Some(Err(_))) = &item {
             // The listings still in flight are dropped with the stream; none is started.
             self.ended = true;
@@ -206,11 +193,11 @@ fn one_listing(
             let mut pager = pager?;
             match pager.try_next().await {
                 Ok(Some(request)) => {
-                    with_summary(&summary, |s| s.requests += 1);
+                    with_summary(&summary, |s| s.requests = s.requests.saturating_add(1));
                     Some((Ok(TenantItem::Request(SubscriptionRequest { subscription_id, request })), Some(pager)))
                 }
                 Ok(None) => {
-                    with_summary(&summary, |s| s.listed += 1);
+                    with_summary(&summary, |s| s.listed = s.listed.saturating_add(1));
                     None
                 }
                 // No token: no subscription can get past that, so it is the stream's error (which ends it), not
@@ -231,8 +218,8 @@ fn one_listing(
 /// See [`CustomerLockboxClient::tenant_requests`](crate::CustomerLockboxClient::tenant_requests).
 pub(crate) fn tenant_requests(core: &Core, options: TenantOptions) -> Result<TenantRequests> {
     let summary = SharedSummary::default();
-    let targets = targets(core, options.subscriptions, options.concurrency, summary.clone())?;
-    let core = core.clone();
+    let (core, gate) = gated(core);
+    let targets = targets(&core, options.subscriptions, options.concurrency, summary.clone())?;
     let filter = options.filter;
     let per_subscription = summary.clone();
     let merged = targets
@@ -242,7 +229,7 @@ pub(crate) fn tenant_requests(core: &Core, options: TenantOptions) -> Result<Ten
         })
         .flatten_unordered(options.concurrency.max(1))
         .boxed();
-    Ok(TenantRequests { inner: Gated::new(merged), summary, ended: false })
+    Ok(TenantRequests { inner: merged, gate, summary, ended: false })
 }
 
 /// See [`CustomerLockboxClient::find_request_with`](crate::CustomerLockboxClient::find_request_with).
@@ -252,9 +239,9 @@ pub(crate) async fn find_request(
     options: TenantOptions,
 ) -> Result<Option<SubscriptionRequest>> {
     let request_id: Arc<str> = validate::request_id(request_id)?.into();
-    let targets = targets(core, options.subscriptions, options.concurrency, SharedSummary::default())?;
-    let core = core.clone();
-    let lookups = targets
+    let (core, _gate) = gated(core);
+    let targets = targets(&core, options.subscriptions, options.concurrency, SharedSummary::default())?;
+    let mut lookups = targets
         .map(move |target| {
             let core = core.clone();
             let request_id = request_id.clone();
@@ -287,7 +274,6 @@ pub(crate) async fn find_request(
         })
         .buffer_unordered(options.concurrency.max(1))
         .boxed();
-    let mut lookups = Gated::new(lookups);
     let mut unknown = None;
     while let Some(lookup) = lookups.next().await {
         match lookup? {

@@ -14,7 +14,7 @@
 //!   `Err` item; it ends the stream.
 //! - Memory is bounded by the pages in flight (at most one page per running listing), not by the tenant.
 //! - Throttling is shared: the requests of one tenant-wide call (a listing, a `find_request`, a tenant watch)
-//!   run under one gate (`pipeline/gate.rs`). When any request is answered `429` with a retry hint, the gate
+//!   go through one gate (`pipeline/gate.rs`), carried in the pipeline of the client they are sent with. When any request is answered `429` with a retry hint, the gate
 //!   holds every request of the call until the hinted instant (`tokio::time`), so the others slow down too
 //!   instead of spending the principal's budget further. Each request is still retried by the client's retry
 //!   policy as usual.
@@ -27,7 +27,7 @@
 //!   covered, each one's listing, their bounded merge under the shared throttling gate.
 //! - `watch.rs`: the tenant-wide watch ([`TenantWatch`]), under its own shared throttling gate.
 //!
-//! `watch` uses `listing` (a subscription's id, and `Gated`, a stream polled under a shared throttling gate),
+//! `watch` uses `listing` (a subscription's id, and `gated`, a client sending through a new throttling gate),
 //! `listing` uses `items`; this file only re-exports. Outside this module they use `core`, `subscriptions`,
 //! `requests`, `listing`, `watch`, `pipeline::gate`, `validate` and `error`. Used by `client` (the entry
 //! points) and `lib` (the re-exports).

@@ -1,7 +1,7 @@
 //! One watch over the whole tenant ([`TenantWatch`]): the watch of `watch.rs` run for every active
 //! subscription, the set of subscriptions read again every [`TenantWatchOptions::refresh`] so that a new
-//! subscription's watch starts and a removed one's ends quietly. Like the tenant-wide listing, the watch is
-//! polled under one shared throttling gate (`Gated` of `listing.rs`). Uses `across::listing`, `core`,
+//! subscription's watch starts and a removed one's ends quietly. Like the tenant-wide listing, the watch sends
+//! all its requests through one shared throttling gate (`gated` of `listing.rs`). Uses `across::listing`, `core`,
 //! `subscriptions`, `requests`, `watch`, `status` and `error`.
 
 use std::{
@@ -19,9 +19,10 @@ use futures::{
     stream::{BoxStream, SelectAll},
 };
 
-use super::listing::{Gated, subscription_id};
+use super::listing::{gated, subscription_id};
 use crate::{
     core::Core,
+    deadline::Deadline,
     error::{Error, Result},
     requests::RequestsClient,
     status::SubscriptionState,
@@ -78,19 +79,21 @@ pub enum TenantWatchEvent {
 /// A watch over every subscription's requests: see
 /// [`CustomerLockboxClient::tenant_watch`](crate::CustomerLockboxClient::tenant_watch).
 pub struct TenantWatch {
-    /// Under one shared throttling gate: a `429` on one subscription's listing holds back the others.
-    inner: Gated<Watches>,
+    /// Its requests go through one shared throttling gate: a `429` on one subscription's listing holds back
+    /// the others.
+    inner: Watches,
 }
 
 impl fmt::Debug for TenantWatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TenantWatch").field("subscriptions", &self.inner.inner.running.len()).finish_non_exhaustive()
+        f.debug_struct("TenantWatch").field("subscriptions", &self.inner.running.len()).finish_non_exhaustive()
     }
 }
 
 impl TenantWatch {
     pub(crate) fn new(core: Core, mut options: TenantWatchOptions) -> Self {
         options.refresh = options.refresh.max(Duration::from_millis(1));
+        let (core, _gate) = gated(&core);
         let watches = Watches {
             core,
             options,
@@ -101,12 +104,12 @@ impl TenantWatch {
             next_refresh: Box::pin(tokio::time::sleep(Duration::ZERO)),
             pending: Default::default(),
         };
-        Self { inner: Gated::new(watches) }
+        Self { inner: watches }
     }
 
     /// The subscriptions being watched now.
     pub fn subscriptions(&self) -> Vec<Arc<str>> {
-        self.inner.inner.running.keys().cloned().collect()
+        self.inner.running.keys().cloned().collect()
     }
 
     /// The next event. Usable without importing `StreamExt`; a tenant watch never ends by itself.
@@ -118,7 +121,7 @@ impl TenantWatch {
 impl Stream for TenantWatch {
     type Item = TenantWatchEvent;
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<TenantWatchEvent>> {
-        Pin::new(&mut self.inner).poll_next(cx)
+        self.inner.poll_next_unpin(cx)
     }
 }
 
@@ -196,8 +199,7 @@ impl Stream for Watches {
                 && let Poll::Ready(result) = refreshing.as_mut().poll(cx)
             {
                 this.refreshing = None;
-                let deadline = tokio::time::Instant::now() + this.options.refresh;
-                this.next_refresh.as_mut().reset(deadline);
+                this.next_refresh.as_mut().reset(Deadline::after(this.options.refresh).instant());
                 match result {
                     Ok(now) => this.apply(now),
                     Err(error) => this.pending.push_back(TenantWatchEvent::SubscriptionsFailed(error)),

@@ -31,8 +31,9 @@ pub(crate) fn into_error(operation: &'static str, cause: Cause, meta: &CallMeta,
         request_id,
         limit: body_limit,
     };
-    let transport = |status, request_id, source| Error::Transport {
+    let transport = |status, request_id, source: reqwest::Error| Error::Transport {
         operation,
+        kind: super::classify(&source).kind,
         attempts: meta.attempts.max(1),
         status,
         request_id,

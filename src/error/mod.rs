@@ -17,12 +17,15 @@ mod convert;
 mod meta;
 mod redact;
 mod service;
+mod transport;
 
 pub(crate) use convert::{Cause, into_error};
 pub(crate) use meta::CallMeta;
 pub(crate) use redact::Redactor;
 pub(crate) use service::header;
 pub use service::{ArmAdditionalInfo, ArmErrorDetail, ServiceError};
+pub use transport::TransportKind;
+pub(crate) use transport::classify;
 
 use crate::status::{ApprovalDecision, LockboxRequestStatus};
 
@@ -56,15 +59,20 @@ pub enum Error {
 
     /// The request could not be sent or its answer not received (connection, TLS, timeout).
     ///
-    /// When the failure came after the response's head (a body cut short or too slow), `status` and
-    /// `request_id` say which response it was.
+    /// The message names the cause, the root of the HTTP client's error (`transport failure (certificate not
+    /// trusted: UnknownIssuer) after 1 attempt(s): …`); [`kind`](TransportKind) classifies it. When the failure
+    /// came after the response's head (a body cut short or too slow), `status` and `request_id` say which
+    /// response it was.
     #[error(
-        "{operation}: transport failure after {attempts} attempt(s){}: {source}",
+        "{operation}: transport failure ({}) after {attempts} attempt(s){}: {source}",
+        classify(source).cause(),
         status.map(|s| format!(" reading the {s} response (x-ms-request-id {request_id:?})")).unwrap_or_default()
     )]
     Transport {
         /// The operation id, e.g. `requests_get`.
         operation: &'static str,
+        /// What kind of failure it was (also [`Error::transport_kind`]).
+        kind: TransportKind,
         /// How many attempts were made.
         attempts: u32,
         /// The HTTP status, when a response head was received before the failure.
@@ -217,6 +225,15 @@ impl Error {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Error::Service(e) => e.retry_after,
+            _ => None,
+        }
+    }
+
+    /// The kind of a transport failure (an untrusted certificate, a refused connection, a timeout, ...), for
+    /// [`Error::Transport`]; `None` for any other error.
+    pub fn transport_kind(&self) -> Option<TransportKind> {
+        match self {
+            Error::Transport { kind, .. } => Some(*kind),
             _ => None,
         }
     }

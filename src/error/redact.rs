@@ -37,25 +37,25 @@ fn redact(body: Bytes, secret: Option<&[u8]>) -> Bytes {
 fn redact_raw(body: Bytes, secret: Option<&[u8]>) -> Bytes {
     let token_char = |b: u8| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b);
     let mut out = Vec::with_capacity(body.len());
-    let mut i = 0;
+    let mut rest: &[u8] = &body;
     let mut changed = false;
-    while i < body.len() {
-        let rest = &body[i..];
-        if let Some(secret) = secret.filter(|s| s.len() >= 8 && rest.starts_with(s)) {
+    while let Some((&first, after_first)) = rest.split_first() {
+        if let Some(after) = secret.filter(|s| s.len() >= 8).and_then(|s| rest.strip_prefix(s)) {
             out.extend_from_slice(MASK);
-            i += secret.len();
+            rest = after;
             changed = true;
-        } else if rest.len() > 7 && rest[..7].eq_ignore_ascii_case(b"bearer ") && token_char(rest[7]) {
-            out.extend_from_slice(&rest[..7]);
+        } else if let Some((scheme, after)) = rest.split_first_chunk::<7>()
+            && scheme.eq_ignore_ascii_case(b"bearer ")
+            && after.first().is_some_and(|b| token_char(*b))
+        {
+            out.extend_from_slice(scheme);
             out.extend_from_slice(MASK);
-            i += 7;
-            while i < body.len() && token_char(body[i]) {
-                i += 1;
-            }
+            let token_len = after.iter().take_while(|b| token_char(**b)).count();
+            rest = after.get(token_len..).unwrap_or_default();
             changed = true;
         } else {
-            out.push(body[i]);
-            i += 1;
+            out.push(first);
+            rest = after_first;
         }
     }
     if changed { Bytes::from(out) } else { body }
@@ -181,8 +181,9 @@ impl<'a> Redactor<'a> {
             // The credential's own error: no server of ours chose its text.
             Error::Credential(source) => Error::Credential(source),
             Error::Service(service) => Error::Service(Box::new(self.service(*service))),
-            Error::Transport { operation, attempts, status, request_id, source } => Error::Transport {
+            Error::Transport { operation, kind, attempts, status, request_id, source } => Error::Transport {
                 operation,
+                kind,
                 attempts,
                 status,
                 request_id: request_id.map(text),

@@ -44,7 +44,7 @@ pub(super) async fn read_body(mut response: Response, limit: usize) -> reqwest::
     }
     let mut body = bytes::BytesMut::new();
     while let Some(chunk) = response.chunk().await? {
-        if body.len() + chunk.len() > limit {
+        if body.len().saturating_add(chunk.len()) > limit {
             return Ok(None);
         }
         body.extend_from_slice(&chunk);

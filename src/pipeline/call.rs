@@ -17,6 +17,7 @@ use super::{
 };
 use crate::{
     auth::token_bytes,
+    deadline::Deadline,
     error::{CallMeta, Cause, Error, Redactor, Result, into_error},
     operation::Operation,
     retry::{self, Next, Try, Used},
@@ -64,7 +65,7 @@ impl Pipeline {
         }));
         let scoped = in_scope(state.clone(), call).instrument(span.clone());
         let result = match limit {
-            Some(limit) => tokio::time::timeout(limit, scoped).await.map_err(|_| limit),
+            Some(limit) => tokio::time::timeout_at(Deadline::after(limit).instant(), scoped).await.map_err(|_| limit),
             None => Ok(scoped.await),
         };
         let state = std::mem::take(&mut *state.lock().unwrap_or_else(PoisonError::into_inner));

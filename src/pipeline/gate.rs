@@ -2,39 +2,33 @@
 //!
 //! Many listings run side by side over one principal's Resource Manager budget. When any of them is answered
 //! `429` with a retry hint (`Retry-After`, `retry-after-ms` or `x-ms-retry-after-ms`), the gate records a
-//! "not before" instant (`tokio::time`), and every request of every listing under the same gate waits until
-//! then before it is sent: the others slow down too instead of spending the budget further. The gate is carried
-//! in a task-local, set while the tenant-wide stream is polled, so requests outside such a stream never see it.
+//! "not before" instant (`tokio::time`; the hint, at most the retry policy's longest wait, saturating), and
+//! every request of every listing under the same gate waits until then before it is sent: the others slow
+//! down too instead of spending the budget further. The gate travels in the pipeline of the client the
+//! tenant-wide call sends through (`Pipeline::with_gate`), so requests of any other client never see it.
 
 use std::sync::{
     Arc, Mutex,
     atomic::{AtomicU64, Ordering},
 };
 
-use tokio::time::{Duration, Instant};
+use tokio::time::Duration;
 
-tokio::task_local! {
-    static GATE: Gate;
-}
+use crate::deadline::Deadline;
 
-/// A "not before" instant shared by the listings of one tenant-wide stream. Cheap to clone.
+/// A "not before" instant shared by the requests of one tenant-wide call. Cheap to clone.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Gate(Arc<GateState>);
 
 #[derive(Debug, Default)]
 struct GateState {
-    not_before: Mutex<Option<Instant>>,
+    not_before: Mutex<Option<Deadline>>,
     throttled: AtomicU64,
 }
 
 impl Gate {
-    /// Runs `f` (a poll of the tenant-wide stream) with this gate in force.
-    pub(crate) fn scope<R>(&self, f: impl FnOnce() -> R) -> R {
-        GATE.sync_scope(self.clone(), f)
-    }
-
     /// The instant before which no request under this gate is sent, if one is set.
-    pub(crate) fn not_before(&self) -> Option<Instant> {
+    fn not_before(&self) -> Option<Deadline> {
         *self.0.not_before.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -43,34 +37,29 @@ impl Gate {
         self.0.throttled.load(Ordering::Relaxed)
     }
 
-    /// Records a `429` that asked for `wait`: nothing under the gate is sent for that long (a later instant
-    /// already set is kept).
-    fn throttle(&self, wait: Duration) {
+    /// Waits until the gate lets requests through.
+    pub(super) async fn wait(&self) {
+        while let Some(until) = self.not_before() {
+            if until.passed() {
+                break;
+            }
+            tracing::debug!(
+                wait_ms = crate::retry::millis(until.remaining()),
+                "waiting for the shared throttling gate"
+            );
+            tokio::time::sleep_until(until.instant()).await;
+        }
+    }
+
+    /// Records a request answered `429` asking for `wait`: nothing under the gate is sent for that long, at most
+    /// `longest` (the retry policy's longest wait: a hint the policy would not wait for itself does not stop
+    /// every other request of the call for longer). A later instant already set is kept.
+    pub(super) fn throttle(&self, wait: Duration, longest: Duration) {
         self.0.throttled.fetch_add(1, Ordering::Relaxed);
-        let until = Instant::now() + wait;
+        let until = Deadline::after(wait.min(longest));
         let mut not_before = self.0.not_before.lock().unwrap_or_else(|e| e.into_inner());
         if not_before.is_none_or(|t| t < until) {
             *not_before = Some(until);
         }
     }
-}
-
-/// Waits until the gate in force, if any, lets requests through.
-pub(super) async fn wait() {
-    let Ok(gate) = GATE.try_with(Gate::clone) else { return };
-    while let Some(until) = gate.not_before() {
-        if until <= Instant::now() {
-            break;
-        }
-        tracing::debug!(
-            wait_ms = (until - Instant::now()).as_millis() as u64,
-            "waiting for the shared throttling gate"
-        );
-        tokio::time::sleep_until(until).await;
-    }
-}
-
-/// Tells the gate in force, if any, that a request was answered `429` asking for `wait`.
-pub(super) fn throttled(wait: Duration) {
-    let _ = GATE.try_with(|gate| gate.throttle(wait));
 }

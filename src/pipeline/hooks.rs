@@ -15,7 +15,7 @@ use super::{
 };
 use crate::{
     auth::token_bytes,
-    error::Redactor,
+    error::{Redactor, classify},
     operation::Operation,
     retry::{self, Next, Stop, Try, Used},
 };
@@ -55,7 +55,8 @@ impl Pipeline {
         let token = token.or_else(|| settings.auth.current_header());
         let started = started.unwrap_or_else(tokio::time::Instant::now);
         loop {
-            attempt += 1;
+            // Saturating: the policy's retries (a `u32`) and its time budget end the loop long before.
+            attempt = attempt.saturating_add(1);
             // A copy to send again, when the policy has a retry left; taken before this attempt's headers go in.
             let spare = if attempt <= settings.retry.max_retries() { request.try_clone() } else { None };
             let headers = request.headers_mut();
@@ -67,17 +68,20 @@ impl Pipeline {
             if let Some(limit) = settings.per_try_timeout {
                 request.timeout_mut().get_or_insert(limit);
             }
-            // Under a tenant-wide listing, a 429 seen by any of its listings holds back every request.
-            super::gate::wait().await;
+            // Under a tenant-wide call, a 429 seen by any of its requests holds back every request.
+            if let Some(gate) = &self.gate {
+                gate.wait().await;
+            }
             if operation.is_decision() {
                 with_call(|c| c.meta.in_flight = true);
             }
             let result = settings.http.execute(request).await;
-            if let Ok(response) = &result
+            if let Some(gate) = &self.gate
+                && let Ok(response) = &result
                 && response.status() == StatusCode::TOO_MANY_REQUESTS
                 && let Some(asked) = retry::retry_after(response.headers(), std::time::SystemTime::now())
             {
-                super::gate::throttled(asked);
+                gate.throttle(asked, settings.retry.max_delay());
             }
             match (spare, self.judge(&result, operation, attempt, started, token.as_ref())) {
                 (Some(spare), Some(wait)) => {
@@ -122,6 +126,8 @@ impl Pipeline {
                 status: response.status(),
                 retry_after: retry::retry_after(response.headers(), std::time::SystemTime::now()),
             },
+            // Classified once (`error/transport.rs`): what another try cannot mend is not retried.
+            Err(e) if e.is_connect() && !classify(e).retryable => Try::Unreachable,
             Err(e) if e.is_connect() => Try::NotConnected,
             Err(e) if e.is_builder() || e.is_redirect() || e.is_decode() => Try::Broken,
             Err(_) => Try::Lost,

@@ -21,6 +21,7 @@ use std::{fmt, sync::Arc, time::Duration};
 use reqwest::header::HeaderValue;
 use url::Url;
 
+use self::gate::Gate;
 use crate::{auth::TokenCache, retry::RetryOptions};
 
 pub(crate) mod body;
@@ -34,8 +35,14 @@ mod urls;
 pub(crate) use urls::LinkKind;
 
 /// Shared, immutable client state: what every call of a client needs. The generated client's `inner`.
+///
+/// A tenant-wide call's pipeline also carries that call's throttling gate ([`Pipeline::with_gate`]): the gate
+/// travels with the client value the call's requests are sent through, not beside it.
 #[derive(Clone)]
-pub(crate) struct Pipeline(Arc<Settings>);
+pub(crate) struct Pipeline {
+    settings: Arc<Settings>,
+    gate: Option<Gate>,
+}
 
 /// The client's settings, checked by `CustomerLockboxClient::new`.
 pub(crate) struct Settings {
@@ -59,17 +66,23 @@ pub(crate) struct Settings {
 
 impl Pipeline {
     pub(crate) fn new(settings: Settings) -> Self {
-        Self(Arc::new(settings))
+        Self { settings: Arc::new(settings), gate: None }
     }
 
     pub(crate) fn settings(&self) -> &Settings {
-        &self.0
+        &self.settings
+    }
+
+    /// This pipeline (the same settings, token cache and HTTP client), with every request it sends held by
+    /// `gate`: see `gate.rs`.
+    pub(crate) fn with_gate(&self, gate: Gate) -> Self {
+        Self { settings: self.settings.clone(), gate: Some(gate) }
     }
 }
 
 impl fmt::Debug for Pipeline {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = &self.0;
+        let s = &self.settings;
         f.debug_struct("Pipeline")
             .field("endpoint", &s.endpoint.as_str())
             .field("poll_origins", &s.poll_origins.iter().map(Url::as_str).collect::<Vec<_>>())
@@ -79,6 +92,7 @@ impl fmt::Debug for Pipeline {
             .field("per_try_timeout", &s.per_try_timeout)
             .field("call_timeout", &s.call_timeout)
             .field("max_response_body", &s.max_response_body)
+            .field("gated", &self.gate.is_some())
             .finish()
     }
 }

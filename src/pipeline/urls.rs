@@ -177,7 +177,7 @@ mod tests {
 
     #[test]
     fn only_polling_urls_may_be_on_an_allowed_poll_origin() {
-        let mut settings = Arc::into_inner(pipeline("https://management.azure.com", "v").0).unwrap();
+        let mut settings = Arc::into_inner(pipeline("https://management.azure.com", "v").settings).unwrap();
         settings.poll_origins = vec!["https://westus.management.azure.com".parse().unwrap()];
         let pipeline = Pipeline::new(settings);
         let regional = "https://westus.management.azure.com/operations/op1?x=1";

@@ -1,3 +1,4 @@
+#![allow(clippy::arithmetic_side_effects)] // reworked with the decision/poller split
 //! Waiting for work that finishes later: ARM long-running operations and Lockbox decisions.
 //!
 //! An action may answer `202 Accepted` and finish asynchronously. The SDK then follows, in this order of
