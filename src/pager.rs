@@ -253,7 +253,7 @@ impl<T> FusedStream for PageStream<T> {
 /// A lazy stream of the items of a listing, fetched a page at a time.
 ///
 /// Nothing is sent until the pager is first polled. Iterate with [`try_next`](Self::try_next) (no imports
-/// needed), or use it as a [`futures::Stream`]:
+/// needed), or use it as a [`futures::Stream`][Stream]:
 ///
 /// ```no_run
 /// # async fn demo(requests: azure_customer_lockbox::RequestsClient) -> azure_customer_lockbox::Result<()> {
@@ -263,6 +263,8 @@ impl<T> FusedStream for PageStream<T> {
 /// }
 /// # Ok(()) }
 /// ```
+///
+/// [Stream]: https://docs.rs/futures/0.3/futures/stream/trait.Stream.html
 pub struct Pager<T> {
     pages: PageStream<T>,
     current: std::vec::IntoIter<T>,

@@ -136,10 +136,12 @@ impl WatchEvent {
 /// A stream of [`WatchEvent`]s about the requests of a subscription. Returned by
 /// [`RequestsClient::watch`](crate::RequestsClient::watch).
 ///
-/// It is a [`futures::Stream`] whose items are [`WatchEvent`]s, failures included as [`WatchEvent::Error`]:
+/// It is a [`futures::Stream`][Stream] whose items are [`WatchEvent`]s, failures included as [`WatchEvent::Error`]:
 /// the watch never ends by itself, so the stream never yields `None`. Drop it to stop watching; nothing keeps
 /// running afterwards. Without importing `StreamExt`, use [`next_event`](Self::next_event), or
 /// [`try_next`](Self::try_next) to get failures as `Err`.
+///
+/// [Stream]: https://docs.rs/futures/0.3/futures/stream/trait.Stream.html
 pub struct Watch {
     inner: BoxStream<'static, WatchEvent>,
 }

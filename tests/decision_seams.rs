@@ -141,3 +141,43 @@ async fn a_reconciling_read_with_no_status_or_one_not_final_is_read_again() {
         other => panic!("{other:?}"),
     }
 }
+
+/// However long the call may take (a `timeout` of `Duration::MAX`), a request that cannot be read ends the call
+/// after three failed reads in a row. Real clock: on the paused clock the call's own bound would fire while a
+/// read is on the socket.
+#[tokio::test]
+async fn reconciling_reads_that_keep_failing_end_under_the_longest_timeout() {
+    let server = decisions_server(vec![ResponseTemplate::new(502)], vec![ResponseTemplate::new(503)]).await;
+    let options = CustomerLockboxClientOptions {
+        timeout: Some(Duration::MAX),
+        retry: RetryOptions::exponential(ExponentialRetryOptions {
+            max_retries: 0,
+            initial_delay: Duration::from_millis(10),
+            jitter: false,
+            ..Default::default()
+        }),
+        ..CustomerLockboxClientOptions::for_endpoint(server.uri()).unwrap()
+    };
+    let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap();
+    match client.requests(SUB).unwrap().approve("req", "ok").await.unwrap_err() {
+        Error::DecisionOutcomeUnknown { source, .. } => assert_eq!(source.status().map(|s| s.as_u16()), Some(503)),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(count(&server, "GET", "/req").await, 3);
+}
+
+/// Accepted with `retry-after-ms: 1` on a foreign origin, the request Pending for ten reads: read once a second
+/// (the poller's shortest interval), not in a busy loop.
+#[tokio::test(start_paused = true)]
+async fn a_tiny_retry_after_does_not_make_the_reads_a_busy_loop() {
+    let foreign = ResponseTemplate::new(202)
+        .insert_header("Azure-AsyncOperation", "https://westus.management.azure.com/operations/op1")
+        .insert_header("retry-after-ms", "1");
+    let mut reads = vec![read("Pending"); 10];
+    reads.push(read("Approved"));
+    let server = decisions_server(vec![foreign], reads).await;
+    let started = tokio::time::Instant::now();
+    client(&server.uri()).requests(SUB).unwrap().approve("req", "ok").await.unwrap();
+    assert_eq!(count(&server, "GET", "/req").await, 11);
+    assert!(started.elapsed() >= Duration::from_secs(10), "{:?}", started.elapsed());
+}

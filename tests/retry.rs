@@ -440,13 +440,10 @@ async fn an_approval_that_cannot_be_reconciled_reports_an_unknown_outcome() {
         other => panic!("{other:?}"),
     }
     assert_eq!(count(&server, "POST").await, 1, "never resent while the outcome is unknown");
-    // The reads go on, each after a longer delay (0.8 s, 1.6 s, 3.2 s, ...), until the retry budget (120 s, the
-    // call's bound when it has no `timeout`) ends: `Unknown` is for a bound that ends.
-    let elapsed = started.elapsed();
-    assert!(elapsed >= Duration::from_secs(60) && elapsed <= Duration::from_secs(125), "{elapsed:?}");
-    let reads = count(&server, "GET").await;
-    assert_eq!(reads % 2, 0, "each read with its one retry: {reads}");
-    assert!(reads >= 10, "more than one read: {reads}");
+    // A read that fails (after its own retry) is tried again after a longer delay, three times in a row at most:
+    // a request that cannot be read will not tell within any useful time.
+    assert_eq!(count(&server, "GET").await, 6, "three reads, each with one retry");
+    assert!(started.elapsed() >= Duration::from_millis(2400), "growing delays: {:?}", started.elapsed());
 }
 
 /// The `timeout` option bounds the whole call, retries and waits included, and names the last status seen.

@@ -64,13 +64,28 @@ async fn a_sample_subscription_is_listed_and_holds_the_sample_requests() {
 }
 
 /// A sample subscription that is not a GUID is refused before anything starts, with a message that says why.
+/// Should the check be lost, the server would start and serve: it is killed after 60 s and the test fails then,
+/// rather than hanging.
 #[test]
 fn a_sample_subscription_that_is_not_a_guid_is_refused() {
-    let output = Command::new(env!("CARGO_BIN_EXE_lockbox-emulator"))
-        .args(["--port", "0", "--sample-subscription", "nope"])
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let mut server = Server(
+        Command::new(env!("CARGO_BIN_EXE_lockbox-emulator"))
+            .args(["--port", "0", "--sample-subscription", "nope"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the server started with --sample-subscription nope");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(server.0.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(2), "a usage error: {stderr}");
     assert!(stderr.contains("invalid value 'nope'") && stderr.contains("a subscription id is a GUID"), "{stderr}");
 }

@@ -1,4 +1,3 @@
-#![allow(clippy::arithmetic_side_effects)] // reworked with the decision/poller split
 //! Recording a decision (an approval or a denial) exactly once, and never reporting a plain failure for one the
 //! service may have taken.
 //!

@@ -12,7 +12,7 @@ use tracing::Instrument;
 
 use super::{
     Decision, Order,
-    bound::Bound,
+    bound::{Bound, half},
     send::{Round, send},
     state::{Sent, State, Wait, after_follow, after_read, after_send},
 };
@@ -75,7 +75,8 @@ impl Pace<'_> {
                 // Even with no retries configured, a read waits a moment for the service to finish its work.
                 if delay.is_zero() { ExponentialRetryOptions::default().initial_delay } else { delay }
             }
-            Wait::Cadence(hint) => self.cadence.next_wait(hint),
+            // At least the poller's shortest interval: a `Retry-After: 0` must not make the reads a busy loop.
+            Wait::Cadence(hint) => self.cadence.next_wait(hint).max(MIN_FREQUENCY),
             Wait::Settle => self.of(Wait::Backoff, round).max(SETTLE),
         }
     }
@@ -127,7 +128,7 @@ async fn drive<C: Caller>(core: &Core, order: Order<'_>, bound: Bound, caller: C
                 let wait = pace.of(wait, look.round.saturating_add(look.reads));
                 // The last read is the one whose wait takes half of what is left (the other half is its own).
                 let (wait, last) = match reading.left() {
-                    Some(left) if wait >= left / 2 => (left / 2, true),
+                    Some(left) if wait >= half(left) => (half(left), true),
                     _ => (wait, false),
                 };
                 history.reading(look.round, wait, &look.error);

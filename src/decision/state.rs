@@ -50,6 +50,8 @@ pub(super) struct Look {
     pub(super) round: u32,
     /// The reads done so far in this stretch (a failed read's wait grows with them).
     pub(super) reads: u32,
+    /// The reads in a row that failed (after the pipeline's own retries).
+    pub(super) failed: u32,
     /// Whether the service was given a [`Wait::Settle`] before the last read: a round that may have been taken
     /// is sent again only after a read that followed one.
     pub(super) settled: bool,
@@ -61,7 +63,7 @@ pub(super) struct Look {
 
 impl Look {
     fn new(round: u32, doubt: Doubt, error: Error) -> Self {
-        Self { round, reads: 0, settled: false, doubt, error }
+        Self { round, reads: 0, failed: 0, settled: false, doubt, error }
     }
 }
 
@@ -77,6 +79,10 @@ pub(super) struct Accepted {
     /// What was in doubt before it.
     pub(super) before: Option<Doubt>,
 }
+
+/// How many reads in a row may fail (each after the pipeline's own retries) before the outcome is unknown: a
+/// request that cannot be read three times running will not tell within any useful time.
+pub(super) const MAX_FAILED_READS: u32 = 3;
 
 /// How long to wait before the next step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -203,12 +209,15 @@ pub(super) fn after_read<P>(
     time_left: bool,
 ) -> State<P> {
     let look = Look { reads: look.reads.saturating_add(1), ..look };
-    let status = match read {
-        Ok(status) => status,
-        // A read that may pass later is tried again after a growing delay; one that cannot (403, 404) cannot
-        // tell.
-        Err(read_error) if read_error.is_retryable() && time_left => {
-            return State::Reading { wait: Wait::Backoff, look: Look { error: read_error, ..look } };
+    let (status, look) = match read {
+        Ok(status) => (status, Look { failed: 0, ..look }),
+        // A read that may pass later is tried again after a growing delay, a few times in a row; one that cannot
+        // (403, 404) cannot tell.
+        Err(read_error)
+            if read_error.is_retryable() && time_left && look.failed.saturating_add(1) < MAX_FAILED_READS =>
+        {
+            let look = Look { error: read_error, failed: look.failed.saturating_add(1), ..look };
+            return State::Reading { wait: Wait::Backoff, look };
         }
         Err(read_error) => return State::Unknown(read_error),
     };
@@ -389,6 +398,10 @@ mod tests {
             let look = Look { settled: true, ..Look::new(round, doubt, timeout()) };
             name::<()>(&after_read(look, 4, &approve, status.map(LockboxRequestStatus::parse), time_left))
         };
+        let read_failed = |round, doubt: Doubt, failed_before| {
+            let look = Look { failed: failed_before, ..Look::new(round, doubt, timeout()) };
+            name::<()>(&after_read(look, 4, &approve, Err(timeout()), true))
+        };
         let taken = || doubt(None);
         let accepted = || doubt(Some(hint));
         let cases: Vec<(&str, String, &str)> = vec![
@@ -433,6 +446,12 @@ mod tests {
             ("in flight, no time left", read(1, taken(), Ok("Initializing"), false), "Unknown"),
             ("unreadable for now", read(1, taken(), Err(timeout()), true), "Reading 1 Backoff accepted=None"),
             ("unreadable, no time left", read(1, taken(), Err(timeout()), false), "Unknown"),
+            ("unreadable three times running", read_failed(1, taken(), MAX_FAILED_READS - 1), "Unknown"),
+            (
+                "unreadable twice running",
+                read_failed(1, taken(), MAX_FAILED_READS - 2),
+                "Reading 1 Backoff accepted=None",
+            ),
             ("unreadable for good", read(1, taken(), Err(Error::Configuration("403".into())), true), "Unknown"),
         ];
         for (case, state, expected) in cases {

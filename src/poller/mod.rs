@@ -1,4 +1,3 @@
-#![allow(clippy::arithmetic_side_effects)] // reworked with the decision/poller split
 //! Waiting for work that finishes later: ARM long-running operations and Lockbox decisions.
 //!
 //! An action may answer `202 Accepted` and finish asynchronously. The SDK then follows, in this order of
@@ -59,7 +58,7 @@ enum Phase<T> {
 
 /// Waits for a long-running operation or a Lockbox decision.
 ///
-/// `.await` it for the final result, or use it as a [`futures::Stream`] of every [`PollerStatus`] seen (or
+/// `.await` it for the final result, or use it as a [`futures::Stream`][Stream] of every [`PollerStatus`] seen (or
 /// [`try_next`](Self::try_next)); the stream ends after the terminal status, or after an error. A `Failed` or
 /// `Canceled` operation is a terminal status in the stream and an [`Error::OperationFailed`] from `.await`;
 /// awaiting after the stream ended sends nothing more unless the stream stopped on an error, in which case
@@ -80,6 +79,8 @@ enum Phase<T> {
 /// # let _ = (token, approval);
 /// # Ok(()) }
 /// ```
+///
+/// [Stream]: https://docs.rs/futures/0.3/futures/stream/trait.Stream.html
 pub struct Poller<T> {
     phase: Phase<T>,
     options: PollerOptions,
