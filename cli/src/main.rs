@@ -1,11 +1,11 @@
 //! `lockbox`: a command-line tool for answering Customer Lockbox requests, built only on the public SDK.
 //!
 //! ```sh
-//! cargo run --example lockbox -- --emulator requests list --status pending
-//! cargo run --example lockbox -- --emulator requests approve <ID> --reason "read access for case 123" --yes
-//! cargo run --example lockbox -- requests watch --interval 30s --exec ./notify.sh
-//! cargo run --example lockbox -- --subscription <GUID> policy run --file policy.toml --once --dry-run
-//! cargo run --example lockbox -- --help
+//! lockbox --emulator requests list --status pending
+//! lockbox --emulator requests approve <ID> --reason "read access for case 123" --yes
+//! lockbox requests watch --interval 30s --exec ./notify.sh
+//! lockbox --subscription <GUID> policy run --file policy.toml --once --dry-run
+//! lockbox --help
 //! ```
 //!
 //! It works on Azure (`az login` or `--managed-identity`) unless told `--emulator`: alone, that starts an
@@ -28,7 +28,6 @@ use azure_core::{cloud::CloudConfiguration, credentials::TokenCredential};
 use azure_customer_lockbox::{
     CustomerLockboxClient, CustomerLockboxClientOptions, Error, StaticTokenCredential, models::LockboxRequestStatus,
 };
-use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum, parser::ValueSource};
 
 use crate::{backend::Backend, output::Format};
@@ -37,7 +36,7 @@ pub(crate) use failure::*;
 const EMULATOR_SUBSCRIPTION: &str = "6a1d3f1e-93b4-4c53-9a37-2f0c5d8e7b21";
 
 #[derive(Parser)]
-#[command(name = "lockbox", about = "Review, approve and deny Azure Customer Lockbox requests", after_help = EXIT_STATUS)]
+#[command(name = "lockbox", version, about = "Review, approve and deny Azure Customer Lockbox requests", after_help = EXIT_STATUS)]
 struct Cli {
     #[command(flatten)]
     connection: Connection,
@@ -206,7 +205,8 @@ pub(crate) struct Session {
     pub(crate) subscriptions: Vec<String>,
     pub(crate) default_tenant: Option<String>,
     pub(crate) output: Option<Format>,
-    _emulator: Option<Emulator>,
+    /// The embedded emulator, kept running as long as the session.
+    _emulator: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 impl Session {
@@ -267,8 +267,11 @@ async fn run_policy(
     Ok(bot::run(&backend, &policy, &mut audit, options).await)
 }
 
-/// Starts the embedded emulator with sample data. The one place the CLI names the emulator.
-async fn embedded_emulator() -> Result<(Emulator, CustomerLockboxClient), Failure> {
+/// Starts the embedded emulator with sample data: the client, the emulator's tenant, and the emulator to keep
+/// running. The one place the CLI names the emulator.
+#[cfg(feature = "emulator")]
+async fn embedded_emulator() -> Result<(CustomerLockboxClient, String, Box<dyn std::any::Any + Send + Sync>), Failure> {
+    use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig};
     let emulator = Emulator::start(EmulatorConfig::default().with_transition_delay(Duration::from_millis(300)))
         .await
         .map_err(|e| usage(format!("cannot start the emulator: {e}")))?;
@@ -282,10 +285,21 @@ async fn embedded_emulator() -> Result<(Emulator, CustomerLockboxClient), Failur
         StaticTokenCredential::new("lockbox-cli"),
         Some(CustomerLockboxClientOptions {
             application_id: Some("lockbox-cli".into()),
-            ..CustomerLockboxClientOptions::for_endpoint(emulator.url()).expect("endpoint")
+            ..CustomerLockboxClientOptions::for_endpoint(emulator.url())?
         }),
     )?;
-    Ok((emulator, client))
+    let tenant = emulator.default_tenant_id().to_owned();
+    Ok((client, tenant, Box::new(emulator)))
+}
+
+/// Without the `emulator` feature, `--emulator` needs `--endpoint` (a standalone emulator).
+#[cfg(not(feature = "emulator"))]
+async fn embedded_emulator() -> Result<(CustomerLockboxClient, String, Box<dyn std::any::Any + Send + Sync>), Failure> {
+    Err(usage(
+        "this lockbox was built without its embedded emulator (feature `emulator`): give --endpoint with the URL of a \
+         standalone emulator"
+            .into(),
+    ))
 }
 
 async fn connect(options: &Connection, output: Option<Format>) -> Result<Session, Failure> {
@@ -294,12 +308,11 @@ async fn connect(options: &Connection, output: Option<Format>) -> Result<Session
         h == "localhost" || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()) || h == "[::1]"
     });
     if options.emulator && options.endpoint.is_none() {
-        let (emulator, client) = embedded_emulator().await?;
+        let (client, tenant, emulator) = embedded_emulator().await?;
         if subscriptions.is_empty() {
             subscriptions.push(EMULATOR_SUBSCRIPTION.to_owned());
         }
-        let default_tenant = Some(emulator.default_tenant_id().to_owned());
-        return Ok(Session { client, subscriptions, default_tenant, output, _emulator: Some(emulator) });
+        return Ok(Session { client, subscriptions, default_tenant: Some(tenant), output, _emulator: Some(emulator) });
     }
     let (cloud, credential): (_, Arc<dyn TokenCredential>) = if options.emulator {
         if !loopback {

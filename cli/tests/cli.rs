@@ -1,10 +1,7 @@
-//! The `lockbox` example, run as a user would: output, exit status and effect of each command, against the
-//! embedded emulator (`--emulator`) and against an emulator in this process that keeps state between commands
-//! and records every decision.
-//!
-//! `cargo test` builds the examples before running tests; `cargo test --test cli` alone does not, so run
-//! `cargo build --example lockbox` first in that case. The confirmation tests use `script` (util-linux) for a
-//! terminal.
+//! The `lockbox` tool, run as a user would (the binary Cargo built for this package): output, exit status and
+//! effect of each command, against the embedded emulator (`--emulator`) and against an emulator in this process
+//! that keeps state between commands and records every decision. The confirmation tests use `script`
+//! (util-linux) for a terminal.
 //!
 //! Every process a test starts is waited for at most [`RUN_LIMIT`] (a running one is killed when its test
 //! ends, however it ends): a hung command fails its test with what it printed, it does not hang the binary.
@@ -30,20 +27,8 @@ async fn emulator() -> Emulator {
     Emulator::start(EmulatorConfig::default()).await.unwrap()
 }
 
-/// The example binary, built by `cargo test` next to the test binaries.
-fn binary() -> PathBuf {
-    let mut path: PathBuf = std::env::current_exe().unwrap();
-    path.pop();
-    if path.ends_with("deps") {
-        path.pop();
-    }
-    let binary = path.join("examples").join(format!("lockbox{}", std::env::consts::EXE_SUFFIX));
-    assert!(binary.exists(), "build the example first: {}", binary.display());
-    binary
-}
-
 fn lockbox() -> Command {
-    let mut command = Command::new(binary());
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lockbox"));
     command
         .env_remove("AZURE_SUBSCRIPTION_ID")
         .env_remove("AZURE_TENANT_ID")
@@ -162,7 +147,7 @@ async fn at(emulator: &Emulator, subscriptions: &[&str], args: &[&str]) -> Outpu
 /// [`RUN_LIMIT`]: past it, `script` is killed, which hangs up the terminal and so ends the command it runs
 /// (SIGHUP), and the test fails with what was printed.
 fn on_terminal(args: &[&str], input: &str, env: &[(&str, &str)]) -> Output {
-    let quoted: Vec<String> = std::iter::once(binary().display().to_string())
+    let quoted: Vec<String> = std::iter::once(env!("CARGO_BIN_EXE_lockbox").to_owned())
         .chain(args.iter().map(|a| a.to_string()))
         .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
         .collect();
@@ -1307,4 +1292,12 @@ async fn a_tenant_watch_that_sees_no_subscription_says_so_and_keeps_watching() {
     // Still running: the watch does not end for lack of subscriptions, and Ctrl-C ends it cleanly.
     let stderr = watch.interrupt();
     assert_eq!(stderr.matches(note).count(), 1, "{stderr}");
+}
+
+/// `lockbox --version` names the tool and its version, as `cargo install` users expect.
+#[test]
+fn version_is_printed() {
+    let output = lockbox().arg("--version").output().unwrap();
+    assert!(output.status.success());
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), format!("lockbox {}", env!("CARGO_PKG_VERSION")));
 }
