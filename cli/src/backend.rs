@@ -85,7 +85,7 @@ impl Coverage {
                     let mut names: Vec<String> =
                         skipped.iter().take(SHOWN).map(|(id, state)| format!("{id} ({state})")).collect();
                     if skipped.len() > SHOWN {
-                        names.push(format!("and {} more", skipped.len() - SHOWN));
+                        names.push(format!("and {} more", skipped.len().saturating_sub(SHOWN)));
                     }
                     eprintln!("lockbox: skipped subscriptions that are not active: {}", names.join(", "));
                 }
@@ -286,7 +286,7 @@ impl Backend {
                         }
                         // A subscription's watch starting is not news for the person watching.
                         TenantWatchEvent::SubscriptionAdded(_) => {
-                            watching += 1;
+                            watching = watching.saturating_add(1);
                             said_none = false;
                             None
                         }

@@ -16,10 +16,21 @@ use crate::{
     policy::{Action, Policy},
 };
 
-/// Where audit lines go: stdout, or a file opened for appending; each line is flushed as it is written.
+/// Where audit lines go: stdout, or a file opened for appending. Each line is written and flushed (for a file,
+/// synced to disk) before the bot goes on: no decision is sent before its intent line is written, none is
+/// reported done before its outcome line is, and after a line that cannot be written the bot decides nothing
+/// more (exit status 8).
 pub enum Audit {
     Stdout,
     File(std::fs::File),
+}
+
+/// An audit line that could not be written: the bot stops.
+pub struct AuditFailed {
+    /// What the line said.
+    line: String,
+    /// Why it could not be written.
+    error: std::io::Error,
 }
 
 impl Audit {
@@ -35,18 +46,19 @@ impl Audit {
         }
     }
 
-    fn write(&mut self, line: &Value) {
+    /// Writes one line, and makes it durable: flushed, and for a file synced to disk.
+    fn write(&mut self, line: &Value) -> Result<(), AuditFailed> {
         let text = format!("{line}\n");
         let result = match self {
             Self::Stdout => {
                 let mut out = std::io::stdout().lock();
                 out.write_all(text.as_bytes()).and_then(|()| out.flush())
             }
-            Self::File(file) => file.write_all(text.as_bytes()).and_then(|()| file.flush()),
+            Self::File(file) => {
+                file.write_all(text.as_bytes()).and_then(|()| file.flush()).and_then(|()| file.sync_data())
+            }
         };
-        if let Err(error) = result {
-            eprintln!("lockbox: cannot write the audit line ({error}): {text}");
-        }
+        result.map_err(|error| AuditFailed { line: text.trim_end().to_owned(), error })
     }
 }
 
@@ -64,7 +76,16 @@ pub async fn run(backend: &Backend, policy: &Policy, audit: &mut Audit, options:
     let mut first = true;
     let mut interrupted = ctrl_c_from_now_on();
     loop {
-        let code = pass(backend, policy, audit, &options, &mut reported, first).await;
+        let code = match pass(backend, policy, audit, &options, &mut reported, first).await {
+            Ok(code) => code,
+            Err(AuditFailed { line, error }) => {
+                eprintln!(
+                    "lockbox: cannot write the audit trail ({error}); deciding nothing more. The line not written: {}",
+                    crate::output::terminal_safe(&line)
+                );
+                return crate::EXIT_AUDIT;
+            }
+        };
         first = false;
         if options.once {
             return code;
@@ -98,7 +119,7 @@ async fn pass(
     options: &RunOptions,
     reported: &mut HashSet<(String, String)>,
     first: bool,
-) -> u8 {
+) -> Result<u8, AuditFailed> {
     let mut worst = 0;
     // Which subscriptions were skipped, or that none is visible, is said on the first pass only.
     let mut coverage = Coverage::new(first);
@@ -106,7 +127,7 @@ async fn pass(
         Ok(listing) => listing,
         Err(error) => {
             eprintln!("lockbox: error: {}", crate::one_line(&error));
-            return crate::hint(&error);
+            return Ok(crate::hint(&error));
         }
     };
     while let Some(item) = listing.next().await {
@@ -138,11 +159,17 @@ async fn pass(
                     let outcome =
                         if verdict.action == Action::Leave { "left for a human" } else { "not decided (dry run)" };
                     finish(&mut line, outcome, &Recorded::default(), None);
-                    audit.write(&line);
+                    audit.write(&line)?;
                 }
                 continue;
             }
         };
+        // The intent, on record before the decision is sent: a trail that cannot be written sends nothing.
+        let mut intent = line.clone();
+        if let Value::Object(map) = &mut intent {
+            map.insert("outcome".into(), json!("sending"));
+        }
+        audit.write(&intent)?;
         match backend.decide(&located.subscription, &id, decision, verdict.reason).await {
             Ok(recorded) => {
                 let outcome = if verdict.action == Action::Approve { "approved" } else { "denied" };
@@ -161,15 +188,19 @@ async fn pass(
                 } else {
                     let code = crate::exit_code(&error);
                     worst = worst.max(code);
-                    eprintln!("lockbox: cannot decide request {id}: {}", crate::one_line(&error));
+                    eprintln!(
+                        "lockbox: cannot decide request {}: {}",
+                        crate::output::Shown(&id),
+                        crate::one_line(&error)
+                    );
                     if code == crate::EXIT_OUTCOME_UNKNOWN { "outcome unknown" } else { "failed" }
                 };
                 finish(&mut line, outcome, &recorded, Some(&error));
             }
         }
-        audit.write(&line);
+        audit.write(&line)?;
     }
-    worst.max(coverage.exit_code())
+    Ok(worst.max(coverage.exit_code()))
 }
 
 fn finish(line: &mut Value, outcome: &str, recorded: &Recorded, error: Option<&Error>) {
@@ -179,5 +210,5 @@ fn finish(line: &mut Value, outcome: &str, recorded: &Recorded, error: Option<&E
         map.extend(ids);
     }
     map.insert("currentStatus".into(), json!(error.and_then(Error::current_status).map(|s| s.to_string())));
-    map.insert("error".into(), json!(error.map(crate::one_line)));
+    map.insert("error".into(), json!(error.map(crate::one_line_raw)));
 }

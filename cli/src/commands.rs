@@ -55,8 +55,8 @@ pub async fn requests(session: &Session, command: RequestsCommand) -> Result<u8,
                 ..Default::default()
             };
             let mut events = backend.watch(options)?;
-            if format == Format::Tsv {
-                println!("{}", EventRow::COLUMNS.join("\t"));
+            if format == Format::Tsv && output::line(EventRow::COLUMNS.join("\t")).is_err() {
+                return Ok(0);
             }
             let stop = tokio::signal::ctrl_c();
             tokio::pin!(stop);
@@ -100,12 +100,15 @@ pub async fn requests(session: &Session, command: RequestsCommand) -> Result<u8,
                     }
                 };
                 let row = EventRow { time: Utc::now(), subscription, event };
-                match format {
-                    Format::Table => println!("{}", row.text()),
-                    Format::Json | Format::Jsonl => println!("{}", row.json()),
-                    Format::Tsv => println!("{}", output::tsv_line(&row.cells())),
+                let printed = match format {
+                    Format::Table => output::line(row.text()),
+                    Format::Json | Format::Jsonl => output::line(row.json()),
+                    Format::Tsv => output::line(output::tsv_line(&row.cells())),
+                };
+                // The reader is gone (`lockbox requests watch | head -1`): nobody is watching any more.
+                if printed.is_err() {
+                    return Ok(0);
                 }
-                let _ = std::io::stdout().flush();
                 if let Some(command) = &exec {
                     run_hook(command, &row).await;
                 }
@@ -133,8 +136,15 @@ async fn run_hook(command: &str, row: &EventRow) {
     .await;
     match result {
         Ok(status) if status.success() => {}
-        Ok(status) => eprintln!("lockbox: --exec command failed for request {id} ({status}); still watching"),
-        Err(error) => eprintln!("lockbox: --exec command could not run for request {id} ({error}); still watching"),
+        Ok(status) => {
+            eprintln!("lockbox: --exec command failed for request {} ({status}); still watching", output::Shown(&id))
+        }
+        Err(error) => {
+            eprintln!(
+                "lockbox: --exec command could not run for request {} ({error}); still watching",
+                output::Shown(&id)
+            )
+        }
     }
 }
 
@@ -162,20 +172,26 @@ impl EventRow {
         match &self.event {
             WatchEvent::New(request) => {
                 let p = request.properties.clone().unwrap_or_default();
-                let mut why = p.justification.unwrap_or_default().replace(['\n', '\r'], " ");
+                let mut why = output::terminal_safe(&p.justification.unwrap_or_default());
                 if why.chars().count() > 60 {
                     why = why.chars().take(59).collect::<String>() + "…";
                 }
                 format!(
-                    "{now} {sub} new      {id} {} {} [{}] {why}",
-                    request.status().map_or("-".into(), ToString::to_string),
-                    p.resource_type.unwrap_or_default(),
-                    p.support_request.unwrap_or_default()
+                    "{now} {sub} new      {} {} {} [{}] {why}",
+                    output::Shown(id),
+                    output::Shown(&request.status().map_or("-".into(), ToString::to_string)),
+                    output::Shown(&p.resource_type.unwrap_or_default()),
+                    output::Shown(&p.support_request.unwrap_or_default())
                 )
             }
-            WatchEvent::StatusChanged { old, new, .. } => format!("{now} {sub} changed  {id} {old} -> {new}"),
-            WatchEvent::Removed { .. } => format!("{now} {sub} removed  {id}"),
-            other => format!("{now} {sub} {other:?}"),
+            WatchEvent::StatusChanged { old, new, .. } => format!(
+                "{now} {sub} changed  {} {} -> {}",
+                output::Shown(id),
+                output::Shown(&old.to_string()),
+                output::Shown(&new.to_string())
+            ),
+            WatchEvent::Removed { .. } => format!("{now} {sub} removed  {}", output::Shown(id)),
+            other => format!("{now} {sub} {}", output::Shown(&format!("{other:?}"))),
         }
     }
 }
@@ -294,11 +310,16 @@ async fn decide(session: &Session, args: Decision, decision: ApprovalDecision) -
         let mut ticks = 0usize;
         while let Some(seen) = poller.try_next().await? {
             if tty {
-                eprint!("\r{} {id}: {seen}   ", spinner[ticks % spinner.len()]);
+                eprint!(
+                    "\r{} {}: {}   ",
+                    spinner.get(ticks.checked_rem(spinner.len()).unwrap_or(0)).unwrap_or(&'-'),
+                    output::Shown(&id),
+                    output::Shown(&seen.to_string())
+                );
                 let _ = std::io::stderr().flush();
-                ticks += 1;
+                ticks = ticks.wrapping_add(1);
             } else {
-                eprintln!("{id}: {seen}");
+                eprintln!("{}: {}", output::Shown(&id), output::Shown(&seen.to_string()));
             }
         }
         if tty {

@@ -11,6 +11,8 @@ pub(crate) const EXIT_SERVICE: u8 = 4;
 pub(crate) const EXIT_CONNECTION: u8 = 5;
 pub(crate) const EXIT_ALREADY_DECIDED: u8 = 6;
 pub(crate) const EXIT_OUTCOME_UNKNOWN: u8 = 7;
+/// The policy bot could not write its audit trail, and stopped deciding.
+pub(crate) const EXIT_AUDIT: u8 = 8;
 
 /// The exit statuses, as `--help` shows them.
 pub(crate) const EXIT_STATUS: &str = "\
@@ -23,6 +25,8 @@ Exit status:
   5  could not reach the service or authenticate (run `az login`, or use --managed-identity)
   6  already decided or expired: the request is no longer pending (DecisionConflict)
   7  outcome unknown: a decision may or may not have been recorded; read the request before deciding again
+  8  policy run: the audit trail could not be written, so the bot decided nothing more (stderr says what the
+     last line was and whether its decision was sent)
 
 Without --emulator, lockbox works on Azure, on every subscription the credential can see unless
 --subscription narrows it. LOCKBOX_OUTPUT sets the default --output; NO_COLOR turns colour off.";
@@ -42,11 +46,11 @@ impl Failure {
         match self {
             Self::Sdk(error) => fail(error),
             Self::Usage(message) => {
-                eprintln!("lockbox: error: {message}");
+                eprintln!("lockbox: error: {}", crate::output::Shown(message));
                 ExitCode::from(EXIT_USAGE)
             }
             Self::NotFound(message) => {
-                eprintln!("lockbox: error: {message}");
+                eprintln!("lockbox: error: {}", crate::output::Shown(message));
                 ExitCode::from(EXIT_NOT_FOUND)
             }
         }
@@ -95,7 +99,13 @@ pub(crate) fn exit_code(error: &Error) -> u8 {
 }
 
 /// One readable line for an error: status, ARM code, message and request id for a refusal by the service.
+/// The error on one line, terminal-safe: its texts are the service's (a message, a code, a status).
 pub(crate) fn one_line(error: &Error) -> String {
+    crate::output::terminal_safe(&one_line_raw(error))
+}
+
+/// The error on one line as the service wrote it, for JSON (exact); [`one_line`] for a person.
+pub(crate) fn one_line_raw(error: &Error) -> String {
     match error.service_error() {
         Some(service) => {
             let message =

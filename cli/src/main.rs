@@ -15,6 +15,10 @@
 //! embedded emulator covers its one sample subscription). The exit statuses are listed in `--help` (see
 //! [`EXIT_STATUS`]).
 
+// `println!` panics on a closed stdout: everything goes through `output::line`. Every number, duration, hour and
+// offset is computed with checked or saturating arithmetic.
+#![deny(clippy::print_stdout, clippy::arithmetic_side_effects)]
+
 mod backend;
 mod bot;
 mod commands;
@@ -363,6 +367,10 @@ fn parse_status(text: &str) -> Result<LockboxRequestStatus, String> {
     }
 }
 
+fn too_long(text: &str) -> String {
+    format!("{text:?} is longer than any interval this tool can wait")
+}
+
 /// Durations like `30s`, `2m`, `1h` or `500ms`; a bare number is seconds.
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
@@ -372,8 +380,9 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     let duration = match unit {
         "ms" => Duration::from_millis(value),
         "" | "s" => Duration::from_secs(value),
-        "m" => Duration::from_secs(value * 60),
-        "h" => Duration::from_secs(value * 3600),
+        // Checked: `--interval 9999999999999999h` is refused, not an overflow.
+        "m" => Duration::from_secs(value.checked_mul(60).ok_or_else(|| too_long(text))?),
+        "h" => Duration::from_secs(value.checked_mul(3600).ok_or_else(|| too_long(text))?),
         _ => return Err(format!("unknown unit {unit:?}; use ms, s, m or h")),
     };
     if duration.is_zero() {

@@ -21,6 +21,38 @@ pub enum Format {
     Tsv,
 }
 
+/// Text a server or a requester chose, made safe for a terminal: every control character (escape sequences,
+/// carriage returns, newlines, tabs, the C1 controls) and every bidirectional override is shown escaped
+/// (`\n`, `\u{1b}`), so such text can neither move the cursor, recolour or erase the screen, nor start a line
+/// of its own that reads as the tool's. JSON and TSV output stay exact; only what a person reads goes through
+/// this.
+pub struct Shown<'a>(pub &'a str);
+
+impl std::fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for c in self.0.chars() {
+            let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}');
+            if c.is_control() || bidi {
+                write!(f, "{}", c.escape_default())?;
+            } else {
+                write!(f, "{c}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// [`Shown`] as a `String`.
+pub fn terminal_safe(text: &str) -> String {
+    Shown(text).to_string()
+}
+
+/// Text the tool composed for a person (which may hold its own line breaks), with every control character but
+/// its line breaks escaped: the last guard before a terminal, behind the per-field [`Shown`].
+fn for_a_person(text: &str) -> String {
+    text.split('\n').map(terminal_safe).collect::<Vec<_>>().join("\n")
+}
+
 /// Something printed as one row of a table, one object in JSON.
 pub trait Row {
     const COLUMNS: &'static [&'static str];
@@ -53,14 +85,22 @@ pub fn list<R: Row>(format: Format, rows: &[R]) {
     };
 }
 
-/// Prints one item: an object in JSON; a header and one line in TSV; `table` prints `text`.
+/// Writes `text` and a line break to stdout, and flushes. Unlike `println!`, a closed stdout (a reader that went
+/// away, as `head -1` does) is an error to handle, not a panic.
+pub fn line(text: impl std::fmt::Display) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}").and_then(|()| out.flush())
+}
+
+/// Prints one item: an object in JSON; a header and one line in TSV; `table` prints `text`. A reader that went
+/// away misses it; nothing else is to be done.
 pub fn one<R: Row>(format: Format, row: &R, text: impl FnOnce() -> String) {
-    match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&row.json()).unwrap()),
-        Format::Jsonl => println!("{}", row.json()),
-        Format::Tsv => println!("{}\n{}", R::COLUMNS.join("\t"), tsv_line(&row.cells())),
-        Format::Table => println!("{}", text()),
-    }
+    let _ = match format {
+        Format::Json => line(serde_json::to_string_pretty(&row.json()).unwrap_or_default()),
+        Format::Jsonl => line(row.json()),
+        Format::Tsv => line(format!("{}\n{}", R::COLUMNS.join("\t"), tsv_line(&row.cells()))),
+        Format::Table => line(for_a_person(&text())),
+    };
 }
 
 pub fn tsv_line(cells: &[String]) -> String {
@@ -72,8 +112,10 @@ fn table<R: Row>(out: &mut impl Write, rows: &[R]) -> std::io::Result<()> {
         return writeln!(out, "(none)");
     }
     let colour = colour_enabled();
-    let cells: Vec<Vec<String>> = rows.iter().map(Row::cells).collect();
-    let last = R::COLUMNS.len() - 1;
+    // Every cell is shown terminal-safe: most are what the requester or the service chose.
+    let cells: Vec<Vec<String>> =
+        rows.iter().map(|row| row.cells().iter().map(|cell| terminal_safe(cell)).collect()).collect();
+    let last = R::COLUMNS.len().saturating_sub(1);
     let mut widths: Vec<usize> = R::COLUMNS.iter().map(|c| c.chars().count()).collect();
     for row in &cells {
         for (i, cell) in row.iter().enumerate().take(last) {
@@ -81,7 +123,8 @@ fn table<R: Row>(out: &mut impl Write, rows: &[R]) -> std::io::Result<()> {
         }
     }
     let columns: usize = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(160);
-    let room = columns.saturating_sub(widths[..last].iter().map(|w| w + 2).sum()).max(20);
+    let used = widths[..last].iter().fold(0usize, |sum, w| sum.saturating_add(w.saturating_add(2)));
+    let room = columns.saturating_sub(used).max(20);
     let line = |out: &mut dyn Write, row: &[String], paint: &dyn Fn(usize) -> Option<&'static str>| {
         let mut text = String::new();
         for (i, cell) in row.iter().enumerate() {
@@ -105,14 +148,17 @@ fn table<R: Row>(out: &mut impl Write, rows: &[R]) -> std::io::Result<()> {
 }
 
 fn truncate(text: &str, room: usize) -> String {
-    let text = text.replace(['\n', '\r', '\t'], " ");
-    if text.chars().count() > room { text.chars().take(room - 1).collect::<String>() + "…" } else { text }
+    if text.chars().count() > room {
+        text.chars().take(room.saturating_sub(1)).collect::<String>() + "…"
+    } else {
+        text.to_owned()
+    }
 }
 
 /// `3d 4h`, `2h 10m`, `12m`, or `expired`; `-` without an expiry.
 pub fn time_left(expires: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
     let Some(expires) = expires else { return "-".into() };
-    let minutes = (expires - now).num_minutes();
+    let minutes = expires.signed_duration_since(now).num_minutes();
     match minutes {
         ..=0 => "expired".into(),
         1..60 => format!("{minutes}m"),
@@ -175,7 +221,7 @@ impl Row for RequestRow<'_> {
     fn colour(&self, column: usize) -> Option<&'static str> {
         let p = self.0.request.properties.as_ref()?;
         match column {
-            2 if p.expiration_date_time.is_some_and(|e| (e - self.1).num_hours() < 4) => Some("31"),
+            2 if p.expiration_date_time.is_some_and(|e| e.signed_duration_since(self.1).num_hours() < 4) => Some("31"),
             3 => match p.status.as_ref()? {
                 LockboxRequestStatus::Pending => Some("33"),
                 LockboxRequestStatus::Approved | LockboxRequestStatus::Approving => Some("32"),
@@ -219,6 +265,7 @@ pub fn details(located: &Located, now: DateTime<Utc>) -> String {
     }
     lines.push(("Created", p.created_date_time.map_or("-".into(), |t| t.to_rfc3339())));
     lines.push(("Expires", p.expiration_date_time.map_or("-".into(), |t| t.to_rfc3339())));
-    lines.push(("Justification", p.justification.clone().unwrap_or_default().replace(['\n', '\r'], " ")));
-    lines.iter().map(|(k, v)| format!("{k:<17} {v}")).collect::<Vec<_>>().join("\n")
+    lines.push(("Justification", p.justification.clone().unwrap_or_default()));
+    // Every value is what the requester or the service chose: a newline in one never starts a line of its own.
+    lines.iter().map(|(k, v)| format!("{k:<17} {}", Shown(v))).collect::<Vec<_>>().join("\n")
 }

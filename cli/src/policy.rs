@@ -120,7 +120,7 @@ impl Policy {
     }
 
     fn parse(text: &str) -> Result<Self, (usize, String)> {
-        let line = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
+        let line = |offset: usize| text[..offset.min(text.len())].matches('\n').count().saturating_add(1);
         let raw: RawPolicy = toml::from_str(text).map_err(|e| {
             let at = e.span().map_or(1, |s| line(s.start));
             (at, e.message().trim().to_owned())
@@ -129,7 +129,7 @@ impl Policy {
         for (index, spanned) in raw.rule.into_iter().enumerate() {
             let at = line(spanned.span().start);
             let raw = spanned.into_inner();
-            let name = raw.name.unwrap_or_else(|| format!("rule {}", index + 1));
+            let name = raw.name.unwrap_or_else(|| format!("rule {}", index.saturating_add(1)));
             let reason = match (raw.action, raw.reason) {
                 (_, Some(reason)) if reason.trim().is_empty() => return Err((at, format!("{name}: empty reason"))),
                 (_, Some(reason)) => reason,
@@ -206,10 +206,11 @@ fn hours_from(raw: RawHours) -> Result<Hours, String> {
             h.parse().map_err(|_| format!("{text:?} is not HH:MM"))?,
             m.parse().map_err(|_| format!("{text:?} is not HH:MM"))?,
         );
-        if m > 59 || h * 60 + m > 24 * 60 {
-            return Err(format!("{text:?} is not a time of day"));
+        // Checked: `start = "99999999:00"` must be refused, not wrap into a valid-looking time.
+        match h.checked_mul(60).and_then(|hm| hm.checked_add(m)) {
+            Some(total) if m <= 59 && total <= 24 * 60 => Ok(total),
+            _ => Err(format!("{text:?} is not a time of day")),
         }
-        Ok(h * 60 + m)
     };
     let days = match raw.days {
         None => vec![Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri, Weekday::Sat, Weekday::Sun],
@@ -227,8 +228,8 @@ fn hours_from(raw: RawHours) -> Result<Hours, String> {
                 _ => return Err(format!("utc_offset {text:?} is not like +01:00 or -05:00")),
             };
             let at = minutes(rest).map_err(|_| format!("utc_offset {text:?} is not like +01:00 or -05:00"))?;
-            FixedOffset::east_opt(sign * at as i32 * 60)
-                .ok_or_else(|| format!("utc_offset {text:?} is out of range"))?
+            let seconds = i32::try_from(at).ok().and_then(|at| at.checked_mul(60)).and_then(|s| s.checked_mul(sign));
+            seconds.and_then(FixedOffset::east_opt).ok_or_else(|| format!("utc_offset {text:?} is out of range"))?
         }
     };
     Ok(Hours { days, start: minutes(&raw.start)?, end: minutes(&raw.end)?, offset })
@@ -237,7 +238,8 @@ fn hours_from(raw: RawHours) -> Result<Hours, String> {
 impl Hours {
     fn contains(&self, now: DateTime<Utc>) -> bool {
         let local = now.with_timezone(&self.offset);
-        let minute = local.hour() * 60 + local.minute();
+        // At most 23 * 60 + 59: a time of day cannot overflow.
+        let minute = local.hour().saturating_mul(60).saturating_add(local.minute());
         let in_window = if self.start <= self.end {
             (self.start..self.end).contains(&minute)
         } else {
@@ -251,7 +253,7 @@ impl Hours {
 fn arm_type(id: &str) -> Option<String> {
     let parts: Vec<&str> = id.trim_matches('/').split('/').collect();
     let at = parts.iter().rposition(|p| p.eq_ignore_ascii_case("providers"))?;
-    let rest = &parts[at + 1..];
+    let rest = parts.get(at.saturating_add(1)..)?;
     let mut kind = vec![*rest.first()?];
     kind.extend(rest[1..].iter().step_by(2));
     (kind.len() > 1).then(|| kind.join("/"))

@@ -170,6 +170,27 @@ fn json_lines(bytes: &[u8]) -> Vec<serde_json::Value> {
     text(bytes).lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
 }
 
+/// A bot's audit lines without its intent lines (`"outcome": "sending"`, written before each decision is sent),
+/// after checking that each outcome of a decision sent follows its intent.
+fn outcomes(lines: Vec<serde_json::Value>) -> Vec<serde_json::Value> {
+    let mut intents: Vec<serde_json::Value> = Vec::new();
+    let mut kept = Vec::new();
+    for line in lines {
+        if line["outcome"] == "sending" {
+            intents.push(line);
+            continue;
+        }
+        let sent = !matches!(line["outcome"].as_str(), Some("left for a human" | "not decided (dry run)"));
+        if sent {
+            let had = intents.iter().position(|i| i["request"] == line["request"]);
+            assert!(had.is_some(), "an outcome with no intent line before it: {line}");
+            intents.remove(had.unwrap_or_default());
+        }
+        kept.push(line);
+    }
+    kept
+}
+
 fn pending_request(emulator: &Emulator, subscription: &str, new: NewLockboxRequest) -> String {
     emulator.create_request(subscription, new)
 }
@@ -864,7 +885,7 @@ async fn policy_run_decides_by_rules_and_its_audit_lines_match_the_service_recor
     let out = at(&emulator, &[SUB], &["policy", "run", "--file", &policy_arg, "--once", "--audit", &audit_arg]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(out.stdout.is_empty(), "audit lines go to the file");
-    let lines = json_lines(&std::fs::read(&audit).unwrap());
+    let lines = outcomes(json_lines(&std::fs::read(&audit).unwrap()));
     assert_eq!(lines.len(), pending.len());
     for line in &lines {
         for field in [
@@ -902,7 +923,7 @@ async fn policy_run_decides_by_rules_and_its_audit_lines_match_the_service_recor
     // Restarted: nothing is decided twice; the requests left alone are logged again, appended.
     let out = at(&emulator, &[SUB], &["policy", "run", "--file", &policy_arg, "--once", "--audit", &audit_arg]).await;
     assert!(out.status.success());
-    let lines = json_lines(&std::fs::read(&audit).unwrap());
+    let lines = outcomes(json_lines(&std::fs::read(&audit).unwrap()));
     assert_eq!(lines.len(), pending.len() + 3);
     assert!(lines[pending.len()..].iter().all(|l| l["outcome"] == "left for a human"));
     assert_eq!(emulator.decisions().len(), 3);
@@ -969,8 +990,8 @@ async fn two_bots_on_one_tenant_record_exactly_one_decision_per_request() {
     let decisions = emulator.decisions();
     assert_eq!(decisions.len(), ids.len());
     assert_eq!(decisions.iter().map(|d| d.request_id.clone()).collect::<BTreeSet<_>>(), ids);
-    let mut lines = json_lines(&std::fs::read(dir.join("a.jsonl")).unwrap_or_default());
-    lines.extend(json_lines(&std::fs::read(dir.join("b.jsonl")).unwrap_or_default()));
+    let mut lines = outcomes(json_lines(&std::fs::read(dir.join("a.jsonl")).unwrap_or_default()));
+    lines.extend(outcomes(json_lines(&std::fs::read(dir.join("b.jsonl")).unwrap_or_default())));
     for id in &ids {
         let outcomes: Vec<&str> =
             lines.iter().filter(|l| l["request"] == id.as_str()).map(|l| l["outcome"].as_str().unwrap()).collect();
@@ -1061,9 +1082,13 @@ async fn a_running_policy_bot_decides_requests_as_they_arrive_until_interrupted(
     let early = pending_request(&emulator, SUB, NewLockboxRequest::default());
     let mut bot =
         Running::start(&emulator, &["policy", "run", "--file", policy.to_str().unwrap(), "--interval", "100ms"]);
+    let intent: serde_json::Value = serde_json::from_str(&bot.next_line().await).unwrap();
+    assert_eq!((intent["request"].as_str(), intent["outcome"].as_str()), (Some(early.as_str()), Some("sending")));
     let first: serde_json::Value = serde_json::from_str(&bot.next_line().await).unwrap();
     assert_eq!((first["request"].as_str(), first["outcome"].as_str()), (Some(early.as_str()), Some("denied")));
     let late = pending_request(&emulator, SUB, NewLockboxRequest::default());
+    let intent: serde_json::Value = serde_json::from_str(&bot.next_line().await).unwrap();
+    assert_eq!(intent["outcome"], "sending");
     let second: serde_json::Value = serde_json::from_str(&bot.next_line().await).unwrap();
     assert_eq!((second["request"].as_str(), second["outcome"].as_str()), (Some(late.as_str()), Some("denied")));
     assert_eq!(second["reason"], "no access this week");
@@ -1300,4 +1325,143 @@ fn version_is_printed() {
     let output = lockbox().arg("--version").output().unwrap();
     assert!(output.status.success());
     assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), format!("lockbox {}", env!("CARGO_PKG_VERSION")));
+}
+
+/// A policy that approves every pending request of `SUB`.
+fn approve_all(dir: &Path) -> PathBuf {
+    let path = dir.join("approve-all.toml");
+    std::fs::write(&path, format!("[[rule]]\nname = \"all\"\naction = \"approve\"\nsubscriptions = [\"{SUB}\"]\n"))
+        .unwrap();
+    path
+}
+
+/// Audit or nothing: with an audit file that cannot be written (`/dev/full`), the bot sends no decision at all
+/// (its intent line comes first and fails), says why, and exits 8.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bot_that_cannot_write_its_audit_file_decides_nothing_and_exits_8() {
+    let emulator = emulator().await;
+    for _ in 0..5 {
+        pending_request(&emulator, SUB, NewLockboxRequest::default());
+    }
+    let dir = tempdir("audit-full");
+    let policy = approve_all(&dir);
+    let out =
+        at(&emulator, &[SUB], &["policy", "run", "--file", policy.to_str().unwrap(), "--once", "--audit", "/dev/full"])
+            .await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(8), "{stderr}");
+    assert!(stderr.contains("cannot write the audit trail") && stderr.contains("deciding nothing more"), "{stderr}");
+    assert!(emulator.decisions().is_empty(), "no decision without its audit line: {:?}", emulator.decisions());
+}
+
+/// The same rule with stdout as the audit and a reader that goes away after the first line: the bot stops
+/// after that line (one decision at most, its outcome line unwritten), exits 8, and never panics.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bot_whose_stdout_audit_reader_goes_away_stops_deciding() {
+    let emulator = emulator().await;
+    for _ in 0..20 {
+        pending_request(&emulator, SUB, NewLockboxRequest::default());
+    }
+    let dir = tempdir("audit-pipe");
+    let policy = approve_all(&dir);
+    let mut args = emulator_args(&emulator, &[SUB]);
+    args.extend(["policy", "run", "--file", policy.to_str().unwrap(), "--once"].map(str::to_owned));
+    let out = tokio::task::spawn_blocking(move || {
+        let mut child =
+            lockbox().args(&args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        // Read one line (the first intent), then close the pipe, as `| head -1` does.
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+        assert!(first.contains("\"outcome\":\"sending\""), "{first}");
+        finish(child, "policy run | head -1")
+    })
+    .await
+    .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(8), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        emulator.decisions().len() <= 1,
+        "nothing decided after the first failed write: {:?}",
+        emulator.decisions()
+    );
+}
+
+/// Every text the requester chose reaches a terminal neutralised: escape sequences shown escaped, and a newline
+/// in the support case never starts a line that reads as the tool's (`Access level  Read` under the real one).
+#[tokio::test(flavor = "multi_thread")]
+async fn requester_text_cannot_forge_the_block_shown_before_a_decision() {
+    let emulator = emulator().await;
+    let forged = NewLockboxRequest {
+        justification: "Routine check\u{1b}[1A\u{1b}[2K\u{1b}[32mApproved by security\u{1b}[0m".into(),
+        support_request: "120112345678\nAccess level     Read".into(),
+        access_level: "Write".into(),
+        ..NewLockboxRequest::default()
+    };
+    let id = pending_request(&emulator, SUB, forged);
+    for args in [vec!["requests", "show", id.as_str()], vec!["requests", "list"]] {
+        let out = at(&emulator, &[SUB], &args).await;
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert!(out.status.success(), "{args:?}: {stderr}");
+        assert!(!stdout.contains('\u{1b}') && !stderr.contains('\u{1b}'), "{args:?}: an escape reached the terminal");
+        assert!(stdout.contains("\\u{1b}[1A"), "{args:?}: shown escaped: {stdout}");
+        let forged_lines = stdout.lines().filter(|l| l.trim_start().starts_with("Access level") && l.contains("Read"));
+        assert_eq!(forged_lines.count(), 0, "{args:?}: a forged line: {stdout}");
+    }
+    // JSON stays exact.
+    let out = at(&emulator, &[SUB], &["-o", "json", "requests", "show", &id]).await;
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["properties"]["supportRequest"], "120112345678\nAccess level     Read");
+}
+
+/// `lockbox requests watch | head -1`: the reader goes away; at the next event the watch ends quietly (exit 0),
+/// with no panic (it exited 101 with "failed printing to stdout: Broken pipe").
+#[tokio::test(flavor = "multi_thread")]
+async fn a_watch_whose_reader_goes_away_ends_without_a_panic() {
+    let emulator = emulator().await;
+    pending_request(&emulator, SUB, NewLockboxRequest::default());
+    let mut args = emulator_args(&emulator, &[SUB]);
+    args.extend(["-o", "jsonl", "requests", "watch", "--interval", "1s"].map(str::to_owned));
+    let child = tokio::task::spawn_blocking(move || {
+        let mut child =
+            lockbox().args(&args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut first = String::new();
+        // Read one line, then close the pipe, as `| head -1` does.
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+        assert!(!first.is_empty());
+        child
+    })
+    .await
+    .unwrap();
+    // The next event is written to a pipe nobody reads.
+    pending_request(&emulator, SUB, NewLockboxRequest::default());
+    let out = tokio::task::spawn_blocking(move || finish(child, "requests watch | head -1")).await.unwrap();
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
+
+/// Numbers that overflow are usage errors, never a panic or a wrapped value: an interval of
+/// 9999999999999999 hours, a working-hours start of `99999999:00`, a huge `utc_offset`.
+#[test]
+fn overflowing_durations_hours_and_offsets_are_refused() {
+    let out = run(&["--emulator", "requests", "watch", "--interval", "9999999999999999h"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("longer than any interval"), "{stderr}");
+    let dir = tempdir("overflow");
+    for (field, value) in [("start", "99999999:00"), ("utc_offset", "+99999999:00")] {
+        let mut rule = String::from("[[rule]]\nname = \"hours\"\naction = \"approve\"\naccess_level = \"Read\"\n");
+        rule.push_str("[rule.hours]\nstart = \"09:00\"\nend = \"17:00\"\n");
+        rule = rule.replace(&format!("{field} = \"09:00\""), &format!("{field} = \"{value}\""));
+        if field == "utc_offset" {
+            rule.push_str(&format!("utc_offset = \"{value}\"\n"));
+        }
+        let path = dir.join(format!("{field}.toml"));
+        std::fs::write(&path, rule).unwrap();
+        let out = run(&["--emulator", "policy", "run", "--file", path.to_str().unwrap(), "--once", "--dry-run"]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{field}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{field}: {stderr}");
+    }
 }
