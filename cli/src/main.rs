@@ -25,6 +25,7 @@ mod commands;
 mod failure;
 mod output;
 mod policy;
+mod policytest;
 
 use std::{path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
 
@@ -200,6 +201,21 @@ enum PolicyCommand {
         #[arg(long, value_name = "FILE")]
         audit: Option<PathBuf>,
     },
+    /// Test a policy against sample requests and the action each must get (no service is asked). Exit status 0
+    /// when every case passes, 1 when one does not (or, with --require-coverage, when a rule never decides a case
+    /// or a condition never fails), 2 for a bad file.
+    #[command(after_help = "The cases file format is at the top of cli/src/policytest.rs and in the README.")]
+    Test {
+        /// The policy file (TOML).
+        #[arg(long)]
+        file: PathBuf,
+        /// The cases file (TOML): `[[case]]` with `name`, `at`, `expect`, optional `rule`, and `[case.request]`.
+        #[arg(long)]
+        cases: PathBuf,
+        /// Also fail unless every rule decides some case and every condition of every rule fails in some case.
+        #[arg(long)]
+        require_coverage: bool,
+    },
 }
 
 /// Where the commands run: a client, the requests backend, and the emulator if one is embedded.
@@ -241,6 +257,13 @@ async fn main() -> ExitCode {
             .with_writer(std::io::stderr)
             .init();
     }
+    // A policy test asks no service: it needs no connection, and no login.
+    if let Command::Policy(PolicyCommand::Test { file, cases, require_coverage }) = &cli.command {
+        return match policy_test(file, cases, *require_coverage) {
+            Ok(code) => ExitCode::from(code),
+            Err(failure) => failure.report(),
+        };
+    }
     let session = match connect(&cli.connection, cli.output).await {
         Ok(session) => session,
         Err(failure) => return failure.report(),
@@ -252,11 +275,21 @@ async fn main() -> ExitCode {
         Command::Policy(PolicyCommand::Run { file, dry_run, once, interval, audit }) => {
             run_policy(&session, &file, audit.as_ref(), bot::RunOptions { dry_run, once, interval }).await
         }
+        Command::Policy(PolicyCommand::Test { file, cases, require_coverage }) => {
+            policy_test(&file, &cases, require_coverage)
+        }
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
         Err(failure) => failure.report(),
     }
+}
+
+/// `policy test`: 0 when every case passes (and, if required, the cases cover the policy), else 1.
+fn policy_test(file: &std::path::Path, cases: &std::path::Path, require_coverage: bool) -> Result<u8, Failure> {
+    let policy = policy::Policy::load(file).map_err(usage)?;
+    let passed = policytest::run(&policy, cases, require_coverage).map_err(usage)?;
+    Ok(if passed { 0 } else { EXIT_PARTIAL })
 }
 
 async fn run_policy(

@@ -84,8 +84,8 @@ struct Hours {
     offset: FixedOffset,
 }
 
-struct Rule {
-    name: String,
+pub struct Rule {
+    pub name: String,
     action: Action,
     reason: String,
     subscriptions: Option<Vec<String>>,
@@ -186,6 +186,11 @@ impl Policy {
     }
 
     /// The first rule that matches the request at `now`, or the default.
+    /// The rules, in order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
     pub fn evaluate(&self, located: &Located, now: DateTime<Utc>) -> Verdict<'_> {
         match self.rules.iter().find(|rule| rule.matches(located, now)) {
             Some(rule) => Verdict { rule: &rule.name, action: rule.action, reason: &rule.reason },
@@ -265,30 +270,68 @@ fn any_eq(list: &[String], value: &str) -> bool {
 
 impl Rule {
     fn matches(&self, located: &Located, now: DateTime<Utc>) -> bool {
+        self.failing(located, now).is_empty()
+    }
+
+    /// The conditions of this rule that do not hold for `located` at `now`, by their key in the policy file.
+    pub fn failing(&self, located: &Located, now: DateTime<Utc>) -> Vec<&'static str> {
         let p = located.request.properties.clone().unwrap_or_default();
         let ids: Vec<&str> =
             p.resource_ids.as_deref().unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
         let checks = [
-            self.subscriptions.as_ref().is_none_or(|s| any_eq(s, &located.subscription)),
-            self.resource_types.as_ref().is_none_or(|types| {
-                p.resource_type.as_deref().is_some_and(|t| any_eq(types, t))
-                    || (!ids.is_empty() && ids.iter().all(|id| arm_type(id).is_some_and(|t| any_eq(types, &t))))
-            }),
-            self.resource_id_prefixes.as_ref().is_none_or(|prefixes| {
-                !ids.is_empty()
-                    && ids.iter().all(|id| {
-                        prefixes.iter().any(|pre| id.to_ascii_lowercase().starts_with(&pre.to_ascii_lowercase()))
-                    })
-            }),
-            self.access_levels.as_ref().is_none_or(|l| p.access_level.as_deref().is_some_and(|a| any_eq(l, a))),
-            self.max_duration_hours.is_none_or(|max| {
-                p.duration.as_deref().and_then(|d| d.trim().parse::<u32>().ok()).is_some_and(|h| h <= max)
-            }),
-            self.support_case
-                .is_none_or(|want| p.support_request.as_deref().is_some_and(|s| !s.trim().is_empty()) == want),
-            self.justification.as_ref().is_none_or(|re| re.is_match(p.justification.as_deref().unwrap_or(""))),
-            self.working_hours.as_ref().is_none_or(|h| h.contains(now)),
+            ("subscriptions", self.subscriptions.as_ref().is_none_or(|s| any_eq(s, &located.subscription))),
+            (
+                "resource_types",
+                self.resource_types.as_ref().is_none_or(|types| {
+                    p.resource_type.as_deref().is_some_and(|t| any_eq(types, t))
+                        || (!ids.is_empty() && ids.iter().all(|id| arm_type(id).is_some_and(|t| any_eq(types, &t))))
+                }),
+            ),
+            (
+                "resource_id_prefixes",
+                self.resource_id_prefixes.as_ref().is_none_or(|prefixes| {
+                    !ids.is_empty()
+                        && ids.iter().all(|id| {
+                            prefixes.iter().any(|pre| id.to_ascii_lowercase().starts_with(&pre.to_ascii_lowercase()))
+                        })
+                }),
+            ),
+            (
+                "access_levels",
+                self.access_levels.as_ref().is_none_or(|l| p.access_level.as_deref().is_some_and(|a| any_eq(l, a))),
+            ),
+            (
+                "max_duration_hours",
+                self.max_duration_hours.is_none_or(|max| {
+                    p.duration.as_deref().and_then(|d| d.trim().parse::<u32>().ok()).is_some_and(|h| h <= max)
+                }),
+            ),
+            (
+                "support_case",
+                self.support_case
+                    .is_none_or(|want| p.support_request.as_deref().is_some_and(|s| !s.trim().is_empty()) == want),
+            ),
+            (
+                "justification",
+                self.justification.as_ref().is_none_or(|re| re.is_match(p.justification.as_deref().unwrap_or(""))),
+            ),
+            ("working_hours", self.working_hours.as_ref().is_none_or(|h| h.contains(now))),
         ];
-        checks.into_iter().all(|c| c)
+        checks.into_iter().filter(|(_, holds)| !holds).map(|(name, _)| name).collect()
+    }
+
+    /// The conditions this rule has, by their key in the policy file.
+    pub fn conditions(&self) -> Vec<&'static str> {
+        let has = [
+            ("subscriptions", self.subscriptions.is_some()),
+            ("resource_types", self.resource_types.is_some()),
+            ("resource_id_prefixes", self.resource_id_prefixes.is_some()),
+            ("access_levels", self.access_levels.is_some()),
+            ("max_duration_hours", self.max_duration_hours.is_some()),
+            ("support_case", self.support_case.is_some()),
+            ("justification", self.justification.is_some()),
+            ("working_hours", self.working_hours.is_some()),
+        ];
+        has.into_iter().filter(|(_, present)| *present).map(|(name, _)| name).collect()
     }
 }
