@@ -20,6 +20,7 @@
 //! support_case = true                    # true: a support case is named; false: none is
 //! justification = "(?i)diagnostic"       # a regular expression searched in the justification
 //! working_hours = { days = ["mon", "tue", "wed", "thu", "fri"], start = "08:00", end = "18:00", utc_offset = "+01:00" }
+//! # unconditional = true               # required on an approve rule with no condition (it approves everything)
 //! ```
 //!
 //! Text comparisons ignore letter case; every resource id of a request must start with one of the prefixes.
@@ -58,6 +59,8 @@ struct RawRule {
     support_case: Option<bool>,
     justification: Option<toml::Spanned<String>>,
     working_hours: Option<toml::Spanned<RawHours>>,
+    /// `true` on an approve rule with no condition: it approves every request, and says so on purpose.
+    unconditional: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -136,13 +139,29 @@ impl Policy {
                 (Action::Deny, None) => return Err((at, format!("{name}: a deny rule needs a reason"))),
                 (_, None) => format!("lockbox policy: {name}"),
             };
+            for subscription in raw.subscriptions.iter().flatten() {
+                if !is_guid(subscription) {
+                    return Err((
+                        at,
+                        format!(
+                            "{name}: subscription {subscription:?} is not a subscription id (a GUID), so it never matches"
+                        ),
+                    ));
+                }
+            }
             let justification = match raw.justification {
                 Some(pattern) => {
                     let at = line(pattern.span().start);
-                    Some(
-                        Regex::new(pattern.get_ref())
-                            .map_err(|e| (at, format!("{name}: bad justification regex: {}", one_line(&e))))?,
-                    )
+                    Some(Regex::new(pattern.get_ref()).map_err(|e| {
+                        (
+                            at,
+                            format!(
+                                "{name}: justification {:?} is not a regular expression: {}",
+                                pattern.get_ref(),
+                                regex_error(&e)
+                            ),
+                        )
+                    })?)
                 }
                 None => None,
             };
@@ -153,7 +172,7 @@ impl Policy {
                 }
                 None => None,
             };
-            rules.push(Rule {
+            let rule = Rule {
                 name,
                 action: raw.action,
                 reason,
@@ -165,7 +184,18 @@ impl Policy {
                 support_case: raw.support_case,
                 justification,
                 working_hours,
-            });
+            };
+            if rule.action == Action::Approve && rule.conditions().is_empty() && raw.unconditional != Some(true) {
+                return Err((
+                    at,
+                    format!(
+                        "{}: an approve rule with no condition approves every request; add a condition, or write \
+                         `unconditional = true` to mean it",
+                        rule.name
+                    ),
+                ));
+            }
+            rules.push(rule);
         }
         let default = match raw.default {
             Some(action) if *action.get_ref() == Action::Approve => {
@@ -185,12 +215,12 @@ impl Policy {
         Ok(Self { rules, default, default_reason })
     }
 
-    /// The first rule that matches the request at `now`, or the default.
     /// The rules, in order.
     pub fn rules(&self) -> &[Rule] {
         &self.rules
     }
 
+    /// The first rule that matches the request at `now`, or the default.
     pub fn evaluate(&self, located: &Located, now: DateTime<Utc>) -> Verdict<'_> {
         match self.rules.iter().find(|rule| rule.matches(located, now)) {
             Some(rule) => Verdict { rule: &rule.name, action: rule.action, reason: &rule.reason },
@@ -199,9 +229,19 @@ impl Policy {
     }
 }
 
-/// A multi-line message (the regex crate draws a caret under the error) on one line.
-fn one_line(error: &dyn std::fmt::Display) -> String {
-    error.to_string().split_whitespace().collect::<Vec<_>>().join(" ")
+/// What the regex crate says is wrong, without the pattern and the caret it draws under it (the message names
+/// the pattern itself): `unclosed character class`.
+fn regex_error(error: &regex::Error) -> String {
+    let text = error.to_string();
+    let last = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or(&text);
+    last.trim().trim_start_matches("error: ").to_owned()
+}
+
+/// Whether `text` is a GUID (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, hexadecimal), as subscription ids are.
+fn is_guid(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 fn hours_from(raw: RawHours) -> Result<Hours, String> {

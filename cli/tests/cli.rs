@@ -938,10 +938,21 @@ async fn a_bad_policy_file_is_a_usage_error_naming_the_line() {
         ("[[rule]]\naction = \"approve\"\nbogus = 1\n", "line 3: unknown field `bogus`"),
         ("[[rule]]\naction = \"maybe\"\n", "line 2: unknown variant `maybe`"),
         (
-            "[[rule]]\nname = \"a\"\naction = \"approve\"\n\n[[rule]]\nname = \"b\"\naction = \"deny\"\n",
-            "line 5: b: a deny rule needs a reason",
+            "[[rule]]\nname = \"a\"\naction = \"approve\"\nunconditional = true\n\n[[rule]]\nname = \"b\"\naction = \"deny\"\n",
+            "line 6: b: a deny rule needs a reason",
         ),
-        ("[[rule]]\naction = \"leave\"\njustification = \"(\"\n", "line 3: rule 1: bad justification regex"),
+        (
+            "[[rule]]\naction = \"leave\"\njustification = \"(\"\n",
+            "line 3: rule 1: justification \"(\" is not a regular expression: unclosed group",
+        ),
+        (
+            "[[rule]]\nname = \"all\"\naction = \"approve\"\n",
+            "line 1: all: an approve rule with no condition approves every request",
+        ),
+        (
+            "[[rule]]\nname = \"sub\"\naction = \"approve\"\nsubscriptions = [\"6a1d3f1e\"]\n",
+            "line 1: sub: subscription \"6a1d3f1e\" is not a subscription id",
+        ),
         (
             "[[rule]]\naction = \"leave\"\nworking_hours = { start = \"8am\", end = \"18:00\" }\n",
             "line 3: rule 1: working_hours: \"8am\" is not HH:MM",
@@ -964,7 +975,8 @@ async fn two_bots_on_one_tenant_record_exactly_one_decision_per_request() {
     let emulator = emulator().await;
     let dir = tempdir("bots");
     let policy = dir.join("policy.toml");
-    std::fs::write(&policy, "[[rule]]\nname = \"all\"\naction = \"approve\"\nreason = \"bot\"\n").unwrap();
+    std::fs::write(&policy, "[[rule]]\nname = \"all\"\naction = \"approve\"\nreason = \"bot\"\nunconditional = true\n")
+        .unwrap();
     let ids: BTreeSet<String> =
         (0..10).map(|_| pending_request(&emulator, SUB, NewLockboxRequest::default())).collect();
     // The first decision each bot sends waits 2 s before the service looks at it, so both bots have listed
@@ -1177,7 +1189,7 @@ async fn tenant_wide_list_covers_every_visible_subscription_and_names_the_failed
     // A policy run goes tenant-wide too, with the same report and exit status.
     let dir = tempdir("tenant-policy");
     let policy = dir.join("policy.toml");
-    std::fs::write(&policy, "[[rule]]\nname = \"all\"\naction = \"approve\"\n").unwrap();
+    std::fs::write(&policy, "[[rule]]\nname = \"all\"\naction = \"approve\"\nunconditional = true\n").unwrap();
     let out = at(&emulator, &[], &["policy", "run", "--file", policy.to_str().unwrap(), "--once", "--dry-run"]).await;
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains(&format!("cannot list subscription {forbidden}: 403 AuthorizationFailed")));
