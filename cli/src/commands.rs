@@ -280,21 +280,31 @@ async fn decide(session: &Session, args: Decision, decision: ApprovalDecision) -
         }
         .into());
     }
+    // The status as the service spells it, as everywhere else in the tool's output.
     let (verb, past) = match decision {
-        ApprovalDecision::Approve => ("approve", "approved"),
-        _ => ("deny", "denied"),
+        ApprovalDecision::Approve => ("approve", "Approved"),
+        _ => ("deny", "Denied"),
     };
     let reference = RequestRef::parse(&args.request)?;
+    let backend = session.backend()?;
+    let located = backend.find(&reference).await?;
+    let id = located.request.request_id().unwrap_or(reference.id()).to_owned();
+    eprintln!("{}\n", output::details(&located, Utc::now()));
+    // Already decided (or expired): say so, without asking or sending a decision the service would refuse.
+    if let Some(status) = located.request.status().filter(|s| !s.is_pending()) {
+        eprintln!(
+            "lockbox: request {} is {}, not Pending: nothing to {verb}, nothing was sent",
+            output::Shown(&id),
+            output::Shown(&status.to_string())
+        );
+        return Ok(crate::EXIT_ALREADY_DECIDED);
+    }
     let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     if !args.yes && !terminal {
         return Err(usage(format!(
             "refusing to {verb} without confirmation: there is no terminal to ask on; pass --yes to {verb} anyway"
         )));
     }
-    let backend = session.backend()?;
-    let located = backend.find(&reference).await?;
-    let id = located.request.request_id().unwrap_or(reference.id()).to_owned();
-    eprintln!("{}\n", output::details(&located, Utc::now()));
     if !args.yes && !confirm(&format!("{} request {id} with reason {reason:?}?", capitalise(verb)))? {
         eprintln!("lockbox: cancelled; nothing was sent");
         return Ok(EXIT_USAGE);

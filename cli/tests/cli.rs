@@ -324,12 +324,25 @@ fn approve_with_wait_shows_progress_to_approved() {
     );
 }
 
-#[test]
-fn deciding_on_a_request_that_is_not_pending_exits_6_with_the_arm_code() {
+/// A request that is no longer pending is shown, and reported as such: no question, no decision sent (it was
+/// shown, asked about, sent, and refused with a 409).
+#[tokio::test(flavor = "multi_thread")]
+async fn deciding_on_a_request_that_is_not_pending_exits_6_without_asking_or_sending() {
     let out = run(&["--emulator", "requests", "deny", APPROVED, "--reason", "no", "--yes"]);
     assert_eq!(out.status.code(), Some(6));
-    assert!(text(&out.stderr).contains("409 RequestNotPending"));
-    assert!(text(&out.stderr).contains("already decided or has expired"));
+    assert!(
+        text(&out.stderr).contains("is Approved, not Pending: nothing to deny, nothing was sent"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Against an emulator that records every decision POST: none arrives, and no terminal is asked either.
+    let emulator = emulator().await;
+    let id = pending_request(&emulator, SUB, NewLockboxRequest::default());
+    assert!(at(&emulator, &[SUB], &["requests", "approve", &id, "--reason", "ok", "--yes"]).await.status.success());
+    let out = at(&emulator, &[SUB], &["requests", "deny", &id, "--reason", "too late"]).await;
+    assert_eq!(out.status.code(), Some(6), "{}", text(&out.stderr));
+    let posts = emulator.decision_posts().into_iter().find(|p| p.request_id == id).unwrap();
+    assert_eq!(posts.received, 1, "only the approval was sent");
 }
 
 #[test]
@@ -489,11 +502,12 @@ async fn a_standalone_emulator_keeps_state_between_commands() {
 async fn approve_and_deny_need_a_terminal_or_yes() {
     let emulator = emulator().await;
     let id = pending_request(&emulator, SUB, NewLockboxRequest::default());
-    // No terminal, no --yes: refused before anything is read or decided.
+    // No terminal, no --yes: refused before anything is decided (the request is read, to say whether it is
+    // still pending at all).
     let out = at(&emulator, &[SUB], &["requests", "approve", &id, "--reason", "ok"]).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("no terminal to ask on; pass --yes"), "{}", text(&out.stderr));
-    assert_eq!(emulator.requests_received(), 0);
+    assert!(emulator.received().iter().all(|r| r.method == "GET"), "nothing but reads");
 
     let args = |answer: &str| {
         let url = emulator.url().to_string();
@@ -527,7 +541,7 @@ async fn approve_and_deny_need_a_terminal_or_yes() {
     // "y" decides, once.
     let out = tokio::task::spawn_blocking(args("y\n")).await.unwrap();
     assert!(out.status.success(), "{}", text(&out.stdout));
-    assert!(text(&out.stdout).contains(&format!("{id}: denied")));
+    assert!(text(&out.stdout).contains(&format!("{id}: Denied")));
     let decisions = emulator.decisions();
     assert_eq!((decisions.len(), decisions[0].decision.as_str()), (1, "Deny"));
 }
@@ -567,7 +581,7 @@ async fn requests_are_addressed_by_arm_id_or_found_across_subscriptions() {
     let out = at(&emulator, &[SUB2], &["-o", "tsv", "requests", "deny", &second, "--reason", "no", "--yes"]).await;
     assert_eq!(
         text(&out.stdout),
-        format!("ID\tSUBSCRIPTION\tDECISION\tSTATUS\tREASON\n{second}\t{SUB2}\tdeny\tdenied\tno\n")
+        format!("ID\tSUBSCRIPTION\tDECISION\tSTATUS\tREASON\n{second}\t{SUB2}\tdeny\tDenied\tno\n")
     );
 }
 
@@ -1066,10 +1080,10 @@ async fn decisions_and_tenant_changes_in_every_format() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let lines = json_lines(&out.stdout);
     assert_eq!(lines.len(), 1);
-    assert_eq!((lines[0]["request"].as_str(), lines[0]["status"].as_str()), (Some(id.as_str()), Some("approved")));
+    assert_eq!((lines[0]["request"].as_str(), lines[0]["status"].as_str()), (Some(id.as_str()), Some("Approved")));
     let id = pending_request(&emulator, SUB, NewLockboxRequest::default());
     let out = at(&emulator, &[SUB], &["requests", "deny", &id, "--reason", "no", "--yes"]).await;
-    assert_eq!(text(&out.stdout), format!("{id}: denied\n"));
+    assert_eq!(text(&out.stdout), format!("{id}: Denied\n"));
     assert_eq!(emulator.decisions().len(), 2);
 
     let tenant = emulator.default_tenant_id().to_owned();
@@ -1235,7 +1249,7 @@ async fn a_bare_id_is_found_tenant_wide_and_decided_once_in_its_subscription() {
         (Some(target.as_str()), Some(subs[2].as_str()))
     );
     let out = at(&emulator, &[], &["requests", "deny", &other, "--reason", "not this one", "--yes"]).await;
-    assert_eq!(text(&out.stdout), format!("{other}: denied\n"), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), format!("{other}: Denied\n"), "{}", text(&out.stderr));
 
     // Each decision landed once, on the request in its own subscription.
     let decisions: Vec<(String, String, String, Option<String>)> =
