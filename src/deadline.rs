@@ -1,7 +1,7 @@
 //! One deadline type for the time limits that end at an instant: the call's `timeout` (`pipeline/call.rs`), the
 //! shared throttling gate (`pipeline/gate.rs`) and the next reading of a tenant watch (`across/watch.rs`). The
 //! per-try timeout is a duration handed to the HTTP client, and the retry budget and the watch's waits are
-//! durations compared with saturating arithmetic (`retry.rs`): none of them adds to an instant.
+//! durations compared with saturating arithmetic (`retry/mod.rs`): none of them adds to an instant.
 //!
 //! Durations come from callers (options) and from servers (`Retry-After: 18446744073709551615`), so adding one to
 //! an instant may overflow, and `Instant + Duration` panics when it does. A [`Deadline`] only offers checked

@@ -11,8 +11,7 @@
 //! background task is spawned, and dropping it stops it. Waits use `tokio::time`, so tests can run it on a
 //! paused clock.
 //!
-//! Uses `listing`, `pager`, `retry` (its waits), `models`, `status` and `error`; it lists through a function
-//! `requests.rs` gives it, so it does not depend on the requests client.
+//! It lists through a function `requests.rs` gives it, so it does not depend on the requests client.
 
 use std::{
     collections::{HashMap, VecDeque},

@@ -78,7 +78,8 @@ fn uses(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
     let mut map = BTreeMap::new();
     for file in files {
         let me = name(src, &file);
-        if me == "lib" {
+        // `lib.rs` declares and re-exports; a `tests.rs` is a module's unit tests.
+        if me == "lib" || me.ends_with("/tests") {
             continue;
         }
         let text = fs::read_to_string(&file).unwrap();

@@ -112,7 +112,7 @@ pub(crate) enum RequestsCommand {
     /// Show one request in full.
     Show {
         /// The request id (looked for in every subscription in scope), or its full resource id
-        /// (/subscriptions/<sub>/providers/Microsoft.CustomerLockbox/requests/<id>).
+        /// (/subscriptions/SUB/providers/Microsoft.CustomerLockbox/requests/ID).
         request: String,
     },
     /// Approve a pending request (shows it and asks first; --yes skips the question).

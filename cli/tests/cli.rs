@@ -1361,6 +1361,15 @@ fn approve_all(dir: &Path) -> PathBuf {
     path
 }
 
+/// Starts `lockbox` with `args`, reads the first line of its stdout, and closes the pipe, as `| head -1` does.
+fn first_line_then_hang_up(args: &[String]) -> (Child, String) {
+    let mut child =
+        lockbox().args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    (child, first)
+}
+
 /// Audit or nothing: with an audit file that cannot be written (`/dev/full`), the bot sends no decision at all
 /// (its intent line comes first and fails), says why, and exits 8.
 #[tokio::test(flavor = "multi_thread")]
@@ -1393,12 +1402,8 @@ async fn a_bot_whose_stdout_audit_reader_goes_away_stops_deciding() {
     let mut args = emulator_args(&emulator, &[SUB]);
     args.extend(["policy", "run", "--file", policy.to_str().unwrap(), "--once"].map(str::to_owned));
     let out = tokio::task::spawn_blocking(move || {
-        let mut child =
-            lockbox().args(&args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-        // Read one line (the first intent), then close the pipe, as `| head -1` does.
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
-        assert!(first.contains("\"outcome\":\"sending\""), "{first}");
+        let (child, first) = first_line_then_hang_up(&args);
+        assert!(first.contains("\"outcome\":\"sending\""), "the first intent: {first}");
         finish(child, "policy run | head -1")
     })
     .await
@@ -1449,11 +1454,7 @@ async fn a_watch_whose_reader_goes_away_ends_without_a_panic() {
     let mut args = emulator_args(&emulator, &[SUB]);
     args.extend(["-o", "jsonl", "requests", "watch", "--interval", "1s"].map(str::to_owned));
     let child = tokio::task::spawn_blocking(move || {
-        let mut child =
-            lockbox().args(&args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-        let mut first = String::new();
-        // Read one line, then close the pipe, as `| head -1` does.
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+        let (child, first) = first_line_then_hang_up(&args);
         assert!(!first.is_empty());
         child
     })

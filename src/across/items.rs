@@ -1,6 +1,5 @@
 //! What a tenant-wide call takes and gives: its options, the items of its stream, why a subscription's
-//! listing failed, and the summary. Plain types; the behaviour is in `listing.rs`. Uses `error`, `listing`,
-//! `models` and `status`.
+//! listing failed, and the summary. Plain types; the behaviour is in `listing.rs`.
 
 use std::sync::{Arc, Mutex};
 

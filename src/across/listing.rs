@@ -1,7 +1,6 @@
 //! Listing every subscription's requests as one stream ([`tenant_requests`]) and finding a request by id alone
 //! ([`find_request`]): which subscriptions are covered, one subscription's listing as tenant items, their
-//! bounded merge, and the shared throttling gate their requests go through. Uses `across::items`, `core`, `subscriptions`,
-//! `requests`, `listing`, `pipeline::gate`, `validate` and `error`.
+//! bounded merge, and the shared throttling gate their requests go through.
 
 use std::{
     collections::VecDeque,

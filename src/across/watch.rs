@@ -1,8 +1,7 @@
 //! One watch over the whole tenant ([`TenantWatch`]): the watch of `watch.rs` run for every active
 //! subscription, the set of subscriptions read again every [`TenantWatchOptions::refresh`] so that a new
 //! subscription's watch starts and a removed one's ends quietly. Like the tenant-wide listing, the watch sends
-//! all its requests through one shared throttling gate (`gated` of `listing.rs`). Uses `across::listing`, `core`,
-//! `subscriptions`, `requests`, `watch`, `status` and `error`.
+//! all its requests through one shared throttling gate (`gated` of `listing.rs`).
 
 use std::{
     collections::{HashMap, HashSet, VecDeque},

@@ -41,7 +41,7 @@
 //! [`Error::DecisionConflict`], `Unknown` [`Error::DecisionOutcomeUnknown`]; `Answered` and `Recorded` give a
 //! [`Decision`], which says whether it was reconciled by a read.
 //!
-//! The parts: `send.rs` sends one round and says what its first answer came to; `state.rs` holds the states and
+//! The parts: `send.rs` sends one round and says what its first answer came to; `state/` holds the states and
 //! their transitions ([`after_send`](state::after_send), [`after_follow`](state::after_follow),
 //! [`after_read`](state::after_read), plain functions tested by tables); `run.rs` drives them within a
 //! [`Bound`] and logs each step (the decision's history); `bound.rs` the bound on the whole call; `result.rs`

@@ -6,7 +6,7 @@
 //!
 //! Files: `service.rs` (a refusal by the service and the ARM envelope), `meta.rs` (what a call learned),
 //! `convert.rs` (what a failed call came to, turned into an [`Error`]), `redact.rs` (the one redaction step every
-//! error passes: scrubbing a token a server echoed, then cutting bodies to 4 KiB). Uses `retry` (which statuses are transient) and `status`; used by most modules, and uses no other.
+//! error passes: scrubbing a token a server echoed, then cutting bodies to 4 KiB).
 
 use std::time::Duration;
 

@@ -11,7 +11,7 @@
 //! 4. [`body`]: reading an answer's body within the client's `max_response_body`.
 //! 5. [`urls`] and [`links`]: checking URLs the service hands out, and GETting them (next pages, polls).
 //!
-//! Uses `auth`, `error`, `operation` and `retry`; never the generated client: the generated code depends on
+//! It never uses the generated client: the generated code depends on
 //! this module (its inner type, its hooks, [`body::response_value`]) and not the other way round.
 //!
 //! [`Error`]: crate::Error
