@@ -62,6 +62,23 @@ impl Audit {
     }
 }
 
+/// What a run of the bot came to, said on stderr when it ends.
+#[derive(Default)]
+struct Summary {
+    decided: usize,
+    left: usize,
+    failed: usize,
+}
+
+impl Summary {
+    fn say(&self) {
+        eprintln!(
+            "lockbox: policy run: {} decided, {} left for a human (or not decided in a dry run), {} failed",
+            self.decided, self.left, self.failed
+        );
+    }
+}
+
 pub struct RunOptions {
     pub dry_run: bool,
     pub once: bool,
@@ -75,23 +92,29 @@ pub async fn run(backend: &Backend, policy: &Policy, audit: &mut Audit, options:
     let mut reported: HashSet<(String, String)> = HashSet::new();
     let mut first = true;
     let mut interrupted = ctrl_c_from_now_on();
+    let mut summary = Summary::default();
     loop {
-        let code = match pass(backend, policy, audit, &options, &mut reported, first).await {
+        let code = match pass(backend, policy, audit, &options, &mut reported, first, &mut summary).await {
             Ok(code) => code,
             Err(AuditFailed { line, error }) => {
                 eprintln!(
                     "lockbox: cannot write the audit trail ({error}); deciding nothing more. The line not written: {}",
                     crate::output::terminal_safe(&line)
                 );
+                summary.say();
                 return crate::EXIT_AUDIT;
             }
         };
         first = false;
         if options.once {
+            summary.say();
             return code;
         }
         tokio::select! {
-            _ = &mut interrupted => return code,
+            _ = &mut interrupted => {
+                summary.say();
+                return code;
+            }
             () = tokio::time::sleep(options.interval) => {}
         }
     }
@@ -119,6 +142,7 @@ async fn pass(
     options: &RunOptions,
     reported: &mut HashSet<(String, String)>,
     first: bool,
+    summary: &mut Summary,
 ) -> Result<u8, AuditFailed> {
     let mut worst = 0;
     // Which subscriptions were skipped, or that none is visible, is said on the first pass only.
@@ -156,6 +180,7 @@ async fn pass(
             _ => {
                 // Left alone (or not decided in a dry run): say so once per request and process.
                 if reported.insert((located.subscription.clone(), id)) {
+                    summary.left = summary.left.saturating_add(1);
                     let outcome =
                         if verdict.action == Action::Leave { "left for a human" } else { "not decided (dry run)" };
                     finish(&mut line, outcome, &Recorded::default(), None);
@@ -172,6 +197,7 @@ async fn pass(
         audit.write(&intent)?;
         match backend.decide(&located.subscription, &id, decision, verdict.reason).await {
             Ok(recorded) => {
+                summary.decided = summary.decided.saturating_add(1);
                 let outcome = if verdict.action == Action::Approve { "approved" } else { "denied" };
                 finish(&mut line, outcome, &recorded, None);
             }
@@ -186,6 +212,7 @@ async fn pass(
                 let outcome = if crate::already_decided(&error) {
                     "already decided"
                 } else {
+                    summary.failed = summary.failed.saturating_add(1);
                     let code = crate::exit_code(&error);
                     worst = worst.max(code);
                     eprintln!(

@@ -26,10 +26,17 @@ pub async fn requests(session: &Session, command: RequestsCommand) -> Result<u8,
     let format = session.format();
     match command {
         RequestsCommand::List { status } => {
-            let mut listing = backend.list(status.map(RequestFilter::status))?;
+            // One status is filtered by the service; several, here (the service's filter takes one).
+            let filter = match status.as_slice() {
+                [one] => Some(RequestFilter::status(one.clone())),
+                _ => None,
+            };
+            let mut listing = backend.list(filter)?;
             let (mut found, mut coverage) = (Vec::new(), Coverage::new(true));
             while let Some(item) = listing.next().await {
-                found.extend(coverage.take(item));
+                found.extend(coverage.take(item).filter(|located| {
+                    status.is_empty() || located.request.status().is_some_and(|s| status.contains(s))
+                }));
             }
             output::sort_by_time_left(&mut found);
             let now = Utc::now();

@@ -98,6 +98,11 @@ enum Command {
     /// Decide pending requests by rules (an approval bot).
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Print a completion script for a shell, e.g. `lockbox completions bash > /etc/bash_completion.d/lockbox`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Subcommand)]
@@ -105,9 +110,10 @@ pub(crate) enum RequestsCommand {
     /// List the requests of every subscription in scope, sorted by time left before expiry. A subscription
     /// that cannot be listed is named on stderr, and the exit status is 1 when the others were listed.
     List {
-        /// Only requests in this status (pending, approved, denied, expired, ...; any letter case).
-        #[arg(long, value_parser = parse_status)]
-        status: Option<LockboxRequestStatus>,
+        /// Only requests in these statuses (pending, approved, denied, expired, ...; any letter case); repeat
+        /// the option or separate them with commas.
+        #[arg(long, value_parser = parse_status, value_delimiter = ',')]
+        status: Vec<LockboxRequestStatus>,
     },
     /// Show one request in full.
     Show {
@@ -257,7 +263,11 @@ async fn main() -> ExitCode {
             .with_writer(std::io::stderr)
             .init();
     }
-    // A policy test asks no service: it needs no connection, and no login.
+    // Completions and a policy test ask no service: they need no connection, and no login.
+    if let Command::Completions { shell } = &cli.command {
+        let _ = output::line(completions(*shell));
+        return ExitCode::SUCCESS;
+    }
     if let Command::Policy(PolicyCommand::Test { file, cases, require_coverage }) = &cli.command {
         return match policy_test(file, cases, *require_coverage) {
             Ok(code) => ExitCode::from(code),
@@ -278,11 +288,22 @@ async fn main() -> ExitCode {
         Command::Policy(PolicyCommand::Test { file, cases, require_coverage }) => {
             policy_test(&file, &cases, require_coverage)
         }
+        Command::Completions { shell } => {
+            let _ = output::line(completions(shell));
+            Ok(0)
+        }
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
         Err(failure) => failure.report(),
     }
+}
+
+/// The completion script for `shell`, as text (written through `output::line`, like everything on stdout).
+fn completions(shell: clap_complete::Shell) -> String {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "lockbox", &mut script);
+    String::from_utf8_lossy(&script).trim_end().to_owned()
 }
 
 /// `policy test`: 0 when every case passes (and, if required, the cases cover the policy), else 1.
