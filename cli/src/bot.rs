@@ -48,17 +48,11 @@ impl Audit {
 
     /// Writes one line, and makes it durable: flushed, and for a file synced to disk.
     fn write(&mut self, line: &Value) -> Result<(), AuditFailed> {
-        let text = format!("{line}\n");
         let result = match self {
-            Self::Stdout => {
-                let mut out = std::io::stdout().lock();
-                out.write_all(text.as_bytes()).and_then(|()| out.flush())
-            }
-            Self::File(file) => {
-                file.write_all(text.as_bytes()).and_then(|()| file.flush()).and_then(|()| file.sync_data())
-            }
+            Self::Stdout => crate::output::line(line),
+            Self::File(file) => writeln!(file, "{line}").and_then(|()| file.flush()).and_then(|()| file.sync_data()),
         };
-        result.map_err(|error| AuditFailed { line: text.trim_end().to_owned(), error })
+        result.map_err(|error| AuditFailed { line: line.to_string(), error })
     }
 }
 

@@ -263,27 +263,28 @@ async fn main() -> ExitCode {
             .with_writer(std::io::stderr)
             .init();
     }
-    // Completions and a policy test ask no service: they need no connection, and no login.
-    if let Command::Completions { shell } = &cli.command {
-        let _ = output::line(completions(*shell));
-        return ExitCode::SUCCESS;
-    }
-    if let Command::Policy(PolicyCommand::Test { file, cases, require_coverage }) = &cli.command {
-        return match policy_test(file, cases, *require_coverage) {
-            Ok(code) => ExitCode::from(code),
-            Err(failure) => failure.report(),
-        };
-    }
-    let session = match connect(&cli.connection, cli.output).await {
-        Ok(session) => session,
-        Err(failure) => return failure.report(),
-    };
+    // Each command connects only if it asks a service: completions and a policy test need no login.
+    let (connection, output) = (&cli.connection, cli.output);
     let outcome = match cli.command {
-        Command::Requests(command) => commands::requests(&session, command).await,
-        Command::Tenant(command) => commands::tenant(&session, command).await,
-        Command::Operations(OperationsCommand::List) => commands::operations(&session).await,
+        Command::Requests(command) => match connect(connection, output).await {
+            Ok(session) => commands::requests(&session, command).await,
+            Err(failure) => Err(failure),
+        },
+        Command::Tenant(command) => match connect(connection, output).await {
+            Ok(session) => commands::tenant(&session, command).await,
+            Err(failure) => Err(failure),
+        },
+        Command::Operations(OperationsCommand::List) => match connect(connection, output).await {
+            Ok(session) => commands::operations(&session).await,
+            Err(failure) => Err(failure),
+        },
         Command::Policy(PolicyCommand::Run { file, dry_run, once, interval, audit }) => {
-            run_policy(&session, &file, audit.as_ref(), bot::RunOptions { dry_run, once, interval }).await
+            match connect(connection, output).await {
+                Ok(session) => {
+                    run_policy(&session, &file, audit.as_ref(), bot::RunOptions { dry_run, once, interval }).await
+                }
+                Err(failure) => Err(failure),
+            }
         }
         Command::Policy(PolicyCommand::Test { file, cases, require_coverage }) => {
             policy_test(&file, &cases, require_coverage)

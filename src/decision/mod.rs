@@ -87,7 +87,7 @@ pub(crate) async fn record(core: &Core, order: Order<'_>) -> Result<Poller<Appro
 /// Records `decision` with `reason` on a checked request id, exactly once, follows an accepted decision's
 /// progress with `options`, and says what the service recorded; all within `bound`.
 pub(crate) async fn decide(core: &Core, order: Order<'_>, bound: Bound, options: PollerOptions) -> Result<Decision> {
-    run(core, order, bound, Wait { options }).await
+    run(core, order, bound, Follow { options }).await
 }
 
 /// A `begin_*` call: an accepted round's poller is handed to the caller, a decision becomes a finished poller.
@@ -116,11 +116,11 @@ impl Caller for Record {
 }
 
 /// A call that waits: an accepted round's poller is followed here with `options`, within the call's bound.
-struct Wait {
+struct Follow {
     options: PollerOptions,
 }
 
-impl Caller for Wait {
+impl Caller for Follow {
     type Output = Decision;
 
     fn cadence(&self) -> PollerOptions {
