@@ -102,6 +102,7 @@ impl CustomerLockboxClient {
             auth: TokenCache::new(credential, scope),
             endpoint,
             poll_origins,
+            generated_base: operation_base.as_str().trim_end_matches('/').to_owned(),
             operation_base,
             api_version: options.api_version,
             http,

@@ -2,7 +2,8 @@
 //! and, in [`subscriptions`], from `specs/arm-subscriptions/2022-12-01.json`. Generated code: never edited. The crate exposes it only through `models` and the hand-written clients.
 //!
 //! The generated client's inner type is [`Pipeline`], and its hooks below hand every request to it: the
-//! generated code depends on `pipeline`, never the reverse.
+//! generated code depends on `pipeline`, never the reverse. A generated client is built for each call, on
+//! the pipeline value that carries the call's context (`Client::on`).
 #![allow(missing_docs, unreachable_pub, dead_code, unused_imports, clippy::all, rustdoc::all)]
 
 include!(concat!(env!("OUT_DIR"), "/codegen.rs"));
@@ -14,6 +15,15 @@ pub(crate) mod subscriptions {
     include!(concat!(env!("OUT_DIR"), "/codegen_subscriptions.rs"));
 
     use crate::pipeline::Pipeline;
+
+    impl Client {
+        /// The generated client of one call, built on the call's pipeline (see `Pipeline::for_call`).
+        pub(crate) fn on(pipeline: Pipeline) -> Self {
+            let settings = pipeline.settings();
+            let (base, http) = (settings.generated_base.clone(), settings.http.clone());
+            Self { baseurl: base, client: http, inner: pipeline }
+        }
+    }
 
     impl progenitor_client::ClientHooks<Pipeline> for Client {
         async fn pre<E>(
@@ -57,6 +67,16 @@ async fn exec(
     // `pre` refused an operation the enum does not know; were one to get here, it is never resent.
     let operation = Operation::from_id(info.operation_id).unwrap_or(Operation::RequestsUpdateStatus);
     pipeline.send(request, operation).await
+}
+
+impl Client {
+    /// The generated client of one call, built on the call's pipeline (see `Pipeline::for_call`): its hooks
+    /// record what the call learns in that call's context. Cheap: a base URL and two reference counts.
+    pub(crate) fn on(pipeline: Pipeline) -> Self {
+        let settings = pipeline.settings();
+        let (base, http) = (settings.generated_base.clone(), settings.http.clone());
+        Self { baseurl: base, client: http, inner: pipeline }
+    }
 }
 
 impl progenitor_client::ClientHooks<Pipeline> for Client {

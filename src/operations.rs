@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::{
     core::Core,
-    generated::ClientOperationsExt,
+    generated::{self, ClientOperationsExt},
     models::{Operation as OperationModel, OperationListResult},
     operation::Operation,
     pager::{ContinuationToken, Fetch, Links, Pager},
@@ -39,7 +39,10 @@ impl OperationsClient {
             Box::pin(async move {
                 let page: OperationListResult = match link {
                     None => {
-                        let send = || core.api().operations_list().api_version(core.api_version()).send();
+                        let api_version = core.api_version();
+                        let send = |api: generated::Client| async move {
+                            api.operations_list().api_version(api_version).send().await
+                        };
                         core.read(Operation::OperationsList, send).await?
                     }
                     Some(link) => core.next_page(Operation::OperationsList, &link).await?,

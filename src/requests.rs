@@ -6,7 +6,7 @@ use crate::{
     core::Core,
     decision::{self, Bound, Decision, Order},
     error::{Error, Result},
-    generated::ClientRequestsExt,
+    generated::{self, ClientRequestsExt},
     listing::{RequestFilter, RequestsListOptions},
     models::{Approval, LockboxRequestResponse, RequestListResult},
     operation::Operation,
@@ -53,13 +53,13 @@ impl RequestsClient {
     pub async fn get_with_response(&self, request_id: &str) -> Result<Response<LockboxRequestResponse>> {
         let request_id = validate::request_id(request_id)?;
         let core = &self.core;
-        let send = || {
-            core.api()
-                .requests_get()
+        let send = |api: generated::Client| async move {
+            api.requests_get()
                 .subscription_id(&*self.subscription_id)
                 .request_id(request_id)
                 .api_version(core.api_version())
                 .send()
+                .await
         };
         let (request, meta) = core.read_with_meta(Operation::RequestsGet, send).await?;
         Ok(Response::new(request, CallIds::from_meta(&meta)))
@@ -78,17 +78,16 @@ impl RequestsClient {
             Box::pin(async move {
                 let page: RequestListResult = match link {
                     None => {
-                        let send = || {
-                            let builder = core
-                                .api()
-                                .requests_list()
-                                .subscription_id(&*subscription_id)
-                                .api_version(core.api_version());
-                            match filter.as_deref() {
+                        let (subscription_id, api_version) = (&*subscription_id, core.api_version());
+                        let filter = filter.as_deref();
+                        let send = |api: generated::Client| async move {
+                            let builder = api.requests_list().subscription_id(subscription_id).api_version(api_version);
+                            match filter {
                                 Some(filter) => builder.filter(filter),
                                 None => builder,
                             }
                             .send()
+                            .await
                         };
                         core.read(Operation::RequestsList, send).await?
                     }

@@ -9,7 +9,10 @@ use std::sync::Arc;
 
 use crate::{
     core::Core,
-    generated::subscriptions::{ClientSubscriptionsExt, types::SubscriptionListResult},
+    generated::{
+        self,
+        subscriptions::{ClientSubscriptionsExt, types::SubscriptionListResult},
+    },
     operation::{Operation, SUBSCRIPTIONS_API_VERSION},
     pager::{ContinuationToken, Fetch, Links, Pager},
 };
@@ -43,10 +46,10 @@ impl SubscriptionsClient {
             Box::pin(async move {
                 let page: SubscriptionListResult = match link {
                     None => {
-                        let send = || {
-                            core.subscriptions_api().subscriptions_list().api_version(SUBSCRIPTIONS_API_VERSION).send()
+                        let send = |api: generated::subscriptions::Client| async move {
+                            api.subscriptions_list().api_version(SUBSCRIPTIONS_API_VERSION).send().await
                         };
-                        core.read(Operation::SubscriptionsList, send).await?
+                        core.read_subscriptions(Operation::SubscriptionsList, send).await?
                     }
                     Some(link) => core.next_page(Operation::SubscriptionsList, &link).await?,
                 };

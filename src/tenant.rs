@@ -4,7 +4,7 @@
 use crate::{
     core::Core,
     error::Result,
-    generated::ClientTenantExt,
+    generated::{self, ClientTenantExt},
     models::TenantOptInResponse,
     operation::Operation,
     poller::{Expect, Poller},
@@ -31,8 +31,10 @@ impl TenantClient {
     pub async fn get_opt_in_status(&self, tenant_id: &str) -> Result<TenantOptInResponse> {
         let tenant_id = validate::guid("tenant_id", tenant_id)?;
         let core = &self.core;
-        let send =
-            || core.api().get_tenant_opted_in().tenant_id(tenant_id.as_str()).api_version(core.api_version()).send();
+        let (tenant_id, api_version) = (tenant_id.as_str(), core.api_version());
+        let send = |api: generated::Client| async move {
+            api.get_tenant_opted_in().tenant_id(tenant_id).api_version(api_version).send().await
+        };
         core.read(Operation::GetTenantOptedIn, send).await
     }
 
@@ -60,7 +62,9 @@ impl TenantClient {
     /// # Errors
     /// As any call; a 202 without a polling header, or with a polling URL off the endpoint, is an error.
     pub async fn begin_enable(&self) -> Result<Poller<()>> {
-        let send = self.core.api().post_enable_lockbox().api_version(self.core.api_version()).send();
+        let send = |api: generated::Client| async move {
+            api.post_enable_lockbox().api_version(self.core.api_version()).send().await
+        };
         Poller::start(&self.core, Operation::PostEnableLockbox, send, Expect::Nothing).await.0
     }
 
@@ -78,7 +82,9 @@ impl TenantClient {
     /// # Errors
     /// As [`begin_enable`](Self::begin_enable).
     pub async fn begin_disable(&self) -> Result<Poller<()>> {
-        let send = self.core.api().post_disable_lockbox().api_version(self.core.api_version()).send();
+        let send = |api: generated::Client| async move {
+            api.post_disable_lockbox().api_version(self.core.api_version()).send().await
+        };
         Poller::start(&self.core, Operation::PostDisableLockbox, send, Expect::Nothing).await.0
     }
 }

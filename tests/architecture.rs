@@ -145,3 +145,27 @@ fn no_file_reaches_itself_through_its_imports() {
         }
     }
 }
+
+#[test]
+fn no_state_travels_in_task_or_thread_locals() {
+    // What a call carries is a field of the pipeline value it is sent through (`src/pipeline/scope.rs`), never
+    // a task-local or thread-local beside it; only a test may keep one, declared right under `#[cfg(test)]`.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in ["src", "emulator/src", "cli/src"] {
+        sources(&root.join(dir), &mut files);
+    }
+    let mut found = Vec::new();
+    for file in &files {
+        let text = fs::read_to_string(file).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let declares = ["task_local!", "thread_local!"].iter().any(|m| line.contains(m));
+            let under_test = i > 0 && lines[i - 1].trim() == "#[cfg(test)]";
+            if declares && !line.trim_start().starts_with("//") && !under_test {
+                found.push(format!("{}:{}: {}", file.display(), i + 1, line.trim()));
+            }
+        }
+    }
+    assert!(found.is_empty(), "task- or thread-locals outside tests:\n{}", found.join("\n"));
+}

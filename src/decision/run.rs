@@ -19,7 +19,7 @@ use super::{
 use crate::{
     core::Core,
     error::{Error, Result},
-    generated::ClientRequestsExt,
+    generated::{self, ClientRequestsExt},
     models::Approval,
     operation::Operation,
     poller::{MIN_FREQUENCY, Poller, PollerOptions},
@@ -234,13 +234,13 @@ impl History<'_> {
 /// Reads a request's status to reconcile an uncertain decision (the pipeline's retries included). A request
 /// with no status reads as [`LockboxRequestStatus::Unknown`]: in flight, not final.
 async fn read_status(core: &Core, subscription_id: &str, request_id: &str) -> Result<LockboxRequestStatus> {
-    let send = || {
-        core.api()
-            .requests_get()
+    let send = |api: generated::Client| async move {
+        api.requests_get()
             .subscription_id(subscription_id)
             .request_id(request_id)
             .api_version(core.api_version())
             .send()
+            .await
     };
     let request = core.read(Operation::RequestsGet, send).await?;
     Ok(request.status().cloned().unwrap_or(LockboxRequestStatus::Unknown))

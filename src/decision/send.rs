@@ -9,7 +9,7 @@ use super::{Order, state::Sent};
 use crate::{
     core::Core,
     error::Error,
-    generated::ClientRequestsExt,
+    generated::{self, ClientRequestsExt},
     models::Approval,
     operation::Operation,
     poller::{Expect, FirstAnswer, Poller, first_answer},
@@ -24,14 +24,15 @@ pub(super) struct Round {
 
 /// Sends `order` once (the pipeline's own retries included), its call bounded by `limit`.
 pub(super) async fn send(core: &Core, order: &Order<'_>, body: &Approval, limit: Option<Duration>) -> Round {
-    let call = core
-        .api()
-        .requests_update_status()
-        .subscription_id(order.subscription_id)
-        .request_id(order.request_id)
-        .api_version(core.api_version())
-        .body(body.clone())
-        .send();
+    let call = |api: generated::Client| async move {
+        api.requests_update_status()
+            .subscription_id(order.subscription_id)
+            .request_id(order.request_id)
+            .api_version(core.api_version())
+            .body(body.clone())
+            .send()
+            .await
+    };
     let (result, meta) = first_answer(core, Operation::RequestsUpdateStatus, call, limit).await;
     let ids = CallIds::from_meta(&meta);
     let sent = match result {

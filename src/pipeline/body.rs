@@ -1,53 +1,48 @@
-//! Reading an answer's body within the client's `max_response_body`. A larger body is not read past the
-//! limit: the call scope records it, and the call fails with `Error::ResponseTooLarge`.
+//! An answer's body, capped at the client's `max_response_body` where it is received: the `exec` hook
+//! ([`Pipeline::send`](super::Pipeline::send)) hands back every response with its body wrapped by [`capped`],
+//! so whoever reads it (progenitor's generated code, the poller, the error decoder) reads at most the limit,
+//! and a larger body fails to read with an error [`too_large`] recognises. The call then ends with
+//! `Error::ResponseTooLarge`.
 
-use progenitor_client::ResponseValue;
-use reqwest::Response;
-use serde::de::DeserializeOwned;
+use http_body_util::{LengthLimitError, Limited};
+use reqwest::{Response, ResponseBuilderExt};
 
-use super::scope::with_call;
+/// `response` with its body capped at `limit` bytes. A body that declares a larger length fails at its first
+/// byte; one that grows past the limit fails there, never having held more than `limit` bytes.
+pub(super) fn capped(response: Response, limit: usize) -> Response {
+    let declared_too_large = response.content_length().is_some_and(|length| length > limit as u64);
+    let url = response.url().clone();
+    let (mut parts, body) = http::Response::from(response).into_parts();
+    // `From<http::Response>` takes the URL from an extension only `ResponseBuilderExt` can set: keep it.
+    if let Ok(with_url) = http::Response::builder().url(url).body(()) {
+        parts.extensions.extend(with_url.into_parts().0.extensions);
+    }
+    let limit = if declared_too_large { 0 } else { limit };
+    Response::from(http::Response::from_parts(parts, reqwest::Body::wrap(Limited::new(body, limit))))
+}
 
-/// `ResponseValue::from_response` with the body capped: the generated operations call this for a 200 with a
-/// body (`build.rs` puts it in place of progenitor's, which reads any body whole).
-pub(crate) async fn response_value<T: DeserializeOwned, E>(
-    response: Response,
-) -> Result<ResponseValue<T>, progenitor_client::Error<E>> {
-    let (status, headers) = (response.status(), response.headers().clone());
-    let body = capped_body(response).await?;
-    match serde_json::from_slice(&body) {
-        Ok(inner) => Ok(ResponseValue::new(inner, status, headers)),
-        Err(e) => Err(progenitor_client::Error::InvalidResponsePayload(body, e)),
+/// Whether reading a body failed because it was larger than the client's `max_response_body`.
+pub(crate) fn too_large(error: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(error) = source {
+        if error.is::<LengthLimitError>() {
+            return true;
+        }
+        source = error.source();
+    }
+    false
+}
+
+/// A response's body (capped by [`capped`]); `Ok(None)` when it was larger than the limit.
+pub(super) async fn read_body(response: Response) -> reqwest::Result<Option<bytes::Bytes>> {
+    match response.bytes().await {
+        Ok(body) => Ok(Some(body)),
+        Err(error) if too_large(&error) => Ok(None),
+        Err(error) => Err(error),
     }
 }
 
-/// A response's body, read within the call's `max_response_body`.
-pub(crate) async fn capped_body<E>(response: Response) -> Result<bytes::Bytes, progenitor_client::Error<E>> {
-    let limit = with_call(|c| c.body_limit).unwrap_or(crate::DEFAULT_MAX_RESPONSE_BODY);
-    match read_body(response, limit).await {
-        Ok(Some(body)) => Ok(body),
-        Ok(None) => {
-            with_call(|c| c.body_too_large = true);
-            Err(progenitor_client::Error::Custom(format!("response body larger than {limit} bytes")))
-        }
-        Err(error) => Err(progenitor_client::Error::ResponseBodyError(error)),
-    }
-}
-
-/// Reads a body of at most `limit` bytes; `Ok(None)` when it is larger, declared or found so, in which case
-/// reading stopped at the limit.
-pub(super) async fn read_body(mut response: Response, limit: usize) -> reqwest::Result<Option<bytes::Bytes>> {
-    match response.content_length() {
-        Some(length) if length > limit as u64 => return Ok(None),
-        // The body cannot outgrow its declared length: the HTTP layer ends it there.
-        Some(_) => return response.bytes().await.map(Some),
-        None => {}
-    }
-    let mut body = bytes::BytesMut::new();
-    while let Some(chunk) = response.chunk().await? {
-        if body.len().saturating_add(chunk.len()) > limit {
-            return Ok(None);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(Some(body.freeze()))
+/// A response's body, as progenitor's generated code reads it (its error type).
+pub(crate) async fn body<E>(response: Response) -> Result<bytes::Bytes, progenitor_client::Error<E>> {
+    response.bytes().await.map_err(progenitor_client::Error::ResponseBodyError)
 }

@@ -1,4 +1,4 @@
-//! One logical call: a generated operation's `send()`, a page or a poll, run in its own call scope (see
+//! One logical call: a generated operation's `send()`, a page or a poll, run with its own call context (see
 //! `scope.rs`) and tracing span, bounded by the client's `timeout`, its failure turned into an [`Error`].
 
 use std::{
@@ -11,9 +11,9 @@ use reqwest::header::HeaderValue;
 use tracing::Instrument;
 
 use super::{
-    Pipeline,
-    body::read_body,
-    scope::{CallState, in_scope, with_call},
+    Pipeline, Sent,
+    body::{read_body, too_large},
+    scope::CallState,
 };
 use crate::{
     auth::token_bytes,
@@ -23,31 +23,30 @@ use crate::{
     retry::{self, Next, Try, Used},
 };
 
-type Sent<T> = std::result::Result<ResponseValue<T>, progenitor_client::Error<()>>;
-
 /// A fresh random (version 4) UUID for `x-ms-client-request-id`.
 pub(super) fn new_request_id() -> HeaderValue {
     HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).expect("a UUID is a valid header value")
 }
 
 impl Pipeline {
-    /// Runs one logical call (the future of a generated `send()`) in its own call scope and tracing span, and
-    /// converts its error.
-    pub(crate) async fn call<T>(
+    /// Runs one logical call with its own call context, tracing span and the client's `timeout`, and converts
+    /// its error. `send` is handed the call's pipeline (see [`Pipeline::for_call`]): the generated client it
+    /// builds on it (`generated::Client::on`) runs the hooks with this call's context.
+    pub(crate) async fn call<T, F: Future<Output = Sent<T>>>(
         &self,
         operation: Operation,
-        call: impl Future<Output = Sent<T>>,
+        send: impl FnOnce(Pipeline) -> F,
     ) -> (Result<ResponseValue<T>>, CallMeta) {
-        self.call_within(operation, call, self.settings().call_timeout).await
+        self.call_within(operation, self.settings().call_timeout, send).await
     }
 
     /// [`Self::call`], bounded by `limit` instead of the client's `timeout` (a decision keeps part of its
     /// time for a reconciling read; see `decision/bound.rs`).
-    pub(crate) async fn call_within<T>(
+    pub(crate) async fn call_within<T, F: Future<Output = Sent<T>>>(
         &self,
         operation: Operation,
-        call: impl Future<Output = Sent<T>>,
         limit: Option<Duration>,
+        send: impl FnOnce(Pipeline) -> F,
     ) -> (Result<ResponseValue<T>>, CallMeta) {
         let client_request_id = new_request_id();
         let span = tracing::debug_span!(
@@ -58,15 +57,12 @@ impl Pipeline {
             attempts = tracing::field::Empty,
             request_id = tracing::field::Empty,
         );
-        let state = Arc::new(Mutex::new(CallState {
-            client_request_id: Some(client_request_id),
-            body_limit: self.settings().max_response_body,
-            ..Default::default()
-        }));
-        let scoped = in_scope(state.clone(), call).instrument(span.clone());
+        let state =
+            Arc::new(Mutex::new(CallState { client_request_id: Some(client_request_id), ..Default::default() }));
+        let sent = send(self.for_call(state.clone())).instrument(span.clone());
         let result = match limit {
-            Some(limit) => tokio::time::timeout_at(Deadline::after(limit).instant(), scoped).await.map_err(|_| limit),
-            None => Ok(scoped.await),
+            Some(limit) => tokio::time::timeout_at(Deadline::after(limit).instant(), sent).await.map_err(|_| limit),
+            None => Ok(sent.await),
         };
         let state = std::mem::take(&mut *state.lock().unwrap_or_else(PoisonError::into_inner));
         self.end(operation, result, state, &span).await
@@ -118,42 +114,45 @@ impl Pipeline {
             Cause::Credential(source)
         } else if let Some((url, reason)) = state.refused_url {
             Cause::RefusedUrl { url, reason }
-        } else if state.body_too_large {
-            Cause::BodyTooLarge
-        } else if let progenitor_client::Error::UnexpectedResponse(response) = error {
-            let (status, headers) = (response.status(), response.headers().clone());
-            Cause::Refused { status, headers, body: read_body(response, state.body_limit).await }
         } else {
-            Cause::Other(error)
+            match error {
+                progenitor_client::Error::ResponseBodyError(e) if too_large(&e) => Cause::BodyTooLarge,
+                progenitor_client::Error::UnexpectedResponse(response) => {
+                    let (status, headers) = (response.status(), response.headers().clone());
+                    Cause::Refused { status, headers, body: read_body(response).await }
+                }
+                error => Cause::Other(error),
+            }
         };
-        let error = redactor.error(into_error(operation.name(), cause, &state.meta, state.body_limit));
+        let limit = self.settings().max_response_body;
+        let error = redactor.error(into_error(operation.name(), cause, &state.meta, limit));
         (Err(error), state.meta)
     }
 
     /// Runs a read as one logical call, as [`Self::call`] does, with one more kind of retry: when a success
-    /// answer's body is cut (the connection dropped, or the per-try timeout passed, half-way through it),
-    /// `send` makes the operation's future again and the read is resent, while the retry policy allows. The
-    /// resent attempts keep the call's `x-ms-client-request-id`, are numbered after the earlier ones, and share
-    /// the policy's retries and time budget with them. Only for operations that are safe to repeat.
-    pub(crate) async fn read<T, F>(
+    /// answer's body is cut (the connection dropped, or the per-try timeout passed, half-way through it), `send`
+    /// is called again and the read is resent, while the retry policy allows. The resent attempts keep the
+    /// call's `x-ms-client-request-id`, are numbered after the earlier ones, and share the policy's retries and
+    /// time budget with them. A body larger than the limit is not resent. Only for operations that are safe to
+    /// repeat.
+    pub(crate) async fn read<T, F: Future<Output = Sent<T>>>(
         &self,
         operation: Operation,
-        mut send: impl FnMut() -> F,
-    ) -> (Result<ResponseValue<T>>, CallMeta)
-    where
-        F: Future<Output = Sent<T>>,
-    {
-        self.call(operation, async move {
+        mut send: impl FnMut(Pipeline) -> F,
+    ) -> (Result<ResponseValue<T>>, CallMeta) {
+        self.call(operation, |call: Pipeline| async move {
             loop {
-                match send().await {
-                    Err(progenitor_client::Error::ResponseBodyError(error)) => match self.resend_after_cut_body() {
-                        Some(wait) => {
-                            let error = self.redact_transport_text(&error);
-                            tracing::debug!(error, wait_ms = retry::millis(wait), "answer's body cut; retrying");
-                            tokio::time::sleep(wait).await;
+                match send(call.clone()).await {
+                    Err(progenitor_client::Error::ResponseBodyError(error)) if !too_large(&error) => {
+                        match call.resend_after_cut_body() {
+                            Some(wait) => {
+                                let error = call.redact_transport_text(&error);
+                                tracing::debug!(error, wait_ms = retry::millis(wait), "answer's body cut; retrying");
+                                tokio::time::sleep(wait).await;
+                            }
+                            None => return Err(progenitor_client::Error::ResponseBodyError(error)),
                         }
-                        None => return Err(progenitor_client::Error::ResponseBodyError(error)),
-                    },
+                    }
                     result => return result,
                 }
             }
@@ -183,7 +182,7 @@ impl Pipeline {
     /// After a success answer's body was cut: how long to wait before sending the read again, or `None` when
     /// the retry policy says stop. Earlier sends' attempts count against its retries and budget.
     fn resend_after_cut_body(&self) -> Option<Duration> {
-        let (tries, started) = with_call(|c| {
+        let (tries, started) = self.with_call(|c| {
             c.attempts_before = c.meta.attempts;
             (c.meta.attempts, c.started)
         })?;

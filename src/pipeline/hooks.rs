@@ -1,6 +1,7 @@
 //! What happens to each request of a call: [`Pipeline::prepare`] (progenitor's `pre` hook) checks its origin
 //! and gets the token; [`Pipeline::send`] (the `exec` hook) stamps the headers and sends it, again while the
-//! retry policy ([`retry::next`]) says so. Both record what they learn in the call scope.
+//! retry policy ([`retry::next`]) says so, and hands back the answer with its body capped (`body.rs`). Both
+//! record what they learn in the call context the pipeline value carries (`scope.rs`).
 
 use std::time::Duration;
 
@@ -9,10 +10,7 @@ use reqwest::{
     header::{AUTHORIZATION, HeaderName, HeaderValue, USER_AGENT},
 };
 
-use super::{
-    Pipeline,
-    scope::{CallState, with_call},
-};
+use super::{Pipeline, body::capped, scope::CallState};
 use crate::{
     auth::token_bytes,
     error::{Redactor, classify},
@@ -26,21 +24,21 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-request-id");
 impl Pipeline {
     /// Checks the request's origin and gets the token: the two things that can refuse a call before anything
     /// is sent. A `poll` may also go to an allowed poll origin (see [`Pipeline::may_send_to`]). The reason for a
-    /// refusal is in the call scope, for the error the call ends with.
+    /// refusal is in the call context, for the error the call ends with.
     pub(crate) async fn prepare(&self, request: &Request, poll: bool) -> Result<(), String> {
         let settings = self.settings();
         if !self.may_send_to(request.url(), poll) {
             let url = request.url().to_string();
-            with_call(|c| c.refused_url = Some((url, "not on the configured endpoint".into())));
+            self.with_call(|c| c.refused_url = Some((url, "not on the configured endpoint".into())));
             return Err("refused URL".into());
         }
         match settings.auth.authorization().await {
             Ok(token) => {
-                with_call(|c| c.secret = Some(token));
+                self.with_call(|c| c.secret = Some(token));
                 Ok(())
             }
             Err(error) => {
-                with_call(|c| c.credential_error = Some(error));
+                self.with_call(|c| c.credential_error = Some(error));
                 Err("credential failure".into())
             }
         }
@@ -49,9 +47,9 @@ impl Pipeline {
     /// Sends the request, and sends it again while the retry policy allows.
     pub(crate) async fn send(&self, mut request: Request, operation: Operation) -> reqwest::Result<Response> {
         let settings = self.settings();
-        let (client_request_id, token, mut attempt, started) =
-            with_call(|c| (c.client_request_id.clone(), c.secret.clone(), c.attempts_before, c.started))
-                .unwrap_or_default();
+        let (client_request_id, token, mut attempt, started) = self
+            .with_call(|c| (c.client_request_id.clone(), c.secret.clone(), c.attempts_before, c.started))
+            .unwrap_or_default();
         let token = token.or_else(|| settings.auth.current_header());
         let started = started.unwrap_or_else(tokio::time::Instant::now);
         loop {
@@ -73,7 +71,7 @@ impl Pipeline {
                 gate.wait().await;
             }
             if operation.is_decision() {
-                with_call(|c| c.meta.in_flight = true);
+                self.with_call(|c| c.meta.in_flight = true);
             }
             let result = settings.http.execute(request).await;
             if let Some(gate) = &self.gate
@@ -89,12 +87,13 @@ impl Pipeline {
                     tokio::time::sleep(wait).await;
                     request = spare;
                 }
-                _ => return result,
+                // Whoever reads the body reads at most the client's `max_response_body`.
+                _ => return result.map(|response| capped(response, settings.max_response_body)),
             }
         }
     }
 
-    /// Records what an attempt learned in the call scope and asks the retry policy what follows: `Some(wait)`
+    /// Records what an attempt learned in the call context and asks the retry policy what follows: `Some(wait)`
     /// to send again after `wait`, `None` to return this answer. `sent` is the `Authorization` value the attempt
     /// carried: a 401 drops the cached token only if it is that one.
     fn judge(
@@ -107,7 +106,7 @@ impl Pipeline {
     ) -> Option<Duration> {
         let settings = self.settings();
         let status = result.as_ref().ok().map(Response::status);
-        with_call(|c: &mut CallState| {
+        self.with_call(|c: &mut CallState| {
             c.meta.attempts = attempt;
             c.started = Some(started);
             c.meta.in_flight &= status.is_some_and(|s| s.is_success());
@@ -146,12 +145,12 @@ impl Pipeline {
                 Some(wait)
             }
             Next::Stop(Stop::MayHaveBeenTaken) => {
-                with_call(|c| c.meta.ambiguous = true);
+                self.with_call(|c| c.meta.ambiguous = true);
                 tracing::debug!(attempt, status, "outcome unknown; not resending");
                 None
             }
             Next::Stop(Stop::AskedTooLong(asked)) => {
-                with_call(|c| c.meta.retry_after = Some(asked));
+                self.with_call(|c| c.meta.retry_after = Some(asked));
                 tracing::debug!(
                     attempt,
                     retry_after_ms = retry::millis(asked),

@@ -1,5 +1,5 @@
 //! GETs of URLs the service handed out: next pages (`nextLink`) and polls. Each is checked first (see
-//! `urls.rs`), then sent as a read through the same hooks and call scope as every generated operation.
+//! `urls.rs`), then sent as a read through the same hooks, with a call context, as every generated operation.
 
 use progenitor_client::ResponseValue;
 use reqwest::{
@@ -9,16 +9,11 @@ use reqwest::{
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use super::{
-    LinkKind, Pipeline,
-    body::{capped_body, response_value},
-};
+use super::{LinkKind, Pipeline, Sent, body::body};
 use crate::{
     error::{CallMeta, Result},
     operation::Operation,
 };
-
-type Answered<T> = std::result::Result<ResponseValue<T>, progenitor_client::Error<()>>;
 
 impl Pipeline {
     /// GETs a JSON document (a page) from a link the service handed out; a status other than 200 is an error.
@@ -30,7 +25,7 @@ impl Pipeline {
     ) -> (Result<ResponseValue<T>>, CallMeta) {
         self.get_link(operation, kind, link, async |response: Response| {
             if response.status() == StatusCode::OK {
-                response_value(response).await
+                ResponseValue::from_response(response).await
             } else {
                 Err(progenitor_client::Error::UnexpectedResponse(response))
             }
@@ -51,8 +46,7 @@ impl Pipeline {
                 return Err(progenitor_client::Error::UnexpectedResponse(response));
             }
             let (status, headers) = (response.status(), response.headers().clone());
-            let body = capped_body(response).await?;
-            Ok(ResponseValue::new(body, status, headers))
+            Ok(ResponseValue::new(body(response).await?, status, headers))
         })
         .await
     }
@@ -64,7 +58,7 @@ impl Pipeline {
         operation: Operation,
         kind: LinkKind,
         link: &str,
-        answer: impl AsyncFn(Response) -> Answered<T>,
+        answer: impl AsyncFn(Response) -> Sent<T>,
     ) -> (Result<ResponseValue<T>>, CallMeta) {
         let api_version = operation.own_api_version().unwrap_or(&self.settings().api_version);
         let url = match self.service_url_with(kind, link, api_version) {
@@ -72,9 +66,9 @@ impl Pipeline {
             Err(e) => return (Err(e), CallMeta::default()),
         };
         let answer = &answer;
-        let send = || {
+        let send = |call: Pipeline| {
             let url = url.clone();
-            async move { answer(self.get(operation, url, kind.is_poll()).await?).await }
+            async move { answer(call.get(operation, url, kind.is_poll()).await?).await }
         };
         self.read(operation, send).await
     }

@@ -2,17 +2,20 @@
 //!
 //! Read in the order a call goes through it:
 //!
-//! 1. [`call`]: runs one logical call (a generated operation's `send()`, a page or a poll) in its call scope,
-//!    span and time limit; resends a read whose answer's body was cut; turns a failure into an [`Error`].
-//! 2. [`scope`]: what a call learns on its way (attempts, statuses, the token it sent), kept in a task-local
-//!    the hooks write to.
+//! 1. [`call`]: runs one logical call (a generated operation's `send()`, a page or a poll) with its own call
+//!    context, span and time limit; resends a read whose answer's body was cut; turns a failure into an
+//!    [`Error`].
+//! 2. [`scope`]: the call context, what a call carries and learns on its way (ids, attempts, statuses, the
+//!    token it sent). It is a field of the [`Pipeline`] value the call's generated client is built on
+//!    ([`Pipeline::for_call`]), so the hooks read it from `self`.
 //! 3. [`hooks`]: what progenitor's generated client calls for every operation (`src/generated.rs` forwards
-//!    its `pre` and `exec` hooks here): the origin check and the token, then the headers and the retry loop.
-//! 4. [`body`]: reading an answer's body within the client's `max_response_body`.
-//! 5. [`urls`] and [`links`]: checking URLs the service hands out, and GETting them (next pages, polls).
+//!    its `pre` and `exec` hooks here): the origin check and the token, then the headers, the retry loop, and
+//!    the answer's body capped at the client's `max_response_body` ([`body`]).
+//! 4. [`urls`] and [`links`]: checking URLs the service hands out, and GETting them (next pages, polls).
 //!
-//! It never uses the generated client: the generated code depends on
-//! this module (its inner type, its hooks, [`body::response_value`]) and not the other way round.
+//! It never uses the generated client: the generated code depends on this module (its inner type and its
+//! hooks) and not the other way round. A call hands its closure the call's [`Pipeline`], and the caller builds
+//! the generated client on it (`src/generated.rs`, `Client::on`).
 //!
 //! [`Error`]: crate::Error
 
@@ -34,14 +37,22 @@ mod urls;
 
 pub(crate) use urls::LinkKind;
 
+/// What one generated operation's `send()` comes to (and a link's GET, in the same shape): the value with its
+/// status and headers, or progenitor's error, which the call turns into an [`Error`](crate::Error).
+pub(crate) type Sent<T> = std::result::Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<()>>;
+
 /// Shared, immutable client state: what every call of a client needs. The generated client's `inner`.
 ///
-/// A tenant-wide call's pipeline also carries that call's throttling gate ([`Pipeline::with_gate`]): the gate
-/// travels with the client value the call's requests are sent through, not beside it.
+/// What travels with a request is a field of the value it is sent through, never beside it:
+/// - a tenant-wide call's pipeline carries that call's throttling gate ([`Pipeline::with_gate`]);
+/// - the pipeline a call's generated client is built on carries the call's context ([`Pipeline::for_call`]).
+///
+/// Cloning is cheap (reference counts).
 #[derive(Clone)]
 pub(crate) struct Pipeline {
     settings: Arc<Settings>,
     gate: Option<Gate>,
+    call: Option<scope::Shared>,
 }
 
 /// The client's settings, checked by `CustomerLockboxClient::new`.
@@ -52,6 +63,8 @@ pub(crate) struct Settings {
     pub(crate) poll_origins: Vec<Url>,
     /// The endpoint without trailing slashes, the base of every operation's URL (see [`Pipeline::request_url`]).
     pub(crate) operation_base: Url,
+    /// `operation_base` as the generated clients take it: text without a trailing slash.
+    pub(crate) generated_base: String,
     pub(crate) api_version: String,
     pub(crate) auth: TokenCache,
     pub(crate) http: reqwest::Client,
@@ -66,7 +79,7 @@ pub(crate) struct Settings {
 
 impl Pipeline {
     pub(crate) fn new(settings: Settings) -> Self {
-        Self { settings: Arc::new(settings), gate: None }
+        Self { settings: Arc::new(settings), gate: None, call: None }
     }
 
     pub(crate) fn settings(&self) -> &Settings {
@@ -76,7 +89,7 @@ impl Pipeline {
     /// This pipeline (the same settings, token cache and HTTP client), with every request it sends held by
     /// `gate`: see `gate.rs`.
     pub(crate) fn with_gate(&self, gate: Gate) -> Self {
-        Self { settings: self.settings.clone(), gate: Some(gate) }
+        Self { settings: self.settings.clone(), gate: Some(gate), call: None }
     }
 }
 

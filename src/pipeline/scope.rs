@@ -1,10 +1,12 @@
-//! The call scope: what one logical call learns on its way, shared by the call (`call.rs`) and the hooks
-//! (`hooks.rs`, `body.rs`) through a task-local, so that the hooks progenitor calls need no extra arguments.
+//! The call context: what one logical call carries and learns on its way. `call.rs` makes one per call and
+//! hands the generated client a [`Pipeline`] that holds it ([`Pipeline::for_call`]); the hooks that client
+//! runs (`hooks.rs`) read and write it through `self`, so nothing travels beside the call.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
 use reqwest::header::HeaderValue;
 
+use super::Pipeline;
 use crate::error::CallMeta;
 
 /// The state of one call. Created by `call.rs` for each call, read back when it ends.
@@ -26,25 +28,23 @@ pub(super) struct CallState {
     /// Attempts made by earlier sends of this call: a read sent again after the body of its answer was cut
     /// numbers its attempts after them, and its retries come out of the same policy (see `call.rs`).
     pub(super) attempts_before: u32,
-    /// The largest body this call reads (the client's `max_response_body`).
-    pub(super) body_limit: usize,
-    /// A body was larger than `body_limit`.
-    pub(super) body_too_large: bool,
 }
 
-/// A call's state, shared between the call and the hooks it runs.
+/// One call's state, shared by the call and the pipeline value its requests are sent through. The lock is
+/// never held across an `await`: every access is one short closure ([`Pipeline::with_call`]).
 pub(super) type Shared = Arc<Mutex<CallState>>;
 
-tokio::task_local! {
-    static CALL: Shared;
-}
+impl Pipeline {
+    /// This pipeline (the same settings, token cache, HTTP client and gate), carrying the call `state`: what
+    /// the generated client of that one call is built on.
+    pub(super) fn for_call(&self, state: Shared) -> Self {
+        Self { call: Some(state), ..self.clone() }
+    }
 
-/// Runs `f` on the current call's state; `None` outside a call.
-pub(super) fn with_call<R>(f: impl FnOnce(&mut CallState) -> R) -> Option<R> {
-    CALL.try_with(|state| f(&mut state.lock().unwrap_or_else(PoisonError::into_inner))).ok()
-}
-
-/// `future`, run with `state` as the current call's state.
-pub(super) fn in_scope<F: Future>(state: Shared, future: F) -> impl Future<Output = F::Output> {
-    CALL.scope(state, future)
+    /// Runs `f` on the state of the call this pipeline value carries; `None` on the client's own pipeline,
+    /// which carries no call (nothing sends through it).
+    pub(super) fn with_call<R>(&self, f: impl FnOnce(&mut CallState) -> R) -> Option<R> {
+        let call = self.call.as_ref()?;
+        Some(f(&mut call.lock().unwrap_or_else(PoisonError::into_inner)))
+    }
 }

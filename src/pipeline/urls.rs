@@ -136,6 +136,7 @@ mod tests {
         let credential = crate::StaticTokenCredential::new("t");
         Pipeline::new(Settings {
             operation_base: Url::parse(endpoint.as_str().trim_end_matches('/')).unwrap(),
+            generated_base: endpoint.as_str().trim_end_matches('/').to_owned(),
             endpoint,
             poll_origins: Vec::new(),
             api_version: api_version.to_owned(),

@@ -37,8 +37,9 @@ pub use types::{MAX_POLL_WAIT, PollerOptions, PollerStatus, ResumeToken};
 use crate::{
     core::Core,
     error::{ArmErrorDetail, CallMeta, Error, Result, ServiceError, header},
+    generated,
     operation::Operation,
-    pipeline::{LinkKind, body::capped_body},
+    pipeline::{LinkKind, Pipeline, Sent, body::body},
     retry,
 };
 
@@ -114,25 +115,13 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
 
     /// Sends an action (`send`, the generated operation `op`) and returns a poller for it, whatever 2xx it
     /// answered. `expect` says what the result is once it is done.
-    pub(crate) async fn start<F>(core: &Core, op: Operation, send: F, expect: Expect) -> (Result<Self>, CallMeta)
-    where
-        F: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<()>>>,
-    {
-        Self::start_within(core, op, send, expect, core.pipeline().settings().call_timeout).await
-    }
-
-    /// [`Self::start`], its first call bounded by `limit` instead of the client's `timeout`.
-    pub(crate) async fn start_within<F>(
+    pub(crate) async fn start<F: Future<Output = Sent<T>>>(
         core: &Core,
         op: Operation,
-        send: F,
+        send: impl FnOnce(generated::Client) -> F,
         expect: Expect,
-        limit: Option<Duration>,
-    ) -> (Result<Self>, CallMeta)
-    where
-        F: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<()>>>,
-    {
-        let (result, meta) = first_answer(core, op, send, limit).await;
+    ) -> (Result<Self>, CallMeta) {
+        let (result, meta) = first_answer(core, op, send, core.pipeline().settings().call_timeout).await;
         let poller = result.and_then(|answer| match answer {
             FirstAnswer::Done(value) => Ok(Self::done(core, op, value.into_inner())),
             FirstAnswer::Accepted(accepted) => Self::follow(core, accepted, expect),
@@ -272,21 +261,18 @@ fn accepted_wait(headers: &reqwest::header::HeaderMap) -> Duration {
 /// Sends an action (`send`, the generated operation `op`) bounded by `limit`, and gives its first answer,
 /// whatever 2xx it is: the generated code accepts only `200`, so a `201`, `202` or `204` is taken back before it
 /// becomes an error.
-pub(crate) async fn first_answer<T, F>(
+pub(crate) async fn first_answer<T, F: Future<Output = Sent<T>>>(
     core: &Core,
     op: Operation,
-    send: F,
+    send: impl FnOnce(generated::Client) -> F,
     limit: Option<Duration>,
-) -> (Result<FirstAnswer<T>>, CallMeta)
-where
-    F: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<()>>>,
-{
+) -> (Result<FirstAnswer<T>>, CallMeta) {
     enum Initial<T> {
         Done(T),
         Accepted(Bytes),
     }
-    let intercepted = async move {
-        match send.await {
+    let intercepted = |call: Pipeline| async move {
+        match send(generated::Client::on(call)).await {
             Ok(value) => {
                 let (status, headers) = (value.status(), value.headers().clone());
                 Ok(ResponseValue::new(Initial::Done(value.into_inner()), status, headers))
@@ -295,13 +281,13 @@ where
                 if matches!(response.status().as_u16(), 201 | 202 | 204) =>
             {
                 let (status, headers) = (response.status(), response.headers().clone());
-                let bytes = capped_body(response).await?;
+                let bytes = body(response).await?;
                 Ok(ResponseValue::new(Initial::Accepted(bytes), status, headers))
             }
             Err(e) => Err(e),
         }
     };
-    let (result, meta) = core.pipeline().call_within(op, intercepted, limit).await;
+    let (result, meta) = core.pipeline().call_within(op, limit, intercepted).await;
     let response = match result {
         Ok(response) => response,
         Err(e) => return (Err(e), meta),
