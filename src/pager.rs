@@ -203,11 +203,10 @@ impl<T: Send + 'static> PageStream<T> {
                     Ok(url) => {
                         // Remember every URL (as a 64-bit hash, so memory stays small) to catch loops of any length.
                         if !state.seen.insert(state.hasher.hash_one(loop_key(&url))) {
-                            // The redaction step: the link's path is the server's, and may carry the token.
-                            return Err(state.links.pipeline.redacted(Error::Paging(format!(
+                            return Err(Error::Paging(format!(
                                 "the service returned the nextLink {:?} a second time",
                                 link_without_query(next)
-                            ))));
+                            )));
                         }
                         Next::Link(next.clone(), url)
                     }

@@ -283,10 +283,7 @@ impl RequestsClient {
         if status.reflects(&decision) {
             Ok(request)
         } else {
-            // The status is text the service chose: it passes the redaction step like every decision error.
-            let conflict =
-                Error::DecisionConflict { request_id: request_id.to_owned(), decision, current_status: status };
-            Err(self.core.pipeline().redacted(conflict))
+            Err(Error::DecisionConflict { request_id: request_id.to_owned(), decision, current_status: status })
         }
     }
 

@@ -169,3 +169,21 @@ fn no_state_travels_in_task_or_thread_locals() {
     }
     assert!(found.is_empty(), "task- or thread-locals outside tests:\n{}", found.join("\n"));
 }
+
+#[test]
+fn redaction_happens_only_where_an_answer_enters() {
+    // `src/error/redact.rs`: the `exec` hook redacts each answer as it is received, so no other place needs a
+    // redaction step. A new `Redactor` elsewhere means text a server chose got in another way: look there.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    sources(&root.join("src"), &mut files);
+    let allowed = ["pipeline/hooks", "pipeline/body", "error/redact"];
+    let mut found = Vec::new();
+    for file in &files {
+        let text = fs::read_to_string(file).unwrap();
+        if text.contains("Redactor::new(") && !allowed.contains(&name(&root.join("src"), file).as_str()) {
+            found.push(file.display().to_string());
+        }
+    }
+    assert!(found.is_empty(), "a redaction step outside the entry point: {found:?}");
+}

@@ -15,7 +15,7 @@ use futures::StreamExt;
 use serde_json::json;
 use wiremock::{
     Mock, ResponseTemplate,
-    matchers::{method, path},
+    matchers::{method, path, path_regex},
 };
 
 /// The first piece of the token, 8 characters or longer, that `text` contains.
@@ -100,7 +100,9 @@ async fn a_transport_failure_on_a_next_link_carrying_the_token() {
     assert_eq!(leaked(&source), None, "the source leaks the token: {source}");
 }
 
-/// A `nextLink` whose path carries the token, sent a second time: `Error::Paging` names the link.
+/// A `nextLink` whose path carries the token, sent a second time: `Error::Paging` names the link. The link is
+/// redacted as the page enters the crate, so the token is never sent back in a URL either: the next page is
+/// asked for at `/next/<redacted>/page`.
 #[tokio::test]
 async fn a_repeated_next_link_with_the_token_in_its_path() {
     logs::capture();
@@ -108,12 +110,16 @@ async fn a_repeated_next_link_with_the_token_in_its_path() {
     let next = format!("{}/next/{TOKEN}/page", server.uri());
     let page = ResponseTemplate::new(200).set_body_json(json!({"value": [], "nextLink": next}));
     Mock::given(method("GET")).and(path(LIST)).respond_with(page.clone()).mount(&server).await;
-    Mock::given(method("GET")).and(path(format!("/next/{TOKEN}/page"))).respond_with(page).mount(&server).await;
+    Mock::given(method("GET")).and(path_regex("^/next/[^/]+/page$")).respond_with(page).mount(&server).await;
     let client = client_with(&server.uri(), RetryOptions::none(), None);
     let error = client.requests(SUB).unwrap().list(None).try_collect().await.unwrap_err();
     assert!(matches!(error, Error::Paging(_)), "{error:?}");
     assert!(error.to_string().contains("/next/"), "the link is still shown: {error}");
     assert_no_token("repeated nextLink", &error);
+    let asked: Vec<String> = server.received_requests().await.unwrap().iter().map(|r| r.url.to_string()).collect();
+    assert_eq!(asked.len(), 2, "the first page and the next: {asked:?}");
+    assert!(asked[1].ends_with("/next/%3Credacted%3E/page?api-version=2018-02-28-preview"), "{asked:?}");
+    assert!(asked.iter().all(|url| leaked(url).is_none()), "the token went out in a URL: {asked:?}");
 }
 
 /// A body cut to 4 KiB where the token straddles the cut: redaction comes first, so not even the token's first
@@ -208,4 +214,37 @@ async fn a_decision_conflict_whose_current_status_echoes_the_token() {
     assert_no_token("a decision conflict after a read that echoes the token", &error);
     let posts = server.received_requests().await.unwrap().into_iter().filter(|r| r.method.as_str() == "POST").count();
     assert_eq!(posts, 2, "the ambiguous try and one resend after two Pending reads");
+}
+
+/// What a server sends is redacted where it enters the crate, so a model echoing the token (a requester's
+/// justification, say) and a header value (its request id) are clean too, not only errors. Text that holds
+/// nothing to remove comes back as it was sent.
+#[tokio::test]
+async fn a_model_and_a_header_echoing_the_token_are_redacted_as_they_enter() {
+    logs::capture();
+    let server = mock_server().await;
+    let mut echoed = request_json(SUB, "req-1", "Pending");
+    echoed["properties"]["justification"] = json!(format!("please, as {TOKEN} said"));
+    let answer =
+        ResponseTemplate::new(200).set_body_json(echoed).insert_header("x-ms-request-id", format!("r-{TOKEN}"));
+    Mock::given(method("GET")).and(path(format!("{LIST}/req-1"))).respond_with(answer).mount(&server).await;
+    let plain = request_json(SUB, "req-2", "Pending");
+    Mock::given(method("GET"))
+        .and(path(format!("{LIST}/req-2")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&plain))
+        .mount(&server)
+        .await;
+    let requests = client_with(&server.uri(), RetryOptions::none(), None).requests(SUB).unwrap();
+
+    let got = requests.get_with_response("req-1").await.unwrap();
+    assert_eq!(got.service_request_id(), Some("r-<redacted>"));
+    let justification = got.into_model().properties.and_then(|p| p.justification);
+    assert_eq!(justification.as_deref(), Some("please, as <redacted> said"));
+    assert_eq!(leaked(&logs::text()), None, "the logs leak the token");
+
+    let untouched = requests.get("req-2").await.unwrap();
+    assert_eq!(
+        serde_json::to_value(&untouched).unwrap()["properties"]["justification"],
+        plain["properties"]["justification"]
+    );
 }

@@ -47,12 +47,9 @@ pub(super) trait Caller {
 }
 
 /// Runs the state machine for `caller`.
-///
-/// Every error it ends with passes the redaction step: a [`Error::DecisionConflict`]'s status is text the
-/// service chose (the request's status as read), and may echo the token like any other.
 pub(super) async fn run<C: Caller>(core: &Core, order: Order<'_>, bound: Bound, caller: C) -> Result<C::Output> {
     let span = tracing::info_span!("lockbox_decision", request_id = order.request_id, decision = %order.decision);
-    drive(core, order, bound, caller).instrument(span).await.map_err(|error| core.pipeline().redacted(error))
+    drive(core, order, bound, caller).instrument(span).await
 }
 
 /// The shortest time the service is given to show a round that may have been taken before the decision is sent
@@ -94,7 +91,7 @@ async fn drive<C: Caller>(core: &Core, order: Order<'_>, bound: Bound, caller: C
     // The bound on the reconciling reads: the call's own, or, when it has none, the retry policy's budget
     // counted from the first read. Set at the first read.
     let mut reading: Option<Bound> = None;
-    let history = History { core };
+    let history = History;
     let mut state = State::Sending { round: 1, wait: Wait::None, doubt: None };
     loop {
         state = match state {
@@ -176,19 +173,12 @@ fn decision_of(
 }
 
 /// The decision's history, logged at `info`: what each round sent and what came back, each read and what it
-/// showed. Every text a server chose (an error's, a status, a decision) passes the redaction step here, the one
-/// place these lines are written.
-struct History<'a> {
-    core: &'a Core,
-}
+/// showed. (Text a server chose was redacted as it was received: see `src/error/redact.rs`.)
+struct History;
 
-impl History<'_> {
-    fn text(&self, text: impl ToString) -> String {
-        self.core.pipeline().redacted_text(text.to_string())
-    }
-
+impl History {
     fn shown(&self, approval: &Approval) -> String {
-        approval.status.as_ref().map_or_else(|| "no decision".to_owned(), |status| self.text(status))
+        approval.status.as_ref().map_or_else(|| "no decision".to_owned(), ToString::to_string)
     }
 
     fn sending(&self, round: u32) {
@@ -202,31 +192,31 @@ impl History<'_> {
             Sent::BodyLost => tracing::info!(round, attempts, "answered 2xx, its body lost"),
             Sent::Accepted { hint, .. } => tracing::info!(round, attempts, ?hint, "accepted (202), following it"),
             Sent::AcceptedBlind { hint, error } => {
-                tracing::info!(round, attempts, ?hint, "accepted (202), cannot follow it: {}", self.text(error))
+                tracing::info!(round, attempts, ?hint, "accepted (202), cannot follow it: {}", error)
             }
             Sent::MayHaveBeenTaken(error) => {
-                tracing::info!(round, attempts, "may have been taken: {}", self.text(error))
+                tracing::info!(round, attempts, "may have been taken: {}", error)
             }
-            Sent::Refused(error) => tracing::info!(round, attempts, "refused: {}", self.text(error)),
+            Sent::Refused(error) => tracing::info!(round, attempts, "refused: {}", error),
         }
     }
 
     fn followed(&self, round: u32, result: &Result<Approval>) {
         match result {
             Ok(approval) => tracing::info!(round, "the accepted operation ended, showing {}", self.shown(approval)),
-            Err(error) => tracing::info!(round, "following the accepted operation ended: {}", self.text(error)),
+            Err(error) => tracing::info!(round, "following the accepted operation ended: {}", error),
         }
     }
 
     fn reading(&self, round: u32, wait: Duration, why: &Error) {
         let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
-        tracing::info!(round, wait_ms, "outcome not known ({}); reading the request", self.text(why));
+        tracing::info!(round, wait_ms, "outcome not known ({}); reading the request", why);
     }
 
     fn read(&self, round: u32, read: &Result<LockboxRequestStatus>) {
         match read {
-            Ok(status) => tracing::info!(round, "the request read: {}", self.text(status)),
-            Err(error) => tracing::info!(round, "the request could not be read: {}", self.text(error)),
+            Ok(status) => tracing::info!(round, "the request read: {}", status),
+            Err(error) => tracing::info!(round, "the request could not be read: {}", error),
         }
     }
 }

@@ -21,8 +21,8 @@ pub(crate) enum Cause {
     Other(progenitor_client::Error<()>),
 }
 
-/// The error a failed call of `operation` gives, before redaction: what the server sent back is kept whole here,
-/// and the caller passes the error through the redaction step ([`Redactor::error`](super::Redactor::error)).
+/// The error a failed call of `operation` gives. What the server sent was redacted as it was received (see
+/// `redact.rs`); bodies are cut to [`BODY_KEPT`](super::BODY_KEPT) here.
 pub(crate) fn into_error(operation: &'static str, cause: Cause, meta: &CallMeta, body_limit: usize) -> Error {
     use progenitor_client::Error as P;
     let too_large = |status: StatusCode, request_id: Option<String>| Error::ResponseTooLarge {
@@ -69,7 +69,7 @@ pub(crate) fn into_error(operation: &'static str, cause: Cause, meta: &CallMeta,
             operation,
             status: meta.last_status.unwrap_or(StatusCode::OK),
             request_id: meta.last_request_id.clone(),
-            body,
+            body: super::kept(body),
             source,
         },
         Cause::Other(P::InvalidRequest(reason)) => Error::InvalidArgument { name: "request", reason },

@@ -5,8 +5,8 @@
 //! support. Bad input is refused with [`Error::InvalidArgument`] before anything is sent.
 //!
 //! Files: `service.rs` (a refusal by the service and the ARM envelope), `meta.rs` (what a call learned),
-//! `convert.rs` (what a failed call came to, turned into an [`Error`]), `redact.rs` (the one redaction step every
-//! error passes: scrubbing a token a server echoed, then cutting bodies to 4 KiB).
+//! `convert.rs` (what a failed call came to, turned into an [`Error`]), `redact.rs` (the one redaction step, where
+//! an answer enters the crate: scrubbing a token a server echoed), `transport.rs` (what a transport failure was).
 
 use std::time::Duration;
 
@@ -31,6 +31,15 @@ use crate::status::{ApprovalDecision, LockboxRequestStatus};
 
 /// A `Result` whose error is this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// How much of a body an error keeps.
+pub(crate) const BODY_KEPT: usize = 4096;
+
+/// The part of a body an error keeps: its first [`BODY_KEPT`] bytes. (The body was redacted whole when it was
+/// received; see `redact.rs`.)
+pub(crate) fn kept(body: Bytes) -> Bytes {
+    body.slice(..body.len().min(BODY_KEPT))
+}
 
 /// Everything that can go wrong when calling Customer Lockbox.
 #[derive(Debug, thiserror::Error)]

@@ -1,25 +1,25 @@
-//! The one redaction step: scrubbing a token from everything a server chose (bodies, header values, links,
-//! statuses) and from URLs inside transport errors, before it reaches an error or a log.
+//! The one redaction step, where text a server chose enters the crate: the `exec` hook
+//! (`src/pipeline/hooks.rs`) passes every answer's header values and whole body (`src/pipeline/body.rs`)
+//! through [`Redactor`], with the token that request carried, and shows the URL inside a transport error as
+//! [`Redactor::url`] says. Nothing a server sent reaches the crate any other way, so what the crate keeps, logs
+//! or returns (models, statuses, links, error bodies, request ids) is already clean: no error or log line needs
+//! a redaction step of its own, and none has one.
 //!
-//! Every error the crate returns passes through [`Redactor::error`] (the pipeline at the end of each call, the
-//! poller, the pager and the URL checks for the errors they make), and every tracing event that shows text a
-//! server chose or a URL uses [`Redactor::text`] or [`Redactor::transport_text`]. Redaction runs on whole
-//! bodies: only then are error bodies cut to [`BODY_KEPT`], so a token straddling the cut leaves nothing behind.
+//! Redaction runs on whole bodies: only later are error bodies cut to [`BODY_KEPT`](super::BODY_KEPT), so a
+//! token straddling the cut leaves nothing behind.
 
 use bytes::Bytes;
+use reqwest::header::HeaderValue;
 use url::Url;
-
-use super::{ArmErrorDetail, Error, ServiceError};
-use crate::status::LockboxRequestStatus;
-
-/// How much of a body an error keeps (after redaction).
-pub(crate) const BODY_KEPT: usize = 4096;
 
 const MASK: &[u8] = b"<redacted>";
 
 /// Removes a token from a body a server echoed it in: the exact token (also percent-encoded), and anything
 /// after `Bearer `.
 fn redact(body: Bytes, secret: Option<&[u8]>) -> Bytes {
+    if !may_hold(&body, secret) {
+        return body;
+    }
     let body = redact_raw(body, secret);
     // A token percent-encoded (in a link's path, say) is the token all the same: when the decoded text holds
     // it, the decoded text, redacted, is what is kept.
@@ -32,6 +32,21 @@ fn redact(body: Bytes, secret: Option<&[u8]>) -> Bytes {
         }
     }
     body
+}
+
+/// Whether `body` may hold something [`redact`] removes: the token, any `%` when a token is known (it may be
+/// percent-encoded), or `bearer ` in any case. Most answers hold none of these; this check, searches with the
+/// `memchr` crate, spares them the byte-by-byte pass that every answer's body would otherwise take.
+fn may_hold(body: &[u8], secret: Option<&[u8]>) -> bool {
+    let secret = secret.filter(|s| s.len() >= 8);
+    if let Some(secret) = secret
+        && (memchr::memmem::find(body, secret).is_some() || memchr::memchr(b'%', body).is_some())
+    {
+        return true;
+    }
+    memchr::memchr_iter(b' ', body).any(|space| {
+        space.checked_sub(6).and_then(|start| body.get(start..space)).is_some_and(|w| w.eq_ignore_ascii_case(b"bearer"))
+    })
 }
 
 fn redact_raw(body: Bytes, secret: Option<&[u8]>) -> Bytes {
@@ -61,7 +76,7 @@ fn redact_raw(body: Bytes, secret: Option<&[u8]>) -> Bytes {
     if changed { Bytes::from(out) } else { body }
 }
 
-/// [`redact`] for text (a header value, a URL a server handed out).
+/// [`redact`] for text.
 fn redact_text(text: String, secret: Option<&[u8]>) -> String {
     // `redact` hands back the same buffer when there is nothing to remove, so this usually copies nothing.
     String::from_utf8(Vec::from(redact(Bytes::from(text), secret)))
@@ -79,15 +94,23 @@ impl<'a> Redactor<'a> {
         Self { secret }
     }
 
-    /// Text a server chose, or that holds a URL.
-    pub(crate) fn text(&self, text: String) -> String {
+    /// Text that holds what a server chose, or a URL.
+    fn text(&self, text: String) -> String {
         redact_text(text, self.secret)
     }
 
-    /// A body an error keeps: redacted whole, then cut to [`BODY_KEPT`].
-    fn body(&self, body: Bytes) -> Bytes {
-        let body = redact(body, self.secret);
-        body.slice(..body.len().min(BODY_KEPT))
+    /// An answer's whole body, as it entered.
+    pub(crate) fn body(&self, body: Bytes) -> Bytes {
+        redact(body, self.secret)
+    }
+
+    /// An answer's header value, as it entered: `None` when there is nothing to remove (the usual case).
+    pub(crate) fn header(&self, value: &HeaderValue) -> Option<HeaderValue> {
+        if !may_hold(value.as_bytes(), self.secret) {
+            return None;
+        }
+        let clean = redact(Bytes::copy_from_slice(value.as_bytes()), self.secret);
+        Some(HeaderValue::from_maybe_shared(clean).unwrap_or(HeaderValue::from_static("<redacted>")))
     }
 
     /// A URL as an error or a log shows it: no query (it may carry anything: skip tokens, even secrets), no
@@ -111,117 +134,6 @@ impl<'a> Redactor<'a> {
             *url = self.url(url);
         }
         error
-    }
-
-    /// A transport error's text for a log line, its URL shown as [`Self::url`] says.
-    pub(crate) fn transport_text(&self, error: &reqwest::Error) -> String {
-        let text = error.to_string();
-        let text = match error.url() {
-            Some(url) => text.replace(url.as_str(), self.url(url).as_str()),
-            None => text,
-        };
-        self.text(text)
-    }
-
-    fn status(&self, status: LockboxRequestStatus) -> LockboxRequestStatus {
-        match status {
-            LockboxRequestStatus::Other(text) => LockboxRequestStatus::Other(self.text(text)),
-            known => known,
-        }
-    }
-
-    fn detail(&self, detail: ArmErrorDetail) -> ArmErrorDetail {
-        ArmErrorDetail {
-            code: detail.code.map(|t| self.text(t)),
-            message: detail.message.map(|t| self.text(t)),
-            target: detail.target.map(|t| self.text(t)),
-            details: detail.details.into_iter().map(|d| self.detail(d)).collect(),
-            additional_info: detail
-                .additional_info
-                .into_iter()
-                .map(|mut info| {
-                    info.kind = info.kind.map(|t| self.text(t));
-                    info.info = self.json(info.info);
-                    info
-                })
-                .collect(),
-        }
-    }
-
-    fn json(&self, value: serde_json::Value) -> serde_json::Value {
-        use serde_json::Value;
-        match value {
-            Value::String(text) => Value::String(self.text(text)),
-            Value::Array(items) => Value::Array(items.into_iter().map(|v| self.json(v)).collect()),
-            Value::Object(members) => {
-                Value::Object(members.into_iter().map(|(k, v)| (self.text(k), self.json(v))).collect())
-            }
-            other => other,
-        }
-    }
-
-    fn service(&self, error: ServiceError) -> ServiceError {
-        ServiceError {
-            error: error.error.map(|d| self.detail(d)),
-            code: error.code.map(|t| self.text(t)),
-            request_id: error.request_id.map(|t| self.text(t)),
-            correlation_request_id: error.correlation_request_id.map(|t| self.text(t)),
-            body: self.body(error.body),
-            ..error
-        }
-    }
-
-    /// The step every error passes: every text a server chose redacted, bodies redacted then cut, URLs inside
-    /// transport errors shown without query and with their path redacted. Running it twice changes nothing more.
-    pub(crate) fn error(&self, error: Error) -> Error {
-        let text = |t: String| self.text(t);
-        match error {
-            Error::InvalidArgument { name, reason } => Error::InvalidArgument { name, reason: text(reason) },
-            Error::Configuration(message) => Error::Configuration(text(message)),
-            // The credential's own error: no server of ours chose its text.
-            Error::Credential(source) => Error::Credential(source),
-            Error::Service(service) => Error::Service(Box::new(self.service(*service))),
-            Error::Transport { operation, kind, attempts, status, request_id, source } => Error::Transport {
-                operation,
-                kind,
-                attempts,
-                status,
-                request_id: request_id.map(text),
-                source: self.transport(source),
-            },
-            Error::Decode { operation, status, request_id, body, source } => {
-                // serde_json quotes bits of the body in its messages ("invalid type: string \"…\"").
-                let message = source.to_string();
-                let redacted = self.text(message.clone());
-                let source = if redacted == message {
-                    source
-                } else {
-                    <serde_json::Error as serde::de::Error>::custom(redacted)
-                };
-                Error::Decode { operation, status, request_id: request_id.map(text), body: self.body(body), source }
-            }
-            Error::ResponseTooLarge { operation, status, request_id, limit } => {
-                Error::ResponseTooLarge { operation, status, request_id: request_id.map(text), limit }
-            }
-            Error::DecisionConflict { request_id, decision, current_status } => Error::DecisionConflict {
-                request_id: text(request_id),
-                decision,
-                current_status: self.status(current_status),
-            },
-            Error::DecisionOutcomeUnknown { request_id, decision, source } => Error::DecisionOutcomeUnknown {
-                request_id: text(request_id),
-                decision,
-                source: Box::new(self.error(*source)),
-            },
-            Error::UnsafeUrl { kind, url, reason } => Error::UnsafeUrl { kind, url: text(url), reason: text(reason) },
-            Error::Paging(message) => Error::Paging(text(message)),
-            Error::Timeout { what, elapsed, last_status } => {
-                Error::Timeout { what: text(what), elapsed, last_status: text(last_status) }
-            }
-            Error::OperationFailed { status, error } => {
-                Error::OperationFailed { status: text(status), error: error.map(|d| Box::new(self.detail(*d))) }
-            }
-        }
     }
 }
 
@@ -249,11 +161,35 @@ mod tests {
     #[test]
     fn bodies_are_redacted_before_they_are_cut() {
         let secret = b"secret-token-123";
-        let mut body = vec![b'x'; BODY_KEPT - 8];
+        let mut body = vec![b'x'; super::super::BODY_KEPT - 8];
         body.extend_from_slice(secret);
-        let kept = Redactor::new(Some(secret)).body(Bytes::from(body));
-        assert_eq!(kept.len(), BODY_KEPT);
-        assert!(kept.ends_with(b"<redacted>"[..8].as_ref()), "{:?}", &kept[BODY_KEPT - 10..]);
+        let kept = super::super::kept(Redactor::new(Some(secret)).body(Bytes::from(body)));
+        assert_eq!(kept.len(), super::super::BODY_KEPT);
+        assert!(kept.ends_with(b"<redacted>"[..8].as_ref()), "{:?}", &kept[super::super::BODY_KEPT - 10..]);
+    }
+
+    #[test]
+    fn the_quick_check_lets_through_only_what_holds_nothing_to_remove() {
+        let secret = Some(b"secret-token-123".as_slice());
+        for (body, holds) in [
+            (&b"{\"status\":\"Pending\",\"reason\":\"a b c\"}"[..], false),
+            (b"x secret-token-123 y", true),
+            (b"/next/%73ecret", true),
+            (b"auth: BeArEr abc", true),
+            (b"bearer", false),
+            (b" bearer", false),
+        ] {
+            assert_eq!(may_hold(body, secret), holds, "{}", String::from_utf8_lossy(body));
+        }
+        assert!(!may_hold(b"100%", None), "a percent sign matters only when there is a token to look for");
+    }
+
+    #[test]
+    fn header_values_are_redacted_only_when_they_hold_something() {
+        let redactor = Redactor::new(Some(b"secret-token-123"));
+        assert!(redactor.header(&HeaderValue::from_static("4f0c-req-id")).is_none());
+        let echoed = redactor.header(&HeaderValue::from_static("Bearer secret-token-123")).unwrap();
+        assert_eq!(echoed, "Bearer <redacted>");
     }
 
     #[test]

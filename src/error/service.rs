@@ -130,8 +130,7 @@ impl ServiceError {
         body: Bytes,
         meta: &CallMeta,
     ) -> Self {
-        // The whole body: the redaction step (`redact.rs`, which every error passes) scrubs it, and the texts
-        // and header values taken from it here, and only then cuts it to 4 KiB.
+        // The whole body, redacted when it was received (`redact.rs`): decoded whole, then cut to 4 KiB.
         let error = ArmErrorDetail::from_body(&body);
         let header = |name| header(headers, name);
         let code = header("x-ms-error-code").or_else(|| error.as_ref().and_then(|e| e.code.clone()));
@@ -145,7 +144,7 @@ impl ServiceError {
             client_request_id: meta.client_request_id.clone(),
             retry_after: meta.retry_after,
             attempts: meta.attempts.max(1),
-            body,
+            body: super::kept(body),
         }
     }
 }

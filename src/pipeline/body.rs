@@ -1,24 +1,80 @@
-//! An answer's body, capped at the client's `max_response_body` where it is received: the `exec` hook
-//! ([`Pipeline::send`](super::Pipeline::send)) hands back every response with its body wrapped by [`capped`],
-//! so whoever reads it (progenitor's generated code, the poller, the error decoder) reads at most the limit,
-//! and a larger body fails to read with an error [`too_large`] recognises. The call then ends with
-//! `Error::ResponseTooLarge`.
+//! An answer as it enters the crate: the `exec` hook ([`Pipeline::send`](super::Pipeline::send)) hands back
+//! every response through [`entering`], so whoever reads it (progenitor's generated code, the poller, the error
+//! decoder) reads header values and a body that are redacted (`src/error/redact.rs`), and at most the client's
+//! `max_response_body`: a larger body fails to read with an error [`too_large`] recognises, and the call ends
+//! with `Error::ResponseTooLarge`.
 
+use std::{
+    pin::Pin,
+    task::{Context, Poll, ready},
+};
+
+use bytes::{Bytes, BytesMut};
+use http_body::{Body, Frame};
 use http_body_util::{LengthLimitError, Limited};
-use reqwest::{Response, ResponseBuilderExt};
+use reqwest::{Response, ResponseBuilderExt, header::HeaderValue};
 
-/// `response` with its body capped at `limit` bytes. A body that declares a larger length fails at its first
-/// byte; one that grows past the limit fails there, never having held more than `limit` bytes.
-pub(super) fn capped(response: Response, limit: usize) -> Response {
+use crate::{auth::token_bytes, error::Redactor};
+
+/// `response` as the crate may read it: its header values redacted, its body capped at `limit` bytes and
+/// redacted whole, of `token` (the `Authorization` value the request carried) and of anything `Bearer …`. A body that declares a larger length fails at its first byte; one that grows past the limit
+/// fails there, never having held more than `limit` bytes.
+pub(super) fn entering(response: Response, limit: usize, token: Option<&HeaderValue>) -> Response {
+    let redactor = Redactor::new(token.map(token_bytes));
     let declared_too_large = response.content_length().is_some_and(|length| length > limit as u64);
     let url = response.url().clone();
     let (mut parts, body) = http::Response::from(response).into_parts();
+    for value in parts.headers.values_mut() {
+        if let Some(clean) = redactor.header(value) {
+            *value = clean;
+        }
+    }
     // `From<http::Response>` takes the URL from an extension only `ResponseBuilderExt` can set: keep it.
     if let Ok(with_url) = http::Response::builder().url(url).body(()) {
         parts.extensions.extend(with_url.into_parts().0.extensions);
     }
     let limit = if declared_too_large { 0 } else { limit };
-    Response::from(http::Response::from_parts(parts, reqwest::Body::wrap(Limited::new(body, limit))))
+    let body =
+        Redacted { inner: Limited::new(body, limit), received: BytesMut::new(), secret: token.cloned(), ended: false };
+    Response::from(http::Response::from_parts(parts, reqwest::Body::wrap(body)))
+}
+
+/// A body that is handed on only whole, redacted: the frames are gathered (at most the limit, which `inner`
+/// enforces) and come out as one, so a token split across frames is found all the same. An error (a cut
+/// connection, the limit) passes through as it came.
+struct Redacted {
+    inner: Limited<reqwest::Body>,
+    received: BytesMut,
+    /// The `Authorization` value the request carried (shares the token's wiped buffer; see `auth.rs`).
+    secret: Option<HeaderValue>,
+    ended: bool,
+}
+
+impl Body for Redacted {
+    type Data = Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = &mut *self;
+        while !this.ended {
+            match ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
+                Some(Ok(frame)) => {
+                    // Trailers carry nothing the crate reads: only data is kept.
+                    if let Ok(data) = frame.into_data() {
+                        this.received.extend_from_slice(&data);
+                    }
+                }
+                Some(Err(error)) => return Poll::Ready(Some(Err(error))),
+                None => {
+                    this.ended = true;
+                    let received = std::mem::take(&mut this.received).freeze();
+                    let redactor = Redactor::new(this.secret.as_ref().map(token_bytes));
+                    return Poll::Ready(Some(Ok(Frame::data(redactor.body(received)))));
+                }
+            }
+        }
+        Poll::Ready(None)
+    }
 }
 
 /// Whether reading a body failed because it was larger than the client's `max_response_body`.

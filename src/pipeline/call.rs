@@ -16,9 +16,8 @@ use super::{
     scope::CallState,
 };
 use crate::{
-    auth::token_bytes,
     deadline::Deadline,
-    error::{CallMeta, Cause, Error, Redactor, Result, into_error},
+    error::{CallMeta, Cause, Error, Result, into_error},
     operation::Operation,
     retry::{self, Next, Try, Used},
 };
@@ -76,17 +75,11 @@ impl Pipeline {
         mut state: CallState,
         span: &tracing::Span,
     ) -> (Result<ResponseValue<T>>, CallMeta) {
-        let secret = state.secret.take().or_else(|| self.settings().auth.current_header());
-        let redactor = Redactor::new(secret.as_ref().map(token_bytes));
-        state.meta.client_request_id =
-            state.client_request_id.as_ref().and_then(|id| id.to_str().ok()).map(str::to_owned);
-        // The request id is a header the server chose: scrub an echoed token before it reaches logs or errors.
-        state.meta.last_request_id =
-            state.last_request_id.take().map(|rid| redactor.text(String::from_utf8_lossy(rid.as_bytes()).into_owned()));
-        state.meta.last_correlation_id = state
-            .last_correlation_id
-            .take()
-            .map(|id| redactor.text(String::from_utf8_lossy(id.as_bytes()).into_owned()));
+        let text = |value: HeaderValue| String::from_utf8_lossy(value.as_bytes()).into_owned();
+        state.meta.client_request_id = state.client_request_id.take().map(text);
+        // Header values as received, which the `exec` hook redacted (see `hooks.rs`).
+        state.meta.last_request_id = state.last_request_id.take().map(text);
+        state.meta.last_correlation_id = state.last_correlation_id.take().map(text);
         let meta = &mut state.meta;
         span.record("attempts", meta.attempts);
         if let Some(status) = meta.last_status {
@@ -125,7 +118,7 @@ impl Pipeline {
             }
         };
         let limit = self.settings().max_response_body;
-        let error = redactor.error(into_error(operation.name(), cause, &state.meta, limit));
+        let error = into_error(operation.name(), cause, &state.meta, limit);
         (Err(error), state.meta)
     }
 
@@ -146,8 +139,7 @@ impl Pipeline {
                     Err(progenitor_client::Error::ResponseBodyError(error)) if !too_large(&error) => {
                         match call.resend_after_cut_body() {
                             Some(wait) => {
-                                let error = call.redact_transport_text(&error);
-                                tracing::debug!(error, wait_ms = retry::millis(wait), "answer's body cut; retrying");
+                                tracing::debug!(%error, wait_ms = retry::millis(wait), "answer's body cut; retrying");
                                 tokio::time::sleep(wait).await;
                             }
                             None => return Err(progenitor_client::Error::ResponseBodyError(error)),
@@ -158,25 +150,6 @@ impl Pipeline {
             }
         })
         .await
-    }
-
-    /// The redaction step (see [`Redactor::error`]) for an error made outside a call: a poll's answer, a
-    /// refused link, a stopped listing. It scrubs the client's current token.
-    pub(crate) fn redacted(&self, error: Error) -> Error {
-        let token = self.settings().auth.current_header();
-        Redactor::new(token.as_ref().map(token_bytes)).error(error)
-    }
-
-    /// The redaction step for text a server chose that goes into a log line.
-    pub(crate) fn redacted_text(&self, text: String) -> String {
-        let token = self.settings().auth.current_header();
-        Redactor::new(token.as_ref().map(token_bytes)).text(text)
-    }
-
-    /// The redaction step for a transport error's text in a log line (its URL without query, path redacted).
-    fn redact_transport_text(&self, error: &reqwest::Error) -> String {
-        let token = self.settings().auth.current_header();
-        Redactor::new(token.as_ref().map(token_bytes)).transport_text(error)
     }
 
     /// After a success answer's body was cut: how long to wait before sending the read again, or `None` when

@@ -1,6 +1,7 @@
 //! What happens to each request of a call: [`Pipeline::prepare`] (progenitor's `pre` hook) checks its origin
 //! and gets the token; [`Pipeline::send`] (the `exec` hook) stamps the headers and sends it, again while the
-//! retry policy ([`retry::next`]) says so, and hands back the answer with its body capped (`body.rs`). Both
+//! retry policy ([`retry::next`]) says so. Each answer enters the crate there: its headers and body redacted and the
+//! body capped (`body.rs`, `src/error/redact.rs`). Both
 //! record what they learn in the call context the pipeline value carries (`scope.rs`).
 
 use std::time::Duration;
@@ -10,7 +11,7 @@ use reqwest::{
     header::{AUTHORIZATION, HeaderName, HeaderValue, USER_AGENT},
 };
 
-use super::{Pipeline, body::capped, scope::CallState};
+use super::{Pipeline, body::entering, scope::CallState};
 use crate::{
     auth::token_bytes,
     error::{Redactor, classify},
@@ -73,7 +74,12 @@ impl Pipeline {
             if operation.is_decision() {
                 self.with_call(|c| c.meta.in_flight = true);
             }
-            let result = settings.http.execute(request).await;
+            // Where an answer enters the crate: the redaction step, with the token this attempt carried, and the
+            // body capped. Everything after this line sees only what is safe to keep, log and return.
+            let result = match settings.http.execute(request).await {
+                Ok(response) => Ok(entering(response, settings.max_response_body, token.as_ref())),
+                Err(error) => Err(Redactor::new(token.as_ref().map(token_bytes)).transport(error)),
+            };
             if let Some(gate) = &self.gate
                 && let Ok(response) = &result
                 && response.status() == StatusCode::TOO_MANY_REQUESTS
@@ -87,8 +93,7 @@ impl Pipeline {
                     tokio::time::sleep(wait).await;
                     request = spare;
                 }
-                // Whoever reads the body reads at most the client's `max_response_body`.
-                _ => return result.map(|response| capped(response, settings.max_response_body)),
+                _ => return result,
             }
         }
     }
@@ -138,7 +143,7 @@ impl Pipeline {
                 tracing::debug!(
                     attempt,
                     status,
-                    error = result.as_ref().err().map(|e| Redactor::new(sent.map(token_bytes)).transport_text(e)),
+                    error = result.as_ref().err().map(ToString::to_string),
                     wait_ms = retry::millis(wait),
                     "retrying"
                 );

@@ -19,7 +19,7 @@ use tokio::time::Instant;
 use super::types::{PollerOptions, PollerStatus, ResumeToken};
 use crate::{
     core::Core,
-    error::{ArmErrorDetail, Error, Result, header},
+    error::{ArmErrorDetail, Error, Result, header, kept},
     operation::{Operation, Polled},
     pipeline::LinkKind,
     retry,
@@ -145,8 +145,7 @@ impl Answer {
             operation: self.op.name(),
             status: self.status,
             request_id: header(&self.headers, "x-ms-request-id"),
-            // Whole: the redaction step cuts it, after scrubbing (see `Engine::step`).
-            body: body.clone(),
+            body: kept(body.clone()),
             source,
         })
     }
@@ -184,8 +183,7 @@ impl<T: DeserializeOwned + Send + 'static> Engine<T> {
                 (self, Some(Ok(status)))
             }
             Progress::Running { wait } => {
-                // The redaction step: a poll's error may quote what the server sent (its body, its status).
-                let item = self.poll(wait).await.map_err(|e| self.core.pipeline().redacted(e));
+                let item = self.poll(wait).await;
                 if let Progress::Ended(_) = self.progress {
                     // The poll that found the end yields its terminal status itself.
                     let Progress::Ended(end) = std::mem::replace(&mut self.progress, Progress::Running { wait }) else {
@@ -198,8 +196,7 @@ impl<T: DeserializeOwned + Send + 'static> Engine<T> {
                         Progress::Running { wait } => Some(retry::millis(wait)),
                         _ => None,
                     };
-                    let status = self.core.pipeline().redacted_text(status.to_string());
-                    tracing::info!(operation = self.target.op.name(), status, next_poll_ms);
+                    tracing::info!(operation = self.target.op.name(), %status, next_poll_ms);
                 }
                 (self, Some(item))
             }
@@ -297,11 +294,6 @@ impl<T: DeserializeOwned + Send + 'static> Engine<T> {
     }
 
     pub(super) fn into_result(self) -> Result<T> {
-        let pipeline = self.core.pipeline().clone();
-        self.unredacted_result().map_err(|e| pipeline.redacted(e))
-    }
-
-    fn unredacted_result(self) -> Result<T> {
         match self.progress {
             Progress::Ended(End::Done(_, value)) | Progress::Reported(End::Done(_, value)) => Ok(value),
             Progress::Ended(End::Failed(status, error)) | Progress::Reported(End::Failed(status, error)) => {

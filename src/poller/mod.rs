@@ -151,8 +151,7 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
                     ),
                     ..Default::default()
                 });
-                // The redaction step: the body is the server's, and may echo the token.
-                return Err(pipeline.redacted(Error::Service(Box::new(error))));
+                return Err(Error::Service(Box::new(error)));
             }
             // 201 or 204 without a polling URL: finished now.
             engine.finish("Succeeded".into(), &answer, true)?;
