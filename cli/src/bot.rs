@@ -75,6 +75,8 @@ impl Summary {
 
 pub struct RunOptions {
     pub dry_run: bool,
+    /// Say, for each request, why each rule tried did not match, and which did.
+    pub explain: bool,
     pub once: bool,
     pub interval: Duration,
 }
@@ -154,16 +156,22 @@ async fn pass(
             continue;
         }
         let id = located.request.request_id().unwrap_or_default().to_owned();
-        let verdict = policy.evaluate(&located, Utc::now());
+        let (verdict, explanation) = policy.explain(&located, Utc::now());
+        if options.explain {
+            explain(&id, &located.subscription, &explanation);
+        }
         let mut line = json!({
             "time": Utc::now().to_rfc3339(),
             "request": id,
             "subscription": located.subscription,
             "rule": verdict.rule,
-            "decision": match verdict.action { Action::Approve => "approve", Action::Deny => "deny", Action::Leave => "leave" },
+            "decision": verdict.action.name(),
             "reason": verdict.reason,
             "dryRun": options.dry_run,
         });
+        if let (true, Value::Object(map)) = (options.explain, &mut line) {
+            map.insert("explanation".into(), json!(explanation));
+        }
         let decision = match verdict.action {
             Action::Leave => None,
             Action::Approve => Some(ApprovalDecision::Approve),
@@ -222,6 +230,15 @@ async fn pass(
         audit.write(&line)?;
     }
     Ok(worst.max(coverage.exit_code()))
+}
+
+/// The explanation of one request's verdict, on stderr (stdout is the audit trail), terminal-safe.
+fn explain(id: &str, subscription: &str, lines: &[String]) {
+    use crate::output::Shown;
+    eprintln!("lockbox: explain: request {} in subscription {}", Shown(id), Shown(subscription));
+    for line in lines {
+        eprintln!("  {}", Shown(line));
+    }
 }
 
 fn finish(line: &mut Value, outcome: &str, recorded: &Recorded, error: Option<&Error>) {

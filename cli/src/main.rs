@@ -197,6 +197,10 @@ enum PolicyCommand {
         /// Say what would be decided, deciding nothing.
         #[arg(long)]
         dry_run: bool,
+        /// For each request, say on stderr which condition of each rule tried failed, and which rule matched
+        /// (JSON audit lines also get an "explanation" array).
+        #[arg(long)]
+        explain: bool,
         /// One pass over the pending requests, then exit.
         #[arg(long)]
         once: bool,
@@ -278,10 +282,11 @@ async fn main() -> ExitCode {
             Ok(session) => commands::operations(&session).await,
             Err(failure) => Err(failure),
         },
-        Command::Policy(PolicyCommand::Run { file, dry_run, once, interval, audit }) => {
+        Command::Policy(PolicyCommand::Run { file, dry_run, explain, once, interval, audit }) => {
             match connect(connection, output).await {
                 Ok(session) => {
-                    run_policy(&session, &file, audit.as_ref(), bot::RunOptions { dry_run, once, interval }).await
+                    run_policy(&session, &file, audit.as_ref(), bot::RunOptions { dry_run, explain, once, interval })
+                        .await
                 }
                 Err(failure) => Err(failure),
             }
