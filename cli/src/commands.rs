@@ -15,7 +15,8 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 
 use crate::{
-    Decision, EXIT_USAGE, Failure, RequestsCommand, Session, TenantCommand,
+    EXIT_USAGE, Failure, Session,
+    args::{Decision, RequestsCommand, TenantCommand},
     backend::{Coverage, Located, Recorded, RequestRef, Watched},
     output::{self, Format, RequestRow, Row},
     usage,
@@ -23,9 +24,8 @@ use crate::{
 
 pub async fn requests(session: &Session, command: RequestsCommand) -> Result<u8, Failure> {
     let backend = session.backend()?;
-    let format = session.format();
     match command {
-        RequestsCommand::List { status } => {
+        RequestsCommand::List { status, .. } => {
             // One status is filtered by the service; several, here (the service's filter takes one).
             let filter = match status.as_slice() {
                 [one] => Some(RequestFilter::status(one.clone())),
@@ -41,20 +41,23 @@ pub async fn requests(session: &Session, command: RequestsCommand) -> Result<u8,
             output::sort_by_time_left(&mut found);
             let now = Utc::now();
             if coverage.listed_any() {
-                output::list(format, &found.iter().map(|l| RequestRow(l, now)).collect::<Vec<_>>());
+                output::list(&session.output, &found.iter().map(|l| RequestRow(l, now)).collect::<Vec<_>>())?;
             }
             return Ok(coverage.exit_code());
         }
-        RequestsCommand::Show { request } => {
+        RequestsCommand::Show { request, .. } => {
             let located = backend.find(&RequestRef::parse(&request)?).await?;
             let now = Utc::now();
-            output::one(format, &RequestRow(&located, now), || output::details(&located, now));
+            output::one(&session.output, &RequestRow(&located, now), || output::details(&located, now))?;
         }
         RequestsCommand::Approve(decision) => return decide(session, decision, ApprovalDecision::Approve).await,
         RequestsCommand::Deny(decision) => return decide(session, decision, ApprovalDecision::Deny).await,
-        RequestsCommand::Watch { interval, status, only_changes, exec } => {
-            let format =
-                session.output.unwrap_or(if std::io::stdout().is_terminal() { Format::Table } else { Format::Jsonl });
+        RequestsCommand::Watch { interval, status, only_changes, exec, .. } => {
+            let format = session.output.format.unwrap_or(if std::io::stdout().is_terminal() {
+                Format::Table
+            } else {
+                Format::Jsonl
+            });
             let options = WatchOptions {
                 interval,
                 filter: status.map(RequestFilter::status),
@@ -62,9 +65,6 @@ pub async fn requests(session: &Session, command: RequestsCommand) -> Result<u8,
                 ..Default::default()
             };
             let mut events = backend.watch(options)?;
-            if format == Format::Tsv && output::line(EventRow::COLUMNS.join("\t")).is_err() {
-                return Ok(0);
-            }
             let stop = tokio::signal::ctrl_c();
             tokio::pin!(stop);
             loop {
@@ -108,9 +108,11 @@ pub async fn requests(session: &Session, command: RequestsCommand) -> Result<u8,
                 };
                 let row = EventRow { time: Utc::now(), subscription, event };
                 let printed = match format {
-                    Format::Table => output::line(row.text()),
+                    Format::Table | Format::Wide => output::line(row.text()),
                     Format::Json | Format::Jsonl => output::line(row.json()),
+                    Format::Yaml => output::line(format!("---\n{}", crate::render::yaml(&row.json()).trim_end())),
                     Format::Tsv => output::line(output::tsv_line(&row.cells())),
+                    Format::None => Ok(()),
                 };
                 // The reader is gone (`lockbox requests watch | head -1`): nobody is watching any more.
                 if printed.is_err() {
@@ -346,7 +348,7 @@ async fn decide(session: &Session, args: Decision, decision: ApprovalDecision) -
         status = request.status().map_or("Unknown".into(), ToString::to_string);
     }
     let row = DecisionRow { located, decision: verb, reason: reason.to_owned(), status: status.clone(), recorded };
-    output::one(session.format(), &row, || format!("{id}: {status}"));
+    output::one(&session.output, &row, || format!("{id}: {status}"))?;
     Ok(0)
 }
 
@@ -383,9 +385,9 @@ impl Row for TenantRow {
 
 pub async fn tenant(session: &Session, command: TenantCommand) -> Result<u8, Failure> {
     let tenants = session.client.tenant();
-    let format = session.format();
+    let out = &session.output;
     match command {
-        TenantCommand::Status { tenant_id } => {
+        TenantCommand::Status { tenant_id, .. } => {
             let Some(tenant) = tenant_id.or_else(|| session.default_tenant.clone()) else {
                 return Err(Error::InvalidArgument {
                     name: "tenant_id",
@@ -395,9 +397,9 @@ pub async fn tenant(session: &Session, command: TenantCommand) -> Result<u8, Fai
             };
             let on = tenants.is_opted_in(&tenant).await?;
             let row = TenantRow { tenant: Some(tenant.clone()), on };
-            output::one(format, &row, || format!("{tenant}: Customer Lockbox is {}", if on { "on" } else { "off" }));
+            output::one(out, &row, || format!("{tenant}: Customer Lockbox is {}", if on { "on" } else { "off" }))?;
         }
-        TenantCommand::Enable { yes } | TenantCommand::Disable { yes }
+        TenantCommand::Enable { yes, .. } | TenantCommand::Disable { yes, .. }
             if !yes && !confirm("This changes Customer Lockbox for your whole tenant. Continue?")? =>
         {
             eprintln!("lockbox: cancelled");
@@ -405,15 +407,15 @@ pub async fn tenant(session: &Session, command: TenantCommand) -> Result<u8, Fai
         }
         TenantCommand::Enable { .. } => {
             tenants.enable().await?;
-            output::one(format, &TenantRow { tenant: None, on: true }, || {
+            output::one(out, &TenantRow { tenant: None, on: true }, || {
                 "Customer Lockbox is on for your tenant".into()
-            });
+            })?;
         }
         TenantCommand::Disable { .. } => {
             tenants.disable().await?;
-            output::one(format, &TenantRow { tenant: None, on: false }, || {
+            output::one(out, &TenantRow { tenant: None, on: false }, || {
                 "Customer Lockbox is off for your tenant".into()
-            });
+            })?;
         }
     }
     Ok(0)
@@ -440,6 +442,6 @@ pub async fn operations(session: &Session) -> Result<u8, Failure> {
     while let Some(operation) = pager.try_next().await? {
         rows.push(OperationRow(operation));
     }
-    output::list(session.format(), &rows);
+    output::list(&session.output, &rows)?;
     Ok(0)
 }
