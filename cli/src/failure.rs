@@ -2,7 +2,10 @@
 
 use std::process::ExitCode;
 
-use azure_customer_lockbox::Error;
+use azure_customer_lockbox::{Error, TransportKind};
+
+/// The endpoint the commands talk to, and whether it is on this machine (loopback), for the hints.
+pub(crate) static ENDPOINT: std::sync::OnceLock<(url::Url, bool)> = std::sync::OnceLock::new();
 
 pub(crate) const EXIT_PARTIAL: u8 = 1;
 pub(crate) const EXIT_USAGE: u8 = 2;
@@ -146,6 +149,18 @@ pub(crate) fn hint(error: &Error) -> u8 {
     match code {
         EXIT_ALREADY_DECIDED => eprintln!("lockbox: the request was already decided or has expired"),
         EXIT_OUTCOME_UNKNOWN => eprintln!("lockbox: run `lockbox requests show <ID>` before deciding again"),
+        _ if error.transport_kind() == Some(TransportKind::ConnectionRefused) => {
+            let endpoint = ENDPOINT.get();
+            let at = endpoint.map_or(String::new(), |(url, _)| format!(" at {url}"));
+            match endpoint {
+                Some((url, true)) => eprintln!(
+                    "lockbox: connection refused{at}: is the emulator running? (start it with `cargo run -p \
+                     azure_customer_lockbox_emulator -- --port {}`)",
+                    url.port_or_known_default().unwrap_or(8080)
+                ),
+                _ => eprintln!("lockbox: connection refused{at}: nothing accepts connections there; check --endpoint"),
+            }
+        }
         _ if matches!(error, Error::Credential(_)) => eprintln!(
             "lockbox: not signed in to Azure: run `az login` (or `azd auth login`), or pass --managed-identity on \
              an Azure host; use --emulator to try lockbox without Azure"

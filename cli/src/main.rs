@@ -29,6 +29,7 @@ mod output;
 mod policy;
 mod policytest;
 mod render;
+mod watch;
 
 use std::{path::PathBuf, process::ExitCode, sync::Arc};
 
@@ -263,6 +264,9 @@ async fn connect(resolved: &Resolved) -> Result<Session, Failure> {
     let loopback = options.endpoint.as_ref().and_then(|u| u.host_str()).is_some_and(|h| {
         h == "localhost" || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()) || h == "[::1]"
     });
+    if let Some(endpoint) = &options.endpoint {
+        let _ = ENDPOINT.set((endpoint.clone(), loopback));
+    }
     if options.emulator && options.endpoint.is_none() {
         let (client, tenant, emulator) = embedded_emulator().await?;
         if subscriptions.is_empty() {

@@ -431,6 +431,7 @@ fn tenant_commands_confirm_unless_yes() {
     assert!(out.status.success());
     assert!(text(&out.stdout).ends_with("Customer Lockbox is on\n"));
 
+    // No terminal and no --yes: refused before asking, as approve refuses.
     let mut child = lockbox()
         .args(["--emulator", "tenant", "disable"])
         .stdin(Stdio::piped())
@@ -438,10 +439,30 @@ fn tenant_commands_confirm_unless_yes() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(b"n\n").unwrap();
+    child.stdin.take().unwrap().write_all(b"y\n").unwrap();
     let out = finish(child, "tenant disable");
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("Continue? [y/N]") && text(&out.stderr).contains("cancelled"));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.ends_with(
+            "lockbox: error: refusing to turn off Customer Lockbox without confirmation: there is no terminal to ask \
+             on; pass --yes to turn off Customer Lockbox anyway\n"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("[y/N]"), "no question printed: {stderr}");
+    // On a terminal: the question names the tenant; "n" sends nothing.
+    let out = on_terminal(&["--emulator", "tenant", "disable"], "n\n", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let said = text(&out.stdout);
+    assert!(
+        said.contains(
+            "Turn Customer Lockbox off for tenant 72f988bf-86f1-41af-91ab-2d7cd011db47, for all of its subscriptions? \
+             [y/N]"
+        ),
+        "{said}"
+    );
+    assert!(said.contains("lockbox: cancelled; nothing was sent"), "{said}");
 
     let out = run(&["--emulator", "tenant", "disable", "--yes"]);
     assert!(out.status.success());
@@ -1326,7 +1347,10 @@ async fn watch_tenant_wide_sees_new_requests_in_every_readable_subscription() {
     );
     let stderr = watch.interrupt();
     assert!(
-        stderr.contains(&format!("listing subscription {} failed, still watching: 403 AuthorizationFailed", subs[0])),
+        stderr.contains(&format!(
+            "listing subscription {} failed, still watching (said again only if it changes): 403 AuthorizationFailed",
+            subs[0]
+        )),
         "{stderr}"
     );
     // A tenant-wide watch that cannot list the subscriptions at its start has nothing to watch: it ends with
@@ -1873,4 +1897,75 @@ async fn policy_explain_says_how_one_request_would_be_decided_and_decides_nothin
     assert_eq!(out.status.code(), Some(3));
     assert!(emulator.decisions().is_empty());
     std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tenant_status_on_a_standalone_emulator_needs_no_tenant_id() {
+    let emulator = emulator().await;
+    let tenant = emulator.default_tenant_id().to_owned();
+    emulator.set_tenant_opted_in(&tenant, true);
+    let out = at(&emulator, &[], &["tenant", "status"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), format!("{tenant}: Customer Lockbox is on\n"));
+}
+
+#[test]
+fn an_unreachable_emulator_says_connection_refused_and_asks_if_it_is_running() {
+    // A port nothing listens on: bound, then let go.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let endpoint = format!("http://127.0.0.1:{port}/");
+    let out = run(&["--emulator", "--endpoint", &endpoint, "--subscription", SUB, "requests", "list"]);
+    assert_eq!(out.status.code(), Some(5));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("connection refused"), "{stderr}");
+    assert!(
+        stderr.ends_with(&format!(
+            "lockbox: connection refused at {endpoint}: is the emulator running? (start it with `cargo run -p \
+             azure_customer_lockbox_emulator -- --port {port}`)\n"
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn with_subscriptions_given_and_no_credential_it_does_not_claim_to_list_subscriptions() {
+    let empty = tempdir("no-tools-given");
+    let out = output(lockbox().env("PATH", &empty).args(["--subscription", SUB, "requests", "list"]));
+    assert_eq!(out.status.code(), Some(5));
+    let stderr = text(&out.stderr);
+    assert!(stderr.starts_with(&format!("lockbox: cannot list the requests of subscription {SUB}: ")), "{stderr}");
+    assert!(!stderr.contains("cannot list the subscriptions"), "{stderr}");
+    std::fs::remove_dir_all(empty).ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn watch_says_a_lasting_refusal_once_and_a_missing_hook_once() {
+    let emulator = emulator().await;
+    emulator.inject(Fault::status(403).on(Operation::RequestsList));
+    let watch = Running::start(&emulator, &["requests", "watch", "--interval", "100ms"]);
+    watch.wait_for_stderr(&format!("lockbox: listing subscription {SUB} failed")).await;
+    // Several rounds of the backoff go by; the same 403 is not said again.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let stderr = watch.interrupt();
+    assert_eq!(stderr.matches("failed, still watching").count(), 1, "{stderr}");
+    assert!(emulator.received().iter().filter(|r| r.path.ends_with("/requests")).count() >= 2, "retried");
+
+    let emulator = self::emulator().await;
+    emulator.create_request(SUB, Default::default());
+    let mut watch =
+        Running::start(&emulator, &["requests", "watch", "--interval", "100ms", "--exec", "./no-such-hook.sh"]);
+    watch.next_line().await;
+    emulator.create_request(SUB, Default::default());
+    watch.next_line().await;
+    emulator.create_request(SUB, Default::default());
+    watch.next_line().await;
+    let stderr = watch.interrupt();
+    assert_eq!(stderr.matches("the --exec command cannot be run").count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(
+            "lockbox: the --exec command cannot be run (exit status: 127: not found or not executable): \
+             ./no-such-hook.sh; the watch goes on without it"
+        ),
+        "{stderr}"
+    );
 }
