@@ -38,9 +38,12 @@ pub enum Listed {
         subscription: String,
         error: Error,
     },
-    /// The subscriptions themselves could not be listed (tenant-wide only): the listing is incomplete, and which
-    /// subscriptions it missed is unknown.
-    Incomplete(Error),
+    /// The listing could not go on: tenant-wide, the subscriptions themselves could not be listed (which ones it
+    /// missed is unknown); with subscriptions given, it failed before them (no token, ...). `what` says which.
+    Incomplete {
+        error: Error,
+        what: String,
+    },
     /// The last item: how many subscriptions were listed to the end, and those left out for their state
     /// (`Disabled`, `Deleted`), with it.
     End {
@@ -74,8 +77,8 @@ impl Coverage {
                 eprintln!("lockbox: cannot list subscription {subscription}: {}", crate::one_line(&error));
                 self.failed = self.failed.max(Some(crate::hint(&error)));
             }
-            Listed::Incomplete(error) => {
-                eprintln!("lockbox: cannot list the subscriptions: {}", crate::one_line(&error));
+            Listed::Incomplete { error, what } => {
+                eprintln!("lockbox: cannot list {what}: {}", crate::one_line(&error));
                 self.incomplete = self.incomplete.max(Some(crate::hint(&error)));
             }
             Listed::End { listed, skipped } => {
@@ -215,25 +218,34 @@ impl Backend {
             Some(given) => TenantOptions { subscriptions: Some(given.clone()), filter, concurrency: 1 },
         };
         let listing = self.client.tenant_requests(Some(options))?;
-        Ok(stream::unfold(Some(listing), |listing| async move {
-            let mut listing = listing?;
-            let item = match listing.try_next().await {
-                Ok(Some(TenantItem::Request(found))) => {
-                    Listed::Request(Located { subscription: found.subscription_id.to_string(), request: found.request })
-                }
-                Ok(Some(TenantItem::Failed(failure))) => {
-                    Listed::Failed { subscription: failure.subscription_id.to_string(), error: failure.error }
-                }
-                // A kind of item this CLI does not know: nothing to show for it.
-                Ok(Some(_)) => return Some((None, Some(listing))),
-                Err(error) => Listed::Incomplete(error),
-                Ok(None) => {
-                    let summary = listing.summary();
-                    let skipped = summary.skipped.into_iter().map(|(id, state)| (id, state.to_string())).collect();
-                    return Some((Some(Listed::End { listed: summary.listed, skipped }), None));
-                }
-            };
-            Some((Some(item), Some(listing)))
+        // What a failure to go on missed: no subscription was listed when they were given.
+        let what = match &self.subscriptions {
+            None => "the subscriptions".to_owned(),
+            Some(given) => format!("the requests of subscription {}", given.join(", ")),
+        };
+        Ok(stream::unfold(Some(listing), move |listing| {
+            let what = what.clone();
+            async move {
+                let mut listing = listing?;
+                let item = match listing.try_next().await {
+                    Ok(Some(TenantItem::Request(found))) => Listed::Request(Located {
+                        subscription: found.subscription_id.to_string(),
+                        request: found.request,
+                    }),
+                    Ok(Some(TenantItem::Failed(failure))) => {
+                        Listed::Failed { subscription: failure.subscription_id.to_string(), error: failure.error }
+                    }
+                    // A kind of item this CLI does not know: nothing to show for it.
+                    Ok(Some(_)) => return Some((None, Some(listing))),
+                    Err(error) => Listed::Incomplete { error, what },
+                    Ok(None) => {
+                        let summary = listing.summary();
+                        let skipped = summary.skipped.into_iter().map(|(id, state)| (id, state.to_string())).collect();
+                        return Some((Some(Listed::End { listed: summary.listed, skipped }), None));
+                    }
+                };
+                Some((Some(item), Some(listing)))
+            }
         })
         .filter_map(futures::future::ready)
         .boxed())

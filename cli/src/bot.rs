@@ -1,7 +1,7 @@
 //! Running a policy: passes over the pending requests, decisions through the backend, one JSON audit line per
 //! request decided or left alone. The rules themselves are in `policy.rs`.
 
-use std::{collections::HashSet, io::Write, path::PathBuf, time::Duration};
+use std::{collections::HashSet, time::Duration};
 
 use azure_customer_lockbox::{
     Error, RequestFilter,
@@ -16,45 +16,8 @@ use crate::{
     policy::{Action, Policy},
 };
 
-/// Where audit lines go: stdout, or a file opened for appending. Each line is written and flushed (for a file,
-/// synced to disk) before the bot goes on: no decision is sent before its intent line is written, none is
-/// reported done before its outcome line is, and after a line that cannot be written the bot decides nothing
-/// more (exit status 8).
-pub enum Audit {
-    Stdout,
-    File(std::fs::File),
-}
-
-/// An audit line that could not be written: the bot stops.
-pub struct AuditFailed {
-    /// What the line said.
-    line: String,
-    /// Why it could not be written.
-    error: std::io::Error,
-}
-
-impl Audit {
-    pub fn open(path: Option<&PathBuf>) -> Result<Self, String> {
-        match path {
-            None => Ok(Self::Stdout),
-            Some(path) => std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .map(Self::File)
-                .map_err(|e| format!("cannot open the audit file {}: {e}", path.display())),
-        }
-    }
-
-    /// Writes one line, and makes it durable: flushed, and for a file synced to disk.
-    fn write(&mut self, line: &Value) -> Result<(), AuditFailed> {
-        let result = match self {
-            Self::Stdout => crate::output::line(line),
-            Self::File(file) => writeln!(file, "{line}").and_then(|()| file.flush()).and_then(|()| file.sync_data()),
-        };
-        result.map_err(|error| AuditFailed { line: line.to_string(), error })
-    }
-}
+mod audit;
+pub use audit::{Audit, AuditFailed, AuditRow};
 
 /// What a run of the bot came to, said on stderr when it ends.
 #[derive(Default)]
@@ -75,6 +38,8 @@ impl Summary {
 
 pub struct RunOptions {
     pub dry_run: bool,
+    /// Say, for each request, why each rule tried did not match, and which did.
+    pub explain: bool,
     pub once: bool,
     pub interval: Duration,
 }
@@ -88,7 +53,9 @@ pub async fn run(backend: &Backend, policy: &Policy, audit: &mut Audit, options:
     let mut interrupted = ctrl_c_from_now_on();
     let mut summary = Summary::default();
     loop {
-        let code = match pass(backend, policy, audit, &options, &mut reported, first, &mut summary).await {
+        let passed = pass(backend, policy, audit, &options, &mut reported, first, &mut summary).await;
+        audit.end_pass();
+        let code = match passed {
             Ok(code) => code,
             Err(AuditFailed { line, error }) => {
                 eprintln!(
@@ -154,16 +121,22 @@ async fn pass(
             continue;
         }
         let id = located.request.request_id().unwrap_or_default().to_owned();
-        let verdict = policy.evaluate(&located, Utc::now());
+        let (verdict, explanation) = policy.explain(&located, Utc::now());
+        if options.explain {
+            explain(&id, &located.subscription, &explanation);
+        }
         let mut line = json!({
             "time": Utc::now().to_rfc3339(),
             "request": id,
             "subscription": located.subscription,
             "rule": verdict.rule,
-            "decision": match verdict.action { Action::Approve => "approve", Action::Deny => "deny", Action::Leave => "leave" },
+            "decision": verdict.action.name(),
             "reason": verdict.reason,
             "dryRun": options.dry_run,
         });
+        if let (true, Value::Object(map)) = (options.explain, &mut line) {
+            map.insert("explanation".into(), json!(explanation));
+        }
         let decision = match verdict.action {
             Action::Leave => None,
             Action::Approve => Some(ApprovalDecision::Approve),
@@ -178,7 +151,7 @@ async fn pass(
                     let outcome =
                         if verdict.action == Action::Leave { "left for a human" } else { "not decided (dry run)" };
                     finish(&mut line, outcome, &Recorded::default(), None);
-                    audit.write(&line)?;
+                    audit.outcome(&line)?;
                 }
                 continue;
             }
@@ -188,7 +161,7 @@ async fn pass(
         if let Value::Object(map) = &mut intent {
             map.insert("outcome".into(), json!("sending"));
         }
-        audit.write(&intent)?;
+        audit.intent(&intent)?;
         match backend.decide(&located.subscription, &id, decision, verdict.reason).await {
             Ok(recorded) => {
                 summary.decided = summary.decided.saturating_add(1);
@@ -219,9 +192,18 @@ async fn pass(
                 finish(&mut line, outcome, &recorded, Some(&error));
             }
         }
-        audit.write(&line)?;
+        audit.outcome(&line)?;
     }
     Ok(worst.max(coverage.exit_code()))
+}
+
+/// The explanation of one request's verdict, on stderr (stdout is the audit trail), terminal-safe.
+fn explain(id: &str, subscription: &str, lines: &[String]) {
+    use crate::output::Shown;
+    eprintln!("lockbox: explain: request {} in subscription {}", Shown(id), Shown(subscription));
+    for line in lines {
+        eprintln!("  {}", Shown(line));
+    }
 }
 
 fn finish(line: &mut Value, outcome: &str, recorded: &Recorded, error: Option<&Error>) {
@@ -232,4 +214,27 @@ fn finish(line: &mut Value, outcome: &str, recorded: &Recorded, error: Option<&E
     }
     map.insert("currentStatus".into(), json!(error.and_then(Error::current_status).map(|s| s.to_string())));
     map.insert("error".into(), json!(error.map(crate::one_line_raw)));
+}
+
+/// `policy explain`: how the policy would decide one request now, and why; decides nothing.
+pub async fn explain_one(session: &crate::Session, policy: &Policy, request: &str) -> Result<u8, crate::Failure> {
+    let reference = crate::backend::RequestRef::parse(request)?;
+    let located = session.backend()?.find(&reference).await?;
+    let id = located.request.request_id().unwrap_or(reference.id()).to_owned();
+    let (verdict, explanation) = policy.explain(&located, Utc::now());
+    let row = AuditRow(json!({
+            "request": id,
+            "subscription": located.subscription,
+            "rule": verdict.rule,
+            "decision": verdict.action.name(),
+            "reason": verdict.reason,
+            "explanation": explanation,
+    }));
+    crate::output::one(&session.output, &row, || {
+        let mut text = vec![format!("request {id} in subscription {}", located.subscription)];
+        text.extend(explanation.iter().map(|line| format!("  {line}")));
+        text.push(format!("decision: {} by {:?}", verdict.action.name(), verdict.rule));
+        text.iter().map(|l| crate::output::terminal_safe(l)).collect::<Vec<_>>().join("\n")
+    })?;
+    Ok(0)
 }

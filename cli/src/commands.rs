@@ -2,7 +2,6 @@
 
 use std::{
     io::{IsTerminal, Write},
-    process::Stdio,
     time::Duration,
 };
 
@@ -15,17 +14,18 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 
 use crate::{
-    Decision, EXIT_USAGE, Failure, RequestsCommand, Session, TenantCommand,
+    EXIT_USAGE, Failure, Session,
+    args::{Decision, RequestsCommand, TenantCommand},
     backend::{Coverage, Located, Recorded, RequestRef, Watched},
     output::{self, Format, RequestRow, Row},
     usage,
+    watch::{EventRow, run_hook},
 };
 
 pub async fn requests(session: &Session, command: RequestsCommand) -> Result<u8, Failure> {
     let backend = session.backend()?;
-    let format = session.format();
     match command {
-        RequestsCommand::List { status } => {
+        RequestsCommand::List { status, .. } => {
             // One status is filtered by the service; several, here (the service's filter takes one).
             let filter = match status.as_slice() {
                 [one] => Some(RequestFilter::status(one.clone())),
@@ -41,20 +41,23 @@ pub async fn requests(session: &Session, command: RequestsCommand) -> Result<u8,
             output::sort_by_time_left(&mut found);
             let now = Utc::now();
             if coverage.listed_any() {
-                output::list(format, &found.iter().map(|l| RequestRow(l, now)).collect::<Vec<_>>());
+                output::list(&session.output, &found.iter().map(|l| RequestRow(l, now)).collect::<Vec<_>>())?;
             }
             return Ok(coverage.exit_code());
         }
-        RequestsCommand::Show { request } => {
+        RequestsCommand::Show { request, .. } => {
             let located = backend.find(&RequestRef::parse(&request)?).await?;
             let now = Utc::now();
-            output::one(format, &RequestRow(&located, now), || output::details(&located, now));
+            output::one(&session.output, &RequestRow(&located, now), || output::details(&located, now))?;
         }
         RequestsCommand::Approve(decision) => return decide(session, decision, ApprovalDecision::Approve).await,
         RequestsCommand::Deny(decision) => return decide(session, decision, ApprovalDecision::Deny).await,
-        RequestsCommand::Watch { interval, status, only_changes, exec } => {
-            let format =
-                session.output.unwrap_or(if std::io::stdout().is_terminal() { Format::Table } else { Format::Jsonl });
+        RequestsCommand::Watch { interval, status, only_changes, exec, .. } => {
+            let format = session.output.format.unwrap_or(if std::io::stdout().is_terminal() {
+                Format::Table
+            } else {
+                Format::Jsonl
+            });
             let options = WatchOptions {
                 interval,
                 filter: status.map(RequestFilter::status),
@@ -62,11 +65,12 @@ pub async fn requests(session: &Session, command: RequestsCommand) -> Result<u8,
                 ..Default::default()
             };
             let mut events = backend.watch(options)?;
-            if format == Format::Tsv && output::line(EventRow::COLUMNS.join("\t")).is_err() {
-                return Ok(0);
-            }
             let stop = tokio::signal::ctrl_c();
             tokio::pin!(stop);
+            // What was last said of each subscription's failing listing: the same failure, round after round of
+            // the backoff (a 403 or 409 that lasts), is said once, until it changes or the listing recovers.
+            let mut failing: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+            let mut hook = exec;
             loop {
                 let watched = tokio::select! {
                     _ = &mut stop => break,
@@ -77,13 +81,21 @@ pub async fn requests(session: &Session, command: RequestsCommand) -> Result<u8,
                 };
                 let (subscription, event) = match watched {
                     Watched::Event { subscription, event: WatchEvent::Error(error) } => {
-                        eprintln!(
-                            "lockbox: listing subscription {subscription} failed, still watching: {}",
-                            crate::one_line(&error)
-                        );
+                        let kind = format!("{:?} {:?} {:?}", error.status(), error.code(), error.transport_kind());
+                        if failing.get(&subscription) != Some(&kind) {
+                            eprintln!(
+                                "lockbox: listing subscription {subscription} failed, still watching (said again only \
+                                 if it changes): {}",
+                                crate::one_line(&error)
+                            );
+                            failing.insert(subscription, kind);
+                        }
                         continue;
                     }
-                    Watched::Event { subscription, event } => (subscription, event),
+                    Watched::Event { subscription, event } => {
+                        failing.remove(&subscription);
+                        (subscription, event)
+                    }
                     Watched::Removed(subscription) => {
                         eprintln!("lockbox: subscription {subscription} is no longer active; stopped watching it");
                         continue;
@@ -108,132 +120,25 @@ pub async fn requests(session: &Session, command: RequestsCommand) -> Result<u8,
                 };
                 let row = EventRow { time: Utc::now(), subscription, event };
                 let printed = match format {
-                    Format::Table => output::line(row.text()),
+                    Format::Table | Format::Wide => output::line(row.text()),
                     Format::Json | Format::Jsonl => output::line(row.json()),
+                    Format::Yaml => output::line(format!("---\n{}", crate::render::yaml(&row.json()).trim_end())),
                     Format::Tsv => output::line(output::tsv_line(&row.cells())),
+                    Format::None => Ok(()),
                 };
                 // The reader is gone (`lockbox requests watch | head -1`): nobody is watching any more.
                 if printed.is_err() {
                     return Ok(0);
                 }
-                if let Some(command) = &exec {
-                    run_hook(command, &row).await;
+                if let Some(command) = &hook
+                    && !run_hook(command, &row).await
+                {
+                    hook = None;
                 }
             }
         }
     }
     Ok(0)
-}
-
-/// Runs the `--exec` command with the event as JSON on its stdin; a failure is reported, not fatal.
-async fn run_hook(command: &str, row: &EventRow) {
-    let id = row.event.request_id().unwrap_or("-").to_owned();
-    let mut shell =
-        if cfg!(windows) { tokio::process::Command::new("cmd") } else { tokio::process::Command::new("sh") };
-    shell.arg(if cfg!(windows) { "/C" } else { "-c" }).arg(command).stdin(Stdio::piped());
-    let result = async {
-        let mut child = shell.spawn()?;
-        let mut stdin = child.stdin.take().expect("piped");
-        let input = format!("{}\n", row.json());
-        // A command that does not read its input must not fail the write for the ones that do.
-        let _ = tokio::io::AsyncWriteExt::write_all(&mut stdin, input.as_bytes()).await;
-        drop(stdin);
-        child.wait().await
-    }
-    .await;
-    match result {
-        Ok(status) if status.success() => {}
-        Ok(status) => {
-            eprintln!("lockbox: --exec command failed for request {} ({status}); still watching", output::Shown(&id))
-        }
-        Err(error) => {
-            eprintln!(
-                "lockbox: --exec command could not run for request {} ({error}); still watching",
-                output::Shown(&id)
-            )
-        }
-    }
-}
-
-/// One watch event: a line for people, an object for scripts.
-struct EventRow {
-    time: chrono::DateTime<Utc>,
-    subscription: String,
-    event: WatchEvent,
-}
-
-impl EventRow {
-    fn parts(&self) -> (&'static str, Option<&azure_customer_lockbox::models::LockboxRequestResponse>, Option<String>) {
-        match &self.event {
-            WatchEvent::New(request) => ("new", Some(request), None),
-            WatchEvent::StatusChanged { request, old, .. } => ("changed", Some(request), Some(old.to_string())),
-            WatchEvent::Removed { .. } => ("removed", None, None),
-            _ => ("other", None, None),
-        }
-    }
-
-    fn text(&self) -> String {
-        let now = self.time.format("%H:%M:%S");
-        let id = self.event.request_id().unwrap_or("-");
-        let sub = &self.subscription;
-        match &self.event {
-            WatchEvent::New(request) => {
-                let p = request.properties.clone().unwrap_or_default();
-                let mut why = output::terminal_safe(&p.justification.unwrap_or_default());
-                if why.chars().count() > 60 {
-                    why = why.chars().take(59).collect::<String>() + "…";
-                }
-                format!(
-                    "{now} {sub} new      {} {} {} [{}] {why}",
-                    output::Shown(id),
-                    output::Shown(&request.status().map_or("-".into(), ToString::to_string)),
-                    output::Shown(&p.resource_type.unwrap_or_default()),
-                    output::Shown(&p.support_request.unwrap_or_default())
-                )
-            }
-            WatchEvent::StatusChanged { old, new, .. } => format!(
-                "{now} {sub} changed  {} {} -> {}",
-                output::Shown(id),
-                output::Shown(&old.to_string()),
-                output::Shown(&new.to_string())
-            ),
-            WatchEvent::Removed { .. } => format!("{now} {sub} removed  {}", output::Shown(id)),
-            other => format!("{now} {sub} {}", output::Shown(&format!("{other:?}"))),
-        }
-    }
-}
-
-impl Row for EventRow {
-    const COLUMNS: &'static [&'static str] =
-        &["TIME", "EVENT", "SUBSCRIPTION", "ID", "STATUS", "PREVIOUS STATUS", "RESOURCE", "SUPPORT TICKET"];
-
-    fn cells(&self) -> Vec<String> {
-        let (kind, request, old) = self.parts();
-        let p = request.and_then(|r| r.properties.clone()).unwrap_or_default();
-        vec![
-            self.time.to_rfc3339(),
-            kind.to_owned(),
-            self.subscription.clone(),
-            self.event.request_id().unwrap_or("-").to_owned(),
-            p.status.map_or("-".into(), |s| s.to_string()),
-            old.unwrap_or_else(|| "-".into()),
-            request.map_or("-".into(), output::resource_short_name),
-            p.support_request.unwrap_or_else(|| "-".into()),
-        ]
-    }
-
-    fn json(&self) -> Value {
-        let (kind, request, old) = self.parts();
-        json!({
-            "event": kind,
-            "time": self.time.to_rfc3339(),
-            "subscription": self.subscription,
-            "requestId": self.event.request_id(),
-            "status": request.and_then(|r| r.status()).map(ToString::to_string),
-            "previousStatus": old,
-            "request": request,
-        })
-    }
 }
 
 /// What a decision command prints: the request, the decision and what the service recorded.
@@ -346,7 +251,7 @@ async fn decide(session: &Session, args: Decision, decision: ApprovalDecision) -
         status = request.status().map_or("Unknown".into(), ToString::to_string);
     }
     let row = DecisionRow { located, decision: verb, reason: reason.to_owned(), status: status.clone(), recorded };
-    output::one(session.format(), &row, || format!("{id}: {status}"));
+    output::one(&session.output, &row, || format!("{id}: {status}"))?;
     Ok(0)
 }
 
@@ -383,37 +288,58 @@ impl Row for TenantRow {
 
 pub async fn tenant(session: &Session, command: TenantCommand) -> Result<u8, Failure> {
     let tenants = session.client.tenant();
-    let format = session.format();
+    let out = &session.output;
     match command {
-        TenantCommand::Status { tenant_id } => {
+        TenantCommand::Status { tenant_id, .. } => {
             let Some(tenant) = tenant_id.or_else(|| session.default_tenant.clone()) else {
-                return Err(Error::InvalidArgument {
-                    name: "tenant_id",
-                    reason: "give a tenant id or set AZURE_TENANT_ID".into(),
-                }
-                .into());
+                return Err(usage(
+                    "give the tenant id (`lockbox tenant status <TENANT-ID>`) or set AZURE_TENANT_ID; a standalone \
+                     emulator prints its tenant when it starts (\"Default tenant: ...\")"
+                        .into(),
+                ));
             };
             let on = tenants.is_opted_in(&tenant).await?;
             let row = TenantRow { tenant: Some(tenant.clone()), on };
-            output::one(format, &row, || format!("{tenant}: Customer Lockbox is {}", if on { "on" } else { "off" }));
+            output::one(out, &row, || format!("{tenant}: Customer Lockbox is {}", if on { "on" } else { "off" }))?;
         }
-        TenantCommand::Enable { yes } | TenantCommand::Disable { yes }
-            if !yes && !confirm("This changes Customer Lockbox for your whole tenant. Continue?")? =>
-        {
-            eprintln!("lockbox: cancelled");
-            return Ok(EXIT_USAGE);
+        TenantCommand::Enable { yes: false, .. } | TenantCommand::Disable { yes: false, .. } => {
+            let on = matches!(command, TenantCommand::Enable { .. });
+            let (verb, state) = if on { ("turn on", "on") } else { ("turn off", "off") };
+            // The service changes the tenant the credential signs in to; name it when it is known.
+            let tenant = match &session.default_tenant {
+                Some(tenant) => format!("tenant {tenant}"),
+                None => "the tenant your credential signs in to (set AZURE_TENANT_ID to see its id here)".into(),
+            };
+            if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+                return Err(usage(format!(
+                    "refusing to {verb} Customer Lockbox without confirmation: there is no terminal to ask on; pass \
+                     --yes to {verb} Customer Lockbox anyway"
+                )));
+            }
+            let question = format!("Turn Customer Lockbox {state} for {tenant}, for all of its subscriptions?");
+            if !confirm(&output::terminal_safe(&question))? {
+                eprintln!("lockbox: cancelled; nothing was sent");
+                return Ok(EXIT_USAGE);
+            }
+            let row = TenantRow { tenant: None, on };
+            if on {
+                tenants.enable().await?
+            } else {
+                tenants.disable().await?
+            }
+            output::one(out, &row, || format!("Customer Lockbox is {state} for your tenant"))?;
         }
         TenantCommand::Enable { .. } => {
             tenants.enable().await?;
-            output::one(format, &TenantRow { tenant: None, on: true }, || {
+            output::one(out, &TenantRow { tenant: None, on: true }, || {
                 "Customer Lockbox is on for your tenant".into()
-            });
+            })?;
         }
         TenantCommand::Disable { .. } => {
             tenants.disable().await?;
-            output::one(format, &TenantRow { tenant: None, on: false }, || {
+            output::one(out, &TenantRow { tenant: None, on: false }, || {
                 "Customer Lockbox is off for your tenant".into()
-            });
+            })?;
         }
     }
     Ok(0)
@@ -440,6 +366,6 @@ pub async fn operations(session: &Session) -> Result<u8, Failure> {
     while let Some(operation) = pager.try_next().await? {
         rows.push(OperationRow(operation));
     }
-    output::list(session.format(), &rows);
+    output::list(&session.output, &rows)?;
     Ok(0)
 }

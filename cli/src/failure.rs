@@ -2,7 +2,10 @@
 
 use std::process::ExitCode;
 
-use azure_customer_lockbox::Error;
+use azure_customer_lockbox::{Error, TransportKind};
+
+/// The endpoint the commands talk to, and whether it is on this machine (loopback), for the hints.
+pub(crate) static ENDPOINT: std::sync::OnceLock<(url::Url, bool)> = std::sync::OnceLock::new();
 
 pub(crate) const EXIT_PARTIAL: u8 = 1;
 pub(crate) const EXIT_USAGE: u8 = 2;
@@ -14,22 +17,34 @@ pub(crate) const EXIT_OUTCOME_UNKNOWN: u8 = 7;
 /// The policy bot could not write its audit trail, and stopped deciding.
 pub(crate) const EXIT_AUDIT: u8 = 8;
 
-/// The exit statuses, as `--help` shows them.
-pub(crate) const EXIT_STATUS: &str = "\
-Exit status:
-  0  success
-  1  some subscriptions could not be listed (each is reported on stderr; the rest was listed)
-  2  usage error: bad arguments, input or policy file; approve/deny with no terminal and no --yes; cancelled
-  3  not found (a bare id with no --subscription: in no subscription the credential can read)
-  4  refused by the service (forbidden, throttled, server error, ...)
-  5  could not reach the service or authenticate (run `az login`, or use --managed-identity)
-  6  already decided or expired: the request is no longer pending (DecisionConflict)
-  7  outcome unknown: a decision may or may not have been recorded; read the request before deciding again
-  8  policy run: the audit trail could not be written, so the bot decided nothing more (stderr says what the
-     last line was and whether its decision was sent)
+/// One line of the exit statuses, by its number, as `--help` shows it.
+macro_rules! exit_line {
+    (0) => { "  0  success\n" };
+    (1) => { "  1  some subscriptions could not be listed (each is reported on stderr; the rest was listed)\n" };
+    (cases) => { "  1  a case did not get the action it expects (or, with --require-coverage, the cases do not cover the policy)\n" };
+    (2) => { "  2  usage error: bad arguments, input or policy file; no terminal to confirm on and no --yes; cancelled\n" };
+    (3) => { "  3  not found (a bare id with no --subscription: in no subscription the credential can read)\n" };
+    (4) => { "  4  refused by the service (forbidden, throttled, server error, ...)\n" };
+    (5) => { "  5  could not reach the service or authenticate (run `az login`, or use --managed-identity)\n" };
+    (6) => { "  6  already decided or expired: the request is no longer pending (DecisionConflict)\n" };
+    (7) => { "  7  outcome unknown: a decision may or may not have been recorded; read the request before deciding again\n" };
+    (8) => {
+        "  8  policy run: the audit trail could not be written, so the bot decided nothing more (stderr says what the\n     last line was and whether its decision was sent)\n"
+    };
+}
 
-Without --emulator, lockbox works on Azure, on every subscription the credential can see unless
---subscription narrows it. LOCKBOX_OUTPUT sets the default --output; NO_COLOR turns colour off.";
+/// The exit statuses a command can return, for its `--help` (`after_help = exits!(0, 2, 4, 5)`).
+macro_rules! exits {
+    ($($code:tt),*) => { concat!("Exit status:\n", $(exit_line!($code)),*) };
+}
+
+/// The exit statuses, as the top-level `--help` shows them.
+pub(crate) const EXIT_STATUS: &str = concat!(
+    exits!(0, 1, 2, 3, 4, 5, 6, 7, 8),
+    "\nWithout --emulator, lockbox works on Azure, on every subscription the credential can see unless\n\
+     --subscription narrows it. LOCKBOX_OUTPUT sets the default --output; NO_COLOR turns colour off. Each\n\
+     command's --help lists the options and exit statuses that apply to it."
+);
 
 /// What a command can fail with: a usage error of the tool itself, a request found nowhere, or an error of
 /// the SDK.
@@ -134,6 +149,18 @@ pub(crate) fn hint(error: &Error) -> u8 {
     match code {
         EXIT_ALREADY_DECIDED => eprintln!("lockbox: the request was already decided or has expired"),
         EXIT_OUTCOME_UNKNOWN => eprintln!("lockbox: run `lockbox requests show <ID>` before deciding again"),
+        _ if error.transport_kind() == Some(TransportKind::ConnectionRefused) => {
+            let endpoint = ENDPOINT.get();
+            let at = endpoint.map_or(String::new(), |(url, _)| format!(" at {url}"));
+            match endpoint {
+                Some((url, true)) => eprintln!(
+                    "lockbox: connection refused{at}: is the emulator running? (start it with `cargo run -p \
+                     azure_customer_lockbox_emulator -- --port {}`)",
+                    url.port_or_known_default().unwrap_or(8080)
+                ),
+                _ => eprintln!("lockbox: connection refused{at}: nothing accepts connections there; check --endpoint"),
+            }
+        }
         _ if matches!(error, Error::Credential(_)) => eprintln!(
             "lockbox: not signed in to Azure: run `az login` (or `azd auth login`), or pass --managed-identity on \
              an Azure host; use --emulator to try lockbox without Azure"

@@ -1,24 +1,38 @@
-//! Output formats: `table` for people, `json`, `jsonl` and `tsv` for scripts; the same for every command.
+//! Output formats: `table` and `wide` for people, `json`, `jsonl`, `yaml` and `tsv` for scripts, `none`; the
+//! same for every command. A `--query` (JMESPath) is applied to the JSON form first (see `render.rs`).
 
 use std::io::{IsTerminal, Write};
 
 use azure_customer_lockbox::models::{LockboxRequestResponse, LockboxRequestStatus};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use clap::ValueEnum;
 use serde_json::{Value, json};
 
-use crate::backend::Located;
+use crate::{Failure, backend::Located};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// Aligned columns for people (the default on a terminal).
     Table,
+    /// The table with more columns (full resource ids, created and expiry times, duration, ...).
+    Wide,
     /// One JSON document: an array for lists, an object for one item.
     Json,
     /// One JSON object per line (the default for `watch` when piped).
     Jsonl,
-    /// Tab-separated values with a header line.
+    /// One YAML document (a `---` document per event or decision when streamed).
+    Yaml,
+    /// Tab-separated raw values, no header (the columns of `wide`; ISO 8601 times, durations in seconds).
     Tsv,
+    /// Nothing on stdout (the exit status and stderr only).
+    None,
+}
+
+/// How a command prints: the format (None: the command's default) and an optional JMESPath query.
+#[derive(Clone, Default)]
+pub struct Output {
+    pub format: Option<Format>,
+    pub query: Option<String>,
 }
 
 /// Text a server or a requester chose, made safe for a terminal: every control character (escape sequences,
@@ -56,10 +70,20 @@ fn for_a_person(text: &str) -> String {
 /// Something printed as one row of a table, one object in JSON.
 pub trait Row {
     const COLUMNS: &'static [&'static str];
+    /// The columns of `-o wide` and, without a header, of `-o tsv`.
+    const WIDE: &'static [&'static str] = Self::COLUMNS;
     fn cells(&self) -> Vec<String>;
     fn json(&self) -> Value;
-    /// The cell's colour on a terminal (an ANSI SGR code), if any.
-    fn colour(&self, _column: usize) -> Option<&'static str> {
+    /// The cells of `-o wide`, for people.
+    fn wide_cells(&self) -> Vec<String> {
+        self.cells()
+    }
+    /// The cells of `-o tsv`: the wide columns as raw values (ISO 8601 times, durations in seconds).
+    fn raw_cells(&self) -> Vec<String> {
+        self.wide_cells()
+    }
+    /// The colour on a terminal (an ANSI SGR code) of the cell in the column of this name, if any.
+    fn colour(&self, _column: &str) -> Option<&'static str> {
         None
     }
 }
@@ -69,20 +93,30 @@ pub fn colour_enabled() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-/// Prints a list in the format; an empty table says so.
-pub fn list<R: Row>(format: Format, rows: &[R]) {
+/// Prints a list in the format (after the query, if any); an empty table says so.
+pub fn list<R: Row>(output: &Output, rows: &[R]) -> Result<(), Failure> {
+    let format = output.format.unwrap_or(Format::Table);
+    if let Some(query) = &output.query {
+        return crate::render::queried(format, query, Value::Array(rows.iter().map(R::json).collect()));
+    }
     let mut out = std::io::stdout().lock();
+    let json = || Value::Array(rows.iter().map(R::json).collect());
     let _ = match format {
-        Format::Json => {
-            writeln!(out, "{}", serde_json::to_string_pretty(&rows.iter().map(R::json).collect::<Vec<_>>()).unwrap())
-        }
+        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&json()).unwrap_or_default()),
         Format::Jsonl => rows.iter().try_for_each(|row| writeln!(out, "{}", row.json())),
-        Format::Tsv => {
-            let _ = writeln!(out, "{}", R::COLUMNS.join("\t"));
-            rows.iter().try_for_each(|row| writeln!(out, "{}", tsv_line(&row.cells())))
+        Format::Yaml => write!(out, "{}", crate::render::yaml(&json())),
+        Format::Tsv => rows.iter().try_for_each(|row| writeln!(out, "{}", tsv_line(&row.raw_cells()))),
+        Format::Table => {
+            let cells: Vec<Vec<String>> = rows.iter().map(R::cells).collect();
+            table(&mut out, R::COLUMNS, &cells, &|i, column| rows.get(i).and_then(|r| r.colour(column)))
         }
-        Format::Table => table(&mut out, rows),
+        Format::Wide => {
+            let cells: Vec<Vec<String>> = rows.iter().map(R::wide_cells).collect();
+            table(&mut out, R::WIDE, &cells, &|i, column| rows.get(i).and_then(|r| r.colour(column)))
+        }
+        Format::None => Ok(()),
     };
+    Ok(())
 }
 
 /// Writes `text` and a line break to stdout, and flushes. Unlike `println!`, a closed stdout (a reader that went
@@ -92,44 +126,57 @@ pub fn line(text: impl std::fmt::Display) -> std::io::Result<()> {
     writeln!(out, "{text}").and_then(|()| out.flush())
 }
 
-/// Prints one item: an object in JSON; a header and one line in TSV; `table` prints `text`. A reader that went
-/// away misses it; nothing else is to be done.
-pub fn one<R: Row>(format: Format, row: &R, text: impl FnOnce() -> String) {
+/// Prints one item (after the query, if any): an object in JSON or YAML; one line in TSV; `table` and `wide`
+/// print `text`. A reader that went away misses it; nothing else is to be done.
+pub fn one<R: Row>(output: &Output, row: &R, text: impl FnOnce() -> String) -> Result<(), Failure> {
+    let format = output.format.unwrap_or(Format::Table);
+    if let Some(query) = &output.query {
+        return crate::render::queried(format, query, row.json());
+    }
     let _ = match format {
         Format::Json => line(serde_json::to_string_pretty(&row.json()).unwrap_or_default()),
         Format::Jsonl => line(row.json()),
-        Format::Tsv => line(format!("{}\n{}", R::COLUMNS.join("\t"), tsv_line(&row.cells()))),
-        Format::Table => line(for_a_person(&text())),
+        Format::Yaml => line(crate::render::yaml(&row.json()).trim_end()),
+        Format::Tsv => line(tsv_line(&row.raw_cells())),
+        Format::Table | Format::Wide => line(for_a_person(&text())),
+        Format::None => Ok(()),
     };
+    Ok(())
 }
 
 pub fn tsv_line(cells: &[String]) -> String {
     cells.iter().map(|c| c.replace(['\t', '\n', '\r'], " ")).collect::<Vec<_>>().join("\t")
 }
 
-fn table<R: Row>(out: &mut impl Write, rows: &[R]) -> std::io::Result<()> {
+/// An aligned table under a bold header; the last column is cut to the terminal's width. `paint` gives the
+/// colour of a row's cell by its column's name.
+pub fn table(
+    out: &mut impl Write,
+    columns: &[&str],
+    rows: &[Vec<String>],
+    paint: &dyn Fn(usize, &str) -> Option<&'static str>,
+) -> std::io::Result<()> {
     if rows.is_empty() {
         return writeln!(out, "(none)");
     }
     let colour = colour_enabled();
     // Every cell is shown terminal-safe: most are what the requester or the service chose.
-    let cells: Vec<Vec<String>> =
-        rows.iter().map(|row| row.cells().iter().map(|cell| terminal_safe(cell)).collect()).collect();
-    let last = R::COLUMNS.len().saturating_sub(1);
-    let mut widths: Vec<usize> = R::COLUMNS.iter().map(|c| c.chars().count()).collect();
+    let cells: Vec<Vec<String>> = rows.iter().map(|row| row.iter().map(|cell| terminal_safe(cell)).collect()).collect();
+    let last = columns.len().saturating_sub(1);
+    let mut widths: Vec<usize> = columns.iter().map(|c| c.chars().count()).collect();
     for row in &cells {
-        for (i, cell) in row.iter().enumerate().take(last) {
-            widths[i] = widths[i].max(cell.chars().count());
+        for (width, cell) in widths.iter_mut().zip(row).take(last) {
+            *width = (*width).max(cell.chars().count());
         }
     }
-    let columns: usize = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(160);
-    let used = widths[..last].iter().fold(0usize, |sum, w| sum.saturating_add(w.saturating_add(2)));
-    let room = columns.saturating_sub(used).max(20);
-    let line = |out: &mut dyn Write, row: &[String], paint: &dyn Fn(usize) -> Option<&'static str>| {
+    let room_for: usize = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(160);
+    let used = widths.iter().take(last).fold(0usize, |sum, w| sum.saturating_add(w.saturating_add(2)));
+    let room = room_for.saturating_sub(used).max(20);
+    let line = |out: &mut dyn Write, row: &[String], paint: &dyn Fn(&str) -> Option<&'static str>| {
         let mut text = String::new();
-        for (i, cell) in row.iter().enumerate() {
-            let shown = if i == last { truncate(cell, room) } else { format!("{cell:<w$}", w = widths[i]) };
-            match paint(i).filter(|_| colour) {
+        for (i, (cell, (width, name))) in row.iter().zip(widths.iter().zip(columns)).enumerate() {
+            let shown = if i == last { truncate(cell, room) } else { format!("{cell:<width$}") };
+            match paint(name).filter(|_| colour) {
                 Some(code) => text.push_str(&format!("\x1b[{code}m{shown}\x1b[0m")),
                 None => text.push_str(&shown),
             }
@@ -139,10 +186,10 @@ fn table<R: Row>(out: &mut impl Write, rows: &[R]) -> std::io::Result<()> {
         }
         writeln!(out, "{}", text.trim_end())
     };
-    let header: Vec<String> = R::COLUMNS.iter().map(|c| (*c).to_owned()).collect();
+    let header: Vec<String> = columns.iter().map(|c| (*c).to_owned()).collect();
     line(out, &header, &|_| Some("1"))?;
-    for (row, cells) in rows.iter().zip(&cells) {
-        line(out, cells, &|i| row.colour(i))?;
+    for (i, cells) in cells.iter().enumerate() {
+        line(out, cells, &|column| paint(i, column))?;
     }
     Ok(())
 }
@@ -190,6 +237,20 @@ pub struct RequestRow<'a>(pub &'a Located, pub DateTime<Utc>);
 impl Row for RequestRow<'_> {
     const COLUMNS: &'static [&'static str] =
         &["ID", "SUBSCRIPTION", "TIME LEFT", "STATUS", "ACCESS", "RESOURCE", "SUPPORT TICKET", "JUSTIFICATION"];
+    const WIDE: &'static [&'static str] = &[
+        "ID",
+        "SUBSCRIPTION",
+        "STATUS",
+        "TIME LEFT",
+        "EXPIRES",
+        "CREATED",
+        "ACCESS",
+        "DURATION",
+        "RESOURCE TYPE",
+        "RESOURCES",
+        "SUPPORT CASE",
+        "JUSTIFICATION",
+    ];
 
     fn cells(&self) -> Vec<String> {
         let request = &self.0.request;
@@ -218,11 +279,61 @@ impl Row for RequestRow<'_> {
         value
     }
 
-    fn colour(&self, column: usize) -> Option<&'static str> {
+    fn wide_cells(&self) -> Vec<String> {
+        let p = self.0.request.properties.clone().unwrap_or_default();
+        let time = |t: Option<DateTime<Utc>>| t.map_or("-".into(), |t| t.to_rfc3339_opts(SecondsFormat::Secs, true));
+        let cells = self.cells();
+        vec![
+            cells[0].clone(),
+            cells[1].clone(),
+            cells[3].clone(),
+            cells[2].clone(),
+            time(p.expiration_date_time),
+            time(p.created_date_time),
+            cells[4].clone(),
+            p.duration.map_or("-".into(), |d| format!("{d} h")),
+            p.resource_type.unwrap_or_else(|| "-".into()),
+            p.resource_ids.unwrap_or_else(|| "-".into()),
+            cells[6].clone(),
+            cells[7].clone(),
+        ]
+    }
+
+    /// Raw values, as scripts read them: nothing shortened, times in ISO 8601 (UTC), the time left and the
+    /// duration in seconds, an empty cell for what the request does not say.
+    fn raw_cells(&self) -> Vec<String> {
+        let p = self.0.request.properties.clone().unwrap_or_default();
+        let time = |t: Option<DateTime<Utc>>| t.map_or(String::new(), |t| t.to_rfc3339_opts(SecondsFormat::Secs, true));
+        let pending = p.status.as_ref().is_some_and(LockboxRequestStatus::is_pending);
+        let left =
+            p.expiration_date_time.filter(|_| pending).map(|e| e.signed_duration_since(self.1).num_seconds().max(0));
+        let duration = p.duration.as_deref().map(str::trim).map(|d| match d.parse::<u64>() {
+            Ok(hours) => hours.saturating_mul(3600).to_string(),
+            Err(_) => d.to_owned(),
+        });
+        vec![
+            self.0.request.request_id().unwrap_or_default().to_owned(),
+            self.0.subscription.clone(),
+            p.status.map(|s| s.to_string()).unwrap_or_default(),
+            left.map(|s| s.to_string()).unwrap_or_default(),
+            time(p.expiration_date_time),
+            time(p.created_date_time),
+            p.access_level.unwrap_or_default(),
+            duration.unwrap_or_default(),
+            p.resource_type.unwrap_or_default(),
+            p.resource_ids.unwrap_or_default(),
+            p.support_request.unwrap_or_default(),
+            p.justification.unwrap_or_default(),
+        ]
+    }
+
+    fn colour(&self, column: &str) -> Option<&'static str> {
         let p = self.0.request.properties.as_ref()?;
         match column {
-            2 if p.expiration_date_time.is_some_and(|e| e.signed_duration_since(self.1).num_hours() < 4) => Some("31"),
-            3 => match p.status.as_ref()? {
+            "TIME LEFT" if p.expiration_date_time.is_some_and(|e| e.signed_duration_since(self.1).num_hours() < 4) => {
+                Some("31")
+            }
+            "STATUS" => match p.status.as_ref()? {
                 LockboxRequestStatus::Pending => Some("33"),
                 LockboxRequestStatus::Approved | LockboxRequestStatus::Approving => Some("32"),
                 LockboxRequestStatus::Denied | LockboxRequestStatus::Denying => Some("31"),

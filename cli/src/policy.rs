@@ -29,11 +29,13 @@
 
 use std::path::Path;
 
-use chrono::{DateTime, Datelike, FixedOffset, Timelike, Utc, Weekday};
+use chrono::{DateTime, FixedOffset, Utc, Weekday};
 use regex::Regex;
 use serde::Deserialize;
 
 use crate::backend::Located;
+
+mod conditions;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -78,6 +80,17 @@ pub enum Action {
     Approve,
     Deny,
     Leave,
+}
+
+impl Action {
+    /// As the policy file and the audit lines spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Approve => "approve",
+            Self::Deny => "deny",
+            Self::Leave => "leave",
+        }
+    }
 }
 
 struct Hours {
@@ -227,6 +240,26 @@ impl Policy {
             None => Verdict { rule: "default", action: self.default, reason: &self.default_reason },
         }
     }
+
+    /// The verdict, and in words each rule tried: which of its conditions failed and why
+    /// (`rule 1 'storage reads in working hours': outside working hours 08:00-18:00 +01:00 (request at 18:11)`),
+    /// up to the rule that matched, or the default. The words hold text the requester chose: show them through
+    /// `output::Shown`.
+    pub fn explain(&self, located: &Located, now: DateTime<Utc>) -> (Verdict<'_>, Vec<String>) {
+        let mut lines = Vec::new();
+        for (index, rule) in self.rules.iter().enumerate() {
+            let number = index.saturating_add(1);
+            let failed = rule.why_not(located, now);
+            if failed.is_empty() {
+                lines.push(format!("rule {number} '{}': matched: {}", rule.name, rule.action.name()));
+                return (Verdict { rule: &rule.name, action: rule.action, reason: &rule.reason }, lines);
+            }
+            let why: Vec<&str> = failed.iter().map(|(_, why)| why.as_str()).collect();
+            lines.push(format!("rule {number} '{}': {}", rule.name, why.join("; ")));
+        }
+        lines.push(format!("no rule matched: the default: {}", self.default.name()));
+        (self.evaluate(located, now), lines)
+    }
 }
 
 /// What the regex crate says is wrong, without the pattern and the caret it draws under it (the message names
@@ -280,86 +313,7 @@ fn hours_from(raw: RawHours) -> Result<Hours, String> {
     Ok(Hours { days, start: minutes(&raw.start)?, end: minutes(&raw.end)?, offset })
 }
 
-impl Hours {
-    fn contains(&self, now: DateTime<Utc>) -> bool {
-        let local = now.with_timezone(&self.offset);
-        // At most 23 * 60 + 59: a time of day cannot overflow.
-        let minute = local.hour().saturating_mul(60).saturating_add(local.minute());
-        let in_window = if self.start <= self.end {
-            (self.start..self.end).contains(&minute)
-        } else {
-            minute >= self.start || minute < self.end
-        };
-        in_window && self.days.contains(&local.weekday())
-    }
-}
-
-/// The ARM resource type of a resource id: `Microsoft.Storage/storageAccounts` (nested types joined).
-fn arm_type(id: &str) -> Option<String> {
-    let parts: Vec<&str> = id.trim_matches('/').split('/').collect();
-    let at = parts.iter().rposition(|p| p.eq_ignore_ascii_case("providers"))?;
-    let rest = parts.get(at.saturating_add(1)..)?;
-    let mut kind = vec![*rest.first()?];
-    kind.extend(rest[1..].iter().step_by(2));
-    (kind.len() > 1).then(|| kind.join("/"))
-}
-
-fn any_eq(list: &[String], value: &str) -> bool {
-    list.iter().any(|v| v.eq_ignore_ascii_case(value))
-}
-
 impl Rule {
-    fn matches(&self, located: &Located, now: DateTime<Utc>) -> bool {
-        self.failing(located, now).is_empty()
-    }
-
-    /// The conditions of this rule that do not hold for `located` at `now`, by their key in the policy file.
-    pub fn failing(&self, located: &Located, now: DateTime<Utc>) -> Vec<&'static str> {
-        let p = located.request.properties.clone().unwrap_or_default();
-        let ids: Vec<&str> =
-            p.resource_ids.as_deref().unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
-        let checks = [
-            ("subscriptions", self.subscriptions.as_ref().is_none_or(|s| any_eq(s, &located.subscription))),
-            (
-                "resource_types",
-                self.resource_types.as_ref().is_none_or(|types| {
-                    p.resource_type.as_deref().is_some_and(|t| any_eq(types, t))
-                        || (!ids.is_empty() && ids.iter().all(|id| arm_type(id).is_some_and(|t| any_eq(types, &t))))
-                }),
-            ),
-            (
-                "resource_id_prefixes",
-                self.resource_id_prefixes.as_ref().is_none_or(|prefixes| {
-                    !ids.is_empty()
-                        && ids.iter().all(|id| {
-                            prefixes.iter().any(|pre| id.to_ascii_lowercase().starts_with(&pre.to_ascii_lowercase()))
-                        })
-                }),
-            ),
-            (
-                "access_levels",
-                self.access_levels.as_ref().is_none_or(|l| p.access_level.as_deref().is_some_and(|a| any_eq(l, a))),
-            ),
-            (
-                "max_duration_hours",
-                self.max_duration_hours.is_none_or(|max| {
-                    p.duration.as_deref().and_then(|d| d.trim().parse::<u32>().ok()).is_some_and(|h| h <= max)
-                }),
-            ),
-            (
-                "support_case",
-                self.support_case
-                    .is_none_or(|want| p.support_request.as_deref().is_some_and(|s| !s.trim().is_empty()) == want),
-            ),
-            (
-                "justification",
-                self.justification.as_ref().is_none_or(|re| re.is_match(p.justification.as_deref().unwrap_or(""))),
-            ),
-            ("working_hours", self.working_hours.as_ref().is_none_or(|h| h.contains(now))),
-        ];
-        checks.into_iter().filter(|(_, holds)| !holds).map(|(name, _)| name).collect()
-    }
-
     /// The conditions this rule has, by their key in the policy file.
     pub fn conditions(&self) -> Vec<&'static str> {
         let has = [

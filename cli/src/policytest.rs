@@ -117,10 +117,10 @@ pub fn run(policy: &Policy, cases: &Path, require_coverage: bool) -> Result<bool
             failed = failed.saturating_add(1);
         }
         let mark = if ok { "ok  " } else { "FAIL" };
-        let got = format!("{} by {:?}", action_name(verdict.action), verdict.rule);
+        let got = format!("{} by {:?}", verdict.action.name(), verdict.rule);
         let expected = match &case.rule {
-            Some(rule) => format!("{} by {rule:?}", action_name(case.expect)),
-            None => action_name(case.expect).to_owned(),
+            Some(rule) => format!("{} by {rule:?}", case.expect.name()),
+            None => case.expect.name().to_owned(),
         };
         let _ = crate::output::line(format!("{mark} {}: expected {expected}, got {got}", Shown(&case.name)));
         if !ok {
@@ -146,12 +146,4 @@ pub fn run(policy: &Policy, cases: &Path, require_coverage: bool) -> Result<bool
     ));
     let covered = never.is_empty() && never_failing.is_empty();
     Ok(failed == 0 && (covered || !require_coverage))
-}
-
-fn action_name(action: Action) -> &'static str {
-    match action {
-        Action::Approve => "approve",
-        Action::Deny => "deny",
-        Action::Leave => "leave",
-    }
 }

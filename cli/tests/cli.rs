@@ -226,7 +226,7 @@ fn list_filters_by_status_and_writes_json_lines() {
 }
 
 #[test]
-fn list_json_is_one_array_and_tsv_has_a_header_and_the_env_sets_the_default() {
+fn list_json_is_one_array_and_tsv_has_raw_values_and_no_header_and_the_env_sets_the_default() {
     let out = run(&["--emulator", "-o", "json", "requests", "list", "--status", "pending"]);
     assert!(out.status.success());
     let all: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -238,13 +238,20 @@ fn list_json_is_one_array_and_tsv_has_a_header_and_the_env_sets_the_default() {
     assert!(out.status.success());
     let stdout = text(&out.stdout);
     let rows: Vec<Vec<&str>> = stdout.lines().map(|l| l.split('\t').collect()).collect();
-    assert_eq!(
-        rows[0],
-        ["ID", "SUBSCRIPTION", "TIME LEFT", "STATUS", "ACCESS", "RESOURCE", "SUPPORT TICKET", "JUSTIFICATION"]
-    );
-    assert_eq!(rows.len(), 7);
-    assert!(rows[1..].iter().all(|r| r.len() == 8 && r[1] == SUB));
-    assert!(rows.iter().any(|r| r[0] == APPROVED && r[3] == "Approved" && r[2] == "-"));
+    // No header, as `az -o tsv`: the columns of `-o wide`, raw.
+    assert_eq!(rows.len(), 6, "{stdout}");
+    assert!(rows.iter().all(|r| r.len() == 12 && r[1] == SUB), "{stdout}");
+    // ID, SUBSCRIPTION, STATUS, TIME LEFT (s, pending only), EXPIRES, CREATED (ISO 8601), ACCESS, DURATION (s),
+    // RESOURCE TYPE, RESOURCES, SUPPORT CASE, JUSTIFICATION.
+    let approved = rows.iter().find(|r| r[0] == APPROVED).unwrap();
+    assert_eq!((approved[2], approved[3], approved[6], approved[7]), ("Approved", "", "Read", "28800"));
+    let pending = rows.iter().find(|r| r[0] == PENDING).unwrap();
+    let left: i64 = pending[3].parse().unwrap();
+    let expires = chrono::DateTime::parse_from_rfc3339(pending[4]).unwrap();
+    let expected = (expires.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_seconds();
+    assert!((expected - 1..=expected + 5).contains(&left), "{left} s left, {expected} s to {expires}");
+    assert!(pending[4].ends_with('Z') && pending[5].ends_with('Z') && pending[4].len() == 20, "{pending:?}");
+    assert!(pending[9].starts_with(&format!("/subscriptions/{SUB}/resourceGroups/")), "{pending:?}");
 }
 
 #[test]
@@ -305,8 +312,8 @@ fn show_in_every_format() {
     let out = run(&["--emulator", "-o", "tsv", "requests", "show", PENDING]);
     let stdout = text(&out.stdout);
     let rows: Vec<&str> = stdout.lines().collect();
-    assert_eq!(rows.len(), 2);
-    assert!(rows[0].starts_with("ID\tSUBSCRIPTION\t") && rows[1].starts_with(&format!("{PENDING}\t{SUB}\t")));
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].starts_with(&format!("{PENDING}\t{SUB}\tPending\t")), "{stdout}");
 }
 
 #[test]
@@ -424,6 +431,7 @@ fn tenant_commands_confirm_unless_yes() {
     assert!(out.status.success());
     assert!(text(&out.stdout).ends_with("Customer Lockbox is on\n"));
 
+    // No terminal and no --yes: refused before asking, as approve refuses.
     let mut child = lockbox()
         .args(["--emulator", "tenant", "disable"])
         .stdin(Stdio::piped())
@@ -431,10 +439,30 @@ fn tenant_commands_confirm_unless_yes() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(b"n\n").unwrap();
+    child.stdin.take().unwrap().write_all(b"y\n").unwrap();
     let out = finish(child, "tenant disable");
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("Continue? [y/N]") && text(&out.stderr).contains("cancelled"));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.ends_with(
+            "lockbox: error: refusing to turn off Customer Lockbox without confirmation: there is no terminal to ask \
+             on; pass --yes to turn off Customer Lockbox anyway\n"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("[y/N]"), "no question printed: {stderr}");
+    // On a terminal: the question names the tenant; "n" sends nothing.
+    let out = on_terminal(&["--emulator", "tenant", "disable"], "n\n", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let said = text(&out.stdout);
+    assert!(
+        said.contains(
+            "Turn Customer Lockbox off for tenant 72f988bf-86f1-41af-91ab-2d7cd011db47, for all of its subscriptions? \
+             [y/N]"
+        ),
+        "{said}"
+    );
+    assert!(said.contains("lockbox: cancelled; nothing was sent"), "{said}");
 
     let out = run(&["--emulator", "tenant", "disable", "--yes"]);
     assert!(out.status.success());
@@ -450,7 +478,7 @@ fn tenant_status_in_every_format() {
     let out = run(&["--emulator", "-o", "jsonl", "tenant", "status"]);
     assert_eq!(json_lines(&out.stdout), vec![status.clone()]);
     let out = run(&["--emulator", "-o", "tsv", "tenant", "status"]);
-    assert_eq!(text(&out.stdout), format!("TENANT\tCUSTOMER LOCKBOX\n{tenant}\ton\n"));
+    assert_eq!(text(&out.stdout), format!("{tenant}\ton\n"));
     let out = run(&["--emulator", "-o", "table", "tenant", "status"]);
     assert_eq!(text(&out.stdout), format!("{tenant}: Customer Lockbox is on\n"));
 }
@@ -472,8 +500,8 @@ fn operations_list_in_every_format() {
     assert_eq!(json_lines(&out.stdout).len(), names.len());
     let out = run(&["--emulator", "-o", "tsv", "operations", "list"]);
     let stdout = text(&out.stdout);
-    assert_eq!(stdout.lines().next(), Some("OPERATION\tDESCRIPTION"));
-    assert_eq!(stdout.lines().count(), names.len() + 1);
+    assert!(stdout.lines().any(|l| l.starts_with("Microsoft.CustomerLockbox/requests/read\t")), "{stdout}");
+    assert_eq!(stdout.lines().count(), names.len(), "no header");
     let out = run(&["--emulator", "-o", "table", "operations", "list"]);
     let stdout = text(&out.stdout);
     for name in &names {
@@ -576,13 +604,10 @@ async fn requests_are_addressed_by_arm_id_or_found_across_subscriptions() {
     let decisions = emulator.decisions();
     assert_eq!(decisions.len(), 1);
     assert_eq!((decisions[0].subscription_id.as_str(), decisions[0].request_id.as_str()), (SUB2, other.as_str()));
-    // Deny in TSV: a header and one row.
+    // Deny in TSV: one row, no header.
     let second = pending_request(&emulator, SUB2, NewLockboxRequest::default());
     let out = at(&emulator, &[SUB2], &["-o", "tsv", "requests", "deny", &second, "--reason", "no", "--yes"]).await;
-    assert_eq!(
-        text(&out.stdout),
-        format!("ID\tSUBSCRIPTION\tDECISION\tSTATUS\tREASON\n{second}\t{SUB2}\tdeny\tDenied\tno\n")
-    );
+    assert_eq!(text(&out.stdout), format!("{second}\t{SUB2}\tdeny\tDenied\tno\n"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -742,8 +767,8 @@ async fn watch_writes_json_lines_when_piped_and_tsv_when_asked() {
         let mut watch = Running::start(&emulator, &["-o", format, "requests", "watch", "--interval", "100ms"]);
         let first = watch.next_line().await;
         if format == "tsv" {
-            assert!(first.starts_with("TIME\tEVENT\tSUBSCRIPTION\tID\t"), "{first}");
-            let row: Vec<String> = watch.next_line().await.split('\t').map(str::to_owned).collect();
+            // No header: the first line is the first event.
+            let row: Vec<String> = first.split('\t').map(str::to_owned).collect();
             assert_eq!(
                 (row[1].as_str(), row[2].as_str(), row[3].as_str(), row[4].as_str()),
                 ("new", SUB, existing.as_str(), "Denied")
@@ -1095,7 +1120,7 @@ async fn decisions_and_tenant_changes_in_every_format() {
     assert_eq!((state["customerLockbox"].as_str(), state["optedIn"].as_bool()), (Some("on"), Some(true)));
     assert!(emulator.tenant_opted_in(&tenant));
     let out = at(&emulator, &[], &["-o", "tsv", "tenant", "disable", "--yes"]).await;
-    assert_eq!(text(&out.stdout), "TENANT\tCUSTOMER LOCKBOX\n-\toff\n");
+    assert_eq!(text(&out.stdout), "-\toff\n");
     assert!(!emulator.tenant_opted_in(&tenant));
     let out = at(&emulator, &[], &["-o", "jsonl", "tenant", "status", &tenant]).await;
     assert_eq!(json_lines(&out.stdout)[0]["customerLockbox"], "off");
@@ -1322,7 +1347,10 @@ async fn watch_tenant_wide_sees_new_requests_in_every_readable_subscription() {
     );
     let stderr = watch.interrupt();
     assert!(
-        stderr.contains(&format!("listing subscription {} failed, still watching: 403 AuthorizationFailed", subs[0])),
+        stderr.contains(&format!(
+            "listing subscription {} failed, still watching (said again only if it changes): 403 AuthorizationFailed",
+            subs[0]
+        )),
         "{stderr}"
     );
     // A tenant-wide watch that cannot list the subscriptions at its start has nothing to watch: it ends with
@@ -1574,4 +1602,370 @@ async fn list_takes_several_statuses() {
         assert_eq!(ids, BTreeSet::from([approved.clone(), denied.clone()]), "{args:?}");
         assert!(!ids.contains(&pending));
     }
+}
+
+/// A policy whose one approve rule has a working-hours window an hour from now (at +01:00), so "now" is outside.
+fn explained_policy(dir: &Path) -> (PathBuf, String) {
+    let offset = chrono::FixedOffset::east_opt(3600).unwrap();
+    let now = chrono::Utc::now().with_timezone(&offset);
+    let hhmm = |t: chrono::DateTime<chrono::FixedOffset>| t.format("%H:%M").to_string();
+    let window = format!("{}-{}", hhmm(now + chrono::TimeDelta::hours(1)), hhmm(now + chrono::TimeDelta::hours(2)));
+    let (start, end) = window.split_once('-').unwrap();
+    let path = dir.join("explained.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[[rule]]\nname = \"storage reads in working hours\"\naction = \"approve\"\naccess_levels = [\"Read\"]\n\
+             justification = \"(?i)diagnostic\"\n\
+             working_hours = {{ start = \"{start}\", end = \"{end}\", utc_offset = \"+01:00\" }}\n\n\
+             [[rule]]\nname = \"no writes\"\naction = \"deny\"\nreason = \"no writes\"\naccess_levels = [\"Write\"]\n"
+        ),
+    )
+    .unwrap();
+    (path, window)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dry_run_explains_which_condition_of_each_rule_failed_and_which_rule_matched() {
+    let emulator = emulator().await;
+    let dir = tempdir("explain");
+    let (policy, window) = explained_policy(&dir);
+    let policy = policy.display().to_string();
+    // The justification carries an escape sequence (erase the line): explained, it reaches stderr escaped.
+    let read = pending_request(
+        &emulator,
+        SUB,
+        NewLockboxRequest { justification: "Read diagnostic logs\u{1b}[2K".into(), ..NewLockboxRequest::default() },
+    );
+    let out = at(&emulator, &[SUB], &["policy", "run", "--file", &policy, "--once", "--dry-run", "--explain"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    let offset = chrono::FixedOffset::east_opt(3600).unwrap();
+    let at_time = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&offset).format("%H:%M").to_string();
+    let before = chrono::Utc::now();
+    let expected = |at: &str| {
+        format!(
+            "lockbox: explain: request {read} in subscription {SUB}\n  rule 1 'storage reads in working hours': \
+             outside working hours {window} +01:00 (request at {at})\n  rule 2 'no writes': access level 'Read' is \
+             not one of Write\n  no rule matched: the default: leave\n"
+        )
+    };
+    // The minute may have turned between the run and this test reading the clock.
+    let times = [at_time(before - chrono::TimeDelta::minutes(1)), at_time(before)];
+    assert!(times.iter().any(|t| stderr.contains(&expected(t))), "{stderr}");
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["explanation"][2], "no rule matched: the default: leave");
+    assert_eq!((lines[0]["decision"].as_str(), lines[0]["rule"].as_str()), (Some("leave"), Some("default")));
+
+    // A write request: the first rule fails on its access level and its justification, the second matches.
+    let write = pending_request(
+        &emulator,
+        SUB,
+        NewLockboxRequest {
+            access_level: "Write".into(),
+            justification: "Rotate keys\u{1b}[2K".into(),
+            ..NewLockboxRequest::default()
+        },
+    );
+    let out = at(&emulator, &[SUB], &["policy", "run", "--file", &policy, "--once", "--dry-run", "--explain"]).await;
+    let stderr = text(&out.stderr);
+    let explained = format!(
+        "lockbox: explain: request {write} in subscription {SUB}\n  rule 1 'storage reads in working hours': access \
+         level 'Write' is not one of Read; justification 'Rotate keys\\u{{1b}}[2K' does not match (?i)diagnostic; \
+         outside working hours {window} +01:00 (request at "
+    );
+    assert!(stderr.contains(&explained), "{stderr}");
+    assert!(stderr.contains("\n  rule 2 'no writes': matched: deny\n"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "no raw escape reaches stderr: {stderr:?}");
+    assert!(emulator.decisions().is_empty(), "a dry run decides nothing");
+    // Without --explain, nothing of it.
+    let out = at(&emulator, &[SUB], &["policy", "run", "--file", &policy, "--once", "--dry-run"]).await;
+    assert!(!text(&out.stderr).contains("explain") && !text(&out.stdout).contains("explanation"));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn query_is_applied_to_the_json_of_any_listing_and_a_bad_one_sends_nothing() {
+    let emulator = emulator().await;
+    let id = pending_request(&emulator, SUB, NewLockboxRequest { access_level: "Write".into(), ..Default::default() });
+    let query = "[?properties.accessLevel=='Write'].{id: name, level: properties.accessLevel}";
+    let out = at(&emulator, &[SUB], &["requests", "list", "--query", query, "-o", "json"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let found: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(found, serde_json::json!([{ "id": id, "level": "Write" }]));
+    // TSV of a query: raw values, no header; a table: the keys as columns.
+    let out = at(&emulator, &[SUB], &["requests", "list", "--query", query, "-o", "tsv"]).await;
+    assert_eq!(text(&out.stdout), format!("{id}\tWrite\n"));
+    let out = at(&emulator, &[SUB], &["requests", "list", "--query", query]).await;
+    assert_eq!(text(&out.stdout), format!("id{}  level\n{id}  Write\n", " ".repeat(id.len() - 2)));
+    // Given before the command, on a show, a tenant status and the operations.
+    let out = at(&emulator, &[SUB], &["--query", "properties.status", "requests", "show", &id]).await;
+    assert_eq!(text(&out.stdout), "Pending\n");
+    let tenant = emulator.default_tenant_id().to_owned();
+    let out = at(&emulator, &[], &["tenant", "status", "--query", "optedIn", "-o", "json", &tenant]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(matches!(text(&out.stdout).as_str(), "true\n" | "false\n"), "{}", text(&out.stdout));
+    let out = at(&emulator, &[], &["operations", "list", "--query", "length(@)", "-o", "tsv"]).await;
+    assert!(text(&out.stdout).trim().parse::<u32>().unwrap() > 0);
+
+    // A query that is not JMESPath: a usage error, before anything is sent.
+    let received = emulator.requests_received();
+    let out = at(&emulator, &[SUB], &["requests", "list", "--query", "[?bad"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr),
+        "lockbox: error: --query \"[?bad\" is not a JMESPath expression: Parse error: Expected ']' -- found Eof (at \
+         column 5)\n"
+    );
+    let out = at(&emulator, &[SUB], &["requests", "approve", &id, "--reason", "r", "--yes", "--query", "[?"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(emulator.requests_received(), received, "nothing was sent");
+    assert!(emulator.decisions().is_empty());
+    // --query does not apply to a stream.
+    let out = at(&emulator, &[SUB], &["requests", "watch", "--query", "name"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    let out = at(&emulator, &[SUB], &["--query", "name", "requests", "watch"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--query does not apply to `lockbox requests watch`"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn yaml_none_and_wide_outputs() {
+    let out = run(&["--emulator", "-o", "yaml", "requests", "show", PENDING]);
+    assert!(out.status.success());
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with(&format!("id: /subscriptions/{SUB}/providers/Microsoft.CustomerLockbox/requests/")));
+    assert!(
+        stdout.contains("\nproperties:\n  accessLevel: Read\n") && stdout.contains(&format!("\nsubscription: {SUB}\n"))
+    );
+    let out = run(&["--emulator", "-o", "yaml", "requests", "list", "--status", "pending"]);
+    assert_eq!(text(&out.stdout).matches("\n- id: ").count() + usize::from(text(&out.stdout).starts_with("- id: ")), 3);
+
+    let out = run(&["--emulator", "-o", "none", "requests", "list"]);
+    assert!(out.status.success() && out.stdout.is_empty());
+
+    let out = run(&["--emulator", "-o", "wide", "requests", "list"]);
+    let stdout = text(&out.stdout);
+    let header: Vec<&str> =
+        stdout.lines().next().unwrap().split("  ").filter(|c| !c.is_empty()).map(str::trim).collect();
+    assert_eq!(
+        header,
+        [
+            "ID",
+            "SUBSCRIPTION",
+            "STATUS",
+            "TIME LEFT",
+            "EXPIRES",
+            "CREATED",
+            "ACCESS",
+            "DURATION",
+            "RESOURCE TYPE",
+            "RESOURCES",
+            "SUPPORT CASE",
+            "JUSTIFICATION"
+        ]
+    );
+    let row = stdout.lines().find(|l| l.starts_with(PENDING)).unwrap();
+    assert!(row.contains(&format!("/subscriptions/{SUB}/resourceGroups/contoso-rg/providers/")), "full ids: {row}");
+    assert!(row.contains(" 8 h ") && row.contains("Z  "), "{row}");
+}
+
+#[test]
+fn each_command_shows_only_its_options_and_its_exit_codes() {
+    let help = |args: &[&str]| text(&run(args).stdout);
+    let enable = help(&["tenant", "enable", "--help"]);
+    assert!(!enable.contains("--subscription") && !enable.contains("--interval"), "{enable}");
+    assert!(enable.contains("--emulator") && enable.contains("--yes") && enable.contains("--query"));
+    assert!(enable.ends_with(
+        "Exit status:\n  0  success\n  2  usage error: bad arguments, input or policy file; no terminal to confirm on \
+         and no --yes; cancelled\n  4  refused by the service (forbidden, throttled, server error, ...)\n  5  could \
+         not reach the service or authenticate (run `az login`, or use --managed-identity)\n"
+    ));
+    let approve = help(&["requests", "approve", "--help"]);
+    assert!(
+        approve.contains("--subscription")
+            && approve.contains("  6  already decided")
+            && approve.contains("  7  outcome")
+    );
+    let test = help(&["policy", "test", "--help"]);
+    assert!(!test.contains("--emulator") && !test.contains("--output") && !test.contains("--subscription"), "{test}");
+    assert!(test.contains("  1  a case did not get the action it expects"), "{test}");
+    let run_help = help(&["policy", "run", "--help"]);
+    assert!(run_help.contains("  8  policy run: the audit trail") && !run_help.contains("--query"), "{run_help}");
+    let watch = help(&["requests", "watch", "--help"]);
+    assert!(watch.contains("--subscription") && !watch.contains("--query") && !watch.contains("  6  "));
+    // Before the command, an option that does not apply to it is refused, not ignored.
+    let out = run(&["--subscription", SUB, "tenant", "enable", "--yes"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr),
+        "lockbox: error: --subscription does not apply to `lockbox tenant enable` (see `lockbox tenant enable --help`)\n"
+    );
+    let out = run(&["tenant", "enable", "--subscription", SUB]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("unexpected argument '--subscription'"));
+    let out = run(&["--emulator", "policy", "test", "--file", "x", "--cases", "y"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--emulator does not apply to `lockbox policy test`"));
+    // Before or after the command, the same.
+    let before = run(&["--emulator", "-o", "json", "requests", "show", PENDING]);
+    let after = run(&["requests", "show", PENDING, "--emulator", "-o", "json"]);
+    assert!(after.status.success());
+    let name = |out: &Output| serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["name"].clone();
+    assert_eq!(name(&before), name(&after));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn policy_run_shows_its_decisions_in_the_output_format_beside_the_audit_file() {
+    let emulator = emulator().await;
+    let dir = tempdir("policy-output");
+    let policy = dir.join("policy.toml");
+    std::fs::write(
+        &policy,
+        "[[rule]]\nname = \"writes\"\naction = \"deny\"\nreason = \"no writes\"\naccess_levels = [\"Write\"]\n",
+    )
+    .unwrap();
+    let policy = policy.display().to_string();
+    let write =
+        pending_request(&emulator, SUB, NewLockboxRequest { access_level: "Write".into(), ..Default::default() });
+    let read = pending_request(&emulator, SUB, NewLockboxRequest::default());
+    let audit = dir.join("audit.jsonl").display().to_string();
+
+    // A dry run in a table: no audit needed (nothing is decided), the summary on stderr.
+    let out = at(&emulator, &[SUB], &["policy", "run", "--file", &policy, "--once", "--dry-run", "-o", "table"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    assert!(lines[0].starts_with("REQUEST") && lines[0].ends_with("OUTCOME"), "{stdout}");
+    assert!(
+        lines.iter().any(|l| l.starts_with(&write) && l.contains("writes") && l.ends_with("not decided (dry run)"))
+    );
+    assert!(lines.iter().any(|l| l.starts_with(&read) && l.contains("default") && l.ends_with("left for a human")));
+    assert!(text(&out.stderr).contains("lockbox: policy run: 0 decided, 2 left"), "{}", text(&out.stderr));
+
+    // A real run with no audit file and a format other than JSON lines: refused, nothing decided.
+    let out = at(&emulator, &[SUB], &["policy", "run", "--file", &policy, "--once", "-o", "tsv"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("without --audit FILE, stdout is the audit trail, in JSON lines"));
+    assert!(emulator.decisions().is_empty());
+
+    // A real run: the audit to the file, each decision on stdout in TSV (no header, raw values).
+    let out =
+        at(&emulator, &[SUB], &["policy", "run", "--file", &policy, "--once", "--audit", &audit, "-o", "tsv"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let rows: Vec<Vec<&str>> = stdout.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(rows.len(), 2, "{stdout}");
+    let denied = rows.iter().find(|r| r[1] == write).unwrap();
+    assert_eq!(&denied[1..8], [write.as_str(), SUB, "writes", "deny", "denied", "false", "no writes"]);
+    assert_eq!(outcomes(json_lines(&std::fs::read(&audit).unwrap())).len(), 2);
+    assert_eq!(emulator.decisions().len(), 1);
+    assert!(text(&out.stderr).contains("lockbox: policy run: 1 decided, 1 left"), "{}", text(&out.stderr));
+
+    // JSON lines beside the file; YAML documents.
+    let out =
+        at(&emulator, &[SUB], &["policy", "run", "--file", &policy, "--once", "--audit", &audit, "-o", "jsonl"]).await;
+    assert_eq!(json_lines(&out.stdout).len(), 1, "the read is left, and said again");
+    let out = at(&emulator, &[SUB], &["policy", "run", "--file", &policy, "--once", "--dry-run", "-o", "yaml"]).await;
+    assert!(text(&out.stdout).starts_with("---\nattempts: null\n"), "{}", text(&out.stdout));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn policy_explain_says_how_one_request_would_be_decided_and_decides_nothing() {
+    let emulator = emulator().await;
+    let dir = tempdir("policy-explain");
+    let (policy, window) = explained_policy(&dir);
+    let policy = policy.display().to_string();
+    let write =
+        pending_request(&emulator, SUB, NewLockboxRequest { access_level: "Write".into(), ..Default::default() });
+    let out = at(&emulator, &[SUB], &["policy", "explain", "--file", &policy, &write]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with(&format!(
+        "request {write} in subscription {SUB}\n  rule 1 'storage reads in working hours': access level 'Write' is not \
+         one of Read; outside working hours {window} +01:00 (request at "
+    )), "{stdout}");
+    assert!(stdout.ends_with("\n  rule 2 'no writes': matched: deny\ndecision: deny by \"no writes\"\n"), "{stdout}");
+    let out = at(&emulator, &[SUB], &["policy", "explain", "--file", &policy, &write, "-o", "json"]).await;
+    let verdict: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((verdict["decision"].as_str(), verdict["rule"].as_str()), (Some("deny"), Some("no writes")));
+    assert_eq!(verdict["explanation"].as_array().unwrap().len(), 2);
+    let out = at(&emulator, &[SUB], &["policy", "explain", "--file", &policy, "no-such-request"]).await;
+    assert_eq!(out.status.code(), Some(3));
+    assert!(emulator.decisions().is_empty());
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tenant_status_on_a_standalone_emulator_needs_no_tenant_id() {
+    let emulator = emulator().await;
+    let tenant = emulator.default_tenant_id().to_owned();
+    emulator.set_tenant_opted_in(&tenant, true);
+    let out = at(&emulator, &[], &["tenant", "status"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), format!("{tenant}: Customer Lockbox is on\n"));
+}
+
+#[test]
+fn an_unreachable_emulator_says_connection_refused_and_asks_if_it_is_running() {
+    // A port nothing listens on: bound, then let go.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let endpoint = format!("http://127.0.0.1:{port}/");
+    let out = run(&["--emulator", "--endpoint", &endpoint, "--subscription", SUB, "requests", "list"]);
+    assert_eq!(out.status.code(), Some(5));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("connection refused"), "{stderr}");
+    assert!(
+        stderr.ends_with(&format!(
+            "lockbox: connection refused at {endpoint}: is the emulator running? (start it with `cargo run -p \
+             azure_customer_lockbox_emulator -- --port {port}`)\n"
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn with_subscriptions_given_and_no_credential_it_does_not_claim_to_list_subscriptions() {
+    let empty = tempdir("no-tools-given");
+    let out = output(lockbox().env("PATH", &empty).args(["--subscription", SUB, "requests", "list"]));
+    assert_eq!(out.status.code(), Some(5));
+    let stderr = text(&out.stderr);
+    assert!(stderr.starts_with(&format!("lockbox: cannot list the requests of subscription {SUB}: ")), "{stderr}");
+    assert!(!stderr.contains("cannot list the subscriptions"), "{stderr}");
+    std::fs::remove_dir_all(empty).ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn watch_says_a_lasting_refusal_once_and_a_missing_hook_once() {
+    let emulator = emulator().await;
+    emulator.inject(Fault::status(403).on(Operation::RequestsList));
+    let watch = Running::start(&emulator, &["requests", "watch", "--interval", "100ms"]);
+    watch.wait_for_stderr(&format!("lockbox: listing subscription {SUB} failed")).await;
+    // Several rounds of the backoff go by; the same 403 is not said again.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let stderr = watch.interrupt();
+    assert_eq!(stderr.matches("failed, still watching").count(), 1, "{stderr}");
+    assert!(emulator.received().iter().filter(|r| r.path.ends_with("/requests")).count() >= 2, "retried");
+
+    let emulator = self::emulator().await;
+    emulator.create_request(SUB, Default::default());
+    let mut watch =
+        Running::start(&emulator, &["requests", "watch", "--interval", "100ms", "--exec", "./no-such-hook.sh"]);
+    watch.next_line().await;
+    emulator.create_request(SUB, Default::default());
+    watch.next_line().await;
+    emulator.create_request(SUB, Default::default());
+    watch.next_line().await;
+    let stderr = watch.interrupt();
+    assert_eq!(stderr.matches("the --exec command cannot be run").count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(
+            "lockbox: the --exec command cannot be run (exit status: 127: not found or not executable): \
+             ./no-such-hook.sh; the watch goes on without it"
+        ),
+        "{stderr}"
+    );
 }

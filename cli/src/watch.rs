@@ -1,0 +1,128 @@
+//! What `requests watch` prints for each event, and the `--exec` hook it runs for each.
+
+use std::process::Stdio;
+
+use azure_customer_lockbox::WatchEvent;
+use chrono::Utc;
+use serde_json::{Value, json};
+
+use crate::output::{self, Row};
+
+/// Runs the `--exec` command with the event as JSON on its stdin; a failure is reported, not fatal. False when
+/// the command cannot be run at all (no shell, or the shell finds no such command: exit status 126 or 127): that
+/// is said once, and the watch goes on without it rather than failing the same way for every event.
+pub async fn run_hook(command: &str, row: &EventRow) -> bool {
+    let id = row.event.request_id().unwrap_or("-").to_owned();
+    let mut shell =
+        if cfg!(windows) { tokio::process::Command::new("cmd") } else { tokio::process::Command::new("sh") };
+    shell.arg(if cfg!(windows) { "/C" } else { "-c" }).arg(command).stdin(Stdio::piped());
+    let result = async {
+        let mut child = shell.spawn()?;
+        let mut stdin = child.stdin.take().expect("piped");
+        let input = format!("{}\n", row.json());
+        // A command that does not read its input must not fail the write for the ones that do.
+        let _ = tokio::io::AsyncWriteExt::write_all(&mut stdin, input.as_bytes()).await;
+        drop(stdin);
+        child.wait().await
+    }
+    .await;
+    let missing = |why: String| {
+        eprintln!(
+            "lockbox: the --exec command cannot be run ({why}): {}; the watch goes on without it",
+            output::Shown(command)
+        );
+        false
+    };
+    match result {
+        Ok(status) if status.success() => true,
+        Ok(status) if !cfg!(windows) && matches!(status.code(), Some(126 | 127)) => {
+            missing(format!("{status}: not found or not executable"))
+        }
+        Ok(status) => {
+            eprintln!("lockbox: --exec command failed for request {} ({status}); still watching", output::Shown(&id));
+            true
+        }
+        Err(error) => missing(error.to_string()),
+    }
+}
+
+/// One watch event: a line for people, an object for scripts.
+pub struct EventRow {
+    pub time: chrono::DateTime<Utc>,
+    pub subscription: String,
+    pub event: WatchEvent,
+}
+
+impl EventRow {
+    fn parts(&self) -> (&'static str, Option<&azure_customer_lockbox::models::LockboxRequestResponse>, Option<String>) {
+        match &self.event {
+            WatchEvent::New(request) => ("new", Some(request), None),
+            WatchEvent::StatusChanged { request, old, .. } => ("changed", Some(request), Some(old.to_string())),
+            WatchEvent::Removed { .. } => ("removed", None, None),
+            _ => ("other", None, None),
+        }
+    }
+
+    pub fn text(&self) -> String {
+        let now = self.time.format("%H:%M:%S");
+        let id = self.event.request_id().unwrap_or("-");
+        let sub = &self.subscription;
+        match &self.event {
+            WatchEvent::New(request) => {
+                let p = request.properties.clone().unwrap_or_default();
+                let mut why = output::terminal_safe(&p.justification.unwrap_or_default());
+                if why.chars().count() > 60 {
+                    why = why.chars().take(59).collect::<String>() + "…";
+                }
+                format!(
+                    "{now} {sub} new      {} {} {} [{}] {why}",
+                    output::Shown(id),
+                    output::Shown(&request.status().map_or("-".into(), ToString::to_string)),
+                    output::Shown(&p.resource_type.unwrap_or_default()),
+                    output::Shown(&p.support_request.unwrap_or_default())
+                )
+            }
+            WatchEvent::StatusChanged { old, new, .. } => format!(
+                "{now} {sub} changed  {} {} -> {}",
+                output::Shown(id),
+                output::Shown(&old.to_string()),
+                output::Shown(&new.to_string())
+            ),
+            WatchEvent::Removed { .. } => format!("{now} {sub} removed  {}", output::Shown(id)),
+            other => format!("{now} {sub} {}", output::Shown(&format!("{other:?}"))),
+        }
+    }
+}
+
+impl Row for EventRow {
+    const COLUMNS: &'static [&'static str] =
+        &["TIME", "EVENT", "SUBSCRIPTION", "ID", "STATUS", "PREVIOUS STATUS", "RESOURCE", "SUPPORT TICKET"];
+
+    fn cells(&self) -> Vec<String> {
+        let (kind, request, old) = self.parts();
+        let p = request.and_then(|r| r.properties.clone()).unwrap_or_default();
+        vec![
+            self.time.to_rfc3339(),
+            kind.to_owned(),
+            self.subscription.clone(),
+            self.event.request_id().unwrap_or("-").to_owned(),
+            p.status.map_or("-".into(), |s| s.to_string()),
+            old.unwrap_or_else(|| "-".into()),
+            request.map_or("-".into(), output::resource_short_name),
+            p.support_request.unwrap_or_else(|| "-".into()),
+        ]
+    }
+
+    fn json(&self) -> Value {
+        let (kind, request, old) = self.parts();
+        json!({
+            "event": kind,
+            "time": self.time.to_rfc3339(),
+            "subscription": self.subscription,
+            "requestId": self.event.request_id(),
+            "status": request.and_then(|r| r.status()).map(ToString::to_string),
+            "previousStatus": old,
+            "request": request,
+        })
+    }
+}
