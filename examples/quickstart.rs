@@ -78,12 +78,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let mut decided = Vec::new();
     if let Some(id) = &to_approve {
-        requests.approve(id, "Approved for the open support case; read access only.").await?;
+        requests.approve(id, "Approved for the open support case; read access only.", None).await?;
         println!("\nApproved {id}.");
         decided.push(id.clone());
     }
     if let Some(id) = &to_deny {
-        requests.deny(id, "Denied: change freeze until Monday; please reopen after.").await?;
+        requests.deny(id, "Denied: change freeze until Monday; please reopen after.", None).await?;
         println!("Denied {id}.");
         decided.push(id.clone());
     }

@@ -328,8 +328,8 @@ async fn soak(run: Run) -> Counts {
                         continue;
                     }
                     8 => client.tenant().is_opted_in(&tenant).await.map(drop),
-                    _ if rng.bool() => client.tenant().enable().await,
-                    _ => client.tenant().disable().await,
+                    _ if rng.bool() => client.tenant().enable(None).await,
+                    _ => client.tenant().disable(None).await,
                 };
                 count(ok, &done, &failed);
             }
@@ -534,8 +534,11 @@ async fn decide(
     approve: bool,
     outcomes: Outcomes,
 ) -> Result<(), Error> {
-    let result =
-        if approve { requests.approve(&id, "soak approval").await } else { requests.deny(&id, "soak denial").await };
+    let result = if approve {
+        requests.approve(&id, "soak approval", None).await
+    } else {
+        requests.deny(&id, "soak denial", None).await
+    };
     let decision = if approve { "Approve" } else { "Deny" };
     let reported = match &result {
         Ok(_) => Reported::Taken,
@@ -578,7 +581,7 @@ mod tests {
         let (emulator, client) = emulator_and_client().await;
         let never_sent = emulator.create_request(SUB, NewLockboxRequest::default());
         let approved = emulator.create_request(SUB, NewLockboxRequest::default());
-        client.requests(SUB).unwrap().approve(&approved, "ok").await.expect("approved");
+        client.requests(SUB).unwrap().approve(&approved, "ok", None).await.expect("approved");
         let case = |reports: &[(&String, &'static str, Reported)]| {
             let outcomes = reports.iter().map(|(id, d, r)| ((*id).clone(), (*d, *r))).collect();
             tally(&emulator, &outcomes).lost.len()
@@ -603,7 +606,7 @@ mod tests {
         let id = emulator.create_request(SUB, NewLockboxRequest::default());
         // The decision is recorded, then its answer is lost: the SDK reads the request to learn the outcome.
         emulator.inject(Fault::status(500).after_commit().on(Operation::RequestsUpdateStatus));
-        let decision = client.requests(SUB).unwrap().approve(&id, "ok").await.expect("approved");
+        let decision = client.requests(SUB).unwrap().approve(&id, "ok", None).await.expect("approved");
         assert!(decision.reconciled());
         let lines = history::of(&id).join("\n");
         assert!(lines.contains("sending the decision round=1"), "{lines}");
@@ -620,11 +623,11 @@ mod tests {
         let (emulator, client) = emulator_and_client().await;
         let id = emulator.create_request(SUB, NewLockboxRequest::default());
         let requests = client.requests(SUB).unwrap();
-        requests.approve(&id, "ok").await.expect("approved");
+        requests.approve(&id, "ok", None).await.expect("approved");
         let outcomes = HashMap::from([(id.clone(), ("Approve", Reported::Taken))]);
         assert_eq!(tally(&emulator, &outcomes), Tally { dup: 0, lost: vec![] });
         // A blind resend of the same decision, as a broken client would send it: refused, and counted.
-        assert!(requests.approve(&id, "ok").await.is_err(), "the request is no longer pending");
+        assert!(requests.approve(&id, "ok", None).await.is_err(), "the request is no longer pending");
         assert_eq!(tally(&emulator, &outcomes), Tally { dup: 1, lost: vec![] });
     }
 }

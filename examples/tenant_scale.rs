@@ -6,7 +6,7 @@
 //!
 //! Seeds 1,000 subscriptions (3 forbidden, 1 without the resource provider registered, 10 disabled) holding
 //! 20,000 `Pending` requests, with 20 ms of added latency on every answer, and lists every pending request
-//! tenant-wide (`CustomerLockboxClient::tenant_requests`, default concurrency), then one subscription after
+//! tenant-wide (`CustomerLockboxClient::all_requests`, default concurrency), then one subscription after
 //! another (`RequestsClient::list_pending` over the same subscriptions, timed in full), and prints:
 //!
 //! `tenant: 1000 subscriptions, <n> requests, <t1> s concurrent, <t2> s sequential, <r>x speedup, peak RSS <m> MiB, <f> failed subscriptions reported, 0 lost`
@@ -32,8 +32,8 @@ use std::{
 };
 
 use azure_customer_lockbox::{
-    CustomerLockboxClient, CustomerLockboxClientOptions, FailureKind, RequestFilter, StaticTokenCredential, TenantItem,
-    TenantOptions, TenantSummary, models::LockboxRequestStatus,
+    AllRequestsItem, AllRequestsOptions, AllRequestsSummary, CustomerLockboxClient, CustomerLockboxClientOptions,
+    FailureKind, RequestFilter, StaticTokenCredential, models::LockboxRequestStatus,
 };
 use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig, RequestBudget, TenantSeed};
 
@@ -70,7 +70,7 @@ async fn main() -> Result<(), Error> {
 
     let options = CustomerLockboxClientOptions::for_endpoint(emulator.url()).expect("endpoint");
     let client = CustomerLockboxClient::new(StaticTokenCredential::new("tenant-scale"), Some(options))?;
-    let pending = || TenantOptions::filter(RequestFilter::status(LockboxRequestStatus::Pending));
+    let pending = || AllRequestsOptions::filter(RequestFilter::status(LockboxRequestStatus::Pending));
 
     // Tenant-wide, concurrently.
     let sent = emulator.requests_received();
@@ -127,7 +127,7 @@ async fn main() -> Result<(), Error> {
     emulator.set_request_budget(Some(RequestBudget { requests: 200, per: Duration::from_secs(1) }));
     let before = emulator.throttled_by_budget();
     let started = Instant::now();
-    let options = TenantOptions { subscriptions: Some(readable.clone()), ..pending() };
+    let options = AllRequestsOptions { subscriptions: Some(readable.clone()), ..pending() };
     let (throttled_listed, throttled_summary) = list_tenant(&client, options).await?;
     let throttled_time = started.elapsed();
     let throttled_lost = lost(&emulator, &readable, &throttled_listed);
@@ -162,12 +162,12 @@ async fn main() -> Result<(), Error> {
 /// Lists tenant-wide; gives every (subscription, request id) listed, duplicates kept, and the summary.
 async fn list_tenant(
     client: &CustomerLockboxClient,
-    options: TenantOptions,
-) -> Result<(Vec<(Arc<str>, String)>, TenantSummary), Error> {
-    let mut stream = client.tenant_requests(Some(options))?;
+    options: AllRequestsOptions,
+) -> Result<(Vec<(Arc<str>, String)>, AllRequestsSummary), Error> {
+    let mut stream = client.all_requests(Some(options))?;
     let mut listed = Vec::new();
     while let Some(item) = stream.try_next().await? {
-        if let TenantItem::Request(found) = item {
+        if let AllRequestsItem::Request(found) = item {
             listed.push((found.subscription_id, found.request.name.unwrap_or_default()));
         }
     }

@@ -12,7 +12,10 @@ use serde::de::DeserializeOwned;
 use url::{Host, Url};
 
 use crate::{
-    across::{self, SubscriptionRequest, TenantOptions, TenantRequests, TenantWatch, TenantWatchOptions},
+    across::{
+        self, AllRequests, AllRequestsOptions, AllRequestsWatch, AllRequestsWatchOptions, FindRequestOptions,
+        SubscriptionRequest,
+    },
     auth::TokenCache,
     cloud,
     core::Core,
@@ -36,15 +39,16 @@ use crate::{
 /// use std::sync::Arc;
 /// use azure_customer_lockbox::CustomerLockboxClient;
 ///
-/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-/// let credential = azure_identity::DeveloperToolsCredential::new(None)?;
-/// let client = CustomerLockboxClient::new(credential, None)?;
-/// let requests = client.requests("00000000-0000-0000-0000-000000000000")?;
-/// let mut pending = requests.list_pending();
-/// while let Some(request) = pending.try_next().await? {
-///     println!("{:?}", request.name);
+/// async fn print_pending() -> Result<(), Box<dyn std::error::Error>> {
+///     let credential = azure_identity::DeveloperToolsCredential::new(None)?;
+///     let client = CustomerLockboxClient::new(credential, None)?;
+///     let requests = client.requests("00000000-0000-0000-0000-000000000000")?;
+///     let mut pending = requests.list_pending();
+///     while let Some(request) = pending.try_next().await? {
+///         println!("{:?}", request.name);
+///     }
+///     Ok(())
 /// }
-/// # Ok(()) }
 /// ```
 #[derive(Clone)]
 pub struct CustomerLockboxClient {
@@ -146,43 +150,34 @@ impl CustomerLockboxClient {
     }
 
     /// The Lockbox requests of every subscription the caller can see (or of
-    /// [`TenantOptions::subscriptions`]), as one lazy stream of items that each name their subscription.
+    /// [`AllRequestsOptions::subscriptions`]), as one lazy stream of items that each name their subscription.
     ///
-    /// `Enabled`, `Warned` and `PastDue` subscriptions are listed, [`TenantOptions::concurrency`] at a time
-    /// (default [`DEFAULT_TENANT_CONCURRENCY`](crate::DEFAULT_TENANT_CONCURRENCY)); `Disabled` and `Deleted`
+    /// `Enabled`, `Warned` and `PastDue` subscriptions are listed, [`AllRequestsOptions::concurrency`] at a time
+    /// (default [`DEFAULT_ALL_REQUESTS_CONCURRENCY`](crate::DEFAULT_ALL_REQUESTS_CONCURRENCY)); `Disabled` and `Deleted`
     /// ones are skipped and counted. A subscription whose listing fails (403, 409
-    /// `MissingSubscriptionRegistration`, 404, retries spent) yields a [`TenantItem::Failed`](crate::TenantItem::Failed)
-    /// and the rest goes on; [`TenantRequests::summary`] tells what was listed, skipped and failed. The filter
+    /// `MissingSubscriptionRegistration`, 404, retries spent) yields a [`AllRequestsItem::Failed`](crate::AllRequestsItem::Failed)
+    /// and the rest goes on; [`AllRequests::summary`] tells what was listed, skipped and failed. The filter
     /// applies to every subscription. Memory holds at most one page per running listing. Throttling is shared:
     /// a `429` with a retry hint on any listing holds back every request of the stream until the hinted time.
     /// Nothing is sent until the stream is polled.
     ///
-    /// The stream's own `Err` items (see [`TenantRequests::try_next`]): the error of `Subscriptions_List`, or
+    /// The stream's own `Err` items (see [`AllRequests::try_next`]): the error of `Subscriptions_List`, or
     /// [`Error::Credential`] when the credential gives no token, which no subscription can get past. Either is
     /// yielded once and ends the stream.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] when a given subscription is not a GUID, before sending.
-    pub fn tenant_requests(&self, options: Option<TenantOptions>) -> Result<TenantRequests> {
-        across::tenant_requests(&self.core, options.unwrap_or_default())
+    pub fn all_requests(&self, options: Option<AllRequestsOptions>) -> Result<AllRequests> {
+        across::all_requests(&self.core, options.unwrap_or_default())
     }
 
-    /// Finds a request whose subscription is not known: asks every active subscription for it
-    /// (`Requests_Get`), [`DEFAULT_TENANT_CONCURRENCY`](crate::DEFAULT_TENANT_CONCURRENCY) at a time, and
-    /// stops as soon as one has it. See [`find_request_with`](Self::find_request_with).
-    ///
-    /// # Errors
-    /// As [`find_request_with`](Self::find_request_with).
-    pub async fn find_request(&self, request_id: &str) -> Result<Option<SubscriptionRequest>> {
-        self.find_request_with(request_id, TenantOptions::default()).await
-    }
-
-    /// [`find_request`](Self::find_request) over [`TenantOptions::subscriptions`] (or every active one), with
-    /// [`TenantOptions::concurrency`] lookups at a time; the filter is not used. Once the request is found, no
-    /// further subscription is asked and the lookups in flight are dropped, so at most `concurrency - 1`
-    /// subscriptions are asked after the one that has it. A subscription that cannot be read (403, 409
-    /// `MissingSubscriptionRegistration`) counts as not having it: `Ok(None)` means every subscription answered,
-    /// and no readable one has the request.
+    /// Finds a request whose subscription is not known: asks every active subscription (or
+    /// [`FindRequestOptions::subscriptions`]) for it (`Requests_Get`), [`FindRequestOptions::concurrency`] at a
+    /// time (default [`DEFAULT_ALL_REQUESTS_CONCURRENCY`](crate::DEFAULT_ALL_REQUESTS_CONCURRENCY)), and stops
+    /// as soon as one has it: no further subscription is asked and the lookups in flight are dropped, so at most
+    /// `concurrency - 1` subscriptions are asked after the one that has it. A subscription that cannot be read
+    /// (403, 409 `MissingSubscriptionRegistration`) counts as not having it: `Ok(None)` means every subscription
+    /// answered, and no readable one has the request.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for a bad request id or a given subscription that is not a GUID, before
@@ -191,39 +186,29 @@ impl CustomerLockboxClient {
     /// subscription had the request but one lookup failed without an answer that tells (5xx or 429 past the
     /// retries, a transport failure, a timeout), that lookup's error: the request may be in that subscription,
     /// so "not found" would not be the truth.
-    pub async fn find_request_with(
+    pub async fn find_request(
         &self,
         request_id: &str,
-        options: TenantOptions,
+        options: Option<FindRequestOptions>,
     ) -> Result<Option<SubscriptionRequest>> {
+        let FindRequestOptions { subscriptions, concurrency } = options.unwrap_or_default();
+        let options = AllRequestsOptions { subscriptions, concurrency, filter: None };
         across::find_request(&self.core, request_id, options).await
     }
 
     /// Watches the requests of every active subscription: the watch of
     /// [`RequestsClient::watch`] for each, merged, each event carrying its subscription. The set of
-    /// subscriptions is read again every [`TenantWatchOptions::refresh`]: a new subscription's watch starts
-    /// (with [`TenantWatchEvent::SubscriptionAdded`](crate::TenantWatchEvent::SubscriptionAdded)), and the watch
+    /// subscriptions is read again every [`AllRequestsWatchOptions::refresh`]: a new subscription's watch starts
+    /// (with [`AllRequestsWatchEvent::SubscriptionAdded`](crate::AllRequestsWatchEvent::SubscriptionAdded)), and the watch
     /// of one that disappeared or stopped being active ends quietly
-    /// ([`TenantWatchEvent::SubscriptionRemoved`](crate::TenantWatchEvent::SubscriptionRemoved)). A reading that
+    /// ([`AllRequestsWatchEvent::SubscriptionRemoved`](crate::AllRequestsWatchEvent::SubscriptionRemoved)). A reading that
     /// finds no active subscription says so
-    /// ([`TenantWatchEvent::NoSubscriptions`](crate::TenantWatchEvent::NoSubscriptions)). Throttling is shared
-    /// as in [`tenant_requests`](Self::tenant_requests): a `429` with a retry hint on any subscription's listing
+    /// ([`AllRequestsWatchEvent::NoSubscriptions`](crate::AllRequestsWatchEvent::NoSubscriptions)). Throttling is shared
+    /// as in [`all_requests`](Self::all_requests): a `429` with a retry hint on any subscription's listing
     /// holds back every request of the watch until the hinted time. Like every watch, it is driven by its
     /// consumer, spawns no task, and stops when dropped.
-    pub fn tenant_watch(&self, options: Option<TenantWatchOptions>) -> TenantWatch {
-        TenantWatch::new(self.core.clone(), options.unwrap_or_default())
-    }
-
-    /// Resumes a wait saved with [`Poller::resume_token`]; the same as [`Poller::resume`].
-    ///
-    /// # Errors
-    /// As [`Poller::resume`].
-    pub fn resume_poller<T: DeserializeOwned + Send + 'static>(
-        &self,
-        token: &ResumeToken,
-        options: Option<PollerOptions>,
-    ) -> Result<Poller<T>> {
-        Poller::resume(self, token, options)
+    pub fn watch_all_requests(&self, options: Option<AllRequestsWatchOptions>) -> AllRequestsWatch {
+        AllRequestsWatch::new(self.core.clone(), options.unwrap_or_default())
     }
 }
 

@@ -26,7 +26,7 @@ use crate::error::{Error, Result};
 ///     endpoint: Some("https://management.mycloud.local".parse().unwrap()),
 ///     ..Default::default()
 /// };
-/// # let _ = options;
+/// assert!(options.endpoint.is_some());
 /// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Audience;

@@ -16,7 +16,7 @@
 //!     let mut pending = requests.list_pending();
 //!     while let Some(request) = pending.try_next().await? {
 //!         let id = request.request_id().unwrap_or_default().to_owned();
-//!         let decision = requests.deny(&id, "no open support case").await?;
+//!         let decision = requests.deny(&id, "no open support case", None).await?;
 //!         println!("{id}: {}", decision.decision());
 //!     }
 //!     Ok(())
@@ -37,13 +37,14 @@
 //!
 //! # Deciding safely
 //!
-//! [`RequestsClient::approve`], [`RequestsClient::deny`] and [`RequestsClient::update_status`] give a
-//! [`Decision`] (what was recorded, with the ids an audit log cites). Once a round may have been taken, nothing
-//! but the request's own status ends the call: [`Error::DecisionConflict`] when it reached another final status,
-//! [`Error::DecisionOutcomeUnknown`] when the call's bound ended with the outcome still unknown.
-//! [`RequestsClient::approve_and_wait`] and [`RequestsClient::wait_for_decision`] wait for the final status;
-//! [`RequestsClient::begin_approve`] hands back the [`Poller`] of an accepted decision ([`PollerOptions`],
-//! [`PollerStatus`], [`ResumeToken`], [`MAX_POLL_WAIT`]). A reason is at most [`MAX_REASON_LEN`] characters.
+//! [`RequestsClient::approve`], [`RequestsClient::deny`] and [`RequestsClient::update_status`] (three ways to
+//! decide, one shape: each ends with an `Option<`[`DecisionOptions`]`>`) give a [`Decision`] (what was recorded,
+//! with the ids an audit log cites). Once a round may have been taken, nothing but the request's own status ends
+//! the call: [`Error::DecisionConflict`] when it reached another final status, [`Error::DecisionOutcomeUnknown`]
+//! when the call's bound ended with the outcome still unknown. [`DecisionOptions::until_final`] also waits for
+//! the request's final status, as [`RequestsClient::wait_for_decision`] does on its own with a [`Poller`]
+//! ([`PollerOptions`], [`PollerStatus`], [`ResumeToken`], [`MAX_POLL_WAIT`]). A reason is at most
+//! [`MAX_REASON_LEN`] characters.
 //!
 //! # Reading, paging and watching
 //!
@@ -54,15 +55,17 @@
 //! turns listings into a [`Watch`] of [`WatchEvent`]s ([`WatchOptions`], at most every [`MIN_WATCH_INTERVAL`]).
 //! The models are in [`models`].
 //!
-//! # Tenant-wide
+//! # Every subscription
 //!
-//! [`CustomerLockboxClient::tenant_requests`] lists the requests of every subscription the caller can see
-//! ([`SubscriptionsClient`], [`SubscriptionState`]) as one stream of [`TenantItem`]s ([`TenantOptions`],
-//! [`TenantRequests`], [`TenantSummary`], [`SubscriptionRequest`], [`SubscriptionFailure`], [`FailureKind`],
-//! [`DEFAULT_TENANT_CONCURRENCY`]); [`CustomerLockboxClient::find_request`] finds one request anywhere; and
-//! [`CustomerLockboxClient::tenant_watch`] watches them all ([`TenantWatch`], [`TenantWatchEvent`],
-//! [`TenantWatchOptions`], [`DEFAULT_SUBSCRIPTIONS_REFRESH`]). The tenant's own Lockbox opt-in is the
-//! [`TenantClient`]; the provider's operation catalogue the [`OperationsClient`] ([`OperationsListOptions`]).
+//! [`CustomerLockboxClient::all_requests`] lists the requests of every subscription the caller can see
+//! ([`SubscriptionsClient`], [`SubscriptionState`]) as one stream of [`AllRequestsItem`]s ([`AllRequestsOptions`],
+//! [`AllRequests`], [`AllRequestsSummary`], [`SubscriptionRequest`], [`SubscriptionFailure`], [`FailureKind`],
+//! [`DEFAULT_ALL_REQUESTS_CONCURRENCY`]); [`CustomerLockboxClient::find_request`] finds one request anywhere
+//! ([`FindRequestOptions`]); and
+//! [`CustomerLockboxClient::watch_all_requests`] watches them all ([`AllRequestsWatch`], [`AllRequestsWatchEvent`],
+//! [`AllRequestsWatchOptions`], [`DEFAULT_SUBSCRIPTIONS_REFRESH`]). "Tenant" means one thing only: the tenant's
+//! own Lockbox opt-in, the [`TenantClient`]. The provider's operation catalogue is the [`OperationsClient`]
+//! ([`OperationsListOptions`]).
 //!
 //! # Errors, retries and limits
 //!
@@ -115,13 +118,14 @@ mod validate;
 mod watch;
 
 pub use across::{
-    DEFAULT_SUBSCRIPTIONS_REFRESH, DEFAULT_TENANT_CONCURRENCY, FailureKind, SubscriptionFailure, SubscriptionRequest,
-    TenantItem, TenantOptions, TenantRequests, TenantSummary, TenantWatch, TenantWatchEvent, TenantWatchOptions,
+    AllRequests, AllRequestsItem, AllRequestsOptions, AllRequestsSummary, AllRequestsWatch, AllRequestsWatchEvent,
+    AllRequestsWatchOptions, DEFAULT_ALL_REQUESTS_CONCURRENCY, DEFAULT_SUBSCRIPTIONS_REFRESH, FailureKind,
+    FindRequestOptions, SubscriptionFailure, SubscriptionRequest,
 };
 pub use auth::StaticTokenCredential;
 pub use client::CustomerLockboxClient;
 pub use cloud::Audience;
-pub use decision::Decision;
+pub use decision::{Decision, DecisionOptions};
 pub use error::{ArmAdditionalInfo, ArmErrorDetail, Error, Result, ServiceError, TransportKind};
 pub use listing::{RequestFilter, RequestsListOptions};
 pub use operations::{OperationsClient, OperationsListOptions};

@@ -70,7 +70,7 @@ impl LockboxRequestResponseProperties {
     /// The ARM resource ids the access would cover: `resourceIds` split at commas, trimmed, empties dropped.
     ///
     /// ```
-    /// # use azure_customer_lockbox::models::LockboxRequestResponseProperties;
+    /// use azure_customer_lockbox::models::LockboxRequestResponseProperties;
     /// let p = LockboxRequestResponseProperties {
     ///     resource_ids: Some("/subscriptions/s/resourceGroups/a, /subscriptions/s/resourceGroups/b".into()),
     ///     ..Default::default()
@@ -105,7 +105,7 @@ impl LockboxRequestResponseProperties {
 /// decimal text. [`hours`](Self::hours) reads the hours when the text is a whole number.
 ///
 /// ```
-/// # use azure_customer_lockbox::models::AccessDuration;
+/// use azure_customer_lockbox::models::AccessDuration;
 /// let d: AccessDuration = serde_json::from_str("8").unwrap();
 /// assert_eq!((d.as_str(), d.hours()), ("8", Some(8)));
 /// let d: AccessDuration = serde_json::from_str(r#""Support request lifetime""#).unwrap();

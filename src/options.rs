@@ -32,7 +32,7 @@ pub const DEFAULT_MAX_RESPONSE_BODY: usize = 16 << 20;
 ///     per_try_timeout: Some(Duration::from_secs(20)),
 ///     ..Default::default()
 /// };
-/// # let _ = options;
+/// assert_eq!(options.application_id.as_deref(), Some("lockbox-bot"));
 /// ```
 #[derive(Clone)]
 pub struct CustomerLockboxClientOptions {
@@ -59,7 +59,7 @@ pub struct CustomerLockboxClientOptions {
     /// Time limit for a whole call, retries and waits included; exceeding it gives [`Error::Timeout`]. The
     /// default is `None`: the retry budget bounds a call. A decision cut by it while on its way is not reported
     /// as a timeout: the SDK reads the request to learn whether it was taken (see
-    /// [`RequestsClient::begin_update_status`](crate::RequestsClient::begin_update_status)).
+    /// [`RequestsClient::update_status`](crate::RequestsClient::update_status)).
     pub timeout: Option<Duration>,
     /// Your application's name, put in front of the `User-Agent`: at most 24 characters, no spaces. The
     /// default is `None`.

@@ -255,12 +255,15 @@ impl<T> FusedStream for PageStream<T> {
 /// needed), or use it as a [`futures::Stream`][Stream]:
 ///
 /// ```no_run
-/// # async fn demo(requests: azure_customer_lockbox::RequestsClient) -> azure_customer_lockbox::Result<()> {
-/// let mut pending = requests.list_pending();
-/// while let Some(request) = pending.try_next().await? {
-///     println!("{:?} {:?}", request.name, request.status());
+/// use azure_customer_lockbox::{RequestsClient, Result};
+///
+/// async fn print_pending(requests: RequestsClient) -> Result<()> {
+///     let mut pending = requests.list_pending();
+///     while let Some(request) = pending.try_next().await? {
+///         println!("{:?} {:?}", request.name, request.status());
+///     }
+///     Ok(())
 /// }
-/// # Ok(()) }
 /// ```
 ///
 /// [Stream]: https://docs.rs/futures/0.3/futures/stream/trait.Stream.html

@@ -4,11 +4,11 @@ use std::sync::Arc;
 
 use crate::{
     core::Core,
-    decision::{self, Bound, Decision, Order},
+    decision::{self, Bound, Decision, DecisionOptions, Order},
     error::{Error, Result},
     generated::{self, ClientRequestsExt},
     listing::{RequestFilter, RequestsListOptions},
-    models::{Approval, LockboxRequestResponse, RequestListResult},
+    models::{LockboxRequestResponse, RequestListResult},
     operation::Operation,
     pager::{Fetch, Links, Pager},
     poller::{Poller, PollerOptions},
@@ -108,71 +108,80 @@ impl RequestsClient {
         self.list(Some(RequestsListOptions::filter(RequestFilter::status(LockboxRequestStatus::Pending))))
     }
 
-    /// Approves a pending request. See [`update_status`](Self::update_status).
+    /// Approves a pending request, exactly once. See [`update_status`](Self::update_status).
     ///
     /// # Errors
     /// As [`update_status`](Self::update_status).
-    pub async fn approve(&self, request_id: &str, reason: &str) -> Result<Decision> {
-        self.update_status(request_id, ApprovalDecision::Approve, reason).await
+    pub async fn approve(&self, request_id: &str, reason: &str, options: Option<DecisionOptions>) -> Result<Decision> {
+        self.update_status(request_id, ApprovalDecision::Approve, reason, options).await
     }
 
-    /// Denies a pending request. See [`update_status`](Self::update_status).
+    /// Denies a pending request, exactly once. See [`update_status`](Self::update_status).
     ///
     /// # Errors
     /// As [`update_status`](Self::update_status).
-    pub async fn deny(&self, request_id: &str, reason: &str) -> Result<Decision> {
-        self.update_status(request_id, ApprovalDecision::Deny, reason).await
-    }
-
-    /// Starts approving a pending request. See [`begin_update_status`](Self::begin_update_status).
-    ///
-    /// # Errors
-    /// As [`begin_update_status`](Self::begin_update_status).
-    pub async fn begin_approve(&self, request_id: &str, reason: &str) -> Result<Poller<Approval>> {
-        self.begin_update_status(request_id, ApprovalDecision::Approve, reason).await
-    }
-
-    /// Starts denying a pending request. See [`begin_update_status`](Self::begin_update_status).
-    ///
-    /// # Errors
-    /// As [`begin_update_status`](Self::begin_update_status).
-    pub async fn begin_deny(&self, request_id: &str, reason: &str) -> Result<Poller<Approval>> {
-        self.begin_update_status(request_id, ApprovalDecision::Deny, reason).await
+    pub async fn deny(&self, request_id: &str, reason: &str, options: Option<DecisionOptions>) -> Result<Decision> {
+        self.update_status(request_id, ApprovalDecision::Deny, reason, options).await
     }
 
     /// Records a decision on a pending request (`Requests_UpdateStatus`), exactly once, waits for the service
-    /// to accept it (an answer of `202 Accepted` is polled with default [`PollerOptions`]), and says what the
-    /// service recorded: a [`Decision`] carries the [`Approval`], the `x-ms-request-id` and
+    /// to accept it (an answer of `202 Accepted` is followed with [`DecisionOptions::follow`]), and says what the
+    /// service recorded: a [`Decision`] carries the [`Approval`](crate::models::Approval), the `x-ms-request-id` and
     /// `x-ms-correlation-request-id` of the call the service recorded, the number of attempts, and whether the
-    /// outcome was learned by reading the request. See [`begin_update_status`](Self::begin_update_status) for
-    /// how retries are made safe.
+    /// outcome was learned by reading the request. With [`DecisionOptions::until_final`], it then also waits
+    /// until the request's status is final ([`Decision::request`]).
+    ///
+    /// A decision is not blindly resent after it may have reached the service: after a 500, 502 or 504, a read
+    /// timeout, a connection lost once the request was sent, or the client's `timeout` passing while it was on
+    /// its way, the SDK reads the request instead. If its status already reflects the decision
+    /// (`Approving`/`Approved` for an approval, `Denying`/`Denied` for a denial), the call succeeds; if it is
+    /// still `Pending` (read twice, the service given time to show it), the decision is sent again; on another
+    /// final status the call fails with [`Error::DecisionConflict`] carrying it. Throttling (429), 503 and
+    /// refused connections, which guarantee nothing was done, are retried as usual. If the request cannot be
+    /// read either, the call fails with [`Error::DecisionOutcomeUnknown`]: it never reports a plain failure for a
+    /// decision that may have been taken. A success status whose body is lost or undecodable counts as the
+    /// decision taken.
     ///
     /// An accepted decision whose progress cannot be followed to its end (its polling fails, its polling URL is
-    /// missing or on another host than the endpoint, its final answer shows no decision) is not a failure: the
-    /// request is read, and the call succeeds when its status reflects the decision, fails with
-    /// [`Error::DecisionConflict`] on another final status, or with [`Error::DecisionOutcomeUnknown`] when it
-    /// is still `Pending` or cannot be read. The client's `timeout`, when set, bounds the whole call: tries,
-    /// resends, polling and reconciling reads.
+    /// missing or on another host than the endpoint, its final answer shows no decision) is not a failure
+    /// either: the request is read as above. The client's `timeout`, when set, bounds the whole call: tries,
+    /// resends, polling and reconciling reads (and, with `until_final`, that wait's own timeout does too).
     ///
     /// # Errors
-    /// As [`begin_update_status`](Self::begin_update_status); [`Error::OperationFailed`] when the accepted
-    /// operation ends as `Failed` or `Canceled`.
-    pub async fn update_status(&self, request_id: &str, decision: ApprovalDecision, reason: &str) -> Result<Decision> {
-        let bound = Bound::new([self.core.pipeline().settings().call_timeout]);
-        self.decide(request_id, decision, reason, bound, PollerOptions::default()).await
-    }
-
-    /// Checks the arguments, then records the decision within `bound`, following a `202` with `options`.
-    async fn decide(
+    /// [`Error::InvalidArgument`] for a bad id or an empty, overlong or control-character reason, before
+    /// sending; [`Error::DecisionConflict`] and [`Error::DecisionOutcomeUnknown`] as above; a [`Error::Service`]
+    /// 409 whose [`current_status`](Error::current_status) tells where the request stands when it was not
+    /// pending; [`Error::OperationFailed`] when the accepted operation ends as `Failed` or `Canceled`; with
+    /// `until_final`, [`Error::Timeout`] when the request is not final in time.
+    pub async fn update_status(
         &self,
         request_id: &str,
         decision: ApprovalDecision,
         reason: &str,
-        bound: Bound,
-        options: PollerOptions,
+        options: Option<DecisionOptions>,
     ) -> Result<Decision> {
-        let order = self.order(request_id, decision, reason)?;
-        decision::decide(&self.core, order, bound, options).await
+        let DecisionOptions { follow, until_final } = options.unwrap_or_default();
+        let order = self.order(request_id, decision.clone(), reason)?;
+        let call_timeout = self.core.pipeline().settings().call_timeout;
+        let Some(wait) = until_final else {
+            return decision::decide(&self.core, order, Bound::new([call_timeout]), follow).await;
+        };
+        // The wait's timeout (and the client's) bounds the decision's step too, reconciling read included.
+        let started = tokio::time::Instant::now();
+        let bound = Bound::new([call_timeout, wait.timeout]);
+        let mut recorded = decision::decide(&self.core, order, bound, follow).await?;
+        let timeout = wait.timeout.map(|limit| limit.saturating_sub(started.elapsed()));
+        let request = self.wait_for_decision(request_id, Some(PollerOptions { timeout, ..wait }))?.await?;
+        let status = request.status().cloned().unwrap_or(LockboxRequestStatus::Unknown);
+        if !status.reflects(&decision) {
+            return Err(Error::DecisionConflict {
+                request_id: request_id.to_owned(),
+                decision,
+                current_status: status,
+            });
+        }
+        recorded.request = Some(Box::new(request));
+        Ok(recorded)
     }
 
     /// The decision to send on this client's subscription, its arguments checked, or why they are refused.
@@ -183,34 +192,6 @@ impl RequestsClient {
             return Err(Error::invalid("decision", format!("{value:?} is not a decision this SDK can send")));
         }
         Ok(Order { subscription_id: &self.subscription_id, request_id, decision, reason })
-    }
-
-    /// Starts recording a decision on a pending request (`Requests_UpdateStatus`), exactly once, and returns a
-    /// [`Poller`] for it: ready at once when the service answers 200, polled when it answers 202.
-    ///
-    /// A decision is not blindly resent after it may have reached the service: after a 500, 502 or 504, a read
-    /// timeout, a connection lost once the request was sent, or the client's `timeout` passing while it was on
-    /// its way, the SDK reads the request instead. If its status
-    /// already reflects the decision (`Approving`/`Approved` for an approval, `Denying`/`Denied` for a denial),
-    /// the call succeeds; if it is still `Pending`, the decision is sent again; otherwise the call fails with
-    /// [`Error::DecisionConflict`] carrying the status. Throttling (429), 503 and refused connections, which
-    /// guarantee nothing was done, are retried as usual. If the request cannot be read either, the call fails
-    /// with [`Error::DecisionOutcomeUnknown`]: it never reports a plain failure for a decision that may have
-    /// been taken. A success status whose body is lost or undecodable counts as the decision taken: the poller
-    /// is ready with the decision and reason that were sent.
-    ///
-    /// # Errors
-    /// [`Error::InvalidArgument`] for a bad id or an empty, overlong or control-character reason, before
-    /// sending; [`Error::DecisionConflict`] and [`Error::DecisionOutcomeUnknown`] as above; a [`Error::Service`] 409 whose
-    /// [`current_status`](Error::current_status) tells where the request stands when it was not pending.
-    pub async fn begin_update_status(
-        &self,
-        request_id: &str,
-        decision: ApprovalDecision,
-        reason: &str,
-    ) -> Result<Poller<Approval>> {
-        let order = self.order(request_id, decision, reason)?;
-        decision::record(&self.core, order).await
     }
 
     /// Waits until a request's status is final (`Approved`, `Denied`, `Expired`, ...; see
@@ -239,86 +220,40 @@ impl RequestsClient {
         Ok(Poller::for_request(&self.core, url.into())?.with_options(options.unwrap_or_default()))
     }
 
-    /// Approves a request, then waits until its status is final; the options' timeout covers both steps.
-    ///
-    /// # Errors
-    /// As [`update_status`](Self::update_status) and [`wait_for_decision`](Self::wait_for_decision);
-    /// [`Error::DecisionConflict`] when the request ends in a status that does not reflect the approval.
-    pub async fn approve_and_wait(
-        &self,
-        request_id: &str,
-        reason: &str,
-        options: Option<PollerOptions>,
-    ) -> Result<LockboxRequestResponse> {
-        self.decide_and_wait(request_id, ApprovalDecision::Approve, reason, options.unwrap_or_default()).await
-    }
-
-    /// Denies a request, then waits until its status is final; the options' timeout covers both steps.
-    ///
-    /// # Errors
-    /// As [`approve_and_wait`](Self::approve_and_wait).
-    pub async fn deny_and_wait(
-        &self,
-        request_id: &str,
-        reason: &str,
-        options: Option<PollerOptions>,
-    ) -> Result<LockboxRequestResponse> {
-        self.decide_and_wait(request_id, ApprovalDecision::Deny, reason, options.unwrap_or_default()).await
-    }
-
-    async fn decide_and_wait(
-        &self,
-        request_id: &str,
-        decision: ApprovalDecision,
-        reason: &str,
-        options: PollerOptions,
-    ) -> Result<LockboxRequestResponse> {
-        let started = tokio::time::Instant::now();
-        // The options' timeout (and the client's) bounds the decision's step too, reconciling read included.
-        let bound = Bound::new([self.core.pipeline().settings().call_timeout, options.timeout]);
-        self.decide(request_id, decision.clone(), reason, bound, options.clone()).await?;
-        let timeout = options.timeout.map(|limit| limit.saturating_sub(started.elapsed()));
-        let request = self.wait_for_decision(request_id, Some(PollerOptions { timeout, ..options }))?.await?;
-        let status = request.status().cloned().unwrap_or(LockboxRequestStatus::Unknown);
-        if status.reflects(&decision) {
-            Ok(request)
-        } else {
-            Err(Error::DecisionConflict { request_id: request_id.to_owned(), decision, current_status: status })
-        }
-    }
-
     /// Watches the requests: lists them (every page) every [`WatchOptions::interval`], with jitter, and yields
     /// a [`WatchEvent`](crate::WatchEvent) for each request that appeared, changed status or disappeared since
     /// the previous listing. Sends nothing until the watch is polled; dropping it stops it (no background
     /// task). Failed listings are retried with backoff. A transient failure is yielded as `WatchEvent::Error`
     /// only after [`WatchOptions::max_consecutive_failures`] in a row, any other (e.g. a 403) at once; the
-    /// watch then goes on. See [`Watch`].
+    /// watch then goes on. `None` takes the default [`WatchOptions`]. See [`Watch`].
     ///
     /// ```no_run
     /// use std::time::Duration;
-    /// use azure_customer_lockbox::{RequestFilter, WatchEvent, WatchOptions, models::LockboxRequestStatus};
+    /// use azure_customer_lockbox::{
+    ///     RequestFilter, RequestsClient, WatchEvent, WatchOptions, models::LockboxRequestStatus,
+    /// };
     ///
-    /// # async fn demo(requests: azure_customer_lockbox::RequestsClient) {
-    /// let mut watch = requests.watch(WatchOptions {
-    ///     interval: Duration::from_secs(60),
-    ///     filter: Some(RequestFilter::status(LockboxRequestStatus::Pending)),
-    ///     ..Default::default()
-    /// });
-    /// loop {
-    ///     match watch.next_event().await {
-    ///         WatchEvent::New(request) => println!("new request {:?}", request.request_id()),
-    ///         WatchEvent::StatusChanged { request, old, new } => {
-    ///             println!("{:?}: {old} -> {new}", request.request_id())
+    /// async fn watch_pending(requests: RequestsClient) {
+    ///     let mut watch = requests.watch(Some(WatchOptions {
+    ///         interval: Duration::from_secs(60),
+    ///         filter: Some(RequestFilter::status(LockboxRequestStatus::Pending)),
+    ///         ..Default::default()
+    ///     }));
+    ///     loop {
+    ///         match watch.next_event().await {
+    ///             WatchEvent::New(request) => println!("new request {:?}", request.request_id()),
+    ///             WatchEvent::StatusChanged { request, old, new } => {
+    ///                 println!("{:?}: {old} -> {new}", request.request_id())
+    ///             }
+    ///             WatchEvent::Removed { request_id } => println!("{request_id} is no longer pending"),
+    ///             WatchEvent::Error(error) => eprintln!("listing keeps failing: {error}"),
+    ///             _ => {}
     ///         }
-    ///         WatchEvent::Removed { request_id } => println!("{request_id} is no longer pending"),
-    ///         WatchEvent::Error(error) => eprintln!("listing keeps failing: {error}"),
-    ///         _ => {}
     ///     }
     /// }
-    /// # }
     /// ```
-    pub fn watch(&self, options: WatchOptions) -> Watch {
+    pub fn watch(&self, options: Option<WatchOptions>) -> Watch {
         let requests = self.clone();
-        Watch::new(move |options| requests.list(Some(options)), options)
+        Watch::new(move |options| requests.list(Some(options)), options.unwrap_or_default())
     }
 }

@@ -10,12 +10,15 @@ use crate::error::CallMeta;
 /// `Response<T>`: [`into_model`](Self::into_model) gives the model; it also derefs to it.
 ///
 /// ```no_run
-/// # async fn demo(requests: azure_customer_lockbox::RequestsClient) -> azure_customer_lockbox::Result<()> {
-/// let response = requests.get_with_response("req-1").await?;
-/// println!("x-ms-request-id {:?}, {} attempt(s)", response.service_request_id(), response.attempts());
-/// let request = response.into_model();
-/// # let _ = request;
-/// # Ok(()) }
+/// use azure_customer_lockbox::{RequestsClient, Result};
+///
+/// async fn read(requests: RequestsClient) -> Result<()> {
+///     let response = requests.get_with_response("req-1").await?;
+///     println!("x-ms-request-id {:?}, {} attempt(s)", response.service_request_id(), response.attempts());
+///     let request = response.into_model();
+///     println!("{:?}", request.status());
+///     Ok(())
+/// }
 /// ```
 #[derive(Clone, Debug)]
 pub struct Response<T> {

@@ -1,13 +1,15 @@
 //! Whether a tenant has Customer Lockbox on, and switching it (`Get_TenantOptedIn`, `Post_EnableLockbox`,
 //! `Post_DisableLockbox`).
 
+use futures::future::BoxFuture;
+
 use crate::{
     core::Core,
     error::Result,
     generated::{self, ClientTenantExt},
     models::TenantOptInResponse,
     operation::Operation,
-    poller::{Expect, Poller},
+    poller::{Expect, Poller, PollerOptions},
     validate,
 };
 
@@ -47,25 +49,24 @@ impl TenantClient {
     }
 
     /// Turns Customer Lockbox on for the caller's tenant (`Post_EnableLockbox`) and waits until it is done,
-    /// whether the service answers at once or with `202 Accepted` (polled with default [`PollerOptions`](crate::PollerOptions)).
-    /// Safe to repeat.
+    /// whether the service answers at once or with `202 Accepted` (polled with `options`, default
+    /// [`PollerOptions`]). Safe to repeat.
     ///
     /// # Errors
     /// As any call; [`Error::OperationFailed`](crate::Error::OperationFailed) when the operation ends as `Failed`
     /// or `Canceled`.
-    pub async fn enable(&self) -> Result<()> {
-        self.begin_enable().await?.await
+    pub async fn enable(&self, options: Option<PollerOptions>) -> Result<()> {
+        self.begin_enable(options).await
     }
 
-    /// Starts turning Customer Lockbox on (`Post_EnableLockbox`) and returns a [`Poller`] to await or watch.
+    /// A [`Poller`] that turns Customer Lockbox on (`Post_EnableLockbox`) when it is first polled or awaited,
+    /// then follows the operation: nothing is sent before (azure_core's `begin_*` style). Await it for the
+    /// result, or use it as a stream of statuses.
     ///
-    /// # Errors
-    /// As any call; a 202 without a polling header, or with a polling URL off the endpoint, is an error.
-    pub async fn begin_enable(&self) -> Result<Poller<()>> {
-        let send = |api: generated::Client| async move {
-            api.post_enable_lockbox().api_version(self.core.api_version()).send().await
-        };
-        Poller::start(&self.core, Operation::PostEnableLockbox, send, Expect::Nothing).await.0
+    /// Its errors are [`enable`](Self::enable)'s; a 202 without a polling header, or with a polling URL off the
+    /// endpoint, is one.
+    pub fn begin_enable(&self, options: Option<PollerOptions>) -> Poller<()> {
+        self.begin(Operation::PostEnableLockbox, options)
     }
 
     /// Turns Customer Lockbox off for the caller's tenant (`Post_DisableLockbox`) and waits until it is done,
@@ -73,18 +74,33 @@ impl TenantClient {
     ///
     /// # Errors
     /// As [`enable`](Self::enable).
-    pub async fn disable(&self) -> Result<()> {
-        self.begin_disable().await?.await
+    pub async fn disable(&self, options: Option<PollerOptions>) -> Result<()> {
+        self.begin_disable(options).await
     }
 
-    /// Starts turning Customer Lockbox off (`Post_DisableLockbox`) and returns a [`Poller`] to await or watch.
-    ///
-    /// # Errors
-    /// As [`begin_enable`](Self::begin_enable).
-    pub async fn begin_disable(&self) -> Result<Poller<()>> {
-        let send = |api: generated::Client| async move {
-            api.post_disable_lockbox().api_version(self.core.api_version()).send().await
+    /// A [`Poller`] that turns Customer Lockbox off (`Post_DisableLockbox`), as
+    /// [`begin_enable`](Self::begin_enable) does.
+    pub fn begin_disable(&self, options: Option<PollerOptions>) -> Poller<()> {
+        self.begin(Operation::PostDisableLockbox, options)
+    }
+
+    /// The lazy poller of `op` (`Post_EnableLockbox` or `Post_DisableLockbox`).
+    fn begin(&self, op: Operation, options: Option<PollerOptions>) -> Poller<()> {
+        let core = self.core.clone();
+        let start = move || -> BoxFuture<'static, Result<Poller<()>>> {
+            Box::pin(async move {
+                let api_version = core.api_version();
+                let send = |api: generated::Client| async move {
+                    match op {
+                        Operation::PostDisableLockbox => {
+                            api.post_disable_lockbox().api_version(api_version).send().await
+                        }
+                        _ => api.post_enable_lockbox().api_version(api_version).send().await,
+                    }
+                };
+                Poller::start(&core, op, send, Expect::Nothing).await.0
+            })
         };
-        Poller::start(&self.core, Operation::PostDisableLockbox, send, Expect::Nothing).await.0
+        Poller::lazy(start).with_options(options.unwrap_or_default())
     }
 }

@@ -45,7 +45,7 @@ pub const MIN_WATCH_INTERVAL: Duration = Duration::from_millis(1);
 ///     filter: Some(RequestFilter::status(LockboxRequestStatus::Pending)),
 ///     ..Default::default()
 /// };
-/// # let _ = options;
+/// assert_eq!(options.interval, Duration::from_secs(60));
 /// ```
 #[derive(Clone, Debug)]
 pub struct WatchOptions {

@@ -76,7 +76,7 @@ async fn a_failing_credential_is_asked_once_by_concurrent_calls_which_all_get_it
     let started = tokio::time::Instant::now();
     let calls = (0..8).map(|_| {
         let client = client.clone();
-        tokio::spawn(async move { client.tenant().enable().await })
+        tokio::spawn(async move { client.tenant().enable(None).await })
     });
     let results = futures::future::join_all(calls).await;
     assert_eq!(credential.calls(), 1, "one credential call for the eight waiting calls");
@@ -88,7 +88,7 @@ async fn a_failing_credential_is_asked_once_by_concurrent_calls_which_all_get_it
     }
 
     // The failure is not cached: the next caller asks again.
-    let error = client.tenant().enable().await.unwrap_err();
+    let error = client.tenant().enable(None).await.unwrap_err();
     assert!(error.to_string().contains("credential down #2"), "{error}");
     assert_eq!(credential.calls(), 2);
 }
@@ -100,15 +100,15 @@ async fn a_token_shorter_lived_than_the_refresh_margin_is_used_until_half_its_li
     // Four minutes: less than the five-minute margin. The margin becomes half the lifetime, two minutes.
     let credential = Numbered::new(Duration::ZERO, AzDuration::minutes(4), false);
     let client = CustomerLockboxClient::new(credential.clone(), Some(paused_options(&server.uri()))).unwrap();
-    client.tenant().enable().await.unwrap();
-    client.tenant().enable().await.unwrap();
+    client.tenant().enable(None).await.unwrap();
+    client.tenant().enable(None).await.unwrap();
     assert_eq!(credential.calls(), 1, "a four-minute token is not fetched again at once");
     tokio::time::advance(Duration::from_secs(115)).await;
-    client.tenant().enable().await.unwrap();
+    client.tenant().enable(None).await.unwrap();
     assert_eq!(credential.calls(), 1, "nor before half its lifetime has passed");
     tokio::time::advance(Duration::from_secs(10)).await;
-    client.tenant().enable().await.unwrap();
-    client.tenant().enable().await.unwrap();
+    client.tenant().enable(None).await.unwrap();
+    client.tenant().enable(None).await.unwrap();
     assert_eq!(credential.calls(), 2, "past half its lifetime it is refreshed, once");
     let sent = sent_tokens(&server.received_requests().await.unwrap());
     assert_eq!(sent, ["token-1", "token-1", "token-1", "token-2", "token-2"].map(|t| format!("Bearer {t}")));
@@ -144,12 +144,12 @@ async fn a_late_401_does_not_drop_a_token_refreshed_since() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     // Meanwhile token-1 is refused and token-2 fetched and used.
-    assert_eq!(client.tenant().enable().await.unwrap_err().status().unwrap().as_u16(), 401);
-    client.tenant().enable().await.unwrap();
+    assert_eq!(client.tenant().enable(None).await.unwrap_err().status().unwrap().as_u16(), 401);
+    client.tenant().enable(None).await.unwrap();
     assert_eq!(credential.calls(), 2);
     // Then the slow call's 401 arrives: it was about token-1, not token-2.
     assert_eq!(slow.await.unwrap().unwrap_err().status().unwrap().as_u16(), 401);
-    client.tenant().enable().await.unwrap();
+    client.tenant().enable(None).await.unwrap();
     assert_eq!(credential.calls(), 2, "token-2 is still cached after the late 401 about token-1");
     let sent = sent_tokens(&server.received_requests().await.unwrap());
     assert_eq!(sent, ["token-1", "token-1", "token-2", "token-2"].map(|t| format!("Bearer {t}")));

@@ -488,8 +488,11 @@ async fn check(
     let started = Instant::now();
     service.lock().unwrap().models.insert(id.clone(), Model::new(schedule.clone(), started));
     let requests = client(address, schedule.timeout, http).requests(SUB).unwrap();
-    let result =
-        if schedule.approve { requests.approve(&id, "scheduled").await } else { requests.deny(&id, "scheduled").await };
+    let result = if schedule.approve {
+        requests.approve(&id, "scheduled", None).await
+    } else {
+        requests.deny(&id, "scheduled", None).await
+    };
     let elapsed = started.elapsed();
     // Let everything the schedule still holds happen (late rounds, operations, the rival).
     tokio::time::sleep(Duration::from_secs(600)).await;

@@ -70,7 +70,7 @@ async fn a_resend_whose_accepted_operation_fails_after_an_uncertain_round_is_rea
     let reads = Sequence::new(vec![read("Pending"), read("Pending"), read("Approved")]);
     Mock::given(method("GET")).and(path(format!("{REQUESTS}/req"))).respond_with(reads).mount(&server).await;
 
-    let decision = client(&server.uri()).requests(SUB).unwrap().approve("req", "ok").await.unwrap();
+    let decision = client(&server.uri()).requests(SUB).unwrap().approve("req", "ok", None).await.unwrap();
     assert_eq!(decision.decision(), &ApprovalDecision::Approve);
     assert!(decision.reconciled(), "learned by reading the request");
     assert_eq!(count(&server, "POST", "/updateApproval").await, 2, "the cut round and one resend");
@@ -89,7 +89,7 @@ async fn an_accepted_decision_with_a_foreign_polling_url_is_read_until_it_leaves
         decisions_server(vec![foreign], vec![read("Pending"), read("Pending"), read("Pending"), read("Approved")])
             .await;
     let started = tokio::time::Instant::now();
-    let decision = client(&server.uri()).requests(SUB).unwrap().approve("req", "ok").await.unwrap();
+    let decision = client(&server.uri()).requests(SUB).unwrap().approve("req", "ok", None).await.unwrap();
     assert_eq!(decision.decision(), &ApprovalDecision::Approve);
     assert!(decision.reconciled());
     assert_eq!(count(&server, "POST", "/updateApproval").await, 1, "never resent while it may still land");
@@ -103,7 +103,7 @@ async fn an_accepted_decision_with_a_foreign_polling_url_is_read_until_it_leaves
 async fn a_denial_answered_with_approve_is_reconciled_by_a_read() {
     let approve = ResponseTemplate::new(200).set_body_json(json!({"status": "Approve", "reason": "?"}));
     let server = decisions_server(vec![approve.clone()], vec![read("Approved")]).await;
-    match client(&server.uri()).requests(SUB).unwrap().deny("req", "no").await.unwrap_err() {
+    match client(&server.uri()).requests(SUB).unwrap().deny("req", "no", None).await.unwrap_err() {
         Error::DecisionConflict { decision, current_status, .. } => {
             assert_eq!(decision, ApprovalDecision::Deny);
             assert_eq!(current_status, LockboxRequestStatus::Approved);
@@ -114,7 +114,7 @@ async fn a_denial_answered_with_approve_is_reconciled_by_a_read() {
 
     // The same answer while the request shows the denial: the denial was recorded.
     let server = decisions_server(vec![approve], vec![read("Denied")]).await;
-    let decision = client(&server.uri()).requests(SUB).unwrap().deny("req", "no").await.unwrap();
+    let decision = client(&server.uri()).requests(SUB).unwrap().deny("req", "no", None).await.unwrap();
     assert_eq!(decision.decision(), &ApprovalDecision::Deny, "what was sent, not what the answer named");
     assert!(decision.reconciled());
 }
@@ -128,7 +128,7 @@ async fn a_reconciling_read_with_no_status_or_one_not_final_is_read_again() {
         vec![read_without_status(), read("Initializing"), read("Escalated"), read("Approving")],
     )
     .await;
-    let decision = client(&server.uri()).requests(SUB).unwrap().approve("req", "ok").await.unwrap();
+    let decision = client(&server.uri()).requests(SUB).unwrap().approve("req", "ok", None).await.unwrap();
     assert_eq!(decision.decision(), &ApprovalDecision::Approve);
     assert!(decision.reconciled());
     assert_eq!(count(&server, "POST", "/updateApproval").await, 1, "not Pending: never resent");
@@ -136,7 +136,7 @@ async fn a_reconciling_read_with_no_status_or_one_not_final_is_read_again() {
 
     // No status until the bound ends: the outcome is unknown, not a conflict.
     let server = decisions_server(vec![ResponseTemplate::new(502)], vec![read_without_status()]).await;
-    match client(&server.uri()).requests(SUB).unwrap().approve("req", "ok").await.unwrap_err() {
+    match client(&server.uri()).requests(SUB).unwrap().approve("req", "ok", None).await.unwrap_err() {
         Error::DecisionOutcomeUnknown { decision, .. } => assert_eq!(decision, ApprovalDecision::Approve),
         other => panic!("{other:?}"),
     }
@@ -159,7 +159,7 @@ async fn reconciling_reads_that_keep_failing_end_under_the_longest_timeout() {
         ..CustomerLockboxClientOptions::for_endpoint(server.uri()).unwrap()
     };
     let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap();
-    match client.requests(SUB).unwrap().approve("req", "ok").await.unwrap_err() {
+    match client.requests(SUB).unwrap().approve("req", "ok", None).await.unwrap_err() {
         Error::DecisionOutcomeUnknown { source, .. } => assert_eq!(source.status().map(|s| s.as_u16()), Some(503)),
         other => panic!("{other:?}"),
     }
@@ -177,7 +177,7 @@ async fn a_tiny_retry_after_does_not_make_the_reads_a_busy_loop() {
     reads.push(read("Approved"));
     let server = decisions_server(vec![foreign], reads).await;
     let started = tokio::time::Instant::now();
-    client(&server.uri()).requests(SUB).unwrap().approve("req", "ok").await.unwrap();
+    client(&server.uri()).requests(SUB).unwrap().approve("req", "ok", None).await.unwrap();
     assert_eq!(count(&server, "GET", "/req").await, 11);
     assert!(started.elapsed() >= Duration::from_secs(10), "{:?}", started.elapsed());
 }

@@ -7,7 +7,8 @@ mod common;
 use std::time::Duration;
 
 use azure_customer_lockbox::{
-    CustomerLockboxClient, CustomerLockboxClientOptions, Error, ExponentialRetryOptions, PollerOptions, RetryOptions,
+    CustomerLockboxClient, CustomerLockboxClientOptions, DecisionOptions, Error, ExponentialRetryOptions,
+    PollerOptions, RetryOptions,
     models::{ApprovalDecision, LockboxRequestStatus},
 };
 use common::*;
@@ -81,7 +82,8 @@ async fn a_refusal_without_current_status_after_an_uncertain_try_is_reconciled_b
             vec![read("Pending"), read("Pending"), read("Approved")],
         )
         .await;
-        let decision = client(&server.uri(), policy(3)).requests(SUB).unwrap().approve("req", "ok").await.unwrap();
+        let decision =
+            client(&server.uri(), policy(3)).requests(SUB).unwrap().approve("req", "ok", None).await.unwrap();
         assert_eq!(decision.decision(), &ApprovalDecision::Approve, "{refusal}");
         assert!(decision.reconciled(), "{refusal}");
         assert_eq!(count(&server, "POST", "/updateApproval").await, 2, "{refusal}");
@@ -92,7 +94,7 @@ async fn a_refusal_without_current_status_after_an_uncertain_try_is_reconciled_b
             vec![read("Pending"), read("Pending"), read("Expired")],
         )
         .await;
-        match client(&server.uri(), policy(3)).requests(SUB).unwrap().approve("req", "ok").await.unwrap_err() {
+        match client(&server.uri(), policy(3)).requests(SUB).unwrap().approve("req", "ok", None).await.unwrap_err() {
             Error::DecisionConflict { current_status, .. } => assert_eq!(current_status, LockboxRequestStatus::Expired),
             other => panic!("{refusal}: {other:?}"),
         }
@@ -102,7 +104,7 @@ async fn a_refusal_without_current_status_after_an_uncertain_try_is_reconciled_b
             vec![read("Pending"), read("Pending"), ResponseTemplate::new(404)],
         )
         .await;
-        match client(&server.uri(), policy(3)).requests(SUB).unwrap().approve("req", "ok").await.unwrap_err() {
+        match client(&server.uri(), policy(3)).requests(SUB).unwrap().approve("req", "ok", None).await.unwrap_err() {
             Error::DecisionOutcomeUnknown { source, .. } => assert_eq!(source.status().unwrap().as_u16(), 404),
             other => panic!("{refusal}: {other:?}"),
         }
@@ -114,7 +116,13 @@ async fn a_refusal_without_current_status_after_an_uncertain_try_is_reconciled_b
 #[tokio::test(start_paused = true)]
 async fn without_retries_an_uncertain_try_that_reads_pending_is_an_unknown_outcome() {
     let server = decisions_server(vec![ResponseTemplate::new(504)], vec![read("Pending")]).await;
-    match client(&server.uri(), RetryOptions::none()).requests(SUB).unwrap().approve("req", "ok").await.unwrap_err() {
+    match client(&server.uri(), RetryOptions::none())
+        .requests(SUB)
+        .unwrap()
+        .approve("req", "ok", None)
+        .await
+        .unwrap_err()
+    {
         Error::DecisionOutcomeUnknown { request_id, decision, .. } => {
             assert_eq!(request_id, "req");
             assert_eq!(decision, ApprovalDecision::Approve);
@@ -132,23 +140,24 @@ async fn an_accepted_decision_whose_polling_fails_is_reconciled_by_a_read() {
     let server = decisions_server(vec![], vec![read("Approved")]).await;
     accepted_with_polls(&server, vec![ResponseTemplate::new(500)]).await;
     let requests = client(&server.uri(), policy(1)).requests(SUB).unwrap();
-    let decision = requests.approve("req", "ok").await.unwrap();
+    let decision = requests.approve("req", "ok", None).await.unwrap();
     assert_eq!(decision.decision(), &ApprovalDecision::Approve);
     assert_eq!(decision.reason(), Some("ok"));
     assert!(decision.reconciled());
     assert_eq!(count(&server, "GET", "/operations/op1").await, 2, "one poll and its retry");
     assert_eq!(count(&server, "POST", "/updateApproval").await, 1);
 
-    // The same through approve_and_wait.
-    let request = requests.approve_and_wait("req", "ok", None).await.unwrap();
-    assert_eq!(request.status(), Some(&LockboxRequestStatus::Approved));
+    // The same, waiting until the request is final.
+    let until_final = DecisionOptions { until_final: Some(PollerOptions::default()), ..Default::default() };
+    let decision = requests.approve("req", "ok", Some(until_final)).await.unwrap();
+    assert_eq!(decision.request().and_then(|r| r.status()), Some(&LockboxRequestStatus::Approved));
 }
 
 #[tokio::test(start_paused = true)]
 async fn an_accepted_decision_whose_polling_fails_and_cannot_be_read_is_an_unknown_outcome() {
     let server = decisions_server(vec![], vec![ResponseTemplate::new(503)]).await;
     accepted_with_polls(&server, vec![ResponseTemplate::new(502)]).await;
-    match client(&server.uri(), policy(1)).requests(SUB).unwrap().deny("req", "no").await.unwrap_err() {
+    match client(&server.uri(), policy(1)).requests(SUB).unwrap().deny("req", "no", None).await.unwrap_err() {
         Error::DecisionOutcomeUnknown { decision, .. } => assert_eq!(decision, ApprovalDecision::Deny),
         other => panic!("{other:?}"),
     }
@@ -163,14 +172,15 @@ async fn an_accepted_decision_with_a_foreign_or_missing_polling_url_is_reconcile
         .insert_header("Azure-AsyncOperation", "https://westus.management.azure.com/operations/op1");
     for first in [foreign, ResponseTemplate::new(202)] {
         let server = decisions_server(vec![first], vec![read("Approving")]).await;
-        let decision = client(&server.uri(), policy(3)).requests(SUB).unwrap().approve("req", "ok").await.unwrap();
+        let decision =
+            client(&server.uri(), policy(3)).requests(SUB).unwrap().approve("req", "ok", None).await.unwrap();
         assert_eq!(decision.decision(), &ApprovalDecision::Approve);
         assert!(decision.reconciled());
         assert_eq!(count(&server, "GET", "/req").await, 1, "the request was read");
     }
     // Read as another final status: a conflict, not a success.
     let server = decisions_server(vec![ResponseTemplate::new(202)], vec![read("Denied")]).await;
-    match client(&server.uri(), policy(3)).requests(SUB).unwrap().approve("req", "ok").await.unwrap_err() {
+    match client(&server.uri(), policy(3)).requests(SUB).unwrap().approve("req", "ok", None).await.unwrap_err() {
         Error::DecisionConflict { current_status, .. } => assert_eq!(current_status, LockboxRequestStatus::Denied),
         other => panic!("{other:?}"),
     }
@@ -214,7 +224,7 @@ async fn a_polling_url_on_an_allowed_origin_is_followed_with_the_token() {
     )
     .await;
     let requests = client_polling(&server.uri(), &[&regional.uri()]).requests(SUB).unwrap();
-    let decision = requests.approve("req", "ok").await.unwrap();
+    let decision = requests.approve("req", "ok", None).await.unwrap();
     assert_eq!(decision.decision(), &ApprovalDecision::Approve);
     assert!(!decision.reconciled(), "the poll was followed to its end, not reconciled by a read");
     assert_eq!(count(&server, "GET", "/req").await, 0, "the request was not read");
@@ -243,7 +253,7 @@ async fn a_polling_url_on_an_origin_not_allowed_gets_nothing_and_the_decision_is
     for origins in [vec![allowed.uri()], vec![]] {
         let origins: Vec<&str> = origins.iter().map(String::as_str).collect();
         let requests = client_polling(&server.uri(), &origins).requests(SUB).unwrap();
-        let decision = requests.approve("req", "ok").await.unwrap();
+        let decision = requests.approve("req", "ok", None).await.unwrap();
         assert_eq!(decision.decision(), &ApprovalDecision::Approve);
         assert!(decision.reconciled(), "{origins:?}");
     }
@@ -302,7 +312,7 @@ async fn a_final_body_that_is_the_request_reports_the_decision_not_an_empty_appr
         .mount(&server)
         .await;
     script(&server, "/results/op1", vec![read("Denied")]).await;
-    let decision = client(&server.uri(), policy(3)).requests(SUB).unwrap().deny("req", "no").await.unwrap();
+    let decision = client(&server.uri(), policy(3)).requests(SUB).unwrap().deny("req", "no", None).await.unwrap();
     assert_eq!(decision.decision(), &ApprovalDecision::Deny);
     assert_eq!(decision.reason(), Some("no"));
     assert!(decision.reconciled(), "the decision is reported from the request's status, as read");
@@ -320,7 +330,7 @@ async fn the_reconciling_read_waits_a_backoff_after_an_ambiguous_try() {
         ..Default::default()
     });
     let started = Instant::now();
-    client(&server.uri(), retry).requests(SUB).unwrap().approve("req", "ok").await.unwrap();
+    client(&server.uri(), retry).requests(SUB).unwrap().approve("req", "ok", None).await.unwrap();
     // Nothing else waits: the only time that passes on the paused clock is the wait before the read.
     assert!(started.elapsed() >= Duration::from_secs(2), "{:?}", started.elapsed());
     assert_eq!(count(&server, "GET", "/req").await, 1);
@@ -331,18 +341,15 @@ async fn the_reconciling_read_waits_a_backoff_after_an_ambiguous_try() {
 /// Real clock: on the paused clock the bound on the reconciling read would fire while its answer is still on
 /// the socket (tokio jumps to the next timer whenever it waits on IO).
 #[tokio::test]
-async fn approve_and_wait_reconciles_when_its_timeout_passes_while_the_decision_is_on_its_way() {
+async fn a_decision_until_final_reconciles_when_its_timeout_passes_while_the_decision_is_on_its_way() {
     let server = decisions_server(vec![], vec![read("Approved")]).await;
     accepted_with_polls(&server, vec![ResponseTemplate::new(200).set_body_json(json!({"status": "Running"}))]).await;
     let options = PollerOptions { frequency: Duration::from_secs(1), timeout: Some(Duration::from_secs(6)) };
     let started = Instant::now();
-    let request = client(&server.uri(), policy(3))
-        .requests(SUB)
-        .unwrap()
-        .approve_and_wait("req", "ok", Some(options))
-        .await
-        .unwrap();
-    assert_eq!(request.status(), Some(&LockboxRequestStatus::Approved));
+    let until_final = DecisionOptions { follow: options.clone(), until_final: Some(options) };
+    let requests = client(&server.uri(), policy(3)).requests(SUB).unwrap();
+    let decision = requests.approve("req", "ok", Some(until_final)).await.unwrap();
+    assert_eq!(decision.request().and_then(|r| r.status()), Some(&LockboxRequestStatus::Approved));
     assert!(started.elapsed() <= Duration::from_secs(6), "{:?}", started.elapsed());
 }
 
@@ -352,7 +359,7 @@ async fn the_client_timeout_bounds_the_polling_after_a_202() {
     accepted_with_polls(&server, vec![ResponseTemplate::new(200).set_body_json(json!({"status": "Running"}))]).await;
     let requests = client_with(&server.uri(), policy(3), Some(Duration::from_secs(60))).requests(SUB).unwrap();
     let started = Instant::now();
-    let outcome = tokio::time::timeout(Duration::from_secs(3600), requests.approve("req", "ok")).await;
+    let outcome = tokio::time::timeout(Duration::from_secs(3600), requests.approve("req", "ok", None)).await;
     let error = outcome.expect("the client's timeout bounds the wait after a 202").unwrap_err();
     assert!(matches!(error, Error::DecisionOutcomeUnknown { .. }), "{error:?}");
     assert!(started.elapsed() <= Duration::from_secs(60), "{:?}", started.elapsed());
@@ -367,7 +374,7 @@ async fn a_decision_carries_the_service_ids_attempts_and_whether_it_was_reconcil
         .insert_header("x-ms-request-id", "svc-1")
         .insert_header("x-ms-correlation-request-id", "corr-1");
     let server = decisions_server(vec![ResponseTemplate::new(503), answer], vec![read("Pending")]).await;
-    let decision = client(&server.uri(), policy(3)).requests(SUB).unwrap().approve("req", "ok").await.unwrap();
+    let decision = client(&server.uri(), policy(3)).requests(SUB).unwrap().approve("req", "ok", None).await.unwrap();
     assert_eq!(decision.service_request_id(), Some("svc-1"));
     assert_eq!(decision.correlation_request_id(), Some("corr-1"));
     assert!(decision.client_request_id().is_some_and(|id| id.len() == 36));
@@ -380,7 +387,7 @@ async fn a_decision_carries_the_service_ids_attempts_and_whether_it_was_reconcil
         .insert_header("x-ms-request-id", "svc-2")
         .insert_header("x-ms-correlation-request-id", "corr-2");
     let server = decisions_server(vec![uncertain], vec![read("Approved")]).await;
-    let decision = client(&server.uri(), policy(3)).requests(SUB).unwrap().approve("req", "ok").await.unwrap();
+    let decision = client(&server.uri(), policy(3)).requests(SUB).unwrap().approve("req", "ok", None).await.unwrap();
     assert_eq!(decision.service_request_id(), Some("svc-2"));
     assert_eq!(decision.correlation_request_id(), Some("corr-2"));
     assert_eq!(decision.attempts(), 1);

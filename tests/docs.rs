@@ -96,3 +96,63 @@ fn every_public_item_is_reachable_from_a_topic_of_the_front_page() {
     let missing: Vec<String> = names.into_iter().filter(|name| !front.contains(&format!("[`{name}`]"))).collect();
     assert!(missing.is_empty(), "the crate's front page links no topic to these items: {missing:?}");
 }
+
+/// The Rust code blocks of the doc comments (`///`, `//!`) of a source file: (line of the fence, body lines).
+fn doc_rust_blocks(source: &str) -> Vec<(usize, Vec<String>)> {
+    let mut blocks = Vec::new();
+    let mut open: Option<(usize, Vec<String>)> = None;
+    for (n, line) in source.lines().enumerate() {
+        let trimmed = line.trim_start();
+        let Some(doc) = trimmed.strip_prefix("///").or_else(|| trimmed.strip_prefix("//!")) else { continue };
+        let doc = doc.strip_prefix(' ').unwrap_or(doc);
+        match (&mut open, doc.trim_start().strip_prefix("```")) {
+            (None, Some(tag)) => {
+                let rust = tag.is_empty()
+                    || tag.split(',').all(|t| {
+                        ["rust", "no_run", "ignore", "should_panic", "compile_fail"].contains(&t.trim())
+                            || t.trim().starts_with("edition")
+                    });
+                open = Some((n + 1, Vec::new()));
+                if !rust {
+                    open = Some((usize::MAX, Vec::new()));
+                }
+            }
+            (Some(_), Some(_)) => {
+                if let Some((at, body)) = open.take()
+                    && at != usize::MAX
+                {
+                    blocks.push((at, body));
+                }
+            }
+            (Some((_, body)), None) => body.push(doc.to_owned()),
+            _ => {}
+        }
+    }
+    blocks
+}
+
+#[test]
+fn no_doc_example_hides_lines_from_a_reader() {
+    // docs.rs shows a doc example without its `# ` lines, but a reader of the source, and anyone copying the
+    // example, needs every line: examples are written whole.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut hidden = Vec::new();
+    for dir in ["src", "emulator/src", "cli/src"] {
+        let mut stack = vec![root.join(dir)];
+        while let Some(path) = stack.pop() {
+            if path.is_dir() {
+                stack.extend(fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                for (at, body) in doc_rust_blocks(&fs::read_to_string(&path).unwrap()) {
+                    for line in body {
+                        let line = line.trim_start();
+                        if line == "#" || line.starts_with("# ") {
+                            hidden.push(format!("{}:{at}: {line}", path.display()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(hidden.is_empty(), "doc examples that hide lines:\n{}", hidden.join("\n"));
+}

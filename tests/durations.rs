@@ -10,7 +10,8 @@ mod common;
 use std::time::{Duration, SystemTime};
 
 use azure_customer_lockbox::{
-    CustomerLockboxClient, Error, ExponentialRetryOptions, FixedRetryOptions, PollerOptions, RetryOptions, WatchOptions,
+    CustomerLockboxClient, DecisionOptions, Error, ExponentialRetryOptions, FindRequestOptions, FixedRetryOptions,
+    PollerOptions, RetryOptions, WatchOptions,
 };
 use common::*;
 use proptest::prelude::*;
@@ -69,7 +70,7 @@ async fn a_huge_retry_after_on_a_202_with_a_poller_timeout_times_out() {
     let client = client_with(&server.uri(), RetryOptions::none(), None, None);
     let options = PollerOptions { frequency: Duration::from_secs(1), timeout: Some(Duration::from_secs(30)) };
     let started = tokio::time::Instant::now();
-    match client.tenant().begin_enable().await.unwrap().with_options(options).await {
+    match client.tenant().begin_enable(None).with_options(options).await {
         Err(Error::Timeout { elapsed, last_status, .. }) => {
             assert_eq!(elapsed, Duration::from_secs(30));
             assert_eq!(last_status, "none seen");
@@ -252,11 +253,8 @@ proptest! {
             Mock::given(method("GET")).and(path("/op")).respond_with(polls).mount(&server).await;
             let client = client_with(&server.uri(), RetryOptions::none(), per_try_timeout, None);
             let options = PollerOptions { frequency, timeout };
-            match client.tenant().begin_enable().await {
-                Ok(poller) => typed(poller.with_options(options.clone()).await),
-                Err(error) => typed::<()>(Err(error)),
-            }
-            // The decision poller: wait_for_decision and approve_and_wait, the same options.
+            typed(client.tenant().begin_enable(Some(options.clone())).await);
+            // The decision poller: wait_for_decision, and a decision that waits until final, the same options.
             let answers = Sequence::new(vec![pending(), pending(), approved()]);
             Mock::given(method("GET")).and(path(request_path())).respond_with(answers).mount(&server).await;
             let requests = client.requests(SUB).unwrap();
@@ -267,7 +265,8 @@ proptest! {
             let decided = ResponseTemplate::new(200).set_body_json(json!({"status": "Approve"}));
             Mock::given(method("POST")).and(path(format!("{}/updateApproval", request_path())))
                 .respond_with(decided).mount(&server).await;
-            typed(requests.approve_and_wait("req-1", "ok", Some(options)).await);
+            let until_final = DecisionOptions { until_final: Some(options), ..Default::default() };
+            typed(requests.approve("req-1", "ok", Some(until_final)).await);
         });
     }
 
@@ -289,7 +288,7 @@ proptest! {
             Mock::given(method("GET")).and(path(list)).respond_with(answers).mount(&server).await;
             let client = client_with(&server.uri(), RetryOptions::none(), None, None);
             let options = WatchOptions { interval, max_backoff, jitter, max_consecutive_failures: 1, ..Default::default() };
-            let mut watch = client.requests(SUB).unwrap().watch(options);
+            let mut watch = client.requests(SUB).unwrap().watch(Some(options));
             for _ in 0..3 {
                 prop_assert!(watch.try_next().await.is_err(), "each failed listing is yielded");
             }
@@ -338,12 +337,12 @@ fn requests_path(subscription: &str) -> String {
     format!("/subscriptions/{subscription}/providers/Microsoft.CustomerLockbox/requests")
 }
 
-/// `Retry-After: u64::MAX` on a `429` under the shared throttling gate of `tenant_requests` and `find_request`:
+/// `Retry-After: u64::MAX` on a `429` under the shared throttling gate of `all_requests` and `find_request`:
 /// the gate holds the other subscriptions at most as long as the retry policy waits for one (its `max_delay`),
 /// and is not an overflow when added to now.
 #[tokio::test(start_paused = true)]
 async fn a_huge_retry_after_under_the_shared_throttling_gate_is_capped_not_an_overflow() {
-    use azure_customer_lockbox::{FailureKind, TenantItem, TenantOptions};
+    use azure_customer_lockbox::{AllRequestsItem, AllRequestsOptions, FailureKind};
     let server = mock_server().await;
     let throttled = ResponseTemplate::new(429).insert_header("Retry-After", "18446744073709551615");
     Mock::given(method("GET")).and(path(requests_path(SUB))).respond_with(throttled.clone()).mount(&server).await;
@@ -362,16 +361,19 @@ async fn a_huge_retry_after_under_the_shared_throttling_gate_is_capped_not_an_ov
         .mount(&server)
         .await;
     let client = client_with(&server.uri(), RetryOptions::default(), None, None);
-    let both =
-        || TenantOptions { subscriptions: Some(vec![SUB.into(), SUB_B.into()]), concurrency: 1, ..Default::default() };
+    let both = || AllRequestsOptions {
+        subscriptions: Some(vec![SUB.into(), SUB_B.into()]),
+        concurrency: 1,
+        ..Default::default()
+    };
 
     let started = tokio::time::Instant::now();
-    let mut listing = client.tenant_requests(Some(both())).unwrap();
+    let mut listing = client.all_requests(Some(both())).unwrap();
     let mut items = Vec::new();
     while let Some(item) = listing.try_next().await.unwrap() {
         items.push(match item {
-            TenantItem::Request(r) => format!("{} {}", r.subscription_id, r.request.name.unwrap()),
-            TenantItem::Failed(f) => format!("{} failed {:?}", f.subscription_id, f.kind),
+            AllRequestsItem::Request(r) => format!("{} {}", r.subscription_id, r.request.name.unwrap()),
+            AllRequestsItem::Failed(f) => format!("{} failed {:?}", f.subscription_id, f.kind),
             other => panic!("{other:?}"),
         });
     }
@@ -382,7 +384,8 @@ async fn a_huge_retry_after_under_the_shared_throttling_gate_is_capped_not_an_ov
     assert!(waited >= Duration::from_secs(60) && waited < Duration::from_secs(61), "{waited:?}");
 
     let started = tokio::time::Instant::now();
-    match client.find_request_with("req-1", both()).await {
+    let find = FindRequestOptions { subscriptions: both().subscriptions, concurrency: both().concurrency };
+    match client.find_request("req-1", Some(find)).await {
         Err(error) => assert_eq!(error.retry_after(), Some(Duration::from_secs(u64::MAX)), "{error}"),
         other => panic!("{other:?}"),
     }
@@ -390,18 +393,18 @@ async fn a_huge_retry_after_under_the_shared_throttling_gate_is_capped_not_an_ov
     assert!(waited >= Duration::from_secs(60) && waited < Duration::from_secs(61), "{waited:?}");
 }
 
-/// `TenantWatchOptions { refresh: Duration::MAX }`: the subscriptions are read once and never again, not an
+/// `AllRequestsWatchOptions { refresh: Duration::MAX }`: the subscriptions are read once and never again, not an
 /// overflow when the next reading is scheduled.
 #[tokio::test(start_paused = true)]
 async fn a_tenant_watch_with_the_longest_refresh_reads_the_subscriptions_once() {
-    use azure_customer_lockbox::{TenantWatchEvent, TenantWatchOptions};
+    use azure_customer_lockbox::{AllRequestsWatchEvent, AllRequestsWatchOptions};
     let server = mock_server().await;
     let none = ResponseTemplate::new(200).set_body_json(json!({"value": []}));
     Mock::given(method("GET")).and(path("/subscriptions")).respond_with(none).mount(&server).await;
     let client = client_with(&server.uri(), RetryOptions::none(), None, None);
-    let options = TenantWatchOptions { refresh: Duration::MAX, ..Default::default() };
-    let mut watch = client.tenant_watch(Some(options));
-    assert!(matches!(watch.next_event().await, Some(TenantWatchEvent::NoSubscriptions)));
+    let options = AllRequestsWatchOptions { refresh: Duration::MAX, ..Default::default() };
+    let mut watch = client.watch_all_requests(Some(options));
+    assert!(matches!(watch.next_event().await, AllRequestsWatchEvent::NoSubscriptions));
     // A year later, still one reading: the next is due in the far future.
     let next = tokio::time::timeout(Duration::from_secs(365 * 86_400), watch.next_event()).await;
     assert!(next.is_err(), "{next:?}");

@@ -6,8 +6,8 @@ mod common;
 use std::time::Duration;
 
 use azure_customer_lockbox::{
-    CustomerLockboxClient, CustomerLockboxClientOptions, Error, ExponentialRetryOptions, PollerOptions, RequestFilter,
-    RequestsListOptions, RetryOptions, StaticTokenCredential,
+    CustomerLockboxClient, CustomerLockboxClientOptions, DecisionOptions, Error, ExponentialRetryOptions, Poller,
+    PollerOptions, RequestFilter, RequestsListOptions, RetryOptions, StaticTokenCredential,
     models::{ApprovalDecision, LockboxRequestStatus},
 };
 use azure_customer_lockbox_emulator::{
@@ -58,12 +58,12 @@ async fn tenant_opt_in_follows_enable_and_disable() {
     let tenant = emulator.default_tenant_id().to_owned();
     let tenants = client.tenant();
     assert!(!tenants.is_opted_in(&tenant).await.unwrap());
-    tenants.enable().await.unwrap();
+    tenants.enable(None).await.unwrap();
     assert!(tenants.is_opted_in(&tenant).await.unwrap());
     assert!(emulator.tenant_opted_in(&tenant));
-    tenants.enable().await.unwrap();
+    tenants.enable(None).await.unwrap();
     assert!(tenants.is_opted_in(&tenant).await.unwrap(), "enabling twice leaves it on");
-    tenants.disable().await.unwrap();
+    tenants.disable(None).await.unwrap();
     assert!(!tenants.is_opted_in(&tenant).await.unwrap());
     assert!(!emulator.tenant_opted_in(&tenant));
     let other = "00000000-0000-0000-0000-0000000000aa";
@@ -107,9 +107,9 @@ async fn decisions_move_through_the_status_machine_and_show_in_lists() {
     let keep = emulator.create_request(SUB, new_request("leave me"));
     let requests = client.requests(SUB).unwrap();
 
-    let approval = requests.approve(&approve, "go ahead").await.unwrap();
+    let approval = requests.approve(&approve, "go ahead", None).await.unwrap();
     assert_eq!(approval.decision(), &ApprovalDecision::Approve);
-    requests.deny(&deny, "not now").await.unwrap();
+    requests.deny(&deny, "not now", None).await.unwrap();
     assert_eq!(requests.get(&approve).await.unwrap().status(), Some(&LockboxRequestStatus::Approving));
     assert_eq!(requests.get(&deny).await.unwrap().status(), Some(&LockboxRequestStatus::Denying));
 
@@ -143,7 +143,7 @@ async fn decisions_move_through_the_status_machine_and_show_in_lists() {
     );
     assert!(decisions.iter().any(|d| d.request_id == deny && d.decision == "Deny"));
 
-    let error = requests.deny(&approve, "too late").await.unwrap_err();
+    let error = requests.deny(&approve, "too late", None).await.unwrap_err();
     assert_eq!(error.status().unwrap().as_u16(), 409);
     assert_eq!(error.current_status(), Some(LockboxRequestStatus::Approved));
     assert_eq!(emulator.decisions().len(), 2, "a refused decision is not recorded");
@@ -157,7 +157,7 @@ async fn pending_requests_expire_and_cannot_be_decided() {
     let requests = client.requests(SUB).unwrap();
     emulator.advance_clock(Duration::from_secs(601));
     assert_eq!(requests.get(&id).await.unwrap().status(), Some(&LockboxRequestStatus::Expired));
-    let error = requests.approve(&id, "too late").await.unwrap_err();
+    let error = requests.approve(&id, "too late", None).await.unwrap_err();
     assert_eq!(error.current_status(), Some(LockboxRequestStatus::Expired));
     assert!(emulator.decisions().is_empty());
 }
@@ -205,7 +205,7 @@ async fn an_approval_whose_reply_was_lost_is_recorded_exactly_once() {
     ] {
         let id = emulator.create_request(SUB, new_request("lost reply"));
         emulator.inject(fault.clone().after_commit().on(Operation::RequestsUpdateStatus));
-        requests.approve(&id, "approved once").await.unwrap_or_else(|e| panic!("{fault:?}: {e}"));
+        requests.approve(&id, "approved once", None).await.unwrap_or_else(|e| panic!("{fault:?}: {e}"));
         let count = emulator.decisions().iter().filter(|d| d.request_id == id).count();
         assert_eq!(count, 1, "{fault:?}");
         let posts = emulator.received().iter().filter(|r| r.method == "POST" && r.path.contains(&id)).count();
@@ -253,7 +253,7 @@ async fn a_read_whose_answer_is_cut_mid_body_is_sent_again_within_the_same_call(
     expected.sort();
     assert_eq!(listed, expected, "every request once, none lost to the cut page");
     // A poll of a decision.
-    requests.approve(&ids[1], "ok").await.unwrap();
+    requests.approve(&ids[1], "ok", None).await.unwrap();
     emulator.inject(Fault::cut_body().on(Operation::RequestsGet));
     let decided = requests.wait_for_decision(&ids[1], None).unwrap().await.unwrap();
     assert_eq!(decided.status(), Some(&LockboxRequestStatus::Approved));
@@ -319,7 +319,7 @@ async fn an_approval_that_failed_before_committing_is_sent_again() {
     let (emulator, client) = start(EmulatorConfig::default()).await;
     let id = emulator.create_request(SUB, new_request("failed before commit"));
     emulator.inject(Fault::status(500).on(Operation::RequestsUpdateStatus));
-    client.requests(SUB).unwrap().deny(&id, "no").await.unwrap();
+    client.requests(SUB).unwrap().deny(&id, "no", None).await.unwrap();
     assert_eq!(emulator.decisions().iter().filter(|d| d.request_id == id).count(), 1);
     let posts = emulator.received().iter().filter(|r| r.method == "POST" && r.path.contains(&id)).count();
     assert_eq!(posts, 2);
@@ -352,22 +352,33 @@ fn async_mode(fail: bool) -> EmulatorConfig {
 async fn actions_answering_202_are_awaited_transparently() {
     let (emulator, client) = start(async_mode(false)).await;
     let tenant = emulator.default_tenant_id().to_owned();
-    client.tenant().enable().await.unwrap();
+    client.tenant().enable(None).await.unwrap();
     assert!(emulator.tenant_opted_in(&tenant), "the effect is applied when the operation succeeds");
     let id = emulator.create_request(SUB, new_request("async approval"));
-    let approval = client.requests(SUB).unwrap().approve(&id, "fine").await.unwrap();
+    let approval = client.requests(SUB).unwrap().approve(&id, "fine", None).await.unwrap();
     assert_eq!(approval.decision(), &ApprovalDecision::Approve);
     assert_eq!(emulator.decisions().len(), 1);
     let polls = emulator.received().iter().filter(|r| r.path.contains("/operationStatuses/")).count();
     assert!(polls >= 2, "both actions were polled: {polls}");
 }
 
+/// `begin_enable` is lazy (azure_core's style): nothing is sent until the poller is polled. Once the operation
+/// was accepted and seen running, its resume token lets another client finish the wait.
 #[tokio::test]
-async fn begin_approve_streams_progress_and_resumes_from_a_token() {
-    let (emulator, client) = start(async_mode(false)).await;
-    let id = emulator.create_request(SUB, new_request("resume me"));
-    let poller = client.requests(SUB).unwrap().begin_approve(&id, "ok").await.unwrap();
-    let token = poller.resume_token().expect("an accepted operation can be resumed");
+async fn a_begin_poller_sends_nothing_until_polled_then_resumes_from_a_token() {
+    let config = EmulatorConfig::default().with_async_operations(Some(AsyncOperations {
+        duration: Duration::from_secs(4),
+        retry_after_secs: 1,
+        ..AsyncOperations::default()
+    }));
+    let (emulator, client) = start(config).await;
+    let mut poller = client.tenant().begin_enable(None);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(emulator.received().is_empty(), "sent before it was polled: {:?}", emulator.received());
+    assert!(poller.resume_token().is_none(), "nothing to resume before it started");
+    let first = poller.try_next().await.unwrap().expect("a first status");
+    assert!(!first.is_terminal(), "still running after the first poll: {first}");
+    let token = poller.resume_token().expect("an accepted, running operation can be resumed");
     drop(poller);
     // Another client (as another process would) picks the wait up from the token.
     let other = CustomerLockboxClient::new(
@@ -375,21 +386,22 @@ async fn begin_approve_streams_progress_and_resumes_from_a_token() {
         Some(CustomerLockboxClientOptions::for_endpoint(emulator.url()).expect("endpoint")),
     )
     .unwrap();
-    let mut resumed = other.resume_poller::<azure_customer_lockbox::models::Approval>(&token, None).unwrap();
+    let mut resumed = Poller::<()>::resume(&other, &token, None).unwrap();
     let mut seen = Vec::new();
     while let Some(status) = resumed.try_next().await.unwrap() {
         seen.push(status.to_string());
     }
     assert_eq!(seen.last().map(String::as_str), Some("Succeeded"), "{seen:?}");
-    let approval = resumed.await.unwrap();
-    assert_eq!(approval.decision(), Some(&ApprovalDecision::Approve));
-    assert_eq!(emulator.decisions().len(), 1);
+    resumed.await.unwrap();
+    assert!(emulator.tenant_opted_in(emulator.default_tenant_id()));
+    let enables = emulator.received().iter().filter(|r| r.method == "POST").count();
+    assert_eq!(enables, 1, "one POST, by the first client");
 }
 
 #[tokio::test]
 async fn a_failed_operation_carries_the_arm_error() {
     let (emulator, client) = start(async_mode(true)).await;
-    match client.tenant().enable().await.unwrap_err() {
+    match client.tenant().enable(None).await.unwrap_err() {
         Error::OperationFailed { status, error } => {
             assert_eq!(status, "Failed");
             assert_eq!(error.unwrap().code.as_deref(), Some("LockboxBackendUnavailable"));
@@ -400,10 +412,11 @@ async fn a_failed_operation_carries_the_arm_error() {
 }
 
 #[tokio::test]
-async fn approve_and_wait_follows_the_decision_to_approved() {
+async fn a_decision_until_final_follows_it_to_approved() {
     let (emulator, client) = start(EmulatorConfig::default().with_transition_delay(Duration::from_millis(300))).await;
     let id = emulator.create_request(SUB, new_request("wait for me"));
     let options = PollerOptions { frequency: Duration::from_secs(1), timeout: Some(Duration::from_secs(30)) };
-    let request = client.requests(SUB).unwrap().approve_and_wait(&id, "ok", Some(options)).await.unwrap();
-    assert_eq!(request.status(), Some(&LockboxRequestStatus::Approved));
+    let until_final = DecisionOptions { until_final: Some(options), ..Default::default() };
+    let decision = client.requests(SUB).unwrap().approve(&id, "ok", Some(until_final)).await.unwrap();
+    assert_eq!(decision.request().and_then(|r| r.status()), Some(&LockboxRequestStatus::Approved));
 }

@@ -144,7 +144,7 @@ async fn each_cloud_calls_its_resource_manager_over_https_with_its_scope() {
         };
         let client = CustomerLockboxClient::new(credential.clone(), Some(options)).unwrap();
         assert_eq!(client.endpoint().as_str(), format!("https://{host}/"), "{cloud:?}");
-        client.tenant().enable().await.unwrap_or_else(|e| panic!("{cloud:?}: {e}"));
+        client.tenant().enable(None).await.unwrap_or_else(|e| panic!("{cloud:?}: {e}"));
         assert_eq!(credential.scopes(), [format!("https://{host}/.default")], "{cloud:?}");
         let (line, called) = server.seen.lock().unwrap().pop().expect("a request reached the TLS server");
         assert_eq!(called, host, "{cloud:?}");
@@ -168,7 +168,7 @@ async fn a_custom_cloud_uses_its_audience_and_the_explicit_endpoint_over_https()
         ..Default::default()
     };
     let client = CustomerLockboxClient::new(credential.clone(), Some(options)).unwrap();
-    client.tenant().disable().await.unwrap();
+    client.tenant().disable(None).await.unwrap();
     assert_eq!(credential.scopes(), ["https://management.mycloud.local/.default"]);
     let (line, host) = server.seen.lock().unwrap().pop().unwrap();
     assert_eq!(host, "management.mycloud.local");
@@ -187,7 +187,7 @@ async fn the_default_client_speaks_tls_and_checks_certificates() {
         ..Default::default()
     };
     let client = CustomerLockboxClient::new(Arc::new(ScopeCredential::default()), Some(options)).unwrap();
-    let error = client.tenant().enable().await.unwrap_err();
+    let error = client.tenant().enable(None).await.unwrap_err();
     let Error::Transport { source, .. } = &error else { panic!("{error:?}") };
     let chain = format!("{:?}", source);
     assert!(chain.contains("certificate") || chain.contains("Certificate"), "{chain}");
@@ -202,7 +202,7 @@ async fn an_untrusted_certificate_is_not_retried_and_is_named() {
     let endpoint = format!("https://localhost:{}/", server.addr.port());
     let options = CustomerLockboxClientOptions { endpoint: Some(endpoint.parse().unwrap()), ..Default::default() };
     let client = CustomerLockboxClient::new(Arc::new(ScopeCredential::default()), Some(options)).unwrap();
-    let error = client.tenant().enable().await.unwrap_err();
+    let error = client.tenant().enable(None).await.unwrap_err();
     assert_eq!(error.transport_kind(), Some(TransportKind::Certificate), "{error:?}");
     assert_eq!(error.attempts(), Some(1), "{error}");
     let message = error.to_string();
@@ -224,7 +224,7 @@ async fn a_refused_connection_says_connection_refused_and_is_retried() {
     });
     let options = CustomerLockboxClientOptions { retry, ..common::options(&format!("http://127.0.0.1:{port}/")) };
     let client = CustomerLockboxClient::new(Arc::new(ScopeCredential::default()), Some(options)).unwrap();
-    let error = client.tenant().enable().await.unwrap_err();
+    let error = client.tenant().enable(None).await.unwrap_err();
     assert_eq!(error.transport_kind(), Some(TransportKind::ConnectionRefused), "{error:?}");
     assert_eq!(error.attempts(), Some(2), "{error}");
     let message = error.to_string();
@@ -250,7 +250,7 @@ async fn a_custom_cloud_against_wiremock() {
         ..Default::default()
     };
     let client = CustomerLockboxClient::new(credential.clone(), Some(options)).unwrap();
-    client.tenant().enable().await.unwrap();
+    client.tenant().enable(None).await.unwrap();
     assert_eq!(credential.scopes(), ["api://stack-arm/.default"]);
     let requests = mock.received_requests().await.unwrap();
     let host = requests[0].headers.get("host").unwrap().to_str().unwrap();

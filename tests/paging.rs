@@ -519,7 +519,7 @@ async fn nothing_is_sent_before_the_pager_or_the_watch_is_polled() {
     let (client, _) = client(&server.uri());
     let requests = client.requests(SUB).unwrap();
     let mut pager = requests.list_pending();
-    let watch = requests.watch(WatchOptions::every(Duration::from_millis(10)));
+    let watch = requests.watch(Some(WatchOptions::every(Duration::from_millis(10))));
     let operations = client.operations().list(None);
     tokio::time::sleep(Duration::from_millis(100)).await;
     tokio::task::yield_now().await;
@@ -685,7 +685,7 @@ async fn watch_reports_new_changed_and_removed_requests_once() {
     listing.set(&[("a", "Pending"), ("b", "Pending")]);
     let server = listing.serve().await;
     let client = paused_client(&server);
-    let mut watch = client.requests(SUB).unwrap().watch(WatchOptions::every(Duration::from_secs(30)));
+    let mut watch = client.requests(SUB).unwrap().watch(Some(WatchOptions::every(Duration::from_secs(30))));
     assert_eq!(describe(&watch.next_event().await), "new a");
     assert_eq!(describe(&watch.next_event().await), "new b");
 
@@ -715,7 +715,7 @@ async fn watch_backs_off_and_reports_an_error_only_after_consecutive_failures() 
     let server = listing.serve().await;
     let client = paused_client(&server);
     let options = WatchOptions { jitter: 0.0, ..WatchOptions::every(Duration::from_secs(10)) };
-    let mut watch = client.requests(SUB).unwrap().watch(options);
+    let mut watch = client.requests(SUB).unwrap().watch(Some(options));
 
     // Listings at 0 s, then 10 s and 20 s later (backoff 10 s, 20 s): the third failure is yielded.
     let started = tokio::time::Instant::now();
@@ -743,7 +743,7 @@ async fn watch_reports_a_failure_that_waiting_will_not_mend_at_once_and_goes_on(
     let server = listing.serve().await;
     let client = paused_client(&server);
     let options = WatchOptions { jitter: 0.0, ..WatchOptions::every(Duration::from_secs(10)) };
-    let mut watch = client.requests(SUB).unwrap().watch(options);
+    let mut watch = client.requests(SUB).unwrap().watch(Some(options));
 
     // The first listing's 403 is yielded straight away, not after three listings.
     let started = tokio::time::Instant::now();
@@ -774,7 +774,7 @@ async fn watch_without_emit_existing_reports_only_later_changes() {
     let server = listing.serve().await;
     let client = paused_client(&server);
     let options = WatchOptions { emit_existing: false, ..WatchOptions::every(Duration::from_secs(5)) };
-    let mut watch = client.requests(SUB).unwrap().watch(options);
+    let mut watch = client.requests(SUB).unwrap().watch(Some(options));
     let event = {
         let next = watch.next_event();
         tokio::pin!(next);
@@ -812,7 +812,7 @@ async fn watch_on_the_emulator_sees_create_approve_and_expire() {
     let mut existing = emu.sample_data(SUB);
     let (client, _) = client(emu.url().as_str());
     let requests = client.requests(SUB).unwrap();
-    let mut watch = requests.watch(WatchOptions::every(Duration::from_millis(50)));
+    let mut watch = requests.watch(Some(WatchOptions::every(Duration::from_millis(50))));
 
     // The first listing reports every request present (emit_existing defaults to true), over three pages.
     let mut first = Vec::new();
@@ -829,7 +829,7 @@ async fn watch_on_the_emulator_sees_create_approve_and_expire() {
     let id = emu.create_request(SUB, NewLockboxRequest::default());
     assert_eq!(describe(&next_event(&mut watch).await), format!("new {id}"));
 
-    requests.approve(&id, "approved by the watch test").await.unwrap();
+    requests.approve(&id, "approved by the watch test", None).await.unwrap();
     match next_event(&mut watch).await {
         WatchEvent::StatusChanged { request, old: LockboxRequestStatus::Pending, new } => {
             assert_eq!(request.request_id(), Some(id.as_str()));
@@ -864,10 +864,10 @@ async fn watch_is_a_stream_with_a_filter() {
         filter: Some(RequestFilter::status(LockboxRequestStatus::Pending)),
         ..WatchOptions::every(Duration::from_millis(50))
     };
-    let mut watch = requests.watch(options);
+    let mut watch = requests.watch(Some(options));
     let first = tokio::time::timeout(Duration::from_secs(20), watch.next()).await.unwrap().unwrap();
     assert_eq!(describe(&first), format!("new {pending}"));
-    requests.deny(&pending, "not now").await.unwrap();
+    requests.deny(&pending, "not now", None).await.unwrap();
     // With a status filter, a request leaving `Pending` leaves the listing.
     let gone = tokio::time::timeout(Duration::from_secs(20), watch.try_next()).await.unwrap().unwrap();
     assert_eq!(describe(&gone), format!("removed {pending}"));

@@ -11,7 +11,7 @@ use std::{
 };
 
 use azure_customer_lockbox::{
-    CustomerLockboxClient, Error, MAX_POLL_WAIT, Poller, PollerOptions, PollerStatus, ResumeToken,
+    CustomerLockboxClient, DecisionOptions, Error, MAX_POLL_WAIT, Poller, PollerOptions, PollerStatus, ResumeToken,
     models::LockboxRequestStatus,
 };
 use common::*;
@@ -86,7 +86,7 @@ async fn azure_async_operation_honours_retry_after_on_202_and_polls() {
     .await;
     let client = lro_client(&server.uri());
     let started = Instant::now();
-    let mut poller = client.tenant().begin_enable().await.unwrap().with_options(every(30));
+    let mut poller = client.tenant().begin_enable(Some(every(30)));
     assert_eq!(statuses(&mut poller).await, ["InProgress", "Succeeded"]);
     // 3 s asked by the 202, then 5 s asked by the first poll instead of the 30 s frequency.
     assert_eq!(started.elapsed(), Duration::from_secs(8));
@@ -114,9 +114,9 @@ async fn operation_location_is_preferred_and_result_read_from_location() {
     script(&server, "GET", "/results/op1", vec![ResponseTemplate::new(200).set_body_json(result)]).await;
     let client = lro_client(&server.uri());
     let started = Instant::now();
-    let poller = client.requests(SUB).unwrap().begin_approve("req-1", "ok").await.unwrap();
-    let approval = poller.with_options(every(2)).await.unwrap();
-    assert_eq!(approval.reason.as_deref(), Some("read from Location"));
+    let follow = DecisionOptions { follow: every(2), ..Default::default() };
+    let decision = client.requests(SUB).unwrap().approve("req-1", "ok", Some(follow)).await.unwrap();
+    assert_eq!(decision.reason(), Some("read from Location"));
     assert_eq!(started.elapsed(), Duration::from_secs(2));
     assert_eq!(hits(&server, &at).await.len(), 1, "the decision is sent once");
     assert_eq!(hits(&server, "/operations/op1").await.len(), 2, "Operation-Location is the one polled");
@@ -137,7 +137,7 @@ async fn location_polls_until_it_stops_answering_202() {
     .await;
     let client = lro_client(&server.uri());
     let started = Instant::now();
-    let mut poller = client.tenant().begin_enable().await.unwrap().with_options(every(5));
+    let mut poller = client.tenant().begin_enable(Some(every(5)));
     assert_eq!(statuses(&mut poller).await, ["InProgress", "InProgress", "Succeeded"]);
     assert_eq!(started.elapsed(), Duration::from_secs(6));
     poller.await.unwrap();
@@ -160,9 +160,9 @@ async fn enable_and_approve_wait_through_a_202_transparently() {
     script(&server, "GET", "/operations/a", vec![monitor("Succeeded")]).await;
     let client = lro_client(&server.uri());
     let started = Instant::now();
-    client.tenant().enable().await.unwrap();
+    client.tenant().enable(None).await.unwrap();
     assert_eq!(started.elapsed(), Duration::from_secs(30), "default frequency");
-    let approval = client.requests(SUB).unwrap().approve("req-1", "ticket 7").await.unwrap();
+    let approval = client.requests(SUB).unwrap().approve("req-1", "ticket 7", None).await.unwrap();
     assert_eq!(approval.reason(), Some("ticket 7"), "no final body: the decision sent");
     assert_eq!(hits(&server, &at).await.len(), 1);
 }
@@ -174,11 +174,11 @@ async fn immediate_answers_complete_without_polling() {
     let at = format!("/subscriptions/{SUB}/providers/Microsoft.CustomerLockbox/requests/req-1/updateApproval");
     script(&server, "POST", &at, vec![ResponseTemplate::new(204)]).await;
     let client = lro_client(&server.uri());
-    let mut poller = client.tenant().begin_enable().await.unwrap();
+    let mut poller = client.tenant().begin_enable(None);
     assert!(poller.resume_token().is_none());
     assert_eq!(statuses(&mut poller).await, ["Succeeded"]);
     poller.await.unwrap();
-    let approval = client.requests(SUB).unwrap().deny("req-1", "no").await.unwrap();
+    let approval = client.requests(SUB).unwrap().deny("req-1", "no", None).await.unwrap();
     assert_eq!(approval.reason(), Some("no"));
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
 }
@@ -192,7 +192,7 @@ async fn failed_and_canceled_end_with_the_arm_error() {
         let body = ResponseTemplate::new(200).set_body_json(json!({"status": status, "error": error}));
         script(&server, "GET", "/op", vec![monitor("Running"), body]).await;
         let client = lro_client(&server.uri());
-        let mut poller = client.tenant().begin_enable().await.unwrap().with_options(every(1));
+        let mut poller = client.tenant().begin_enable(Some(every(1)));
         let seen = statuses(&mut poller).await;
         assert_eq!(seen, ["Running", status]);
         match poller.await {
@@ -202,7 +202,7 @@ async fn failed_and_canceled_end_with_the_arm_error() {
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(client.tenant().enable().await, Err(Error::OperationFailed { .. })));
+        assert!(matches!(client.tenant().enable(None).await, Err(Error::OperationFailed { .. })));
     }
 }
 
@@ -212,7 +212,7 @@ async fn unknown_and_mixed_case_statuses_keep_polling() {
     script(&server, "POST", ENABLE, vec![accepted(&[("Operation-Location", format!("{}/op", server.uri()))])]).await;
     script(&server, "GET", "/op", vec![monitor("notStarted"), monitor("Warming"), monitor("SUCCEEDED")]).await;
     let client = lro_client(&server.uri());
-    let mut poller = client.tenant().begin_enable().await.unwrap().with_options(every(1));
+    let mut poller = client.tenant().begin_enable(Some(every(1)));
     let mut seen = Vec::new();
     while let Some(status) = poller.try_next().await.unwrap() {
         seen.push(status);
@@ -229,7 +229,7 @@ async fn timeout_reports_the_last_status() {
     let client = lro_client(&server.uri());
     let started = Instant::now();
     let options = PollerOptions { frequency: Duration::from_secs(10), timeout: Some(Duration::from_secs(25)) };
-    let result = client.tenant().begin_enable().await.unwrap().with_options(options).await;
+    let result = client.tenant().begin_enable(None).with_options(options).await;
     match result {
         Err(Error::Timeout { last_status, elapsed, .. }) => {
             assert_eq!(last_status, "Running");
@@ -254,7 +254,7 @@ async fn foreign_polling_urls_are_refused_before_sending() {
     for headers in cases {
         server.reset().await;
         script(&server, "POST", ENABLE, vec![accepted(&headers)]).await;
-        match client.tenant().enable().await {
+        match client.tenant().enable(None).await {
             Err(Error::UnsafeUrl { kind, .. }) => assert_eq!(kind, "polling URL"),
             other => panic!("{other:?}"),
         }
@@ -267,7 +267,7 @@ async fn accepted_without_a_polling_header_is_an_error() {
     let server = mock_server().await;
     script(&server, "POST", ENABLE, vec![ResponseTemplate::new(202)]).await;
     let client = lro_client(&server.uri());
-    let error = client.tenant().enable().await.unwrap_err();
+    let error = client.tenant().enable(None).await.unwrap_err();
     assert_eq!(error.status().map(|s| s.as_u16()), Some(202));
     assert_eq!(error.code(), Some("MissingPollingHeader"));
     assert!(!error.is_retryable());
@@ -278,7 +278,7 @@ async fn resume_token_continues_with_a_new_client() {
     let server = mock_server().await;
     script(&server, "POST", ENABLE, vec![accepted(&[("Azure-AsyncOperation", format!("{}/op", server.uri()))])]).await;
     script(&server, "GET", "/op", vec![monitor("Running"), monitor("Running"), monitor("Succeeded")]).await;
-    let mut poller = lro_client(&server.uri()).tenant().begin_enable().await.unwrap().with_options(every(1));
+    let mut poller = lro_client(&server.uri()).tenant().begin_enable(Some(every(1)));
     assert_eq!(poller.try_next().await.unwrap(), Some(PollerStatus::InProgress("Running".into())));
     let token = poller.resume_token().unwrap();
     drop(poller);
@@ -287,7 +287,7 @@ async fn resume_token_continues_with_a_new_client() {
     assert!(!json.contains(TOKEN) && !json.to_ascii_lowercase().contains("bearer"), "no secret in the token: {json}");
     let text = token.to_string();
     let other = lro_client(&server.uri());
-    let resumed: Poller<()> = other.resume_poller(&ResumeToken::from(text), Some(every(1))).unwrap();
+    let resumed: Poller<()> = Poller::resume(&other, &ResumeToken::from(text), Some(every(1))).unwrap();
     resumed.await.unwrap();
     assert_eq!(hits(&server, "/op").await.len(), 3);
 
@@ -316,7 +316,7 @@ async fn wait_for_decision_streams_pending_approving_approved() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn approve_and_wait_and_deny_and_wait() {
+async fn decisions_until_final() {
     let server = mock_server().await;
     let at = format!("/subscriptions/{SUB}/providers/Microsoft.CustomerLockbox/requests/req-1");
     let decide = format!("{at}/updateApproval");
@@ -326,10 +326,11 @@ async fn approve_and_wait_and_deny_and_wait() {
     script(&server, "GET", &at, vec![answer("Approving"), answer("Approved")]).await;
     let client = lro_client(&server.uri());
     let requests = client.requests(SUB).unwrap();
-    let request = requests.approve_and_wait("req-1", "ok", Some(every(1))).await.unwrap();
-    assert_eq!(request.status(), Some(&LockboxRequestStatus::Approved));
+    let until_final = |options| Some(DecisionOptions { until_final: Some(options), ..Default::default() });
+    let decision = requests.approve("req-1", "ok", until_final(every(1))).await.unwrap();
+    assert_eq!(decision.request().and_then(|r| r.status()), Some(&LockboxRequestStatus::Approved));
     // Denying a request that ends Approved is a conflict, not a success.
-    match requests.deny_and_wait("req-1", "no", Some(every(1))).await {
+    match requests.deny("req-1", "no", until_final(every(1))).await {
         Err(Error::DecisionConflict { current_status, .. }) => {
             assert_eq!(current_status, LockboxRequestStatus::Approved)
         }
@@ -340,7 +341,7 @@ async fn approve_and_wait_and_deny_and_wait() {
     script(&server, "POST", &decide, vec![ResponseTemplate::new(200).set_body_json(json!({"status": "Approve"}))])
         .await;
     script(&server, "GET", &at, vec![answer("Approving")]).await;
-    assert!(matches!(requests.approve_and_wait("req-1", "ok", Some(options)).await, Err(Error::Timeout { .. })));
+    assert!(matches!(requests.approve("req-1", "ok", until_final(options)).await, Err(Error::Timeout { .. })));
 }
 
 // ---- issue 14: a server's Retry-After never makes a poller without a timeout sleep past the cap ----
@@ -365,7 +366,7 @@ async fn a_huge_retry_after_without_a_timeout_waits_at_most_the_cap_between_poll
         script(&server, "GET", "/operations/op1", vec![running, monitor("Succeeded")]).await;
         let client = lro_client(&server.uri());
         let started = Instant::now();
-        let mut poller = client.tenant().begin_enable().await.unwrap().with_options(every(frequency));
+        let mut poller = client.tenant().begin_enable(Some(every(frequency)));
         assert_eq!(statuses(&mut poller).await, ["Running", "Succeeded"]);
         // The 202's wait, then the first poll's: each cut to the cap.
         assert_eq!(started.elapsed(), Duration::from_secs(2 * cap), "frequency {frequency} s");
@@ -386,7 +387,7 @@ async fn a_decisions_poll_with_a_huge_retry_after_waits_at_most_the_cap() {
     let client = lro_client(&server.uri());
     let started = Instant::now();
     // `approve` follows a 202 with the default options: no timeout, a 30 s frequency.
-    let decision = client.requests(SUB).unwrap().approve("req-1", "ok").await.unwrap();
+    let decision = client.requests(SUB).unwrap().approve("req-1", "ok", None).await.unwrap();
     assert_eq!(decision.decision(), &azure_customer_lockbox::models::ApprovalDecision::Approve);
     assert!(!decision.reconciled(), "followed to its end");
     assert_eq!(started.elapsed(), Duration::from_secs(2 * 60));
@@ -420,7 +421,7 @@ async fn a_begin_poller_follows_an_allowed_origin_and_so_does_its_resume_token()
         options.allowed_poll_origins = vec![regional.uri().parse().unwrap()];
         CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap()
     };
-    let mut poller = allowing(&server.uri()).tenant().begin_enable().await.unwrap().with_options(every(1));
+    let mut poller = allowing(&server.uri()).tenant().begin_enable(Some(every(1)));
     assert_eq!(poller.try_next().await.unwrap(), Some(PollerStatus::InProgress("Running".into())));
     let token = poller.resume_token().unwrap();
     drop(poller);
@@ -428,7 +429,7 @@ async fn a_begin_poller_follows_an_allowed_origin_and_so_does_its_resume_token()
     let strict = lro_client(&server.uri());
     assert!(matches!(Poller::<()>::resume(&strict, &token, None), Err(Error::UnsafeUrl { .. })));
     // One that does resumes it there, with its token.
-    let resumed: Poller<()> = allowing(&server.uri()).resume_poller(&token, Some(every(1))).unwrap();
+    let resumed: Poller<()> = Poller::resume(&allowing(&server.uri()), &token, Some(every(1))).unwrap();
     resumed.await.unwrap();
     let polls = hits(&regional, "/operations/op1").await;
     assert_eq!(polls.len(), 3);

@@ -54,7 +54,7 @@ async fn an_undecodable_poll_answer_echoing_the_token() {
     let echo = ResponseTemplate::new(200).set_body_string(format!("{{\"status\": you sent {TOKEN}"));
     Mock::given(method("GET")).and(path("/op")).respond_with(echo).mount(&server).await;
     let client = client_with(&server.uri(), RetryOptions::none(), None);
-    let error = client.tenant().enable().await.unwrap_err();
+    let error = client.tenant().enable(None).await.unwrap_err();
     assert!(matches!(error, Error::Decode { .. }), "{error:?}");
     assert!(format!("{error:?}").contains("<redacted>"), "the echo is shown, redacted: {error:?}");
     assert_no_token("undecodable poll answer", &error);
@@ -68,7 +68,7 @@ async fn a_202_without_a_polling_header_echoing_the_token() {
     let echo = ResponseTemplate::new(202).set_body_string(format!("accepted the call from {TOKEN}"));
     Mock::given(method("POST")).and(path(ENABLE)).respond_with(echo).mount(&server).await;
     let client = client_with(&server.uri(), RetryOptions::none(), None);
-    let error = client.tenant().enable().await.unwrap_err();
+    let error = client.tenant().enable(None).await.unwrap_err();
     assert_eq!(error.code(), Some("MissingPollingHeader"));
     assert_no_token("202 without a polling header", &error);
 }
@@ -207,7 +207,7 @@ async fn a_decision_conflict_whose_current_status_echoes_the_token() {
     // The status that is not final is read again at the poller's cadence (30 s), on the paused clock.
     options.http_client = Some(paused_clock_http());
     let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap();
-    let error = client.requests(SUB).unwrap().approve("req-1", "ok").await.unwrap_err();
+    let error = client.requests(SUB).unwrap().approve("req-1", "ok", None).await.unwrap_err();
     let Error::DecisionConflict { current_status, .. } = &error else { panic!("{error:?}") };
     assert_eq!(current_status.to_string(), "Denied");
     assert!(logs::text().contains("Held-<redacted>"), "the status read in between is logged, redacted");

@@ -301,7 +301,7 @@ async fn approval_after_a_500_that_committed_reconciles_without_resending() {
         let server =
             decisions_server(vec![ResponseTemplate::new(status), approved_reply()], vec![get_status(seen)]).await;
         let client = retrying_client(&server.uri(), policy(3));
-        let approval = client.requests(SUB).unwrap().approve("req", "ok").await.unwrap();
+        let approval = client.requests(SUB).unwrap().approve("req", "ok", None).await.unwrap();
         assert_eq!(approval.reason(), Some("ok"));
         assert!(approval.reconciled(), "{status}: learned by reading the request");
         assert_eq!(count(&server, "POST").await, 1, "{status}: the decision must not be sent twice");
@@ -315,7 +315,7 @@ async fn approval_whose_failed_attempt_did_not_commit_is_resent_once() {
         decisions_server(vec![ResponseTemplate::new(500), approved_reply()], vec![get_status("Pending")]).await;
     let client = retrying_client(&server.uri(), policy(3));
     let started = tokio::time::Instant::now();
-    client.requests(SUB).unwrap().approve("req", "ok").await.unwrap();
+    client.requests(SUB).unwrap().approve("req", "ok", None).await.unwrap();
     assert_eq!(count(&server, "POST").await, 2);
     // Resent only after a second read, a second after the first, still shows Pending.
     assert_eq!(count(&server, "GET").await, 2);
@@ -326,7 +326,7 @@ async fn approval_whose_failed_attempt_did_not_commit_is_resent_once() {
 async fn approval_that_finds_another_outcome_is_a_typed_conflict() {
     let server = decisions_server(vec![ResponseTemplate::new(502)], vec![get_status("Denied")]).await;
     let client = retrying_client(&server.uri(), policy(3));
-    match client.requests(SUB).unwrap().approve("req", "ok").await.unwrap_err() {
+    match client.requests(SUB).unwrap().approve("req", "ok", None).await.unwrap_err() {
         Error::DecisionConflict { current_status, .. } => assert_eq!(current_status, LockboxRequestStatus::Denied),
         other => panic!("{other:?}"),
     }
@@ -340,7 +340,7 @@ async fn a_resend_refused_as_not_pending_with_our_decision_is_success() {
     // The read after the 500 still shows Pending (the decision lands a moment later).
     let server = decisions_server(vec![ResponseTemplate::new(500), conflict], vec![get_status("Pending")]).await;
     let client = retrying_client(&server.uri(), policy(3));
-    client.requests(SUB).unwrap().approve("req", "ok").await.unwrap();
+    client.requests(SUB).unwrap().approve("req", "ok", None).await.unwrap();
     assert_eq!(count(&server, "POST").await, 2);
 }
 
@@ -350,7 +350,7 @@ async fn a_fresh_not_pending_refusal_is_reported_not_hidden() {
         "additionalInfo": [{"type": "LockboxRequestStatus", "info": {"currentStatus": "Approved"}}]}}));
     let server = decisions_server(vec![conflict], vec![get_status("Approved")]).await;
     let client = retrying_client(&server.uri(), policy(3));
-    let error = client.requests(SUB).unwrap().approve("req", "ok").await.unwrap_err();
+    let error = client.requests(SUB).unwrap().approve("req", "ok", None).await.unwrap_err();
     assert_eq!(error.status().unwrap().as_u16(), 409);
     assert_eq!(error.current_status(), Some(LockboxRequestStatus::Approved));
     assert_eq!(count(&server, "GET").await, 0);
@@ -368,7 +368,7 @@ async fn throttled_and_unavailable_approvals_are_resent_normally() {
     )
     .await;
     let client = retrying_client(&server.uri(), policy(3));
-    client.requests(SUB).unwrap().approve("req", "ok").await.unwrap();
+    client.requests(SUB).unwrap().approve("req", "ok", None).await.unwrap();
     assert_eq!(count(&server, "POST").await, 3);
     assert_eq!(count(&server, "GET").await, 0, "429 and 503 guarantee nothing was done: no reconciliation");
 }
@@ -388,7 +388,7 @@ async fn an_approval_whose_connection_dropped_after_sending_is_reconciled() {
     })
     .await;
     let client = retrying_client(&url, policy(3));
-    let approval = client.requests(SUB).unwrap().approve("req", "ok").await.unwrap();
+    let approval = client.requests(SUB).unwrap().approve("req", "ok", None).await.unwrap();
     assert!(approval.reconciled(), "learned by reading the request");
     assert_eq!(posts.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
@@ -399,7 +399,7 @@ async fn a_decision_answered_200_with_an_unreadable_body_counts_as_taken() {
         let server =
             decisions_server(vec![ResponseTemplate::new(200).set_body_string(body)], vec![get_status("Pending")]).await;
         let client = retrying_client(&server.uri(), policy(3));
-        let approval = client.requests(SUB).unwrap().approve("req", "ok").await.unwrap();
+        let approval = client.requests(SUB).unwrap().approve("req", "ok", None).await.unwrap();
         assert_eq!(approval.decision(), &ApprovalDecision::Approve, "{body:?}");
         assert_eq!(approval.reason(), Some("ok"), "{body:?}");
         assert_eq!(count(&server, "POST").await, 1, "{body:?}: the decision must not be sent twice");
@@ -421,7 +421,7 @@ async fn a_decision_whose_200_answer_is_cut_mid_body_counts_as_taken() {
     })
     .await;
     let client = retrying_client(&url, policy(3));
-    let approval = client.requests(SUB).unwrap().deny("req", "no").await.unwrap();
+    let approval = client.requests(SUB).unwrap().deny("req", "no", None).await.unwrap();
     assert_eq!(approval.decision(), &ApprovalDecision::Deny);
     assert_eq!(posts.load(std::sync::atomic::Ordering::SeqCst), 1);
     assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);
@@ -432,7 +432,7 @@ async fn an_approval_that_cannot_be_reconciled_reports_an_unknown_outcome() {
     let server = decisions_server(vec![ResponseTemplate::new(504)], vec![ResponseTemplate::new(503)]).await;
     let client = retrying_client(&server.uri(), policy(1));
     let started = tokio::time::Instant::now();
-    match client.requests(SUB).unwrap().approve("req", "ok").await.unwrap_err() {
+    match client.requests(SUB).unwrap().approve("req", "ok", None).await.unwrap_err() {
         Error::DecisionOutcomeUnknown { request_id, source, .. } => {
             assert_eq!(request_id, "req");
             assert_eq!(source.status().unwrap().as_u16(), 503);
@@ -482,7 +482,7 @@ async fn a_call_timeout_while_a_decision_is_on_its_way_is_reconciled() {
         ..CustomerLockboxClientOptions::for_endpoint(server.uri()).unwrap()
     };
     let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap();
-    let approval = client.requests(SUB).unwrap().approve("req", "ok").await.unwrap();
+    let approval = client.requests(SUB).unwrap().approve("req", "ok", None).await.unwrap();
     assert_eq!(approval.reason(), Some("ok"));
     assert!(approval.reconciled(), "learned by reading the request");
     assert_eq!(count(&server, "POST").await, 1, "the decision must not be sent twice");
@@ -511,7 +511,7 @@ async fn a_call_timeout_while_a_decisions_200_body_comes_in_is_reconciled() {
         ..CustomerLockboxClientOptions::for_endpoint(url).unwrap()
     };
     let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap();
-    let approval = client.requests(SUB).unwrap().approve("req", "ok").await.unwrap();
+    let approval = client.requests(SUB).unwrap().approve("req", "ok", None).await.unwrap();
     assert_eq!(approval.reason(), Some("ok"));
     assert!(approval.reconciled(), "learned by reading the request");
     assert_eq!(posts.load(std::sync::atomic::Ordering::SeqCst), 1, "the decision must not be sent twice");
@@ -529,7 +529,7 @@ async fn a_call_timeout_between_refused_tries_of_a_decision_is_a_plain_timeout()
         ..CustomerLockboxClientOptions::for_endpoint(server.uri()).unwrap()
     };
     let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap();
-    match client.requests(SUB).unwrap().approve("req", "ok").await.unwrap_err() {
+    match client.requests(SUB).unwrap().approve("req", "ok", None).await.unwrap_err() {
         Error::Timeout { last_status, .. } => assert!(last_status.starts_with("503"), "{last_status}"),
         other => panic!("{other:?}"),
     }
@@ -682,7 +682,7 @@ async fn a_decision_answered_200_with_a_body_over_the_limit_counts_as_taken() {
         vec![get_status("Pending")],
     )
     .await;
-    let approval = limited_client(&server.uri(), 1000).requests(SUB).unwrap().approve("req", "ok").await.unwrap();
+    let approval = limited_client(&server.uri(), 1000).requests(SUB).unwrap().approve("req", "ok", None).await.unwrap();
     assert_eq!(approval.reason(), Some("ok"));
     assert_eq!(count(&server, "POST").await, 1);
     assert_eq!(count(&server, "GET").await, 0);

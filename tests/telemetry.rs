@@ -43,7 +43,7 @@ async fn retries_are_events_and_tokens_never_reach_the_logs() {
     let client = client(&server.uri());
     let requests = client.requests(SUB).unwrap();
     assert_eq!(requests.list_pending().try_collect().await.unwrap().len(), 1);
-    let error = client.tenant().enable().await.unwrap_err();
+    let error = client.tenant().enable(None).await.unwrap_err();
     tracing::error!(%error, ?error, "the call failed");
     let logs = logs::text();
     let retries: Vec<&str> = logs.lines().filter(|l| l.contains("retrying")).collect();
@@ -73,19 +73,19 @@ async fn every_operation_with_errors_retries_and_paging_logs_no_token() {
     assert!(!client.operations().list(None).try_collect().await.unwrap().is_empty());
     // The tenant operations, one of them retried after a 503.
     emulator.inject(Fault::status(503).on(Operation::EnableLockbox));
-    client.tenant().enable().await.unwrap();
+    client.tenant().enable(None).await.unwrap();
     assert!(client.tenant().is_opted_in(emulator.default_tenant_id()).await.unwrap());
-    client.tenant().disable().await.unwrap();
+    client.tenant().disable(None).await.unwrap();
     // Reads, decisions, a decision reconciled after a 500 that was committed, and refusals.
     let pending = requests.list_pending().try_collect().await.unwrap();
     let first = pending[0].request_id().unwrap().to_owned();
     let second = pending[1].request_id().unwrap().to_owned();
     requests.get(&first).await.unwrap();
-    requests.approve(&first, "approved in the telemetry test").await.unwrap();
+    requests.approve(&first, "approved in the telemetry test", None).await.unwrap();
     emulator.inject(Fault::status(500).after_commit().on(Operation::RequestsUpdateStatus));
-    requests.deny(&second, "denied in the telemetry test").await.unwrap();
+    requests.deny(&second, "denied in the telemetry test", None).await.unwrap();
     let mut errors = vec![
-        requests.deny(&first, "too late").await.unwrap_err(),
+        requests.deny(&first, "too late", None).await.unwrap_err(),
         requests.get("no-such-request").await.unwrap_err(),
         requests.get("..").await.unwrap_err(),
     ];

@@ -11,8 +11,8 @@ use std::{
 };
 
 use azure_customer_lockbox::{
-    CustomerLockboxClientOptions, Error, FailureKind, RequestFilter, RetryOptions, TenantItem, TenantOptions,
-    TenantWatchEvent, TenantWatchOptions, WatchEvent, WatchOptions,
+    AllRequestsItem, AllRequestsOptions, AllRequestsWatchEvent, AllRequestsWatchOptions, CustomerLockboxClientOptions,
+    Error, FailureKind, FindRequestOptions, RequestFilter, RetryOptions, WatchEvent, WatchOptions,
     models::{LockboxRequestStatus, SubscriptionState},
 };
 use azure_customer_lockbox_emulator::{
@@ -107,22 +107,24 @@ async fn tenant_listing_yields_every_readable_request_once_skips_by_state_and_re
     // One request no longer pending in a readable subscription: the filter must leave it out.
     let approved = emulator.create_request(&ids[7], NewLockboxRequest::default());
     let (client, _) = client(emulator.url().as_str());
-    let options =
-        TenantOptions { concurrency: 3, ..TenantOptions::filter(RequestFilter::status(LockboxRequestStatus::Pending)) };
+    let options = AllRequestsOptions {
+        concurrency: 3,
+        ..AllRequestsOptions::filter(RequestFilter::status(LockboxRequestStatus::Pending))
+    };
     let (client_for_decision, _) = common::client(emulator.url().as_str());
-    client_for_decision.requests(&ids[7]).unwrap().approve(&approved, "ok").await.unwrap();
+    client_for_decision.requests(&ids[7]).unwrap().approve(&approved, "ok", None).await.unwrap();
 
-    let mut stream = client.tenant_requests(Some(options)).unwrap();
+    let mut stream = client.all_requests(Some(options)).unwrap();
     let mut seen = HashSet::new();
     let mut failures = Vec::new();
     while let Some(item) = stream.try_next().await.unwrap() {
         match item {
-            TenantItem::Request(found) => {
+            AllRequestsItem::Request(found) => {
                 let name = found.request.name.clone().unwrap();
                 assert_eq!(found.request.status(), Some(&LockboxRequestStatus::Pending));
                 assert!(seen.insert((found.subscription_id.to_string(), name)), "listed twice");
             }
-            TenantItem::Failed(failure) => failures.push((failure.subscription_id.to_string(), failure.kind)),
+            AllRequestsItem::Failed(failure) => failures.push((failure.subscription_id.to_string(), failure.kind)),
             other => panic!("unexpected {other:?}"),
         }
     }
@@ -176,10 +178,10 @@ async fn the_next_page_of_subscriptions_is_asked_for_while_the_current_pages_sub
         emulator.seed_tenant(&TenantSeed { subscriptions: 8, requests_per_subscription: 1, ..Default::default() });
     emulator.set_latency(Some(Duration::from_millis(20)..=Duration::from_millis(20)));
     let (client, _) = client(emulator.url().as_str());
-    let mut stream = client.tenant_requests(Some(TenantOptions { concurrency: 2, ..Default::default() })).unwrap();
+    let mut stream = client.all_requests(Some(AllRequestsOptions { concurrency: 2, ..Default::default() })).unwrap();
     let mut listed = 0;
     while let Some(item) = stream.try_next().await.unwrap() {
-        assert!(matches!(item, TenantItem::Request(_)), "{item:?}");
+        assert!(matches!(item, AllRequestsItem::Request(_)), "{item:?}");
         listed += 1;
     }
     assert_eq!(listed, 8);
@@ -200,10 +202,10 @@ async fn the_next_page_of_subscriptions_is_asked_for_while_the_current_pages_sub
 async fn a_given_subscription_that_is_not_a_guid_is_refused_before_sending() {
     let server = mock_server().await;
     let (client, _) = client(&server.uri());
-    let options = TenantOptions { subscriptions: Some(vec![A.into(), "not-a-guid".into()]), ..Default::default() };
-    let error = client.tenant_requests(Some(options)).unwrap_err();
+    let options = AllRequestsOptions { subscriptions: Some(vec![A.into(), "not-a-guid".into()]), ..Default::default() };
+    let error = client.all_requests(Some(options)).unwrap_err();
     assert!(matches!(error, Error::InvalidArgument { .. }), "{error:?}");
-    let error = client.find_request("").await.unwrap_err();
+    let error = client.find_request("", None).await.unwrap_err();
     assert!(matches!(error, Error::InvalidArgument { .. }), "{error:?}");
     assert!(server.received_requests().await.unwrap().is_empty());
 }
@@ -235,13 +237,15 @@ async fn not_found_and_spent_retries_are_failure_items_and_the_rest_goes_on() {
         .mount(&server)
         .await;
     let client = client_retrying(&server.uri(), fast_retries(2));
-    let options = TenantOptions { subscriptions: Some(vec![A.into(), B.into(), C.into()]), ..Default::default() };
-    let mut stream = client.tenant_requests(Some(options)).unwrap();
+    let options = AllRequestsOptions { subscriptions: Some(vec![A.into(), B.into(), C.into()]), ..Default::default() };
+    let mut stream = client.all_requests(Some(options)).unwrap();
     let (mut requests, mut failures) = (Vec::new(), Vec::new());
     while let Some(item) = stream.try_next().await.unwrap() {
         match item {
-            TenantItem::Request(r) => requests.push((r.subscription_id.to_string(), r.request.name.clone().unwrap())),
-            TenantItem::Failed(f) => {
+            AllRequestsItem::Request(r) => {
+                requests.push((r.subscription_id.to_string(), r.request.name.clone().unwrap()))
+            }
+            AllRequestsItem::Failed(f) => {
                 failures.push((f.subscription_id.to_string(), f.kind, f.error.status().map(|s| s.as_u16())))
             }
             other => panic!("unexpected {other:?}"),
@@ -276,12 +280,12 @@ async fn find_request_is_not_found_only_when_every_subscription_answered() {
     let client = client_retrying(&server.uri(), fast_retries(1));
 
     // A 404 and a 403 are answers: with only those, the request is nowhere the caller can read.
-    let answered = TenantOptions { subscriptions: Some(vec![A.into(), B.into()]), ..Default::default() };
-    assert!(client.find_request_with(ID, answered).await.unwrap().is_none());
+    let answered = FindRequestOptions { subscriptions: Some(vec![A.into(), B.into()]), ..Default::default() };
+    assert!(client.find_request(ID, Some(answered)).await.unwrap().is_none());
 
     // With C unreadable for now, "not found" would not be the truth: C's error is returned.
-    let all = TenantOptions { subscriptions: Some(vec![A.into(), B.into(), C.into()]), ..Default::default() };
-    let error = client.find_request_with(ID, all).await.unwrap_err();
+    let all = FindRequestOptions { subscriptions: Some(vec![A.into(), B.into(), C.into()]), ..Default::default() };
+    let error = client.find_request(ID, Some(all)).await.unwrap_err();
     assert_eq!(error.status().map(|s| s.as_u16()), Some(503), "{error}");
     assert_eq!(error.code(), Some("ServerBusy"));
     let asked_c = server.received_requests().await.unwrap().iter().filter(|r| r.url.path() == get_path(C)).count();
@@ -332,11 +336,11 @@ async fn a_429_on_one_listing_holds_back_the_others_until_the_hinted_time() {
     };
     Mock::given(method("GET")).respond_with(Timed { log: log.clone(), answer: Box::new(answer) }).mount(&server).await;
     let client = client_retrying(&server.uri(), RetryOptions::default());
-    let options = TenantOptions { subscriptions: Some(vec![A.into(), B.into()]), ..Default::default() };
-    let mut stream = client.tenant_requests(Some(options)).unwrap();
+    let options = AllRequestsOptions { subscriptions: Some(vec![A.into(), B.into()]), ..Default::default() };
+    let mut stream = client.all_requests(Some(options)).unwrap();
     let mut names = Vec::new();
     while let Some(item) = stream.try_next().await.unwrap() {
-        let TenantItem::Request(r) = item else { panic!("no failure expected") };
+        let AllRequestsItem::Request(r) = item else { panic!("no failure expected") };
         names.push(r.request.name.clone().unwrap());
     }
     names.sort();
@@ -362,8 +366,8 @@ async fn find_request_returns_the_subscription_and_stops_once_found() {
     emulator.set_latency(Some(Duration::from_millis(20)..=Duration::from_millis(20)));
     let (client, _) = client(emulator.url().as_str());
     let concurrency = 4;
-    let options = TenantOptions { concurrency, ..Default::default() };
-    let found = client.find_request_with(&target, options).await.unwrap().expect("found");
+    let options = FindRequestOptions { concurrency, ..Default::default() };
+    let found = client.find_request(&target, Some(options)).await.unwrap().expect("found");
     assert_eq!(&*found.subscription_id, ids[10].as_str());
     assert_eq!(found.request.name.as_deref(), Some(target.as_str()));
 
@@ -380,7 +384,7 @@ async fn find_request_returns_the_subscription_and_stops_once_found() {
     // A request nobody has: every subscription is asked, and the answer is None.
     emulator.set_latency(None);
     let nobody = "00000000-dead-beef-0000-000000000000";
-    let missing = client.find_request(nobody).await.unwrap();
+    let missing = client.find_request(nobody, None).await.unwrap();
     assert!(missing.is_none());
     let asked: Vec<String> = emulator
         .received()
@@ -393,8 +397,8 @@ async fn find_request_returns_the_subscription_and_stops_once_found() {
     emulator.shutdown().await;
 }
 
-async fn next_event(watch: &mut azure_customer_lockbox::TenantWatch) -> TenantWatchEvent {
-    tokio::time::timeout(Duration::from_secs(20), watch.next_event()).await.expect("an event in time").expect("no end")
+async fn next_event(watch: &mut azure_customer_lockbox::AllRequestsWatch) -> AllRequestsWatchEvent {
+    tokio::time::timeout(Duration::from_secs(20), watch.next_event()).await.expect("an event in time")
 }
 
 #[tokio::test]
@@ -403,14 +407,14 @@ async fn tenant_watch_picks_up_a_new_subscription_and_a_new_request_and_ends_a_r
     emulator.add_subscription(NewSubscription::new(A));
     let first = emulator.create_request(A, NewLockboxRequest::default());
     let (client, _) = client(emulator.url().as_str());
-    let options = TenantWatchOptions {
+    let options = AllRequestsWatchOptions {
         watch: WatchOptions { interval: Duration::from_millis(50), jitter: 0.0, ..Default::default() },
         refresh: Duration::from_millis(100),
     };
-    let mut watch = client.tenant_watch(Some(options));
-    assert!(matches!(next_event(&mut watch).await, TenantWatchEvent::SubscriptionAdded(id) if &*id == A));
+    let mut watch = client.watch_all_requests(Some(options));
+    assert!(matches!(next_event(&mut watch).await, AllRequestsWatchEvent::SubscriptionAdded(id) if &*id == A));
     match next_event(&mut watch).await {
-        TenantWatchEvent::Request { subscription_id, event: WatchEvent::New(request) } => {
+        AllRequestsWatchEvent::Request { subscription_id, event: WatchEvent::New(request) } => {
             assert_eq!(&*subscription_id, A);
             assert_eq!(request.name.as_deref(), Some(first.as_str()));
         }
@@ -420,9 +424,9 @@ async fn tenant_watch_picks_up_a_new_subscription_and_a_new_request_and_ends_a_r
     // A new subscription, with a request, and a forbidden one that must not end the watch.
     emulator.add_subscription(NewSubscription::new(B));
     let in_b = emulator.create_request(B, NewLockboxRequest::default());
-    assert!(matches!(next_event(&mut watch).await, TenantWatchEvent::SubscriptionAdded(id) if &*id == B));
+    assert!(matches!(next_event(&mut watch).await, AllRequestsWatchEvent::SubscriptionAdded(id) if &*id == B));
     match next_event(&mut watch).await {
-        TenantWatchEvent::Request { subscription_id, event: WatchEvent::New(request) } => {
+        AllRequestsWatchEvent::Request { subscription_id, event: WatchEvent::New(request) } => {
             assert_eq!(&*subscription_id, B);
             assert_eq!(request.name.as_deref(), Some(in_b.as_str()));
         }
@@ -432,7 +436,7 @@ async fn tenant_watch_picks_up_a_new_subscription_and_a_new_request_and_ends_a_r
     // A new request in the first subscription.
     let second = emulator.create_request(A, NewLockboxRequest::default());
     match next_event(&mut watch).await {
-        TenantWatchEvent::Request { subscription_id, event: WatchEvent::New(request) } => {
+        AllRequestsWatchEvent::Request { subscription_id, event: WatchEvent::New(request) } => {
             assert_eq!(&*subscription_id, A);
             assert_eq!(request.name.as_deref(), Some(second.as_str()));
         }
@@ -441,7 +445,7 @@ async fn tenant_watch_picks_up_a_new_subscription_and_a_new_request_and_ends_a_r
 
     // A disabled subscription's watch ends, quietly: no error, just the removal.
     emulator.add_subscription(NewSubscription::new(A).with_state(EmuState::Disabled));
-    assert!(matches!(next_event(&mut watch).await, TenantWatchEvent::SubscriptionRemoved(id) if &*id == A));
+    assert!(matches!(next_event(&mut watch).await, AllRequestsWatchEvent::SubscriptionRemoved(id) if &*id == A));
     assert_eq!(watch.subscriptions(), [Arc::from(B)]);
     emulator.add_subscription(NewSubscription::new(B).with_access(SubscriptionAccess::Readable));
     emulator.shutdown().await;
@@ -451,14 +455,14 @@ async fn tenant_watch_picks_up_a_new_subscription_and_a_new_request_and_ends_a_r
 async fn a_tenant_watch_over_no_subscription_says_so_at_every_reading_until_one_appears() {
     let emulator = emulator(50).await;
     let (client, _) = client(emulator.url().as_str());
-    let options = TenantWatchOptions {
+    let options = AllRequestsWatchOptions {
         watch: WatchOptions { interval: Duration::from_millis(50), jitter: 0.0, ..Default::default() },
         refresh: Duration::from_millis(100),
     };
-    let mut watch = client.tenant_watch(Some(options));
+    let mut watch = client.watch_all_requests(Some(options));
     // Nothing to watch is said at the first reading, and again at the next one.
-    assert!(matches!(next_event(&mut watch).await, TenantWatchEvent::NoSubscriptions));
-    assert!(matches!(next_event(&mut watch).await, TenantWatchEvent::NoSubscriptions));
+    assert!(matches!(next_event(&mut watch).await, AllRequestsWatchEvent::NoSubscriptions));
+    assert!(matches!(next_event(&mut watch).await, AllRequestsWatchEvent::NoSubscriptions));
     let readings = |emulator: &Emulator| {
         emulator.received().into_iter().filter(|r| r.method == "GET" && r.path == "/subscriptions").count()
     };
@@ -470,7 +474,7 @@ async fn a_tenant_watch_over_no_subscription_says_so_at_every_reading_until_one_
     let mut events = Vec::new();
     loop {
         match next_event(&mut watch).await {
-            TenantWatchEvent::Request { subscription_id, event: WatchEvent::New(new) } => {
+            AllRequestsWatchEvent::Request { subscription_id, event: WatchEvent::New(new) } => {
                 assert_eq!(&*subscription_id, A);
                 assert_eq!(new.name.as_deref(), Some(request.as_str()));
                 break;
@@ -483,8 +487,8 @@ async fn a_tenant_watch_over_no_subscription_says_so_at_every_reading_until_one_
 
     // The only subscription is disabled: its watch ends, and the watch says again that there is nothing to watch.
     emulator.add_subscription(NewSubscription::new(A).with_state(EmuState::Disabled));
-    assert!(matches!(next_event(&mut watch).await, TenantWatchEvent::SubscriptionRemoved(id) if &*id == A));
-    assert!(matches!(next_event(&mut watch).await, TenantWatchEvent::NoSubscriptions));
+    assert!(matches!(next_event(&mut watch).await, AllRequestsWatchEvent::SubscriptionRemoved(id) if &*id == A));
+    assert!(matches!(next_event(&mut watch).await, AllRequestsWatchEvent::NoSubscriptions));
     assert!(watch.subscriptions().is_empty());
     emulator.shutdown().await;
 }
@@ -516,14 +520,14 @@ async fn a_429_on_one_subscription_holds_back_the_tenant_watch_of_the_others_unt
     Mock::given(method("GET")).respond_with(Timed { log: log.clone(), answer: Box::new(answer) }).mount(&server).await;
     let client = client_retrying(&server.uri(), RetryOptions::default());
     // B's watch lists every 100 ms, so several of its listings fall inside the 400 ms A was asked to wait.
-    let options = TenantWatchOptions {
+    let options = AllRequestsWatchOptions {
         watch: WatchOptions { interval: Duration::from_millis(100), jitter: 0.0, ..Default::default() },
         refresh: Duration::from_secs(600),
     };
-    let mut watch = client.tenant_watch(Some(options));
+    let mut watch = client.watch_all_requests(Some(options));
     let mut new = HashSet::new();
     while new.len() < 2 {
-        if let TenantWatchEvent::Request { event: WatchEvent::New(request), .. } = next_event(&mut watch).await {
+        if let AllRequestsWatchEvent::Request { event: WatchEvent::New(request), .. } = next_event(&mut watch).await {
             new.insert(request.name.clone().unwrap());
         }
     }
@@ -547,7 +551,7 @@ async fn a_429_on_one_subscription_holds_back_the_tenant_watch_of_the_others_unt
 /// 40 subscriptions with a request each, a client whose credential gives no token, and options over those
 /// subscriptions, 4 at a time.
 async fn tenant_without_a_token()
--> (Emulator, azure_customer_lockbox::CustomerLockboxClient, Arc<common::CountingCredential>, TenantOptions) {
+-> (Emulator, azure_customer_lockbox::CustomerLockboxClient, Arc<common::CountingCredential>, AllRequestsOptions) {
     let emulator = emulator(50).await;
     let ids =
         emulator.seed_tenant(&TenantSeed { subscriptions: 40, requests_per_subscription: 1, ..Default::default() });
@@ -557,14 +561,14 @@ async fn tenant_without_a_token()
         Some(common::options(emulator.url().as_str())),
     )
     .unwrap();
-    let options = TenantOptions { subscriptions: Some(ids), concurrency: 4, ..Default::default() };
+    let options = AllRequestsOptions { subscriptions: Some(ids), concurrency: 4, ..Default::default() };
     (emulator, client, credential, options)
 }
 
 #[tokio::test]
 async fn a_credential_that_gives_no_token_ends_the_tenant_listing_with_one_error_not_a_failure_per_subscription() {
     let (emulator, client, credential, options) = tenant_without_a_token().await;
-    let mut stream = client.tenant_requests(Some(options)).unwrap();
+    let mut stream = client.all_requests(Some(options)).unwrap();
     let error = stream.try_next().await.expect_err("the stream's own error");
     assert!(matches!(error, Error::Credential(_)), "{error:?}");
     // It ended: nothing more is yielded, and no further subscription's listing asks the credential.
@@ -579,7 +583,8 @@ async fn a_credential_that_gives_no_token_ends_the_tenant_listing_with_one_error
 #[tokio::test]
 async fn find_request_ends_at_the_first_lookup_that_gets_no_token() {
     let (emulator, client, credential, options) = tenant_without_a_token().await;
-    let error = client.find_request_with("00000000-dead-beef-0000-000000000000", options).await.unwrap_err();
+    let options = FindRequestOptions { subscriptions: options.subscriptions, concurrency: options.concurrency };
+    let error = client.find_request("00000000-dead-beef-0000-000000000000", Some(options)).await.unwrap_err();
     assert!(matches!(error, Error::Credential(_)), "{error:?}");
     assert!(credential.calls() <= 4, "asked {} times", credential.calls());
     assert!(emulator.received().is_empty(), "nothing was sent without a token");

@@ -97,9 +97,9 @@ async fn enable_and_disable_post_without_body() {
             .await;
         let (client, _) = client(&server.uri());
         if call {
-            client.tenant().enable().await.unwrap()
+            client.tenant().enable(None).await.unwrap()
         } else {
-            client.tenant().disable().await.unwrap()
+            client.tenant().disable(None).await.unwrap()
         }
         let request = only_request(&server).await;
         assert_common_headers(&request);
@@ -177,7 +177,7 @@ async fn update_status_posts_the_decision() {
         .mount(&server)
         .await;
     let (client, _) = client(&server.uri());
-    let approval = client.requests(SUB).unwrap().deny("req-2", "not during the freeze").await.unwrap();
+    let approval = client.requests(SUB).unwrap().deny("req-2", "not during the freeze", None).await.unwrap();
     assert_eq!(approval.decision(), &ApprovalDecision::Deny);
     assert_common_headers(&only_request(&server).await);
 }
@@ -198,7 +198,7 @@ async fn arm_error_body_and_headers_are_decoded() {
         .mount(&server)
         .await;
     let (client, _) = client(&server.uri());
-    let error = client.requests(SUB).unwrap().approve("r", "ok").await.unwrap_err();
+    let error = client.requests(SUB).unwrap().approve("r", "ok", None).await.unwrap_err();
     assert_eq!(error.status().map(|s| s.as_u16()), Some(409));
     assert_eq!(error.code(), Some("RequestNotPending"));
     assert_eq!(error.request_id(), Some("rid-409"));
@@ -296,17 +296,17 @@ async fn token_near_expiry_is_refreshed_and_401_drops_it() {
     // living less than the five-minute margin is used for half its life: see tests/auth.rs.)
     let short = std::sync::Arc::new(CountingCredential { lifetime_secs: 0, ..Default::default() });
     let client = CustomerLockboxClient::new(short.clone(), Some(options(&server.uri()))).unwrap();
-    client.tenant().enable().await.unwrap();
-    client.tenant().enable().await.unwrap();
+    client.tenant().enable(None).await.unwrap();
+    client.tenant().enable(None).await.unwrap();
     assert_eq!(short.calls(), 2);
 
     let (client, credential) = client_for(&server);
-    client.tenant().enable().await.unwrap();
-    client.tenant().enable().await.unwrap();
+    client.tenant().enable(None).await.unwrap();
+    client.tenant().enable(None).await.unwrap();
     assert_eq!(credential.calls(), 1);
     let error = client.tenant().is_opted_in(TENANT).await.unwrap_err();
     assert_eq!(error.status().unwrap().as_u16(), 401);
-    client.tenant().enable().await.unwrap();
+    client.tenant().enable(None).await.unwrap();
     assert_eq!(credential.calls(), 2, "a 401 drops the cached token");
 }
 
@@ -321,10 +321,10 @@ async fn clients_on_one_thread_each_send_their_own_token() {
     };
     let (a, b) = (client_with("token-a"), client_with("token-b"));
     for client in [&a, &b, &a, &b] {
-        client.tenant().enable().await.unwrap();
+        client.tenant().enable(None).await.unwrap();
     }
     drop(a);
-    client_with("token-c").tenant().enable().await.unwrap();
+    client_with("token-c").tenant().enable(None).await.unwrap();
     let sent: Vec<String> = server
         .received_requests()
         .await
@@ -360,7 +360,7 @@ async fn bad_ids_are_rejected_before_sending() {
     }
     for bad in ["", "   ", &"x".repeat(10_000), "a\u{0}b"] {
         assert!(
-            matches!(requests.approve("r", bad).await, Err(Error::InvalidArgument { name: "reason", .. })),
+            matches!(requests.approve("r", bad, None).await, Err(Error::InvalidArgument { name: "reason", .. })),
             "{bad:?}"
         );
     }
@@ -422,7 +422,7 @@ async fn application_id_prefixes_the_user_agent_and_is_validated() {
     let mut options = options(&server.uri());
     options.application_id = Some("lockbox-bot".into());
     let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options.clone())).unwrap();
-    client.tenant().enable().await.unwrap();
+    client.tenant().enable(None).await.unwrap();
     let ua = only_request(&server).await.headers.get("user-agent").unwrap().to_str().unwrap().to_owned();
     assert!(ua.starts_with("lockbox-bot azsdk-rust-azure_customer_lockbox/"), "{ua}");
     for bad in ["has space", "this-application-id-is-too-long", ""] {
@@ -439,7 +439,7 @@ async fn tokens_never_show_in_debug_or_errors() {
         .mount(&server)
         .await;
     let (client, _) = client(&server.uri());
-    client.tenant().enable().await.ok();
+    client.tenant().enable(None).await.ok();
     let error = client.tenant().get_opt_in_status(TENANT).await.unwrap_err();
     let static_credential = azure_customer_lockbox::StaticTokenCredential::new(TOKEN);
     let shown = format!("{client:?} {:?} {static_credential:?} {error} {error:?}", options(&server.uri()));
@@ -473,8 +473,8 @@ fn clients_are_send_sync_and_clone_and_their_futures_are_send() {
     let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options("http://127.0.0.1:1/"))).unwrap();
     let requests = client.requests(SUB).unwrap();
     sendable(&requests.get("x"));
-    sendable(&requests.approve("x", "y"));
+    sendable(&requests.approve("x", "y", None));
     sendable(&requests.list(None));
-    sendable(&client.tenant().enable());
+    sendable(&client.tenant().enable(None));
     sendable(&client.operations().list(None));
 }

@@ -1,17 +1,17 @@
 //! The CLI's one seam onto the SDK for requests: list, find, watch, decide.
 //!
 //! Everything the commands know about where requests live goes through [`Backend`]. With no `--subscription`
-//! it works tenant-wide, on every subscription the credential can see: [`CustomerLockboxClient::tenant_requests`]
+//! it works tenant-wide, on every subscription the credential can see: [`CustomerLockboxClient::all_requests`]
 //! lists them, [`CustomerLockboxClient::find_request`] finds a bare request id, and
-//! [`CustomerLockboxClient::tenant_watch`] watches them all. `--subscription` narrows the scope to the
+//! [`CustomerLockboxClient::watch_all_requests`] watches them all. `--subscription` narrows the scope to the
 //! subscriptions given, taken one after the other in the order given. A request named by its ARM resource id is
 //! read in the subscription the id names, whatever the scope.
 
 use std::collections::BTreeSet;
 
 use azure_customer_lockbox::{
-    CustomerLockboxClient, Error, RequestFilter, TenantItem, TenantOptions, TenantWatchEvent, TenantWatchOptions,
-    WatchEvent, WatchOptions,
+    AllRequestsItem, AllRequestsOptions, AllRequestsWatchEvent, AllRequestsWatchOptions, CustomerLockboxClient, Error,
+    RequestFilter, WatchEvent, WatchOptions,
     models::{ApprovalDecision, LockboxRequestResponse},
 };
 use futures::{
@@ -210,14 +210,14 @@ impl Backend {
 
     /// Every request (matching the filter) in scope. A subscription whose listing fails yields one `Failed`
     /// item and the listing goes on; the last item is `End`. Tenant-wide, the subscriptions are listed
-    /// [`DEFAULT_TENANT_CONCURRENCY`](azure_customer_lockbox::DEFAULT_TENANT_CONCURRENCY) at a time, and those
+    /// [`DEFAULT_ALL_REQUESTS_CONCURRENCY`](azure_customer_lockbox::DEFAULT_ALL_REQUESTS_CONCURRENCY) at a time, and those
     /// not active are skipped; the subscriptions given are listed one after the other, in their order.
     pub fn list(&self, filter: Option<RequestFilter>) -> Result<BoxStream<'static, Listed>, Error> {
         let options = match &self.subscriptions {
-            None => TenantOptions { filter, ..Default::default() },
-            Some(given) => TenantOptions { subscriptions: Some(given.clone()), filter, concurrency: 1 },
+            None => AllRequestsOptions { filter, ..Default::default() },
+            Some(given) => AllRequestsOptions { subscriptions: Some(given.clone()), filter, concurrency: 1 },
         };
-        let listing = self.client.tenant_requests(Some(options))?;
+        let listing = self.client.all_requests(Some(options))?;
         // What a failure to go on missed: no subscription was listed when they were given.
         let what = match &self.subscriptions {
             None => "the subscriptions".to_owned(),
@@ -228,11 +228,11 @@ impl Backend {
             async move {
                 let mut listing = listing?;
                 let item = match listing.try_next().await {
-                    Ok(Some(TenantItem::Request(found))) => Listed::Request(Located {
+                    Ok(Some(AllRequestsItem::Request(found))) => Listed::Request(Located {
                         subscription: found.subscription_id.to_string(),
                         request: found.request,
                     }),
-                    Ok(Some(TenantItem::Failed(failure))) => {
+                    Ok(Some(AllRequestsItem::Failed(failure))) => {
                         Listed::Failed { subscription: failure.subscription_id.to_string(), error: failure.error }
                     }
                     // A kind of item this CLI does not know: nothing to show for it.
@@ -260,7 +260,7 @@ impl Backend {
             (RequestRef::Arm { subscription, id }, _) => (vec![subscription.clone()], id.as_str()),
             (RequestRef::Id(id), Some(given)) => (given.clone(), id.as_str()),
             (RequestRef::Id(id), None) => {
-                return match self.client.find_request(id).await? {
+                return match self.client.find_request(id, None).await? {
                     Some(found) => {
                         Ok(Located { subscription: found.subscription_id.to_string(), request: found.request })
                     }
@@ -287,31 +287,32 @@ impl Backend {
     /// as they come and go. Each event says its subscription.
     pub fn watch(&self, options: WatchOptions) -> Result<BoxStream<'static, Watched>, Error> {
         let Some(given) = &self.subscriptions else {
-            let watch = self.client.tenant_watch(Some(TenantWatchOptions { watch: options, ..Default::default() }));
+            let watch =
+                self.client.watch_all_requests(Some(AllRequestsWatchOptions { watch: options, ..Default::default() }));
             let mut watching = 0usize;
             let mut said_none = false;
             return Ok(watch
                 .filter_map(move |event| {
                     futures::future::ready(match event {
-                        TenantWatchEvent::Request { subscription_id, event } => {
+                        AllRequestsWatchEvent::Request { subscription_id, event } => {
                             Some(Watched::Event { subscription: subscription_id.to_string(), event })
                         }
                         // A subscription's watch starting is not news for the person watching.
-                        TenantWatchEvent::SubscriptionAdded(_) => {
+                        AllRequestsWatchEvent::SubscriptionAdded(_) => {
                             watching = watching.saturating_add(1);
                             said_none = false;
                             None
                         }
-                        TenantWatchEvent::NoSubscriptions if said_none => None,
-                        TenantWatchEvent::NoSubscriptions => {
+                        AllRequestsWatchEvent::NoSubscriptions if said_none => None,
+                        AllRequestsWatchEvent::NoSubscriptions => {
                             said_none = true;
                             Some(Watched::NoSubscriptions)
                         }
-                        TenantWatchEvent::SubscriptionRemoved(id) => {
+                        AllRequestsWatchEvent::SubscriptionRemoved(id) => {
                             watching = watching.saturating_sub(1);
                             Some(Watched::Removed(id.to_string()))
                         }
-                        TenantWatchEvent::SubscriptionsFailed(error) => {
+                        AllRequestsWatchEvent::SubscriptionsFailed(error) => {
                             Some(Watched::SubscriptionsFailed { error, watching: watching > 0 })
                         }
                         _ => None,
@@ -321,7 +322,7 @@ impl Backend {
         };
         let mut watches = Vec::new();
         for subscription in given.clone() {
-            let watch = self.client.requests(&subscription)?.watch(options.clone());
+            let watch = self.client.requests(&subscription)?.watch(Some(options.clone()));
             watches.push(watch.map(move |event| Watched::Event { subscription: subscription.clone(), event }).boxed());
         }
         Ok(stream::select_all(watches).boxed())
@@ -335,7 +336,7 @@ impl Backend {
         decision: ApprovalDecision,
         reason: &str,
     ) -> Result<Recorded, Error> {
-        let decision = self.client.requests(subscription)?.update_status(id, decision, reason).await?;
+        let decision = self.client.requests(subscription)?.update_status(id, decision, reason, None).await?;
         Ok(Recorded {
             service_request_id: decision.service_request_id().map(str::to_owned),
             correlation_id: decision.correlation_request_id().map(str::to_owned),

@@ -323,20 +323,20 @@ pub async fn tenant(session: &Session, command: TenantCommand) -> Result<u8, Fai
             }
             let row = TenantRow { tenant: None, on };
             if on {
-                tenants.enable().await?
+                tenants.enable(None).await?
             } else {
-                tenants.disable().await?
+                tenants.disable(None).await?
             }
             output::one(out, &row, || format!("Customer Lockbox is {state} for your tenant"))?;
         }
         TenantCommand::Enable { .. } => {
-            tenants.enable().await?;
+            tenants.enable(None).await?;
             output::one(out, &TenantRow { tenant: None, on: true }, || {
                 "Customer Lockbox is on for your tenant".into()
             })?;
         }
         TenantCommand::Disable { .. } => {
-            tenants.disable().await?;
+            tenants.disable(None).await?;
             output::one(out, &TenantRow { tenant: None, on: false }, || {
                 "Customer Lockbox is off for your tenant".into()
             })?;

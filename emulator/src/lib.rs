@@ -25,18 +25,17 @@
 //! ```
 //! use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig, NewLockboxRequest};
 //!
-//! # fn main() -> std::io::Result<()> {
-//! # tokio::runtime::Runtime::new()?.block_on(async {
-//! let emulator = Emulator::start(EmulatorConfig::default()).await?;
-//! let subscription = "00000000-0000-0000-0000-000000000001";
-//! let id = emulator.create_request(subscription, NewLockboxRequest::default());
-//! assert_eq!(emulator.request_status(subscription, &id).as_deref(), Some("Pending"));
-//! // Point the SDK (or any HTTP client) at the ARM endpoint:
-//! println!("ARM endpoint: {}", emulator.url());
-//! emulator.shutdown().await;
-//! # Ok(())
-//! # })
-//! # }
+//! #[tokio::main]
+//! async fn main() -> std::io::Result<()> {
+//!     let emulator = Emulator::start(EmulatorConfig::default()).await?;
+//!     let subscription = "00000000-0000-0000-0000-000000000001";
+//!     let id = emulator.create_request(subscription, NewLockboxRequest::default());
+//!     assert_eq!(emulator.request_status(subscription, &id).as_deref(), Some("Pending"));
+//!     // Point the SDK (or any HTTP client) at the ARM endpoint:
+//!     println!("ARM endpoint: {}", emulator.url());
+//!     emulator.shutdown().await;
+//!     Ok(())
+//! }
 //! ```
 //!
 //! # Admin HTTP API

@@ -15,8 +15,8 @@ use std::{
 };
 
 use azure_customer_lockbox::{
-    ContinuationToken, CustomerLockboxClient, CustomerLockboxClientOptions, Error, RequestFilter, RequestsListOptions,
-    Result as SdkResult, RetryOptions, StaticTokenCredential, models::ApprovalDecision,
+    ContinuationToken, CustomerLockboxClient, CustomerLockboxClientOptions, DecisionOptions, Error, RequestFilter,
+    RequestsListOptions, Result as SdkResult, RetryOptions, StaticTokenCredential, models::ApprovalDecision,
 };
 use azure_customer_lockbox_emulator::{Emulator, NewLockboxRequest, Seed, SeedRequest};
 use tokio::{
@@ -477,7 +477,7 @@ pub fn bad_input_cases(emulator: Arc<Emulator>) -> Vec<Case> {
             e.clear_received();
             let requests = client(e.url().as_str()).requests(SUB).map_err(|e| e.to_string())?;
             let mut texts = invalid(requests.get(&id).await, "request_id")?;
-            texts.extend(invalid(requests.approve(&id, "fine").await, "request_id")?);
+            texts.extend(invalid(requests.approve(&id, "fine", None).await, "request_id")?);
             nothing_sent(&e)?;
             Ok(texts)
         }));
@@ -510,7 +510,7 @@ pub fn bad_input_cases(emulator: Arc<Emulator>) -> Vec<Case> {
             e.clear_received();
             let requests = client(e.url().as_str()).requests(SUB).map_err(|e| e.to_string())?;
             let mut texts = ok_if(requests.get(id).await, "the seeded request", |r| r.request_id() == Some(id))?;
-            texts.extend(ok_if(requests.approve(id, "odd id").await, "an approval", |_| true)?);
+            texts.extend(ok_if(requests.approve(id, "odd id", None).await, "an approval", |_| true)?);
             let prefix = format!("/subscriptions/{SUB}/providers/Microsoft.CustomerLockbox/requests/");
             let received = e.received();
             require(received.len() == 2, || format!("expected 2 requests, got {received:?}"))?;
@@ -537,7 +537,7 @@ pub fn bad_input_cases(emulator: Arc<Emulator>) -> Vec<Case> {
         cases.push(case(format!("reason refused: {:.20?} ({} bytes)", reason, reason.len()), async move {
             e.clear_received();
             let requests = client(e.url().as_str()).requests(SUB).map_err(|e| e.to_string())?;
-            let texts = invalid(requests.deny("any", &reason).await, "reason")?;
+            let texts = invalid(requests.deny("any", &reason, None).await, "reason")?;
             nothing_sent(&e)?;
             Ok(texts)
         }));
@@ -550,7 +550,7 @@ pub fn bad_input_cases(emulator: Arc<Emulator>) -> Vec<Case> {
             let id = format!("reason-kept-{i}");
             seed(&e, &id);
             let requests = client(e.url().as_str()).requests(SUB).map_err(|e| e.to_string())?;
-            let texts = ok_if(requests.deny(&id, &reason).await, "a denial", |_| true)?;
+            let texts = ok_if(requests.deny(&id, &reason, None).await, "a denial", |_| true)?;
             let recorded = e.decisions().into_iter().find(|d| d.request_id == id).and_then(|d| d.reason);
             require(recorded.as_deref() == Some(reason.as_str()), || format!("recorded reason {recorded:.40?}"))?;
             Ok(texts)
@@ -561,7 +561,7 @@ pub fn bad_input_cases(emulator: Arc<Emulator>) -> Vec<Case> {
         e.clear_received();
         let requests = client(e.url().as_str()).requests(SUB).map_err(|e| e.to_string())?;
         let decision = ApprovalDecision::Other("Maybe".into());
-        let texts = invalid(requests.update_status("any", decision, "why").await, "decision")?;
+        let texts = invalid(requests.update_status("any", decision, "why", None).await, "decision")?;
         nothing_sent(&e)?;
         Ok(texts)
     }));
@@ -802,8 +802,8 @@ async fn call(endpoint: &str, call: Call) -> SdkResult<String> {
     match call {
         Call::Get => requests.get("r1").await.map(|r| format!("{r:?}")),
         Call::List => requests.list(None).try_collect().await.map(|r| format!("{r:?}")),
-        Call::Approve => requests.approve("r1", "ok").await.map(|r| format!("{r:?}")),
-        Call::Enable => client.tenant().enable().await.map(|r| format!("{r:?}")),
+        Call::Approve => requests.approve("r1", "ok", None).await.map(|r| format!("{r:?}")),
+        Call::Enable => client.tenant().enable(None).await.map(|r| format!("{r:?}")),
         Call::TenantGet => client.tenant().get_opt_in_status(SUB).await.map(|r| format!("{r:?}")),
     }
 }
@@ -1109,10 +1109,10 @@ fn issue_14_cases() -> Vec<Case> {
                 decision_routes(vec![Reply::Raw(accepted(url, ""))], vec![poll], approved_read())
             })
             .await;
-            taken_or_unknown(client(&server.url).requests(SUB)?.approve("r1", "ok").await, "Approve")
+            taken_or_unknown(client(&server.url).requests(SUB)?.approve("r1", "ok", None).await, "Approve")
         }));
     }
-    cases.push(case("A2: approve_and_wait, decision 202, polls answered 503", async move {
+    cases.push(case("A2: approve until final, decision 202, polls answered 503", async move {
         let poll = Reply::Raw(http("503 Service Unavailable", &[], ""));
         let server = Scripted::start_for(|url| {
             decision_routes(vec![Reply::Raw(accepted(url, ""))], vec![poll], approved_read())
@@ -1120,10 +1120,9 @@ fn issue_14_cases() -> Vec<Case> {
         .await;
         let options =
             azure_customer_lockbox::PollerOptions { timeout: Some(Duration::from_secs(5)), ..Default::default() };
-        taken_or_unknown(
-            client(&server.url).requests(SUB)?.approve_and_wait("r1", "ok", Some(options)).await,
-            "Approved",
-        )
+        let until_final = DecisionOptions { until_final: Some(options), ..Default::default() };
+        let decided = client(&server.url).requests(SUB)?.approve("r1", "ok", Some(until_final)).await;
+        taken_or_unknown(decided.map(|d| d.request().cloned()), "Approved")
     }));
     cases.push(case("A3: decision 202 polled on another host: no request there, reconciled", async move {
         let foreign = Scripted::start(json_ok(r#"{"status":"Succeeded"}"#)).await;
@@ -1133,7 +1132,7 @@ fn issue_14_cases() -> Vec<Case> {
             approved_read(),
         ))
         .await;
-        let texts = taken_or_unknown(client(&server.url).requests(SUB)?.approve("r1", "ok").await, "Approve")?;
+        let texts = taken_or_unknown(client(&server.url).requests(SUB)?.approve("r1", "ok", None).await, "Approve")?;
         let got = foreign.received();
         require(got.is_empty(), || format!("the foreign polling host received {got:?}"))?;
         Ok(texts)
@@ -1148,7 +1147,7 @@ fn issue_14_cases() -> Vec<Case> {
                     vec![json_ok(request_json("r1", "Pending", "x")), json_ok(request_json("r1", "Approved", "x"))],
                 ))
                 .await;
-                taken_or_unknown(retrying_client(&server.url).requests(SUB)?.approve("r1", "ok").await, "Approve")
+                taken_or_unknown(retrying_client(&server.url).requests(SUB)?.approve("r1", "ok", None).await, "Approve")
             },
         ));
     }
@@ -1159,7 +1158,7 @@ fn issue_14_cases() -> Vec<Case> {
             vec![json_ok(request_json("r1", "Pending", "x"))],
         ))
         .await;
-        let result = client(&server.url).requests(SUB)?.approve("r1", "ok").await;
+        let result = client(&server.url).requests(SUB)?.approve("r1", "ok", None).await;
         let text = shown(&result);
         require_typed(matches!(result, Err(Error::DecisionOutcomeUnknown { .. })), || {
             format!("expected DecisionOutcomeUnknown, got {text}")
@@ -1176,10 +1175,10 @@ fn issue_14_cases() -> Vec<Case> {
             decision_routes(vec![post], vec![Reply::Close], approved_read())
         })
         .await;
-        let poller = client(&server.url).requests(SUB)?.begin_approve("r1", "ok").await?;
         let options =
             azure_customer_lockbox::PollerOptions { timeout: Some(Duration::from_millis(200)), ..Default::default() };
-        any(poller.with_options(options).await)
+        let follow = DecisionOptions { follow: options, ..Default::default() };
+        any(client(&server.url).requests(SUB)?.approve("r1", "ok", Some(follow)).await)
     }));
     cases.push(case("B: wait_for_decision with timeout Duration::MAX", async move {
         // Pending first, so that the poller computes a wait against its timeout.
@@ -1237,14 +1236,14 @@ fn issue_14_cases() -> Vec<Case> {
                 decision_routes(vec![Reply::Raw(accepted(url, ""))], vec![json_ok(echo)], approved_read())
             })
             .await;
-            any(client(&server.url).requests(SUB)?.approve("r1", "ok").await)
+            any(client(&server.url).requests(SUB)?.approve("r1", "ok", None).await)
         }
     }));
     cases.push(case("C: 202 without a polling header, body echoing the token", async move {
         let body = format!(r#"{{"error":{{"code":"Echo","message":"Bearer {TOKEN}"}}}}"#);
         let post = Reply::Raw(http("202 Accepted", &[("Content-Type", "application/json")], body));
         let server = Scripted::start(decision_routes(vec![post], vec![Reply::Close], approved_read())).await;
-        any(client(&server.url).requests(SUB)?.approve("r1", "ok").await)
+        any(client(&server.url).requests(SUB)?.approve("r1", "ok", None).await)
     }));
     cases.push(case("C: transport failure on a nextLink carrying the token in its query", async move {
         let server = Scripted::start_for(|url| {

@@ -163,9 +163,9 @@ async fn five_hundred_concurrent_decisions_leave_exactly_one_per_request() {
         let id = ids[j % ids.len()].clone();
         tokio::spawn(async move {
             let result = if (j / REQUESTS).is_multiple_of(2) {
-                requests.approve(&id, "concurrent approve").await
+                requests.approve(&id, "concurrent approve", None).await
             } else {
-                requests.deny(&id, "concurrent deny").await
+                requests.deny(&id, "concurrent deny", None).await
             };
             (id, result)
         })

@@ -5,40 +5,58 @@ use std::sync::{Arc, Mutex};
 
 use crate::{error::Error, listing::RequestFilter, models::LockboxRequestResponse, status::SubscriptionState};
 
-/// The default of [`TenantOptions::concurrency`]: 16 subscriptions listed at a time.
-pub const DEFAULT_TENANT_CONCURRENCY: usize = 16;
+/// The default of [`AllRequestsOptions::concurrency`]: 16 subscriptions listed at a time.
+pub const DEFAULT_ALL_REQUESTS_CONCURRENCY: usize = 16;
 
-/// Options of the tenant-wide calls ([`CustomerLockboxClient::tenant_requests`],
-/// [`CustomerLockboxClient::find_request_with`]). Every field has a documented default; start from `Default`.
+/// Options of [`CustomerLockboxClient::all_requests`]. Every field has a documented default; start from
+/// `Default`.
 ///
 /// ```
-/// use azure_customer_lockbox::{RequestFilter, TenantOptions, models::LockboxRequestStatus};
-/// let options = TenantOptions::filter(RequestFilter::status(LockboxRequestStatus::Pending));
-/// assert_eq!(options.concurrency, azure_customer_lockbox::DEFAULT_TENANT_CONCURRENCY);
+/// use azure_customer_lockbox::{RequestFilter, AllRequestsOptions, models::LockboxRequestStatus};
+/// let options = AllRequestsOptions::filter(RequestFilter::status(LockboxRequestStatus::Pending));
+/// assert_eq!(options.concurrency, azure_customer_lockbox::DEFAULT_ALL_REQUESTS_CONCURRENCY);
 /// ```
 ///
-/// [`CustomerLockboxClient::tenant_requests`]: crate::CustomerLockboxClient::tenant_requests
-/// [`CustomerLockboxClient::find_request_with`]: crate::CustomerLockboxClient::find_request_with
+/// [`CustomerLockboxClient::all_requests`]: crate::CustomerLockboxClient::all_requests
 #[derive(Clone, Debug)]
-pub struct TenantOptions {
+pub struct AllRequestsOptions {
     /// The subscriptions to cover (GUIDs). The default is `None`: every subscription `Subscriptions_List`
     /// returns. Given subscriptions are not looked up, so none is skipped for its state.
     pub subscriptions: Option<Vec<String>>,
-    /// A filter applied to every subscription's listing. The default is `None`: every request. Not used by
-    /// `find_request`.
+    /// A filter applied to every subscription's listing. The default is `None`: every request.
     pub filter: Option<RequestFilter>,
-    /// How many subscriptions are listed (or searched) at a time. The default is
-    /// [`DEFAULT_TENANT_CONCURRENCY`]; `0` is treated as `1`.
+    /// How many subscriptions are listed at a time. The default is
+    /// [`DEFAULT_ALL_REQUESTS_CONCURRENCY`]; `0` is treated as `1`.
     pub concurrency: usize,
 }
 
-impl Default for TenantOptions {
+/// Options of [`CustomerLockboxClient::find_request`]. Every field has a documented default; start from
+/// `Default`.
+///
+/// [`CustomerLockboxClient::find_request`]: crate::CustomerLockboxClient::find_request
+#[derive(Clone, Debug)]
+pub struct FindRequestOptions {
+    /// The subscriptions to search (GUIDs). The default is `None`: every active subscription
+    /// `Subscriptions_List` returns.
+    pub subscriptions: Option<Vec<String>>,
+    /// How many subscriptions are asked at a time. The default is [`DEFAULT_ALL_REQUESTS_CONCURRENCY`]; `0` is
+    /// treated as `1`.
+    pub concurrency: usize,
+}
+
+impl Default for FindRequestOptions {
     fn default() -> Self {
-        Self { subscriptions: None, filter: None, concurrency: DEFAULT_TENANT_CONCURRENCY }
+        Self { subscriptions: None, concurrency: DEFAULT_ALL_REQUESTS_CONCURRENCY }
     }
 }
 
-impl TenantOptions {
+impl Default for AllRequestsOptions {
+    fn default() -> Self {
+        Self { subscriptions: None, filter: None, concurrency: DEFAULT_ALL_REQUESTS_CONCURRENCY }
+    }
+}
+
+impl AllRequestsOptions {
     /// Options with a filter for every subscription.
     pub fn filter(filter: RequestFilter) -> Self {
         Self { filter: Some(filter), ..Default::default() }
@@ -102,17 +120,17 @@ pub struct SubscriptionFailure {
 #[derive(Debug)]
 #[non_exhaustive]
 #[allow(clippy::large_enum_variant, reason = "the large variant is the common one; boxing it costs every item")]
-pub enum TenantItem {
+pub enum AllRequestsItem {
     /// A request, with its subscription.
     Request(SubscriptionRequest),
     /// A subscription whose listing failed.
     Failed(SubscriptionFailure),
 }
 
-/// What a tenant-wide listing did so far: see [`TenantRequests::summary`](crate::TenantRequests::summary).
+/// What a tenant-wide listing did so far: see [`AllRequests::summary`](crate::AllRequests::summary).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct TenantSummary {
+pub struct AllRequestsSummary {
     /// Subscriptions whose listing ended without error.
     pub listed: usize,
     /// Requests yielded.
@@ -126,9 +144,9 @@ pub struct TenantSummary {
 }
 
 /// The summary as the listings of one stream update it.
-pub(super) type SharedSummary = Arc<Mutex<TenantSummary>>;
+pub(super) type SharedSummary = Arc<Mutex<AllRequestsSummary>>;
 
 /// Runs `f` on the shared summary (a poisoned lock is still used: the summary is plain counters).
-pub(super) fn with_summary<R>(summary: &SharedSummary, f: impl FnOnce(&mut TenantSummary) -> R) -> R {
+pub(super) fn with_summary<R>(summary: &SharedSummary, f: impl FnOnce(&mut AllRequestsSummary) -> R) -> R {
     f(&mut summary.lock().unwrap_or_else(|e| e.into_inner()))
 }

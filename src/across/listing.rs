@@ -1,4 +1,4 @@
-//! Listing every subscription's requests as one stream ([`tenant_requests`]) and finding a request by id alone
+//! Listing every subscription's requests as one stream ([`all_requests`]) and finding a request by id alone
 //! ([`find_request`]): which subscriptions are covered, one subscription's listing as tenant items, their
 //! bounded merge, and the shared throttling gate their requests go through.
 
@@ -16,8 +16,8 @@ use futures::{
 };
 
 use super::items::{
-    FailureKind, SharedSummary, SubscriptionFailure, SubscriptionRequest, TenantItem, TenantOptions, TenantSummary,
-    with_summary,
+    AllRequestsItem, AllRequestsOptions, AllRequestsSummary, FailureKind, SharedSummary, SubscriptionFailure,
+    SubscriptionRequest, with_summary,
 };
 use crate::{
     core::Core,
@@ -37,12 +37,12 @@ pub(super) fn gated(core: &Core) -> (Core, Gate) {
     (Core::new(core.pipeline().with_gate(gate.clone())), gate)
 }
 
-/// The lazy stream of a tenant-wide listing: see [`CustomerLockboxClient::tenant_requests`]. Items come in no
+/// The lazy stream of a tenant-wide listing: see [`CustomerLockboxClient::all_requests`]. Items come in no
 /// particular order across subscriptions; within one subscription, in the service's order.
 ///
-/// [`CustomerLockboxClient::tenant_requests`]: crate::CustomerLockboxClient::tenant_requests
-pub struct TenantRequests {
-    inner: BoxStream<'static, Result<TenantItem>>,
+/// [`CustomerLockboxClient::all_requests`]: crate::CustomerLockboxClient::all_requests
+pub struct AllRequests {
+    inner: BoxStream<'static, Result<AllRequestsItem>>,
     /// The shared throttling gate its requests go through, for the count of `429`s.
     gate: Gate,
     summary: SharedSummary,
@@ -50,31 +50,31 @@ pub struct TenantRequests {
     ended: bool,
 }
 
-impl fmt::Debug for TenantRequests {
+impl fmt::Debug for AllRequests {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TenantRequests").field("summary", &self.summary()).finish_non_exhaustive()
+        f.debug_struct("AllRequests").field("summary", &self.summary()).finish_non_exhaustive()
     }
 }
 
-impl TenantRequests {
+impl AllRequests {
     /// The next item, or `None` at the end. Usable without importing `StreamExt`. An `Err` means the
     /// subscriptions could not be listed, or the credential gave no token ([`Error::Credential`], which no
     /// subscription can get past); it is yielded once and ends the stream, like a [`Pager`](crate::Pager)'s. A
-    /// subscription's own failure is a [`TenantItem::Failed`], and the others go on.
-    pub async fn try_next(&mut self) -> Result<Option<TenantItem>> {
+    /// subscription's own failure is a [`AllRequestsItem::Failed`], and the others go on.
+    pub async fn try_next(&mut self) -> Result<Option<AllRequestsItem>> {
         self.next().await.transpose()
     }
 
     /// What the listing did so far (complete once the stream has ended).
-    pub fn summary(&self) -> TenantSummary {
+    pub fn summary(&self) -> AllRequestsSummary {
         let mut summary = with_summary(&self.summary, |s| s.clone());
         summary.throttled = self.gate.throttled();
         summary
     }
 }
 
-impl Stream for TenantRequests {
-    type Item = Result<TenantItem>;
+impl Stream for AllRequests {
+    type Item = Result<AllRequestsItem>;
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         if self.ended {
             return Poll::Ready(None);
@@ -182,7 +182,7 @@ fn one_listing(
     subscription_id: Arc<str>,
     filter: Option<RequestFilter>,
     summary: SharedSummary,
-) -> BoxStream<'static, Result<TenantItem>> {
+) -> BoxStream<'static, Result<AllRequestsItem>> {
     let requests = RequestsClient::new(core, subscription_id.to_string());
     let pager = requests.list(Some(RequestsListOptions { filter, continuation: None }));
     stream::unfold(Some(pager), move |pager| {
@@ -193,7 +193,7 @@ fn one_listing(
             match pager.try_next().await {
                 Ok(Some(request)) => {
                     with_summary(&summary, |s| s.requests = s.requests.saturating_add(1));
-                    Some((Ok(TenantItem::Request(SubscriptionRequest { subscription_id, request })), Some(pager)))
+                    Some((Ok(AllRequestsItem::Request(SubscriptionRequest { subscription_id, request })), Some(pager)))
                 }
                 Ok(None) => {
                     with_summary(&summary, |s| s.listed = s.listed.saturating_add(1));
@@ -206,7 +206,7 @@ fn one_listing(
                     let kind = FailureKind::of(&error);
                     tracing::debug!(subscription_id = &*subscription_id, ?kind, "listing of a subscription failed");
                     with_summary(&summary, |s| s.failed.push((subscription_id.to_string(), kind)));
-                    Some((Ok(TenantItem::Failed(SubscriptionFailure { subscription_id, kind, error })), None))
+                    Some((Ok(AllRequestsItem::Failed(SubscriptionFailure { subscription_id, kind, error })), None))
                 }
             }
         }
@@ -214,8 +214,8 @@ fn one_listing(
     .boxed()
 }
 
-/// See [`CustomerLockboxClient::tenant_requests`](crate::CustomerLockboxClient::tenant_requests).
-pub(crate) fn tenant_requests(core: &Core, options: TenantOptions) -> Result<TenantRequests> {
+/// See [`CustomerLockboxClient::all_requests`](crate::CustomerLockboxClient::all_requests).
+pub(crate) fn all_requests(core: &Core, options: AllRequestsOptions) -> Result<AllRequests> {
     let summary = SharedSummary::default();
     let (core, gate) = gated(core);
     let targets = targets(&core, options.subscriptions, options.concurrency, summary.clone())?;
@@ -228,14 +228,14 @@ pub(crate) fn tenant_requests(core: &Core, options: TenantOptions) -> Result<Ten
         })
         .flatten_unordered(options.concurrency.max(1))
         .boxed();
-    Ok(TenantRequests { inner: merged, gate, summary, ended: false })
+    Ok(AllRequests { inner: merged, gate, summary, ended: false })
 }
 
-/// See [`CustomerLockboxClient::find_request_with`](crate::CustomerLockboxClient::find_request_with).
+/// See [`CustomerLockboxClient::find_request`](crate::CustomerLockboxClient::find_request).
 pub(crate) async fn find_request(
     core: &Core,
     request_id: &str,
-    options: TenantOptions,
+    options: AllRequestsOptions,
 ) -> Result<Option<SubscriptionRequest>> {
     let request_id: Arc<str> = validate::request_id(request_id)?.into();
     let (core, _gate) = gated(core);

@@ -1,15 +1,15 @@
 //! Across subscriptions: the Lockbox requests of every subscription the caller can see, as one stream; a
 //! request found by id alone; one watch over the whole tenant.
 //!
-//! An approver does not think in subscriptions. [`CustomerLockboxClient::tenant_requests`] lists the
+//! An approver does not think in subscriptions. [`CustomerLockboxClient::all_requests`] lists the
 //! subscriptions (`Subscriptions_List`, see `subscriptions.rs`), or takes a given set, and lists the requests
-//! of each, [`TenantOptions::concurrency`] subscriptions at a time, merged into one lazy stream of
-//! [`TenantItem`]s that each name their subscription:
+//! of each, [`AllRequestsOptions::concurrency`] subscriptions at a time, merged into one lazy stream of
+//! [`AllRequestsItem`]s that each name their subscription:
 //!
 //! - `Enabled`, `Warned` and `PastDue` subscriptions are listed; `Disabled`, `Deleted` (and unknown states)
-//!   are skipped and counted in the [`TenantSummary`].
+//!   are skipped and counted in the [`AllRequestsSummary`].
 //! - A subscription whose listing fails (403 `AuthorizationFailed`, 409 `MissingSubscriptionRegistration`, 404,
-//!   retries spent, ...) yields one [`TenantItem::Failed`] and the others go on. Only a failure to list the
+//!   retries spent, ...) yields one [`AllRequestsItem::Failed`] and the others go on. Only a failure to list the
 //!   subscriptions themselves, or a credential that gives no token (which no subscription can get past), is an
 //!   `Err` item; it ends the stream.
 //! - Memory is bounded by the pages in flight (at most one page per running listing), not by the tenant.
@@ -21,11 +21,11 @@
 //!
 //! The parts:
 //!
-//! - `items.rs`: what the calls take and give ([`TenantOptions`], [`TenantItem`], [`FailureKind`],
-//!   [`TenantSummary`], ...), plain types.
-//! - `listing.rs`: the tenant-wide listing ([`TenantRequests`]) and `find_request`: which subscriptions are
+//! - `items.rs`: what the calls take and give ([`AllRequestsOptions`], [`AllRequestsItem`], [`FailureKind`],
+//!   [`AllRequestsSummary`], ...), plain types.
+//! - `listing.rs`: the tenant-wide listing ([`AllRequests`]) and `find_request`: which subscriptions are
 //!   covered, each one's listing, their bounded merge under the shared throttling gate.
-//! - `watch.rs`: the tenant-wide watch ([`TenantWatch`]), under its own shared throttling gate.
+//! - `watch.rs`: the tenant-wide watch ([`AllRequestsWatch`]), under its own shared throttling gate.
 //!
 //! `watch` uses `listing` (a subscription's id, and `gated`, a client sending through a new throttling gate),
 //! `listing` uses `items`; this file only re-exports. Outside this module they use `core`, `subscriptions`,
@@ -37,9 +37,9 @@ mod listing;
 mod watch;
 
 pub use items::{
-    DEFAULT_TENANT_CONCURRENCY, FailureKind, SubscriptionFailure, SubscriptionRequest, TenantItem, TenantOptions,
-    TenantSummary,
+    AllRequestsItem, AllRequestsOptions, AllRequestsSummary, DEFAULT_ALL_REQUESTS_CONCURRENCY, FailureKind,
+    FindRequestOptions, SubscriptionFailure, SubscriptionRequest,
 };
-pub use listing::TenantRequests;
-pub(crate) use listing::{find_request, tenant_requests};
-pub use watch::{DEFAULT_SUBSCRIPTIONS_REFRESH, TenantWatch, TenantWatchEvent, TenantWatchOptions};
+pub use listing::AllRequests;
+pub(crate) use listing::{all_requests, find_request};
+pub use watch::{AllRequestsWatch, AllRequestsWatchEvent, AllRequestsWatchOptions, DEFAULT_SUBSCRIPTIONS_REFRESH};

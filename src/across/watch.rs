@@ -1,5 +1,5 @@
-//! One watch over the whole tenant ([`TenantWatch`]): the watch of `watch.rs` run for every active
-//! subscription, the set of subscriptions read again every [`TenantWatchOptions::refresh`] so that a new
+//! One watch over the whole tenant ([`AllRequestsWatch`]): the watch of `watch.rs` run for every active
+//! subscription, the set of subscriptions read again every [`AllRequestsWatchOptions::refresh`] so that a new
 //! subscription's watch starts and a removed one's ends quietly. Like the tenant-wide listing, the watch sends
 //! all its requests through one shared throttling gate (`gated` of `listing.rs`).
 
@@ -29,13 +29,13 @@ use crate::{
     watch::{WatchEvent, WatchOptions},
 };
 
-/// The default of [`TenantWatchOptions::refresh`]: the set of subscriptions is read again every 5 minutes.
+/// The default of [`AllRequestsWatchOptions::refresh`]: the set of subscriptions is read again every 5 minutes.
 pub const DEFAULT_SUBSCRIPTIONS_REFRESH: Duration = Duration::from_secs(300);
 
-/// Options of [`CustomerLockboxClient::tenant_watch`](crate::CustomerLockboxClient::tenant_watch). Every field has
+/// Options of [`CustomerLockboxClient::watch_all_requests`](crate::CustomerLockboxClient::watch_all_requests). Every field has
 /// a documented default; start from `Default`.
 #[derive(Clone, Debug)]
-pub struct TenantWatchOptions {
+pub struct AllRequestsWatchOptions {
     /// The options of each subscription's watch (interval, filter, ...). The default is `WatchOptions::default()`.
     pub watch: WatchOptions,
     /// Time between two readings of the set of subscriptions. The default is
@@ -43,7 +43,7 @@ pub struct TenantWatchOptions {
     pub refresh: Duration,
 }
 
-impl Default for TenantWatchOptions {
+impl Default for AllRequestsWatchOptions {
     fn default() -> Self {
         Self { watch: WatchOptions::default(), refresh: DEFAULT_SUBSCRIPTIONS_REFRESH }
     }
@@ -53,7 +53,7 @@ impl Default for TenantWatchOptions {
 #[derive(Debug)]
 #[non_exhaustive]
 #[allow(clippy::large_enum_variant, reason = "the large variant is the common one; boxing it costs every event")]
-pub enum TenantWatchEvent {
+pub enum AllRequestsWatchEvent {
     /// A subscription appeared (or was seen on the first reading): its watch starts.
     SubscriptionAdded(Arc<str>),
     /// A subscription is gone from the listing, or is no longer active: its watch ended.
@@ -76,21 +76,21 @@ pub enum TenantWatchEvent {
 }
 
 /// A watch over every subscription's requests: see
-/// [`CustomerLockboxClient::tenant_watch`](crate::CustomerLockboxClient::tenant_watch).
-pub struct TenantWatch {
+/// [`CustomerLockboxClient::watch_all_requests`](crate::CustomerLockboxClient::watch_all_requests).
+pub struct AllRequestsWatch {
     /// Its requests go through one shared throttling gate: a `429` on one subscription's listing holds back
     /// the others.
     inner: Watches,
 }
 
-impl fmt::Debug for TenantWatch {
+impl fmt::Debug for AllRequestsWatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TenantWatch").field("subscriptions", &self.inner.running.len()).finish_non_exhaustive()
+        f.debug_struct("AllRequestsWatch").field("subscriptions", &self.inner.running.len()).finish_non_exhaustive()
     }
 }
 
-impl TenantWatch {
-    pub(crate) fn new(core: Core, mut options: TenantWatchOptions) -> Self {
+impl AllRequestsWatch {
+    pub(crate) fn new(core: Core, mut options: AllRequestsWatchOptions) -> Self {
         options.refresh = options.refresh.max(Duration::from_millis(1));
         let (core, _gate) = gated(&core);
         let watches = Watches {
@@ -111,28 +111,35 @@ impl TenantWatch {
         self.inner.running.keys().cloned().collect()
     }
 
-    /// The next event. Usable without importing `StreamExt`; a tenant watch never ends by itself.
-    pub async fn next_event(&mut self) -> Option<TenantWatchEvent> {
-        self.next().await
+    /// The next event, as [`Watch::next_event`](crate::Watch::next_event) gives: it waits as long as needed
+    /// (the watch never ends by itself), and errors are events
+    /// ([`AllRequestsWatchEvent::SubscriptionsFailed`], and a subscription's
+    /// [`WatchEvent::Error`](crate::WatchEvent::Error)). Usable without importing `StreamExt`.
+    pub async fn next_event(&mut self) -> AllRequestsWatchEvent {
+        match self.next().await {
+            Some(event) => event,
+            // The inner stream never ends; were it to, the watch would have nothing more to say.
+            None => std::future::pending().await,
+        }
     }
 }
 
-impl Stream for TenantWatch {
-    type Item = TenantWatchEvent;
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<TenantWatchEvent>> {
+impl Stream for AllRequestsWatch {
+    type Item = AllRequestsWatchEvent;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<AllRequestsWatchEvent>> {
         self.inner.poll_next_unpin(cx)
     }
 }
 
-/// The watches of a [`TenantWatch`] and the refresh of their subscriptions.
+/// The watches of a [`AllRequestsWatch`] and the refresh of their subscriptions.
 struct Watches {
     core: Core,
-    options: TenantWatchOptions,
-    watches: SelectAll<BoxStream<'static, TenantWatchEvent>>,
+    options: AllRequestsWatchOptions,
+    watches: SelectAll<BoxStream<'static, AllRequestsWatchEvent>>,
     running: HashMap<Arc<str>, AbortHandle>,
     refreshing: Option<BoxFuture<'static, Result<Vec<Arc<str>>>>>,
     next_refresh: Pin<Box<tokio::time::Sleep>>,
-    pending: VecDeque<TenantWatchEvent>,
+    pending: VecDeque<AllRequestsWatchEvent>,
 }
 
 impl Watches {
@@ -160,7 +167,7 @@ impl Watches {
             if let Some(handle) = self.running.remove(&id) {
                 handle.abort();
             }
-            self.pending.push_back(TenantWatchEvent::SubscriptionRemoved(id));
+            self.pending.push_back(AllRequestsWatchEvent::SubscriptionRemoved(id));
         }
         for id in now {
             if self.running.contains_key(&id) {
@@ -169,23 +176,23 @@ impl Watches {
             let requests = RequestsClient::new(self.core.clone(), id.to_string());
             let subscription_id = id.clone();
             let watch = requests
-                .watch(self.options.watch.clone())
-                .map(move |event| TenantWatchEvent::Request { subscription_id: subscription_id.clone(), event });
+                .watch(Some(self.options.watch.clone()))
+                .map(move |event| AllRequestsWatchEvent::Request { subscription_id: subscription_id.clone(), event });
             let (handle, registration) = AbortHandle::new_pair();
             self.watches.push(Abortable::new(watch, registration).boxed());
             self.running.insert(id.clone(), handle);
-            self.pending.push_back(TenantWatchEvent::SubscriptionAdded(id));
+            self.pending.push_back(AllRequestsWatchEvent::SubscriptionAdded(id));
         }
         if none {
-            self.pending.push_back(TenantWatchEvent::NoSubscriptions);
+            self.pending.push_back(AllRequestsWatchEvent::NoSubscriptions);
         }
     }
 }
 
 impl Stream for Watches {
-    type Item = TenantWatchEvent;
+    type Item = AllRequestsWatchEvent;
     /// One poll of the watch: the refresh of the subscriptions, then the events of their watches.
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<TenantWatchEvent>> {
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<AllRequestsWatchEvent>> {
         let this = &mut *self;
         loop {
             if let Some(event) = this.pending.pop_front() {
@@ -201,7 +208,7 @@ impl Stream for Watches {
                 this.next_refresh.as_mut().reset(Deadline::after(this.options.refresh).instant());
                 match result {
                     Ok(now) => this.apply(now),
-                    Err(error) => this.pending.push_back(TenantWatchEvent::SubscriptionsFailed(error)),
+                    Err(error) => this.pending.push_back(AllRequestsWatchEvent::SubscriptionsFailed(error)),
                 }
                 continue;
             }

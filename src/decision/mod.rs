@@ -58,13 +58,12 @@ pub(crate) use bound::Bound;
 pub use result::Decision;
 use run::{Caller, run};
 
-use std::{future::Future, ops::ControlFlow};
+use std::ops::ControlFlow;
 
 use crate::{
     core::Core,
     error::Result,
     models::Approval,
-    operation::Operation,
     poller::{Poller, PollerOptions},
     status::ApprovalDecision,
 };
@@ -77,42 +76,36 @@ pub(crate) struct Order<'a> {
     pub(crate) reason: &'a str,
 }
 
-/// Records `decision` with `reason` on a checked request id, exactly once, and returns a poller for it (see
-/// the module doc): a `begin_*` call, whose caller follows an accepted decision's progress.
-pub(crate) async fn record(core: &Core, order: Order<'_>) -> Result<Poller<Approval>> {
-    let bound = Bound::new([core.pipeline().settings().call_timeout]);
-    run(core, order, bound, Record { core: core.clone() }).await
-}
-
 /// Records `decision` with `reason` on a checked request id, exactly once, follows an accepted decision's
 /// progress with `options`, and says what the service recorded; all within `bound`.
 pub(crate) async fn decide(core: &Core, order: Order<'_>, bound: Bound, options: PollerOptions) -> Result<Decision> {
     run(core, order, bound, Follow { options }).await
 }
 
-/// A `begin_*` call: an accepted round's poller is handed to the caller, a decision becomes a finished poller.
-struct Record {
-    core: Core,
-}
-
-impl Caller for Record {
-    type Output = Poller<Approval>;
-
-    fn cadence(&self) -> PollerOptions {
-        PollerOptions::default()
-    }
-
-    fn accepted(
-        &self,
-        poller: Poller<Approval>,
-        _: Bound,
-    ) -> impl Future<Output = ControlFlow<Self::Output, Result<Approval>>> + Send {
-        std::future::ready(ControlFlow::Break(poller))
-    }
-
-    fn decided(&self, decision: Decision) -> Self::Output {
-        Poller::done(&self.core, Operation::RequestsUpdateStatus, decision.into_model())
-    }
+/// Options of a decision: [`approve`](crate::RequestsClient::approve), [`deny`](crate::RequestsClient::deny) and
+/// [`update_status`](crate::RequestsClient::update_status).
+///
+/// ```
+/// use std::time::Duration;
+/// use azure_customer_lockbox::{DecisionOptions, PollerOptions};
+///
+/// // Also wait (at most 10 minutes, decision included) until the request's status is final.
+/// let options = DecisionOptions {
+///     until_final: Some(PollerOptions { timeout: Some(Duration::from_secs(600)), ..Default::default() }),
+///     ..Default::default()
+/// };
+/// assert!(options.follow.timeout.is_none());
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct DecisionOptions {
+    /// How a decision the service accepted (`202`) is followed to its end: polling frequency and time limit.
+    pub follow: PollerOptions,
+    /// When set, the call then also waits until the request's status is final, read at these options'
+    /// frequency (as [`wait_for_decision`](crate::RequestsClient::wait_for_decision) does); their timeout bounds
+    /// the whole call, decision included. A final status that does not reflect the decision is an
+    /// [`Error::DecisionConflict`](crate::Error::DecisionConflict); the request as last read is
+    /// [`Decision::request`].
+    pub until_final: Option<PollerOptions>,
 }
 
 /// A call that waits: an accepted round's poller is followed here with `options`, within the call's bound.

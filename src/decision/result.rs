@@ -1,7 +1,11 @@
 //! [`Decision`]: what a recorded approval or denial gives its caller (the approval, the ids of the call the service
 //! recorded it in, the attempts, and whether it was learned by reading the request).
 
-use crate::{models::Approval, response::Response, status::ApprovalDecision};
+use crate::{
+    models::{Approval, LockboxRequestResponse},
+    response::Response,
+    status::ApprovalDecision,
+};
 
 /// An approval or a denial the service recorded, with what an audit log cites: the ids of the call the service
 /// recorded it in, how many attempts it took, and whether the outcome was learned by reading the request.
@@ -14,7 +18,7 @@ use crate::{models::Approval, response::Response, status::ApprovalDecision};
 /// use azure_customer_lockbox::{RequestsClient, Result};
 ///
 /// async fn approve(requests: &RequestsClient) -> Result<()> {
-///     let decision = requests.approve("7e2ad9c4-0b4f-4c5a-9b7e-1f2d3c4b5a69", "Ticket 123 checked").await?;
+///     let decision = requests.approve("7e2ad9c4-0b4f-4c5a-9b7e-1f2d3c4b5a69", "Ticket 123 checked", None).await?;
 ///     println!(
 ///         "{} ({:?}): x-ms-request-id {:?}, x-ms-correlation-request-id {:?}, {} attempt(s), reconciled: {}",
 ///         decision.decision(),
@@ -32,6 +36,9 @@ pub struct Decision {
     pub(super) decision: ApprovalDecision,
     pub(super) response: Response<Approval>,
     pub(super) reconciled: bool,
+    /// The request as last read, when the call waited until its status was final
+    /// ([`DecisionOptions::until_final`](super::DecisionOptions::until_final)).
+    pub(crate) request: Option<Box<LockboxRequestResponse>>,
 }
 
 impl Decision {
@@ -76,6 +83,12 @@ impl Decision {
     /// How many times the decision was sent, over all rounds (retries of `429`/`503` included).
     pub fn attempts(&self) -> u32 {
         self.response.attempts()
+    }
+
+    /// The request as last read, its status final and reflecting the decision, when the call was asked to wait
+    /// for that ([`DecisionOptions::until_final`](super::DecisionOptions::until_final)); `None` otherwise.
+    pub fn request(&self) -> Option<&LockboxRequestResponse> {
+        self.request.as_deref()
     }
 
     /// True when the outcome was learned by reading the request, after a try whose answer was lost or after an

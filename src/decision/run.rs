@@ -169,7 +169,7 @@ fn decision_of(
     attempts: u32,
     reconciled: bool,
 ) -> Decision {
-    Decision { decision, response: Response::new(approval, CallIds { attempts, ..ids }), reconciled }
+    Decision { decision, response: Response::new(approval, CallIds { attempts, ..ids }), reconciled, request: None }
 }
 
 /// The decision's history, logged at `info`: what each round sent and what came back, each read and what it

@@ -45,8 +45,17 @@ use crate::{
 
 type Step<T> = BoxFuture<'static, (Box<Engine<T>>, Option<Result<PollerStatus>>)>;
 
+/// Sends the action a lazy poller stands for, and gives the poller that follows it.
+type Start<T> = Box<dyn FnOnce() -> BoxFuture<'static, Result<Poller<T>>> + Send>;
+
 /// Where a [`Poller`] stands.
 enum Phase<T> {
+    /// Nothing sent yet (a `begin_*` poller): the action is sent when the poller is first polled or awaited.
+    Unsent(Start<T>),
+    /// The action is on its way.
+    Starting(BoxFuture<'static, Result<Poller<T>>>),
+    /// The action was refused: its error was the stream's last item (or `.await`'s result).
+    Refused,
     /// Between two steps.
     Idle(Box<Engine<T>>),
     /// A step (a wait and a poll) is under way.
@@ -67,18 +76,20 @@ enum Phase<T> {
 ///
 /// ```no_run
 /// use futures::StreamExt;
-/// use azure_customer_lockbox::{PollerOptions, RequestsClient};
+/// use azure_customer_lockbox::{PollerOptions, RequestsClient, Result};
 ///
-/// # async fn demo(requests: RequestsClient) -> azure_customer_lockbox::Result<()> {
-/// let options = PollerOptions { timeout: Some(std::time::Duration::from_secs(600)), ..Default::default() };
-/// let mut poller = requests.begin_approve("req-1", "Ticket 123 checked").await?.with_options(options);
-/// let token = poller.resume_token(); // store it to resume in another process with `Poller::resume`
-/// while let Some(status) = poller.next().await {
-///     println!("{}", status?);
+/// async fn wait(requests: RequestsClient) -> Result<()> {
+///     let options = PollerOptions { timeout: Some(std::time::Duration::from_secs(600)), ..Default::default() };
+///     let mut poller = requests.wait_for_decision("req-1", Some(options))?;
+///     while let Some(status) = poller.next().await {
+///         println!("{}", status?);
+///         // Store this to resume in another process with `Poller::resume`.
+///         println!("resume with {:?}", poller.resume_token());
+///     }
+///     let request = poller.await?;
+///     println!("final: {:?}", request.status());
+///     Ok(())
 /// }
-/// let approval = poller.await?;
-/// # let _ = (token, approval);
-/// # Ok(()) }
 /// ```
 ///
 /// [Stream]: https://docs.rs/futures/0.3/futures/stream/trait.Stream.html
@@ -193,8 +204,30 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
         futures::StreamExt::next(self).await.transpose()
     }
 
-    /// Runs the engine's next step: the next status, or `None` when there is none.
+    /// A poller that sends its action (`start`) only when it is first polled or awaited: azure_core's
+    /// `begin_*` style. Its [`resume_token`](Self::resume_token) is `None` until then.
+    pub(crate) fn lazy(start: impl FnOnce() -> BoxFuture<'static, Result<Poller<T>>> + Send + 'static) -> Self {
+        Self { phase: Phase::Unsent(Box::new(start)), options: PollerOptions::default(), token: None }
+    }
+
+    /// Runs the engine's next step: the next status, or `None` when there is none. A lazy poller sends its
+    /// action first.
     fn poll_step(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<PollerStatus>>> {
+        if let Phase::Unsent(_) = self.phase
+            && let Phase::Unsent(start) = std::mem::replace(&mut self.phase, Phase::Lost)
+        {
+            self.phase = Phase::Starting(start());
+        }
+        if let Phase::Starting(starting) = &mut self.phase {
+            match std::task::ready!(starting.as_mut().poll(cx)) {
+                // The options stay this poller's (`with_options` may have set them before it started).
+                Ok(started) => (self.phase, self.token) = (started.phase, started.token),
+                Err(error) => {
+                    self.phase = Phase::Refused;
+                    return Poll::Ready(Some(Err(error)));
+                }
+            }
+        }
         if let Phase::Idle(_) | Phase::Ended(_) = self.phase
             && let Phase::Idle(mut engine) | Phase::Ended(mut engine) = std::mem::replace(&mut self.phase, Phase::Lost)
         {
@@ -304,7 +337,7 @@ pub(crate) async fn first_answer<T, F: Future<Output = Sent<T>>>(
 impl<T: DeserializeOwned + Send + 'static> Stream for Poller<T> {
     type Item = Result<PollerStatus>;
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if let Phase::Ended(_) | Phase::Lost = self.phase {
+        if let Phase::Ended(_) | Phase::Lost | Phase::Refused = self.phase {
             return Poll::Ready(None);
         }
         self.poll_step(cx)
@@ -325,7 +358,12 @@ impl<T: DeserializeOwned + Send + 'static> IntoFuture for Poller<T> {
             }
             match self.phase {
                 Phase::Idle(engine) | Phase::Ended(engine) => engine.into_result(),
-                Phase::Stepping(_) | Phase::Lost => Err(Error::Configuration("the poller lost its state".into())),
+                Phase::Refused => Err(Error::Configuration(
+                    "the operation was never started: the stream already returned why it was refused".into(),
+                )),
+                Phase::Unsent(_) | Phase::Starting(_) | Phase::Stepping(_) | Phase::Lost => {
+                    Err(Error::Configuration("the poller lost its state".into()))
+                }
             }
         })
     }

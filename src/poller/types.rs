@@ -9,7 +9,7 @@ use std::{fmt, time::Duration};
 /// use std::time::Duration;
 /// use azure_customer_lockbox::PollerOptions;
 /// let options = PollerOptions { frequency: Duration::from_secs(5), timeout: Some(Duration::from_secs(600)) };
-/// # let _ = options;
+/// assert_eq!(options.frequency, Duration::from_secs(5));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PollerOptions {

@@ -32,7 +32,7 @@ use reqwest::{StatusCode, header::HeaderMap};
 ///     ..Default::default()
 /// });
 /// let never = RetryOptions::none();
-/// # let _ = (patient, never);
+/// assert_ne!(patient, never);
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
