@@ -5,7 +5,14 @@
 //! Each test asserts that no substring of the token of 8 characters or more appears. One process-wide tracing
 //! subscriber at TRACE level captures every event of every test of this file, and each test searches all of it.
 
+// A test binary of its own, not a module of `tests/it`: `logs::capture` installs a process-wide tracing
+// subscriber at TRACE level, and these tests search everything it captured. In the shared binary every other
+// test would log at TRACE into it too (slower, and its lines would satisfy or break these searches); for the
+// same reason redaction.rs and telemetry.rs do not share one binary.
+#[path = "it/common/mod.rs"]
 mod common;
+#[path = "it/common/logs.rs"]
+mod logs;
 
 use std::time::Duration;
 

@@ -1,7 +1,14 @@
 //! Tracing output: one span per call, one event per retry, and never a token, even at TRACE level with every
 //! dependency's logs on. One process-wide subscriber, so this file holds only tests that share it.
 
+// A test binary of its own, not a module of `tests/it`: `logs::capture` installs a process-wide tracing
+// subscriber at TRACE level, and these tests search everything it captured. In the shared binary every other
+// test would log at TRACE into it too (slower, and its lines would satisfy or break these searches); for the
+// same reason redaction.rs and telemetry.rs do not share one binary.
+#[path = "it/common/mod.rs"]
 mod common;
+#[path = "it/common/logs.rs"]
+mod logs;
 
 use std::time::Duration;
 

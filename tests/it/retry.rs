@@ -1,16 +1,14 @@
 //! The retry policy: what is retried, how long it waits, and approvals that happen exactly once.
 //! All on tokio's paused clock, so waits of seconds take microseconds.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::*;
 use azure_customer_lockbox::{
     CustomerLockboxClient, CustomerLockboxClientOptions, Error, ExponentialRetryOptions, FixedRetryOptions,
     RetryOptions,
     models::{ApprovalDecision, LockboxRequestStatus},
 };
-use common::*;
 use serde_json::json;
 use tokio::{io::AsyncReadExt, io::AsyncWriteExt, net::TcpListener, time::Instant};
 use wiremock::{Mock, MockServer, ResponseTemplate, matchers::method};

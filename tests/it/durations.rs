@@ -5,15 +5,13 @@
 //! On tokio's paused clock, so that a wait of `Duration::MAX` (tokio sleeps it until its far future) costs
 //! nothing: the runtime jumps to the next timer.
 
-mod common;
-
 use std::time::{Duration, SystemTime};
 
+use crate::common::*;
 use azure_customer_lockbox::{
     CustomerLockboxClient, DecisionOptions, Error, ExponentialRetryOptions, FindRequestOptions, FixedRetryOptions,
     PollerOptions, RetryOptions, WatchOptions,
 };
-use common::*;
 use proptest::prelude::*;
 use serde_json::json;
 use wiremock::{

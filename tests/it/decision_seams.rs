@@ -3,15 +3,13 @@
 //! while the request stays `Pending` for a while, a denial answered with `Approve`, and reconciling reads that
 //! show no status or one that is not final. In each, the request's own status decides the outcome.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::*;
 use azure_customer_lockbox::{
     CustomerLockboxClient, CustomerLockboxClientOptions, Error, ExponentialRetryOptions, RetryOptions,
     models::{ApprovalDecision, LockboxRequestStatus},
 };
-use common::*;
 use serde_json::json;
 use wiremock::{
     Mock, MockServer, ResponseTemplate,

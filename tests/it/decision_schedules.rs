@@ -14,9 +14,7 @@
 //! caller is told the truth (a `Decision` only if ours is recorded, a conflict only if another is, a plain error
 //! only if nothing is recorded, ever); `DecisionOutcomeUnknown` only when the call's bound ended or every round
 //! was used. A failing schedule is printed with the seed of the run, and `DECISION_SCHEDULES_SEED=<seed>
-//! cargo test --test decision_schedules` replays it (`DECISION_SCHEDULES_CASES` sets how many are run).
-
-mod common;
+//! cargo test --test it decision_schedules` replays it (`DECISION_SCHEDULES_CASES` sets how many are run).
 
 use std::{
     collections::HashMap,
@@ -27,11 +25,11 @@ use std::{
     time::Duration,
 };
 
+use crate::common::*;
 use azure_customer_lockbox::{
     CustomerLockboxClient, CustomerLockboxClientOptions, Error, ExponentialRetryOptions, RetryOptions,
 };
 use bytes::Bytes;
-use common::*;
 use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
 use hyper::{Request, Response, body::Frame, service::service_fn};
 use hyper_util::rt::TokioIo;
@@ -559,7 +557,7 @@ fn every_schedule_keeps_the_decision_promises() {
         Ok(())
     });
     if let Err(failure) = outcome {
-        panic!("{failure}\nreplay with DECISION_SCHEDULES_SEED={seed} cargo test --test decision_schedules");
+        panic!("{failure}\nreplay with DECISION_SCHEDULES_SEED={seed} cargo test --test it decision_schedules");
     }
     let seen = seen.into_inner().unwrap();
     let resent = resent.into_inner();

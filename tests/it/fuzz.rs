@@ -4,8 +4,7 @@
 //! path to the nextLink check), and arbitrary request ids through the emulator. Nothing may panic; every
 //! outcome must be a value or a typed error. Case counts are bounded so this runs within `cargo test`.
 
-mod common;
-
+use crate::common::*;
 use azure_customer_lockbox::{
     ArmErrorDetail, Error,
     models::{
@@ -14,7 +13,6 @@ use azure_customer_lockbox::{
     },
 };
 use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig, KNOWN_STATUSES};
-use common::*;
 use proptest::{prelude::*, strategy::ValueTree, test_runner::TestRunner};
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::{Value, json};

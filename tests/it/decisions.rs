@@ -2,16 +2,14 @@
 //! no retries, the reconciling read's backoff, timeouts, and what an audit log can cite (issue 14 A and D,
 //! issue 15 item 5). All on tokio's paused clock unless a test says otherwise.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::*;
 use azure_customer_lockbox::{
     CustomerLockboxClient, CustomerLockboxClientOptions, DecisionOptions, Error, ExponentialRetryOptions,
     PollerOptions, RetryOptions,
     models::{ApprovalDecision, LockboxRequestStatus},
 };
-use common::*;
 use serde_json::json;
 use tokio::time::Instant;
 use wiremock::{

@@ -2,14 +2,14 @@
 //! skipping by state and shared throttling, `find_request`, and the tenant-wide watch. Against the emulator,
 //! and against wiremock where exact answers or timings are needed.
 
-mod common;
-
 use std::{
     collections::HashSet,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
+use crate::common;
+use crate::common::{client, mock_server, request_json};
 use azure_customer_lockbox::{
     AllRequestsItem, AllRequestsOptions, AllRequestsWatchEvent, AllRequestsWatchOptions, CustomerLockboxClientOptions,
     Error, FailureKind, FindRequestOptions, RequestFilter, RetryOptions, WatchEvent, WatchOptions,
@@ -19,7 +19,6 @@ use azure_customer_lockbox_emulator::{
     Emulator, EmulatorConfig, NewLockboxRequest, NewSubscription, SubscriptionAccess, SubscriptionState as EmuState,
     TenantSeed,
 };
-use common::{client, mock_server, request_json};
 use serde_json::json;
 use wiremock::{
     Mock, Respond, ResponseTemplate,

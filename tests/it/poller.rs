@@ -3,18 +3,16 @@
 //! The clients here have no per-try timeout, no connect timeout and no pool idle timer: with paused time, tokio
 //! jumps to the next timer whenever it waits on a socket, so any such timer would fire spuriously.
 
-mod common;
-
 use std::{
     sync::atomic::{AtomicUsize, Ordering},
     time::Duration,
 };
 
+use crate::common::*;
 use azure_customer_lockbox::{
     CustomerLockboxClient, DecisionOptions, Error, MAX_POLL_WAIT, Poller, PollerOptions, PollerStatus, ResumeToken,
     models::LockboxRequestStatus,
 };
-use common::*;
 use futures::StreamExt;
 use serde_json::json;
 use tokio::time::Instant;

@@ -1,13 +1,13 @@
 //! Fitting the Azure SDK for Rust: azure_core's cloud type, HTTPS with the default features, and the conversion
 //! into `azure_core::Error`.
 
-mod common;
-
 use std::{
     net::SocketAddr,
     sync::{Arc, Mutex},
 };
 
+use crate::common;
+use crate::common::{SUB, TOKEN};
 use azure_core::{
     cloud::{Audiences, CloudConfiguration, CustomConfiguration},
     credentials::{AccessToken, TokenCredential, TokenRequestOptions},
@@ -17,7 +17,6 @@ use azure_core::{
 use azure_customer_lockbox::{
     Audience, CustomerLockboxClient, CustomerLockboxClientOptions, Error, RetryOptions, TransportKind, reqwest,
 };
-use common::{SUB, TOKEN};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wiremock::{

@@ -1,12 +1,10 @@
 //! What goes over the wire for each of the seven operations, and what comes back, against wiremock.
 
-mod common;
-
+use crate::common::*;
 use azure_customer_lockbox::{
     CustomerLockboxClient, CustomerLockboxClientOptions, Error, RequestFilter, RequestsListOptions,
     models::{ApprovalDecision, LockboxRequestStatus},
 };
-use common::*;
 use serde_json::json;
 use wiremock::{
     Mock, MockServer, Request, ResponseTemplate,
@@ -293,7 +291,7 @@ async fn token_near_expiry_is_refreshed_and_401_drops_it() {
         .await;
     Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
     // Tokens that expire as they are handed out are past any refresh margin: every call refreshes. (A token
-    // living less than the five-minute margin is used for half its life: see tests/auth.rs.)
+    // living less than the five-minute margin is used for half its life: see tests/it/auth.rs.)
     let short = std::sync::Arc::new(CountingCredential { lifetime_secs: 0, ..Default::default() });
     let client = CustomerLockboxClient::new(short.clone(), Some(options(&server.uri()))).unwrap();
     client.tenant().enable(None).await.unwrap();
@@ -449,7 +447,7 @@ async fn tokens_never_show_in_debug_or_errors() {
 
 #[test]
 fn clouds_set_their_resource_manager_endpoint() {
-    // The scope each cloud asks for is asserted in tests/ecosystem.rs, against a local HTTPS server.
+    // The scope each cloud asks for is asserted in tests/it/ecosystem.rs, against a local HTTPS server.
     use azure_core::cloud::CloudConfiguration as C;
     for (cloud, endpoint) in [
         (C::AzurePublic, "https://management.azure.com/"),

@@ -1,8 +1,10 @@
-//! Helpers shared by the integration tests (`mod common;` in each test file). They build the SDK's client, so
-//! they stay with the tests; the SDK-independent payload fixture is in `azure_customer_lockbox_emulator::testing`.
+//! Helpers shared by the integration tests (`use crate::common::*;` in each module of `tests/it`; the test
+//! binaries of their own include this file with `#[path]`). They build the SDK's client, so they stay with the
+//! tests; the SDK-independent payload fixture is in `azure_customer_lockbox_emulator::testing`.
+//!
+//! `logs.rs` beside this file is not a module of it: it installs a process-wide tracing subscriber, so only a
+//! test binary of its own includes it (`tests/redaction.rs`, `tests/telemetry.rs`).
 #![allow(dead_code)]
-
-pub mod logs;
 
 use std::sync::{
     Arc,

@@ -1,7 +1,5 @@
 //! The token cache as the wire sees it: single flight for failures, short-lived tokens, late 401s.
 
-mod common;
-
 use std::{
     sync::{
         Arc,
@@ -10,12 +8,12 @@ use std::{
     time::Duration,
 };
 
+use crate::common::*;
 use azure_core::{
     credentials::{AccessToken, TokenCredential, TokenRequestOptions},
     time::{Duration as AzDuration, OffsetDateTime},
 };
 use azure_customer_lockbox::{CustomerLockboxClient, CustomerLockboxClientOptions, Error, RetryOptions};
-use common::*;
 use wiremock::{
     Mock, ResponseTemplate,
     matchers::{header, method, path},

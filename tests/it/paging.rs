@@ -1,8 +1,6 @@
 //! Paging (`nextLink` guards, continuation, laziness, errors, filters on the wire) and watching, against
 //! wiremock and the emulator.
 
-mod common;
-
 use std::{
     collections::HashSet,
     sync::{
@@ -12,13 +10,14 @@ use std::{
     time::Duration,
 };
 
+use crate::common;
+use crate::common::*;
 use azure_customer_lockbox::{
     ContinuationToken, CustomerLockboxClient, CustomerLockboxClientOptions, Error, ExponentialRetryOptions,
     OperationsListOptions, RequestFilter, RequestsListOptions, RetryOptions, WatchEvent, WatchOptions,
     models::LockboxRequestStatus,
 };
 use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig, NewLockboxRequest};
-use common::*;
 use futures::StreamExt;
 use serde_json::{Value, json};
 use wiremock::{

@@ -1,10 +1,9 @@
 //! Every SDK operation end to end against the emulator: state changes made through the SDK are visible in
 //! later calls and in the emulator, and the emulator's faults are absorbed by the SDK's retry policy.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::SUB;
 use azure_customer_lockbox::{
     CustomerLockboxClient, CustomerLockboxClientOptions, DecisionOptions, Error, ExponentialRetryOptions, Poller,
     PollerOptions, RequestFilter, RequestsListOptions, RetryOptions, StaticTokenCredential,
@@ -13,7 +12,6 @@ use azure_customer_lockbox::{
 use azure_customer_lockbox_emulator::{
     AsyncOperations, Emulator, EmulatorConfig, Fault, NewLockboxRequest, Operation, RetryAfterHeader,
 };
-use common::SUB;
 
 async fn start(config: EmulatorConfig) -> (Emulator, CustomerLockboxClient) {
     let emulator = Emulator::start(config).await.unwrap();
