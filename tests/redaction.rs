@@ -45,10 +45,7 @@ const ENABLE: &str = "/providers/Microsoft.CustomerLockbox/enableLockbox";
 const LIST: &str = "/subscriptions/11111111-2222-3333-4444-555555555555/providers/Microsoft.CustomerLockbox/requests";
 
 fn client_with(uri: &str, retry: RetryOptions, per_try_timeout: Option<Duration>) -> CustomerLockboxClient {
-    let mut options = options(uri);
-    options.retry = retry;
-    options.per_try_timeout = per_try_timeout;
-    CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap()
+    TestClient::new(uri).retry(retry).per_try_timeout(per_try_timeout).build()
 }
 
 /// An undecodable poll answer that echoes the token: `Error::Decode`'s body.
@@ -208,12 +205,9 @@ async fn a_decision_conflict_whose_current_status_echoes_the_token() {
         delay: Duration::from_millis(10),
         max_total_elapsed: Duration::from_secs(30),
     };
-    let mut options = options(&server.uri());
-    options.retry = RetryOptions::fixed(retry);
-    options.per_try_timeout = None;
     // The status that is not final is read again at the poller's cadence (30 s), on the paused clock.
-    options.http_client = Some(paused_clock_http());
-    let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap();
+    let client =
+        TestClient::new(server.uri()).retry(RetryOptions::fixed(retry)).per_try_timeout(None).paused_clock().build();
     let error = client.requests(SUB).unwrap().approve("req-1", "ok", None).await.unwrap_err();
     let Error::DecisionConflict { current_status, .. } = &error else { panic!("{error:?}") };
     assert_eq!(current_status.to_string(), "Denied");

@@ -12,23 +12,15 @@ mod logs;
 
 use std::time::Duration;
 
-use azure_customer_lockbox::{
-    CustomerLockboxClient, CustomerLockboxClientOptions, ExponentialRetryOptions, RetryOptions,
-};
+use azure_customer_lockbox::{CustomerLockboxClient, ExponentialRetryOptions, RetryOptions};
 use common::*;
 use serde_json::json;
 use wiremock::{Mock, ResponseTemplate, matchers::method};
 
 fn client(endpoint: &str) -> CustomerLockboxClient {
-    let options = CustomerLockboxClientOptions {
-        retry: RetryOptions::exponential(ExponentialRetryOptions {
-            initial_delay: Duration::from_millis(5),
-            jitter: false,
-            ..Default::default()
-        }),
-        ..CustomerLockboxClientOptions::for_endpoint(endpoint).unwrap()
-    };
-    CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap()
+    let retry =
+        ExponentialRetryOptions { initial_delay: Duration::from_millis(5), jitter: false, ..Default::default() };
+    TestClient::new(endpoint).retry(RetryOptions::exponential(retry)).build()
 }
 
 #[tokio::test]

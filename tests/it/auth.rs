@@ -13,7 +13,7 @@ use azure_core::{
     credentials::{AccessToken, TokenCredential, TokenRequestOptions},
     time::{Duration as AzDuration, OffsetDateTime},
 };
-use azure_customer_lockbox::{CustomerLockboxClient, CustomerLockboxClientOptions, Error, RetryOptions};
+use azure_customer_lockbox::{CustomerLockboxClient, Error};
 use wiremock::{
     Mock, ResponseTemplate,
     matchers::{header, method, path},
@@ -53,13 +53,9 @@ impl TokenCredential for Numbered {
     }
 }
 
-fn paused_options(endpoint: &str) -> CustomerLockboxClientOptions {
-    CustomerLockboxClientOptions {
-        retry: RetryOptions::none(),
-        per_try_timeout: None,
-        http_client: Some(paused_clock_http()),
-        ..CustomerLockboxClientOptions::for_endpoint(endpoint).unwrap()
-    }
+/// A client of `endpoint` for the paused clock, asking `credential` for its tokens.
+fn paused_client(endpoint: &str, credential: Arc<Numbered>) -> CustomerLockboxClient {
+    TestClient::new(endpoint).per_try_timeout(None).paused_clock().credential(credential).build()
 }
 
 fn sent_tokens(requests: &[wiremock::Request]) -> Vec<String> {
@@ -70,7 +66,7 @@ fn sent_tokens(requests: &[wiremock::Request]) -> Vec<String> {
 async fn a_failing_credential_is_asked_once_by_concurrent_calls_which_all_get_its_error() {
     // Nothing is sent: every call fails at the credential. The endpoint only has to be a valid one.
     let credential = Numbered::new(Duration::from_millis(500), AzDuration::hours(1), true);
-    let client = CustomerLockboxClient::new(credential.clone(), Some(paused_options("http://127.0.0.1:9"))).unwrap();
+    let client = paused_client("http://127.0.0.1:9", credential.clone());
     let started = tokio::time::Instant::now();
     let calls = (0..8).map(|_| {
         let client = client.clone();
@@ -97,7 +93,7 @@ async fn a_token_shorter_lived_than_the_refresh_margin_is_used_until_half_its_li
     Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
     // Four minutes: less than the five-minute margin. The margin becomes half the lifetime, two minutes.
     let credential = Numbered::new(Duration::ZERO, AzDuration::minutes(4), false);
-    let client = CustomerLockboxClient::new(credential.clone(), Some(paused_options(&server.uri()))).unwrap();
+    let client = paused_client(&server.uri(), credential.clone());
     client.tenant().enable(None).await.unwrap();
     client.tenant().enable(None).await.unwrap();
     assert_eq!(credential.calls(), 1, "a four-minute token is not fetched again at once");
@@ -130,8 +126,7 @@ async fn a_late_401_does_not_drop_a_token_refreshed_since() {
         .await;
     Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
     let credential = Numbered::new(Duration::ZERO, AzDuration::hours(1), false);
-    let options = CustomerLockboxClientOptions { per_try_timeout: None, ..options(&server.uri()) };
-    let client = CustomerLockboxClient::new(credential.clone(), Some(options)).unwrap();
+    let client = TestClient::new(server.uri()).per_try_timeout(None).credential(credential.clone()).build();
 
     // The slow call goes out with token-1.
     let slow = tokio::spawn({

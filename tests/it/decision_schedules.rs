@@ -26,9 +26,7 @@ use std::{
 };
 
 use crate::common::*;
-use azure_customer_lockbox::{
-    CustomerLockboxClient, CustomerLockboxClientOptions, Error, ExponentialRetryOptions, RetryOptions,
-};
+use azure_customer_lockbox::{CustomerLockboxClient, Error, ExponentialRetryOptions, RetryOptions};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
 use hyper::{Request, Response, body::Frame, service::service_fn};
@@ -459,20 +457,19 @@ async fn start() -> (Arc<Mutex<Service>>, SocketAddr) {
 /// A client of the scripted service, with a call `timeout` (one HTTP client serves them all: building one
 /// loads the platform's root certificates, which would cost more than a schedule).
 fn client(address: SocketAddr, timeout: Option<Duration>, http: &reqwest::Client) -> CustomerLockboxClient {
-    let options = CustomerLockboxClientOptions {
-        retry: RetryOptions::exponential(ExponentialRetryOptions {
-            max_retries: MAX_RETRIES,
-            initial_delay: Duration::from_millis(200),
-            max_delay: Duration::from_secs(2),
-            max_total_elapsed: BUDGET,
-            jitter: false,
-        }),
-        per_try_timeout: Some(PER_TRY),
-        timeout,
-        http_client: Some(http.clone()),
-        ..CustomerLockboxClientOptions::for_endpoint(format!("http://{address}")).unwrap()
+    let retry = ExponentialRetryOptions {
+        max_retries: MAX_RETRIES,
+        initial_delay: Duration::from_millis(200),
+        max_delay: Duration::from_secs(2),
+        max_total_elapsed: BUDGET,
+        jitter: false,
     };
-    CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap()
+    TestClient::new(format!("http://{address}"))
+        .retry(RetryOptions::exponential(retry))
+        .per_try_timeout(Some(PER_TRY))
+        .timeout(timeout)
+        .http_client(http.clone())
+        .build()
 }
 
 /// Runs one schedule against the scripted service as request `id`, and checks the promises.

@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use crate::common::*;
 use azure_customer_lockbox::{
-    CustomerLockboxClient, CustomerLockboxClientOptions, DecisionOptions, Error, ExponentialRetryOptions,
-    PollerOptions, RetryOptions,
+    CustomerLockboxClient, DecisionOptions, Error, ExponentialRetryOptions, PollerOptions, RetryOptions,
     models::{ApprovalDecision, LockboxRequestStatus},
 };
 use serde_json::json;
@@ -22,14 +21,7 @@ fn policy(max_retries: u32) -> RetryOptions {
 }
 
 fn client_with(endpoint: &str, retry: RetryOptions, timeout: Option<Duration>) -> CustomerLockboxClient {
-    let options = CustomerLockboxClientOptions {
-        retry,
-        timeout,
-        per_try_timeout: None,
-        http_client: Some(paused_clock_http()),
-        ..CustomerLockboxClientOptions::for_endpoint(endpoint).unwrap()
-    };
-    CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap()
+    TestClient::new(endpoint).retry(retry).timeout(timeout).per_try_timeout(None).paused_clock().build()
 }
 
 fn client(endpoint: &str, retry: RetryOptions) -> CustomerLockboxClient {
@@ -186,14 +178,12 @@ async fn an_accepted_decision_with_a_foreign_or_missing_polling_url_is_reconcile
 
 /// A client on `endpoint` that also follows polling URLs on `poll_origins`.
 fn client_polling(endpoint: &str, poll_origins: &[&str]) -> CustomerLockboxClient {
-    let options = CustomerLockboxClientOptions {
-        retry: policy(3),
-        per_try_timeout: None,
-        http_client: Some(paused_clock_http()),
-        allowed_poll_origins: poll_origins.iter().map(|origin| origin.parse().unwrap()).collect(),
-        ..CustomerLockboxClientOptions::for_endpoint(endpoint).unwrap()
-    };
-    CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap()
+    TestClient::new(endpoint)
+        .retry(policy(3))
+        .per_try_timeout(None)
+        .paused_clock()
+        .allowed_poll_origins(poll_origins)
+        .build()
 }
 
 /// The `Authorization` headers of what `server` received.
@@ -264,13 +254,7 @@ async fn a_polling_url_on_an_origin_not_allowed_gets_nothing_and_the_decision_is
 #[tokio::test]
 async fn bad_allowed_poll_origins_are_refused_when_the_client_is_built() {
     let server = mock_server().await;
-    let build = |endpoint: &str, origin: &str| {
-        let options = CustomerLockboxClientOptions {
-            allowed_poll_origins: vec![origin.parse().unwrap()],
-            ..CustomerLockboxClientOptions::for_endpoint(endpoint).unwrap()
-        };
-        CustomerLockboxClient::new(CountingCredential::new(), Some(options))
-    };
+    let build = |endpoint: &str, origin: &str| TestClient::new(endpoint).allowed_poll_origins(&[origin]).try_build();
     let https = "https://management.azure.com";
     for (endpoint, origin) in [
         (https, "http://westus.management.azure.com"),

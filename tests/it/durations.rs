@@ -32,12 +32,7 @@ fn client_with(
     per_try_timeout: Option<Duration>,
     timeout: Option<Duration>,
 ) -> CustomerLockboxClient {
-    let mut options = options(uri);
-    options.retry = retry;
-    options.per_try_timeout = per_try_timeout;
-    options.timeout = timeout;
-    options.http_client = Some(paused_clock_http());
-    CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap()
+    TestClient::new(uri).retry(retry).per_try_timeout(per_try_timeout).timeout(timeout).paused_clock().build()
 }
 
 fn paused_runtime() -> tokio::runtime::Runtime {
@@ -319,10 +314,7 @@ async fn any_static_token_lifetime_gives_a_token() {
         if lifetime >= Duration::from_secs(1) {
             assert!(token.expires_on > azure_core::time::OffsetDateTime::now_utc(), "{lifetime:?}");
         }
-        let mut options = options(&server.uri());
-        options.per_try_timeout = None;
-        options.http_client = Some(paused_clock_http());
-        let client = CustomerLockboxClient::new(credential, Some(options)).unwrap();
+        let client = TestClient::new(server.uri()).per_try_timeout(None).paused_clock().credential(credential).build();
         client.requests(SUB).unwrap().get("req-1").await.unwrap();
     }
 }

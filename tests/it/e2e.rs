@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use crate::common::SUB;
+use crate::common::{SUB, TestClient};
 use azure_customer_lockbox::{
-    CustomerLockboxClient, CustomerLockboxClientOptions, DecisionOptions, Error, ExponentialRetryOptions, Poller,
-    PollerOptions, RequestFilter, RequestsListOptions, RetryOptions, StaticTokenCredential,
+    CustomerLockboxClient, DecisionOptions, Error, ExponentialRetryOptions, Poller, PollerOptions, RequestFilter,
+    RequestsListOptions, RetryOptions, StaticTokenCredential,
     models::{ApprovalDecision, LockboxRequestStatus},
 };
 use azure_customer_lockbox_emulator::{
@@ -15,14 +15,11 @@ use azure_customer_lockbox_emulator::{
 
 async fn start(config: EmulatorConfig) -> (Emulator, CustomerLockboxClient) {
     let emulator = Emulator::start(config).await.unwrap();
-    let options = CustomerLockboxClientOptions {
-        retry: RetryOptions::exponential(ExponentialRetryOptions {
-            initial_delay: Duration::from_millis(5),
-            ..Default::default()
-        }),
-        ..CustomerLockboxClientOptions::for_endpoint(emulator.url()).expect("endpoint")
-    };
-    let client = CustomerLockboxClient::new(StaticTokenCredential::new("e2e-token"), Some(options)).unwrap();
+    let retry = ExponentialRetryOptions { initial_delay: Duration::from_millis(5), ..Default::default() };
+    let client = TestClient::new(emulator.url())
+        .retry(RetryOptions::exponential(retry))
+        .credential(StaticTokenCredential::new("e2e-token"))
+        .build();
     (emulator, client)
 }
 
@@ -272,15 +269,12 @@ async fn a_read_whose_answer_is_cut_mid_body_is_sent_again_within_the_same_call(
 async fn resends_after_a_cut_body_come_out_of_the_same_retry_policy() {
     let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
     let client_with = |max_retries| {
-        let options = CustomerLockboxClientOptions {
-            retry: RetryOptions::exponential(ExponentialRetryOptions {
-                max_retries,
-                initial_delay: Duration::from_millis(5),
-                ..Default::default()
-            }),
-            ..CustomerLockboxClientOptions::for_endpoint(emulator.url()).expect("endpoint")
-        };
-        CustomerLockboxClient::new(StaticTokenCredential::new("e2e-token"), Some(options)).unwrap()
+        let retry =
+            ExponentialRetryOptions { max_retries, initial_delay: Duration::from_millis(5), ..Default::default() };
+        TestClient::new(emulator.url())
+            .retry(RetryOptions::exponential(retry))
+            .credential(StaticTokenCredential::new("e2e-token"))
+            .build()
     };
     let id = emulator.create_request(SUB, new_request("cut then busy"));
 
@@ -379,11 +373,10 @@ async fn a_begin_poller_sends_nothing_until_polled_then_resumes_from_a_token() {
     let token = poller.resume_token().expect("an accepted, running operation can be resumed");
     drop(poller);
     // Another client (as another process would) picks the wait up from the token.
-    let other = CustomerLockboxClient::new(
-        StaticTokenCredential::new("other"),
-        Some(CustomerLockboxClientOptions::for_endpoint(emulator.url()).expect("endpoint")),
-    )
-    .unwrap();
+    let other = TestClient::new(emulator.url())
+        .retry(RetryOptions::default())
+        .credential(StaticTokenCredential::new("other"))
+        .build();
     let mut resumed = Poller::<()>::resume(&other, &token, None).unwrap();
     let mut seen = Vec::new();
     while let Some(status) = resumed.try_next().await.unwrap() {

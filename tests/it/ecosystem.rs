@@ -7,7 +7,7 @@ use std::{
 };
 
 use crate::common;
-use crate::common::{SUB, TOKEN};
+use crate::common::{SUB, TOKEN, TestClient};
 use azure_core::{
     cloud::{Audiences, CloudConfiguration, CustomConfiguration},
     credentials::{AccessToken, TokenCredential, TokenRequestOptions},
@@ -180,12 +180,7 @@ async fn a_custom_cloud_uses_its_audience_and_the_explicit_endpoint_over_https()
 async fn the_default_client_speaks_tls_and_checks_certificates() {
     let server = tls_server().await;
     let endpoint = format!("https://localhost:{}/", server.addr.port());
-    let options = CustomerLockboxClientOptions {
-        endpoint: Some(endpoint.parse().unwrap()),
-        retry: RetryOptions::none(),
-        ..Default::default()
-    };
-    let client = CustomerLockboxClient::new(Arc::new(ScopeCredential::default()), Some(options)).unwrap();
+    let client = TestClient::new(endpoint).credential(Arc::new(ScopeCredential::default())).build();
     let error = client.tenant().enable(None).await.unwrap_err();
     let Error::Transport { source, .. } = &error else { panic!("{error:?}") };
     let chain = format!("{:?}", source);
@@ -199,8 +194,10 @@ async fn the_default_client_speaks_tls_and_checks_certificates() {
 async fn an_untrusted_certificate_is_not_retried_and_is_named() {
     let server = tls_server().await;
     let endpoint = format!("https://localhost:{}/", server.addr.port());
-    let options = CustomerLockboxClientOptions { endpoint: Some(endpoint.parse().unwrap()), ..Default::default() };
-    let client = CustomerLockboxClient::new(Arc::new(ScopeCredential::default()), Some(options)).unwrap();
+    let client = TestClient::new(endpoint)
+        .retry(RetryOptions::default())
+        .credential(Arc::new(ScopeCredential::default()))
+        .build();
     let error = client.tenant().enable(None).await.unwrap_err();
     assert_eq!(error.transport_kind(), Some(TransportKind::Certificate), "{error:?}");
     assert_eq!(error.attempts(), Some(1), "{error}");
@@ -221,8 +218,10 @@ async fn a_refused_connection_says_connection_refused_and_is_retried() {
         delay: std::time::Duration::from_millis(1),
         ..Default::default()
     });
-    let options = CustomerLockboxClientOptions { retry, ..common::options(&format!("http://127.0.0.1:{port}/")) };
-    let client = CustomerLockboxClient::new(Arc::new(ScopeCredential::default()), Some(options)).unwrap();
+    let client = TestClient::new(format!("http://127.0.0.1:{port}/"))
+        .retry(retry)
+        .credential(Arc::new(ScopeCredential::default()))
+        .build();
     let error = client.tenant().enable(None).await.unwrap_err();
     assert_eq!(error.transport_kind(), Some(TransportKind::ConnectionRefused), "{error:?}");
     assert_eq!(error.attempts(), Some(2), "{error}");
@@ -242,13 +241,10 @@ async fn a_custom_cloud_against_wiremock() {
         .mount(&mock)
         .await;
     let credential = Arc::new(ScopeCredential::default());
-    let options = CustomerLockboxClientOptions {
-        cloud: custom_cloud("api://stack-arm"),
-        endpoint: Some(mock.uri().parse().unwrap()),
-        retry: RetryOptions::none(),
-        ..Default::default()
-    };
-    let client = CustomerLockboxClient::new(credential.clone(), Some(options)).unwrap();
+    let client = TestClient::new(mock.uri())
+        .with(|o| o.cloud = custom_cloud("api://stack-arm"))
+        .credential(credential.clone())
+        .build();
     client.tenant().enable(None).await.unwrap();
     assert_eq!(credential.scopes(), ["api://stack-arm/.default"]);
     let requests = mock.received_requests().await.unwrap();

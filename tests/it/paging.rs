@@ -13,9 +13,8 @@ use std::{
 use crate::common;
 use crate::common::*;
 use azure_customer_lockbox::{
-    ContinuationToken, CustomerLockboxClient, CustomerLockboxClientOptions, Error, ExponentialRetryOptions,
-    OperationsListOptions, RequestFilter, RequestsListOptions, RetryOptions, WatchEvent, WatchOptions,
-    models::LockboxRequestStatus,
+    ContinuationToken, CustomerLockboxClient, Error, ExponentialRetryOptions, OperationsListOptions, RequestFilter,
+    RequestsListOptions, RetryOptions, WatchEvent, WatchOptions, models::LockboxRequestStatus,
 };
 use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig, NewLockboxRequest};
 use futures::StreamExt;
@@ -570,13 +569,8 @@ async fn a_throttled_third_page_is_retried_and_the_stream_continues() {
         .await;
     let (p2, p3) = (link(&server, "p2"), link(&server, "p3"));
     mount_pages(&server, page(&["a"], Some(p2)), vec![("p2", page(&["b"], Some(p3)))]).await;
-    let options = CustomerLockboxClientOptions {
-        retry: RetryOptions::exponential(ExponentialRetryOptions { jitter: false, ..Default::default() }),
-        per_try_timeout: None,
-        http_client: Some(paused_clock_http()),
-        ..CustomerLockboxClientOptions::for_endpoint(server.uri()).unwrap()
-    };
-    let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap();
+    let retry = RetryOptions::exponential(ExponentialRetryOptions { jitter: false, ..Default::default() });
+    let client = TestClient::new(server.uri()).retry(retry).per_try_timeout(None).paused_clock().build();
     let items = client.requests(SUB).unwrap().list(None).try_collect().await.unwrap();
     assert_eq!(names(&items), ["a", "b", "c"]);
     let received = received(&server).await;
@@ -657,13 +651,7 @@ impl Listing {
 }
 
 fn paused_client(server: &MockServer) -> CustomerLockboxClient {
-    let options = CustomerLockboxClientOptions {
-        retry: RetryOptions::none(),
-        per_try_timeout: None,
-        http_client: Some(paused_clock_http()),
-        ..CustomerLockboxClientOptions::for_endpoint(server.uri()).unwrap()
-    };
-    CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap()
+    TestClient::new(server.uri()).per_try_timeout(None).paused_clock().build()
 }
 
 fn describe(event: &WatchEvent) -> String {

@@ -24,11 +24,7 @@ use wiremock::{
 const ENABLE: &str = "/providers/Microsoft.CustomerLockbox/enableLockbox";
 
 fn lro_client(uri: &str) -> CustomerLockboxClient {
-    let mut options = options(uri);
-    options.per_try_timeout = None;
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).pool_idle_timeout(None);
-    options.http_client = Some(http.build().unwrap());
-    CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap()
+    TestClient::new(uri).per_try_timeout(None).paused_clock().build()
 }
 
 /// Answers with each template in turn, repeating the last one.
@@ -413,11 +409,7 @@ async fn a_begin_poller_follows_an_allowed_origin_and_so_does_its_resume_token()
     script(&regional, "GET", "/operations/op1", vec![monitor("Running"), monitor("Running"), monitor("Succeeded")])
         .await;
     let allowing = |uri: &str| {
-        let mut options = options(uri);
-        options.per_try_timeout = None;
-        options.http_client = Some(reqwest::Client::builder().pool_idle_timeout(None).build().unwrap());
-        options.allowed_poll_origins = vec![regional.uri().parse().unwrap()];
-        CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap()
+        TestClient::new(uri).per_try_timeout(None).paused_clock().allowed_poll_origins(&[&regional.uri()]).build()
     };
     let mut poller = allowing(&server.uri()).tenant().begin_enable(Some(every(1)));
     assert_eq!(poller.try_next().await.unwrap(), Some(PollerStatus::InProgress("Running".into())));

@@ -23,13 +23,7 @@ fn quick_policy(initial_delay: Duration) -> RetryOptions {
 }
 
 fn retrying_client(endpoint: &str, retry: RetryOptions) -> CustomerLockboxClient {
-    let options = CustomerLockboxClientOptions {
-        retry,
-        per_try_timeout: None,
-        http_client: Some(paused_clock_http()),
-        ..CustomerLockboxClientOptions::for_endpoint(endpoint).unwrap()
-    };
-    CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap()
+    TestClient::new(endpoint).retry(retry).per_try_timeout(None).paused_clock().build()
 }
 
 fn ok_tenant() -> ResponseTemplate {
@@ -450,12 +444,7 @@ async fn an_approval_that_cannot_be_reconciled_reports_an_unknown_outcome() {
 async fn the_call_timeout_ends_a_call_in_the_middle_of_its_retries() {
     let busy = ResponseTemplate::new(503).insert_header("retry-after", "1");
     let server = tenant_server(vec![busy.clone(), busy.clone(), busy.clone(), busy]).await;
-    let options = CustomerLockboxClientOptions {
-        retry: policy(3),
-        timeout: Some(Duration::from_millis(1500)),
-        ..CustomerLockboxClientOptions::for_endpoint(server.uri()).unwrap()
-    };
-    let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap();
+    let client = TestClient::new(server.uri()).retry(policy(3)).timeout(Some(Duration::from_millis(1500))).build();
     match client.tenant().is_opted_in(TENANT).await.unwrap_err() {
         Error::Timeout { elapsed, last_status, what } => {
             assert_eq!(elapsed, Duration::from_millis(1500));
@@ -474,12 +463,7 @@ async fn the_call_timeout_ends_a_call_in_the_middle_of_its_retries() {
 async fn a_call_timeout_while_a_decision_is_on_its_way_is_reconciled() {
     let server =
         decisions_server(vec![approved_reply().set_delay(Duration::from_secs(30))], vec![get_status("Approved")]).await;
-    let options = CustomerLockboxClientOptions {
-        retry: policy(3),
-        timeout: Some(Duration::from_secs(1)),
-        ..CustomerLockboxClientOptions::for_endpoint(server.uri()).unwrap()
-    };
-    let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap();
+    let client = TestClient::new(server.uri()).retry(policy(3)).timeout(Some(Duration::from_secs(1))).build();
     let approval = client.requests(SUB).unwrap().approve("req", "ok", None).await.unwrap();
     assert_eq!(approval.reason(), Some("ok"));
     assert!(approval.reconciled(), "learned by reading the request");
@@ -503,12 +487,7 @@ async fn a_call_timeout_while_a_decisions_200_body_comes_in_is_reconciled() {
         Some(http_200(&approved))
     })
     .await;
-    let options = CustomerLockboxClientOptions {
-        retry: policy(3),
-        timeout: Some(Duration::from_secs(1)),
-        ..CustomerLockboxClientOptions::for_endpoint(url).unwrap()
-    };
-    let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap();
+    let client = TestClient::new(url).retry(policy(3)).timeout(Some(Duration::from_secs(1))).build();
     let approval = client.requests(SUB).unwrap().approve("req", "ok", None).await.unwrap();
     assert_eq!(approval.reason(), Some("ok"));
     assert!(approval.reconciled(), "learned by reading the request");
@@ -521,12 +500,7 @@ async fn a_call_timeout_while_a_decisions_200_body_comes_in_is_reconciled() {
 async fn a_call_timeout_between_refused_tries_of_a_decision_is_a_plain_timeout() {
     let busy = ResponseTemplate::new(503).insert_header("retry-after", "5");
     let server = decisions_server(vec![busy], vec![get_status("Approved")]).await;
-    let options = CustomerLockboxClientOptions {
-        retry: policy(3),
-        timeout: Some(Duration::from_secs(2)),
-        ..CustomerLockboxClientOptions::for_endpoint(server.uri()).unwrap()
-    };
-    let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap();
+    let client = TestClient::new(server.uri()).retry(policy(3)).timeout(Some(Duration::from_secs(2))).build();
     match client.requests(SUB).unwrap().approve("req", "ok", None).await.unwrap_err() {
         Error::Timeout { last_status, .. } => assert!(last_status.starts_with("503"), "{last_status}"),
         other => panic!("{other:?}"),
@@ -541,16 +515,11 @@ async fn a_call_timeout_between_refused_tries_of_a_decision_is_a_plain_timeout()
 async fn the_sdk_built_client_cuts_each_try_at_the_per_try_timeout() {
     let server = mock_server().await;
     Mock::given(method("GET")).respond_with(ok_tenant().set_delay(Duration::from_secs(30))).mount(&server).await;
-    let options = CustomerLockboxClientOptions {
-        retry: RetryOptions::fixed(FixedRetryOptions {
-            max_retries: 1,
-            delay: Duration::from_millis(10),
-            ..Default::default()
-        }),
-        per_try_timeout: Some(Duration::from_millis(300)),
-        ..CustomerLockboxClientOptions::for_endpoint(server.uri()).unwrap()
-    };
-    let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap();
+    let retry = FixedRetryOptions { max_retries: 1, delay: Duration::from_millis(10), ..Default::default() };
+    let client = TestClient::new(server.uri())
+        .retry(RetryOptions::fixed(retry))
+        .per_try_timeout(Some(Duration::from_millis(300)))
+        .build();
     let started = std::time::Instant::now();
     match client.tenant().is_opted_in(TENANT).await.unwrap_err() {
         Error::Transport { attempts, source, .. } => {
@@ -567,13 +536,11 @@ async fn the_sdk_built_client_cuts_each_try_at_the_per_try_timeout() {
 async fn a_try_that_outlives_the_per_try_timeout_is_retried_then_reported() {
     let server = mock_server().await;
     Mock::given(method("GET")).respond_with(ok_tenant().set_delay(Duration::from_secs(30))).mount(&server).await;
-    let options = CustomerLockboxClientOptions {
-        retry: policy(2),
-        per_try_timeout: Some(Duration::from_secs(5)),
-        http_client: Some(paused_clock_http()),
-        ..CustomerLockboxClientOptions::for_endpoint(server.uri()).unwrap()
-    };
-    let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap();
+    let client = TestClient::new(server.uri())
+        .retry(policy(2))
+        .per_try_timeout(Some(Duration::from_secs(5)))
+        .paused_clock()
+        .build();
     let started = Instant::now();
     match client.tenant().is_opted_in(TENANT).await.unwrap_err() {
         Error::Transport { attempts, source, .. } => {
@@ -589,14 +556,12 @@ async fn a_try_that_outlives_the_per_try_timeout_is_retried_then_reported() {
 // ---- the response body limit ----
 
 fn limited_client(endpoint: &str, max_response_body: usize) -> CustomerLockboxClient {
-    let options = CustomerLockboxClientOptions {
-        retry: policy(3),
-        per_try_timeout: None,
-        http_client: Some(paused_clock_http()),
-        max_response_body,
-        ..CustomerLockboxClientOptions::for_endpoint(endpoint).unwrap()
-    };
-    CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap()
+    TestClient::new(endpoint)
+        .retry(policy(3))
+        .per_try_timeout(None)
+        .paused_clock()
+        .max_response_body(max_response_body)
+        .build()
 }
 
 /// A tenant answer of exactly `len` bytes.
@@ -657,9 +622,7 @@ async fn a_declared_length_over_the_limit_is_refused_without_reading_the_body() 
         Some(Raw::Stall(head.into()))
     })
     .await;
-    let options =
-        CustomerLockboxClientOptions { retry: policy(3), ..CustomerLockboxClientOptions::for_endpoint(url).unwrap() };
-    let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap();
+    let client = TestClient::new(url).retry(policy(3)).build();
     let answer = tokio::time::timeout(Duration::from_secs(20), client.tenant().is_opted_in(TENANT)).await;
     match answer.expect("refused on the head, not after waiting for the body") {
         Err(Error::ResponseTooLarge { limit, .. }) => {
@@ -688,11 +651,7 @@ async fn a_decision_answered_200_with_a_body_over_the_limit_counts_as_taken() {
 
 #[test]
 fn a_zero_body_limit_is_refused() {
-    let options = CustomerLockboxClientOptions {
-        max_response_body: 0,
-        ..CustomerLockboxClientOptions::for_endpoint("http://127.0.0.1:1").unwrap()
-    };
-    match CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap_err() {
+    match TestClient::new("http://127.0.0.1:1").max_response_body(0).try_build().unwrap_err() {
         Error::Configuration(message) => assert!(message.contains("max_response_body"), "{message}"),
         other => panic!("{other:?}"),
     }

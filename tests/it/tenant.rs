@@ -9,10 +9,10 @@ use std::{
 };
 
 use crate::common;
-use crate::common::{client, mock_server, request_json};
+use crate::common::{TestClient, client, mock_server, request_json};
 use azure_customer_lockbox::{
-    AllRequestsItem, AllRequestsOptions, AllRequestsWatchEvent, AllRequestsWatchOptions, CustomerLockboxClientOptions,
-    Error, FailureKind, FindRequestOptions, RequestFilter, RetryOptions, WatchEvent, WatchOptions,
+    AllRequestsItem, AllRequestsOptions, AllRequestsWatchEvent, AllRequestsWatchOptions, Error, FailureKind,
+    FindRequestOptions, RequestFilter, RetryOptions, WatchEvent, WatchOptions,
     models::{LockboxRequestStatus, SubscriptionState},
 };
 use azure_customer_lockbox_emulator::{
@@ -30,8 +30,7 @@ const B: &str = "bbbbbbbb-0000-4000-8000-000000000002";
 
 /// A client of `endpoint` that retries by `retry` (the shared `common::client` does not retry).
 fn client_retrying(endpoint: &str, retry: RetryOptions) -> azure_customer_lockbox::CustomerLockboxClient {
-    let options = CustomerLockboxClientOptions { retry, ..common::options(endpoint) };
-    azure_customer_lockbox::CustomerLockboxClient::new(common::CountingCredential::new(), Some(options)).unwrap()
+    TestClient::new(endpoint).retry(retry).build()
 }
 
 /// `max_retries` retries, 1 ms apart.
@@ -554,12 +553,8 @@ async fn tenant_without_a_token()
     let emulator = emulator(50).await;
     let ids =
         emulator.seed_tenant(&TenantSeed { subscriptions: 40, requests_per_subscription: 1, ..Default::default() });
-    let credential = common::CountingCredential::failing();
-    let client = azure_customer_lockbox::CustomerLockboxClient::new(
-        credential.clone(),
-        Some(common::options(emulator.url().as_str())),
-    )
-    .unwrap();
+    let (client, credential) =
+        TestClient::new(emulator.url()).counting(common::CountingCredential::failing()).build_counted();
     let options = AllRequestsOptions { subscriptions: Some(ids), concurrency: 4, ..Default::default() };
     (emulator, client, credential, options)
 }

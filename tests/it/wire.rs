@@ -269,7 +269,7 @@ async fn credential_is_asked_once_for_many_concurrent_calls() {
         .await;
     let credential =
         std::sync::Arc::new(CountingCredential { delay_ms: 50, lifetime_secs: 3600, ..Default::default() });
-    let client = CustomerLockboxClient::new(credential.clone(), Some(options(&server.uri()))).unwrap();
+    let client = TestClient::new(server.uri()).counting(credential.clone()).build();
     let calls = (0..100).map(|_| {
         let client = client.clone();
         tokio::spawn(async move { client.tenant().is_opted_in(TENANT).await })
@@ -293,7 +293,7 @@ async fn token_near_expiry_is_refreshed_and_401_drops_it() {
     // Tokens that expire as they are handed out are past any refresh margin: every call refreshes. (A token
     // living less than the five-minute margin is used for half its life: see tests/it/auth.rs.)
     let short = std::sync::Arc::new(CountingCredential { lifetime_secs: 0, ..Default::default() });
-    let client = CustomerLockboxClient::new(short.clone(), Some(options(&server.uri()))).unwrap();
+    let client = TestClient::new(server.uri()).counting(short.clone()).build();
     client.tenant().enable(None).await.unwrap();
     client.tenant().enable(None).await.unwrap();
     assert_eq!(short.calls(), 2);
@@ -314,8 +314,7 @@ async fn clients_on_one_thread_each_send_their_own_token() {
     let server = mock_server().await;
     Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
     let client_with = |token: &str| {
-        let credential = azure_customer_lockbox::StaticTokenCredential::new(token);
-        CustomerLockboxClient::new(credential, Some(options(&server.uri()))).unwrap()
+        TestClient::new(server.uri()).credential(azure_customer_lockbox::StaticTokenCredential::new(token)).build()
     };
     let (a, b) = (client_with("token-a"), client_with("token-b"));
     for client in [&a, &b, &a, &b] {
@@ -400,16 +399,12 @@ async fn odd_request_ids_stay_one_path_segment() {
 
 #[test]
 fn plain_http_is_refused_for_remote_hosts() {
-    let credential = CountingCredential::new();
-    let remote = CustomerLockboxClientOptions::for_endpoint("http://management.example.com/").unwrap();
-    let error = CustomerLockboxClient::new(credential.clone(), Some(remote.clone())).unwrap_err();
+    let remote = "http://management.example.com/";
+    let error = TestClient::new(remote).try_build().unwrap_err();
     assert!(matches!(error, Error::Configuration(_)), "{error:?}");
-    let mut allowed = remote;
-    allowed.allow_insecure_http = true;
-    assert!(CustomerLockboxClient::new(credential.clone(), Some(allowed)).is_ok());
+    assert!(TestClient::new(remote).with(|o| o.allow_insecure_http = true).try_build().is_ok());
     for ok in ["http://127.0.0.1:1/", "http://localhost:1/", "http://[::1]:1/", "https://management.azure.com/"] {
-        let options = CustomerLockboxClientOptions::for_endpoint(ok).unwrap();
-        assert!(CustomerLockboxClient::new(credential.clone(), Some(options)).is_ok(), "{ok}");
+        assert!(TestClient::new(ok).try_build().is_ok(), "{ok}");
     }
 }
 
@@ -417,15 +412,13 @@ fn plain_http_is_refused_for_remote_hosts() {
 async fn application_id_prefixes_the_user_agent_and_is_validated() {
     let server = mock_server().await;
     Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
-    let mut options = options(&server.uri());
-    options.application_id = Some("lockbox-bot".into());
-    let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options.clone())).unwrap();
+    let client = TestClient::new(server.uri()).with(|o| o.application_id = Some("lockbox-bot".into())).build();
     client.tenant().enable(None).await.unwrap();
     let ua = only_request(&server).await.headers.get("user-agent").unwrap().to_str().unwrap().to_owned();
     assert!(ua.starts_with("lockbox-bot azsdk-rust-azure_customer_lockbox/"), "{ua}");
     for bad in ["has space", "this-application-id-is-too-long", ""] {
-        options.application_id = Some(bad.into());
-        assert!(CustomerLockboxClient::new(CountingCredential::new(), Some(options.clone())).is_err(), "{bad}");
+        let built = TestClient::new(server.uri()).with(|o| o.application_id = Some(bad.into())).try_build();
+        assert!(built.is_err(), "{bad}");
     }
 }
 
@@ -468,7 +461,7 @@ fn clients_are_send_sync_and_clone_and_their_futures_are_send() {
     shareable::<azure_customer_lockbox::RequestsClient>();
     shareable::<azure_customer_lockbox::TenantClient>();
     shareable::<azure_customer_lockbox::OperationsClient>();
-    let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options("http://127.0.0.1:1/"))).unwrap();
+    let client = TestClient::new("http://127.0.0.1:1/").build();
     let requests = client.requests(SUB).unwrap();
     sendable(&requests.get("x"));
     sendable(&requests.approve("x", "y", None));

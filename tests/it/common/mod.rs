@@ -6,6 +6,10 @@
 //! test binary of its own includes it (`tests/redaction.rs`, `tests/telemetry.rs`).
 #![allow(dead_code)]
 
+mod client;
+
+pub use client::TestClient;
+
 use std::sync::{
     Arc,
     atomic::{AtomicUsize, Ordering},
@@ -15,7 +19,7 @@ use azure_core::{
     credentials::{AccessToken, TokenCredential, TokenRequestOptions},
     time::{Duration, OffsetDateTime},
 };
-use azure_customer_lockbox::{CustomerLockboxClient, CustomerLockboxClientOptions, RetryOptions};
+use azure_customer_lockbox::{CustomerLockboxClient, CustomerLockboxClientOptions};
 /// The Lockbox request payload comes from the emulator crate, so the benchmark uses the same one without
 /// including this file.
 #[allow(unused_imports)] // not every test file uses it
@@ -65,17 +69,15 @@ impl TokenCredential for CountingCredential {
     }
 }
 
-/// Options pointing at `endpoint` with no retries unless the test asks for them.
+/// Options pointing at `endpoint` with no retries: [`TestClient::new`]`(endpoint).options()`.
 pub fn options(endpoint: &str) -> CustomerLockboxClientOptions {
-    let mut options = CustomerLockboxClientOptions::for_endpoint(endpoint).unwrap();
-    options.retry = RetryOptions::none();
-    options
+    TestClient::new(endpoint).options()
 }
 
+/// A client of `endpoint` with no retries, and its counting credential: [`TestClient::new`]`(endpoint)
+/// .build_counted()`.
 pub fn client(endpoint: &str) -> (CustomerLockboxClient, Arc<CountingCredential>) {
-    let credential = CountingCredential::new();
-    let client = CustomerLockboxClient::new(credential.clone(), Some(options(endpoint))).unwrap();
-    (client, credential)
+    TestClient::new(endpoint).build_counted()
 }
 
 /// An HTTP client for tests on tokio's paused clock: no connect or pool timers that the paused clock could
