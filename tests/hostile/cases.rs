@@ -1,4 +1,5 @@
-//! The hostile-input table, shared by `examples/hostile` and `tests/hostile.rs` so that they cannot drift.
+//! The hostile-input table, shared by the summary run (`main.rs`) and its tests (`tests.rs`, in the test binary
+//! `hostile_tables`) so that they cannot drift.
 //!
 //! Two tables: bad caller input (run against the emulator, asserting on what it received) and bad service
 //! responses (run against scripted raw-TCP servers started here, so that malformed HTTP is possible too). Every

@@ -1,6 +1,6 @@
 //! Hostile inputs: bad caller input, bad service responses, and an abused emulator. The two case tables are the
-//! example's own (`cases.rs` beside this file), so the example and these tests cannot drift. The example is
-//! declared with `test = true`, so `cargo test` runs these tests.
+//! hostile run's own (`cases.rs` beside this file), so the run and these tests cannot drift. `tables.rs` makes
+//! them the test binary `hostile_tables`, which `cargo test` runs.
 
 use super::cases;
 
