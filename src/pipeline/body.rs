@@ -12,7 +12,7 @@ use std::{
 use bytes::{Bytes, BytesMut};
 use http_body::{Body, Frame};
 use http_body_util::{LengthLimitError, Limited};
-use reqwest::{Response, ResponseBuilderExt, header::HeaderValue};
+use reqwest::{Response, header::HeaderValue};
 
 use crate::{auth::token_bytes, error::Redactor};
 
@@ -22,17 +22,14 @@ use crate::{auth::token_bytes, error::Redactor};
 pub(super) fn entering(response: Response, limit: usize, token: Option<&HeaderValue>) -> Response {
     let redactor = Redactor::new(token.map(token_bytes));
     let declared_too_large = response.content_length().is_some_and(|length| length > limit as u64);
-    let url = response.url().clone();
     let (mut parts, body) = http::Response::from(response).into_parts();
     for value in parts.headers.values_mut() {
         if let Some(clean) = redactor.header(value) {
             *value = clean;
         }
     }
-    // `From<http::Response>` takes the URL from an extension only `ResponseBuilderExt` can set: keep it.
-    if let Ok(with_url) = http::Response::builder().url(url).body(()) {
-        parts.extensions.extend(with_url.into_parts().0.extensions);
-    }
+    // The response's URL is not carried over (`From<http::Response>` would need an extension built for it): the
+    // crate never reads it, and errors show the request's URL, which reqwest keeps on its own errors.
     let limit = if declared_too_large { 0 } else { limit };
     let body =
         Redacted { inner: Limited::new(body, limit), received: BytesMut::new(), secret: token.cloned(), ended: false };
