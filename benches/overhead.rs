@@ -36,7 +36,7 @@ use std::{
 };
 
 use azure_customer_lockbox::{
-    CustomerLockboxClient, CustomerLockboxClientOptions, RequestsClient, RetryOptions, StaticTokenCredential,
+    CustomerLockboxClient, CustomerLockboxClientOptions, RequestsClient, Retries, StaticTokenCredential,
     models::{LockboxRequestResponse, RequestListResult},
 };
 use bytes::Bytes;
@@ -446,7 +446,7 @@ async fn run(plan: Plan) {
         options.per_try_timeout = None;
     }
     if std::env::var_os("BENCH_SDK_NO_RETRY").is_some() {
-        options.retry = RetryOptions::none();
+        options.retry = Retries::none();
     }
     let client =
         CustomerLockboxClient::new(StaticTokenCredential::new(token.clone()), Some(options)).expect("SDK client");

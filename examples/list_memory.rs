@@ -8,7 +8,7 @@
 //! Each count runs in a fresh child process (this program run again with `--child N`), so the peaks are
 //! independent. The child serves `Requests_List` on loopback from a tiny server that synthesizes page `k` (100
 //! items) from the `$skipToken` alone, so neither side ever holds N items; it lists them all through the SDK's
-//! `Pager`, one item at a time, and prints its peak resident set size (`VmHWM` in `/proc/self/status`, Linux
+//! `Listing`, one item at a time, and prints its peak resident set size (`VmHWM` in `/proc/self/status`, Linux
 //! only). The peak should not grow with N: the pager holds one page.
 
 mod measure;

@@ -14,7 +14,7 @@ use std::{sync::Arc, time::Duration};
 
 use azure_core::credentials::TokenCredential;
 use azure_customer_lockbox::{
-    CustomerLockboxClient, CustomerLockboxClientOptions, PollerOptions, StaticTokenCredential,
+    CustomerLockboxClient, CustomerLockboxClientOptions, StaticTokenCredential, WaiterOptions,
     models::LockboxRequestResponse,
 };
 use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig};
@@ -89,7 +89,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // 3. Wait for the decisions to take effect (Approving -> Approved, Denying -> Denied), showing each status.
-    let wait = PollerOptions { frequency: Duration::from_secs(1), timeout: Some(Duration::from_secs(120)) };
+    let wait = WaiterOptions { frequency: Duration::from_secs(1), timeout: Some(Duration::from_secs(120)) };
     for id in &decided {
         let mut poller = requests.wait_for_decision(id, Some(wait.clone()))?;
         while let Some(status) = poller.try_next().await? {

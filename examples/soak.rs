@@ -37,8 +37,7 @@ use std::{
 };
 
 use azure_customer_lockbox::{
-    CustomerLockboxClient, CustomerLockboxClientOptions, Error, ExponentialRetryOptions, RetryOptions,
-    StaticTokenCredential,
+    CustomerLockboxClient, CustomerLockboxClientOptions, Error, ExponentialRetries, Retries, StaticTokenCredential,
 };
 use azure_customer_lockbox_emulator::{
     AsyncOperations, Emulator, EmulatorConfig, Fault, NewLockboxRequest, Operation, RetryAfterHeader, WhileRunning,
@@ -278,7 +277,7 @@ async fn soak(run: Run) -> Counts {
         }
     }
     let options = CustomerLockboxClientOptions {
-        retry: RetryOptions::exponential(ExponentialRetryOptions {
+        retry: Retries::exponential(ExponentialRetries {
             max_retries: 12,
             initial_delay: Duration::from_millis(2),
             max_delay: Duration::from_millis(200),
@@ -569,7 +568,7 @@ mod tests {
     async fn emulator_and_client() -> (Emulator, CustomerLockboxClient) {
         let emulator = Emulator::start(EmulatorConfig::default()).await.expect("emulator");
         let options = CustomerLockboxClientOptions {
-            retry: RetryOptions::none(),
+            retry: Retries::none(),
             ..CustomerLockboxClientOptions::for_endpoint(emulator.url()).expect("endpoint")
         };
         let credential = StaticTokenCredential::new("soak-test-token");

@@ -23,7 +23,7 @@ use crate::{
     operations::OperationsClient,
     options::CustomerLockboxClientOptions,
     pipeline::{Pipeline, Settings},
-    poller::{Poller, PollerOptions, ResumeToken},
+    poller::{ResumeToken, Waiter, WaiterOptions},
     requests::RequestsClient,
     subscriptions::SubscriptionsClient,
     tenant::TenantClient,
@@ -212,13 +212,13 @@ impl CustomerLockboxClient {
     }
 }
 
-impl<T: DeserializeOwned + Send + 'static> Poller<T> {
+impl<T: DeserializeOwned + Send + 'static> Waiter<T> {
     /// Rebuilds a poller from a [`ResumeToken`], to continue waiting with `client` (possibly in another process).
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for a token that is not one; [`Error::UnsafeUrl`] when its URLs are not on the
     /// client's endpoint.
-    pub fn resume(client: &CustomerLockboxClient, token: &ResumeToken, options: Option<PollerOptions>) -> Result<Self> {
+    pub fn resume(client: &CustomerLockboxClient, token: &ResumeToken, options: Option<WaiterOptions>) -> Result<Self> {
         Self::resume_with(&client.core, token, options)
     }
 }

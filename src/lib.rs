@@ -42,15 +42,15 @@
 //! with the ids an audit log cites). Once a round may have been taken, nothing but the request's own status ends
 //! the call: [`Error::DecisionConflict`] when it reached another final status, [`Error::DecisionOutcomeUnknown`]
 //! when the call's bound ended with the outcome still unknown. [`DecisionOptions::until_final`] also waits for
-//! the request's final status, as [`RequestsClient::wait_for_decision`] does on its own with a [`Poller`]
-//! ([`PollerOptions`], [`PollerStatus`], [`ResumeToken`], [`MAX_POLL_WAIT`]). A reason is at most
+//! the request's final status, as [`RequestsClient::wait_for_decision`] does on its own with a [`Waiter`]
+//! ([`WaiterOptions`], [`WaiterStatus`], [`ResumeToken`], [`MAX_POLL_WAIT`]). A reason is at most
 //! [`MAX_REASON_LEN`] characters.
 //!
 //! # Reading, paging and watching
 //!
 //! [`CustomerLockboxClient::requests`] gives the [`RequestsClient`] of one subscription: [`RequestsClient::get`]
-//! (or [`RequestsClient::get_with_response`], a [`Response`] with the service's ids), and
-//! [`RequestsClient::list`] with [`RequestsListOptions`] and a [`RequestFilter`]. A listing is a lazy [`Pager`] of
+//! (or [`RequestsClient::get_with_response`], a [`WithCallIds`] with the service's ids), and
+//! [`RequestsClient::list`] with [`RequestsListOptions`] and a [`RequestFilter`]. A listing is a lazy [`Listing`] of
 //! items, or of [`Page`]s ([`PageStream`]) that resume from a [`ContinuationToken`]. [`RequestsClient::watch`]
 //! turns listings into a [`Watch`] of [`WatchEvent`]s ([`WatchOptions`], at most every [`MIN_WATCH_INTERVAL`]).
 //! The models are in [`models`].
@@ -72,8 +72,8 @@
 //! Every failure is an [`Error`] ([`Result`]): bad input before anything is sent, a refusal by the service with
 //! its ARM error ([`ServiceError`], [`ArmErrorDetail`], [`ArmAdditionalInfo`]), a transport failure (its cause
 //! classified as a [`TransportKind`]: a certificate or DNS failure is not retried), a timeout.
-//! Requests that can pass on a retry are retried ([`RetryOptions`], [`ExponentialRetryOptions`],
-//! [`FixedRetryOptions`]). Answers are read up to [`DEFAULT_MAX_RESPONSE_BODY`]; the API version is
+//! Requests that can pass on a retry are retried ([`Retries`], [`ExponentialRetries`],
+//! [`FixedRetries`]). Answers are read up to [`DEFAULT_MAX_RESPONSE_BODY`]; the API version is
 //! [`DEFAULT_API_VERSION`].
 //!
 //! # The emulator
@@ -130,11 +130,11 @@ pub use error::{ArmAdditionalInfo, ArmErrorDetail, Error, Result, ServiceError, 
 pub use listing::{RequestFilter, RequestsListOptions};
 pub use operations::{OperationsClient, OperationsListOptions};
 pub use options::{CustomerLockboxClientOptions, DEFAULT_API_VERSION, DEFAULT_MAX_RESPONSE_BODY};
-pub use pager::{ContinuationToken, Page, PageStream, Pager};
-pub use poller::{MAX_POLL_WAIT, Poller, PollerOptions, PollerStatus, ResumeToken};
+pub use pager::{ContinuationToken, Listing, Page, PageStream};
+pub use poller::{MAX_POLL_WAIT, ResumeToken, Waiter, WaiterOptions, WaiterStatus};
 pub use requests::RequestsClient;
-pub use response::Response;
-pub use retry::{ExponentialRetryOptions, FixedRetryOptions, RetryOptions};
+pub use response::WithCallIds;
+pub use retry::{ExponentialRetries, FixedRetries, Retries};
 pub use subscriptions::{SubscriptionState, SubscriptionsClient};
 pub use tenant::TenantClient;
 pub use validate::MAX_REASON_LEN;

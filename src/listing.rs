@@ -35,7 +35,7 @@ impl RequestFilter {
 pub struct RequestsListOptions {
     /// Only requests matching this filter. The default is `None`: every request.
     pub filter: Option<RequestFilter>,
-    /// Resume a listing from a token taken from an earlier [`Pager`](crate::Pager) or page. The default is `None`: start at
+    /// Resume a listing from a token taken from an earlier [`Listing`](crate::Listing) or page. The default is `None`: start at
     /// the first page. With a token, `filter` is ignored: the token carries the listing's own filter.
     pub continuation: Option<ContinuationToken>,
 }

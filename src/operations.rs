@@ -7,13 +7,13 @@ use crate::{
     generated::{self, ClientOperationsExt},
     models::{Operation as OperationModel, OperationListResult},
     operation::Operation,
-    pager::{ContinuationToken, Fetch, Links, Pager},
+    pager::{ContinuationToken, Fetch, Links, Listing},
 };
 
 /// Options of [`OperationsClient::list`].
 #[derive(Clone, Debug, Default)]
 pub struct OperationsListOptions {
-    /// Resume a listing from a token taken from an earlier [`Pager`] or page. The default is `None`: start at
+    /// Resume a listing from a token taken from an earlier [`Listing`] or page. The default is `None`: start at
     /// the first page.
     pub continuation: Option<ContinuationToken>,
 }
@@ -32,7 +32,7 @@ impl OperationsClient {
 
     /// Lists the operations of `Microsoft.CustomerLockbox` (`Operations_List`), resuming from
     /// [`continuation`](OperationsListOptions::continuation) when one is given. Sends nothing until polled.
-    pub fn list(&self, options: Option<OperationsListOptions>) -> Pager<OperationModel> {
+    pub fn list(&self, options: Option<OperationsListOptions>) -> Listing<OperationModel> {
         let core = self.core.clone();
         let fetch: Fetch<OperationModel> = Arc::new(move |link| {
             let core = core.clone();
@@ -51,6 +51,6 @@ impl OperationsClient {
             })
         });
         let links = Links::new(self.core.pipeline(), &["providers", "Microsoft.CustomerLockbox", "operations"]);
-        Pager::new(fetch, links, options.unwrap_or_default().continuation)
+        Listing::new(fetch, links, options.unwrap_or_default().continuation)
     }
 }

@@ -10,7 +10,7 @@ use url::Url;
 use crate::CustomerLockboxClient;
 use crate::{
     error::{Error, Result},
-    retry::RetryOptions,
+    retry::Retries,
 };
 
 /// The api-version this SDK speaks.
@@ -48,8 +48,8 @@ pub struct CustomerLockboxClientOptions {
     /// The api-version sent with every request. The default is [`DEFAULT_API_VERSION`], the only version this
     /// SDK's models describe.
     pub api_version: String,
-    /// How failed attempts are retried. The default is exponential backoff, 3 retries (see [`RetryOptions`]).
-    pub retry: RetryOptions,
+    /// How failed attempts are retried. The default is exponential backoff, 3 retries (see [`Retries`]).
+    pub retry: Retries,
     /// Time limit for one attempt, from sending to the last byte of the answer. The default is 20 s: a Lockbox
     /// call normally answers within a second or two, so a try still silent after 20 s is most likely a stalled
     /// connection, and cutting it there leaves the default 120 s retry budget room for three more tries (a
@@ -96,7 +96,7 @@ impl Default for CustomerLockboxClientOptions {
             cloud: CloudConfiguration::default(),
             endpoint: None,
             api_version: DEFAULT_API_VERSION.to_owned(),
-            retry: RetryOptions::default(),
+            retry: Retries::default(),
             per_try_timeout: Some(Duration::from_secs(20)),
             timeout: None,
             application_id: None,

@@ -1,7 +1,7 @@
 //! Lazy, bounded listing over ARM `nextLink` paging.
 //!
-//! A [`Pager`] is a stream of items that fetches one page at a time, only when polled; memory holds one page.
-//! [`Pager::into_pages`] gives the pages instead, each with its continuation token, so a listing can be stopped
+//! A [`Listing`] is a stream of items that fetches one page at a time, only when polled; memory holds one page.
+//! [`Listing::into_pages`] gives the pages instead, each with its continuation token, so a listing can be stopped
 //! and resumed later (even in another process) with the `continuation` option of the list call.
 //!
 //! Guards: an absent, `null` or empty `nextLink` ends the listing; an empty page with a `nextLink` continues;
@@ -157,7 +157,7 @@ fn link_without_query(link: &str) -> String {
     shown
 }
 
-/// A stream of the pages of a listing. Returned by [`Pager::into_pages`].
+/// A stream of the pages of a listing. Returned by [`Listing::into_pages`].
 pub struct PageStream<T> {
     inner: BoxStream<'static, Result<Page<T>>>,
     done: bool,
@@ -267,15 +267,15 @@ impl<T> FusedStream for PageStream<T> {
 /// ```
 ///
 /// [Stream]: https://docs.rs/futures/0.3/futures/stream/trait.Stream.html
-pub struct Pager<T> {
+pub struct Listing<T> {
     pages: PageStream<T>,
     current: std::vec::IntoIter<T>,
     current_token: Option<ContinuationToken>,
 }
 
-impl<T> fmt::Debug for Pager<T> {
+impl<T> fmt::Debug for Listing<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Pager")
+        f.debug_struct("Listing")
             .field("buffered", &self.current.len())
             .field("continuation", &self.current_token)
             .field("done", &self.pages.done)
@@ -283,7 +283,7 @@ impl<T> fmt::Debug for Pager<T> {
     }
 }
 
-impl<T: Send + 'static> Pager<T> {
+impl<T: Send + 'static> Listing<T> {
     pub(crate) fn new(fetch: Fetch<T>, links: Links, start: Option<ContinuationToken>) -> Self {
         Self { pages: PageStream::new(fetch, links, start), current: Vec::new().into_iter(), current_token: None }
     }
@@ -312,7 +312,7 @@ impl<T: Send + 'static> Pager<T> {
     }
 }
 
-impl<T> Stream for Pager<T> {
+impl<T> Stream for Listing<T> {
     type Item = Result<T>;
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         loop {
@@ -331,9 +331,9 @@ impl<T> Stream for Pager<T> {
     }
 }
 
-impl<T> Unpin for Pager<T> {}
+impl<T> Unpin for Listing<T> {}
 
-impl<T> FusedStream for Pager<T> {
+impl<T> FusedStream for Listing<T> {
     fn is_terminated(&self) -> bool {
         self.pages.done && self.current.len() == 0
     }

@@ -10,9 +10,9 @@ use crate::{
     listing::{RequestFilter, RequestsListOptions},
     models::{LockboxRequestResponse, RequestListResult},
     operation::Operation,
-    pager::{Fetch, Links, Pager},
-    poller::{Poller, PollerOptions},
-    response::{CallIds, Response},
+    pager::{Fetch, Links, Listing},
+    poller::{Waiter, WaiterOptions},
+    response::{CallIds, WithCallIds},
     status::{ApprovalDecision, LockboxRequestStatus},
     validate,
     watch::{Watch, WatchOptions},
@@ -50,7 +50,7 @@ impl RequestsClient {
     ///
     /// # Errors
     /// As [`get`](Self::get).
-    pub async fn get_with_response(&self, request_id: &str) -> Result<Response<LockboxRequestResponse>> {
+    pub async fn get_with_response(&self, request_id: &str) -> Result<WithCallIds<LockboxRequestResponse>> {
         let request_id = validate::request_id(request_id)?;
         let core = &self.core;
         let send = |api: generated::Client| async move {
@@ -62,11 +62,11 @@ impl RequestsClient {
                 .await
         };
         let (request, meta) = core.read_with_meta(Operation::RequestsGet, send).await?;
-        Ok(Response::new(request, CallIds::from_meta(&meta)))
+        Ok(WithCallIds::new(request, CallIds::from_meta(&meta)))
     }
 
     /// Lists requests (`Requests_List`), lazily, a page at a time. Sends nothing until the pager is polled.
-    pub fn list(&self, options: Option<RequestsListOptions>) -> Pager<LockboxRequestResponse> {
+    pub fn list(&self, options: Option<RequestsListOptions>) -> Listing<LockboxRequestResponse> {
         let options = options.unwrap_or_default();
         let core = self.core.clone();
         let subscription_id = self.subscription_id.clone();
@@ -100,11 +100,11 @@ impl RequestsClient {
             self.core.pipeline(),
             &["subscriptions", &self.subscription_id, "providers", "Microsoft.CustomerLockbox", "requests"],
         );
-        Pager::new(fetch, links, options.continuation)
+        Listing::new(fetch, links, options.continuation)
     }
 
     /// Lists the requests waiting for a decision: `list` with `properties/status eq 'Pending'`.
-    pub fn list_pending(&self) -> Pager<LockboxRequestResponse> {
+    pub fn list_pending(&self) -> Listing<LockboxRequestResponse> {
         self.list(Some(RequestsListOptions::filter(RequestFilter::status(LockboxRequestStatus::Pending))))
     }
 
@@ -171,7 +171,7 @@ impl RequestsClient {
         let bound = Bound::new([call_timeout, wait.timeout]);
         let mut recorded = decision::decide(&self.core, order, bound, follow).await?;
         let timeout = wait.timeout.map(|limit| limit.saturating_sub(started.elapsed()));
-        let request = self.wait_for_decision(request_id, Some(PollerOptions { timeout, ..wait }))?.await?;
+        let request = self.wait_for_decision(request_id, Some(WaiterOptions { timeout, ..wait }))?.await?;
         let status = request.status().cloned().unwrap_or(LockboxRequestStatus::Unknown);
         if !status.reflects(&decision) {
             return Err(Error::DecisionConflict {
@@ -204,8 +204,8 @@ impl RequestsClient {
     pub fn wait_for_decision(
         &self,
         request_id: &str,
-        options: Option<PollerOptions>,
-    ) -> Result<Poller<LockboxRequestResponse>> {
+        options: Option<WaiterOptions>,
+    ) -> Result<Waiter<LockboxRequestResponse>> {
         let request_id = validate::request_id(request_id)?;
         // The same URL the generated Requests_Get sends to (see `Pipeline::request_url`).
         let sub = self.subscription_id();
@@ -217,7 +217,7 @@ impl RequestsClient {
             "requests",
             request_id,
         ]);
-        Ok(Poller::for_request(&self.core, url.into())?.with_options(options.unwrap_or_default()))
+        Ok(Waiter::for_request(&self.core, url.into())?.with_options(options.unwrap_or_default()))
     }
 
     /// Watches the requests: lists them (every page) every [`WatchOptions::interval`], with jitter, and yields

@@ -1,5 +1,5 @@
 //! What a call returns when its caller wants more than the model: the ids the service gave the call and how
-//! many attempts it took, for an audit log or a support ticket. [`Response`] wraps any model;
+//! many attempts it took, for an audit log or a support ticket. [`WithCallIds`] wraps any model;
 //! [`Decision`](crate::Decision) (in `decision/result.rs`) is the result of an approval or a denial.
 
 use std::ops::Deref;
@@ -7,7 +7,8 @@ use std::ops::Deref;
 use crate::error::CallMeta;
 
 /// A model with what the service said about the call that returned it, in the style of azure_core's
-/// `Response<T>`: [`into_model`](Self::into_model) gives the model; it also derefs to it.
+/// `Response<T>` (named apart from it, see the README's "Using it beside other Azure crates"):
+/// [`into_model`](Self::into_model) gives the model; it also derefs to it.
 ///
 /// ```no_run
 /// use azure_customer_lockbox::{RequestsClient, Result};
@@ -21,7 +22,7 @@ use crate::error::CallMeta;
 /// }
 /// ```
 #[derive(Clone, Debug)]
-pub struct Response<T> {
+pub struct WithCallIds<T> {
     model: T,
     ids: CallIds,
 }
@@ -46,7 +47,7 @@ impl CallIds {
     }
 }
 
-impl<T> Response<T> {
+impl<T> WithCallIds<T> {
     pub(crate) fn new(model: T, ids: CallIds) -> Self {
         Self { model, ids }
     }
@@ -77,7 +78,7 @@ impl<T> Response<T> {
     }
 }
 
-impl<T> Deref for Response<T> {
+impl<T> Deref for WithCallIds<T> {
     type Target = T;
     fn deref(&self) -> &T {
         &self.model

@@ -14,7 +14,7 @@ use crate::{
         subscriptions::{ClientSubscriptionsExt, types::SubscriptionListResult},
     },
     operation::{Operation, SUBSCRIPTIONS_API_VERSION},
-    pager::{ContinuationToken, Fetch, Links, Pager},
+    pager::{ContinuationToken, Fetch, Links, Listing},
 };
 
 pub use crate::generated::subscriptions::types::{ManagedByTenant, Subscription, SubscriptionPolicies};
@@ -34,12 +34,12 @@ impl SubscriptionsClient {
 
     /// Lists every subscription on which the caller holds a role (`GET /subscriptions?api-version=2022-12-01`),
     /// lazily, a page at a time, with the same paging guards as every listing. Sends nothing until polled.
-    pub fn list(&self) -> Pager<Subscription> {
+    pub fn list(&self) -> Listing<Subscription> {
         self.list_from(None)
     }
 
     /// [`list`](Self::list), resumed from a token of an earlier listing of subscriptions.
-    pub fn list_from(&self, continuation: Option<ContinuationToken>) -> Pager<Subscription> {
+    pub fn list_from(&self, continuation: Option<ContinuationToken>) -> Listing<Subscription> {
         let core = self.core.clone();
         let fetch: Fetch<Subscription> = Arc::new(move |link| {
             let core = core.clone();
@@ -56,6 +56,6 @@ impl SubscriptionsClient {
                 Ok((page.value, page.next_link))
             })
         });
-        Pager::new(fetch, Links::new(self.core.pipeline(), &["subscriptions"]), continuation)
+        Listing::new(fetch, Links::new(self.core.pipeline(), &["subscriptions"]), continuation)
     }
 }

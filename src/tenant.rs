@@ -9,7 +9,7 @@ use crate::{
     generated::{self, ClientTenantExt},
     models::TenantOptInResponse,
     operation::Operation,
-    poller::{Expect, Poller, PollerOptions},
+    poller::{Expect, Waiter, WaiterOptions},
     validate,
 };
 
@@ -50,22 +50,22 @@ impl TenantClient {
 
     /// Turns Customer Lockbox on for the caller's tenant (`Post_EnableLockbox`) and waits until it is done,
     /// whether the service answers at once or with `202 Accepted` (polled with `options`, default
-    /// [`PollerOptions`]). Safe to repeat.
+    /// [`WaiterOptions`]). Safe to repeat.
     ///
     /// # Errors
     /// As any call; [`Error::OperationFailed`](crate::Error::OperationFailed) when the operation ends as `Failed`
     /// or `Canceled`.
-    pub async fn enable(&self, options: Option<PollerOptions>) -> Result<()> {
+    pub async fn enable(&self, options: Option<WaiterOptions>) -> Result<()> {
         self.begin_enable(options).await
     }
 
-    /// A [`Poller`] that turns Customer Lockbox on (`Post_EnableLockbox`) when it is first polled or awaited,
+    /// A [`Waiter`] that turns Customer Lockbox on (`Post_EnableLockbox`) when it is first polled or awaited,
     /// then follows the operation: nothing is sent before (azure_core's `begin_*` style). Await it for the
     /// result, or use it as a stream of statuses.
     ///
     /// Its errors are [`enable`](Self::enable)'s; a 202 without a polling header, or with a polling URL off the
     /// endpoint, is one.
-    pub fn begin_enable(&self, options: Option<PollerOptions>) -> Poller<()> {
+    pub fn begin_enable(&self, options: Option<WaiterOptions>) -> Waiter<()> {
         self.begin(Operation::PostEnableLockbox, options)
     }
 
@@ -74,20 +74,20 @@ impl TenantClient {
     ///
     /// # Errors
     /// As [`enable`](Self::enable).
-    pub async fn disable(&self, options: Option<PollerOptions>) -> Result<()> {
+    pub async fn disable(&self, options: Option<WaiterOptions>) -> Result<()> {
         self.begin_disable(options).await
     }
 
-    /// A [`Poller`] that turns Customer Lockbox off (`Post_DisableLockbox`), as
+    /// A [`Waiter`] that turns Customer Lockbox off (`Post_DisableLockbox`), as
     /// [`begin_enable`](Self::begin_enable) does.
-    pub fn begin_disable(&self, options: Option<PollerOptions>) -> Poller<()> {
+    pub fn begin_disable(&self, options: Option<WaiterOptions>) -> Waiter<()> {
         self.begin(Operation::PostDisableLockbox, options)
     }
 
     /// The lazy poller of `op` (`Post_EnableLockbox` or `Post_DisableLockbox`).
-    fn begin(&self, op: Operation, options: Option<PollerOptions>) -> Poller<()> {
+    fn begin(&self, op: Operation, options: Option<WaiterOptions>) -> Waiter<()> {
         let core = self.core.clone();
-        let start = move || -> BoxFuture<'static, Result<Poller<()>>> {
+        let start = move || -> BoxFuture<'static, Result<Waiter<()>>> {
             Box::pin(async move {
                 let api_version = core.api_version();
                 let send = |api: generated::Client| async move {
@@ -98,9 +98,9 @@ impl TenantClient {
                         _ => api.post_enable_lockbox().api_version(api_version).send().await,
                     }
                 };
-                Poller::start(&core, op, send, Expect::Nothing).await.0
+                Waiter::start(&core, op, send, Expect::Nothing).await.0
             })
         };
-        Poller::lazy(start).with_options(options.unwrap_or_default())
+        Waiter::lazy(start).with_options(options.unwrap_or_default())
     }
 }

@@ -27,7 +27,7 @@ use crate::{
     error::Error,
     listing::{RequestFilter, RequestsListOptions},
     models::LockboxRequestResponse,
-    pager::Pager,
+    pager::Listing,
     retry,
     status::LockboxRequestStatus,
 };
@@ -152,7 +152,7 @@ impl fmt::Debug for Watch {
 }
 
 /// Lists the requests with the given options.
-type List = Box<dyn Fn(RequestsListOptions) -> Pager<LockboxRequestResponse> + Send>;
+type List = Box<dyn Fn(RequestsListOptions) -> Listing<LockboxRequestResponse> + Send>;
 
 struct State {
     list: List,
@@ -168,7 +168,7 @@ struct State {
 
 impl Watch {
     pub(crate) fn new(
-        list: impl Fn(RequestsListOptions) -> Pager<LockboxRequestResponse> + Send + 'static,
+        list: impl Fn(RequestsListOptions) -> Listing<LockboxRequestResponse> + Send + 'static,
         mut options: WatchOptions,
     ) -> Self {
         options.interval = options.interval.max(MIN_WATCH_INTERVAL);

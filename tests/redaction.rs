@@ -16,7 +16,7 @@ mod logs;
 
 use std::time::Duration;
 
-use azure_customer_lockbox::{CustomerLockboxClient, Error, FixedRetryOptions, RetryOptions};
+use azure_customer_lockbox::{CustomerLockboxClient, Error, FixedRetries, Retries};
 use common::*;
 use futures::StreamExt;
 use serde_json::json;
@@ -44,7 +44,7 @@ fn assert_no_token(what: &str, error: &Error) {
 const ENABLE: &str = "/providers/Microsoft.CustomerLockbox/enableLockbox";
 const LIST: &str = "/subscriptions/11111111-2222-3333-4444-555555555555/providers/Microsoft.CustomerLockbox/requests";
 
-fn client_with(uri: &str, retry: RetryOptions, per_try_timeout: Option<Duration>) -> CustomerLockboxClient {
+fn client_with(uri: &str, retry: Retries, per_try_timeout: Option<Duration>) -> CustomerLockboxClient {
     TestClient::new(uri).retry(retry).per_try_timeout(per_try_timeout).build()
 }
 
@@ -57,7 +57,7 @@ async fn an_undecodable_poll_answer_echoing_the_token() {
     Mock::given(method("POST")).and(path(ENABLE)).respond_with(accepted).mount(&server).await;
     let echo = ResponseTemplate::new(200).set_body_string(format!("{{\"status\": you sent {TOKEN}"));
     Mock::given(method("GET")).and(path("/op")).respond_with(echo).mount(&server).await;
-    let client = client_with(&server.uri(), RetryOptions::none(), None);
+    let client = client_with(&server.uri(), Retries::none(), None);
     let error = client.tenant().enable(None).await.unwrap_err();
     assert!(matches!(error, Error::Decode { .. }), "{error:?}");
     assert!(format!("{error:?}").contains("<redacted>"), "the echo is shown, redacted: {error:?}");
@@ -71,7 +71,7 @@ async fn a_202_without_a_polling_header_echoing_the_token() {
     let server = mock_server().await;
     let echo = ResponseTemplate::new(202).set_body_string(format!("accepted the call from {TOKEN}"));
     Mock::given(method("POST")).and(path(ENABLE)).respond_with(echo).mount(&server).await;
-    let client = client_with(&server.uri(), RetryOptions::none(), None);
+    let client = client_with(&server.uri(), Retries::none(), None);
     let error = client.tenant().enable(None).await.unwrap_err();
     assert_eq!(error.code(), Some("MissingPollingHeader"));
     assert_no_token("202 without a polling header", &error);
@@ -88,7 +88,7 @@ async fn a_transport_failure_on_a_next_link_carrying_the_token() {
     Mock::given(method("GET")).and(path(LIST)).respond_with(first).mount(&server).await;
     let stalled = ResponseTemplate::new(200).set_delay(Duration::from_secs(5)).set_body_json(json!({"value": []}));
     Mock::given(method("GET")).and(path("/next/page")).respond_with(stalled).mount(&server).await;
-    let retry = RetryOptions::fixed(FixedRetryOptions {
+    let retry = Retries::fixed(FixedRetries {
         max_retries: 1,
         delay: Duration::from_millis(1),
         max_total_elapsed: Duration::from_secs(10),
@@ -115,7 +115,7 @@ async fn a_repeated_next_link_with_the_token_in_its_path() {
     let page = ResponseTemplate::new(200).set_body_json(json!({"value": [], "nextLink": next}));
     Mock::given(method("GET")).and(path(LIST)).respond_with(page.clone()).mount(&server).await;
     Mock::given(method("GET")).and(path_regex("^/next/[^/]+/page$")).respond_with(page).mount(&server).await;
-    let client = client_with(&server.uri(), RetryOptions::none(), None);
+    let client = client_with(&server.uri(), Retries::none(), None);
     let error = client.requests(SUB).unwrap().list(None).try_collect().await.unwrap_err();
     assert!(matches!(error, Error::Paging(_)), "{error:?}");
     assert!(error.to_string().contains("/next/"), "the link is still shown: {error}");
@@ -139,7 +139,7 @@ async fn a_token_straddling_the_4_kib_cut() {
         .respond_with(ResponseTemplate::new(400).set_body_string(body.clone()))
         .mount(&server)
         .await;
-    let client = client_with(&server.uri(), RetryOptions::none(), None);
+    let client = client_with(&server.uri(), Retries::none(), None);
     let error = client.requests(SUB).unwrap().get("req-1").await.unwrap_err();
     let kept = error.service_error().map(|e| e.body.len()).unwrap();
     assert!(kept <= 4096, "{kept}");
@@ -167,7 +167,7 @@ async fn a_percent_encoded_token_in_a_refused_link() {
     let next = format!("https://elsewhere.example/next/{encoded}/page");
     let page = ResponseTemplate::new(200).set_body_json(json!({"value": [], "nextLink": next}));
     Mock::given(method("GET")).and(path(LIST)).respond_with(page).mount(&server).await;
-    let client = client_with(&server.uri(), RetryOptions::none(), None);
+    let client = client_with(&server.uri(), Retries::none(), None);
     let mut pages = client.requests(SUB).unwrap().list(None).into_pages();
     assert!(pages.next().await.unwrap().is_ok());
     let error = pages.next().await.unwrap().unwrap_err();
@@ -200,14 +200,11 @@ async fn a_decision_conflict_whose_current_status_echoes_the_token() {
     let read = |status: &str| ResponseTemplate::new(200).set_body_json(request_json(SUB, "req-1", status));
     let reads = Sequence::new(vec![read("Pending"), read("Pending"), read(&planted), read("Denied")]);
     Mock::given(method("GET")).and(path(at.as_str())).respond_with(reads).mount(&server).await;
-    let retry = FixedRetryOptions {
-        max_retries: 2,
-        delay: Duration::from_millis(10),
-        max_total_elapsed: Duration::from_secs(30),
-    };
+    let retry =
+        FixedRetries { max_retries: 2, delay: Duration::from_millis(10), max_total_elapsed: Duration::from_secs(30) };
     // The status that is not final is read again at the poller's cadence (30 s), on the paused clock.
     let client =
-        TestClient::new(server.uri()).retry(RetryOptions::fixed(retry)).per_try_timeout(None).paused_clock().build();
+        TestClient::new(server.uri()).retry(Retries::fixed(retry)).per_try_timeout(None).paused_clock().build();
     let error = client.requests(SUB).unwrap().approve("req-1", "ok", None).await.unwrap_err();
     let Error::DecisionConflict { current_status, .. } = &error else { panic!("{error:?}") };
     assert_eq!(current_status.to_string(), "Denied");
@@ -235,7 +232,7 @@ async fn a_model_and_a_header_echoing_the_token_are_redacted_as_they_enter() {
         .respond_with(ResponseTemplate::new(200).set_body_json(&plain))
         .mount(&server)
         .await;
-    let requests = client_with(&server.uri(), RetryOptions::none(), None).requests(SUB).unwrap();
+    let requests = client_with(&server.uri(), Retries::none(), None).requests(SUB).unwrap();
 
     let got = requests.get_with_response("req-1").await.unwrap();
     assert_eq!(got.service_request_id(), Some("r-<redacted>"));

@@ -12,15 +12,14 @@ mod logs;
 
 use std::time::Duration;
 
-use azure_customer_lockbox::{CustomerLockboxClient, ExponentialRetryOptions, RetryOptions};
+use azure_customer_lockbox::{CustomerLockboxClient, ExponentialRetries, Retries};
 use common::*;
 use serde_json::json;
 use wiremock::{Mock, ResponseTemplate, matchers::method};
 
 fn client(endpoint: &str) -> CustomerLockboxClient {
-    let retry =
-        ExponentialRetryOptions { initial_delay: Duration::from_millis(5), jitter: false, ..Default::default() };
-    TestClient::new(endpoint).retry(RetryOptions::exponential(retry)).build()
+    let retry = ExponentialRetries { initial_delay: Duration::from_millis(5), jitter: false, ..Default::default() };
+    TestClient::new(endpoint).retry(Retries::exponential(retry)).build()
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use std::{
 };
 
 use azure_customer_lockbox::{
-    Error, MAX_REASON_LEN, PollerOptions, RequestFilter, WatchEvent, WatchOptions,
+    Error, MAX_REASON_LEN, RequestFilter, WaiterOptions, WatchEvent, WatchOptions,
     models::{ApprovalDecision, Operation},
 };
 use chrono::Utc;
@@ -225,7 +225,7 @@ async fn decide(session: &Session, args: Decision, decision: ApprovalDecision) -
     let mut status = past.to_owned();
     if args.wait {
         let requests = session.client.requests(&located.subscription)?;
-        let options = PollerOptions { frequency: Duration::from_secs(1), timeout: Some(Duration::from_secs(600)) };
+        let options = WaiterOptions { frequency: Duration::from_secs(1), timeout: Some(Duration::from_secs(600)) };
         let mut poller = requests.wait_for_decision(&id, Some(options))?;
         let tty = std::io::stderr().is_terminal();
         let spinner = ['|', '/', '-', '\\'];

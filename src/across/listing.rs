@@ -59,7 +59,7 @@ impl fmt::Debug for AllRequests {
 impl AllRequests {
     /// The next item, or `None` at the end. Usable without importing `StreamExt`. An `Err` means the
     /// subscriptions could not be listed, or the credential gave no token ([`Error::Credential`], which no
-    /// subscription can get past); it is yielded once and ends the stream, like a [`Pager`](crate::Pager)'s. A
+    /// subscription can get past); it is yielded once and ends the stream, like a [`Listing`](crate::Listing)'s. A
     /// subscription's own failure is a [`AllRequestsItem::Failed`], and the others go on.
     pub async fn try_next(&mut self) -> Result<Option<AllRequestsItem>> {
         self.next().await.transpose()

@@ -64,7 +64,7 @@ use crate::{
     core::Core,
     error::Result,
     models::Approval,
-    poller::{Poller, PollerOptions},
+    poller::{Waiter, WaiterOptions},
     status::ApprovalDecision,
 };
 
@@ -78,7 +78,7 @@ pub(crate) struct Order<'a> {
 
 /// Records `decision` with `reason` on a checked request id, exactly once, follows an accepted decision's
 /// progress with `options`, and says what the service recorded; all within `bound`.
-pub(crate) async fn decide(core: &Core, order: Order<'_>, bound: Bound, options: PollerOptions) -> Result<Decision> {
+pub(crate) async fn decide(core: &Core, order: Order<'_>, bound: Bound, options: WaiterOptions) -> Result<Decision> {
     run(core, order, bound, Follow { options }).await
 }
 
@@ -87,11 +87,11 @@ pub(crate) async fn decide(core: &Core, order: Order<'_>, bound: Bound, options:
 ///
 /// ```
 /// use std::time::Duration;
-/// use azure_customer_lockbox::{DecisionOptions, PollerOptions};
+/// use azure_customer_lockbox::{DecisionOptions, WaiterOptions};
 ///
 /// // Also wait (at most 10 minutes, decision included) until the request's status is final.
 /// let options = DecisionOptions {
-///     until_final: Some(PollerOptions { timeout: Some(Duration::from_secs(600)), ..Default::default() }),
+///     until_final: Some(WaiterOptions { timeout: Some(Duration::from_secs(600)), ..Default::default() }),
 ///     ..Default::default()
 /// };
 /// assert!(options.follow.timeout.is_none());
@@ -99,34 +99,34 @@ pub(crate) async fn decide(core: &Core, order: Order<'_>, bound: Bound, options:
 #[derive(Clone, Debug, Default)]
 pub struct DecisionOptions {
     /// How a decision the service accepted (`202`) is followed to its end: polling frequency and time limit.
-    pub follow: PollerOptions,
+    pub follow: WaiterOptions,
     /// When set, the call then also waits until the request's status is final, read at these options'
     /// frequency (as [`wait_for_decision`](crate::RequestsClient::wait_for_decision) does); their timeout bounds
     /// the whole call, decision included. A final status that does not reflect the decision is an
     /// [`Error::DecisionConflict`](crate::Error::DecisionConflict); the request as last read is
     /// [`Decision::request`].
-    pub until_final: Option<PollerOptions>,
+    pub until_final: Option<WaiterOptions>,
 }
 
 /// A call that waits: an accepted round's poller is followed here with `options`, within the call's bound.
 struct Follow {
-    options: PollerOptions,
+    options: WaiterOptions,
 }
 
 impl Caller for Follow {
     type Output = Decision;
 
-    fn cadence(&self) -> PollerOptions {
+    fn cadence(&self) -> WaiterOptions {
         self.options.clone()
     }
 
-    async fn accepted(&self, poller: Poller<Approval>, bound: Bound) -> ControlFlow<Self::Output, Result<Approval>> {
+    async fn accepted(&self, poller: Waiter<Approval>, bound: Bound) -> ControlFlow<Self::Output, Result<Approval>> {
         let limit = bound.for_work();
         let timeout = match (self.options.timeout, limit) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        let poller = poller.with_options(PollerOptions { timeout, ..self.options.clone() });
+        let poller = poller.with_options(WaiterOptions { timeout, ..self.options.clone() });
         ControlFlow::Continue(match limit {
             Some(limit) => tokio::time::timeout(limit, poller)
                 .await

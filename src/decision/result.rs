@@ -3,7 +3,7 @@
 
 use crate::{
     models::{Approval, LockboxRequestResponse},
-    response::Response,
+    response::WithCallIds,
     status::ApprovalDecision,
 };
 
@@ -34,7 +34,7 @@ use crate::{
 #[derive(Clone, Debug)]
 pub struct Decision {
     pub(super) decision: ApprovalDecision,
-    pub(super) response: Response<Approval>,
+    pub(super) response: WithCallIds<Approval>,
     pub(super) reconciled: bool,
     /// The request as last read, when the call waited until its status was final
     /// ([`DecisionOptions::until_final`](super::DecisionOptions::until_final)).

@@ -22,9 +22,9 @@ use crate::{
     generated::{self, ClientRequestsExt},
     models::Approval,
     operation::Operation,
-    poller::{MIN_FREQUENCY, Poller, PollerOptions},
-    response::{CallIds, Response},
-    retry::{ExponentialRetryOptions, RetryOptions},
+    poller::{MIN_FREQUENCY, Waiter, WaiterOptions},
+    response::{CallIds, WithCallIds},
+    retry::{ExponentialRetries, Retries},
     status::{ApprovalDecision, LockboxRequestStatus},
 };
 
@@ -34,12 +34,12 @@ pub(super) trait Caller {
     /// What the call returns.
     type Output;
     /// The poller options whose cadence the reconciling reads keep.
-    fn cadence(&self) -> PollerOptions;
+    fn cadence(&self) -> WaiterOptions;
     /// An accepted round's `poller`, within `bound`: followed to its end (`Continue` with its result), or the
     /// call's output (`Break`).
     fn accepted(
         &self,
-        poller: Poller<Approval>,
+        poller: Waiter<Approval>,
         bound: Bound,
     ) -> impl Future<Output = ControlFlow<Self::Output, Result<Approval>>> + Send;
     /// A decision the call ends with.
@@ -58,8 +58,8 @@ const SETTLE: Duration = MIN_FREQUENCY;
 
 /// The pace of a decision's waits: the retry policy's delays and the poller's cadence.
 struct Pace<'a> {
-    policy: &'a RetryOptions,
-    cadence: PollerOptions,
+    policy: &'a Retries,
+    cadence: WaiterOptions,
 }
 
 impl Pace<'_> {
@@ -70,7 +70,7 @@ impl Pace<'_> {
             Wait::Backoff => {
                 let delay = self.policy.backoff(round, fastrand::f64());
                 // Even with no retries configured, a read waits a moment for the service to finish its work.
-                if delay.is_zero() { ExponentialRetryOptions::default().initial_delay } else { delay }
+                if delay.is_zero() { ExponentialRetries::default().initial_delay } else { delay }
             }
             // At least the poller's shortest interval: a `Retry-After: 0` must not make the reads a busy loop.
             Wait::Cadence(hint) => self.cadence.next_wait(hint).max(MIN_FREQUENCY),
@@ -169,7 +169,7 @@ fn decision_of(
     attempts: u32,
     reconciled: bool,
 ) -> Decision {
-    Decision { decision, response: Response::new(approval, CallIds { attempts, ..ids }), reconciled, request: None }
+    Decision { decision, response: WithCallIds::new(approval, CallIds { attempts, ..ids }), reconciled, request: None }
 }
 
 /// The decision's history, logged at `info`: what each round sent and what came back, each read and what it
@@ -242,11 +242,11 @@ mod tests {
 
     #[test]
     fn a_backoff_is_never_zero_and_a_cadence_honours_the_hint() {
-        let none = RetryOptions::none();
-        let pace = Pace { policy: &none, cadence: PollerOptions::default() };
-        assert_eq!(pace.of(Wait::Backoff, 1), ExponentialRetryOptions::default().initial_delay);
+        let none = Retries::none();
+        let pace = Pace { policy: &none, cadence: WaiterOptions::default() };
+        assert_eq!(pace.of(Wait::Backoff, 1), ExponentialRetries::default().initial_delay);
         assert_eq!(pace.of(Wait::None, 3), Duration::ZERO);
         assert_eq!(pace.of(Wait::Cadence(Some(Duration::from_secs(4))), 1), Duration::from_secs(4));
-        assert_eq!(pace.of(Wait::Cadence(None), 1), PollerOptions::default().frequency);
+        assert_eq!(pace.of(Wait::Cadence(None), 1), WaiterOptions::default().frequency);
     }
 }

@@ -12,13 +12,13 @@ use crate::{
     generated::{self, ClientRequestsExt},
     models::Approval,
     operation::Operation,
-    poller::{Expect, FirstAnswer, Poller, first_answer},
+    poller::{Expect, FirstAnswer, Waiter, first_answer},
     response::CallIds,
 };
 
 /// What one round came to, with the ids and attempts of its call.
 pub(super) struct Round {
-    pub(super) sent: Sent<Poller<Approval>>,
+    pub(super) sent: Sent<Waiter<Approval>>,
     pub(super) ids: CallIds,
 }
 
@@ -45,7 +45,7 @@ pub(super) async fn send(core: &Core, order: &Order<'_>, body: &Approval, limit:
             let hint = accepted.retry_after();
             // What the poller gives when the operation's final answer has no body: what was sent.
             let expect = Expect::BodyOr(serde_json::to_value(body).unwrap_or_default());
-            match Poller::follow(core, accepted, expect) {
+            match Waiter::follow(core, accepted, expect) {
                 Ok(poller) => Sent::Accepted { poller, hint },
                 // No polling URL, or one the token may not go to: accepted all the same.
                 Err(error) => Sent::AcceptedBlind { hint, error },

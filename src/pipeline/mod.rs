@@ -25,7 +25,7 @@ use reqwest::header::HeaderValue;
 use url::Url;
 
 use self::gate::Gate;
-use crate::{auth::TokenCache, retry::RetryOptions};
+use crate::{auth::TokenCache, retry::Retries};
 
 pub(crate) mod body;
 mod call;
@@ -69,7 +69,7 @@ pub(crate) struct Settings {
     pub(crate) auth: TokenCache,
     pub(crate) http: reqwest::Client,
     pub(crate) user_agent: HeaderValue,
-    pub(crate) retry: RetryOptions,
+    pub(crate) retry: Retries,
     /// The per-try timeout to set on each attempt: `None` when the HTTP client applies it itself (the SDK built
     /// the client) or there is none.
     pub(crate) per_try_timeout: Option<Duration>,

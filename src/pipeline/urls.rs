@@ -124,7 +124,7 @@ fn percent_decode(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{auth::TokenCache, pipeline::Settings, retry::RetryOptions};
+    use crate::{auth::TokenCache, pipeline::Settings, retry::Retries};
     use proptest::prelude::*;
     use reqwest::header::HeaderValue;
     use std::sync::Arc;
@@ -141,7 +141,7 @@ mod tests {
             auth: TokenCache::new(credential, "https://management.azure.com/.default".into()),
             http: reqwest::Client::new(),
             user_agent: HeaderValue::from_static("test"),
-            retry: RetryOptions::none(),
+            retry: Retries::none(),
             per_try_timeout: None,
             call_timeout: None,
             max_response_body: 1,

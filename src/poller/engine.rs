@@ -1,4 +1,4 @@
-//! The polling state machine behind [`Poller`](super::Poller): what a poll means for each kind of polling URL,
+//! The polling state machine behind [`Waiter`](super::Waiter): what a poll means for each kind of polling URL,
 //! where the operation stands ([`Progress`]), and what a [`ResumeToken`] holds ([`Target`]).
 //!
 //! ```text
@@ -16,7 +16,7 @@ use reqwest::{StatusCode, header::HeaderMap};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use tokio::time::Instant;
 
-use super::types::{PollerOptions, PollerStatus, ResumeToken};
+use super::types::{ResumeToken, WaiterOptions, WaiterStatus};
 use crate::{
     core::Core,
     error::{ArmErrorDetail, Error, Result, header, kept},
@@ -91,13 +91,13 @@ pub(super) fn polling_header(headers: &HeaderMap) -> Option<(Kind, String)> {
 /// How an operation ended.
 pub(super) enum End<T> {
     Done(String, T),
-    Failed(PollerStatus, Option<ArmErrorDetail>),
+    Failed(WaiterStatus, Option<ArmErrorDetail>),
 }
 
 impl<T> End<T> {
-    fn status(&self) -> PollerStatus {
+    fn status(&self) -> WaiterStatus {
         match self {
-            End::Done(text, _) => PollerStatus::Succeeded(text.clone()),
+            End::Done(text, _) => WaiterStatus::Succeeded(text.clone()),
             End::Failed(status, _) => status.clone(),
         }
     }
@@ -117,7 +117,7 @@ pub(super) enum Progress<T> {
 pub(super) struct Engine<T> {
     pub(super) core: Core,
     pub(super) target: Target,
-    pub(super) options: PollerOptions,
+    pub(super) options: WaiterOptions,
     pub(super) started: Instant,
     /// The last status seen, for a timeout's error.
     pub(super) last: String,
@@ -156,7 +156,7 @@ impl<T: DeserializeOwned + Send + 'static> Engine<T> {
         Self {
             core: core.clone(),
             target,
-            options: PollerOptions::default(),
+            options: WaiterOptions::default(),
             started: Instant::now(),
             last: "none seen".into(),
             progress,
@@ -171,7 +171,7 @@ impl<T: DeserializeOwned + Send + 'static> Engine<T> {
     }
 
     /// One status for the stream: the next poll's, the terminal one not yet yielded, or `None` after it.
-    pub(super) async fn step(mut self: Box<Self>) -> (Box<Self>, Option<Result<PollerStatus>>) {
+    pub(super) async fn step(mut self: Box<Self>) -> (Box<Self>, Option<Result<WaiterStatus>>) {
         match std::mem::replace(&mut self.progress, Progress::Running { wait: Duration::ZERO }) {
             Progress::Reported(end) => {
                 self.progress = Progress::Reported(end);
@@ -224,7 +224,7 @@ impl<T: DeserializeOwned + Send + 'static> Engine<T> {
     }
 
     /// Waits, then polls until there is a status to report (a `Location` found after success is read at once).
-    async fn poll(&mut self, mut wait: Duration) -> Result<PollerStatus> {
+    async fn poll(&mut self, mut wait: Duration) -> Result<WaiterStatus> {
         loop {
             self.sleep(wait).await?;
             let op = match self.target.op.polled() {
@@ -241,8 +241,8 @@ impl<T: DeserializeOwned + Send + 'static> Engine<T> {
                 Kind::AzureAsyncOperation | Kind::OperationLocation => {
                     let monitor: Monitor = answer.decode(&answer.body)?;
                     self.last = monitor.status.clone();
-                    match PollerStatus::parse(&monitor.status) {
-                        PollerStatus::Succeeded(text) => match self.target.location.take() {
+                    match WaiterStatus::parse(&monitor.status) {
+                        WaiterStatus::Succeeded(text) => match self.target.location.take() {
                             // final-state-via location: read the result there, at once.
                             Some(location) => {
                                 self.target.kind = Kind::Location;
@@ -252,7 +252,7 @@ impl<T: DeserializeOwned + Send + 'static> Engine<T> {
                             }
                             None => return self.finish(text, &answer, false),
                         },
-                        failed @ (PollerStatus::Failed(_) | PollerStatus::Canceled(_)) => {
+                        failed @ (WaiterStatus::Failed(_) | WaiterStatus::Canceled(_)) => {
                             self.progress = Progress::Ended(End::Failed(failed.clone(), monitor.error));
                             return Ok(failed);
                         }
@@ -264,7 +264,7 @@ impl<T: DeserializeOwned + Send + 'static> Engine<T> {
                         self.target.poll = next;
                     }
                     self.last = "InProgress".into();
-                    return Ok(PollerStatus::InProgress(self.last.clone()));
+                    return Ok(WaiterStatus::InProgress(self.last.clone()));
                 }
                 Kind::Location => return self.finish("Succeeded".into(), &answer, true),
                 Kind::Request => {
@@ -272,7 +272,7 @@ impl<T: DeserializeOwned + Send + 'static> Engine<T> {
                     let text = request.pointer("/properties/status").and_then(|s| s.as_str()).unwrap_or("Unknown");
                     self.last = text.to_owned();
                     if !LockboxRequestStatus::parse(text).is_final() {
-                        return Ok(PollerStatus::InProgress(self.last.clone()));
+                        return Ok(WaiterStatus::InProgress(self.last.clone()));
                     }
                     return self.finish(self.last.clone(), &answer, true);
                 }
@@ -281,7 +281,7 @@ impl<T: DeserializeOwned + Send + 'static> Engine<T> {
     }
 
     /// Ends with the result: the answer's body when it has one that counts, else what [`Expect`] says.
-    pub(super) fn finish(&mut self, text: String, answer: &Answer, has_body: bool) -> Result<PollerStatus> {
+    pub(super) fn finish(&mut self, text: String, answer: &Answer, has_body: bool) -> Result<WaiterStatus> {
         self.last = text.clone();
         let blank = answer.body.iter().all(u8::is_ascii_whitespace);
         let value = match &self.target.expect {
@@ -290,7 +290,7 @@ impl<T: DeserializeOwned + Send + 'static> Engine<T> {
             Expect::Body | Expect::Nothing => answer.decode(&Bytes::from_static(b"null"))?,
         };
         self.progress = Progress::Ended(End::Done(text.clone(), value));
-        Ok(PollerStatus::Succeeded(text))
+        Ok(WaiterStatus::Succeeded(text))
     }
 
     pub(super) fn into_result(self) -> Result<T> {

@@ -9,7 +9,7 @@
 //! [`allowed_poll_origins`](crate::CustomerLockboxClientOptions::allowed_poll_origins)) is refused before
 //! anything, token included, is sent.
 //!
-//! This file holds the public types and the first answer ([`Poller::start`]); `engine.rs` the polling state
+//! This file holds the public types and the first answer ([`Waiter::start`]); `engine.rs` the polling state
 //! machine; `types.rs` its options, statuses and resume token.
 
 use std::{
@@ -32,7 +32,7 @@ mod types;
 pub(crate) use engine::Expect;
 use engine::{Answer, End, Engine, Kind, Progress, Target, polling_header};
 pub(crate) use types::MIN_FREQUENCY;
-pub use types::{MAX_POLL_WAIT, PollerOptions, PollerStatus, ResumeToken};
+pub use types::{MAX_POLL_WAIT, ResumeToken, WaiterOptions, WaiterStatus};
 
 use crate::{
     core::Core,
@@ -43,17 +43,17 @@ use crate::{
     retry,
 };
 
-type Step<T> = BoxFuture<'static, (Box<Engine<T>>, Option<Result<PollerStatus>>)>;
+type Step<T> = BoxFuture<'static, (Box<Engine<T>>, Option<Result<WaiterStatus>>)>;
 
 /// Sends the action a lazy poller stands for, and gives the poller that follows it.
-type Start<T> = Box<dyn FnOnce() -> BoxFuture<'static, Result<Poller<T>>> + Send>;
+type Start<T> = Box<dyn FnOnce() -> BoxFuture<'static, Result<Waiter<T>>> + Send>;
 
-/// Where a [`Poller`] stands.
+/// Where a [`Waiter`] stands.
 enum Phase<T> {
     /// Nothing sent yet (a `begin_*` poller): the action is sent when the poller is first polled or awaited.
     Unsent(Start<T>),
     /// The action is on its way.
-    Starting(BoxFuture<'static, Result<Poller<T>>>),
+    Starting(BoxFuture<'static, Result<Waiter<T>>>),
     /// The action was refused: its error was the stream's last item (or `.await`'s result).
     Refused,
     /// Between two steps.
@@ -68,7 +68,7 @@ enum Phase<T> {
 
 /// Waits for a long-running operation or a Lockbox decision.
 ///
-/// `.await` it for the final result, or use it as a [`futures::Stream`][Stream] of every [`PollerStatus`] seen (or
+/// `.await` it for the final result, or use it as a [`futures::Stream`][Stream] of every [`WaiterStatus`] seen (or
 /// [`try_next`](Self::try_next)); the stream ends after the terminal status, or after an error. A `Failed` or
 /// `Canceled` operation is a terminal status in the stream and an [`Error::OperationFailed`] from `.await`;
 /// awaiting after the stream ended sends nothing more unless the stream stopped on an error, in which case
@@ -76,14 +76,14 @@ enum Phase<T> {
 ///
 /// ```no_run
 /// use futures::StreamExt;
-/// use azure_customer_lockbox::{PollerOptions, RequestsClient, Result};
+/// use azure_customer_lockbox::{WaiterOptions, RequestsClient, Result};
 ///
 /// async fn wait(requests: RequestsClient) -> Result<()> {
-///     let options = PollerOptions { timeout: Some(std::time::Duration::from_secs(600)), ..Default::default() };
+///     let options = WaiterOptions { timeout: Some(std::time::Duration::from_secs(600)), ..Default::default() };
 ///     let mut poller = requests.wait_for_decision("req-1", Some(options))?;
 ///     while let Some(status) = poller.next().await {
 ///         println!("{}", status?);
-///         // Store this to resume in another process with `Poller::resume`.
+///         // Store this to resume in another process with `Waiter::resume`.
 ///         println!("resume with {:?}", poller.resume_token());
 ///     }
 ///     let request = poller.await?;
@@ -93,21 +93,21 @@ enum Phase<T> {
 /// ```
 ///
 /// [Stream]: https://docs.rs/futures/0.3/futures/stream/trait.Stream.html
-pub struct Poller<T> {
+pub struct Waiter<T> {
     phase: Phase<T>,
-    options: PollerOptions,
+    options: WaiterOptions,
     token: Option<ResumeToken>,
 }
 
-impl<T> fmt::Debug for Poller<T> {
+impl<T> fmt::Debug for Waiter<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Poller").field("options", &self.options).field("token", &self.token).finish_non_exhaustive()
+        f.debug_struct("Waiter").field("options", &self.options).field("token", &self.token).finish_non_exhaustive()
     }
 }
 
-impl<T: DeserializeOwned + Send + 'static> Poller<T> {
+impl<T: DeserializeOwned + Send + 'static> Waiter<T> {
     fn from_engine(engine: Engine<T>) -> Self {
-        Self { token: engine.token(), phase: Phase::Idle(Box::new(engine)), options: PollerOptions::default() }
+        Self { token: engine.token(), phase: Phase::Idle(Box::new(engine)), options: WaiterOptions::default() }
     }
 
     /// A poller that is ready at once with `value`.
@@ -176,8 +176,8 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
         Ok(Self::from_engine(engine))
     }
 
-    /// Rebuilds a poller from a [`ResumeToken`] (see [`Poller::resume`]).
-    pub(crate) fn resume_with(core: &Core, token: &ResumeToken, options: Option<PollerOptions>) -> Result<Self> {
+    /// Rebuilds a poller from a [`ResumeToken`] (see [`Waiter::resume`]).
+    pub(crate) fn resume_with(core: &Core, token: &ResumeToken, options: Option<WaiterOptions>) -> Result<Self> {
         let bad = |reason: String| Error::invalid("token", reason);
         let json = azure_core::base64::decode_url_safe(token.as_str()).map_err(|e| bad(e.to_string()))?;
         let target: Target = serde_json::from_slice(&json).map_err(|e| bad(e.to_string()))?;
@@ -189,30 +189,30 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
     }
 
     /// The same poller with other options.
-    pub fn with_options(mut self, options: PollerOptions) -> Self {
+    pub fn with_options(mut self, options: WaiterOptions) -> Self {
         self.options = options;
         self
     }
 
-    /// A token to resume this wait later with [`Poller::resume`]; `None` once the operation has finished.
+    /// A token to resume this wait later with [`Waiter::resume`]; `None` once the operation has finished.
     pub fn resume_token(&self) -> Option<ResumeToken> {
         self.token.clone()
     }
 
     /// The next status, or `None` once the wait is over. Usable without importing `StreamExt`.
-    pub async fn try_next(&mut self) -> Result<Option<PollerStatus>> {
+    pub async fn try_next(&mut self) -> Result<Option<WaiterStatus>> {
         futures::StreamExt::next(self).await.transpose()
     }
 
     /// A poller that sends its action (`start`) only when it is first polled or awaited: azure_core's
     /// `begin_*` style. Its [`resume_token`](Self::resume_token) is `None` until then.
-    pub(crate) fn lazy(start: impl FnOnce() -> BoxFuture<'static, Result<Poller<T>>> + Send + 'static) -> Self {
-        Self { phase: Phase::Unsent(Box::new(start)), options: PollerOptions::default(), token: None }
+    pub(crate) fn lazy(start: impl FnOnce() -> BoxFuture<'static, Result<Waiter<T>>> + Send + 'static) -> Self {
+        Self { phase: Phase::Unsent(Box::new(start)), options: WaiterOptions::default(), token: None }
     }
 
     /// Runs the engine's next step: the next status, or `None` when there is none. A lazy poller sends its
     /// action first.
-    fn poll_step(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<PollerStatus>>> {
+    fn poll_step(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<WaiterStatus>>> {
         if let Phase::Unsent(_) = self.phase
             && let Phase::Unsent(start) = std::mem::replace(&mut self.phase, Phase::Lost)
         {
@@ -250,7 +250,7 @@ impl<T: DeserializeOwned + Send + 'static> Poller<T> {
 pub(crate) enum FirstAnswer<T> {
     /// The generated operation's own success (`200`), decoded.
     Done(ResponseValue<T>),
-    /// `201`, `202` or `204`, which the generated code does not accept: to be followed ([`Poller::follow`]).
+    /// `201`, `202` or `204`, which the generated code does not accept: to be followed ([`Waiter::follow`]).
     Accepted(Accepted),
 }
 
@@ -334,8 +334,8 @@ pub(crate) async fn first_answer<T, F: Future<Output = Sent<T>>>(
     (Ok(answer), meta)
 }
 
-impl<T: DeserializeOwned + Send + 'static> Stream for Poller<T> {
-    type Item = Result<PollerStatus>;
+impl<T: DeserializeOwned + Send + 'static> Stream for Waiter<T> {
+    type Item = Result<WaiterStatus>;
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         if let Phase::Ended(_) | Phase::Lost | Phase::Refused = self.phase {
             return Poll::Ready(None);
@@ -345,9 +345,9 @@ impl<T: DeserializeOwned + Send + 'static> Stream for Poller<T> {
 }
 
 // Nothing here is pinned structurally: the step future is boxed.
-impl<T> Unpin for Poller<T> {}
+impl<T> Unpin for Waiter<T> {}
 
-impl<T: DeserializeOwned + Send + 'static> IntoFuture for Poller<T> {
+impl<T: DeserializeOwned + Send + 'static> IntoFuture for Waiter<T> {
     type Output = Result<T>;
     type IntoFuture = BoxFuture<'static, Result<T>>;
 

@@ -12,15 +12,15 @@ fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
 
 #[test]
 fn statuses_parse_in_any_case() {
-    assert_eq!(PollerStatus::parse("SUCCEEDED"), PollerStatus::Succeeded("SUCCEEDED".into()));
-    assert_eq!(PollerStatus::parse("failed"), PollerStatus::Failed("failed".into()));
-    assert_eq!(PollerStatus::parse("Cancelled"), PollerStatus::Canceled("Cancelled".into()));
-    assert_eq!(PollerStatus::parse("canceled"), PollerStatus::Canceled("canceled".into()));
-    let odd = PollerStatus::parse("Warming");
-    assert_eq!(odd, PollerStatus::InProgress("Warming".into()));
+    assert_eq!(WaiterStatus::parse("SUCCEEDED"), WaiterStatus::Succeeded("SUCCEEDED".into()));
+    assert_eq!(WaiterStatus::parse("failed"), WaiterStatus::Failed("failed".into()));
+    assert_eq!(WaiterStatus::parse("Cancelled"), WaiterStatus::Canceled("Cancelled".into()));
+    assert_eq!(WaiterStatus::parse("canceled"), WaiterStatus::Canceled("canceled".into()));
+    let odd = WaiterStatus::parse("Warming");
+    assert_eq!(odd, WaiterStatus::InProgress("Warming".into()));
     assert!(!odd.is_terminal());
     assert_eq!(odd.to_string(), "Warming");
-    assert!(PollerStatus::parse("").eq(&PollerStatus::InProgress(String::new())));
+    assert!(WaiterStatus::parse("").eq(&WaiterStatus::InProgress(String::new())));
 }
 
 #[test]
@@ -55,7 +55,7 @@ fn target_round_trips_through_json() {
 
 #[test]
 fn default_options() {
-    let options = PollerOptions::default();
+    let options = WaiterOptions::default();
     assert_eq!(options.frequency, Duration::from_secs(30));
     assert_eq!(options.timeout, None);
 }

@@ -1,18 +1,18 @@
-//! What a [`Poller`](super::Poller) is configured with and reports: its options, the statuses it yields, and
+//! What a [`Waiter`](super::Waiter) is configured with and reports: its options, the statuses it yields, and
 //! the token that resumes it.
 
 use std::{fmt, time::Duration};
 
-/// How often and how long a [`Poller`](super::Poller) waits.
+/// How often and how long a [`Waiter`](super::Waiter) waits.
 ///
 /// ```
 /// use std::time::Duration;
-/// use azure_customer_lockbox::PollerOptions;
-/// let options = PollerOptions { frequency: Duration::from_secs(5), timeout: Some(Duration::from_secs(600)) };
+/// use azure_customer_lockbox::WaiterOptions;
+/// let options = WaiterOptions { frequency: Duration::from_secs(5), timeout: Some(Duration::from_secs(600)) };
 /// assert_eq!(options.frequency, Duration::from_secs(5));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PollerOptions {
+pub struct WaiterOptions {
     /// The wait between polls when the service sends no `Retry-After`. The default is 30 s; values under 1 s
     /// count as 1 s. A `Retry-After` (or `retry-after-ms`) on the first answer or on a poll answer replaces it
     /// for the next wait, but never makes that wait longer than [`MAX_POLL_WAIT`] or `frequency`, whichever is
@@ -24,7 +24,7 @@ pub struct PollerOptions {
     pub timeout: Option<Duration>,
 }
 
-impl Default for PollerOptions {
+impl Default for WaiterOptions {
     fn default() -> Self {
         Self { frequency: Duration::from_secs(30), timeout: None }
     }
@@ -32,12 +32,12 @@ impl Default for PollerOptions {
 
 pub(crate) const MIN_FREQUENCY: Duration = Duration::from_secs(1);
 
-/// The longest a [`Poller`](super::Poller) waits between two polls because the service asked for it
-/// (`Retry-After`): 60 s, or [`PollerOptions::frequency`] when that is longer. Without a cap, a poller with no
+/// The longest a [`Waiter`](super::Waiter) waits between two polls because the service asked for it
+/// (`Retry-After`): 60 s, or [`WaiterOptions::frequency`] when that is longer. Without a cap, a poller with no
 /// timeout would sleep for as long as any server asks, decades included.
 pub const MAX_POLL_WAIT: Duration = Duration::from_secs(60);
 
-impl PollerOptions {
+impl WaiterOptions {
     /// The wait before the next poll: the service's `hint` when it gave one (capped, see [`MAX_POLL_WAIT`]),
     /// else the frequency (at least 1 s).
     pub(crate) fn next_wait(&self, hint: Option<Duration>) -> Duration {
@@ -49,7 +49,7 @@ impl PollerOptions {
 /// A status seen while polling, with the text as the service sent it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum PollerStatus {
+pub enum WaiterStatus {
     /// Not finished: `NotStarted`, `Running`, `InProgress` (a `Location` poll answering 202), a request that is
     /// `Pending` or `Approving`, or any status this SDK does not know.
     InProgress(String),
@@ -61,7 +61,7 @@ pub enum PollerStatus {
     Canceled(String),
 }
 
-impl PollerStatus {
+impl WaiterStatus {
     /// Classifies a status-monitor status, ignoring letter case; unknown values are [`Self::InProgress`].
     pub fn parse(text: &str) -> Self {
         let owned = text.to_owned();
@@ -86,14 +86,14 @@ impl PollerStatus {
     }
 }
 
-impl fmt::Display for PollerStatus {
+impl fmt::Display for WaiterStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
 }
 
 /// A poller saved as text, to resume the wait later, even in another process, with
-/// [`Poller::resume`](super::Poller::resume).
+/// [`Waiter::resume`](super::Waiter::resume).
 ///
 /// It holds the polling URLs and what the operation was (base64url-encoded JSON), never a credential. The URLs
 /// are checked again when resuming: a token naming another host than the client's endpoint is refused.

@@ -20,44 +20,44 @@ use std::time::{Duration, SystemTime};
 
 use reqwest::{StatusCode, header::HeaderMap};
 
-/// How failed attempts are retried. The default is [`RetryOptions::exponential`] with
-/// [`ExponentialRetryOptions::default`].
+/// How failed attempts are retried. The default is [`Retries::exponential`] with
+/// [`ExponentialRetries::default`].
 ///
 /// ```
 /// use std::time::Duration;
-/// use azure_customer_lockbox::{ExponentialRetryOptions, RetryOptions};
-/// let patient = RetryOptions::exponential(ExponentialRetryOptions {
+/// use azure_customer_lockbox::{ExponentialRetries, Retries};
+/// let patient = Retries::exponential(ExponentialRetries {
 ///     max_retries: 6,
 ///     max_total_elapsed: Duration::from_secs(300),
 ///     ..Default::default()
 /// });
-/// let never = RetryOptions::none();
+/// let never = Retries::none();
 /// assert_ne!(patient, never);
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub enum RetryOptions {
+pub enum Retries {
     /// Exponential backoff with jitter.
-    Exponential(ExponentialRetryOptions),
+    Exponential(ExponentialRetries),
     /// The same delay before every retry.
-    Fixed(FixedRetryOptions),
+    Fixed(FixedRetries),
     /// One attempt only.
     None,
 }
 
-impl Default for RetryOptions {
+impl Default for Retries {
     fn default() -> Self {
-        Self::Exponential(ExponentialRetryOptions::default())
+        Self::Exponential(ExponentialRetries::default())
     }
 }
 
-impl RetryOptions {
+impl Retries {
     /// Exponential backoff with the given settings.
-    pub fn exponential(options: ExponentialRetryOptions) -> Self {
+    pub fn exponential(options: ExponentialRetries) -> Self {
         Self::Exponential(options)
     }
     /// A fixed delay with the given settings.
-    pub fn fixed(options: FixedRetryOptions) -> Self {
+    pub fn fixed(options: FixedRetries) -> Self {
         Self::Fixed(options)
     }
     /// No retries: exactly one attempt.
@@ -115,7 +115,7 @@ impl RetryOptions {
 /// core's budget is 60 s but it sets no per-try timeout at all, only reqwest's 60 s read timeout, so a stalled
 /// try there is never retried either; Go has no budget, only the caller's deadline).
 #[derive(Clone, Debug, PartialEq)]
-pub struct ExponentialRetryOptions {
+pub struct ExponentialRetries {
     /// Retries after the first attempt. The default is 3.
     pub max_retries: u32,
     /// Delay before the first retry. The default is 800 ms.
@@ -128,7 +128,7 @@ pub struct ExponentialRetryOptions {
     pub jitter: bool,
 }
 
-impl Default for ExponentialRetryOptions {
+impl Default for ExponentialRetries {
     fn default() -> Self {
         Self {
             max_retries: 3,
@@ -142,7 +142,7 @@ impl Default for ExponentialRetryOptions {
 
 /// Settings of a fixed delay between retries.
 #[derive(Clone, Debug, PartialEq)]
-pub struct FixedRetryOptions {
+pub struct FixedRetries {
     /// Retries after the first attempt. The default is 3.
     pub max_retries: u32,
     /// Delay before each retry; also the longest server-requested wait honoured. The default is 1 s.
@@ -151,7 +151,7 @@ pub struct FixedRetryOptions {
     pub max_total_elapsed: Duration,
 }
 
-impl Default for FixedRetryOptions {
+impl Default for FixedRetries {
     fn default() -> Self {
         Self { max_retries: 3, delay: Duration::from_secs(1), max_total_elapsed: Duration::from_secs(120) }
     }
@@ -208,7 +208,7 @@ pub(crate) enum Stop {
 
 /// The retry decision after one try: `outcome` of a try of an operation (`resend_safe` when sending it twice
 /// does no harm), with `used` of the policy spent so far and `random` in `0..=1` for the jitter.
-pub(crate) fn next(policy: &RetryOptions, outcome: Try, resend_safe: bool, used: Used, random: f64) -> Next {
+pub(crate) fn next(policy: &Retries, outcome: Try, resend_safe: bool, used: Used, random: f64) -> Next {
     let hint = match outcome {
         Try::Answered { status, .. } if !is_retryable_status(status) => return Next::Stop(Stop::Final),
         Try::Answered { status, .. } if !resend_safe && may_have_committed(status) => {

@@ -28,7 +28,7 @@ fn retry_after_header_forms_and_priority() {
 
 #[test]
 fn exponential_backoff_doubles_with_bounded_jitter_and_cap() {
-    let policy = RetryOptions::default();
+    let policy = Retries::default();
     for retry in 1..=3 {
         let base = 0.8 * 2f64.powi(retry as i32 - 1);
         let low = policy.backoff(retry, 0.0).as_secs_f64();
@@ -56,14 +56,14 @@ fn next_after_a_try() {
     use Next::{Retry, Stop as S};
     let ms = Duration::from_millis;
     let secs = Duration::from_secs;
-    let fixed = RetryOptions::fixed(FixedRetryOptions { max_retries: 3, delay: secs(1), max_total_elapsed: secs(10) });
+    let fixed = Retries::fixed(FixedRetries { max_retries: 3, delay: secs(1), max_total_elapsed: secs(10) });
     let answered = |status: u16, retry_after: Option<Duration>| Try::Answered {
         status: StatusCode::from_u16(status).unwrap(),
         retry_after,
     };
     let used = |tries, elapsed| Used { tries, elapsed };
     #[rustfmt::skip]
-    let cases: &[(&str, &RetryOptions, Try, bool, Used, Next)] = &[
+    let cases: &[(&str, &Retries, Try, bool, Used, Next)] = &[
         ("success", &fixed, answered(200, None), true, used(1, ms(0)), S(Stop::Final)),
         ("not found is final", &fixed, answered(404, None), true, used(1, ms(0)), S(Stop::Final)),
         ("conflict is final", &fixed, answered(409, None), false, used(1, ms(0)), S(Stop::Final)),
@@ -85,14 +85,14 @@ fn next_after_a_try() {
         ("asks past the budget", &fixed, answered(429, Some(secs(1))), true, used(1, ms(9_500)), S(Stop::AskedTooLong(secs(1)))),
         ("wait past the budget", &fixed, answered(503, None), true, used(1, ms(9_500)), S(Stop::BudgetSpent)),
         ("wait ends at the budget", &fixed, answered(503, None), true, used(1, secs(9)), Retry(secs(1))),
-        ("no retries", &RetryOptions::None, answered(503, None), true, used(1, ms(0)), S(Stop::RetriesSpent)),
-        ("no retries, decision lost", &RetryOptions::None, Try::Lost, false, used(1, ms(0)), S(Stop::MayHaveBeenTaken)),
+        ("no retries", &Retries::None, answered(503, None), true, used(1, ms(0)), S(Stop::RetriesSpent)),
+        ("no retries, decision lost", &Retries::None, Try::Lost, false, used(1, ms(0)), S(Stop::MayHaveBeenTaken)),
     ];
     for (name, policy, outcome, safe, used, expected) in cases {
         assert_eq!(next(policy, *outcome, *safe, *used, 0.5), *expected, "{name}");
     }
     // Exponential: the server's wait is a floor under the backoff.
-    let exponential = RetryOptions::exponential(ExponentialRetryOptions { jitter: false, ..Default::default() });
+    let exponential = Retries::exponential(ExponentialRetries { jitter: false, ..Default::default() });
     assert_eq!(next(&exponential, answered(503, None), true, used(2, ms(0)), 0.5), Retry(ms(1600)));
     assert_eq!(next(&exponential, answered(503, Some(secs(5))), true, used(2, ms(0)), 0.5), Retry(secs(5)));
 }

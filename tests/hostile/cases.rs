@@ -17,7 +17,7 @@ use std::{
 
 use azure_customer_lockbox::{
     ContinuationToken, CustomerLockboxClient, CustomerLockboxClientOptions, DecisionOptions, Error, RequestFilter,
-    RequestsListOptions, Result as SdkResult, RetryOptions, StaticTokenCredential, models::ApprovalDecision,
+    RequestsListOptions, Result as SdkResult, Retries, StaticTokenCredential, models::ApprovalDecision,
 };
 use azure_customer_lockbox_emulator::{Emulator, NewLockboxRequest, Seed, SeedRequest};
 use tokio::{
@@ -401,7 +401,7 @@ fn require_typed(condition: bool, why: impl FnOnce() -> String) -> Result<(), Pr
 
 fn options(endpoint: &str) -> CustomerLockboxClientOptions {
     CustomerLockboxClientOptions {
-        retry: RetryOptions::none(),
+        retry: Retries::none(),
         per_try_timeout: Some(PER_TRY),
         ..CustomerLockboxClientOptions::for_endpoint(endpoint).expect("a URL")
     }
@@ -1063,7 +1063,7 @@ fn approved_read() -> Vec<Reply> {
 /// A client with a few quick retries (the refusal cases need a resend round).
 fn retrying_client(endpoint: &str) -> CustomerLockboxClient {
     let options = CustomerLockboxClientOptions {
-        retry: RetryOptions::exponential(azure_customer_lockbox::ExponentialRetryOptions {
+        retry: Retries::exponential(azure_customer_lockbox::ExponentialRetries {
             max_retries: 2,
             initial_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(5),
@@ -1120,7 +1120,7 @@ fn issue_14_cases() -> Vec<Case> {
         })
         .await;
         let options =
-            azure_customer_lockbox::PollerOptions { timeout: Some(Duration::from_secs(5)), ..Default::default() };
+            azure_customer_lockbox::WaiterOptions { timeout: Some(Duration::from_secs(5)), ..Default::default() };
         let until_final = DecisionOptions { until_final: Some(options), ..Default::default() };
         let decided = client(&server.url).requests(SUB)?.approve("r1", "ok", Some(until_final)).await;
         taken_or_unknown(decided.map(|d| d.request().cloned()), "Approved")
@@ -1177,7 +1177,7 @@ fn issue_14_cases() -> Vec<Case> {
         })
         .await;
         let options =
-            azure_customer_lockbox::PollerOptions { timeout: Some(Duration::from_millis(200)), ..Default::default() };
+            azure_customer_lockbox::WaiterOptions { timeout: Some(Duration::from_millis(200)), ..Default::default() };
         let follow = DecisionOptions { follow: options, ..Default::default() };
         any(client(&server.url).requests(SUB)?.approve("r1", "ok", Some(follow)).await)
     }));
@@ -1187,14 +1187,14 @@ fn issue_14_cases() -> Vec<Case> {
         let server = Scripted::start(Reply::Routes(Arc::new(vec![route("/requests/r1", read)]))).await;
         // A 1 s poll interval (the least allowed): the default 30 s would outlast the case's time limit.
         let options =
-            azure_customer_lockbox::PollerOptions { timeout: Some(Duration::MAX), frequency: Duration::from_secs(1) };
+            azure_customer_lockbox::WaiterOptions { timeout: Some(Duration::MAX), frequency: Duration::from_secs(1) };
         let poller = client(&server.url).requests(SUB)?.wait_for_decision("r1", Some(options))?;
         ok_if(poller.await, "the Approved request", |r| format!("{r:?}").contains("Approved"))
     }));
     cases.push(case("B: absurd initial_delay, first try 503", async move {
         let server = Scripted::start(Reply::Raw(http("503 Service Unavailable", &[], ""))).await;
         let options = CustomerLockboxClientOptions {
-            retry: RetryOptions::exponential(azure_customer_lockbox::ExponentialRetryOptions {
+            retry: Retries::exponential(azure_customer_lockbox::ExponentialRetries {
                 max_retries: 1,
                 initial_delay: Duration::MAX,
                 max_delay: Duration::from_millis(5),
@@ -1277,7 +1277,7 @@ fn issue_14_cases() -> Vec<Case> {
 
 fn retrying_options(endpoint: &str) -> CustomerLockboxClientOptions {
     CustomerLockboxClientOptions {
-        retry: RetryOptions::exponential(azure_customer_lockbox::ExponentialRetryOptions {
+        retry: Retries::exponential(azure_customer_lockbox::ExponentialRetries {
             max_retries: 1,
             initial_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(5),

@@ -7,7 +7,7 @@ use super::cases;
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use azure_customer_lockbox::{
-    CustomerLockboxClient, CustomerLockboxClientOptions, Error, RetryOptions, StaticTokenCredential,
+    CustomerLockboxClient, CustomerLockboxClientOptions, Error, Retries, StaticTokenCredential,
 };
 use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig, NewLockboxRequest};
 use tokio::{
@@ -152,7 +152,7 @@ async fn five_hundred_concurrent_decisions_leave_exactly_one_per_request() {
     let clients: Vec<CustomerLockboxClient> = (0..5)
         .map(|_| {
             let options = CustomerLockboxClientOptions {
-                retry: RetryOptions::none(),
+                retry: Retries::none(),
                 ..CustomerLockboxClientOptions::for_endpoint(emulator.url()).expect("endpoint")
             };
             CustomerLockboxClient::new(StaticTokenCredential::new("concurrent-token"), Some(options)).unwrap()

@@ -26,7 +26,7 @@ use std::{
 };
 
 use crate::common::*;
-use azure_customer_lockbox::{CustomerLockboxClient, Error, ExponentialRetryOptions, RetryOptions};
+use azure_customer_lockbox::{CustomerLockboxClient, Error, ExponentialRetries, Retries};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
 use hyper::{Request, Response, body::Frame, service::service_fn};
@@ -457,7 +457,7 @@ async fn start() -> (Arc<Mutex<Service>>, SocketAddr) {
 /// A client of the scripted service, with a call `timeout` (one HTTP client serves them all: building one
 /// loads the platform's root certificates, which would cost more than a schedule).
 fn client(address: SocketAddr, timeout: Option<Duration>, http: &reqwest::Client) -> CustomerLockboxClient {
-    let retry = ExponentialRetryOptions {
+    let retry = ExponentialRetries {
         max_retries: MAX_RETRIES,
         initial_delay: Duration::from_millis(200),
         max_delay: Duration::from_secs(2),
@@ -465,7 +465,7 @@ fn client(address: SocketAddr, timeout: Option<Duration>, http: &reqwest::Client
         jitter: false,
     };
     TestClient::new(format!("http://{address}"))
-        .retry(RetryOptions::exponential(retry))
+        .retry(Retries::exponential(retry))
         .per_try_timeout(Some(PER_TRY))
         .timeout(timeout)
         .http_client(http.clone())

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::common::*;
 use azure_customer_lockbox::{
-    CustomerLockboxClient, Error, ExponentialRetryOptions, RetryOptions,
+    CustomerLockboxClient, Error, ExponentialRetries, Retries,
     models::{ApprovalDecision, LockboxRequestStatus},
 };
 use serde_json::json;
@@ -21,8 +21,8 @@ const REQUESTS: &str =
     "/subscriptions/11111111-2222-3333-4444-555555555555/providers/Microsoft.CustomerLockbox/requests";
 
 fn client(endpoint: &str) -> CustomerLockboxClient {
-    let retry = ExponentialRetryOptions { max_retries: 3, jitter: false, ..Default::default() };
-    TestClient::new(endpoint).retry(RetryOptions::exponential(retry)).per_try_timeout(None).paused_clock().build()
+    let retry = ExponentialRetries { max_retries: 3, jitter: false, ..Default::default() };
+    TestClient::new(endpoint).retry(Retries::exponential(retry)).per_try_timeout(None).paused_clock().build()
 }
 
 fn read(status: &str) -> ResponseTemplate {
@@ -137,14 +137,13 @@ async fn a_reconciling_read_with_no_status_or_one_not_final_is_read_again() {
 #[tokio::test]
 async fn reconciling_reads_that_keep_failing_end_under_the_longest_timeout() {
     let server = decisions_server(vec![ResponseTemplate::new(502)], vec![ResponseTemplate::new(503)]).await;
-    let retry = ExponentialRetryOptions {
+    let retry = ExponentialRetries {
         max_retries: 0,
         initial_delay: Duration::from_millis(10),
         jitter: false,
         ..Default::default()
     };
-    let client =
-        TestClient::new(server.uri()).retry(RetryOptions::exponential(retry)).timeout(Some(Duration::MAX)).build();
+    let client = TestClient::new(server.uri()).retry(Retries::exponential(retry)).timeout(Some(Duration::MAX)).build();
     match client.requests(SUB).unwrap().approve("req", "ok", None).await.unwrap_err() {
         Error::DecisionOutcomeUnknown { source, .. } => assert_eq!(source.status().map(|s| s.as_u16()), Some(503)),
         other => panic!("{other:?}"),

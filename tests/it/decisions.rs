@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::common::*;
 use azure_customer_lockbox::{
-    CustomerLockboxClient, DecisionOptions, Error, ExponentialRetryOptions, PollerOptions, RetryOptions,
+    CustomerLockboxClient, DecisionOptions, Error, ExponentialRetries, Retries, WaiterOptions,
     models::{ApprovalDecision, LockboxRequestStatus},
 };
 use serde_json::json;
@@ -16,15 +16,15 @@ use wiremock::{
     matchers::{method, path, path_regex},
 };
 
-fn policy(max_retries: u32) -> RetryOptions {
-    RetryOptions::exponential(ExponentialRetryOptions { max_retries, jitter: false, ..Default::default() })
+fn policy(max_retries: u32) -> Retries {
+    Retries::exponential(ExponentialRetries { max_retries, jitter: false, ..Default::default() })
 }
 
-fn client_with(endpoint: &str, retry: RetryOptions, timeout: Option<Duration>) -> CustomerLockboxClient {
+fn client_with(endpoint: &str, retry: Retries, timeout: Option<Duration>) -> CustomerLockboxClient {
     TestClient::new(endpoint).retry(retry).timeout(timeout).per_try_timeout(None).paused_clock().build()
 }
 
-fn client(endpoint: &str, retry: RetryOptions) -> CustomerLockboxClient {
+fn client(endpoint: &str, retry: Retries) -> CustomerLockboxClient {
     client_with(endpoint, retry, None)
 }
 
@@ -106,13 +106,7 @@ async fn a_refusal_without_current_status_after_an_uncertain_try_is_reconciled_b
 #[tokio::test(start_paused = true)]
 async fn without_retries_an_uncertain_try_that_reads_pending_is_an_unknown_outcome() {
     let server = decisions_server(vec![ResponseTemplate::new(504)], vec![read("Pending")]).await;
-    match client(&server.uri(), RetryOptions::none())
-        .requests(SUB)
-        .unwrap()
-        .approve("req", "ok", None)
-        .await
-        .unwrap_err()
-    {
+    match client(&server.uri(), Retries::none()).requests(SUB).unwrap().approve("req", "ok", None).await.unwrap_err() {
         Error::DecisionOutcomeUnknown { request_id, decision, .. } => {
             assert_eq!(request_id, "req");
             assert_eq!(decision, ApprovalDecision::Approve);
@@ -138,7 +132,7 @@ async fn an_accepted_decision_whose_polling_fails_is_reconciled_by_a_read() {
     assert_eq!(count(&server, "POST", "/updateApproval").await, 1);
 
     // The same, waiting until the request is final.
-    let until_final = DecisionOptions { until_final: Some(PollerOptions::default()), ..Default::default() };
+    let until_final = DecisionOptions { until_final: Some(WaiterOptions::default()), ..Default::default() };
     let decision = requests.approve("req", "ok", Some(until_final)).await.unwrap();
     assert_eq!(decision.request().and_then(|r| r.status()), Some(&LockboxRequestStatus::Approved));
 }
@@ -306,7 +300,7 @@ async fn a_final_body_that_is_the_request_reports_the_decision_not_an_empty_appr
 #[tokio::test(start_paused = true)]
 async fn the_reconciling_read_waits_a_backoff_after_an_ambiguous_try() {
     let server = decisions_server(vec![ResponseTemplate::new(504)], vec![read("Approved")]).await;
-    let retry = RetryOptions::exponential(ExponentialRetryOptions {
+    let retry = Retries::exponential(ExponentialRetries {
         initial_delay: Duration::from_secs(2),
         jitter: false,
         ..Default::default()
@@ -326,7 +320,7 @@ async fn the_reconciling_read_waits_a_backoff_after_an_ambiguous_try() {
 async fn a_decision_until_final_reconciles_when_its_timeout_passes_while_the_decision_is_on_its_way() {
     let server = decisions_server(vec![], vec![read("Approved")]).await;
     accepted_with_polls(&server, vec![ResponseTemplate::new(200).set_body_json(json!({"status": "Running"}))]).await;
-    let options = PollerOptions { frequency: Duration::from_secs(1), timeout: Some(Duration::from_secs(6)) };
+    let options = WaiterOptions { frequency: Duration::from_secs(1), timeout: Some(Duration::from_secs(6)) };
     let started = Instant::now();
     let until_final = DecisionOptions { follow: options.clone(), until_final: Some(options) };
     let requests = client(&server.uri(), policy(3)).requests(SUB).unwrap();

@@ -9,8 +9,8 @@ use std::time::{Duration, SystemTime};
 
 use crate::common::*;
 use azure_customer_lockbox::{
-    CustomerLockboxClient, DecisionOptions, Error, ExponentialRetryOptions, FindRequestOptions, FixedRetryOptions,
-    PollerOptions, RetryOptions, WatchOptions,
+    CustomerLockboxClient, DecisionOptions, Error, ExponentialRetries, FindRequestOptions, FixedRetries, Retries,
+    WaiterOptions, WatchOptions,
 };
 use proptest::prelude::*;
 use serde_json::json;
@@ -28,7 +28,7 @@ fn request_path() -> String {
 /// A client for the paused clock (no timers of the HTTP client's own) with these retry and timeout options.
 fn client_with(
     uri: &str,
-    retry: RetryOptions,
+    retry: Retries,
     per_try_timeout: Option<Duration>,
     timeout: Option<Duration>,
 ) -> CustomerLockboxClient {
@@ -60,8 +60,8 @@ async fn a_huge_retry_after_on_a_202_with_a_poller_timeout_times_out() {
         .insert_header("Retry-After", "18446744073709551615")
         .set_body_json(json!({"id": "op", "name": "op", "status": "Running"}));
     Mock::given(method("GET")).and(path("/op")).respond_with(running).mount(&server).await;
-    let client = client_with(&server.uri(), RetryOptions::none(), None, None);
-    let options = PollerOptions { frequency: Duration::from_secs(1), timeout: Some(Duration::from_secs(30)) };
+    let client = client_with(&server.uri(), Retries::none(), None, None);
+    let options = WaiterOptions { frequency: Duration::from_secs(1), timeout: Some(Duration::from_secs(30)) };
     let started = tokio::time::Instant::now();
     match client.tenant().begin_enable(None).with_options(options).await {
         Err(Error::Timeout { elapsed, last_status, .. }) => {
@@ -75,14 +75,14 @@ async fn a_huge_retry_after_on_a_202_with_a_poller_timeout_times_out() {
     assert_eq!(polls, 0);
 }
 
-/// `PollerOptions { timeout: Some(Duration::MAX) }` is a timeout that never comes, not an overflow.
+/// `WaiterOptions { timeout: Some(Duration::MAX) }` is a timeout that never comes, not an overflow.
 #[tokio::test(start_paused = true)]
 async fn wait_for_decision_with_the_longest_timeout_finishes() {
     let server = mock_server().await;
     let answers = Sequence::new(vec![pending(), approved()]);
     Mock::given(method("GET")).and(path(request_path())).respond_with(answers).mount(&server).await;
-    let client = client_with(&server.uri(), RetryOptions::none(), None, None);
-    let options = PollerOptions { frequency: Duration::from_secs(5), timeout: Some(Duration::MAX) };
+    let client = client_with(&server.uri(), Retries::none(), None, None);
+    let options = WaiterOptions { frequency: Duration::from_secs(5), timeout: Some(Duration::MAX) };
     let requests = client.requests(SUB).unwrap();
     let request = requests.wait_for_decision("req-1", Some(options.clone())).unwrap().await.unwrap();
     assert_eq!(request.status().map(|s| s.to_string()).as_deref(), Some("Approved"));
@@ -93,7 +93,7 @@ async fn wait_for_decision_with_the_longest_timeout_finishes() {
 #[tokio::test(start_paused = true)]
 async fn an_absurd_initial_delay_waits_within_the_budget() {
     let server = mock_server().await;
-    let retry = RetryOptions::exponential(ExponentialRetryOptions {
+    let retry = Retries::exponential(ExponentialRetries {
         initial_delay: Duration::MAX,
         max_delay: Duration::MAX,
         max_total_elapsed: Duration::MAX,
@@ -113,7 +113,7 @@ async fn an_absurd_initial_delay_waits_within_the_budget() {
     let answers = Sequence::new(vec![ResponseTemplate::new(503), approved()]);
     server.reset().await;
     Mock::given(method("GET")).and(path(request_path())).respond_with(answers).mount(&server).await;
-    let retry = RetryOptions::exponential(ExponentialRetryOptions {
+    let retry = Retries::exponential(ExponentialRetries {
         initial_delay: Duration::MAX,
         max_total_elapsed: Duration::from_secs(120),
         ..Default::default()
@@ -176,12 +176,12 @@ fn header_name() -> impl Strategy<Value = &'static str> {
     prop_oneof![Just("x-ms-retry-after-ms"), Just("retry-after-ms"), Just("Retry-After")]
 }
 
-fn retry_options() -> impl Strategy<Value = RetryOptions> {
+fn retry_options() -> impl Strategy<Value = Retries> {
     prop_oneof![
-        Just(RetryOptions::none()),
+        Just(Retries::none()),
         (0u32..5, extreme_duration(), extreme_duration(), extreme_duration(), any::<bool>()).prop_map(
             |(max_retries, initial_delay, max_delay, max_total_elapsed, jitter)| {
-                RetryOptions::exponential(ExponentialRetryOptions {
+                Retries::exponential(ExponentialRetries {
                     max_retries,
                     initial_delay,
                     max_delay,
@@ -191,7 +191,7 @@ fn retry_options() -> impl Strategy<Value = RetryOptions> {
             }
         ),
         (0u32..5, extreme_duration(), extreme_duration()).prop_map(|(max_retries, delay, max_total_elapsed)| {
-            RetryOptions::fixed(FixedRetryOptions { max_retries, delay, max_total_elapsed })
+            Retries::fixed(FixedRetries { max_retries, delay, max_total_elapsed })
         }),
     ]
 }
@@ -244,8 +244,8 @@ proptest! {
                 .set_body_json(json!({"id": "op", "name": "op", "status": s}));
             let polls = Sequence::new(vec![status("Running"), status("Running"), status("Succeeded")]);
             Mock::given(method("GET")).and(path("/op")).respond_with(polls).mount(&server).await;
-            let client = client_with(&server.uri(), RetryOptions::none(), per_try_timeout, None);
-            let options = PollerOptions { frequency, timeout };
+            let client = client_with(&server.uri(), Retries::none(), per_try_timeout, None);
+            let options = WaiterOptions { frequency, timeout };
             typed(client.tenant().begin_enable(Some(options.clone())).await);
             // The decision poller: wait_for_decision, and a decision that waits until final, the same options.
             let answers = Sequence::new(vec![pending(), pending(), approved()]);
@@ -279,7 +279,7 @@ proptest! {
                 ResponseTemplate::new(500), ResponseTemplate::new(500), ResponseTemplate::new(500), page,
             ]);
             Mock::given(method("GET")).and(path(list)).respond_with(answers).mount(&server).await;
-            let client = client_with(&server.uri(), RetryOptions::none(), None, None);
+            let client = client_with(&server.uri(), Retries::none(), None, None);
             let options = WatchOptions { interval, max_backoff, jitter, max_consecutive_failures: 1, ..Default::default() };
             let mut watch = client.requests(SUB).unwrap().watch(Some(options));
             for _ in 0..3 {
@@ -350,7 +350,7 @@ async fn a_huge_retry_after_under_the_shared_throttling_gate_is_capped_not_an_ov
         .respond_with(not_here)
         .mount(&server)
         .await;
-    let client = client_with(&server.uri(), RetryOptions::default(), None, None);
+    let client = client_with(&server.uri(), Retries::default(), None, None);
     let both = || AllRequestsOptions {
         subscriptions: Some(vec![SUB.into(), SUB_B.into()]),
         concurrency: 1,
@@ -391,7 +391,7 @@ async fn a_tenant_watch_with_the_longest_refresh_reads_the_subscriptions_once() 
     let server = mock_server().await;
     let none = ResponseTemplate::new(200).set_body_json(json!({"value": []}));
     Mock::given(method("GET")).and(path("/subscriptions")).respond_with(none).mount(&server).await;
-    let client = client_with(&server.uri(), RetryOptions::none(), None, None);
+    let client = client_with(&server.uri(), Retries::none(), None, None);
     let options = AllRequestsWatchOptions { refresh: Duration::MAX, ..Default::default() };
     let mut watch = client.watch_all_requests(Some(options));
     assert!(matches!(watch.next_event().await, AllRequestsWatchEvent::NoSubscriptions));

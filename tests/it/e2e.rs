@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use crate::common::{SUB, TestClient};
 use azure_customer_lockbox::{
-    CustomerLockboxClient, DecisionOptions, Error, ExponentialRetryOptions, Poller, PollerOptions, RequestFilter,
-    RequestsListOptions, RetryOptions, StaticTokenCredential,
+    CustomerLockboxClient, DecisionOptions, Error, ExponentialRetries, RequestFilter, RequestsListOptions, Retries,
+    StaticTokenCredential, Waiter, WaiterOptions,
     models::{ApprovalDecision, LockboxRequestStatus},
 };
 use azure_customer_lockbox_emulator::{
@@ -15,9 +15,9 @@ use azure_customer_lockbox_emulator::{
 
 async fn start(config: EmulatorConfig) -> (Emulator, CustomerLockboxClient) {
     let emulator = Emulator::start(config).await.unwrap();
-    let retry = ExponentialRetryOptions { initial_delay: Duration::from_millis(5), ..Default::default() };
+    let retry = ExponentialRetries { initial_delay: Duration::from_millis(5), ..Default::default() };
     let client = TestClient::new(emulator.url())
-        .retry(RetryOptions::exponential(retry))
+        .retry(Retries::exponential(retry))
         .credential(StaticTokenCredential::new("e2e-token"))
         .build();
     (emulator, client)
@@ -269,10 +269,9 @@ async fn a_read_whose_answer_is_cut_mid_body_is_sent_again_within_the_same_call(
 async fn resends_after_a_cut_body_come_out_of_the_same_retry_policy() {
     let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
     let client_with = |max_retries| {
-        let retry =
-            ExponentialRetryOptions { max_retries, initial_delay: Duration::from_millis(5), ..Default::default() };
+        let retry = ExponentialRetries { max_retries, initial_delay: Duration::from_millis(5), ..Default::default() };
         TestClient::new(emulator.url())
-            .retry(RetryOptions::exponential(retry))
+            .retry(Retries::exponential(retry))
             .credential(StaticTokenCredential::new("e2e-token"))
             .build()
     };
@@ -374,10 +373,10 @@ async fn a_begin_poller_sends_nothing_until_polled_then_resumes_from_a_token() {
     drop(poller);
     // Another client (as another process would) picks the wait up from the token.
     let other = TestClient::new(emulator.url())
-        .retry(RetryOptions::default())
+        .retry(Retries::default())
         .credential(StaticTokenCredential::new("other"))
         .build();
-    let mut resumed = Poller::<()>::resume(&other, &token, None).unwrap();
+    let mut resumed = Waiter::<()>::resume(&other, &token, None).unwrap();
     let mut seen = Vec::new();
     while let Some(status) = resumed.try_next().await.unwrap() {
         seen.push(status.to_string());
@@ -406,7 +405,7 @@ async fn a_failed_operation_carries_the_arm_error() {
 async fn a_decision_until_final_follows_it_to_approved() {
     let (emulator, client) = start(EmulatorConfig::default().with_transition_delay(Duration::from_millis(300))).await;
     let id = emulator.create_request(SUB, new_request("wait for me"));
-    let options = PollerOptions { frequency: Duration::from_secs(1), timeout: Some(Duration::from_secs(30)) };
+    let options = WaiterOptions { frequency: Duration::from_secs(1), timeout: Some(Duration::from_secs(30)) };
     let until_final = DecisionOptions { until_final: Some(options), ..Default::default() };
     let decision = client.requests(SUB).unwrap().approve(&id, "ok", Some(until_final)).await.unwrap();
     assert_eq!(decision.request().and_then(|r| r.status()), Some(&LockboxRequestStatus::Approved));

@@ -15,7 +15,7 @@ use azure_core::{
     time::{Duration, OffsetDateTime},
 };
 use azure_customer_lockbox::{
-    Audience, CustomerLockboxClient, CustomerLockboxClientOptions, Error, RetryOptions, TransportKind, reqwest,
+    Audience, CustomerLockboxClient, CustomerLockboxClientOptions, Error, Retries, TransportKind, reqwest,
 };
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -138,7 +138,7 @@ async fn each_cloud_calls_its_resource_manager_over_https_with_its_scope() {
         let options = CustomerLockboxClientOptions {
             cloud: cloud.clone(),
             http_client: Some(server.http_client()),
-            retry: RetryOptions::none(),
+            retry: Retries::none(),
             ..Default::default()
         };
         let client = CustomerLockboxClient::new(credential.clone(), Some(options)).unwrap();
@@ -163,7 +163,7 @@ async fn a_custom_cloud_uses_its_audience_and_the_explicit_endpoint_over_https()
         cloud: custom_cloud("https://management.mycloud.local/"),
         endpoint: Some("https://management.mycloud.local".parse().unwrap()),
         http_client: Some(server.http_client()),
-        retry: RetryOptions::none(),
+        retry: Retries::none(),
         ..Default::default()
     };
     let client = CustomerLockboxClient::new(credential.clone(), Some(options)).unwrap();
@@ -194,10 +194,8 @@ async fn the_default_client_speaks_tls_and_checks_certificates() {
 async fn an_untrusted_certificate_is_not_retried_and_is_named() {
     let server = tls_server().await;
     let endpoint = format!("https://localhost:{}/", server.addr.port());
-    let client = TestClient::new(endpoint)
-        .retry(RetryOptions::default())
-        .credential(Arc::new(ScopeCredential::default()))
-        .build();
+    let client =
+        TestClient::new(endpoint).retry(Retries::default()).credential(Arc::new(ScopeCredential::default())).build();
     let error = client.tenant().enable(None).await.unwrap_err();
     assert_eq!(error.transport_kind(), Some(TransportKind::Certificate), "{error:?}");
     assert_eq!(error.attempts(), Some(1), "{error}");
@@ -213,7 +211,7 @@ async fn an_untrusted_certificate_is_not_retried_and_is_named() {
 async fn a_refused_connection_says_connection_refused_and_is_retried() {
     // A port nothing listens on: bound, then closed.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let retry = RetryOptions::fixed(azure_customer_lockbox::FixedRetryOptions {
+    let retry = Retries::fixed(azure_customer_lockbox::FixedRetries {
         max_retries: 1,
         delay: std::time::Duration::from_millis(1),
         ..Default::default()

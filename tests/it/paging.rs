@@ -13,8 +13,8 @@ use std::{
 use crate::common;
 use crate::common::*;
 use azure_customer_lockbox::{
-    ContinuationToken, CustomerLockboxClient, Error, ExponentialRetryOptions, OperationsListOptions, RequestFilter,
-    RequestsListOptions, RetryOptions, WatchEvent, WatchOptions, models::LockboxRequestStatus,
+    ContinuationToken, CustomerLockboxClient, Error, ExponentialRetries, OperationsListOptions, RequestFilter,
+    RequestsListOptions, Retries, WatchEvent, WatchOptions, models::LockboxRequestStatus,
 };
 use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig, NewLockboxRequest};
 use futures::StreamExt;
@@ -69,7 +69,7 @@ fn names(items: &[azure_customer_lockbox::models::LockboxRequestResponse]) -> Ve
 /// Reads `pager` until it fails: the items it yielded first, and the error. `what` names the case in the panic
 /// when the listing ends without one.
 async fn until_error(
-    pager: &mut azure_customer_lockbox::Pager<azure_customer_lockbox::models::LockboxRequestResponse>,
+    pager: &mut azure_customer_lockbox::Listing<azure_customer_lockbox::models::LockboxRequestResponse>,
     what: &str,
 ) -> (Vec<azure_customer_lockbox::models::LockboxRequestResponse>, Error) {
     let mut items = Vec::new();
@@ -569,7 +569,7 @@ async fn a_throttled_third_page_is_retried_and_the_stream_continues() {
         .await;
     let (p2, p3) = (link(&server, "p2"), link(&server, "p3"));
     mount_pages(&server, page(&["a"], Some(p2)), vec![("p2", page(&["b"], Some(p3)))]).await;
-    let retry = RetryOptions::exponential(ExponentialRetryOptions { jitter: false, ..Default::default() });
+    let retry = Retries::exponential(ExponentialRetries { jitter: false, ..Default::default() });
     let client = TestClient::new(server.uri()).retry(retry).per_try_timeout(None).paused_clock().build();
     let items = client.requests(SUB).unwrap().list(None).try_collect().await.unwrap();
     assert_eq!(names(&items), ["a", "b", "c"]);
@@ -615,13 +615,13 @@ async fn filters_are_encoded_on_the_first_request_and_kept_by_next_links() {
 
 /// A list endpoint whose content the test changes, and that fails while `failing` is set.
 #[derive(Clone, Default)]
-struct Listing {
+struct ScriptedListing {
     items: Arc<Mutex<Vec<(String, String)>>>,
     /// The status every listing fails with, if any.
     failing: Arc<Mutex<Option<u16>>>,
 }
 
-impl Listing {
+impl ScriptedListing {
     fn set(&self, items: &[(&str, &str)]) {
         *self.items.lock().unwrap() = items.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
     }
@@ -668,7 +668,7 @@ fn describe(event: &WatchEvent) -> String {
 
 #[tokio::test(start_paused = true)]
 async fn watch_reports_new_changed_and_removed_requests_once() {
-    let listing = Listing::default();
+    let listing = ScriptedListing::default();
     listing.set(&[("a", "Pending"), ("b", "Pending")]);
     let server = listing.serve().await;
     let client = paused_client(&server);
@@ -696,7 +696,7 @@ async fn watch_reports_new_changed_and_removed_requests_once() {
 
 #[tokio::test(start_paused = true)]
 async fn watch_backs_off_and_reports_an_error_only_after_consecutive_failures() {
-    let listing = Listing::default();
+    let listing = ScriptedListing::default();
     listing.set(&[("a", "Pending")]);
     listing.fail(true);
     let server = listing.serve().await;
@@ -724,7 +724,7 @@ async fn watch_backs_off_and_reports_an_error_only_after_consecutive_failures() 
 
 #[tokio::test(start_paused = true)]
 async fn watch_reports_a_failure_that_waiting_will_not_mend_at_once_and_goes_on() {
-    let listing = Listing::default();
+    let listing = ScriptedListing::default();
     listing.set(&[("a", "Pending")]);
     listing.fail_with(Some(403));
     let server = listing.serve().await;
@@ -756,7 +756,7 @@ async fn watch_reports_a_failure_that_waiting_will_not_mend_at_once_and_goes_on(
 
 #[tokio::test(start_paused = true)]
 async fn watch_without_emit_existing_reports_only_later_changes() {
-    let listing = Listing::default();
+    let listing = ScriptedListing::default();
     listing.set(&[("a", "Pending"), ("b", "Pending")]);
     let server = listing.serve().await;
     let client = paused_client(&server);

@@ -10,7 +10,7 @@ use std::{
 
 use crate::common::*;
 use azure_customer_lockbox::{
-    CustomerLockboxClient, DecisionOptions, Error, MAX_POLL_WAIT, Poller, PollerOptions, PollerStatus, ResumeToken,
+    CustomerLockboxClient, DecisionOptions, Error, MAX_POLL_WAIT, ResumeToken, Waiter, WaiterOptions, WaiterStatus,
     models::LockboxRequestStatus,
 };
 use futures::StreamExt;
@@ -49,11 +49,11 @@ fn monitor(status: &str) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(json!({"id": "op1", "name": "op1", "status": status}))
 }
 
-fn every(secs: u64) -> PollerOptions {
-    PollerOptions { frequency: Duration::from_secs(secs), timeout: None }
+fn every(secs: u64) -> WaiterOptions {
+    WaiterOptions { frequency: Duration::from_secs(secs), timeout: None }
 }
 
-async fn statuses<T: serde::de::DeserializeOwned + Send + 'static>(poller: &mut Poller<T>) -> Vec<String> {
+async fn statuses<T: serde::de::DeserializeOwned + Send + 'static>(poller: &mut Waiter<T>) -> Vec<String> {
     let mut seen = Vec::new();
     while let Some(status) = poller.next().await {
         seen.push(status.unwrap().to_string());
@@ -211,8 +211,8 @@ async fn unknown_and_mixed_case_statuses_keep_polling() {
     while let Some(status) = poller.try_next().await.unwrap() {
         seen.push(status);
     }
-    assert_eq!(seen.last(), Some(&PollerStatus::Succeeded("SUCCEEDED".into())));
-    assert_eq!(seen[..2], [PollerStatus::InProgress("notStarted".into()), PollerStatus::InProgress("Warming".into())]);
+    assert_eq!(seen.last(), Some(&WaiterStatus::Succeeded("SUCCEEDED".into())));
+    assert_eq!(seen[..2], [WaiterStatus::InProgress("notStarted".into()), WaiterStatus::InProgress("Warming".into())]);
 }
 
 #[tokio::test(start_paused = true)]
@@ -222,7 +222,7 @@ async fn timeout_reports_the_last_status() {
     script(&server, "GET", "/op", vec![monitor("Running")]).await;
     let client = lro_client(&server.uri());
     let started = Instant::now();
-    let options = PollerOptions { frequency: Duration::from_secs(10), timeout: Some(Duration::from_secs(25)) };
+    let options = WaiterOptions { frequency: Duration::from_secs(10), timeout: Some(Duration::from_secs(25)) };
     let result = client.tenant().begin_enable(None).with_options(options).await;
     match result {
         Err(Error::Timeout { last_status, elapsed, .. }) => {
@@ -273,7 +273,7 @@ async fn resume_token_continues_with_a_new_client() {
     script(&server, "POST", ENABLE, vec![accepted(&[("Azure-AsyncOperation", format!("{}/op", server.uri()))])]).await;
     script(&server, "GET", "/op", vec![monitor("Running"), monitor("Running"), monitor("Succeeded")]).await;
     let mut poller = lro_client(&server.uri()).tenant().begin_enable(Some(every(1)));
-    assert_eq!(poller.try_next().await.unwrap(), Some(PollerStatus::InProgress("Running".into())));
+    assert_eq!(poller.try_next().await.unwrap(), Some(WaiterStatus::InProgress("Running".into())));
     let token = poller.resume_token().unwrap();
     drop(poller);
     let json = String::from_utf8(azure_core::base64::decode_url_safe(token.as_str()).unwrap()).unwrap();
@@ -281,15 +281,15 @@ async fn resume_token_continues_with_a_new_client() {
     assert!(!json.contains(TOKEN) && !json.to_ascii_lowercase().contains("bearer"), "no secret in the token: {json}");
     let text = token.to_string();
     let other = lro_client(&server.uri());
-    let resumed: Poller<()> = Poller::resume(&other, &ResumeToken::from(text), Some(every(1))).unwrap();
+    let resumed: Waiter<()> = Waiter::resume(&other, &ResumeToken::from(text), Some(every(1))).unwrap();
     resumed.await.unwrap();
     assert_eq!(hits(&server, "/op").await.len(), 3);
 
     let elsewhere = mock_server().await;
     let wrong = lro_client(&elsewhere.uri());
-    assert!(matches!(Poller::<()>::resume(&wrong, &token, None), Err(Error::UnsafeUrl { .. })));
+    assert!(matches!(Waiter::<()>::resume(&wrong, &token, None), Err(Error::UnsafeUrl { .. })));
     let garbage = ResumeToken::from("not a token!".to_owned());
-    assert!(matches!(Poller::<()>::resume(&wrong, &garbage, None), Err(Error::InvalidArgument { .. })));
+    assert!(matches!(Waiter::<()>::resume(&wrong, &garbage, None), Err(Error::InvalidArgument { .. })));
     assert!(elsewhere.received_requests().await.unwrap().is_empty());
 }
 
@@ -330,7 +330,7 @@ async fn decisions_until_final() {
         }
         other => panic!("{other:?}"),
     }
-    let options = PollerOptions { frequency: Duration::from_secs(1), timeout: Some(Duration::ZERO) };
+    let options = WaiterOptions { frequency: Duration::from_secs(1), timeout: Some(Duration::ZERO) };
     server.reset().await;
     script(&server, "POST", &decide, vec![ResponseTemplate::new(200).set_body_json(json!({"status": "Approve"}))])
         .await;
@@ -412,14 +412,14 @@ async fn a_begin_poller_follows_an_allowed_origin_and_so_does_its_resume_token()
         TestClient::new(uri).per_try_timeout(None).paused_clock().allowed_poll_origins(&[&regional.uri()]).build()
     };
     let mut poller = allowing(&server.uri()).tenant().begin_enable(Some(every(1)));
-    assert_eq!(poller.try_next().await.unwrap(), Some(PollerStatus::InProgress("Running".into())));
+    assert_eq!(poller.try_next().await.unwrap(), Some(WaiterStatus::InProgress("Running".into())));
     let token = poller.resume_token().unwrap();
     drop(poller);
     // A client that does not allow the origin refuses the token before sending anything.
     let strict = lro_client(&server.uri());
-    assert!(matches!(Poller::<()>::resume(&strict, &token, None), Err(Error::UnsafeUrl { .. })));
+    assert!(matches!(Waiter::<()>::resume(&strict, &token, None), Err(Error::UnsafeUrl { .. })));
     // One that does resumes it there, with its token.
-    let resumed: Poller<()> = Poller::resume(&allowing(&server.uri()), &token, Some(every(1))).unwrap();
+    let resumed: Waiter<()> = Waiter::resume(&allowing(&server.uri()), &token, Some(every(1))).unwrap();
     resumed.await.unwrap();
     let polls = hits(&regional, "/operations/op1").await;
     assert_eq!(polls.len(), 3);

@@ -5,24 +5,23 @@ use std::time::Duration;
 
 use crate::common::*;
 use azure_customer_lockbox::{
-    CustomerLockboxClient, CustomerLockboxClientOptions, Error, ExponentialRetryOptions, FixedRetryOptions,
-    RetryOptions,
+    CustomerLockboxClient, CustomerLockboxClientOptions, Error, ExponentialRetries, FixedRetries, Retries,
     models::{ApprovalDecision, LockboxRequestStatus},
 };
 use serde_json::json;
 use tokio::{io::AsyncReadExt, io::AsyncWriteExt, net::TcpListener, time::Instant};
 use wiremock::{Mock, MockServer, ResponseTemplate, matchers::method};
 
-fn policy(max_retries: u32) -> RetryOptions {
-    RetryOptions::exponential(ExponentialRetryOptions { max_retries, jitter: false, ..Default::default() })
+fn policy(max_retries: u32) -> Retries {
+    Retries::exponential(ExponentialRetries { max_retries, jitter: false, ..Default::default() })
 }
 
 /// The default exponential policy, without jitter, starting from a short delay.
-fn quick_policy(initial_delay: Duration) -> RetryOptions {
-    RetryOptions::exponential(ExponentialRetryOptions { initial_delay, jitter: false, ..Default::default() })
+fn quick_policy(initial_delay: Duration) -> Retries {
+    Retries::exponential(ExponentialRetries { initial_delay, jitter: false, ..Default::default() })
 }
 
-fn retrying_client(endpoint: &str, retry: RetryOptions) -> CustomerLockboxClient {
+fn retrying_client(endpoint: &str, retry: Retries) -> CustomerLockboxClient {
     TestClient::new(endpoint).retry(retry).per_try_timeout(None).paused_clock().build()
 }
 
@@ -117,7 +116,7 @@ async fn retryable_statuses_are_retried_and_others_are_not() {
 #[tokio::test(start_paused = true)]
 async fn the_time_budget_stops_retries_before_a_wait_would_pass_it() {
     let server = tenant_server(vec![ResponseTemplate::new(502)]).await;
-    let retry = RetryOptions::exponential(ExponentialRetryOptions {
+    let retry = Retries::exponential(ExponentialRetries {
         max_retries: 10,
         max_total_elapsed: Duration::from_secs(3),
         jitter: false,
@@ -137,7 +136,7 @@ async fn a_long_retry_after_is_not_slept_and_is_reported() {
         [("retry-after", "3600", 3_600_000_u128), ("retry-after-ms", "61000", 61_000), ("retry-after", "59", 59_000)]
     {
         let server = tenant_server(vec![ResponseTemplate::new(429).insert_header(name, value), ok_tenant()]).await;
-        let retry = RetryOptions::exponential(ExponentialRetryOptions {
+        let retry = Retries::exponential(ExponentialRetries {
             max_total_elapsed: Duration::from_secs(30),
             ..Default::default()
         });
@@ -156,14 +155,14 @@ async fn fixed_and_none_policies() {
     let server = tenant_server(vec![ResponseTemplate::new(503)]).await;
     let client = retrying_client(
         &server.uri(),
-        RetryOptions::fixed(FixedRetryOptions { max_retries: 2, delay: Duration::from_secs(2), ..Default::default() }),
+        Retries::fixed(FixedRetries { max_retries: 2, delay: Duration::from_secs(2), ..Default::default() }),
     );
     let started = Instant::now();
     assert_eq!(client.tenant().is_opted_in(TENANT).await.unwrap_err().attempts(), Some(3));
     assert_eq!(started.elapsed().as_secs(), 4);
 
     let server = tenant_server(vec![ResponseTemplate::new(503), ok_tenant()]).await;
-    let client = retrying_client(&server.uri(), RetryOptions::none());
+    let client = retrying_client(&server.uri(), Retries::none());
     assert!(client.tenant().is_opted_in(TENANT).await.is_err());
     assert_eq!(count(&server, "GET").await, 1);
 }
@@ -515,9 +514,9 @@ async fn a_call_timeout_between_refused_tries_of_a_decision_is_a_plain_timeout()
 async fn the_sdk_built_client_cuts_each_try_at_the_per_try_timeout() {
     let server = mock_server().await;
     Mock::given(method("GET")).respond_with(ok_tenant().set_delay(Duration::from_secs(30))).mount(&server).await;
-    let retry = FixedRetryOptions { max_retries: 1, delay: Duration::from_millis(10), ..Default::default() };
+    let retry = FixedRetries { max_retries: 1, delay: Duration::from_millis(10), ..Default::default() };
     let client = TestClient::new(server.uri())
-        .retry(RetryOptions::fixed(retry))
+        .retry(Retries::fixed(retry))
         .per_try_timeout(Some(Duration::from_millis(300)))
         .build();
     let started = std::time::Instant::now();
@@ -664,7 +663,7 @@ fn a_zero_body_limit_is_refused() {
 async fn with_the_default_options_a_stalled_try_is_retried_within_the_budget() {
     let defaults = CustomerLockboxClientOptions::default();
     assert_eq!(defaults.per_try_timeout, Some(Duration::from_secs(20)));
-    assert_eq!(ExponentialRetryOptions::default().max_total_elapsed, Duration::from_secs(120));
+    assert_eq!(ExponentialRetries::default().max_total_elapsed, Duration::from_secs(120));
     let server = mock_server().await;
     Mock::given(method("GET")).respond_with(ok_tenant().set_delay(Duration::from_secs(3600))).mount(&server).await;
     let options = CustomerLockboxClientOptions {
@@ -672,7 +671,7 @@ async fn with_the_default_options_a_stalled_try_is_retried_within_the_budget() {
         ..CustomerLockboxClientOptions::for_endpoint(server.uri()).unwrap()
     };
     assert_eq!(options.per_try_timeout, defaults.per_try_timeout);
-    assert_eq!(options.retry, RetryOptions::default());
+    assert_eq!(options.retry, Retries::default());
     let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap();
     let started = Instant::now();
     match client.tenant().is_opted_in(TENANT).await.unwrap_err() {

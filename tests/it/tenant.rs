@@ -12,7 +12,7 @@ use crate::common;
 use crate::common::{TestClient, client, mock_server, request_json};
 use azure_customer_lockbox::{
     AllRequestsItem, AllRequestsOptions, AllRequestsWatchEvent, AllRequestsWatchOptions, Error, FailureKind,
-    FindRequestOptions, RequestFilter, RetryOptions, WatchEvent, WatchOptions,
+    FindRequestOptions, RequestFilter, Retries, WatchEvent, WatchOptions,
     models::{LockboxRequestStatus, SubscriptionState},
 };
 use azure_customer_lockbox_emulator::{
@@ -29,13 +29,13 @@ const A: &str = "aaaaaaaa-0000-4000-8000-000000000001";
 const B: &str = "bbbbbbbb-0000-4000-8000-000000000002";
 
 /// A client of `endpoint` that retries by `retry` (the shared `common::client` does not retry).
-fn client_retrying(endpoint: &str, retry: RetryOptions) -> azure_customer_lockbox::CustomerLockboxClient {
+fn client_retrying(endpoint: &str, retry: Retries) -> azure_customer_lockbox::CustomerLockboxClient {
     TestClient::new(endpoint).retry(retry).build()
 }
 
 /// `max_retries` retries, 1 ms apart.
-fn fast_retries(max_retries: u32) -> RetryOptions {
-    RetryOptions::fixed(azure_customer_lockbox::FixedRetryOptions {
+fn fast_retries(max_retries: u32) -> Retries {
+    Retries::fixed(azure_customer_lockbox::FixedRetries {
         delay: Duration::from_millis(1),
         max_retries,
         ..Default::default()
@@ -333,7 +333,7 @@ async fn a_429_on_one_listing_holds_back_the_others_until_the_hinted_time() {
         }
     };
     Mock::given(method("GET")).respond_with(Timed { log: log.clone(), answer: Box::new(answer) }).mount(&server).await;
-    let client = client_retrying(&server.uri(), RetryOptions::default());
+    let client = client_retrying(&server.uri(), Retries::default());
     let options = AllRequestsOptions { subscriptions: Some(vec![A.into(), B.into()]), ..Default::default() };
     let mut stream = client.all_requests(Some(options)).unwrap();
     let mut names = Vec::new();
@@ -516,7 +516,7 @@ async fn a_429_on_one_subscription_holds_back_the_tenant_watch_of_the_others_unt
         }
     };
     Mock::given(method("GET")).respond_with(Timed { log: log.clone(), answer: Box::new(answer) }).mount(&server).await;
-    let client = client_retrying(&server.uri(), RetryOptions::default());
+    let client = client_retrying(&server.uri(), Retries::default());
     // B's watch lists every 100 ms, so several of its listings fall inside the 400 ms A was asked to wait.
     let options = AllRequestsWatchOptions {
         watch: WatchOptions { interval: Duration::from_millis(100), jitter: 0.0, ..Default::default() },

@@ -3,7 +3,7 @@
 use std::{sync::Arc, time::Duration};
 
 use azure_core::credentials::TokenCredential;
-use azure_customer_lockbox::{CustomerLockboxClient, CustomerLockboxClientOptions, Result, RetryOptions};
+use azure_customer_lockbox::{CustomerLockboxClient, CustomerLockboxClientOptions, Result, Retries};
 
 use super::{CountingCredential, paused_clock_http};
 
@@ -46,12 +46,12 @@ impl TestClient {
     /// retries and a fresh [`CountingCredential`].
     pub fn new(endpoint: impl AsRef<str>) -> Self {
         let mut options = CustomerLockboxClientOptions::for_endpoint(endpoint).unwrap();
-        options.retry = RetryOptions::none();
+        options.retry = Retries::none();
         Self { options, credential: Credential::Counting(CountingCredential::new()) }
     }
 
-    /// How failed attempts are retried (the builder's default is [`RetryOptions::none`]).
-    pub fn retry(mut self, retry: RetryOptions) -> Self {
+    /// How failed attempts are retried (the builder's default is [`Retries::none`]).
+    pub fn retry(mut self, retry: Retries) -> Self {
         self.options.retry = retry;
         self
     }
