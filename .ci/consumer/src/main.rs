@@ -2,7 +2,7 @@
 //! speak HTTPS: a plain TCP listener stands in for Resource Manager, and the first bytes the SDK sends it must be
 //! a TLS handshake record. Without a TLS backend compiled in, the call would fail before connecting.
 
-use std::{io::Read, net::TcpListener, sync::Arc, time::Duration};
+use std::{io::Read, net::TcpListener, time::Duration};
 
 use azure_customer_lockbox::{CustomerLockboxClient, CustomerLockboxClientOptions, Retries, StaticTokenCredential};
 
@@ -35,7 +35,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..Default::default()
     };
     let client = CustomerLockboxClient::new(StaticTokenCredential::new("consumer"), Some(options))?;
-    let error = client.tenant().enable().await.expect_err("the stand-in server never completes a handshake");
+    let error = client.tenant().enable(None).await.expect_err("the stand-in server never completes a handshake");
     let first = server.join().expect("listener thread").map_err(|e| format!("no TLS connection ({e}); {error}"))?;
     // A TLS record: content type 22 (handshake), protocol major version 3.
     assert_eq!(first[..2], [0x16, 0x03], "expected a TLS ClientHello, got {first:02x?}; the call said: {error}");
