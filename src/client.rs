@@ -23,7 +23,7 @@ use crate::{
     operations::OperationsClient,
     options::CustomerLockboxClientOptions,
     pipeline::{Pipeline, Settings},
-    poller::{ResumeToken, Waiter, WaiterOptions},
+    waiter::{ResumeToken, Waiter, WaiterOptions},
     requests::RequestsClient,
     subscriptions::SubscriptionsClient,
     tenant::TenantClient,

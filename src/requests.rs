@@ -11,7 +11,7 @@ use crate::{
     models::{LockboxRequestResponse, RequestListResult},
     operation::Operation,
     pager::{Fetch, Links, Listing},
-    poller::{Waiter, WaiterOptions},
+    waiter::{Waiter, WaiterOptions},
     response::{CallIds, WithCallIds},
     status::{ApprovalDecision, LockboxRequestStatus},
     validate,

@@ -9,7 +9,7 @@ use crate::{
     generated::{self, ClientTenantExt},
     models::TenantOptInResponse,
     operation::Operation,
-    poller::{Expect, Waiter, WaiterOptions},
+    waiter::{Expect, Waiter, WaiterOptions},
     validate,
 };
 

@@ -64,7 +64,7 @@ use crate::{
     core::Core,
     error::Result,
     models::Approval,
-    poller::{Waiter, WaiterOptions},
+    waiter::{Waiter, WaiterOptions},
     status::ApprovalDecision,
 };
 

@@ -22,7 +22,7 @@ use crate::{
     generated::{self, ClientRequestsExt},
     models::Approval,
     operation::Operation,
-    poller::{MIN_FREQUENCY, Waiter, WaiterOptions},
+    waiter::{MIN_FREQUENCY, Waiter, WaiterOptions},
     response::{CallIds, WithCallIds},
     retry::{ExponentialRetries, Retries},
     status::{ApprovalDecision, LockboxRequestStatus},

@@ -12,7 +12,7 @@ use crate::{
     generated::{self, ClientRequestsExt},
     models::Approval,
     operation::Operation,
-    poller::{Expect, FirstAnswer, Waiter, first_answer},
+    waiter::{Expect, FirstAnswer, Waiter, first_answer},
     response::CallIds,
 };
 
