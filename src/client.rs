@@ -23,11 +23,11 @@ use crate::{
     operations::OperationsClient,
     options::CustomerLockboxClientOptions,
     pipeline::{Pipeline, Settings},
-    waiter::{ResumeToken, Waiter, WaiterOptions},
     requests::RequestsClient,
     subscriptions::SubscriptionsClient,
     tenant::TenantClient,
     validate,
+    waiter::{ResumeToken, Waiter, WaiterOptions},
 };
 
 /// The Customer Lockbox client: the entry point of the SDK.

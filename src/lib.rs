@@ -107,7 +107,6 @@ mod operations;
 mod options;
 mod pager;
 mod pipeline;
-mod waiter;
 mod requests;
 mod response;
 mod retry;
@@ -115,6 +114,7 @@ mod status;
 mod subscriptions;
 mod tenant;
 mod validate;
+mod waiter;
 mod watch;
 
 pub use across::{
@@ -131,13 +131,13 @@ pub use listing::{RequestFilter, RequestsListOptions};
 pub use operations::{OperationsClient, OperationsListOptions};
 pub use options::{CustomerLockboxClientOptions, DEFAULT_API_VERSION, DEFAULT_MAX_RESPONSE_BODY};
 pub use pager::{ContinuationToken, Listing, Page, PageStream};
-pub use waiter::{MAX_POLL_WAIT, ResumeToken, Waiter, WaiterOptions, WaiterStatus};
 pub use requests::RequestsClient;
 pub use response::WithCallIds;
 pub use retry::{ExponentialRetries, FixedRetries, Retries};
 pub use subscriptions::{SubscriptionState, SubscriptionsClient};
 pub use tenant::TenantClient;
 pub use validate::MAX_REASON_LEN;
+pub use waiter::{MAX_POLL_WAIT, ResumeToken, Waiter, WaiterOptions, WaiterStatus};
 pub use watch::{MIN_WATCH_INTERVAL, Watch, WatchEvent, WatchOptions};
 
 /// The HTTP client library this crate is built on, re-exported as part of its API: the

@@ -11,10 +11,10 @@ use crate::{
     models::{LockboxRequestResponse, RequestListResult},
     operation::Operation,
     pager::{Fetch, Links, Listing},
-    waiter::{Waiter, WaiterOptions},
     response::{CallIds, WithCallIds},
     status::{ApprovalDecision, LockboxRequestStatus},
     validate,
+    waiter::{Waiter, WaiterOptions},
     watch::{Watch, WatchOptions},
 };
 

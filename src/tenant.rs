@@ -9,8 +9,8 @@ use crate::{
     generated::{self, ClientTenantExt},
     models::TenantOptInResponse,
     operation::Operation,
-    waiter::{Expect, Waiter, WaiterOptions},
     validate,
+    waiter::{Expect, Waiter, WaiterOptions},
 };
 
 /// Whether a tenant has Customer Lockbox on, and switching it. Obtained from

@@ -64,8 +64,8 @@ use crate::{
     core::Core,
     error::Result,
     models::Approval,
-    waiter::{Waiter, WaiterOptions},
     status::ApprovalDecision,
+    waiter::{Waiter, WaiterOptions},
 };
 
 /// A decision to send: on which request, what, and why. Its request id and reason are already checked.

@@ -22,10 +22,10 @@ use crate::{
     generated::{self, ClientRequestsExt},
     models::Approval,
     operation::Operation,
-    waiter::{MIN_FREQUENCY, Waiter, WaiterOptions},
     response::{CallIds, WithCallIds},
     retry::{ExponentialRetries, Retries},
     status::{ApprovalDecision, LockboxRequestStatus},
+    waiter::{MIN_FREQUENCY, Waiter, WaiterOptions},
 };
 
 /// What a caller of [`run`] makes of an accepted round's poller, and of a decision: the difference between a

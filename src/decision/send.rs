@@ -12,8 +12,8 @@ use crate::{
     generated::{self, ClientRequestsExt},
     models::Approval,
     operation::Operation,
-    waiter::{Expect, FirstAnswer, Waiter, first_answer},
     response::CallIds,
+    waiter::{Expect, FirstAnswer, Waiter, first_answer},
 };
 
 /// What one round came to, with the ids and attempts of its call.
