@@ -10,38 +10,46 @@ include!(concat!(env!("OUT_DIR"), "/codegen.rs"));
 
 use crate::{operation::Operation, pipeline::Pipeline};
 
+/// What both generated clients get, written once: `Client::on`, which builds the generated client of one call
+/// on the call's pipeline (see `Pipeline::for_call`), so its hooks record what the call learns in that call's
+/// context (a copy of the base URL and two reference counts); and the hooks, which hand every request to the
+/// pipeline through [`pre`] and [`exec`].
+macro_rules! calls_through_the_pipeline {
+    ($client:ty) => {
+        impl $client {
+            pub(crate) fn on(pipeline: Pipeline) -> Self {
+                let settings = pipeline.settings();
+                let (baseurl, client) = (settings.generated_base.clone(), settings.http.clone());
+                Self { baseurl, client, inner: pipeline }
+            }
+        }
+
+        impl progenitor_client::ClientHooks<Pipeline> for $client {
+            async fn pre<E>(
+                &self,
+                request: &mut reqwest::Request,
+                info: &progenitor_client::OperationInfo,
+            ) -> std::result::Result<(), progenitor_client::Error<E>> {
+                pre(&self.inner, request, info).await
+            }
+
+            async fn exec(
+                &self,
+                request: reqwest::Request,
+                info: &progenitor_client::OperationInfo,
+            ) -> reqwest::Result<reqwest::Response> {
+                exec(&self.inner, request, info).await
+            }
+        }
+    };
+}
+
+calls_through_the_pipeline!(Client);
+calls_through_the_pipeline!(subscriptions::Client);
+
 /// Resource Manager's `Subscriptions_List`, generated with the same settings and hooks as the Lockbox client.
 pub(crate) mod subscriptions {
     include!(concat!(env!("OUT_DIR"), "/codegen_subscriptions.rs"));
-
-    use crate::pipeline::Pipeline;
-
-    impl Client {
-        /// The generated client of one call, built on the call's pipeline (see `Pipeline::for_call`).
-        pub(crate) fn on(pipeline: Pipeline) -> Self {
-            let settings = pipeline.settings();
-            let (base, http) = (settings.generated_base.clone(), settings.http.clone());
-            Self { baseurl: base, client: http, inner: pipeline }
-        }
-    }
-
-    impl progenitor_client::ClientHooks<Pipeline> for Client {
-        async fn pre<E>(
-            &self,
-            request: &mut reqwest::Request,
-            info: &progenitor_client::OperationInfo,
-        ) -> std::result::Result<(), progenitor_client::Error<E>> {
-            super::pre(&self.inner, request, info).await
-        }
-
-        async fn exec(
-            &self,
-            request: reqwest::Request,
-            info: &progenitor_client::OperationInfo,
-        ) -> reqwest::Result<reqwest::Response> {
-            super::exec(&self.inner, request, info).await
-        }
-    }
 }
 
 /// The `pre` hook of both generated clients: refuses an operation the SDK does not know, then hands the request
@@ -67,32 +75,4 @@ async fn exec(
     // `pre` refused an operation the enum does not know; were one to get here, it is never resent.
     let operation = Operation::from_id(info.operation_id).unwrap_or(Operation::RequestsUpdateStatus);
     pipeline.send(request, operation).await
-}
-
-impl Client {
-    /// The generated client of one call, built on the call's pipeline (see `Pipeline::for_call`): its hooks
-    /// record what the call learns in that call's context. Cheap: a base URL and two reference counts.
-    pub(crate) fn on(pipeline: Pipeline) -> Self {
-        let settings = pipeline.settings();
-        let (base, http) = (settings.generated_base.clone(), settings.http.clone());
-        Self { baseurl: base, client: http, inner: pipeline }
-    }
-}
-
-impl progenitor_client::ClientHooks<Pipeline> for Client {
-    async fn pre<E>(
-        &self,
-        request: &mut reqwest::Request,
-        info: &progenitor_client::OperationInfo,
-    ) -> std::result::Result<(), progenitor_client::Error<E>> {
-        pre(&self.inner, request, info).await
-    }
-
-    async fn exec(
-        &self,
-        request: reqwest::Request,
-        info: &progenitor_client::OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        exec(&self.inner, request, info).await
-    }
 }

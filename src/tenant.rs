@@ -1,8 +1,6 @@
 //! Whether a tenant has Customer Lockbox on, and switching it (`Get_TenantOptedIn`, `Post_EnableLockbox`,
 //! `Post_DisableLockbox`).
 
-use futures::future::BoxFuture;
-
 use crate::{
     core::Core,
     error::Result,
@@ -66,7 +64,7 @@ impl TenantClient {
     /// Its errors are [`enable`](Self::enable)'s; a 202 without a polling header, or with a polling URL off the
     /// endpoint, is one.
     pub fn begin_enable(&self, options: Option<WaiterOptions>) -> Waiter<()> {
-        self.begin(Operation::PostEnableLockbox, options)
+        self.begin(Switch::Enable, options)
     }
 
     /// Turns Customer Lockbox off for the caller's tenant (`Post_DisableLockbox`) and waits until it is done,
@@ -81,26 +79,38 @@ impl TenantClient {
     /// A [`Waiter`] that turns Customer Lockbox off (`Post_DisableLockbox`), as
     /// [`begin_enable`](Self::begin_enable) does.
     pub fn begin_disable(&self, options: Option<WaiterOptions>) -> Waiter<()> {
-        self.begin(Operation::PostDisableLockbox, options)
+        self.begin(Switch::Disable, options)
     }
 
-    /// The lazy poller of `op` (`Post_EnableLockbox` or `Post_DisableLockbox`).
-    fn begin(&self, op: Operation, options: Option<WaiterOptions>) -> Waiter<()> {
+    /// The lazy poller of `switch`. Its future sends nothing until the poller first polls it.
+    fn begin(&self, switch: Switch, options: Option<WaiterOptions>) -> Waiter<()> {
         let core = self.core.clone();
-        let start = move || -> BoxFuture<'static, Result<Waiter<()>>> {
-            Box::pin(async move {
-                let api_version = core.api_version();
-                let send = |api: generated::Client| async move {
-                    match op {
-                        Operation::PostDisableLockbox => {
-                            api.post_disable_lockbox().api_version(api_version).send().await
-                        }
-                        _ => api.post_enable_lockbox().api_version(api_version).send().await,
-                    }
-                };
-                Waiter::start(&core, op, send, Expect::Nothing).await.0
-            })
+        let start = async move {
+            let api_version = core.api_version();
+            let send = |api: generated::Client| async move {
+                match switch {
+                    Switch::Enable => api.post_enable_lockbox().api_version(api_version).send().await,
+                    Switch::Disable => api.post_disable_lockbox().api_version(api_version).send().await,
+                }
+            };
+            Waiter::start(&core, switch.operation(), send, Expect::Nothing).await.0
         };
-        Waiter::lazy(start).with_options(options.unwrap_or_default())
+        Waiter::lazy(Box::pin(start)).with_options(options.unwrap_or_default())
+    }
+}
+
+/// The two actions on the tenant's opt-in.
+#[derive(Clone, Copy)]
+enum Switch {
+    Enable,
+    Disable,
+}
+
+impl Switch {
+    fn operation(self) -> Operation {
+        match self {
+            Self::Enable => Operation::PostEnableLockbox,
+            Self::Disable => Operation::PostDisableLockbox,
+        }
     }
 }

@@ -45,14 +45,10 @@ use crate::{
 
 type Step<T> = BoxFuture<'static, (Box<Engine<T>>, Option<Result<WaiterStatus>>)>;
 
-/// Sends the action a lazy poller stands for, and gives the poller that follows it.
-type Start<T> = Box<dyn FnOnce() -> BoxFuture<'static, Result<Waiter<T>>> + Send>;
-
 /// Where a [`Waiter`] stands.
 enum Phase<T> {
-    /// Nothing sent yet (a `begin_*` poller): the action is sent when the poller is first polled or awaited.
-    Unsent(Start<T>),
-    /// The action is on its way.
+    /// A `begin_*` poller's action and the poller that follows it: a future, so nothing is sent until the
+    /// poller is first polled or awaited.
     Starting(BoxFuture<'static, Result<Waiter<T>>>),
     /// The action was refused: its error was the stream's last item (or `.await`'s result).
     Refused,
@@ -206,18 +202,13 @@ impl<T: DeserializeOwned + Send + 'static> Waiter<T> {
 
     /// A poller that sends its action (`start`) only when it is first polled or awaited: azure_core's
     /// `begin_*` style. Its [`resume_token`](Self::resume_token) is `None` until then.
-    pub(crate) fn lazy(start: impl FnOnce() -> BoxFuture<'static, Result<Waiter<T>>> + Send + 'static) -> Self {
-        Self { phase: Phase::Unsent(Box::new(start)), options: WaiterOptions::default(), token: None }
+    pub(crate) fn lazy(start: BoxFuture<'static, Result<Waiter<T>>>) -> Self {
+        Self { phase: Phase::Starting(start), options: WaiterOptions::default(), token: None }
     }
 
     /// Runs the engine's next step: the next status, or `None` when there is none. A lazy poller sends its
     /// action first.
     fn poll_step(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<WaiterStatus>>> {
-        if let Phase::Unsent(_) = self.phase
-            && let Phase::Unsent(start) = std::mem::replace(&mut self.phase, Phase::Lost)
-        {
-            self.phase = Phase::Starting(start());
-        }
         if let Phase::Starting(starting) = &mut self.phase {
             match std::task::ready!(starting.as_mut().poll(cx)) {
                 // The options stay this poller's (`with_options` may have set them before it started).
@@ -361,7 +352,7 @@ impl<T: DeserializeOwned + Send + 'static> IntoFuture for Waiter<T> {
                 Phase::Refused => Err(Error::Configuration(
                     "the operation was never started: the stream already returned why it was refused".into(),
                 )),
-                Phase::Unsent(_) | Phase::Starting(_) | Phase::Stepping(_) | Phase::Lost => {
+                Phase::Starting(_) | Phase::Stepping(_) | Phase::Lost => {
                     Err(Error::Configuration("the poller lost its state".into()))
                 }
             }
