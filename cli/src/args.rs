@@ -254,6 +254,14 @@ pub enum PolicyCommand {
     /// (on stdout, or to --audit FILE; then stdout shows each decision in the --output format).
     #[command(after_help = concat!(
         "The policy file format is described in the README (\"The `lockbox` command-line tool\").\n\n",
+        "Signals: the first SIGTERM or SIGINT (Ctrl-C) stops the bot taking new requests; the decision in flight\n\
+         finishes and its outcome line is written (after 20s without an answer it is written as `outcome unknown`),\n\
+         then the bot exits 0, within 25s of the signal. A second signal exits at once (status 130 for SIGINT, 143\n\
+         for SIGTERM).\n\n",
+        "Recovery: at start, before any new decision, every intent line of the --audit FILE with no outcome (a kill,\n\
+         a second signal) is settled: the request is read and an outcome line with \"reconciled\": true says what\n\
+         became of it. Replicas on the same scope are safe: the service refuses a second decision, and the bot\n\
+         whose decision was refused writes \"decided by another\".\n\n",
         exits!(0, 1, 2, 4, 5, 7, 8)
     ))]
     Run {

@@ -189,6 +189,26 @@ pub struct Recorded {
     pub reconciled: Option<bool>,
 }
 
+/// A decision the service recorded, by what the caller knows of whose it is.
+#[derive(Debug, Clone)]
+pub enum Decided {
+    /// The service's answer to this call recorded the decision: it is this caller's. (The service refuses a
+    /// second decision, so no other caller got this answer for the same request.)
+    Answered(Recorded),
+    /// The answer to a try was lost, and reading the request showed the decision: this caller's, or the same
+    /// decision made by another in the meantime. The service says nothing of who decided.
+    Read(Recorded),
+}
+
+impl Decided {
+    /// What the service recorded, whoever's it is.
+    pub fn into_recorded(self) -> Recorded {
+        match self {
+            Self::Answered(recorded) | Self::Read(recorded) => recorded,
+        }
+    }
+}
+
 /// Lists, finds, watches and decides requests tenant-wide, or over the subscriptions given.
 pub struct Backend {
     client: CustomerLockboxClient,
@@ -328,20 +348,22 @@ impl Backend {
         Ok(stream::select_all(watches).boxed())
     }
 
-    /// Records a decision (exactly once, by the SDK's rules) and says what the service recorded.
+    /// Records a decision (exactly once, by the SDK's rules) and says what the service recorded, and whether
+    /// its answer to this call said so ([`Decided::Answered`]) or a read did ([`Decided::Read`]).
     pub async fn decide(
         &self,
         subscription: &str,
         id: &str,
         decision: ApprovalDecision,
         reason: &str,
-    ) -> Result<Recorded, Error> {
+    ) -> Result<Decided, Error> {
         let decision = self.client.requests(subscription)?.update_status(id, decision, reason, None).await?;
-        Ok(Recorded {
+        let recorded = Recorded {
             service_request_id: decision.service_request_id().map(str::to_owned),
             correlation_id: decision.correlation_request_id().map(str::to_owned),
             attempts: Some(decision.attempts()),
             reconciled: Some(decision.reconciled()),
-        })
+        };
+        Ok(if decision.reconciled() { Decided::Read(recorded) } else { Decided::Answered(recorded) })
     }
 }

@@ -1,41 +1,34 @@
-//! Running a policy: passes over the pending requests, decisions through the backend, one JSON audit line per
-//! request decided or left alone. The rules themselves are in `policy.rs`.
+//! Running a policy (`lockbox policy run`): passes over the pending requests, decisions through the backend,
+//! one typed JSON audit line ([`AuditRecord`]) per intent and per outcome. The rules themselves are in
+//! `policy.rs`.
+//!
+//! The parts:
+//! - this file: the loop of passes, and how it ends (`--once`, a signal, an audit trail that cannot be written);
+//! - `pass.rs`: one pass: settle what is open, take the whole pending listing, decide each request once;
+//! - `recover.rs`: intents with no outcome (a kill, a second signal, an outcome unknown), settled by reading the
+//!   request before any new decision;
+//! - `record.rs`: the audit record and its outcomes; `audit.rs`: where the lines go;
+//! - `stop.rs`: SIGTERM and SIGINT; `explain.rs`: `policy explain` and `--explain`.
 
 use std::{collections::HashSet, time::Duration};
 
-use azure_customer_lockbox::{
-    Error, RequestFilter,
-    models::{ApprovalDecision, LockboxRequestStatus},
-};
-use chrono::Utc;
-use futures::StreamExt;
-use serde_json::{Value, json};
-
-use crate::{
-    backend::{Backend, Coverage, Recorded},
-    policy::{Action, Policy},
-};
+use crate::{backend::Backend, policy::Policy};
 
 mod audit;
+mod explain;
+mod pass;
+mod record;
+mod recover;
+mod stop;
+#[cfg(test)]
+mod tests;
+
 pub use audit::{Audit, AuditFailed, AuditRow};
+pub use explain::explain_one;
+pub use record::{AuditRecord, Outcome, VERSION};
+use stop::Stop;
 
-/// What a run of the bot came to, said on stderr when it ends.
-#[derive(Default)]
-struct Summary {
-    decided: usize,
-    left: usize,
-    failed: usize,
-}
-
-impl Summary {
-    fn say(&self) {
-        eprintln!(
-            "lockbox: policy run: {} decided, {} left for a human (or not decided in a dry run), {} failed",
-            self.decided, self.left, self.failed
-        );
-    }
-}
-
+/// How a run goes: from `policy run`'s options.
 pub struct RunOptions {
     pub dry_run: bool,
     /// Say, for each request, why each rule tried did not match, and which did.
@@ -44,17 +37,96 @@ pub struct RunOptions {
     pub interval: Duration,
 }
 
-/// Runs the policy: one pass over the pending requests (`--once`) or a pass every interval until Ctrl-C.
-/// Returns the exit code: 0, or the worst failure of the last pass (a request already decided by someone
-/// else is not a failure; some subscriptions not listed while others were is 1).
+/// What a run of the bot came to, said on stderr when it ends. Each count is of lines written to the audit
+/// trail: a line that could not be written is not counted.
+#[derive(Default)]
+struct Summary {
+    /// Approved or denied by this bot (the service's answer to its own call said so).
+    decided: usize,
+    /// Left for a person, or not decided in a dry run.
+    left: usize,
+    /// Decided by someone else, expired, or decided with no way to tell by whom.
+    others: usize,
+    /// Failed, or with an outcome unknown.
+    failed: usize,
+    /// Intents of an earlier run (or of an outcome unknown) settled by reading the request.
+    settled: usize,
+}
+
+impl Summary {
+    fn say(&self) {
+        eprintln!(
+            "lockbox: policy run: {} decided, {} left for a human (or not decided in a dry run), {} failed, {} \
+             decided by others or expired, {} open intents settled",
+            self.decided, self.left, self.failed, self.others, self.settled
+        );
+    }
+
+    /// Counts an outcome line that was written.
+    fn count(&mut self, outcome: Outcome) {
+        let count = match outcome {
+            Outcome::Approved | Outcome::Denied => &mut self.decided,
+            Outcome::LeftForAHuman | Outcome::NotDecidedDryRun => &mut self.left,
+            Outcome::Failed | Outcome::OutcomeUnknown => &mut self.failed,
+            Outcome::DecidedByAnother | Outcome::DecidedUnattributed | Outcome::Expired | Outcome::NotSent => {
+                &mut self.others
+            }
+            Outcome::Sending => return,
+        };
+        *count = count.saturating_add(1);
+    }
+}
+
+/// A request as the bot tells requests apart: its subscription and id, in lower case (the service's GUIDs
+/// compare without regard to case).
+type Key = (String, String);
+
+fn key(subscription: &str, request: &str) -> Key {
+    (subscription.to_ascii_lowercase(), request.to_ascii_lowercase())
+}
+
+/// The bot while it runs: what it works with, and what it has done.
+struct Bot<'a> {
+    backend: &'a Backend,
+    policy: &'a Policy,
+    audit: &'a mut Audit,
+    options: &'a RunOptions,
+    stop: Stop,
+    summary: Summary,
+    /// Requests already said to be left for a person by this process: said once each.
+    reported: HashSet<Key>,
+    /// Intents with no settling outcome yet: read back from the trail at start, and any whose outcome came out
+    /// unknown since. Settled at the start of each pass, before any new decision.
+    open: Vec<AuditRecord>,
+}
+
+/// Runs the policy: one pass over the pending requests (`--once`) or a pass every interval, until SIGTERM or
+/// SIGINT (see `stop.rs`). Returns the exit code: 0 after a signal; otherwise 0, or the worst failure of the
+/// last pass (a request already decided by someone else is not a failure; some subscriptions not listed while
+/// others were is 1); 8 when the audit trail cannot be written.
 pub async fn run(backend: &Backend, policy: &Policy, audit: &mut Audit, options: RunOptions) -> u8 {
-    let mut reported: HashSet<(String, String)> = HashSet::new();
+    let stop = Stop::on_signals();
+    let open = match recover::open_in(audit) {
+        Ok(open) => open,
+        Err(message) => {
+            eprintln!("lockbox: {message}");
+            return crate::EXIT_AUDIT;
+        }
+    };
+    let mut bot = Bot {
+        backend,
+        policy,
+        audit,
+        options: &options,
+        stop,
+        summary: Summary::default(),
+        reported: HashSet::new(),
+        open,
+    };
     let mut first = true;
-    let mut interrupted = ctrl_c_from_now_on();
-    let mut summary = Summary::default();
     loop {
-        let passed = pass(backend, policy, audit, &options, &mut reported, first, &mut summary).await;
-        audit.end_pass();
+        let passed = bot.pass(first).await;
+        bot.audit.end_pass();
         let code = match passed {
             Ok(code) => code,
             Err(AuditFailed { line, error }) => {
@@ -62,179 +134,25 @@ pub async fn run(backend: &Backend, policy: &Policy, audit: &mut Audit, options:
                     "lockbox: cannot write the audit trail ({error}); deciding nothing more. The line not written: {}",
                     crate::output::terminal_safe(&line)
                 );
-                summary.say();
+                bot.summary.say();
                 return crate::EXIT_AUDIT;
             }
         };
         first = false;
+        if bot.stop.asked() {
+            bot.summary.say();
+            return 0;
+        }
         if options.once {
-            summary.say();
+            bot.summary.say();
             return code;
         }
         tokio::select! {
-            _ = &mut interrupted => {
-                summary.say();
-                return code;
+            () = bot.stop.wait() => {
+                bot.summary.say();
+                return 0;
             }
             () = tokio::time::sleep(options.interval) => {}
         }
     }
-}
-
-/// Resolves on the first Ctrl-C from now on. A `tokio::signal::ctrl_c()` future listens only from its first
-/// poll, so one made anew after each pass would miss a Ctrl-C that came during the pass; this listens from the
-/// start, and the bot ends after the pass in progress (a decision is never cut half way).
-fn ctrl_c_from_now_on() -> tokio::sync::oneshot::Receiver<()> {
-    let (sender, receiver) = tokio::sync::oneshot::channel();
-    tokio::spawn(async move {
-        match tokio::signal::ctrl_c().await {
-            Ok(()) => drop(sender.send(())),
-            // No signal handling here: never resolve (dropping the sender would read as an interrupt).
-            Err(_) => std::future::pending::<()>().await,
-        }
-    });
-    receiver
-}
-
-async fn pass(
-    backend: &Backend,
-    policy: &Policy,
-    audit: &mut Audit,
-    options: &RunOptions,
-    reported: &mut HashSet<(String, String)>,
-    first: bool,
-    summary: &mut Summary,
-) -> Result<u8, AuditFailed> {
-    let mut worst = 0;
-    // Which subscriptions were skipped, or that none is visible, is said on the first pass only.
-    let mut coverage = Coverage::new(first);
-    let mut listing = match backend.list(Some(RequestFilter::status(LockboxRequestStatus::Pending))) {
-        Ok(listing) => listing,
-        Err(error) => {
-            eprintln!("lockbox: error: {}", crate::one_line(&error));
-            return Ok(crate::hint(&error));
-        }
-    };
-    while let Some(item) = listing.next().await {
-        let Some(located) = coverage.take(item) else { continue };
-        if !located.request.status().is_some_and(LockboxRequestStatus::is_pending) {
-            continue;
-        }
-        let id = located.request.request_id().unwrap_or_default().to_owned();
-        let (verdict, explanation) = policy.explain(&located, Utc::now());
-        if options.explain {
-            explain(&id, &located.subscription, &explanation);
-        }
-        let mut line = json!({
-            "time": Utc::now().to_rfc3339(),
-            "request": id,
-            "subscription": located.subscription,
-            "rule": verdict.rule,
-            "decision": verdict.action.name(),
-            "reason": verdict.reason,
-            "dryRun": options.dry_run,
-        });
-        if let (true, Value::Object(map)) = (options.explain, &mut line) {
-            map.insert("explanation".into(), json!(explanation));
-        }
-        let decision = match verdict.action {
-            Action::Leave => None,
-            Action::Approve => Some(ApprovalDecision::Approve),
-            Action::Deny => Some(ApprovalDecision::Deny),
-        };
-        let decision = match decision {
-            Some(decision) if !options.dry_run => decision,
-            _ => {
-                // Left alone (or not decided in a dry run): say so once per request and process.
-                if reported.insert((located.subscription.clone(), id)) {
-                    summary.left = summary.left.saturating_add(1);
-                    let outcome =
-                        if verdict.action == Action::Leave { "left for a human" } else { "not decided (dry run)" };
-                    finish(&mut line, outcome, &Recorded::default(), None);
-                    audit.outcome(&line)?;
-                }
-                continue;
-            }
-        };
-        // The intent, on record before the decision is sent: a trail that cannot be written sends nothing.
-        let mut intent = line.clone();
-        if let Value::Object(map) = &mut intent {
-            map.insert("outcome".into(), json!("sending"));
-        }
-        audit.intent(&intent)?;
-        match backend.decide(&located.subscription, &id, decision, verdict.reason).await {
-            Ok(recorded) => {
-                summary.decided = summary.decided.saturating_add(1);
-                let outcome = if verdict.action == Action::Approve { "approved" } else { "denied" };
-                finish(&mut line, outcome, &recorded, None);
-            }
-            Err(error) => {
-                let service = error.service_error();
-                let recorded = Recorded {
-                    service_request_id: service.and_then(|s| s.request_id.clone()),
-                    correlation_id: service.and_then(|s| s.correlation_request_id.clone()),
-                    attempts: error.attempts(),
-                    reconciled: None,
-                };
-                let outcome = if crate::already_decided(&error) {
-                    "already decided"
-                } else {
-                    summary.failed = summary.failed.saturating_add(1);
-                    let code = crate::exit_code(&error);
-                    worst = worst.max(code);
-                    eprintln!(
-                        "lockbox: cannot decide request {}: {}",
-                        crate::output::Shown(&id),
-                        crate::one_line(&error)
-                    );
-                    if code == crate::EXIT_OUTCOME_UNKNOWN { "outcome unknown" } else { "failed" }
-                };
-                finish(&mut line, outcome, &recorded, Some(&error));
-            }
-        }
-        audit.outcome(&line)?;
-    }
-    Ok(worst.max(coverage.exit_code()))
-}
-
-/// The explanation of one request's verdict, on stderr (stdout is the audit trail), terminal-safe.
-fn explain(id: &str, subscription: &str, lines: &[String]) {
-    use crate::output::Shown;
-    eprintln!("lockbox: explain: request {} in subscription {}", Shown(id), Shown(subscription));
-    for line in lines {
-        eprintln!("  {}", Shown(line));
-    }
-}
-
-fn finish(line: &mut Value, outcome: &str, recorded: &Recorded, error: Option<&Error>) {
-    let Value::Object(map) = line else { return };
-    map.insert("outcome".into(), json!(outcome));
-    if let Value::Object(ids) = json!(recorded) {
-        map.extend(ids);
-    }
-    map.insert("currentStatus".into(), json!(error.and_then(Error::current_status).map(|s| s.to_string())));
-    map.insert("error".into(), json!(error.map(crate::one_line_raw)));
-}
-
-/// `policy explain`: how the policy would decide one request now, and why; decides nothing.
-pub async fn explain_one(session: &crate::Session, policy: &Policy, request: &str) -> Result<u8, crate::Failure> {
-    let reference = crate::backend::RequestRef::parse(request)?;
-    let located = session.backend()?.find(&reference).await?;
-    let id = located.request.request_id().unwrap_or(reference.id()).to_owned();
-    let (verdict, explanation) = policy.explain(&located, Utc::now());
-    let row = AuditRow(json!({
-            "request": id,
-            "subscription": located.subscription,
-            "rule": verdict.rule,
-            "decision": verdict.action.name(),
-            "reason": verdict.reason,
-            "explanation": explanation,
-    }));
-    crate::output::one(&session.output, &row, || {
-        let mut text = vec![format!("request {id} in subscription {}", located.subscription)];
-        text.extend(explanation.iter().map(|line| format!("  {line}")));
-        text.push(format!("decision: {} by {:?}", verdict.action.name(), verdict.rule));
-        text.iter().map(|l| crate::output::terminal_safe(l)).collect::<Vec<_>>().join("\n")
-    })?;
-    Ok(0)
 }

@@ -221,7 +221,7 @@ async fn decide(session: &Session, args: Decision, decision: ApprovalDecision) -
         eprintln!("lockbox: cancelled; nothing was sent");
         return Ok(EXIT_USAGE);
     }
-    let recorded = backend.decide(&located.subscription, &id, decision, reason).await?;
+    let recorded = backend.decide(&located.subscription, &id, decision, reason).await?.into_recorded();
     let mut status = past.to_owned();
     if args.wait {
         let requests = session.client.requests(&located.subscription)?;

@@ -1,10 +1,14 @@
 //! Where the bot's lines go: the audit trail (stdout, or a file opened for appending) and, beside a file, each
 //! decision shown on stdout in the `--output` format.
 
-use std::{io::Write, path::PathBuf};
+use std::{
+    io::{Read, Seek, Write},
+    path::PathBuf,
+};
 
 use serde_json::Value;
 
+use super::record::AuditRecord;
 use crate::output::{self, Format, Row};
 
 /// Where audit lines go. Each line is written and flushed (for a file, synced to disk) before the bot goes on:
@@ -12,6 +16,8 @@ use crate::output::{self, Format, Row};
 /// and after a line that cannot be written the bot decides nothing more (exit status 8).
 pub struct Audit {
     trail: Trail,
+    /// The file, when the trail is one: read back at start to settle intents left open.
+    path: Option<PathBuf>,
     /// How the outcomes are shown on stdout, when stdout is not the trail.
     show: Option<Format>,
     /// The outcomes of this pass, for a table (aligned, so printed when the pass ends).
@@ -41,8 +47,10 @@ impl Audit {
             (Some(path), format) => (
                 std::fs::OpenOptions::new()
                     .create(true)
+                    .read(true)
                     .append(true)
                     .open(path)
+                    .and_then(end_torn_line)
                     .map(Trail::File)
                     .map_err(|e| format!("cannot open the audit file {}: {e}", path.display()))?,
                 format,
@@ -57,17 +65,31 @@ impl Audit {
                 ));
             }
         };
-        Ok(Self { trail, show, table: Vec::new() })
+        Ok(Self { trail, show, path: path.cloned(), table: Vec::new() })
+    }
+
+    /// The lines of the trail so far, when it is a file, for recovery: each line read as an [`AuditRecord`], or
+    /// the text of a line that is not one. `None` when the trail is stdout (it cannot be read back).
+    pub fn read_back(&self) -> Option<std::io::Result<Vec<Result<AuditRecord, String>>>> {
+        let path = self.path.as_ref().filter(|path| path.is_file())?;
+        let read = std::fs::read_to_string(path).map(|text| {
+            text.lines()
+                .filter(|line| !line.trim().is_empty())
+                .map(|line| serde_json::from_str(line).map_err(|_| line.to_owned()))
+                .collect()
+        });
+        Some(read)
     }
 
     /// Writes one line of intent (before a decision is sent) to the trail.
-    pub fn intent(&mut self, line: &Value) -> Result<(), AuditFailed> {
-        self.write(line)
+    pub fn intent(&mut self, record: &AuditRecord) -> Result<(), AuditFailed> {
+        self.write(&record.to_line())
     }
 
     /// Writes one outcome to the trail, then shows it.
-    pub fn outcome(&mut self, line: &Value) -> Result<(), AuditFailed> {
-        self.write(line)?;
+    pub fn outcome(&mut self, record: &AuditRecord) -> Result<(), AuditFailed> {
+        self.write(&record.to_line())?;
+        let line = record.to_value();
         let row = AuditRow(line.clone());
         // What stdout shows is a view of the trail: a reader that went away misses it, the trail does not.
         let _ = match self.show {
@@ -76,8 +98,8 @@ impl Audit {
                 self.table.push(line.clone());
                 Ok(())
             }
-            Some(Format::Json | Format::Jsonl) => output::line(line),
-            Some(Format::Yaml) => output::line(format!("---\n{}", crate::render::yaml(line).trim_end())),
+            Some(Format::Json | Format::Jsonl) => output::line(&line),
+            Some(Format::Yaml) => output::line(format!("---\n{}", crate::render::yaml(&line).trim_end())),
             Some(Format::Tsv) => output::line(output::tsv_line(&row.raw_cells())),
         };
         Ok(())
@@ -93,15 +115,38 @@ impl Audit {
         let _ = output::list(&output::Output { format: Some(format), query: None }, &rows);
     }
 
-    /// Writes one line, and makes it durable: flushed, and for a file synced to disk.
-    fn write(&mut self, line: &Value) -> Result<(), AuditFailed> {
+    /// Writes one line, and makes it durable: flushed, and for a file synced to disk. The line and its newline
+    /// go in one write, so a bot killed while writing leaves at worst one torn last line (which the next start
+    /// ends, and recovery skips: a torn intent was never followed by its decision).
+    fn write(&mut self, line: &str) -> Result<(), AuditFailed> {
         let result = match &mut self.trail {
             Trail::Stdout => output::line(line),
-            Trail::File(file) => writeln!(file, "{line}").and_then(|()| file.flush()).and_then(|()| file.sync_data()),
+            Trail::File(file) => file
+                .write_all(format!("{line}\n").as_bytes())
+                .and_then(|()| file.flush())
+                .and_then(|()| file.sync_data()),
             Trail::Nothing => Ok(()),
         };
-        result.map_err(|error| AuditFailed { line: line.to_string(), error })
+        result.map_err(|error| AuditFailed { line: line.to_owned(), error })
     }
+}
+
+/// Ends a last line torn by a bot killed while writing it, so that the next line starts on a line of its own.
+fn end_torn_line(mut file: std::fs::File) -> std::io::Result<std::fs::File> {
+    if !file.metadata()?.is_file() {
+        return Ok(file);
+    }
+    let length = file.seek(std::io::SeekFrom::End(0))?;
+    if length > 0 {
+        let mut last = [0u8; 1];
+        file.seek(std::io::SeekFrom::Start(length.saturating_sub(1)))?;
+        file.read_exact(&mut last)?;
+        if last[0] != b'\n' {
+            file.write_all(b"\n")?;
+            file.sync_data()?;
+        }
+    }
+    Ok(file)
 }
 
 /// An audit line (or a `policy explain` verdict) as a row.

@@ -1,0 +1,216 @@
+//! One pass of the bot: settle the intents left open, take the whole listing of pending requests (each once),
+//! then decide each.
+//!
+//! Deciding while paging a `Pending` listing would move the offsets its skip tokens count from (each request
+//! decided leaves the listing, and the next page starts past a request never shown), so a pass lists first and
+//! decides after. A listing can still repeat a request, or a subscription, across pages while others change it:
+//! the pass keeps each request once, by subscription and id. And since others (a person, another replica) may
+//! decide while it lists, the pass lists again after deciding, and decides what it had not seen, up to
+//! [`LISTINGS`] listings a pass.
+
+use std::collections::HashSet;
+
+use azure_customer_lockbox::{
+    Error, RequestFilter,
+    models::{ApprovalDecision, LockboxRequestStatus},
+};
+use chrono::Utc;
+use futures::StreamExt;
+
+use super::{AuditFailed, AuditRecord, Bot, Key, Outcome, VERSION, explain::explain, key};
+use crate::{
+    backend::{Backend, Coverage, Decided, Located, Recorded},
+    policy::Action,
+};
+
+/// How many listings a pass takes at most: the first, and more while each still shows requests the pass had
+/// not seen.
+pub(super) const LISTINGS: usize = 3;
+
+impl Bot<'_> {
+    /// One pass. Returns the worst exit status of its failures (0 when none), or the audit line that could not
+    /// be written. A stop asked during the pass ends it before the next request.
+    pub(super) async fn pass(&mut self, first: bool) -> Result<u8, AuditFailed> {
+        // A pass starts: what is open is settled before anything new is decided.
+        let unsettled = self.settle_open().await?;
+        let mut seen: HashSet<Key> = HashSet::new();
+        let mut worst = 0;
+        for listing in 0..LISTINGS {
+            let (fresh, code) = match snapshot(self.backend, &mut seen, first && listing == 0, &self.stop).await {
+                Ok(found) => found,
+                Err(error) => {
+                    eprintln!("lockbox: error: {}", crate::one_line(&error));
+                    return Ok(worst.max(crate::hint(&error)));
+                }
+            };
+            worst = worst.max(code);
+            if fresh.is_empty() {
+                break;
+            }
+            for located in fresh {
+                if self.stop.asked() {
+                    return Ok(worst);
+                }
+                let id = located.request.request_id().unwrap_or_default().to_owned();
+                if unsettled.contains(&key(&located.subscription, &id)) {
+                    continue;
+                }
+                worst = worst.max(self.consider(&located, id).await?);
+            }
+        }
+        // The pass ends.
+        Ok(worst)
+    }
+
+    /// Decides one pending request by the policy, or leaves it; returns the exit status of a failure (or 0).
+    async fn consider(&mut self, located: &Located, id: String) -> Result<u8, AuditFailed> {
+        let (verdict, explanation) = self.policy.explain(located, Utc::now());
+        if self.options.explain {
+            explain(&id, &located.subscription, &explanation);
+        }
+        let record = AuditRecord {
+            version: VERSION,
+            time: Utc::now(),
+            intent: None,
+            request: id,
+            subscription: located.subscription.clone(),
+            rule: Some(verdict.rule.to_owned()),
+            decision: verdict.action.name().to_owned(),
+            reason: verdict.reason.to_owned(),
+            dry_run: self.options.dry_run,
+            outcome: Outcome::Sending,
+            reconciled: false,
+            service_request_id: None,
+            correlation_id: None,
+            attempts: None,
+            current_status: None,
+            error: None,
+            explanation: self.options.explain.then_some(explanation),
+        };
+        let decision = match (verdict.action, self.options.dry_run) {
+            (Action::Leave, _) => return self.leave_for_person(record, Outcome::LeftForAHuman).map(|()| 0),
+            (_, true) => return self.leave_for_person(record, Outcome::NotDecidedDryRun).map(|()| 0),
+            (Action::Approve, false) => ApprovalDecision::Approve,
+            (Action::Deny, false) => ApprovalDecision::Deny,
+        };
+        self.decide(record, decision).await
+    }
+
+    /// A request no rule decides (or a dry run's): its line is written once per request and process.
+    fn leave_for_person(&mut self, mut record: AuditRecord, outcome: Outcome) -> Result<(), AuditFailed> {
+        if self.reported.insert(key(&record.subscription, &record.request)) {
+            record.outcome = outcome;
+            self.write_outcome(&record)?;
+        }
+        Ok(())
+    }
+
+    /// Sends one decision: its intent line first (a trail that cannot be written sends nothing), then the call,
+    /// then its outcome line. A stop asked meanwhile lets the call finish for [`GRACE`](super::stop::GRACE); past
+    /// that, the outcome is written as unknown, to be settled at the next start.
+    async fn decide(&mut self, mut record: AuditRecord, decision: ApprovalDecision) -> Result<u8, AuditFailed> {
+        record.intent = Some(uuid::Uuid::new_v4().to_string());
+        self.audit.intent(&record)?;
+        let call = self.backend.decide(&record.subscription, &record.request, decision.clone(), &record.reason);
+        let answer = tokio::select! {
+            answer = call => Some(answer),
+            () = self.stop.grace_over() => None,
+        };
+        let code = match answer {
+            Some(answer) => outcome_of(&mut record, &decision, answer),
+            None => {
+                record.outcome = Outcome::OutcomeUnknown;
+                record.error = Some("the bot was stopped before the service answered".to_owned());
+                0
+            }
+        };
+        if code != 0 {
+            eprintln!(
+                "lockbox: cannot decide request {}: {}",
+                crate::output::Shown(&record.request),
+                crate::output::Shown(record.error.as_deref().unwrap_or_default())
+            );
+        }
+        record.time = Utc::now();
+        self.write_outcome(&record)?;
+        Ok(code)
+    }
+
+    /// Writes one outcome line, and only once it is written counts it (and keeps an intent whose outcome is
+    /// unknown, to settle it later).
+    pub(super) fn write_outcome(&mut self, record: &AuditRecord) -> Result<(), AuditFailed> {
+        self.audit.outcome(record)?;
+        self.summary.count(record.outcome);
+        if record.outcome == Outcome::OutcomeUnknown {
+            self.open.push(AuditRecord { outcome: Outcome::Sending, ..record.clone() });
+        }
+        Ok(())
+    }
+}
+
+/// Fills in the outcome of a decision's call; gives the exit status it earns (0 when it is not a failure).
+fn outcome_of(record: &mut AuditRecord, decision: &ApprovalDecision, answer: Result<Decided, Error>) -> u8 {
+    let (outcome, recorded, code) = match answer {
+        Ok(Decided::Answered(recorded)) => {
+            let outcome = if *decision == ApprovalDecision::Deny { Outcome::Denied } else { Outcome::Approved };
+            (outcome, recorded, 0)
+        }
+        Ok(Decided::Read(recorded)) => (Outcome::DecidedUnattributed, recorded, 0),
+        Err(error) => {
+            let service = error.service_error();
+            let recorded = Recorded {
+                service_request_id: service.and_then(|s| s.request_id.clone()),
+                correlation_id: service.and_then(|s| s.correlation_request_id.clone()),
+                attempts: error.attempts(),
+                reconciled: None,
+            };
+            record.current_status = error.current_status().map(|s| s.to_string());
+            record.error = Some(crate::one_line_raw(&error));
+            let code = crate::exit_code(&error);
+            let outcome = match error.current_status() {
+                _ if !crate::already_decided(&error) && code == crate::EXIT_OUTCOME_UNKNOWN => Outcome::OutcomeUnknown,
+                _ if !crate::already_decided(&error) => Outcome::Failed,
+                Some(LockboxRequestStatus::Expired) => Outcome::Expired,
+                _ => Outcome::DecidedByAnother,
+            };
+            let code = if crate::already_decided(&error) { 0 } else { code };
+            (outcome, recorded, code)
+        }
+    };
+    record.outcome = outcome;
+    record.reconciled = recorded.reconciled.unwrap_or(false);
+    record.service_request_id = recorded.service_request_id;
+    record.correlation_id = recorded.correlation_id;
+    record.attempts = recorded.attempts;
+    code
+}
+
+/// The pending requests in scope that `seen` does not hold yet, each once (and added to `seen`), with the exit
+/// status of the listing's coverage; what it could not list is said on stderr (the notes on skipped or missing
+/// subscriptions only when `notes`). A stop asked while listing ends it with what was listed so far.
+async fn snapshot(
+    backend: &Backend,
+    seen: &mut HashSet<Key>,
+    notes: bool,
+    stop: &super::Stop,
+) -> Result<(Vec<Located>, u8), Error> {
+    let mut coverage = Coverage::new(notes);
+    let mut listing = backend.list(Some(RequestFilter::status(LockboxRequestStatus::Pending)))?;
+    let mut fresh = Vec::new();
+    loop {
+        let item = tokio::select! {
+            item = listing.next() => item,
+            () = stop.wait() => break,
+        };
+        let Some(item) = item else { break };
+        let Some(located) = coverage.take(item) else { continue };
+        if !located.request.status().is_some_and(LockboxRequestStatus::is_pending) {
+            continue;
+        }
+        let id = located.request.request_id().unwrap_or_default();
+        if seen.insert(key(&located.subscription, id)) {
+            fresh.push(located);
+        }
+    }
+    Ok((fresh, coverage.exit_code()))
+}
