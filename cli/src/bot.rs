@@ -67,7 +67,7 @@ impl Summary {
         let count = match outcome {
             Outcome::Approved | Outcome::Denied => &mut self.decided,
             Outcome::LeftForAHuman | Outcome::NotDecidedDryRun => &mut self.left,
-            Outcome::Failed | Outcome::OutcomeUnknown => &mut self.failed,
+            Outcome::Failed | Outcome::Unknown => &mut self.failed,
             Outcome::DecidedByAnother | Outcome::DecidedUnattributed | Outcome::Expired | Outcome::NotSent => {
                 &mut self.others
             }

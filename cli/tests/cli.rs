@@ -1050,9 +1050,9 @@ async fn two_bots_on_one_tenant_record_exactly_one_decision_per_request() {
         let outcomes: Vec<&str> =
             lines.iter().filter(|l| l["request"] == id.as_str()).map(|l| l["outcome"].as_str().unwrap()).collect();
         assert_eq!(outcomes.iter().filter(|o| **o == "approved").count(), 1, "{id}: {outcomes:?}");
-        assert!(outcomes.iter().all(|o| *o == "approved" || *o == "already decided"), "{id}: {outcomes:?}");
+        assert!(outcomes.iter().all(|o| *o == "approved" || *o == "decided by another"), "{id}: {outcomes:?}");
     }
-    let lost: Vec<&serde_json::Value> = lines.iter().filter(|l| l["outcome"] == "already decided").collect();
+    let lost: Vec<&serde_json::Value> = lines.iter().filter(|l| l["outcome"] == "decided by another").collect();
     assert!(!lost.is_empty(), "the bots raced");
     assert!(lost.iter().all(|l| l["currentStatus"].is_string() && l["serviceRequestId"].is_string()));
     std::fs::remove_dir_all(dir).ok();

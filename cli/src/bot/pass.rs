@@ -119,7 +119,7 @@ impl Bot<'_> {
         let code = match answer {
             Some(answer) => outcome_of(&mut record, &decision, answer),
             None => {
-                record.outcome = Outcome::OutcomeUnknown;
+                record.outcome = Outcome::Unknown;
                 record.error = Some("the bot was stopped before the service answered".to_owned());
                 0
             }
@@ -141,7 +141,7 @@ impl Bot<'_> {
     pub(super) fn write_outcome(&mut self, record: &AuditRecord) -> Result<(), AuditFailed> {
         self.audit.outcome(record)?;
         self.summary.count(record.outcome);
-        if record.outcome == Outcome::OutcomeUnknown {
+        if record.outcome == Outcome::Unknown {
             self.open.push(AuditRecord { outcome: Outcome::Sending, ..record.clone() });
         }
         Ok(())
@@ -168,7 +168,7 @@ fn outcome_of(record: &mut AuditRecord, decision: &ApprovalDecision, answer: Res
             record.error = Some(crate::one_line_raw(&error));
             let code = crate::exit_code(&error);
             let outcome = match error.current_status() {
-                _ if !crate::already_decided(&error) && code == crate::EXIT_OUTCOME_UNKNOWN => Outcome::OutcomeUnknown,
+                _ if !crate::already_decided(&error) && code == crate::EXIT_OUTCOME_UNKNOWN => Outcome::Unknown,
                 _ if !crate::already_decided(&error) => Outcome::Failed,
                 Some(LockboxRequestStatus::Expired) => Outcome::Expired,
                 _ => Outcome::DecidedByAnother,

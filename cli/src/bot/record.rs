@@ -105,14 +105,14 @@ pub enum Outcome {
     /// The decision may or may not have been recorded; `error` says why. Settled (read again) at the start of
     /// the next pass, or the next start.
     #[serde(rename = "outcome unknown")]
-    OutcomeUnknown,
+    Unknown,
 }
 
 impl Outcome {
     /// Whether this outcome ends an intent for good. An intent with no outcome, or only `outcome unknown`, is
     /// open: it is settled before the bot decides anything new.
     pub fn settles(self) -> bool {
-        !matches!(self, Self::Sending | Self::OutcomeUnknown | Self::LeftForAHuman | Self::NotDecidedDryRun)
+        !matches!(self, Self::Sending | Self::Unknown | Self::LeftForAHuman | Self::NotDecidedDryRun)
     }
 }
 

@@ -53,7 +53,7 @@ fn open_intents_are_those_no_settling_outcome_follows() {
         line(Some("a"), "r-a", Outcome::Approved),
         line(None, "r-left", Outcome::LeftForAHuman),
         line(Some("c"), "r-c", Outcome::Sending),
-        line(Some("c"), "r-c", Outcome::OutcomeUnknown),
+        line(Some("c"), "r-c", Outcome::Unknown),
         // Version 0: no intent ids; the outcome settles the last open intent of its request.
         line(None, "r-d", Outcome::Sending),
         line(None, "R-D", Outcome::DecidedByAnother),
@@ -78,7 +78,7 @@ fn outcomes_are_spelled_as_the_readme_lists_them() {
         Outcome::LeftForAHuman,
         Outcome::NotDecidedDryRun,
         Outcome::Failed,
-        Outcome::OutcomeUnknown,
+        Outcome::Unknown,
     ]
     .iter()
     .map(|o| serde_json::to_string(o).unwrap())
