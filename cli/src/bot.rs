@@ -45,7 +45,7 @@ struct Summary {
     decided: usize,
     /// Left for a person, or not decided in a dry run.
     left: usize,
-    /// Decided by someone else, expired, or decided with no way to tell by whom.
+    /// Decided by someone else, expired, or decided with no way to tell by whom (settled intents included).
     others: usize,
     /// Failed, or with an outcome unknown.
     failed: usize,
@@ -57,21 +57,19 @@ impl Summary {
     fn say(&self) {
         eprintln!(
             "lockbox: policy run: {} decided, {} left for a human (or not decided in a dry run), {} failed, {} \
-             decided by others or expired, {} open intents settled",
+             decided by others, expired or not known whose, {} open intents settled",
             self.decided, self.left, self.failed, self.others, self.settled
         );
     }
 
-    /// Counts an outcome line that was written.
+    /// Counts an outcome line that was written (an intent settled is counted apart, as settled).
     fn count(&mut self, outcome: Outcome) {
         let count = match outcome {
             Outcome::Approved | Outcome::Denied => &mut self.decided,
             Outcome::LeftForAHuman | Outcome::NotDecidedDryRun => &mut self.left,
             Outcome::Failed | Outcome::Unknown => &mut self.failed,
-            Outcome::DecidedByAnother | Outcome::DecidedUnattributed | Outcome::Expired | Outcome::NotSent => {
-                &mut self.others
-            }
-            Outcome::Sending => return,
+            Outcome::DecidedByAnother | Outcome::DecidedUnattributed | Outcome::Expired => &mut self.others,
+            Outcome::Sending | Outcome::NotSent => return,
         };
         *count = count.saturating_add(1);
     }

@@ -116,13 +116,18 @@ impl Bot<'_> {
     }
 
     /// Reads an open intent's request: what settles it, or that it is pending, or that it stays open (the
-    /// request cannot be read now, reads as in flight, or the bot is stopping).
+    /// request cannot be read now, reads as in flight, or the bot is stopping: a read still out
+    /// [`GRACE`](super::stop::GRACE) after a stop was asked is given up).
     async fn read(&self, intent: &AuditRecord) -> Read {
         if self.stop.asked() {
             return Read::Open;
         }
         let reference = RequestRef::Arm { subscription: intent.subscription.clone(), id: intent.request.clone() };
-        match self.backend.find(&reference).await {
+        let found = tokio::select! {
+            found = self.backend.find(&reference) => found,
+            () = self.stop.grace_over() => return Read::Open,
+        };
+        match found {
             Ok(found) => match found.request.status() {
                 Some(LockboxRequestStatus::Pending) => Read::Pending,
                 Some(status) => settled(intent, status),
