@@ -9,6 +9,10 @@
 //!   request before any new decision;
 //! - `record.rs`: the audit record and its outcomes; `audit.rs`: where the lines go;
 //! - `stop.rs`: SIGTERM and SIGINT; `explain.rs`: `policy explain` and `--explain`.
+//!
+//! Where to hook in (metrics, notifications): a pass starts and ends in `Bot::pass` (`pass.rs`); a request is
+//! left for a person in `Bot::leave_for_person`; every outcome line (a decision's, a settled intent's, a left
+//! request's) is written, and counted, in `Bot::write_outcome`, and nowhere else.
 
 use std::{collections::HashSet, time::Duration};
 

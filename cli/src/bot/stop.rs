@@ -95,7 +95,12 @@ async fn listen(sender: watch::Sender<bool>) {
             std::process::exit(SECOND_SIGINT);
         }
         first = false;
-        eprintln!("lockbox: policy run: stopping: taking no new request; the decision in flight finishes first");
+        eprintln!(
+            "lockbox: policy run: stopping: taking no new request; the decision in flight, if any, finishes \
+             (at most {}s), then the bot exits (within {}s); a second Ctrl-C stops it at once",
+            GRACE.as_secs(),
+            BOUND.as_secs()
+        );
         let _ = sender.send(true);
     }
 }
