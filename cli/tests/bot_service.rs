@@ -223,3 +223,40 @@ async fn the_next_start_settles_each_open_intent_before_deciding_anything() {
     assert!(stderr.contains("4 open intents settled"), "{stderr}");
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// A decision whose outcome came out unknown (the connection dropped after the service recorded it, and the
+/// reads that would have told were refused) stays open: the next pass reads the request and settles it, and
+/// sends nothing again.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_outcome_unknown_is_settled_at_the_next_pass_without_a_second_decision() {
+    use azure_customer_lockbox_emulator::{Fault, Operation};
+    let emulator = emulator().await;
+    let id = request(&emulator, SUB, "approve-me");
+    emulator.inject(Fault::drop_connection().after_commit().on(Operation::RequestsUpdateStatus));
+    emulator.inject(Fault::status(403).on(Operation::RequestsGet).times(5));
+    let dir = tempdir("unknown");
+    let (audit, log) = (dir.join("audit.jsonl"), dir.join("stderr"));
+    let mut bot = bot(&emulator, &[SUB], &policy(&dir, "a"), &audit, &log, &["--interval", "50ms"]);
+    let status = tokio::task::block_in_place(|| {
+        let deadline = std::time::Instant::now() + RUN_LIMIT;
+        while !trail(&audit).iter().any(|l| l["reconciled"] == true && l["outcome"] != "outcome unknown") {
+            assert!(std::time::Instant::now() < deadline, "not settled in time: {}", stderr_of(&log));
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        signal(&bot, "TERM");
+        wait(&mut bot, "policy run after SIGTERM")
+    });
+    assert_eq!(status.code(), Some(0), "{}", stderr_of(&log));
+    let outcomes: Vec<(String, bool)> = trail(&audit)
+        .iter()
+        .filter(|l| l["outcome"] != "sending")
+        .map(|l| (l["outcome"].as_str().unwrap().to_owned(), l["reconciled"] == true))
+        .collect();
+    let settled = ("decided, by this bot or another".to_owned(), true);
+    assert_eq!(outcomes, [("outcome unknown".to_owned(), false), settled], "{}", stderr_of(&log));
+    let posts: Vec<(String, u64)> = emulator.decision_posts().into_iter().map(|p| (p.request_id, p.received)).collect();
+    assert_eq!(posts, [(id, 1)]);
+    let paired = Paired::of(&trail(&audit));
+    assert_eq!((paired.intents.len(), paired.open(), paired.settled_twice()), (1, 0, 0));
+    std::fs::remove_dir_all(dir).ok();
+}
