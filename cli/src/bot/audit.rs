@@ -47,10 +47,9 @@ impl Audit {
             (Some(path), format) => (
                 std::fs::OpenOptions::new()
                     .create(true)
-                    .read(true)
                     .append(true)
                     .open(path)
-                    .and_then(end_torn_line)
+                    .and_then(|file| end_torn_line(path, file))
                     .map(Trail::File)
                     .map_err(|e| format!("cannot open the audit file {}: {e}", path.display()))?,
                 format,
@@ -132,15 +131,17 @@ impl Audit {
 }
 
 /// Ends a last line torn by a bot killed while writing it, so that the next line starts on a line of its own.
-fn end_torn_line(mut file: std::fs::File) -> std::io::Result<std::fs::File> {
-    if !file.metadata()?.is_file() {
+/// Only a regular file is read back (`/dev/full`, a pipe or a terminal never is).
+fn end_torn_line(path: &std::path::Path, mut file: std::fs::File) -> std::io::Result<std::fs::File> {
+    if !path.is_file() {
         return Ok(file);
     }
-    let length = file.seek(std::io::SeekFrom::End(0))?;
+    let mut reader = std::fs::File::open(path)?;
+    let length = reader.seek(std::io::SeekFrom::End(0))?;
     if length > 0 {
         let mut last = [0u8; 1];
-        file.seek(std::io::SeekFrom::Start(length.saturating_sub(1)))?;
-        file.read_exact(&mut last)?;
+        reader.seek(std::io::SeekFrom::Start(length.saturating_sub(1)))?;
+        reader.read_exact(&mut last)?;
         if last[0] != b'\n' {
             file.write_all(b"\n")?;
             file.sync_data()?;
