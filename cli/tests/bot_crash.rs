@@ -1,6 +1,7 @@
 //! The crash test: `lockbox policy run` killed with SIGKILL at seeded random points, again and again, against an
 //! emulator, and restarted each time; then one last run to the end. Whatever a kill cut, the next start settles:
-//! - every request is decided at most once (the emulator's record, `/_emulator/decisions`);
+//! - every request is decided at most once (the emulator's record, `/_emulator/decisions`), and no decision is
+//!   sent for a request already decided (`/_emulator/decision-posts`);
 //! - every intent line has exactly one outcome line that settles it, and no outcome names an unknown intent;
 //! - every outcome agrees with the emulator's record;
 //! - every request the policy decides is decided, each claimed by at most one outcome line.
@@ -70,6 +71,8 @@ async fn a_bot_killed_at_random_points_decides_each_request_once_and_settles_eve
         reconciled,
     );
     assert_eq!(double_decisions(&emulator), 0);
+    // Nor was a decision sent for a request already decided: a restart never resends what a kill cut.
+    assert_eq!(late_posts(&emulator), 0);
     assert_eq!((paired.open(), paired.settled_twice(), paired.orphans.len()), (0, 0, 0));
     for (request, decision, line) in paired.outcomes() {
         assert!(agrees(line, decision, records.get(request)), "{line} against {:?}", records.get(request));
