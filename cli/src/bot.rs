@@ -108,7 +108,7 @@ struct Bot<'a> {
 /// others were is 1); 8 when the audit trail cannot be written.
 pub async fn run(backend: &Backend, policy: &Policy, audit: &mut Audit, options: RunOptions) -> u8 {
     let stop = Stop::on_signals();
-    let open = match recover::open_in(audit) {
+    let open = match recover::open_in(audit, options.dry_run) {
         Ok(open) => open,
         Err(message) => {
             eprintln!("lockbox: {message}");

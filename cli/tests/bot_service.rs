@@ -260,3 +260,26 @@ async fn an_outcome_unknown_is_settled_at_the_next_pass_without_a_second_decisio
     assert_eq!((paired.intents.len(), paired.open(), paired.settled_twice()), (1, 0, 0));
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// A dry run sends nothing, and settles nothing either: it says how many intents it leaves open.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dry_run_leaves_open_intents_to_the_next_run_that_decides() {
+    let emulator = emulator().await;
+    let id = request(&emulator, SUB, "approve-me");
+    let dir = tempdir("dry-open");
+    let (audit, log) = (dir.join("audit.jsonl"), dir.join("stderr"));
+    let intent = format!(
+        "{{\"version\":1,\"time\":\"2026-12-07T05:00:00Z\",\"intent\":\"i\",\"request\":\"{id}\",\"subscription\":\
+         \"{SUB}\",\"rule\":\"r\",\"decision\":\"approve\",\"reason\":\"x\",\"dryRun\":false,\"outcome\":\"sending\"}}\n"
+    );
+    std::fs::write(&audit, &intent).unwrap();
+    let mut bot = bot(&emulator, &[SUB], &policy(&dir, "a"), &audit, &log, &["--once", "--dry-run"]);
+    let status = tokio::task::block_in_place(|| wait(&mut bot, "policy run --once --dry-run"));
+    let stderr = stderr_of(&log);
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("1 intents in the audit trail have no outcome; a dry run leaves them"), "{stderr}");
+    let outcomes: Vec<String> = trail(&audit).iter().map(|l| l["outcome"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(outcomes, ["sending", "not decided (dry run)"]);
+    assert!(emulator.decision_posts().is_empty() && emulator.decisions().is_empty());
+    std::fs::remove_dir_all(dir).ok();
+}

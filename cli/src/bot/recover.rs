@@ -26,8 +26,9 @@ const SETTLE: std::time::Duration = std::time::Duration::from_secs(1);
 use crate::backend::RequestRef;
 
 /// The intents of the trail that no outcome settled, in the order they were written; or why the trail cannot
-/// be read. Empty when the trail is stdout (it cannot be read back) or in a dry run (which settles nothing).
-pub(super) fn open_in(audit: &Audit) -> Result<Vec<AuditRecord>, String> {
+/// be read. Empty when the trail is stdout (it cannot be read back) or in a dry run, which settles nothing: it
+/// says how many it leaves to the next run that decides.
+pub(super) fn open_in(audit: &Audit, dry_run: bool) -> Result<Vec<AuditRecord>, String> {
     let Some(lines) = audit.read_back() else { return Ok(Vec::new()) };
     let lines = lines.map_err(|e| format!("cannot read the audit file back to settle its open intents: {e}"))?;
     let mut records = Vec::new();
@@ -41,7 +42,16 @@ pub(super) fn open_in(audit: &Audit) -> Result<Vec<AuditRecord>, String> {
             ),
         }
     }
-    Ok(open_intents(records))
+    let open = open_intents(records);
+    if dry_run && !open.is_empty() {
+        eprintln!(
+            "lockbox: policy run: {} intents in the audit trail have no outcome; a dry run leaves them to the next \
+             run that decides",
+            open.len()
+        );
+        return Ok(Vec::new());
+    }
+    Ok(open)
 }
 
 /// The intents among `records` that no later outcome settles (see [`Outcome::settles`]). An outcome names its
@@ -71,20 +81,10 @@ pub(super) fn open_intents(records: Vec<AuditRecord>) -> Vec<AuditRecord> {
 
 impl Bot<'_> {
     /// Settles the open intents (see the module's table), writing one outcome line for each it can. Gives the
-    /// requests it could not settle: the pass leaves them alone. A dry run settles nothing.
+    /// requests it could not settle: the pass leaves them alone.
     pub(super) async fn settle_open(&mut self) -> Result<HashSet<Key>, AuditFailed> {
-        let mut unsettled = HashSet::new();
         if self.open.is_empty() {
-            return Ok(unsettled);
-        }
-        if self.options.dry_run {
-            eprintln!(
-                "lockbox: policy run: {} intents in the audit trail have no outcome; a dry run leaves them to the \
-                 next run that decides",
-                self.open.len()
-            );
-            unsettled.extend(self.open.iter().map(|r| key(&r.subscription, &r.request)));
-            return Ok(unsettled);
+            return Ok(HashSet::new());
         }
         // Read each request; one that reads `Pending` is read again after `SETTLE` (once for all of them): a
         // call sent just before a kill may still be on its way, and a read proves only that it has not landed yet.
