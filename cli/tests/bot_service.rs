@@ -82,8 +82,9 @@ async fn the_summary_counts_only_lines_that_were_written() {
 async fn sigterm_and_sigint_in_a_pass_end_the_decision_in_flight_and_exit_0() {
     for name in ["TERM", "INT"] {
         let emulator = emulator().await;
-        // Each answer takes 150 ms: a pass over 40 requests takes seconds, a decision a fraction of one.
-        emulator.set_latency(Some(Duration::from_millis(150)..=Duration::from_millis(150)));
+        // Each answer takes 400 ms: a pass over 40 requests takes many seconds, and the decision in flight when
+        // the signal comes is still out when it is handled.
+        emulator.set_latency(Some(Duration::from_millis(400)..=Duration::from_millis(400)));
         let ids: Vec<String> = (0..40).map(|_| request(&emulator, SUB, "approve-me")).collect();
         let dir = tempdir("signal");
         let (audit, log) = (dir.join("audit.jsonl"), dir.join("stderr"));
@@ -121,7 +122,8 @@ async fn sigterm_and_sigint_in_a_pass_end_the_decision_in_flight_and_exit_0() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_second_signal_exits_at_once_and_the_next_start_settles_what_it_cut() {
     let emulator = emulator().await;
-    emulator.set_latency(Some(Duration::from_millis(300)..=Duration::from_millis(300)));
+    // Each answer takes a second: the decision in flight is still out when the second signal comes.
+    emulator.set_latency(Some(Duration::from_secs(1)..=Duration::from_secs(1)));
     for _ in 0..10 {
         request(&emulator, SUB, "approve-me");
     }
