@@ -41,9 +41,10 @@ pub struct Service {
     /// A Resource Manager endpoint of your own; with --emulator, a standalone emulator on this machine.
     #[arg(long, value_name = "URL")]
     pub endpoint: Option<url::Url>,
-    /// Log what the SDK does (tracing, to stderr; never tokens).
-    #[arg(long, short)]
-    pub verbose: bool,
+    /// Log what the SDK does (tracing, to stderr; never tokens); `-vv` adds the events of sign-in (azure_identity,
+    /// azure_core), to see why a credential failed.
+    #[arg(long, short, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 }
 
 /// Which subscriptions: for the commands on requests.
@@ -197,7 +198,7 @@ pub struct Decision {
     #[arg(long)]
     pub reason: String,
     /// Do not ask for confirmation (required when there is no terminal to ask on).
-    #[arg(long)]
+    #[arg(long, short)]
     pub yes: bool,
     /// Wait until the decision is final (Approved or Denied), showing its progress.
     #[arg(long)]
@@ -222,7 +223,7 @@ pub enum TenantCommand {
     #[command(after_help = exits!(0, 2, 4, 5))]
     Enable {
         /// Do not ask for confirmation (required when there is no terminal to ask on).
-        #[arg(long)]
+        #[arg(long, short)]
         yes: bool,
         #[command(flatten)]
         on: Tenanted,
@@ -231,7 +232,7 @@ pub enum TenantCommand {
     #[command(after_help = exits!(0, 2, 4, 5))]
     Disable {
         /// Do not ask for confirmation (required when there is no terminal to ask on).
-        #[arg(long)]
+        #[arg(long, short)]
         yes: bool,
         #[command(flatten)]
         on: Tenanted,
@@ -366,24 +367,16 @@ fn parse_status(text: &str) -> Result<LockboxRequestStatus, String> {
     }
 }
 
-fn too_long(text: &str) -> String {
-    format!("{text:?} is longer than any interval this tool can wait")
-}
-
-/// Durations like `30s`, `2m`, `1h` or `500ms`; a bare number is seconds.
+/// Durations as `humantime` reads them (`30s`, `2m`, `1h 30m`, `500ms`); a bare number is seconds.
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: u64 = number.parse().map_err(|_| format!("{text:?} is not a duration like 30s, 2m or 500ms"))?;
-    let duration = match unit {
-        "ms" => Duration::from_millis(value),
-        "" | "s" => Duration::from_secs(value),
-        // Checked: `--interval 9999999999999999h` is refused, not an overflow.
-        "m" => Duration::from_secs(value.checked_mul(60).ok_or_else(|| too_long(text))?),
-        "h" => Duration::from_secs(value.checked_mul(3600).ok_or_else(|| too_long(text))?),
-        _ => return Err(format!("unknown unit {unit:?}; use ms, s, m or h")),
-    };
+    let with_unit =
+        if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) { format!("{text}s") } else { text.to_owned() };
+    let duration = humantime::parse_duration(&with_unit).map_err(|error| match error {
+        // `--interval 9999999999999999h` is refused, not an overflow.
+        humantime::DurationError::NumberOverflow => format!("{text:?} is longer than any interval this tool can wait"),
+        other => format!("{text:?} is not a duration like 30s, 2m or 500ms: {other}"),
+    })?;
     if duration.is_zero() {
         return Err("the interval must be more than zero".into());
     }
