@@ -145,7 +145,7 @@ pub enum Command {
 pub enum RequestsCommand {
     /// List the requests of every subscription in scope, sorted by time left before expiry. A subscription
     /// that cannot be listed is named on stderr, and the exit status is 1 when the others were listed.
-    #[command(after_help = exits!(0, 1, 2, 4, 5))]
+    #[command(after_help = exits!(0, 1, 2, 3, 4, 5))]
     List {
         /// Only requests in these statuses (pending, approved, denied, expired, ...; any letter case); repeat
         /// the option or separate them with commas.
@@ -171,7 +171,7 @@ pub enum RequestsCommand {
     Deny(Decision),
     /// Print each new or changed request of every subscription in scope as it happens, until Ctrl-C.
     /// Tenant-wide, the subscriptions are read again every 5 minutes.
-    #[command(after_help = exits!(0, 2, 4, 5))]
+    #[command(after_help = exits!(0, 2, 3, 4, 5))]
     Watch {
         /// Time between listings, e.g. 30s, 2m, 500ms.
         #[arg(long, default_value = "30s", value_parser = parse_duration)]
@@ -211,7 +211,7 @@ pub struct Decision {
 pub enum TenantCommand {
     /// Show whether Customer Lockbox is on for a tenant (default: AZURE_TENANT_ID, or the embedded emulator's
     /// tenant; a standalone emulator's is in the emulator's first lines, or give any tenant id).
-    #[command(after_help = exits!(0, 2, 4, 5))]
+    #[command(after_help = exits!(0, 2, 3, 4, 5))]
     Status {
         /// The tenant id.
         #[arg(env = "AZURE_TENANT_ID")]
@@ -220,7 +220,7 @@ pub enum TenantCommand {
         on: Tenanted,
     },
     /// Turn Customer Lockbox on for your tenant.
-    #[command(after_help = exits!(0, 2, 4, 5))]
+    #[command(after_help = exits!(0, 2, 3, 4, 5))]
     Enable {
         /// Do not ask for confirmation (required when there is no terminal to ask on).
         #[arg(long, short)]
@@ -229,7 +229,7 @@ pub enum TenantCommand {
         on: Tenanted,
     },
     /// Turn Customer Lockbox off for your tenant.
-    #[command(after_help = exits!(0, 2, 4, 5))]
+    #[command(after_help = exits!(0, 2, 3, 4, 5))]
     Disable {
         /// Do not ask for confirmation (required when there is no terminal to ask on).
         #[arg(long, short)]
@@ -242,7 +242,7 @@ pub enum TenantCommand {
 #[derive(Subcommand)]
 pub enum OperationsCommand {
     /// List the operations of Microsoft.CustomerLockbox.
-    #[command(after_help = exits!(0, 2, 4, 5))]
+    #[command(after_help = exits!(0, 2, 3, 4, 5))]
     List {
         #[command(flatten)]
         on: Tenanted,
@@ -255,7 +255,7 @@ pub enum PolicyCommand {
     /// (on stdout, or to --audit FILE; then stdout shows each decision in the --output format).
     #[command(after_help = concat!(
         "The policy file format is described in the README (\"The `lockbox` command-line tool\").\n\n",
-        exits!(0, 1, 2, 4, 5, 7, 8)
+        exits!(0, 1, 2, 3, 4, 5, 7, 8)
     ))]
     Run {
         /// The policy file (TOML).

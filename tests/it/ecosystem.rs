@@ -53,12 +53,19 @@ struct TlsServer {
     seen: Arc<Mutex<Vec<(String, String)>>>,
 }
 
+/// The *ring* provider, as the SDK's default `rustls` feature installs it (deprecated in rustls 0.23.48 for
+/// having no post-quantum key exchange; see `install_tls_provider` in `src/client.rs`).
+fn ring() -> rustls::crypto::CryptoProvider {
+    #[allow(deprecated)]
+    rustls::crypto::ring::default_provider()
+}
+
 async fn tls_server() -> TlsServer {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    let _ = ring().install_default();
     let key = rcgen::KeyPair::generate().unwrap();
     let params = rcgen::CertificateParams::new(HOSTS.map(String::from).to_vec()).unwrap();
     let cert = params.self_signed(&key).unwrap();
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(ring()))
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_no_client_auth()
