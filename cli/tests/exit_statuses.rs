@@ -69,7 +69,7 @@ fn listed(command: &[&str]) -> BTreeSet<i32> {
     let out = output(lockbox().args(command).arg("--help"));
     let help = String::from_utf8_lossy(&out.stdout).into_owned();
     let (_, statuses) = help.split_once("Exit status:").unwrap_or_else(|| panic!("{command:?}: {help}"));
-    statuses.lines().filter_map(|l| l.trim_start().split_whitespace().next()?.parse().ok()).collect()
+    statuses.lines().filter_map(|l| l.split_whitespace().next()?.parse().ok()).collect()
 }
 
 /// What the service (or what stands for it) does in one run.
