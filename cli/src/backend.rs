@@ -74,6 +74,16 @@ pub enum Watched {
     NoSubscriptions,
 }
 
+/// A subscription `Subscriptions_List` gave.
+struct Visible {
+    /// Its id as compared ([`guid_key`]).
+    key: String,
+    /// Its id as the service wrote it.
+    id: String,
+    /// Whether its state lets its requests be read (`Enabled`, `Warned`, `PastDue`).
+    active: bool,
+}
+
 /// What the service recorded for a decision, as an audit log cites it: from the SDK's
 /// [`Decision`](azure_customer_lockbox::Decision).
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -105,9 +115,8 @@ impl Backend {
         Ok(Self { client, subscriptions: (!subscriptions.is_empty()).then_some(subscriptions) })
     }
 
-    /// The subscriptions the credential can see (`Subscriptions_List`), in any state, as their keys
-    /// ([`guid_key`]) with their states.
-    async fn visible(&self) -> Result<Vec<(String, String, bool)>, Error> {
+    /// The subscriptions the credential can see (`Subscriptions_List`), in any state.
+    async fn visible(&self) -> Result<Vec<Visible>, Error> {
         let mut listing = self.client.subscriptions().list();
         let mut visible = Vec::new();
         while let Some(subscription) = listing.try_next().await? {
@@ -116,7 +125,7 @@ impl Backend {
             });
             let active = subscription.state.as_ref().is_none_or(SubscriptionState::is_active);
             if let Some(id) = id {
-                visible.push((guid_key(&id), id, active));
+                visible.push(Visible { key: guid_key(&id), id, active });
             }
         }
         Ok(visible)
@@ -131,7 +140,7 @@ impl Backend {
         match self.visible().await {
             Ok(visible) => subscriptions
                 .iter()
-                .filter(|given| !visible.iter().any(|(key, ..)| *key == guid_key(given)))
+                .filter(|given| !visible.iter().any(|seen| seen.key == guid_key(given)))
                 .cloned()
                 .collect(),
             // Nothing is claimed on what could not be checked: the listing itself said what it could.
@@ -221,7 +230,7 @@ impl Backend {
     /// it, so that an id two subscriptions hold is refused, not taken from whichever answered first.
     async fn find_tenant_wide(&self, id: &str) -> Result<Located, Failure> {
         let mut remaining: Vec<String> =
-            self.visible().await?.into_iter().filter(|(.., active)| *active).map(|(_, id, _)| id).collect();
+            self.visible().await?.into_iter().filter(|seen| seen.active).map(|seen| seen.id).collect();
         let mut found: Vec<Located> = Vec::new();
         while !remaining.is_empty() {
             let options = FindRequestOptions { subscriptions: Some(remaining.clone()), ..Default::default() };

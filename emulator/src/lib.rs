@@ -50,7 +50,7 @@
 //! | `POST /_emulator/clock/advance` | `{"seconds":N}` (may be negative) → `{"now":".."}` |
 //! | `GET` / `DELETE /_emulator/received` | [`ReceivedRequest`] list / clear it |
 //! | `POST /_emulator/faults` | [`FaultSpec`] JSON → `204` |
-//! | `DELETE /_emulator/faults` | drops the faults still queued ([`Emulator::clear_faults`]) → `204` |
+//! | `DELETE /_emulator/faults` | drops the faults still queued → `204` |
 //! | `GET /_emulator/decisions` | [`DecisionRecord`] list |
 //! | `POST /_emulator/subscriptions` | [`NewSubscription`] JSON → `204` |
 //! | `POST /_emulator/seed-tenant` | [`TenantSeed`] JSON → `{"subscriptionIds":[..]}` |
@@ -334,11 +334,6 @@ impl Emulator {
         if fault.count > 0 {
             self.shared.with(|inner, _| inner.faults.push_back(fault));
         }
-    }
-
-    /// Drops every fault still queued: those injected and not used up.
-    pub fn clear_faults(&self) {
-        self.shared.with(|inner, _| inner.faults.clear());
     }
 
     /// How many faulty responses were served (each use of a fault counts once).
