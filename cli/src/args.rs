@@ -41,9 +41,10 @@ pub struct Service {
     /// A Resource Manager endpoint of your own; with --emulator, a standalone emulator on this machine.
     #[arg(long, value_name = "URL")]
     pub endpoint: Option<url::Url>,
-    /// Log what the SDK does (tracing, to stderr; never tokens).
-    #[arg(long, short)]
-    pub verbose: bool,
+    /// Log what the SDK does (tracing, to stderr; never tokens); `-vv` adds the events of sign-in (azure_identity,
+    /// azure_core), to see why a credential failed.
+    #[arg(long, short, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 }
 
 /// Which subscriptions: for the commands on requests.
@@ -144,7 +145,7 @@ pub enum Command {
 pub enum RequestsCommand {
     /// List the requests of every subscription in scope, sorted by time left before expiry. A subscription
     /// that cannot be listed is named on stderr, and the exit status is 1 when the others were listed.
-    #[command(after_help = exits!(0, 1, 2, 4, 5))]
+    #[command(after_help = exits!(0, 1, 2, 3, 4, 5))]
     List {
         /// Only requests in these statuses (pending, approved, denied, expired, ...; any letter case); repeat
         /// the option or separate them with commas.
@@ -170,7 +171,7 @@ pub enum RequestsCommand {
     Deny(Decision),
     /// Print each new or changed request of every subscription in scope as it happens, until Ctrl-C.
     /// Tenant-wide, the subscriptions are read again every 5 minutes.
-    #[command(after_help = exits!(0, 2, 4, 5))]
+    #[command(after_help = exits!(0, 2, 3, 4, 5))]
     Watch {
         /// Time between listings, e.g. 30s, 2m, 500ms.
         #[arg(long, default_value = "30s", value_parser = parse_duration)]
@@ -197,7 +198,7 @@ pub struct Decision {
     #[arg(long)]
     pub reason: String,
     /// Do not ask for confirmation (required when there is no terminal to ask on).
-    #[arg(long)]
+    #[arg(long, short)]
     pub yes: bool,
     /// Wait until the decision is final (Approved or Denied), showing its progress.
     #[arg(long)]
@@ -210,7 +211,7 @@ pub struct Decision {
 pub enum TenantCommand {
     /// Show whether Customer Lockbox is on for a tenant (default: AZURE_TENANT_ID, or the embedded emulator's
     /// tenant; a standalone emulator's is in the emulator's first lines, or give any tenant id).
-    #[command(after_help = exits!(0, 2, 4, 5))]
+    #[command(after_help = exits!(0, 2, 3, 4, 5))]
     Status {
         /// The tenant id.
         #[arg(env = "AZURE_TENANT_ID")]
@@ -219,19 +220,19 @@ pub enum TenantCommand {
         on: Tenanted,
     },
     /// Turn Customer Lockbox on for your tenant.
-    #[command(after_help = exits!(0, 2, 4, 5))]
+    #[command(after_help = exits!(0, 2, 3, 4, 5))]
     Enable {
         /// Do not ask for confirmation (required when there is no terminal to ask on).
-        #[arg(long)]
+        #[arg(long, short)]
         yes: bool,
         #[command(flatten)]
         on: Tenanted,
     },
     /// Turn Customer Lockbox off for your tenant.
-    #[command(after_help = exits!(0, 2, 4, 5))]
+    #[command(after_help = exits!(0, 2, 3, 4, 5))]
     Disable {
         /// Do not ask for confirmation (required when there is no terminal to ask on).
-        #[arg(long)]
+        #[arg(long, short)]
         yes: bool,
         #[command(flatten)]
         on: Tenanted,
@@ -241,7 +242,7 @@ pub enum TenantCommand {
 #[derive(Subcommand)]
 pub enum OperationsCommand {
     /// List the operations of Microsoft.CustomerLockbox.
-    #[command(after_help = exits!(0, 2, 4, 5))]
+    #[command(after_help = exits!(0, 2, 3, 4, 5))]
     List {
         #[command(flatten)]
         on: Tenanted,
@@ -262,7 +263,7 @@ pub enum PolicyCommand {
          a second signal) is settled: the request is read and an outcome line with \"reconciled\": true says what\n\
          became of it. Replicas on the same scope are safe: the service refuses a second decision, and the bot\n\
          whose decision was refused writes \"decided by another\".\n\n",
-        exits!(0, 1, 2, 4, 5, 7, 8)
+        exits!(0, 1, 2, 3, 4, 5, 7, 8)
     ))]
     Run {
         /// The policy file (TOML).
@@ -374,24 +375,16 @@ fn parse_status(text: &str) -> Result<LockboxRequestStatus, String> {
     }
 }
 
-fn too_long(text: &str) -> String {
-    format!("{text:?} is longer than any interval this tool can wait")
-}
-
-/// Durations like `30s`, `2m`, `1h` or `500ms`; a bare number is seconds.
+/// Durations as `humantime` reads them (`30s`, `2m`, `1h 30m`, `500ms`); a bare number is seconds.
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: u64 = number.parse().map_err(|_| format!("{text:?} is not a duration like 30s, 2m or 500ms"))?;
-    let duration = match unit {
-        "ms" => Duration::from_millis(value),
-        "" | "s" => Duration::from_secs(value),
-        // Checked: `--interval 9999999999999999h` is refused, not an overflow.
-        "m" => Duration::from_secs(value.checked_mul(60).ok_or_else(|| too_long(text))?),
-        "h" => Duration::from_secs(value.checked_mul(3600).ok_or_else(|| too_long(text))?),
-        _ => return Err(format!("unknown unit {unit:?}; use ms, s, m or h")),
-    };
+    let with_unit =
+        if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) { format!("{text}s") } else { text.to_owned() };
+    let duration = humantime::parse_duration(&with_unit).map_err(|error| match error {
+        // `--interval 9999999999999999h` is refused, not an overflow.
+        humantime::DurationError::NumberOverflow => format!("{text:?} is longer than any interval this tool can wait"),
+        other => format!("{text:?} is not a duration like 30s, 2m or 500ms: {other}"),
+    })?;
     if duration.is_zero() {
         return Err("the interval must be more than zero".into());
     }
