@@ -18,6 +18,8 @@ use crate::{
 
 mod audit;
 pub use audit::{Audit, AuditFailed, AuditRow};
+pub mod service;
+use service::{ErrorKind, Observer, ServiceIds};
 
 /// What a run of the bot came to, said on stderr when it ends.
 #[derive(Default)]
@@ -47,17 +49,32 @@ pub struct RunOptions {
 /// Runs the policy: one pass over the pending requests (`--once`) or a pass every interval until Ctrl-C.
 /// Returns the exit code: 0, or the worst failure of the last pass (a request already decided by someone
 /// else is not a failure; some subscriptions not listed while others were is 1).
-pub async fn run(backend: &Backend, policy: &Policy, audit: &mut Audit, options: RunOptions) -> u8 {
+pub async fn run(
+    backend: &Backend,
+    policy: &Policy,
+    audit: &mut Audit,
+    options: RunOptions,
+    observer: &Observer,
+) -> u8 {
     let mut reported: HashSet<(String, String)> = HashSet::new();
     let mut first = true;
     let mut interrupted = ctrl_c_from_now_on();
     let mut summary = Summary::default();
     loop {
-        let passed = pass(backend, policy, audit, &options, &mut reported, first, &mut summary).await;
+        observer.pass_started(); // botops
+        let passed = pass(backend, policy, audit, &options, &mut reported, first, &mut summary, observer).await;
         audit.end_pass();
         let code = match passed {
-            Ok(code) => code,
+            Ok(code) => {
+                observer.pass_finished((code != 0).then(|| format!("exit status {code}")).as_deref()); // botops
+                code
+            }
             Err(AuditFailed { line, error }) => {
+                // botops
+                observer.error(ErrorKind::Audit);
+                observer.pass_finished(Some("cannot write the audit trail"));
+                observer.stopping();
+                observer.stopped().await;
                 eprintln!(
                     "lockbox: cannot write the audit trail ({error}); deciding nothing more. The line not written: {}",
                     crate::output::terminal_safe(&line)
@@ -68,11 +85,14 @@ pub async fn run(backend: &Backend, policy: &Policy, audit: &mut Audit, options:
         };
         first = false;
         if options.once {
+            observer.stopped().await; // botops
             summary.say();
             return code;
         }
         tokio::select! {
             _ = &mut interrupted => {
+                observer.stopping(); // botops
+                observer.stopped().await; // botops
                 summary.say();
                 return code;
             }
@@ -96,6 +116,7 @@ fn ctrl_c_from_now_on() -> tokio::sync::oneshot::Receiver<()> {
     receiver
 }
 
+#[allow(clippy::too_many_arguments)] // botops: the observer is one more; botcore's rewrite regroups these
 async fn pass(
     backend: &Backend,
     policy: &Policy,
@@ -104,6 +125,7 @@ async fn pass(
     reported: &mut HashSet<(String, String)>,
     first: bool,
     summary: &mut Summary,
+    observer: &Observer,
 ) -> Result<u8, AuditFailed> {
     let mut worst = 0;
     // Which subscriptions were skipped, or that none is visible, is said on the first pass only.
@@ -111,6 +133,7 @@ async fn pass(
     let mut listing = match backend.list(Some(RequestFilter::status(LockboxRequestStatus::Pending))) {
         Ok(listing) => listing,
         Err(error) => {
+            observer.error(ErrorKind::List); // botops
             eprintln!("lockbox: error: {}", crate::one_line(&error));
             return Ok(crate::hint(&error));
         }
@@ -146,12 +169,23 @@ async fn pass(
             Some(decision) if !options.dry_run => decision,
             _ => {
                 // Left alone (or not decided in a dry run): say so once per request and process.
-                if reported.insert((located.subscription.clone(), id)) {
+                if reported.insert((located.subscription.clone(), id.clone())) {
                     summary.left = summary.left.saturating_add(1);
                     let outcome =
                         if verdict.action == Action::Leave { "left for a human" } else { "not decided (dry run)" };
+                    let traced = observer.decision(&located.subscription, &id); // botops
                     finish(&mut line, outcome, &Recorded::default(), None);
                     audit.outcome(&line)?;
+                    // botops: said once written; a request left is announced to a person.
+                    traced.finished(outcome, verdict.rule, &ServiceIds::default());
+                    if verdict.action == Action::Leave {
+                        observer.left_for_person(service::Left {
+                            subscription: located.subscription.clone(),
+                            request: id.clone(),
+                            rule: verdict.rule.to_owned(),
+                            reason: verdict.reason.to_owned(),
+                        });
+                    }
                 }
                 continue;
             }
@@ -162,11 +196,13 @@ async fn pass(
             map.insert("outcome".into(), json!("sending"));
         }
         audit.intent(&intent)?;
-        match backend.decide(&located.subscription, &id, decision, verdict.reason).await {
+        let traced = observer.decision(&located.subscription, &id); // botops
+        let said = match backend.decide(&located.subscription, &id, decision, verdict.reason).await {
             Ok(recorded) => {
                 summary.decided = summary.decided.saturating_add(1);
                 let outcome = if verdict.action == Action::Approve { "approved" } else { "denied" };
                 finish(&mut line, outcome, &recorded, None);
+                (outcome, recorded, None)
             }
             Err(error) => {
                 let service = error.service_error();
@@ -187,12 +223,30 @@ async fn pass(
                         crate::output::Shown(&id),
                         crate::one_line(&error)
                     );
-                    if code == crate::EXIT_OUTCOME_UNKNOWN { "outcome unknown" } else { "failed" }
+                    if code == crate::EXIT_OUTCOME_UNKNOWN {
+                        observer.error(ErrorKind::OutcomeUnknown); // botops
+                        "outcome unknown"
+                    } else {
+                        observer.error(ErrorKind::Decide); // botops
+                        "failed"
+                    }
                 };
                 finish(&mut line, outcome, &recorded, Some(&error));
+                (outcome, recorded, Some(crate::one_line_raw(&error)))
             }
-        }
+        };
         audit.outcome(&line)?;
+        // botops: the decision's span and count, once its outcome line is written.
+        let (outcome, recorded, error) = said;
+        let ids = ServiceIds {
+            service_request_id: recorded.service_request_id.as_deref(),
+            correlation_id: recorded.correlation_id.as_deref(),
+            error: error.as_deref(),
+        };
+        traced.finished(outcome, verdict.rule, &ids);
+    }
+    if coverage.exit_code() != 0 {
+        observer.error(ErrorKind::List); // botops
     }
     Ok(worst.max(coverage.exit_code()))
 }
