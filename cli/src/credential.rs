@@ -214,7 +214,6 @@ impl Choice {
                     client_id: Some(client),
                     tenant_id: Some(tenant),
                     token_file_path: self.file.clone(),
-                    ..Default::default()
                 },
             ))?,
             Kind::ManagedIdentity => azure_identity::ManagedIdentityCredential::new(Some(

@@ -11,6 +11,9 @@ fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
     move |name| pairs.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone())
 }
 
+/// The environment of a row: variables and their values.
+type Env<'a> = &'a [(&'a str, &'a str)];
+
 const TENANT: (&str, &str) = ("AZURE_TENANT_ID", "72f988bf-86f1-41af-91ab-2d7cd011db47");
 const CLIENT: (&str, &str) = ("AZURE_CLIENT_ID", "0d5e2a4c-1111-4222-8333-944455556666");
 const SECRET: (&str, &str) = ("AZURE_CLIENT_SECRET", SECRET_VALUE);
@@ -22,7 +25,7 @@ const IDENTITY: (&str, &str) = ("IDENTITY_ENDPOINT", "http://169.254.129.5:8081/
 #[test]
 fn the_environment_chooses_as_azures_default_chain_does() {
     use Kind::*;
-    let table: &[(&[(&str, &str)], Option<Kind>, Kind)] = &[
+    let table: &[(Env<'_>, Option<Kind>, Kind)] = &[
         // Nothing configured: the developer's sign-in.
         (&[], None, DeveloperTools),
         (&[TENANT], None, DeveloperTools),
@@ -62,7 +65,7 @@ fn the_environment_chooses_as_azures_default_chain_does() {
 
 #[test]
 fn a_credential_named_or_half_configured_without_its_variables_is_an_error_naming_them() {
-    let table: &[(&[(&str, &str)], Option<Kind>, &str)] = &[
+    let table: &[(Env<'_>, Option<Kind>, &str)] = &[
         (&[], Some(Kind::ClientSecret), "not set: AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET"),
         (&[TENANT, CLIENT], Some(Kind::ClientCertificate), "not set: AZURE_CLIENT_CERTIFICATE_PATH"),
         (&[TENANT, TOKEN_FILE], Some(Kind::WorkloadIdentity), "not set: AZURE_CLIENT_ID"),

@@ -20,7 +20,9 @@ fn readiness_needs_a_token_and_a_successful_pass_within_three_intervals() {
     let t0 = Instant::now();
     let ok = |at: u64| Some((t0 + secs(at), Ok(())));
     let succeeded = |at: u64| State { last_pass: ok(at), last_success: Some(t0 + secs(at)), ..State::default() };
-    let table: Vec<(&str, State, bool, u64, Result<(), &str>)> = vec![
+    // Each row: its name, the state, whether a token was obtained, the second asked at, the answer.
+    type Row<'a> = (&'a str, State, bool, u64, Result<(), &'a str>);
+    let table: Vec<Row<'_>> = vec![
         ("at start", State::default(), false, 0, Err("no token obtained yet")),
         ("token, no pass yet", State::default(), true, 5, Err("no pass has finished yet")),
         ("a pass ok, no token", succeeded(10), false, 10, Err("no token obtained yet")),
