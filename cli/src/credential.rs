@@ -23,7 +23,7 @@ use std::{path::PathBuf, sync::Arc, sync::atomic::AtomicBool, sync::atomic::Orde
 use azure_core::{
     cloud::CloudConfiguration,
     credentials::{AccessToken, Secret, TokenCredential, TokenRequestOptions},
-    http::ClientOptions,
+    http::{ClientOptions, ExponentialRetryOptions, RetryOptions},
 };
 
 #[cfg(test)]
@@ -199,10 +199,21 @@ impl Choice {
         }
     }
 
-    /// Makes the credential, for `cloud`'s Entra authority. The secret and the certificate's password are read
+    /// Makes the credential, for `cloud`'s Entra authority (`None`: AZURE_AUTHORITY_HOST, else the public
+    /// cloud's, as azure_identity reads it). The secret and the certificate's password are read
     /// from the environment here and handed to azure_identity as [`Secret`]s (whose `Debug` hides them).
-    pub fn build(&self, cloud: &CloudConfiguration) -> azure_core::Result<Arc<dyn TokenCredential>> {
-        let client_options = || ClientOptions { cloud: Some(Arc::new(cloud.clone())), ..Default::default() };
+    pub fn build(&self, cloud: Option<&CloudConfiguration>) -> azure_core::Result<Arc<dyn TokenCredential>> {
+        // Entra ID's blips are tried again 3 times within 10 s (azure_identity's default goes on for a minute):
+        // a pass that cannot sign in ends, says why, and the next pass tries again.
+        let retry = || {
+            RetryOptions::exponential(ExponentialRetryOptions {
+                max_retries: 3,
+                max_total_elapsed: azure_core::time::Duration::seconds(10),
+                ..Default::default()
+            })
+        };
+        let client_options =
+            || ClientOptions { cloud: cloud.cloned().map(Arc::new), retry: retry(), ..Default::default() };
         let tenant = self.tenant_id.clone().unwrap_or_default();
         let client = self.client_id.clone().unwrap_or_default();
         Ok(match self.kind {

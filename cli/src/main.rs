@@ -314,7 +314,7 @@ async fn connect(resolved: &Resolved) -> Result<Session, Failure> {
         // botops: chosen from --credential (or --managed-identity) or the environment, as Azure's default chain.
         let requested = options.credential.or(options.managed_identity.then_some(credential::Kind::ManagedIdentity));
         let choice = credential::choose(requested, &|name| std::env::var(name).ok()).map_err(usage)?;
-        let made = choice.build(&cloud).map_err(Error::Credential)?;
+        let made = choice.build(options.cloud.map(|_| &cloud)).map_err(Error::Credential)?;
         (cloud, credential::watched(made), choice.describe())
     };
     let client = CustomerLockboxClient::new(

@@ -17,6 +17,7 @@ use std::{
 use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig, NewLockboxRequest};
 
 mod collector;
+mod credential;
 mod deploy;
 mod endpoints;
 mod notify;
