@@ -12,6 +12,7 @@ use std::{
 
 use opentelemetry::Context;
 
+mod export;
 mod health;
 mod metrics;
 mod notify;

@@ -15,6 +15,9 @@ use opentelemetry_sdk::{
     trace::{SdkTracer, SdkTracerProvider, Span},
 };
 
+/// The longest one export may take.
+const EXPORT_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The tracer, and the provider to flush when the bot stops.
 pub struct Traces {
     provider: SdkTracerProvider,
@@ -38,25 +41,21 @@ impl Traces {
         if !set("OTEL_EXPORTER_OTLP_ENDPOINT") && !set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
             return Ok(None);
         }
-        let service_name = set("OTEL_SERVICE_NAME").then(String::new);
-        // The blocking HTTP client the batch exporter sends with must not be made on an async runtime's thread.
-        let made = std::thread::spawn(move || -> Result<SdkTracerProvider, String> {
-            use opentelemetry_otlp::WithExportConfig as _;
-            let exporter = opentelemetry_otlp::SpanExporter::builder()
-                .with_http()
-                .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-                .build()
-                .map_err(|e| format!("cannot make the OpenTelemetry exporter: {e}"))?;
-            let resource = match service_name {
-                Some(_) => Resource::builder().build(),
-                None => Resource::builder().with_service_name("lockbox-policy").build(),
-            };
-            Ok(SdkTracerProvider::builder().with_batch_exporter(exporter).with_resource(resource).build())
-        })
-        .join()
-        .map_err(|_| "cannot make the OpenTelemetry exporter".to_owned())??;
-        let tracer = made.tracer("lockbox");
-        Ok(Some(Self { provider: made, tracer }))
+        use opentelemetry_otlp::{WithExportConfig as _, WithHttpConfig as _};
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+            .with_http_client(super::export::Sender::new(EXPORT_LIMIT)?)
+            .build()
+            .map_err(|e| format!("cannot make the OpenTelemetry exporter: {e}"))?;
+        let resource = if set("OTEL_SERVICE_NAME") {
+            Resource::builder().build()
+        } else {
+            Resource::builder().with_service_name("lockbox-policy").build()
+        };
+        let provider = SdkTracerProvider::builder().with_batch_exporter(exporter).with_resource(resource).build();
+        let tracer = provider.tracer("lockbox");
+        Ok(Some(Self { provider, tracer }))
     }
 
     /// Starts a pass's span; its context is the parent of the pass's decisions.
