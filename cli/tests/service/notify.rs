@@ -96,3 +96,22 @@ async fn a_notify_command_gets_the_body_and_key_is_run_again_until_it_succeeds_a
     assert!(!stdout.contains("hello-from-the-hook") && stderr.contains("hello-from-the-hook"), "{stdout}\n{stderr}");
     assert!(stdout.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()), "{stdout}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hook_that_is_not_http_or_two_hooks_at_once_are_usage_errors_before_anything_is_sent() {
+    let emulator = emulator().await;
+    let dir = workdir("bad-hook");
+    pending(&emulator, "Key Vault", "read the metadata");
+    for (args, says) in [
+        (&["--notify-url", "ftp://files.example.com/drop"][..], "the webhook must be an http:// or https:// URL"),
+        (&["--notify-url", "not a url"][..], "not a URL"),
+        (&["--notify-url", "http://127.0.0.1:9/x", "--notify-command", "true"][..], "cannot be used with"),
+    ] {
+        let mut all = vec!["--once"];
+        all.extend_from_slice(args);
+        let out = finish(bot(&emulator, &dir, &all)).await;
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains(says), "{args:?}: {}", text(&out.stderr));
+    }
+    assert_eq!(emulator.requests_received(), 0);
+}
