@@ -10,6 +10,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::output::Format;
 
+mod parse;
+#[macro_use]
+mod served;
+use parse::{parse_duration, parse_status};
+pub use served::AsService;
+
 #[derive(Parser)]
 #[command(name = "lockbox", version, about = "Review, approve and deny Azure Customer Lockbox requests", after_help = crate::EXIT_STATUS)]
 pub struct Cli {
@@ -35,6 +41,9 @@ pub struct Service {
     /// Authenticate with the managed identity of the machine instead of developer tools (Azure CLI / azd).
     #[arg(long)]
     pub managed_identity: bool,
+    /// The credential to sign in with [default: from the environment, as Azure's default chain chooses].
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub credential: Option<crate::credential::Kind>,
     /// Azure cloud [default: public].
     #[arg(long, value_enum)]
     pub cloud: Option<Cloud>,
@@ -254,14 +263,7 @@ pub enum PolicyCommand {
     /// (on stdout, or to --audit FILE; then stdout shows each decision in the --output format).
     #[command(after_help = concat!(
         "The policy file format is described in the README (\"The `lockbox` command-line tool\").\n\n",
-        "Signals: the first SIGTERM or SIGINT (Ctrl-C) stops the bot taking new requests; the decision in flight\n\
-         finishes and its outcome line is written (after 20s without an answer it is written as `outcome unknown`),\n\
-         then the bot exits 0, within 25s of the signal. A second signal exits at once (status 130 for SIGINT, 143\n\
-         for SIGTERM).\n\n",
-        "Recovery: at start, before any new decision, every intent line of the --audit FILE with no outcome (a kill,\n\
-         a second signal) is settled: the request is read and an outcome line with \"reconciled\": true says what\n\
-         became of it. Replicas on the same scope are safe: the service refuses a second decision, and the bot\n\
-         whose decision was refused writes \"decided by another\".\n\n",
+        signals_and_recovery!(),
         exits!(0, 1, 2, 4, 5, 7, 8)
     ))]
     Run {
@@ -286,6 +288,8 @@ pub enum PolicyCommand {
         audit: Option<PathBuf>,
         #[command(flatten)]
         on: Streamed,
+        #[command(flatten)]
+        served: AsService,
     },
     /// Say how a policy would decide one request now, and why: which condition of each rule tried failed, and
     /// which rule matched. Decides nothing.
@@ -361,39 +365,4 @@ impl Command {
             Self::Completions { .. } => (Given::default(), "completions"),
         }
     }
-}
-
-/// Accepts the statuses the service knows, in any letter case.
-fn parse_status(text: &str) -> Result<LockboxRequestStatus, String> {
-    match LockboxRequestStatus::parse(text) {
-        LockboxRequestStatus::Other(_) => {
-            let known: Vec<String> = LockboxRequestStatus::KNOWN.iter().map(|s| s.as_str().to_lowercase()).collect();
-            Err(format!("unknown status; expected one of {}", known.join(", ")))
-        }
-        status => Ok(status),
-    }
-}
-
-fn too_long(text: &str) -> String {
-    format!("{text:?} is longer than any interval this tool can wait")
-}
-
-/// Durations like `30s`, `2m`, `1h` or `500ms`; a bare number is seconds.
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: u64 = number.parse().map_err(|_| format!("{text:?} is not a duration like 30s, 2m or 500ms"))?;
-    let duration = match unit {
-        "ms" => Duration::from_millis(value),
-        "" | "s" => Duration::from_secs(value),
-        // Checked: `--interval 9999999999999999h` is refused, not an overflow.
-        "m" => Duration::from_secs(value.checked_mul(60).ok_or_else(|| too_long(text))?),
-        "h" => Duration::from_secs(value.checked_mul(3600).ok_or_else(|| too_long(text))?),
-        _ => return Err(format!("unknown unit {unit:?}; use ms, s, m or h")),
-    };
-    if duration.is_zero() {
-        return Err("the interval must be more than zero".into());
-    }
-    Ok(duration)
 }
