@@ -9,7 +9,7 @@ macro_rules! signals_and_recovery {
         "Signals: the first SIGTERM or SIGINT (Ctrl-C) stops the bot taking new requests; the decision in flight\n\
          finishes and its outcome line is written (after 20s without an answer it is written as `outcome unknown`),\n\
          and the loop ends within 25s of the signal; then the bot waits at most 10s for the notifications in\n\
-         flight and sends its last traces (the exporter's timeout, 10s by default), and exits 0: within 45s in all.\n\
+         flight and sends its last traces (at most 10s), and exits 0: within 45s in all.\n\
          A second signal exits at once (status 130 for SIGINT, 143 for SIGTERM). With --listen, /readyz answers\n\
          503 \"the bot is stopping\" from the first signal on.\n\n\
          Recovery: at start, before any new decision, every intent line of the --audit FILE with no outcome (a kill,\n\

@@ -23,6 +23,7 @@ mod traces;
 
 pub use notify::{Hook, Left};
 pub use server::PATHS;
+pub use traces::EXPORT_LIMIT;
 
 /// The longest the bot waits, when it stops, for the notifications in flight.
 pub const NOTIFY_STOP_BOUND: Duration = Duration::from_secs(10);

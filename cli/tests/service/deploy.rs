@@ -13,7 +13,7 @@ use crate::{RUN_LIMIT, Running, SUB, emulator, pending, text, workdir};
 
 /// How long the bot may take to stop after SIGTERM, as `lockbox policy run --help` states it: the loop ends
 /// within 25 s (the decision in flight and its outcome line), then the notifications in flight (at most 10 s)
-/// and the last traces (the exporter's 10 s timeout). The help's total is checked to be that sum.
+/// and the last traces (at most 10 s). The help's total is checked to be that sum.
 fn stop_bound() -> Duration {
     let help = help().split_whitespace().collect::<Vec<_>>().join(" ");
     let seconds_before = |words: &str| -> u64 {

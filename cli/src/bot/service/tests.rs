@@ -93,6 +93,7 @@ fn the_metrics_text_has_every_family_with_its_labels() {
     metrics.decided("approved", "read-only-in-hours");
     metrics.decided("left for a human", "default");
     metrics.left_for_person();
+    metrics.settled("not sent");
     metrics.error(ErrorKind::OutcomeUnknown);
     metrics.pass_finished(0.2, Some(1_700_000_000.5));
     metrics.notified(true);
@@ -101,6 +102,7 @@ fn the_metrics_text_has_every_family_with_its_labels() {
         "lockbox_policy_decisions_total{outcome=\"approved\",rule=\"read-only-in-hours\"} 2",
         "lockbox_policy_decisions_total{outcome=\"left for a human\",rule=\"default\"} 1",
         "lockbox_policy_left_for_person_total 1",
+        "lockbox_policy_intents_settled_total{outcome=\"not sent\"} 1",
         "lockbox_policy_errors_total{kind=\"outcome_unknown\"} 1",
         "lockbox_policy_pass_duration_seconds_count 1",
         "lockbox_policy_pass_duration_seconds_bucket{le=\"0.4\"} 1",

@@ -15,8 +15,8 @@ use opentelemetry_sdk::{
     trace::{SdkTracer, SdkTracerProvider, Span},
 };
 
-/// The longest one export may take.
-const EXPORT_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+/// The longest one export may take (the last one, when the bot stops, too).
+pub const EXPORT_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The tracer, and the provider to flush when the bot stops.
 pub struct Traces {
