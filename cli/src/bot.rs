@@ -10,7 +10,7 @@
 //! - `record.rs`: the audit record and its outcomes; `audit.rs`: where the lines go;
 //! - `stop.rs`: SIGTERM and SIGINT; `explain.rs`: `policy explain` and `--explain`.
 //!
-//! - `service.rs`: the [`Observer`](service::Observer) the loop tells what it does: the endpoints of
+//! - `service.rs`: the [`Observer`] the loop tells what it does: the endpoints of
 //!   `--listen`, the metrics, the traces and the notifications.
 //!
 //! Where the observer is told: a pass starts and ends in `Bot::pass` (`pass.rs`); a request is left for a
