@@ -105,7 +105,8 @@ fn generate(spec_path: &str, out: &str, replacements: fn(&mut GenerationSettings
 /// progenitor cannot generate a typed `default` next to a typed `200` (it panics, progenitor#693), and where it
 /// does decode typed errors it drops the status and headers of a body it cannot parse, such as a gateway's HTML
 /// 502. With no error responses declared, every non-200 answer reaches the SDK as the raw response, and
-/// `src/error.rs` decodes the ARM error envelope itself, keeping status, request ids and the raw body.
+/// the SDK's `error` module (`src/error/`) decodes the ARM error envelope itself, keeping status, request ids and
+/// the raw body.
 fn leave_errors_to_the_sdk(spec: &mut openapiv3::OpenAPI) {
     use openapiv3::{ReferenceOr, StatusCode};
     for (_, item) in spec.paths.paths.iter_mut() {
@@ -244,6 +245,35 @@ fn drop_dropshot_version_header(file: &mut syn::File) -> Result<(), String> {
             _ => false,
         }
     }
+    /// `let mut header_map = <a path ending in with_capacity>(1usize);`: an empty map with room for one header.
+    fn is_map_for_one_header(stmt: &syn::Stmt) -> bool {
+        let syn::Stmt::Local(local) = stmt else { return false };
+        let Some(init) = &local.init else { return false };
+        let syn::Expr::Call(call) = &*init.expr else { return false };
+        let syn::Expr::Path(function) = &*call.func else { return false };
+        let one = matches!(
+            call.args.first(),
+            Some(syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(n), .. })) if n.base10_digits() == "1"
+        );
+        function.path.segments.last().is_some_and(|s| s.ident == "with_capacity") && call.args.len() == 1 && one
+    }
+    /// `"api-version"`, or `HeaderName::from_static("api-version")`.
+    fn names_api_version(expr: &syn::Expr) -> bool {
+        match expr {
+            syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(name), .. }) => name.value() == "api-version",
+            syn::Expr::Call(call) => {
+                matches!(&*call.func, syn::Expr::Path(f) if f.path.segments.last().is_some_and(|s| s.ident == "from_static"))
+                    && call.args.len() == 1
+                    && call.args.first().is_some_and(names_api_version)
+            }
+            _ => false,
+        }
+    }
+    /// `header_map.append(HeaderName::from_static("api-version"), ...);`: the Dropshot version header only.
+    fn is_api_version_append(stmt: &syn::Stmt) -> bool {
+        let syn::Stmt::Expr(syn::Expr::MethodCall(call), _) = stmt else { return false };
+        call.method == "append" && call.args.first().is_some_and(names_api_version)
+    }
     struct Stripper {
         removed: usize,
         unexpected: Vec<String>,
@@ -251,19 +281,16 @@ fn drop_dropshot_version_header(file: &mut syn::File) -> Result<(), String> {
     impl VisitMut for Stripper {
         fn visit_block_mut(&mut self, block: &mut syn::Block) {
             let before = block.stmts.len();
-            let header_stmts: Vec<String> = block
-                .stmts
-                .iter()
-                .filter(|s| mentions_header_map(s))
-                .map(|s| quote::ToTokens::to_token_stream(s).to_string())
-                .collect();
+            let header_stmts: Vec<&syn::Stmt> = block.stmts.iter().filter(|s| mentions_header_map(s)).collect();
             if !header_stmts.is_empty() {
                 // Only the two statements that build the Dropshot version header are expected.
-                let expected = header_stmts.len() == 2
-                    && header_stmts[0].contains("with_capacity (1usize)")
-                    && header_stmts[1].contains("\"api-version\"");
+                let expected = matches!(
+                    header_stmts.as_slice(),
+                    [map, append] if is_map_for_one_header(map) && is_api_version_append(append)
+                );
                 if !expected {
-                    self.unexpected.extend(header_stmts);
+                    let shown = header_stmts.iter().map(|s| quote::ToTokens::to_token_stream(s).to_string());
+                    self.unexpected.extend(shown);
                     return;
                 }
                 block.stmts.retain(|s| !mentions_header_map(s));

@@ -225,11 +225,18 @@ impl<T: DeserializeOwned + Send + 'static> Waiter<T> {
 
 /// With the `rustls` feature (and not `rustls-aws-lc-rs`), reqwest has no crypto provider of its own: install
 /// *ring* as the process default unless the application installed one first.
+///
+/// rustls 0.23.48 deprecates its *ring* provider (it has no post-quantum key exchange) and gives no other way to
+/// build one: the choice of *ring* over aws-lc-rs is this crate's (aws-lc-rs is the slowest crate of the tree to
+/// build; the `rustls-aws-lc-rs` feature takes it, post-quantum key exchange included), so the call is allowed
+/// here, once, rather than warned about in every build of a crate that depends on this one.
 fn install_tls_provider() {
     #[cfg(all(feature = "rustls", not(feature = "rustls-aws-lc-rs")))]
     if rustls::crypto::CryptoProvider::get_default().is_none() {
         // Losing a race with another thread installing a provider is fine: there is a provider either way.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        #[allow(deprecated)]
+        let ring = rustls::crypto::ring::default_provider();
+        let _ = ring.install_default();
     }
 }
 

@@ -7,14 +7,13 @@ pub(crate) const MAX_REQUEST_ID_LEN: usize = 256;
 /// Longest decision reason accepted, in bytes.
 pub const MAX_REASON_LEN: usize = 4096;
 
-/// A GUID in its usual 8-4-4-4-12 hexadecimal form, optionally in braces (which are dropped).
+/// A GUID in its usual 8-4-4-4-12 hexadecimal form, optionally in braces (which are dropped), as given (its
+/// letter case kept). The `uuid` crate reads it; only the hyphenated forms are taken, as Resource Manager
+/// writes them (not the 32-digit simple form nor a `urn:uuid:`).
 pub(crate) fn guid(name: &'static str, value: &str) -> Result<String> {
     let trimmed = value.strip_prefix('{').and_then(|v| v.strip_suffix('}')).unwrap_or(value);
-    let groups: Vec<&str> = trimmed.split('-').collect();
-    let lens = [8, 4, 4, 4, 12];
-    let ok = groups.len() == 5
-        && groups.iter().zip(lens).all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()));
-    if ok {
+    let hyphenated = trimmed.len() == uuid::fmt::Hyphenated::LENGTH;
+    if hyphenated && uuid::Uuid::try_parse(trimmed).is_ok() {
         Ok(trimmed.to_owned())
     } else {
         let shown: String = value.chars().take(64).collect();
@@ -82,7 +81,17 @@ mod tests {
             guid("x", "{ABCDEF01-2345-6789-abcd-ef0123456789}").unwrap(),
             "ABCDEF01-2345-6789-abcd-ef0123456789"
         );
-        for bad in ["", "x", "00000000-0000-0000-0000-00000000000g", "000000000000-0000-0000-0000-00000000", "é"] {
+        for bad in [
+            "",
+            "x",
+            "00000000-0000-0000-0000-00000000000g",
+            "000000000000-0000-0000-0000-00000000",
+            "é",
+            "00000000000000000000000000000000",
+            "urn:uuid:00000000-0000-0000-0000-000000000000",
+            "{{00000000-0000-0000-0000-000000000000}}",
+            "+0000000-0000-0000-0000-000000000000",
+        ] {
             assert!(guid("x", bad).is_err(), "{bad}");
         }
     }

@@ -50,9 +50,10 @@ pub struct Service {
     /// A Resource Manager endpoint of your own; with --emulator, a standalone emulator on this machine.
     #[arg(long, value_name = "URL")]
     pub endpoint: Option<url::Url>,
-    /// Log what the SDK does (tracing, to stderr; never tokens).
-    #[arg(long, short)]
-    pub verbose: bool,
+    /// Log what the SDK does (tracing, to stderr; never tokens); `-vv` adds the events of sign-in (azure_identity,
+    /// azure_core), to see why a credential failed.
+    #[arg(long, short, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 }
 
 /// Which subscriptions: for the commands on requests.
@@ -153,7 +154,7 @@ pub enum Command {
 pub enum RequestsCommand {
     /// List the requests of every subscription in scope, sorted by time left before expiry. A subscription
     /// that cannot be listed is named on stderr, and the exit status is 1 when the others were listed.
-    #[command(after_help = exits!(0, 1, 2, 4, 5))]
+    #[command(after_help = exits!(0, 1, 2, 3, 4, 5))]
     List {
         /// Only requests in these statuses (pending, approved, denied, expired, ...; any letter case); repeat
         /// the option or separate them with commas.
@@ -179,7 +180,7 @@ pub enum RequestsCommand {
     Deny(Decision),
     /// Print each new or changed request of every subscription in scope as it happens, until Ctrl-C.
     /// Tenant-wide, the subscriptions are read again every 5 minutes.
-    #[command(after_help = exits!(0, 2, 4, 5))]
+    #[command(after_help = exits!(0, 2, 3, 4, 5))]
     Watch {
         /// Time between listings, e.g. 30s, 2m, 500ms.
         #[arg(long, default_value = "30s", value_parser = parse_duration)]
@@ -206,7 +207,7 @@ pub struct Decision {
     #[arg(long)]
     pub reason: String,
     /// Do not ask for confirmation (required when there is no terminal to ask on).
-    #[arg(long)]
+    #[arg(long, short)]
     pub yes: bool,
     /// Wait until the decision is final (Approved or Denied), showing its progress.
     #[arg(long)]
@@ -219,7 +220,7 @@ pub struct Decision {
 pub enum TenantCommand {
     /// Show whether Customer Lockbox is on for a tenant (default: AZURE_TENANT_ID, or the embedded emulator's
     /// tenant; a standalone emulator's is in the emulator's first lines, or give any tenant id).
-    #[command(after_help = exits!(0, 2, 4, 5))]
+    #[command(after_help = exits!(0, 2, 3, 4, 5))]
     Status {
         /// The tenant id.
         #[arg(env = "AZURE_TENANT_ID")]
@@ -228,19 +229,19 @@ pub enum TenantCommand {
         on: Tenanted,
     },
     /// Turn Customer Lockbox on for your tenant.
-    #[command(after_help = exits!(0, 2, 4, 5))]
+    #[command(after_help = exits!(0, 2, 3, 4, 5))]
     Enable {
         /// Do not ask for confirmation (required when there is no terminal to ask on).
-        #[arg(long)]
+        #[arg(long, short)]
         yes: bool,
         #[command(flatten)]
         on: Tenanted,
     },
     /// Turn Customer Lockbox off for your tenant.
-    #[command(after_help = exits!(0, 2, 4, 5))]
+    #[command(after_help = exits!(0, 2, 3, 4, 5))]
     Disable {
         /// Do not ask for confirmation (required when there is no terminal to ask on).
-        #[arg(long)]
+        #[arg(long, short)]
         yes: bool,
         #[command(flatten)]
         on: Tenanted,
@@ -250,7 +251,7 @@ pub enum TenantCommand {
 #[derive(Subcommand)]
 pub enum OperationsCommand {
     /// List the operations of Microsoft.CustomerLockbox.
-    #[command(after_help = exits!(0, 2, 4, 5))]
+    #[command(after_help = exits!(0, 2, 3, 4, 5))]
     List {
         #[command(flatten)]
         on: Tenanted,
@@ -264,7 +265,7 @@ pub enum PolicyCommand {
     #[command(after_help = concat!(
         "The policy file format is described in the README (\"The `lockbox` command-line tool\").\n\n",
         signals_and_recovery!(),
-        exits!(0, 1, 2, 4, 5, 7, 8)
+        exits!(0, 1, 2, 3, 4, 5, 7, 8)
     ))]
     Run {
         /// The policy file (TOML).

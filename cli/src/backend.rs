@@ -11,15 +11,22 @@ use std::collections::BTreeSet;
 
 use azure_customer_lockbox::{
     AllRequestsItem, AllRequestsOptions, AllRequestsWatchEvent, AllRequestsWatchOptions, CustomerLockboxClient, Error,
-    RequestFilter, WatchEvent, WatchOptions,
-    models::{ApprovalDecision, LockboxRequestResponse},
+    FindRequestOptions, RequestFilter, WatchEvent, WatchOptions,
+    models::{ApprovalDecision, LockboxRequestResponse, SubscriptionState},
 };
 use futures::{
     StreamExt,
     stream::{self, BoxStream},
 };
 
-use crate::Failure;
+use crate::{Failure, output::Shown};
+
+mod coverage;
+mod names;
+
+pub use coverage::Coverage;
+use names::ambiguous;
+pub use names::{RequestRef, guid_key};
 
 /// A request and the subscription it was found in.
 #[derive(Debug, Clone)]
@@ -52,73 +59,6 @@ pub enum Listed {
     },
 }
 
-/// What a listing covered, and the exit status it earns: the items other than requests are reported on
-/// stderr as they come.
-pub struct Coverage {
-    /// Whether to say which subscriptions were skipped, or that none is visible (once per command).
-    notes: bool,
-    listed: usize,
-    /// The worst exit status of the subscriptions that failed.
-    failed: Option<u8>,
-    /// The exit status of a failure to list the subscriptions themselves.
-    incomplete: Option<u8>,
-}
-
-impl Coverage {
-    pub fn new(notes: bool) -> Self {
-        Self { notes, listed: 0, failed: None, incomplete: None }
-    }
-
-    /// The request of a `Request` item; any other item is reported on stderr and counted.
-    pub fn take(&mut self, item: Listed) -> Option<Located> {
-        match item {
-            Listed::Request(located) => return Some(located),
-            Listed::Failed { subscription, error } => {
-                eprintln!("lockbox: cannot list subscription {subscription}: {}", crate::one_line(&error));
-                self.failed = self.failed.max(Some(crate::hint(&error)));
-            }
-            Listed::Incomplete { error, what } => {
-                eprintln!("lockbox: cannot list {what}: {}", crate::one_line(&error));
-                self.incomplete = self.incomplete.max(Some(crate::hint(&error)));
-            }
-            Listed::End { listed, skipped } => {
-                self.listed = listed;
-                if self.notes && !skipped.is_empty() {
-                    const SHOWN: usize = 5;
-                    let mut names: Vec<String> =
-                        skipped.iter().take(SHOWN).map(|(id, state)| format!("{id} ({state})")).collect();
-                    if skipped.len() > SHOWN {
-                        names.push(format!("and {} more", skipped.len().saturating_sub(SHOWN)));
-                    }
-                    eprintln!("lockbox: skipped subscriptions that are not active: {}", names.join(", "));
-                }
-                if self.notes && listed == 0 && skipped.is_empty() && self.failed.is_none() && self.incomplete.is_none()
-                {
-                    eprintln!("lockbox: this credential sees no subscription");
-                }
-            }
-        }
-        None
-    }
-
-    /// Whether anything was listed to show: every subscription, or at least one of them.
-    pub fn listed_any(&self) -> bool {
-        self.listed > 0 || (self.failed.is_none() && self.incomplete.is_none())
-    }
-
-    /// 0 when everything in scope was listed; 1 ([`EXIT_PARTIAL`](crate::EXIT_PARTIAL)) when some subscriptions
-    /// failed and others were listed; the failure's own status when every subscription failed, or when the
-    /// subscriptions themselves could not be listed.
-    pub fn exit_code(&self) -> u8 {
-        match (self.incomplete, self.failed) {
-            (Some(code), _) => code,
-            (None, None) => 0,
-            (None, Some(_)) if self.listed > 0 => crate::EXIT_PARTIAL,
-            (None, Some(code)) => code,
-        }
-    }
-}
-
 /// One item of a watch across subscriptions.
 #[allow(clippy::large_enum_variant)] // the large variant is the common one; boxing it costs every event
 pub enum Watched {
@@ -134,48 +74,14 @@ pub enum Watched {
     NoSubscriptions,
 }
 
-/// How a command names a request: a bare id, or a full ARM resource id that carries its subscription.
-#[derive(Debug, Clone, PartialEq)]
-pub enum RequestRef {
-    Id(String),
-    Arm { subscription: String, id: String },
-}
-
-impl RequestRef {
-    /// Reads `<id>` or `/subscriptions/<sub>/providers/Microsoft.CustomerLockbox/requests/<id>` (any letter
-    /// case for the fixed segments, an optional trailing slash).
-    pub fn parse(text: &str) -> Result<Self, Error> {
-        let text = text.trim();
-        if !text.starts_with('/') {
-            return Ok(Self::Id(text.to_owned()));
-        }
-        let parts: Vec<&str> = text.trim_end_matches('/').split('/').skip(1).collect();
-        match parts.as_slice() {
-            [s, sub, p, ns, r, id]
-                if s.eq_ignore_ascii_case("subscriptions")
-                    && p.eq_ignore_ascii_case("providers")
-                    && ns.eq_ignore_ascii_case("Microsoft.CustomerLockbox")
-                    && r.eq_ignore_ascii_case("requests")
-                    && !sub.is_empty()
-                    && !id.is_empty() =>
-            {
-                Ok(Self::Arm { subscription: (*sub).to_owned(), id: (*id).to_owned() })
-            }
-            _ => Err(Error::InvalidArgument {
-                name: "request",
-                reason: format!(
-                    "{text:?} is not a request id nor a resource id like \
-                     /subscriptions/<subscription>/providers/Microsoft.CustomerLockbox/requests/<id>"
-                ),
-            }),
-        }
-    }
-
-    pub fn id(&self) -> &str {
-        match self {
-            Self::Id(id) | Self::Arm { id, .. } => id,
-        }
-    }
+/// A subscription `Subscriptions_List` gave.
+struct Visible {
+    /// Its id as compared ([`guid_key`]).
+    key: String,
+    /// Its id as the service wrote it.
+    id: String,
+    /// Whether its state lets its requests be read (`Enabled`, `Warned`, `PastDue`).
+    active: bool,
 }
 
 /// What the service recorded for a decision, as an audit log cites it: from the SDK's
@@ -220,12 +126,53 @@ impl Backend {
     /// A backend over these subscriptions (duplicates dropped, order kept), each checked before anything is
     /// sent; with none, over every subscription the credential can see.
     pub fn new(client: CustomerLockboxClient, subscriptions: Vec<String>) -> Result<Self, Error> {
-        let mut seen = BTreeSet::new();
-        let subscriptions: Vec<String> = subscriptions.into_iter().filter(|s| seen.insert(s.clone())).collect();
         for subscription in &subscriptions {
             client.requests(subscription)?;
         }
+        // Compared as GUIDs: one subscription given in two letter cases (or braced) is listed once.
+        let mut seen = BTreeSet::new();
+        let subscriptions: Vec<String> = subscriptions.into_iter().filter(|s| seen.insert(guid_key(s))).collect();
         Ok(Self { client, subscriptions: (!subscriptions.is_empty()).then_some(subscriptions) })
+    }
+
+    /// The subscriptions the credential can see (`Subscriptions_List`), in any state.
+    async fn visible(&self) -> Result<Vec<Visible>, Error> {
+        let mut listing = self.client.subscriptions().list();
+        let mut visible = Vec::new();
+        while let Some(subscription) = listing.try_next().await? {
+            let id = subscription.subscription_id.clone().or_else(|| {
+                subscription.id.as_deref().and_then(|id| id.rsplit('/').find(|s| !s.is_empty()).map(str::to_owned))
+            });
+            let active = subscription.state.as_ref().is_none_or(SubscriptionState::is_active);
+            if let Some(id) = id {
+                visible.push(Visible { key: guid_key(&id), id, active });
+            }
+        }
+        Ok(visible)
+    }
+
+    /// Of the subscriptions given, those the credential cannot see: not in `Subscriptions_List`. A listing that
+    /// fails tells nothing, and names none.
+    pub async fn not_visible(&self, subscriptions: &[String]) -> Vec<String> {
+        if subscriptions.is_empty() {
+            return Vec::new();
+        }
+        match self.visible().await {
+            Ok(visible) => subscriptions
+                .iter()
+                .filter(|given| !visible.iter().any(|seen| seen.key == guid_key(given)))
+                .cloned()
+                .collect(),
+            // Nothing is claimed on what could not be checked: the listing itself said what it could.
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// The subscriptions given that were not among the subscriptions seen to have requests: those to check with
+    /// [`not_visible`](Self::not_visible) when a listing found nothing in them.
+    pub fn given_without(&self, seen: &BTreeSet<String>) -> Vec<String> {
+        let given = self.subscriptions.iter().flatten();
+        given.filter(|s| !seen.contains(&guid_key(s))).cloned().collect()
     }
 
     /// Every request (matching the filter) in scope. A subscription whose listing fails yields one `Failed`
@@ -279,28 +226,62 @@ impl Backend {
         let (subscriptions, id) = match (reference, &self.subscriptions) {
             (RequestRef::Arm { subscription, id }, _) => (vec![subscription.clone()], id.as_str()),
             (RequestRef::Id(id), Some(given)) => (given.clone(), id.as_str()),
-            (RequestRef::Id(id), None) => {
-                return match self.client.find_request(id, None).await? {
-                    Some(found) => {
-                        Ok(Located { subscription: found.subscription_id.to_string(), request: found.request })
-                    }
-                    None => Err(Failure::NotFound(format!(
-                        "request {id} is in no subscription this credential can read (give its full resource id, \
-                         or --subscription, to see why a subscription cannot be read)"
-                    ))),
-                };
-            }
+            (RequestRef::Id(id), None) => return self.find_tenant_wide(id).await,
         };
         let mut not_found = None;
         let mut failure = None;
+        // Every subscription is asked: a bare id found in two of them names two requests.
+        let mut found = Vec::new();
         for subscription in subscriptions {
             match self.client.requests(&subscription)?.get(id).await {
-                Ok(request) => return Ok(Located { subscription, request }),
+                Ok(request) => found.push(Located { subscription, request }),
                 Err(error) if error.status().is_some_and(|s| s.as_u16() == 404) => not_found = Some(error),
                 Err(error) => failure = failure.or(Some(error)),
             }
         }
-        Err(failure.or(not_found).expect("at least one subscription was asked").into())
+        match found.len() {
+            0 => Err(failure.or(not_found).expect("at least one subscription was asked").into()),
+            1 => Ok(found.remove(0)),
+            _ => Err(ambiguous(id, &found)),
+        }
+    }
+
+    /// A bare id, in every active subscription the credential can see: asked until no subscription left has
+    /// it, so that an id two subscriptions hold is refused, not taken from whichever answered first.
+    async fn find_tenant_wide(&self, id: &str) -> Result<Located, Failure> {
+        let mut remaining: Vec<String> =
+            self.visible().await?.into_iter().filter(|seen| seen.active).map(|seen| seen.id).collect();
+        let mut found: Vec<Located> = Vec::new();
+        while !remaining.is_empty() {
+            let options = FindRequestOptions { subscriptions: Some(remaining.clone()), ..Default::default() };
+            match self.client.find_request(id, Some(options)).await {
+                Ok(Some(hit)) => {
+                    let subscription = hit.subscription_id.to_string();
+                    remaining.retain(|s| guid_key(s) != guid_key(&subscription));
+                    found.push(Located { subscription, request: hit.request });
+                }
+                Ok(None) => break,
+                // Found once, but another subscription could not say whether it has the id too.
+                Err(error) if !found.is_empty() => {
+                    eprintln!(
+                        "lockbox: request {} is in subscription {}, but not every other subscription could be asked \
+                         whether it has a request of that id too; give its full resource id",
+                        Shown(id),
+                        found[0].subscription
+                    );
+                    return Err(error.into());
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        match found.len() {
+            0 => Err(Failure::NotFound(format!(
+                "request {id} is in no subscription this credential can read (give its full resource id, or \
+                 --subscription, to see why a subscription cannot be read)"
+            ))),
+            1 => Ok(found.remove(0)),
+            _ => Err(ambiguous(id, &found)),
+        }
     }
 
     /// One watch per subscription given, merged; or the tenant-wide watch, which follows the subscriptions

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use crate::{
     EXIT_USAGE, Failure, Session,
     args::{Decision, RequestsCommand, TenantCommand},
-    backend::{Coverage, Located, Recorded, RequestRef, Watched},
+    backend::{Coverage, Listed, Located, Recorded, RequestRef, Watched, guid_key},
     output::{self, Format, RequestRow, Row},
     usage,
     watch::{EventRow, run_hook},
@@ -33,10 +33,20 @@ pub async fn requests(session: &Session, command: RequestsCommand) -> Result<u8,
             };
             let mut listing = backend.list(filter)?;
             let (mut found, mut coverage) = (Vec::new(), Coverage::new(true));
+            // The subscriptions that answered with a request, or failed: those that said nothing are checked.
+            let mut heard = std::collections::BTreeSet::new();
             while let Some(item) = listing.next().await {
+                if let Listed::Request(Located { subscription, .. }) | Listed::Failed { subscription, .. } = &item {
+                    heard.insert(guid_key(subscription));
+                }
                 found.extend(coverage.take(item).filter(|located| {
                     status.is_empty() || located.request.status().is_some_and(|s| status.contains(s))
                 }));
+            }
+            // A subscription given that the credential cannot see is not an empty queue.
+            let quiet = if coverage.ended() { backend.given_without(&heard) } else { Vec::new() };
+            for subscription in backend.not_visible(&quiet).await {
+                coverage.not_visible(&subscription);
             }
             output::sort_by_time_left(&mut found);
             let now = Utc::now();
@@ -227,25 +237,21 @@ async fn decide(session: &Session, args: Decision, decision: ApprovalDecision) -
         let requests = session.client.requests(&located.subscription)?;
         let options = WaiterOptions { frequency: Duration::from_secs(1), timeout: Some(Duration::from_secs(600)) };
         let mut poller = requests.wait_for_decision(&id, Some(options))?;
-        let tty = std::io::stderr().is_terminal();
-        let spinner = ['|', '/', '-', '\\'];
-        let mut ticks = 0usize;
+        // A spinner on a terminal (indicatif draws nothing elsewhere); a line per status seen otherwise.
+        let spinner = std::io::stderr().is_terminal().then(|| {
+            let spinner = indicatif::ProgressBar::new_spinner();
+            spinner.enable_steady_tick(Duration::from_millis(120));
+            spinner
+        });
         while let Some(seen) = poller.try_next().await? {
-            if tty {
-                eprint!(
-                    "\r{} {}: {}   ",
-                    spinner.get(ticks.checked_rem(spinner.len()).unwrap_or(0)).unwrap_or(&'-'),
-                    output::Shown(&id),
-                    output::Shown(&seen.to_string())
-                );
-                let _ = std::io::stderr().flush();
-                ticks = ticks.wrapping_add(1);
-            } else {
-                eprintln!("{}: {}", output::Shown(&id), output::Shown(&seen.to_string()));
+            let line = format!("{}: {}", output::Shown(&id), output::Shown(&seen.to_string()));
+            match &spinner {
+                Some(spinner) => spinner.set_message(line),
+                None => eprintln!("{line}"),
             }
         }
-        if tty {
-            eprintln!();
+        if let Some(spinner) = spinner {
+            spinner.finish();
         }
         let request = poller.await?;
         status = request.status().map_or("Unknown".into(), ToString::to_string);

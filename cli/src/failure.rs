@@ -23,7 +23,7 @@ macro_rules! exit_line {
     (1) => { "  1  some subscriptions could not be listed (each is reported on stderr; the rest was listed)\n" };
     (cases) => { "  1  a case did not get the action it expects (or, with --require-coverage, the cases do not cover the policy)\n" };
     (2) => { "  2  usage error: bad arguments, input or policy file; no terminal to confirm on and no --yes; cancelled\n" };
-    (3) => { "  3  not found (a bare id with no --subscription: in no subscription the credential can read)\n" };
+    (3) => { "  3  not found: the service answered 404, a subscription given is not among those the credential can see,\n     or a bare id is in no subscription the credential can read\n" };
     (4) => { "  4  refused by the service (forbidden, throttled, server error, ...)\n" };
     (5) => { "  5  could not reach the service or authenticate (run `az login`, or use --managed-identity)\n" };
     (6) => { "  6  already decided or expired: the request is no longer pending (DecisionConflict)\n" };
@@ -33,7 +33,9 @@ macro_rules! exit_line {
     };
 }
 
-/// The exit statuses a command can return, for its `--help` (`after_help = exits!(0, 2, 4, 5)`).
+/// The exit statuses a command can return, for its `--help` (`after_help = exits!(0, 2, 3, 4, 5)`). Every
+/// command that asks the service can get 2 (input refused before sending), 3 (a 404), 4 and 5;
+/// `cli/tests/exit_statuses.rs` runs each against each kind of answer and checks that what it returns is listed.
 macro_rules! exits {
     ($($code:tt),*) => { concat!("Exit status:\n", $(exit_line!($code)),*) };
 }

@@ -30,6 +30,7 @@ mod output;
 mod policy;
 mod policytest;
 mod render;
+mod table;
 mod watch;
 
 use std::{path::PathBuf, process::ExitCode, sync::Arc};
@@ -85,7 +86,7 @@ fn resolve(cli: &Cli) -> Result<Resolved, Failure> {
         ("--credential", before.credential.is_some(), applies),
         ("--cloud", before.cloud.is_some(), applies),
         ("--endpoint", before.endpoint.is_some(), applies),
-        ("--verbose", before.verbose, applies),
+        ("--verbose", before.verbose > 0, applies),
         ("--subscription", !cli.scope.subscriptions.is_empty(), given.scope.is_some()),
         ("--output", cli.output.output.is_some(), given.output.is_some()),
         ("--query", cli.query.query.is_some(), given.query.is_some()),
@@ -100,7 +101,7 @@ fn resolve(cli: &Cli) -> Result<Resolved, Failure> {
         credential: after.credential.or(before.credential),
         cloud: after.cloud.or(before.cloud),
         endpoint: after.endpoint.or_else(|| before.endpoint.clone()),
-        verbose: after.verbose || before.verbose,
+        verbose: after.verbose.saturating_add(before.verbose),
     };
     let mut subscriptions = given.scope.map(|s| s.subscriptions.clone()).unwrap_or_default();
     if subscriptions.is_empty() {
@@ -138,9 +139,13 @@ async fn main() -> ExitCode {
         Ok(resolved) => resolved,
         Err(failure) => return failure.report(),
     };
-    if resolved.service.verbose {
+    if resolved.service.verbose > 0 {
+        let filter = match resolved.service.verbose {
+            1 => "azure_customer_lockbox=debug",
+            _ => "azure_customer_lockbox=debug,azure_identity=debug,azure_core=debug",
+        };
         tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("azure_customer_lockbox=debug"))
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
             .with_writer(std::io::stderr)
             .init();
     }

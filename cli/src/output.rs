@@ -3,12 +3,16 @@
 
 use std::io::{IsTerminal, Write};
 
-use azure_customer_lockbox::models::{LockboxRequestResponse, LockboxRequestStatus};
+use azure_customer_lockbox::models::{AccessDuration, LockboxRequestResponse, LockboxRequestStatus};
 use chrono::{DateTime, SecondsFormat, Utc};
 use clap::ValueEnum;
 use serde_json::{Value, json};
 
-use crate::{Failure, backend::Located};
+use crate::{
+    Failure,
+    backend::Located,
+    table::{Fit, table},
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -108,11 +112,12 @@ pub fn list<R: Row>(output: &Output, rows: &[R]) -> Result<(), Failure> {
         Format::Tsv => rows.iter().try_for_each(|row| writeln!(out, "{}", tsv_line(&row.raw_cells()))),
         Format::Table => {
             let cells: Vec<Vec<String>> = rows.iter().map(R::cells).collect();
-            table(&mut out, R::COLUMNS, &cells, &|i, column| rows.get(i).and_then(|r| r.colour(column)))
+            table(&mut out, R::COLUMNS, &cells, &|i, column| rows.get(i).and_then(|r| r.colour(column)), Fit::Cut)
         }
+        // Wide shows every cell whole: it is the view for reading the justification in full.
         Format::Wide => {
             let cells: Vec<Vec<String>> = rows.iter().map(R::wide_cells).collect();
-            table(&mut out, R::WIDE, &cells, &|i, column| rows.get(i).and_then(|r| r.colour(column)))
+            table(&mut out, R::WIDE, &cells, &|i, column| rows.get(i).and_then(|r| r.colour(column)), Fit::Whole)
         }
         Format::None => Ok(()),
     };
@@ -148,60 +153,6 @@ pub fn tsv_line(cells: &[String]) -> String {
     cells.iter().map(|c| c.replace(['\t', '\n', '\r'], " ")).collect::<Vec<_>>().join("\t")
 }
 
-/// An aligned table under a bold header; the last column is cut to the terminal's width. `paint` gives the
-/// colour of a row's cell by its column's name.
-pub fn table(
-    out: &mut impl Write,
-    columns: &[&str],
-    rows: &[Vec<String>],
-    paint: &dyn Fn(usize, &str) -> Option<&'static str>,
-) -> std::io::Result<()> {
-    if rows.is_empty() {
-        return writeln!(out, "(none)");
-    }
-    let colour = colour_enabled();
-    // Every cell is shown terminal-safe: most are what the requester or the service chose.
-    let cells: Vec<Vec<String>> = rows.iter().map(|row| row.iter().map(|cell| terminal_safe(cell)).collect()).collect();
-    let last = columns.len().saturating_sub(1);
-    let mut widths: Vec<usize> = columns.iter().map(|c| c.chars().count()).collect();
-    for row in &cells {
-        for (width, cell) in widths.iter_mut().zip(row).take(last) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let room_for: usize = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(160);
-    let used = widths.iter().take(last).fold(0usize, |sum, w| sum.saturating_add(w.saturating_add(2)));
-    let room = room_for.saturating_sub(used).max(20);
-    let line = |out: &mut dyn Write, row: &[String], paint: &dyn Fn(&str) -> Option<&'static str>| {
-        let mut text = String::new();
-        for (i, (cell, (width, name))) in row.iter().zip(widths.iter().zip(columns)).enumerate() {
-            let shown = if i == last { truncate(cell, room) } else { format!("{cell:<width$}") };
-            match paint(name).filter(|_| colour) {
-                Some(code) => text.push_str(&format!("\x1b[{code}m{shown}\x1b[0m")),
-                None => text.push_str(&shown),
-            }
-            if i != last {
-                text.push_str("  ");
-            }
-        }
-        writeln!(out, "{}", text.trim_end())
-    };
-    let header: Vec<String> = columns.iter().map(|c| (*c).to_owned()).collect();
-    line(out, &header, &|_| Some("1"))?;
-    for (i, cells) in cells.iter().enumerate() {
-        line(out, cells, &|column| paint(i, column))?;
-    }
-    Ok(())
-}
-
-fn truncate(text: &str, room: usize) -> String {
-    if text.chars().count() > room {
-        text.chars().take(room.saturating_sub(1)).collect::<String>() + "…"
-    } else {
-        text.to_owned()
-    }
-}
-
 /// `3d 4h`, `2h 10m`, `12m`, or `expired`; `-` without an expiry.
 pub fn time_left(expires: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
     let Some(expires) = expires else { return "-".into() };
@@ -211,6 +162,15 @@ pub fn time_left(expires: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
         1..60 => format!("{minutes}m"),
         60..1440 => format!("{}h {}m", minutes / 60, minutes % 60),
         _ => format!("{}d {}h", minutes / 1440, minutes % 1440 / 60),
+    }
+}
+
+/// The access duration for a person: `8 h` when the service wrote a number of hours, else its text as written
+/// (`Support request lifetime`).
+pub fn duration(duration: &AccessDuration) -> String {
+    match duration.hours() {
+        Some(hours) => format!("{hours} h"),
+        None => duration.to_string(),
     }
 }
 
@@ -291,7 +251,7 @@ impl Row for RequestRow<'_> {
             time(p.expiration_date_time),
             time(p.created_date_time),
             cells[4].clone(),
-            p.duration.map_or("-".into(), |d| format!("{d} h")),
+            p.duration.as_ref().map_or("-".into(), duration),
             p.resource_type.unwrap_or_else(|| "-".into()),
             p.resource_ids.unwrap_or_else(|| "-".into()),
             cells[6].clone(),
@@ -361,11 +321,16 @@ pub fn details(located: &Located, now: DateTime<Utc>) -> String {
         ("Request", request.request_id().unwrap_or("-").to_owned()),
         ("Subscription", located.subscription.clone()),
         ("Status", p.status.as_ref().map_or("-".into(), ToString::to_string)),
-        ("Time left", time_left(p.expiration_date_time, now)),
-        ("Access level", p.access_level.clone().unwrap_or_else(|| "-".into())),
-        ("Duration", p.duration.clone().map_or("-".into(), |d| format!("{d} h"))),
-        ("Resource type", p.resource_type.clone().unwrap_or_else(|| "-".into())),
     ];
+    // Only a pending request has time left: a decided one's expiry is shown below, as a date.
+    if p.status.as_ref().is_some_and(LockboxRequestStatus::is_pending) {
+        lines.push(("Time left", time_left(p.expiration_date_time, now)));
+    }
+    lines.extend([
+        ("Access level", p.access_level.clone().unwrap_or_else(|| "-".into())),
+        ("Duration", p.duration.as_ref().map_or("-".into(), duration)),
+        ("Resource type", p.resource_type.clone().unwrap_or_else(|| "-".into())),
+    ]);
     let resources = p.resource_ids.clone().unwrap_or_default();
     for (i, id) in resources.split(',').map(str::trim).filter(|s| !s.is_empty()).enumerate() {
         lines.push((if i == 0 { "Resources" } else { "" }, id.to_owned()));
@@ -380,3 +345,6 @@ pub fn details(located: &Located, now: DateTime<Utc>) -> String {
     // Every value is what the requester or the service chose: a newline in one never starts a line of its own.
     lines.iter().map(|(k, v)| format!("{k:<17} {}", Shown(v))).collect::<Vec<_>>().join("\n")
 }
+
+#[cfg(test)]
+mod tests;

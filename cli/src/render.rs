@@ -7,7 +7,8 @@ use serde_json::Value;
 
 use crate::{
     Failure,
-    output::{Format, table, terminal_safe},
+    output::{Format, terminal_safe},
+    table::{Fit, table},
     usage,
 };
 
@@ -79,7 +80,13 @@ fn print(format: Format, value: &Value) -> std::io::Result<()> {
                     .iter()
                     .map(|item| columns.iter().map(|c| item.get(c).map(scalar).unwrap_or_default()).collect())
                     .collect();
-                table(&mut out, &columns, &rows, &|_, _| None)
+                table(
+                    &mut out,
+                    &columns,
+                    &rows,
+                    &|_, _| None,
+                    if format == Format::Wide { Fit::Whole } else { Fit::Cut },
+                )
             }
             _ => items.iter().try_for_each(|item| writeln!(out, "{}", terminal_safe(&scalar(item)))),
         },

@@ -1779,7 +1779,9 @@ fn each_command_shows_only_its_options_and_its_exit_codes() {
     assert!(enable.contains("--emulator") && enable.contains("--yes") && enable.contains("--query"));
     assert!(enable.ends_with(
         "Exit status:\n  0  success\n  2  usage error: bad arguments, input or policy file; no terminal to confirm on \
-         and no --yes; cancelled\n  4  refused by the service (forbidden, throttled, server error, ...)\n  5  could \
+         and no --yes; cancelled\n  3  not found: the service answered 404, a subscription given is not among those \
+         the credential can see,\n     or a bare id is in no subscription the credential can read\n  4  refused by \
+         the service (forbidden, throttled, server error, ...)\n  5  could \
          not reach the service or authenticate (run `az login`, or use --managed-identity)\n"
     ));
     let approve = help(&["requests", "approve", "--help"]);

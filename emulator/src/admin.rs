@@ -27,7 +27,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/_emulator/clock", get(clock))
         .route("/_emulator/clock/advance", post(advance))
         .route("/_emulator/received", get(received).delete(clear_received))
-        .route("/_emulator/faults", post(inject))
+        .route("/_emulator/faults", post(inject).delete(clear_faults))
         .route("/_emulator/decisions", get(decisions))
         .route("/_emulator/decision-posts", get(decision_posts))
         .route("/_emulator/subscriptions", post(add_subscription))
@@ -123,6 +123,12 @@ async fn inject(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
         }
         Err(error) => error.into_response(),
     }
+}
+
+/// Drops every fault still queued (those injected and not used up).
+async fn clear_faults(State(shared): State<Arc<Shared>>) -> Response {
+    shared.with(|inner, _| inner.faults.clear());
+    StatusCode::NO_CONTENT.into_response()
 }
 
 async fn decisions(State(shared): State<Arc<Shared>>) -> Response {

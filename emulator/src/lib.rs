@@ -50,13 +50,16 @@
 //! | `POST /_emulator/clock/advance` | `{"seconds":N}` (may be negative) → `{"now":".."}` |
 //! | `GET` / `DELETE /_emulator/received` | [`ReceivedRequest`] list / clear it |
 //! | `POST /_emulator/faults` | [`FaultSpec`] JSON → `204` |
+//! | `DELETE /_emulator/faults` | drops the faults still queued → `204` |
 //! | `GET /_emulator/decisions` | [`DecisionRecord`] list |
 //! | `POST /_emulator/subscriptions` | [`NewSubscription`] JSON → `204` |
 //! | `POST /_emulator/seed-tenant` | [`TenantSeed`] JSON → `{"subscriptionIds":[..]}` |
 //! | `GET /_emulator/decision-posts` | `{"duplicateDecisions":N,"requests":[..]}` ([`DecisionPosts`] list) |
 //!
 //! The standalone runner serves it until Ctrl-C:
-//! `cargo run -p azure_customer_lockbox_emulator -- --port 8080 --sample-subscription <GUID>`.
+//! `cargo run -p azure_customer_lockbox_emulator -- --port 8080 --sample-subscription <GUID>`. When it serves
+//! requests (sample subscriptions, seeded subscriptions or a seed file), its default tenant is opted in, as a
+//! tenant with Lockbox requests is; a seed file's `tenants` may say otherwise.
 
 mod admin;
 mod arm;

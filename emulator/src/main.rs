@@ -97,6 +97,11 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Lockbox requests exist only for a tenant that opted in: an emulator that serves requests says its default
+    // tenant is on (a seed file's `tenants`, applied next, may say otherwise).
+    if args.seed.is_some() || !args.sample_subscription.is_empty() || args.seed_subscriptions > 0 {
+        emulator.set_tenant_opted_in(emulator.default_tenant_id(), true);
+    }
     if let Some(path) = &args.seed
         && let Err(error) = emulator.seed_from_file(path)
     {

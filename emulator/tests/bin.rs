@@ -89,3 +89,61 @@ fn a_sample_subscription_that_is_not_a_guid_is_refused() {
     assert_eq!(status.code(), Some(2), "a usage error: {stderr}");
     assert!(stderr.contains("invalid value 'nope'") && stderr.contains("a subscription id is a GUID"), "{stderr}");
 }
+
+/// Starts the server with `args` and `--port 0`: the server, its URL and its default tenant, as it prints them.
+fn start(args: &[&str]) -> (Server, String, String) {
+    let mut server = Server(
+        Command::new(env!("CARGO_BIN_EXE_lockbox-emulator"))
+            .args(["--port", "0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = server.0.stdout.take().unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut url = None;
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(listening) = line.strip_prefix("Customer Lockbox emulator listening on ") {
+                url = Some(listening.to_owned());
+            }
+            if let (Some(url), Some(tenant)) = (&url, line.strip_prefix("Default tenant: ")) {
+                let _ = sender.send((url.clone(), tenant.to_owned()));
+            }
+        }
+    });
+    let (url, tenant) = receiver.recv_timeout(Duration::from_secs(60)).expect("the server says where it listens");
+    (server, url, tenant)
+}
+
+/// A standalone emulator that serves requests says its tenant opted in (a tenant with Lockbox requests is);
+/// one that serves none says it did not.
+#[tokio::test]
+async fn a_standalone_emulator_with_requests_says_its_tenant_opted_in() {
+    for (args, opted_in) in [(&["--sample-subscription", SAMPLE][..], true), (&[], false)] {
+        let (_server, url, tenant) = start(args);
+        let answer = get_json(format!(
+            "{url}providers/Microsoft.CustomerLockbox/tenantOptedIn/{tenant}?api-version=2018-02-28-preview"
+        ))
+        .await;
+        assert_eq!(answer["isOptedIn"], opted_in, "{args:?}: {answer}");
+    }
+}
+
+/// `DELETE /_emulator/faults` drops the faults still queued: the next call is answered as if none was injected.
+#[tokio::test]
+async fn deleting_the_faults_drops_those_still_queued() {
+    let (_server, url, _) = start(&["--sample-subscription", SAMPLE]);
+    let http = reqwest::Client::new();
+    let fault = serde_json::json!({"kind": "status", "status": 500, "count": 5});
+    let injected = http.post(format!("{url}_emulator/faults")).json(&fault).send().await.unwrap();
+    assert_eq!(injected.status().as_u16(), 204);
+    let cleared = http.delete(format!("{url}_emulator/faults")).send().await.unwrap();
+    assert_eq!(cleared.status().as_u16(), 204, "{:?}", cleared.text().await);
+    let requests = get_json(format!(
+        "{url}subscriptions/{SAMPLE}/providers/Microsoft.CustomerLockbox/requests?api-version=2018-02-28-preview"
+    ))
+    .await;
+    assert_eq!(requests["value"].as_array().unwrap().len(), 6, "{requests}");
+}

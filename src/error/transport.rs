@@ -147,7 +147,13 @@ pub(crate) fn classify(error: &reqwest::Error) -> Classified {
         let root = levels.last().filter(|_| levels.len() > 1).map(ToString::to_string).unwrap_or_default();
         (TransportKind::Other, root)
     });
-    let retryable = match kind {
+    let retryable = retryable(kind, &detail, error.url());
+    Classified { kind, detail: without_the_phrase(kind, detail), retryable }
+}
+
+/// Whether another try of a failure of this kind can pass, at `url`.
+fn retryable(kind: TransportKind, detail: &str, url: Option<&url::Url>) -> bool {
+    match kind {
         TransportKind::Certificate | TransportKind::Tls => false,
         // A resolver that failed for now ("Temporary failure in name resolution", EAI_AGAIN) may answer later;
         // a name that does not exist (NXDOMAIN, "Name or service not known") will not.
@@ -155,9 +161,25 @@ pub(crate) fn classify(error: &reqwest::Error) -> Classified {
             let lower = detail.to_ascii_lowercase();
             lower.contains("temporary") || lower.contains("try again")
         }
+        // A remote host that refuses may be a service restarting behind its address, which the Azure SDKs retry.
+        // On this machine a refusal is the kernel saying at once that nothing listens on the port: waiting
+        // through the retries only delays that answer.
+        TransportKind::ConnectionRefused => !url.is_some_and(on_loopback),
         _ => true,
-    };
-    Classified { kind, detail: without_the_phrase(kind, detail), retryable }
+    }
+}
+
+/// Whether `url` names this machine: `localhost` (and its subdomains, RFC 6761) or a loopback address.
+fn on_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost")
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
 
 /// `detail` without the words `kind` already says: `Connection refused (os error 111)` becomes
@@ -195,5 +217,19 @@ mod tests {
         let told = levels.iter().rev().find_map(|l| tells(*l)).unwrap();
         assert_eq!(told, (TransportKind::Certificate, "UnknownIssuer".to_owned()));
         assert_eq!(without_the_phrase(TransportKind::Other, "anything".into()), "anything");
+    }
+
+    #[test]
+    fn a_refusal_is_retried_from_a_remote_host_and_not_on_this_machine() {
+        let url = |text: &str| url::Url::parse(text).unwrap();
+        for local in ["http://127.0.0.1:8080/", "http://[::1]:1/", "http://localhost:9/", "http://emu.localhost./"] {
+            assert!(!retryable(TransportKind::ConnectionRefused, "", Some(&url(local))), "{local}");
+            // Only the refusal: a reset or a timeout on this machine is retried as anywhere.
+            assert!(retryable(TransportKind::ConnectionReset, "", Some(&url(local))), "{local}");
+        }
+        for remote in ["https://management.azure.com/", "http://10.0.0.1/", "http://localhost.example.com/"] {
+            assert!(retryable(TransportKind::ConnectionRefused, "", Some(&url(remote))), "{remote}");
+        }
+        assert!(retryable(TransportKind::ConnectionRefused, "", None));
     }
 }

@@ -3,7 +3,8 @@
 //! Every request, next-page request and poll goes through one retry loop (`src/pipeline/hooks.rs`), which asks
 //! [`next`] after each try; a read whose body was cut asks it too (`src/pipeline/call.rs`). It retries 408,
 //! 429, 500, 502, 503, 504, connection failures and timeouts (not an untrusted certificate, a failed TLS
-//! handshake or a host name that does not exist: see `TransportKind`), waiting an exponentially growing, jittered delay
+//! handshake, a host name that does not exist or a connection refused on this machine: see `TransportKind`),
+//! waiting an exponentially growing, jittered delay
 //! that is never shorter than what the server asks for in `x-ms-retry-after-ms`, `retry-after-ms` or
 //! `Retry-After`. When the server asks for more than the policy's maximum delay or remaining time budget, the
 //! SDK does not sleep: it returns the error at once and exposes the requested wait as

@@ -21,6 +21,7 @@ mod fuzz;
 mod models;
 mod paging;
 mod poller;
+mod readme;
 mod retry;
 mod tenant;
 mod wire;

@@ -15,24 +15,16 @@ pub(super) fn parse_status(text: &str) -> Result<LockboxRequestStatus, String> {
     }
 }
 
-fn too_long(text: &str) -> String {
-    format!("{text:?} is longer than any interval this tool can wait")
-}
-
-/// Durations like `30s`, `2m`, `1h` or `500ms`; a bare number is seconds.
+/// Durations as `humantime` reads them (`30s`, `2m`, `1h 30m`, `500ms`); a bare number is seconds.
 pub(super) fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: u64 = number.parse().map_err(|_| format!("{text:?} is not a duration like 30s, 2m or 500ms"))?;
-    let duration = match unit {
-        "ms" => Duration::from_millis(value),
-        "" | "s" => Duration::from_secs(value),
-        // Checked: `--interval 9999999999999999h` is refused, not an overflow.
-        "m" => Duration::from_secs(value.checked_mul(60).ok_or_else(|| too_long(text))?),
-        "h" => Duration::from_secs(value.checked_mul(3600).ok_or_else(|| too_long(text))?),
-        _ => return Err(format!("unknown unit {unit:?}; use ms, s, m or h")),
-    };
+    let with_unit =
+        if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) { format!("{text}s") } else { text.to_owned() };
+    let duration = humantime::parse_duration(&with_unit).map_err(|error| match error {
+        // `--interval 9999999999999999h` is refused, not an overflow.
+        humantime::DurationError::NumberOverflow => format!("{text:?} is longer than any interval this tool can wait"),
+        other => format!("{text:?} is not a duration like 30s, 2m or 500ms: {other}"),
+    })?;
     if duration.is_zero() {
         return Err("the interval must be more than zero".into());
     }
