@@ -10,6 +10,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::output::Format;
 
+mod parse;
+#[macro_use]
+mod served;
+use parse::{parse_duration, parse_status};
+pub use served::AsService;
+
 #[derive(Parser)]
 #[command(name = "lockbox", version, about = "Review, approve and deny Azure Customer Lockbox requests", after_help = crate::EXIT_STATUS)]
 pub struct Cli {
@@ -35,6 +41,9 @@ pub struct Service {
     /// Authenticate with the managed identity of the machine instead of developer tools (Azure CLI / azd).
     #[arg(long)]
     pub managed_identity: bool,
+    /// The credential to sign in with [default: from the environment, as Azure's default chain chooses].
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub credential: Option<crate::credential::Kind>,
     /// Azure cloud [default: public].
     #[arg(long, value_enum)]
     pub cloud: Option<Cloud>,
@@ -255,14 +264,7 @@ pub enum PolicyCommand {
     /// (on stdout, or to --audit FILE; then stdout shows each decision in the --output format).
     #[command(after_help = concat!(
         "The policy file format is described in the README (\"The `lockbox` command-line tool\").\n\n",
-        "Signals: the first SIGTERM or SIGINT (Ctrl-C) stops the bot taking new requests; the decision in flight\n\
-         finishes and its outcome line is written (after 20s without an answer it is written as `outcome unknown`),\n\
-         then the bot exits 0, within 25s of the signal. A second signal exits at once (status 130 for SIGINT, 143\n\
-         for SIGTERM).\n\n",
-        "Recovery: at start, before any new decision, every intent line of the --audit FILE with no outcome (a kill,\n\
-         a second signal) is settled: the request is read and an outcome line with \"reconciled\": true says what\n\
-         became of it. Replicas on the same scope are safe: the service refuses a second decision, and the bot\n\
-         whose decision was refused writes \"decided by another\".\n\n",
+        signals_and_recovery!(),
         exits!(0, 1, 2, 3, 4, 5, 7, 8)
     ))]
     Run {
@@ -287,6 +289,8 @@ pub enum PolicyCommand {
         audit: Option<PathBuf>,
         #[command(flatten)]
         on: Streamed,
+        #[command(flatten)]
+        served: AsService,
     },
     /// Say how a policy would decide one request now, and why: which condition of each rule tried failed, and
     /// which rule matched. Decides nothing.
@@ -362,31 +366,4 @@ impl Command {
             Self::Completions { .. } => (Given::default(), "completions"),
         }
     }
-}
-
-/// Accepts the statuses the service knows, in any letter case.
-fn parse_status(text: &str) -> Result<LockboxRequestStatus, String> {
-    match LockboxRequestStatus::parse(text) {
-        LockboxRequestStatus::Other(_) => {
-            let known: Vec<String> = LockboxRequestStatus::KNOWN.iter().map(|s| s.as_str().to_lowercase()).collect();
-            Err(format!("unknown status; expected one of {}", known.join(", ")))
-        }
-        status => Ok(status),
-    }
-}
-
-/// Durations as `humantime` reads them (`30s`, `2m`, `1h 30m`, `500ms`); a bare number is seconds.
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let with_unit =
-        if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) { format!("{text}s") } else { text.to_owned() };
-    let duration = humantime::parse_duration(&with_unit).map_err(|error| match error {
-        // `--interval 9999999999999999h` is refused, not an overflow.
-        humantime::DurationError::NumberOverflow => format!("{text:?} is longer than any interval this tool can wait"),
-        other => format!("{text:?} is not a duration like 30s, 2m or 500ms: {other}"),
-    })?;
-    if duration.is_zero() {
-        return Err("the interval must be more than zero".into());
-    }
-    Ok(duration)
 }

@@ -10,9 +10,13 @@
 //! - `record.rs`: the audit record and its outcomes; `audit.rs`: where the lines go;
 //! - `stop.rs`: SIGTERM and SIGINT; `explain.rs`: `policy explain` and `--explain`.
 //!
-//! Where to hook in (metrics, notifications): a pass starts and ends in `Bot::pass` (`pass.rs`); a request is
-//! left for a person in `Bot::leave_for_person`; every outcome line (a decision's, a settled intent's, a left
-//! request's) is written, and counted, in `Bot::write_outcome`, and nowhere else.
+//! - `service.rs`: the [`Observer`] the loop tells what it does: the endpoints of
+//!   `--listen`, the metrics, the traces and the notifications.
+//!
+//! Where the observer is told: a pass starts and ends in `Bot::pass` (`pass.rs`); a request is left for a
+//! person in `Bot::leave_for_person`; every outcome line (a decision's, a settled intent's, a left request's) is
+//! written, and counted (in the summary and the metrics, its span ended), in `Bot::write_outcome`, and nowhere
+//! else. A signal makes it `stopping` at once; every way the loop ends waits for `stopped`.
 
 use std::{collections::HashSet, time::Duration};
 
@@ -23,6 +27,7 @@ mod explain;
 mod pass;
 mod record;
 mod recover;
+pub mod service;
 mod stop;
 #[cfg(test)]
 mod tests;
@@ -30,6 +35,7 @@ mod tests;
 pub use audit::{Audit, AuditFailed, AuditRow};
 pub use explain::explain_one;
 pub use record::{AuditRecord, Outcome, VERSION};
+use service::Observer;
 use stop::Stop;
 
 /// How a run goes: from `policy run`'s options.
@@ -94,6 +100,8 @@ struct Bot<'a> {
     audit: &'a mut Audit,
     options: &'a RunOptions,
     stop: Stop,
+    /// Told of passes, outcomes, requests left and errors.
+    observer: &'a Observer,
     summary: Summary,
     /// Requests already said to be left for a person by this process: said once each.
     reported: HashSet<Key>,
@@ -105,13 +113,43 @@ struct Bot<'a> {
 /// Runs the policy: one pass over the pending requests (`--once`) or a pass every interval, until SIGTERM or
 /// SIGINT (see `stop.rs`). Returns the exit code: 0 after a signal; otherwise 0, or the worst failure of the
 /// last pass (a request already decided by someone else is not a failure; some subscriptions not listed while
-/// others were is 1); 8 when the audit trail cannot be written.
-pub async fn run(backend: &Backend, policy: &Policy, audit: &mut Audit, options: RunOptions) -> u8 {
+/// others were is 1); 8 when the audit trail cannot be written. Whatever way it ends, `observer` is told
+/// [`stopped`](Observer::stopped) (its notifications and traces flushed) before this returns.
+pub async fn run(
+    backend: &Backend,
+    policy: &Policy,
+    audit: &mut Audit,
+    options: RunOptions,
+    observer: &Observer,
+) -> u8 {
     let stop = Stop::on_signals();
+    // The first signal makes the observer `stopping` (not ready) at once, even in the middle of a decision.
+    let told = tokio::spawn({
+        let (stop, observer) = (stop.clone(), observer.clone());
+        async move {
+            stop.wait().await;
+            observer.stopping();
+        }
+    });
+    let code = run_until_stopped(backend, policy, audit, &options, stop, observer).await;
+    told.abort();
+    observer.stopped().await;
+    code
+}
+
+async fn run_until_stopped(
+    backend: &Backend,
+    policy: &Policy,
+    audit: &mut Audit,
+    options: &RunOptions,
+    stop: Stop,
+    observer: &Observer,
+) -> u8 {
     let open = match recover::open_in(audit, options.dry_run) {
         Ok(open) => open,
         Err(message) => {
             eprintln!("lockbox: {message}");
+            observer.error(service::ErrorKind::Audit);
             return crate::EXIT_AUDIT;
         }
     };
@@ -119,8 +157,9 @@ pub async fn run(backend: &Backend, policy: &Policy, audit: &mut Audit, options:
         backend,
         policy,
         audit,
-        options: &options,
+        options,
         stop,
+        observer,
         summary: Summary::default(),
         reported: HashSet::new(),
         open,
@@ -132,6 +171,7 @@ pub async fn run(backend: &Backend, policy: &Policy, audit: &mut Audit, options:
         let code = match passed {
             Ok(code) => code,
             Err(AuditFailed { line, error }) => {
+                observer.stopping();
                 eprintln!(
                     "lockbox: cannot write the audit trail ({error}); deciding nothing more. The line not written: {}",
                     crate::output::terminal_safe(&line)

@@ -164,8 +164,8 @@ pub(crate) fn hint(error: &Error) -> u8 {
             }
         }
         _ if matches!(error, Error::Credential(_)) => eprintln!(
-            "lockbox: not signed in to Azure: run `az login` (or `azd auth login`), or pass --managed-identity on \
-             an Azure host; use --emulator to try lockbox without Azure"
+            "lockbox: not signed in to Azure: run `az login` (or `azd auth login`), pass --managed-identity on an \
+             Azure host, or choose another credential with --credential; use --emulator to try lockbox without Azure"
         ),
         _ => {}
     }

@@ -25,6 +25,7 @@ mod args;
 mod backend;
 mod bot;
 mod commands;
+mod credential;
 mod output;
 mod policy;
 mod policytest;
@@ -54,6 +55,8 @@ pub(crate) struct Session {
     pub(crate) subscriptions: Vec<String>,
     pub(crate) default_tenant: Option<String>,
     pub(crate) output: Output,
+    /// Which credential signs in, as may be said (no secret).
+    pub(crate) credential: String,
     /// The embedded emulator, kept running as long as the session.
     _emulator: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
@@ -80,6 +83,7 @@ fn resolve(cli: &Cli) -> Result<Resolved, Failure> {
     let flags = [
         ("--emulator", before.emulator, applies),
         ("--managed-identity", before.managed_identity, applies),
+        ("--credential", before.credential.is_some(), applies),
         ("--cloud", before.cloud.is_some(), applies),
         ("--endpoint", before.endpoint.is_some(), applies),
         ("--verbose", before.verbose > 0, applies),
@@ -94,6 +98,7 @@ fn resolve(cli: &Cli) -> Result<Resolved, Failure> {
     let service = Service {
         emulator: after.emulator || before.emulator,
         managed_identity: after.managed_identity || before.managed_identity,
+        credential: after.credential.or(before.credential),
         cloud: after.cloud.or(before.cloud),
         endpoint: after.endpoint.or_else(|| before.endpoint.clone()),
         verbose: after.verbose.saturating_add(before.verbose),
@@ -158,11 +163,11 @@ async fn main() -> ExitCode {
             Ok(session) => commands::operations(&session).await,
             Err(failure) => Err(failure),
         },
-        Command::Policy(PolicyCommand::Run { file, dry_run, explain, once, interval, audit, .. }) => {
+        Command::Policy(PolicyCommand::Run { file, dry_run, explain, once, interval, audit, served, .. }) => {
             match connect(&resolved).await {
                 Ok(session) => {
                     let options = bot::RunOptions { dry_run, explain, once, interval };
-                    run_policy(&session, &file, audit.as_ref(), options).await
+                    run_policy(&session, &file, audit.as_ref(), options, served).await
                 }
                 Err(failure) => Err(failure),
             }
@@ -208,11 +213,21 @@ async fn run_policy(
     file: &std::path::Path,
     audit: Option<&PathBuf>,
     options: bot::RunOptions,
+    served: args::AsService,
 ) -> Result<u8, Failure> {
     let policy = policy::Policy::load(file).map_err(usage)?;
     let mut audit = bot::Audit::open(audit, session.output.format, options.dry_run).map_err(usage)?;
     let backend = session.backend()?;
-    Ok(bot::run(&backend, &policy, &mut audit, options).await)
+    // botops: the credential is said, and the endpoints, traces and hook start, before the first pass.
+    eprintln!("lockbox: policy run: credential: {}", session.credential);
+    let hook = match (served.notify_command, served.notify_url) {
+        (Some(command), _) => Some(bot::service::Hook::Command(command)),
+        (None, Some(url)) => Some(bot::service::Hook::Webhook(url)),
+        (None, None) => None,
+    };
+    let setup = bot::service::Setup { listen: served.listen, hook, interval: options.interval };
+    let observer = bot::service::Observer::start(setup).await.map_err(usage)?;
+    Ok(bot::run(&backend, &policy, &mut audit, options, &observer).await)
 }
 
 /// Starts the embedded emulator with sample data: the client, the emulator's tenant, and the emulator to keep
@@ -231,7 +246,7 @@ async fn embedded_emulator() -> Result<(CustomerLockboxClient, String, Box<dyn s
         emulator.url()
     );
     let client = CustomerLockboxClient::new(
-        StaticTokenCredential::new("lockbox-cli"),
+        crate::credential::watched(StaticTokenCredential::new("lockbox-cli")),
         Some(CustomerLockboxClientOptions {
             application_id: Some("lockbox-cli".into()),
             ..CustomerLockboxClientOptions::for_endpoint(emulator.url())?
@@ -277,14 +292,23 @@ async fn connect(resolved: &Resolved) -> Result<Session, Failure> {
         if subscriptions.is_empty() {
             subscriptions.push(EMULATOR_SUBSCRIPTION.to_owned());
         }
-        return Ok(Session { client, subscriptions, default_tenant: Some(tenant), output, _emulator: Some(emulator) });
+        let credential = "the embedded emulator's (any token)".to_owned();
+        return Ok(Session {
+            client,
+            subscriptions,
+            default_tenant: Some(tenant),
+            output,
+            credential,
+            _emulator: Some(emulator),
+        });
     }
-    let (cloud, credential): (_, Arc<dyn TokenCredential>) = if options.emulator {
+    let (cloud, credential, said): (_, Arc<dyn TokenCredential>, _) = if options.emulator {
         if !loopback {
             return Err(usage("--emulator with --endpoint talks to an emulator on this machine only".into()));
         }
         // The emulator takes any token and speaks as the public cloud; `endpoint` below points at it.
-        (CloudConfiguration::AzurePublic, StaticTokenCredential::new("lockbox-cli"))
+        let said = "the standalone emulator's (any token)".to_owned();
+        (CloudConfiguration::AzurePublic, credential::watched(StaticTokenCredential::new("lockbox-cli")), said)
     } else {
         // An explicit endpoint keeps the cloud's audience; the same value configures the credential's authority.
         let cloud = match options.cloud.unwrap_or(Cloud::Public) {
@@ -292,12 +316,11 @@ async fn connect(resolved: &Resolved) -> Result<Session, Failure> {
             Cloud::China => CloudConfiguration::AzureChina,
             Cloud::UsGov => CloudConfiguration::AzureGovernment,
         };
-        let credential: Arc<dyn TokenCredential> = if options.managed_identity {
-            azure_identity::ManagedIdentityCredential::new(None).map_err(Error::Credential)?
-        } else {
-            azure_identity::DeveloperToolsCredential::new(None).map_err(Error::Credential)?
-        };
-        (cloud, credential)
+        // botops: chosen from --credential (or --managed-identity) or the environment, as Azure's default chain.
+        let requested = options.credential.or(options.managed_identity.then_some(credential::Kind::ManagedIdentity));
+        let choice = credential::choose(requested, &|name| std::env::var(name).ok()).map_err(usage)?;
+        let made = choice.build(options.cloud.map(|_| &cloud)).map_err(Error::Credential)?;
+        (cloud, credential::watched(made), choice.describe())
     };
     let client = CustomerLockboxClient::new(
         credential,
@@ -316,6 +339,7 @@ async fn connect(resolved: &Resolved) -> Result<Session, Failure> {
             .ok()
             .or_else(|| options.emulator.then(emulator_tenant).flatten()),
         output,
+        credential: said,
         _emulator: None,
     })
 }

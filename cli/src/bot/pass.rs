@@ -17,7 +17,12 @@ use azure_customer_lockbox::{
 use chrono::Utc;
 use futures::StreamExt;
 
-use super::{AuditFailed, AuditRecord, Bot, Key, Outcome, VERSION, explain::explain, key};
+use super::{
+    AuditFailed, AuditRecord, Bot, Key, Outcome, VERSION,
+    explain::explain,
+    key,
+    service::{Decision, ErrorKind, Left, ServiceIds},
+};
 use crate::{
     backend::{Backend, Coverage, Decided, Located, Recorded},
     policy::Action,
@@ -27,11 +32,29 @@ use crate::{
 /// not seen.
 pub(super) const LISTINGS: usize = 3;
 
+/// The `rule` label of an outcome whose line names no rule (a settled intent written before lines had one).
+const NO_RULE: &str = "(none)";
+
 impl Bot<'_> {
     /// One pass. Returns the worst exit status of its failures (0 when none), or the audit line that could not
-    /// be written. A stop asked during the pass ends it before the next request.
+    /// be written. A stop asked during the pass ends it before the next request. The observer is told when it
+    /// starts and how it ended (a pass with a failure, or whose audit line could not be written, failed).
     pub(super) async fn pass(&mut self, first: bool) -> Result<u8, AuditFailed> {
-        // A pass starts: what is open is settled before anything new is decided.
+        self.observer.pass_started();
+        let passed = self.pass_over(first).await;
+        match &passed {
+            Ok(0) => self.observer.pass_finished(None),
+            Ok(code) => self.observer.pass_finished(Some(&format!("exit status {code}"))),
+            Err(_) => {
+                self.observer.error(ErrorKind::Audit);
+                self.observer.pass_finished(Some("cannot write the audit trail"));
+            }
+        }
+        passed
+    }
+
+    async fn pass_over(&mut self, first: bool) -> Result<u8, AuditFailed> {
+        // What is open is settled before anything new is decided.
         let unsettled = self.settle_open().await?;
         let mut seen: HashSet<Key> = HashSet::new();
         let mut worst = 0;
@@ -39,10 +62,14 @@ impl Bot<'_> {
             let (fresh, code) = match snapshot(self.backend, &mut seen, first && listing == 0, &self.stop).await {
                 Ok(found) => found,
                 Err(error) => {
+                    self.observer.error(ErrorKind::List);
                     eprintln!("lockbox: error: {}", crate::one_line(&error));
                     return Ok(worst.max(crate::hint(&error)));
                 }
             };
+            if code != 0 {
+                self.observer.error(ErrorKind::List);
+            }
             worst = worst.max(code);
             if fresh.is_empty() {
                 break;
@@ -58,7 +85,6 @@ impl Bot<'_> {
                 worst = worst.max(self.consider(&located, id).await?);
             }
         }
-        // The pass ends.
         Ok(worst)
     }
 
@@ -96,11 +122,22 @@ impl Bot<'_> {
         self.decide(record, decision).await
     }
 
-    /// A request no rule decides (or a dry run's): its line is written once per request and process.
+    /// A request no rule decides (or a dry run's): its line is written once per request and process. A request
+    /// left for a person (not a dry run's) is then announced through the observer's hook, once its line is
+    /// written.
     fn leave_for_person(&mut self, mut record: AuditRecord, outcome: Outcome) -> Result<(), AuditFailed> {
         if self.reported.insert(key(&record.subscription, &record.request)) {
             record.outcome = outcome;
-            self.write_outcome(&record)?;
+            let traced = self.observer.decision(&record.subscription, &record.request);
+            self.write_outcome(&record, traced)?;
+            if outcome == Outcome::LeftForAHuman {
+                self.observer.left_for_person(Left {
+                    subscription: record.subscription,
+                    request: record.request,
+                    rule: record.rule.unwrap_or_default(),
+                    reason: record.reason,
+                });
+            }
         }
         Ok(())
     }
@@ -111,6 +148,7 @@ impl Bot<'_> {
     async fn decide(&mut self, mut record: AuditRecord, decision: ApprovalDecision) -> Result<u8, AuditFailed> {
         record.intent = Some(uuid::Uuid::new_v4().to_string());
         self.audit.intent(&record)?;
+        let traced = self.observer.decision(&record.subscription, &record.request);
         let call = self.backend.decide(&record.subscription, &record.request, decision.clone(), &record.reason);
         let answer = tokio::select! {
             answer = call => Some(answer),
@@ -132,15 +170,27 @@ impl Bot<'_> {
             );
         }
         record.time = Utc::now();
-        self.write_outcome(&record)?;
+        self.write_outcome(&record, traced)?;
         Ok(code)
     }
 
-    /// Writes one outcome line, and only once it is written counts it (and keeps an intent whose outcome is
-    /// unknown, to settle it later).
-    pub(super) fn write_outcome(&mut self, record: &AuditRecord) -> Result<(), AuditFailed> {
+    /// Writes one outcome line, and only once it is written counts it, in the summary and the metrics (by its
+    /// outcome and rule; a failure or an outcome unknown also as an error), and ends its span (`traced`, started
+    /// when the work on it began). An intent whose outcome is unknown is kept, to settle it later.
+    pub(super) fn write_outcome(&mut self, record: &AuditRecord, traced: Decision) -> Result<(), AuditFailed> {
         self.audit.outcome(record)?;
         self.summary.count(record.outcome);
+        match record.outcome {
+            Outcome::Failed => self.observer.error(ErrorKind::Decide),
+            Outcome::Unknown => self.observer.error(ErrorKind::OutcomeUnknown),
+            _ => {}
+        }
+        let ids = ServiceIds {
+            service_request_id: record.service_request_id.as_deref(),
+            correlation_id: record.correlation_id.as_deref(),
+            error: record.error.as_deref(),
+        };
+        traced.finished(&record.outcome.label(), record.rule.as_deref().unwrap_or(NO_RULE), &ids);
         if record.outcome == Outcome::Unknown {
             self.open.push(AuditRecord { outcome: Outcome::Sending, ..record.clone() });
         }

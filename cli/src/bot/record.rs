@@ -109,6 +109,15 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The outcome as the `outcome` field spells it (the metrics' `outcome` label).
+    pub fn label(self) -> String {
+        // A unit variant always serialises as its name.
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::String(name)) => name,
+            _ => String::new(),
+        }
+    }
+
     /// Whether this outcome ends an intent for good. An intent with no outcome, or only `outcome unknown`, is
     /// open: it is settled before the bot decides anything new.
     pub fn settles(self) -> bool {

@@ -171,7 +171,9 @@ impl Bot<'_> {
             attempts: None,
             ..intent
         };
-        self.write_outcome(&record)?;
+        let traced = self.observer.decision(&record.subscription, &record.request);
+        self.write_outcome(&record, traced)?;
+        self.observer.settled(&record.outcome.label());
         self.summary.settled = self.summary.settled.saturating_add(1);
         Ok(())
     }

@@ -7,12 +7,16 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 /// How long the decision in flight may still take after the first signal. Past it, its outcome is written as
-/// `outcome unknown` (settled at the next start) and the bot exits. With the audit line's write and the exit,
-/// the bot ends within [`BOUND`] of the first signal.
+/// `outcome unknown` (settled at the next start) and the loop ends. With the audit line's write, the loop ends
+/// within [`BOUND`] of the first signal (then [`AFTER_THE_LOOP`] at most, for notifications and traces).
 pub const GRACE: Duration = Duration::from_secs(20);
 
-/// Within how long of the first signal the bot exits, as `--help` and the README state it.
+/// Within how long of the first signal the loop ends, as `--help` and the README state it.
 pub const BOUND: Duration = Duration::from_secs(25);
+
+/// How long the bot may still take after its loop ends: the notifications in flight, then the last traces.
+/// The whole stop takes at most [`BOUND`] plus this, the time a service manager must allow.
+pub const AFTER_THE_LOOP: Duration = super::service::NOTIFY_STOP_BOUND.saturating_add(super::service::EXPORT_LIMIT);
 
 /// The exit status after a second signal: 128 plus the signal's number, as a shell reports a process killed by it.
 const SECOND_SIGINT: i32 = 130;
@@ -75,9 +79,11 @@ async fn listen(sender: watch::Sender<bool>) {
         first = false;
         eprintln!(
             "lockbox: policy run: stopping: taking no new request; the decision in flight, if any, finishes \
-             (at most {}s), then the bot exits (within {}s); a second signal stops it at once",
+             (at most {}s), then the loop ends (within {}s) and the bot exits once the notifications and traces in flight \
+             are sent (at most {}s more); a second signal stops it at once",
             GRACE.as_secs(),
-            BOUND.as_secs()
+            BOUND.as_secs(),
+            AFTER_THE_LOOP.as_secs()
         );
         let _ = sender.send(true);
     }
@@ -97,9 +103,11 @@ async fn listen(sender: watch::Sender<bool>) {
         first = false;
         eprintln!(
             "lockbox: policy run: stopping: taking no new request; the decision in flight, if any, finishes \
-             (at most {}s), then the bot exits (within {}s); a second Ctrl-C stops it at once",
+             (at most {}s), then the loop ends (within {}s) and the bot exits once the notifications and traces in flight \
+             are sent (at most {}s more); a second Ctrl-C stops it at once",
             GRACE.as_secs(),
-            BOUND.as_secs()
+            BOUND.as_secs(),
+            AFTER_THE_LOOP.as_secs()
         );
         let _ = sender.send(true);
     }

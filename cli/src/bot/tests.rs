@@ -81,7 +81,12 @@ fn outcomes_are_spelled_as_the_readme_lists_them() {
         Outcome::Unknown,
     ]
     .iter()
-    .map(|o| serde_json::to_string(o).unwrap())
+    .map(|o| {
+        let spelled = serde_json::to_string(o).unwrap();
+        // The metrics' `outcome` label is the same spelling.
+        assert_eq!(format!("\"{}\"", o.label()), spelled);
+        spelled
+    })
     .collect();
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
     for name in spelled {
@@ -99,4 +104,10 @@ fn the_help_states_the_stop_bound_the_bot_keeps() {
     assert!(help.contains(&format!("after {grace}s without an answer")), "{help}");
     assert!(help.contains(&format!("within {bound}s of the signal")), "{help}");
     assert!(help.contains("A second signal exits at once"), "{help}");
+    // Then the notifications in flight and the last traces: the total the deploy recipes must allow.
+    let (notify, traces) = (super::service::NOTIFY_STOP_BOUND.as_secs(), super::service::EXPORT_LIMIT.as_secs());
+    assert!(help.contains(&format!("at most {notify}s for the notifications")), "{help}");
+    assert!(help.contains(&format!("last traces (at most {traces}s)")), "{help}");
+    assert_eq!(super::stop::AFTER_THE_LOOP.as_secs(), notify + traces);
+    assert!(help.contains(&format!("within {}s in all", bound + notify + traces)), "{help}");
 }
