@@ -1067,8 +1067,10 @@ async fn working_hours_match_by_time_of_day_and_day_of_week_at_a_fixed_offset() 
     let offset = chrono::FixedOffset::east_opt(5 * 3600 + 1800).unwrap();
     let now = chrono::Utc::now().with_timezone(&offset);
     let hhmm = |t: chrono::DateTime<chrono::FixedOffset>| t.format("%H:%M").to_string();
-    let today = now.format("%a").to_string().to_lowercase();
-    let tomorrow = (now + chrono::TimeDelta::days(1)).format("%a").to_string().to_lowercase();
+    // The window starts an hour ago: it belongs to that day, which is yesterday just after midnight.
+    let today = (now - chrono::TimeDelta::hours(1)).format("%a").to_string().to_lowercase();
+    let tomorrow =
+        (now - chrono::TimeDelta::hours(1) + chrono::TimeDelta::days(1)).format("%a").to_string().to_lowercase();
     let around = (hhmm(now - chrono::TimeDelta::hours(1)), hhmm(now + chrono::TimeDelta::hours(1)));
     let away = (hhmm(now + chrono::TimeDelta::hours(2)), hhmm(now + chrono::TimeDelta::hours(3)));
     for ((start, end), day, matches) in
