@@ -191,7 +191,9 @@ impl Watches {
         }
         // A subscription that appears later, without emit_existing: the requests created since the start are new.
         let first_listing = match (self.first_reading, self.options.watch.emit_existing, self.started) {
-            (false, false, Some(started)) => Some(FirstListing::CreatedSince(started - CLOCK_ALLOWANCE)),
+            (false, false, Some(started)) => {
+                Some(FirstListing::CreatedSince(started.checked_sub_signed(CLOCK_ALLOWANCE).unwrap_or(started)))
+            }
             _ => None,
         };
         for id in now {
