@@ -25,6 +25,11 @@
 //! <failed> failed, <dup> duplicate decisions, <lost> lost decisions`. A run that fails prints its first failing
 //! decisions, each with what the emulator recorded and the SDK's history of it (each round: what was sent and
 //! what came back; each read and what it showed), kept from the SDK's `tracing` events in the decision's span.
+//!
+//! `--between-pages` (with or without `--matrix`) also pages whole listings while another principal changes them
+//! between their pages (the emulator's `Fault::between_pages`: a request decided, expired or created). Those
+//! changes fall on requests no task owns (created first, so they list first), and the decisions another
+//! principal made are not counted as lost.
 
 use std::{
     collections::HashMap,
@@ -40,7 +45,8 @@ use azure_customer_lockbox::{
     CustomerLockboxClient, CustomerLockboxClientOptions, Error, ExponentialRetries, Retries, StaticTokenCredential,
 };
 use azure_customer_lockbox_emulator::{
-    AsyncOperations, Emulator, EmulatorConfig, Fault, NewLockboxRequest, Operation, RetryAfterHeader, WhileRunning,
+    AsyncOperations, Emulator, EmulatorConfig, Fault, NewLockboxRequest, Operation, PageChange, RetryAfterHeader,
+    WhileRunning,
 };
 use clap::Parser;
 
@@ -66,6 +72,9 @@ struct Args {
     /// variants, each run of `--ops` operations.
     #[arg(long)]
     matrix: bool,
+    /// Also page whole listings while the emulator changes them between their pages (see the module docs).
+    #[arg(long)]
+    between_pages: bool,
 }
 
 /// The emulator's `202` variant a run uses (see `WhileRunning`).
@@ -169,7 +178,11 @@ struct Run {
     seed: u64,
     fault_rate: f64,
     variant: Variant,
+    between_pages: bool,
 }
+
+/// With `--between-pages`: the pending requests no task owns, per subscription, for the between-pages changes.
+const OTHERS_REQUESTS: usize = 200;
 
 /// What one run counted.
 #[derive(Debug, Default)]
@@ -205,8 +218,14 @@ impl Counts {
 async fn main() -> ExitCode {
     let args = Args::parse();
     history::install();
-    let one =
-        Run { ops: args.ops, tasks: args.tasks, seed: args.seed, fault_rate: args.fault_rate, variant: args.variant };
+    let one = Run {
+        ops: args.ops,
+        tasks: args.tasks,
+        seed: args.seed,
+        fault_rate: args.fault_rate,
+        variant: args.variant,
+        between_pages: args.between_pages,
+    };
     if !args.matrix {
         let counts = soak(one).await;
         println!(
@@ -266,6 +285,13 @@ async fn soak(run: Run) -> Counts {
     for sub in SUBSCRIPTIONS.into_iter().filter(|s| answers_202(s)) {
         emulator.set_async_operations_for(sub, Some(async_mode.clone()));
     }
+    if run.between_pages {
+        for sub in SUBSCRIPTIONS {
+            for _ in 0..OTHERS_REQUESTS {
+                emulator.create_request(sub, NewLockboxRequest::default());
+            }
+        }
+    }
     // Enough pending requests for every decision the run can make; each task owns its own slice.
     let per_task = run.ops / run.tasks / 3 + 8;
     let mut owned: Vec<Vec<(String, String)>> = vec![Vec::new(); run.tasks];
@@ -311,6 +337,16 @@ async fn soak(run: Run) -> Counts {
                     emulator.inject(if accepted { random_async_fault(&mut rng) } else { random_fault(&mut rng) });
                 }
                 let ok = match rng.u8(0..10) {
+                    0 if run.between_pages && rng.bool() => {
+                        let change = [PageChange::Decide, PageChange::Expire, PageChange::Create][rng.usize(0..3)];
+                        emulator.inject(Fault::between_pages(change).on(Operation::RequestsList));
+                        let mut listing = requests.list(None);
+                        async {
+                            while listing.try_next().await?.is_some() {}
+                            Ok(())
+                        }
+                        .await
+                    }
                     0..=1 => requests.list(None).try_next().await.map(drop),
                     2 => requests.list_pending().try_next().await.map(drop),
                     3 | 4 => requests.get(&readable[rng.usize(0..readable.len())]).await.map(drop),
@@ -521,7 +557,10 @@ fn tally(emulator: &Emulator, outcomes: &HashMap<String, (&'static str, Reported
             lost.push(id.clone());
         }
     }
-    lost.extend(recorded.keys().filter(|id| !outcomes.contains_key(*id)).cloned());
+    // Decisions another principal made (`--between-pages`) have no report, and need none.
+    let others: std::collections::HashSet<String> =
+        emulator.page_changes().into_iter().filter(|c| c.change == PageChange::Decide).map(|c| c.request_id).collect();
+    lost.extend(recorded.keys().filter(|id| !outcomes.contains_key(*id) && !others.contains(*id)).cloned());
     lost.sort();
     Tally { dup: emulator.duplicate_decisions(), lost }
 }

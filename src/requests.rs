@@ -15,7 +15,7 @@ use crate::{
     status::{ApprovalDecision, LockboxRequestStatus},
     validate,
     waiter::{Waiter, WaiterOptions},
-    watch::{Watch, WatchOptions},
+    watch::{FirstListing, Read, Watch, WatchOptions},
 };
 
 /// The access requests of one subscription. Obtained from
@@ -253,7 +253,18 @@ impl RequestsClient {
     /// }
     /// ```
     pub fn watch(&self, options: Option<WatchOptions>) -> Watch {
-        let requests = self.clone();
-        Watch::new(move |options| requests.list(Some(options)), options.unwrap_or_default())
+        self.watch_with(options.unwrap_or_default(), None)
+    }
+
+    /// A watch whose first listing reports what `first_listing` says, else what the options say (the
+    /// tenant-wide watch, for a subscription that appears later). Requests missing from a listing are read
+    /// to confirm they are gone.
+    pub(crate) fn watch_with(&self, options: WatchOptions, first_listing: Option<FirstListing>) -> Watch {
+        let (requests, reader) = (self.clone(), self.clone());
+        let read: Read = Box::new(move |id| {
+            let reader = reader.clone();
+            Box::pin(async move { reader.get(&id).await })
+        });
+        Watch::new(move |options| requests.list(Some(options)), read, options, first_listing)
     }
 }

@@ -81,6 +81,7 @@ pub async fn requests(session: &Session, command: RequestsCommand) -> Result<u8,
             // the backoff (a 403 or 409 that lasts), is said once, until it changes or the listing recovers.
             let mut failing: std::collections::HashMap<String, String> = std::collections::HashMap::new();
             let mut hook = exec;
+            let mut first_listings = crate::watch::FirstListings::default();
             loop {
                 let watched = tokio::select! {
                     _ = &mut stop => break,
@@ -128,7 +129,14 @@ pub async fn requests(session: &Session, command: RequestsCommand) -> Result<u8,
                         continue;
                     }
                 };
-                let row = EventRow { time: Utc::now(), subscription, event };
+                let existing = match first_listings.note(&subscription, &event, only_changes) {
+                    Ok(existing) => existing,
+                    Err(line) => {
+                        line.into_iter().for_each(|line| eprintln!("{line}"));
+                        continue;
+                    }
+                };
+                let row = EventRow { time: Utc::now(), subscription, event, existing };
                 let printed = match format {
                     Format::Table | Format::Wide => output::line(row.text()),
                     Format::Json | Format::Jsonl => output::line(row.json()),
@@ -141,6 +149,7 @@ pub async fn requests(session: &Session, command: RequestsCommand) -> Result<u8,
                     return Ok(0);
                 }
                 if let Some(command) = &hook
+                    && row.wants_hook()
                     && !run_hook(command, &row).await
                 {
                     hook = None;

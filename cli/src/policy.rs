@@ -14,7 +14,7 @@
 //! reason = "routine diagnostics"         # sent with the decision; approve defaults to "lockbox policy: <name>"
 //! subscriptions = ["6a1d3f1e-93b4-4c53-9a37-2f0c5d8e7b21"]
 //! resource_types = ["Storage Account", "Microsoft.Storage/storageAccounts"]  # resourceType or ARM type
-//! resource_id_prefixes = ["/subscriptions/6a1d3f1e-93b4-4c53-9a37-2f0c5d8e7b21/resourceGroups/contoso-rg/"]
+//! resource_id_prefixes = ["/subscriptions/6a1d3f1e-93b4-4c53-9a37-2f0c5d8e7b21/resourceGroups/contoso-rg"]
 //! access_levels = ["Read"]
 //! max_duration_hours = 8                 # numeric durations only; "Support request lifetime" never matches
 //! support_case = true                    # true: a support case is named; false: none is
@@ -23,19 +23,28 @@
 //! # unconditional = true               # required on an approve rule with no condition (it approves everything)
 //! ```
 //!
-//! Text comparisons ignore letter case; every resource id of a request must start with one of the prefixes.
-//! Working hours use a fixed UTC offset (no daylight-saving rules; write the offset in force); `end` may be
-//! before `start` for a night shift, and `24:00` is the end of the day.
+//! Values are compared as what they mean, not as text: letter case is ignored; subscription ids are compared
+//! as GUIDs; resource ids are parsed into their segments whatever their spelling (the service writes
+//! `SUBSCRIPTIONS/…/RESOURCEGROUPS/PROD-RG/…` as well as `/subscriptions/…/resourceGroups/prod-rg/…`), and
+//! every resource id of a request must begin with all the segments of one of the prefixes (`…/contoso-rg`
+//! is not a prefix of `…/contoso-rg-prod`); the ARM type is derived from the same parsed id.
+//! Working hours use a fixed UTC offset (no daylight-saving rules; write the offset in force, minutes
+//! included: `+05:45`); `end` may be before `start` for a night shift, which belongs to the day it starts
+//! (Friday's `22:00`-`06:00` covers Saturday 02:00), and `24:00` is the end of the day.
 
 use std::path::Path;
 
-use chrono::{DateTime, FixedOffset, Utc, Weekday};
+use chrono::{DateTime, Utc};
 use regex::Regex;
 use serde::Deserialize;
+use uuid::Uuid;
 
+use self::{hours::Hours, resource::ResourceId};
 use crate::backend::Located;
 
 mod conditions;
+mod hours;
+mod resource;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -93,20 +102,15 @@ impl Action {
     }
 }
 
-struct Hours {
-    days: Vec<Weekday>,
-    start: u32,
-    end: u32,
-    offset: FixedOffset,
-}
-
 pub struct Rule {
     pub name: String,
     action: Action,
     reason: String,
-    subscriptions: Option<Vec<String>>,
+    /// Compared as GUIDs, whatever their spelling.
+    subscriptions: Option<Vec<Uuid>>,
     resource_types: Option<Vec<String>>,
-    resource_id_prefixes: Option<Vec<String>>,
+    /// Compared segment by segment, without regard to case.
+    resource_id_prefixes: Option<Vec<ResourceId>>,
     access_levels: Option<Vec<String>>,
     max_duration_hours: Option<u32>,
     support_case: Option<bool>,
@@ -152,16 +156,34 @@ impl Policy {
                 (Action::Deny, None) => return Err((at, format!("{name}: a deny rule needs a reason"))),
                 (_, None) => format!("lockbox policy: {name}"),
             };
-            for subscription in raw.subscriptions.iter().flatten() {
-                if !is_guid(subscription) {
-                    return Err((
-                        at,
-                        format!(
-                            "{name}: subscription {subscription:?} is not a subscription id (a GUID), so it never matches"
-                        ),
-                    ));
-                }
-            }
+            let subscriptions = match raw.subscriptions {
+                Some(list) => Some(
+                    list.iter()
+                        .map(|text| {
+                            Uuid::try_parse(text.trim()).map_err(|_| {
+                                (
+                                    at,
+                                    format!(
+                                        "{name}: subscription {text:?} is not a subscription id (a GUID), so it never \
+                                         matches"
+                                    ),
+                                )
+                            })
+                        })
+                        .collect::<Result<Vec<Uuid>, _>>()?,
+                ),
+                None => None,
+            };
+            let resource_id_prefixes = match raw.resource_id_prefixes {
+                Some(list) => Some(
+                    list.iter()
+                        .map(|text| {
+                            ResourceId::parse(text).map_err(|e| (at, format!("{name}: resource_id_prefixes: {e}")))
+                        })
+                        .collect::<Result<Vec<ResourceId>, _>>()?,
+                ),
+                None => None,
+            };
             let justification = match raw.justification {
                 Some(pattern) => {
                     let at = line(pattern.span().start);
@@ -181,7 +203,7 @@ impl Policy {
             let working_hours = match raw.working_hours {
                 Some(hours) => {
                     let at = line(hours.span().start);
-                    Some(hours_from(hours.into_inner()).map_err(|e| (at, format!("{name}: working_hours: {e}")))?)
+                    Some(Hours::from_raw(hours.into_inner()).map_err(|e| (at, format!("{name}: working_hours: {e}")))?)
                 }
                 None => None,
             };
@@ -189,9 +211,9 @@ impl Policy {
                 name,
                 action: raw.action,
                 reason,
-                subscriptions: raw.subscriptions,
+                subscriptions,
                 resource_types: raw.resource_types,
-                resource_id_prefixes: raw.resource_id_prefixes,
+                resource_id_prefixes,
                 access_levels: raw.access_levels,
                 max_duration_hours: raw.max_duration_hours,
                 support_case: raw.support_case,
@@ -251,7 +273,9 @@ impl Policy {
             let number = index.saturating_add(1);
             let failed = rule.why_not(located, now);
             if failed.is_empty() {
-                lines.push(format!("rule {number} '{}': matched: {}", rule.name, rule.action.name()));
+                let window = rule.working_hours.as_ref().and_then(|h| h.matched(now));
+                let window = window.map(|w| format!(" (working hours: {w})")).unwrap_or_default();
+                lines.push(format!("rule {number} '{}': matched: {}{window}", rule.name, rule.action.name()));
                 return (Verdict { rule: &rule.name, action: rule.action, reason: &rule.reason }, lines);
             }
             let why: Vec<&str> = failed.iter().map(|(_, why)| why.as_str()).collect();
@@ -270,47 +294,6 @@ fn regex_error(error: &regex::Error) -> String {
     last.trim().trim_start_matches("error: ").to_owned()
 }
 
-/// Whether `text` is a GUID (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, hexadecimal), as subscription ids are.
-fn is_guid(text: &str) -> bool {
-    text.len() == uuid::fmt::Hyphenated::LENGTH && uuid::Uuid::try_parse(text).is_ok()
-}
-
-fn hours_from(raw: RawHours) -> Result<Hours, String> {
-    let minutes = |text: &str| -> Result<u32, String> {
-        let (h, m) = text.split_once(':').ok_or_else(|| format!("{text:?} is not HH:MM"))?;
-        let (h, m): (u32, u32) = (
-            h.parse().map_err(|_| format!("{text:?} is not HH:MM"))?,
-            m.parse().map_err(|_| format!("{text:?} is not HH:MM"))?,
-        );
-        // Checked: `start = "99999999:00"` must be refused, not wrap into a valid-looking time.
-        match h.checked_mul(60).and_then(|hm| hm.checked_add(m)) {
-            Some(total) if m <= 59 && total <= 24 * 60 => Ok(total),
-            _ => Err(format!("{text:?} is not a time of day")),
-        }
-    };
-    let days = match raw.days {
-        None => vec![Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri, Weekday::Sat, Weekday::Sun],
-        Some(days) => days
-            .iter()
-            .map(|d| d.parse::<Weekday>().map_err(|_| format!("{d:?} is not a day (mon, tue, ...)")))
-            .collect::<Result<_, _>>()?,
-    };
-    let offset = match raw.utc_offset.as_deref().map(str::trim) {
-        None | Some("Z" | "UTC" | "utc") => FixedOffset::east_opt(0).unwrap(),
-        Some(text) => {
-            let (sign, rest) = match text.as_bytes().first() {
-                Some(b'+') => (1, &text[1..]),
-                Some(b'-') => (-1, &text[1..]),
-                _ => return Err(format!("utc_offset {text:?} is not like +01:00 or -05:00")),
-            };
-            let at = minutes(rest).map_err(|_| format!("utc_offset {text:?} is not like +01:00 or -05:00"))?;
-            let seconds = i32::try_from(at).ok().and_then(|at| at.checked_mul(60)).and_then(|s| s.checked_mul(sign));
-            seconds.and_then(FixedOffset::east_opt).ok_or_else(|| format!("utc_offset {text:?} is out of range"))?
-        }
-    };
-    Ok(Hours { days, start: minutes(&raw.start)?, end: minutes(&raw.end)?, offset })
-}
-
 impl Rule {
     /// The conditions this rule has, by their key in the policy file.
     pub fn conditions(&self) -> Vec<&'static str> {
@@ -327,3 +310,6 @@ impl Rule {
         has.into_iter().filter(|(_, present)| *present).map(|(name, _)| name).collect()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,8 +1,13 @@
 //! What `requests watch` prints for each event, and the `--exec` hook it runs for each.
+//!
+//! The requests a subscription's first listing finds are `existing`, not `new`: an old decided request is
+//! not news, and the hook runs only for the existing ones still `Pending` (someone has to act on those).
+//! With `--only-changes` they are not shown, and a line on stderr says when each subscription's first
+//! listing is done.
 
-use std::process::Stdio;
+use std::{collections::HashSet, process::Stdio};
 
-use azure_customer_lockbox::WatchEvent;
+use azure_customer_lockbox::{WatchEvent, models::LockboxRequestStatus};
 use chrono::Utc;
 use serde_json::{Value, json};
 
@@ -46,16 +51,54 @@ pub async fn run_hook(command: &str, row: &EventRow) -> bool {
     }
 }
 
+/// The subscriptions whose first listing is done: a request reported before that is `existing`.
+#[derive(Default)]
+pub struct FirstListings {
+    done: HashSet<String>,
+}
+
+impl FirstListings {
+    /// Takes note of `event` of `subscription`. For the end of a first listing, the line to say on stderr
+    /// (with `only_changes`, `None` without), and `Err` so that the caller shows nothing else of it; else
+    /// whether the event is about a request that was there when the watch started.
+    pub fn note(&mut self, subscription: &str, event: &WatchEvent, only_changes: bool) -> Result<bool, Option<String>> {
+        match event {
+            WatchEvent::InitDone { requests } => {
+                self.done.insert(subscription.to_owned());
+                Err(only_changes.then(|| {
+                    format!(
+                        "lockbox: subscription {subscription}: first listing done, {requests} request(s) there now; \
+                         reporting changes from here"
+                    )
+                }))
+            }
+            WatchEvent::New(_) => Ok(!self.done.contains(subscription)),
+            _ => Ok(false),
+        }
+    }
+}
+
 /// One watch event: a line for people, an object for scripts.
 pub struct EventRow {
     pub time: chrono::DateTime<Utc>,
     pub subscription: String,
     pub event: WatchEvent,
+    /// A request found by the subscription's first listing (`existing`, not `new`).
+    pub existing: bool,
 }
 
 impl EventRow {
+    /// Whether the `--exec` hook runs for this event: not for an existing request already decided.
+    pub fn wants_hook(&self) -> bool {
+        match &self.event {
+            WatchEvent::New(request) if self.existing => request.status() == Some(&LockboxRequestStatus::Pending),
+            _ => true,
+        }
+    }
+
     fn parts(&self) -> (&'static str, Option<&azure_customer_lockbox::models::LockboxRequestResponse>, Option<String>) {
         match &self.event {
+            WatchEvent::New(request) if self.existing => ("existing", Some(request), None),
             WatchEvent::New(request) => ("new", Some(request), None),
             WatchEvent::StatusChanged { request, old, .. } => ("changed", Some(request), Some(old.to_string())),
             WatchEvent::Removed { .. } => ("removed", None, None),
@@ -74,8 +117,9 @@ impl EventRow {
                 if why.chars().count() > 60 {
                     why = why.chars().take(59).collect::<String>() + "…";
                 }
+                let kind = if self.existing { "existing" } else { "new     " };
                 format!(
-                    "{now} {sub} new      {} {} {} [{}] {why}",
+                    "{now} {sub} {kind} {} {} {} [{}] {why}",
                     output::Shown(id),
                     output::Shown(&request.status().map_or("-".into(), ToString::to_string)),
                     output::Shown(&p.resource_type.unwrap_or_default()),

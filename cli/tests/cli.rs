@@ -733,7 +733,8 @@ async fn watch_prints_new_and_changed_requests_until_interrupted() {
     let existing = emulator.create_request(SUB, Default::default());
     let mut watch = Running::start(&emulator, &["-o", "table", "requests", "watch", "--interval", "100ms"]);
     let first = watch.next_line().await;
-    assert!(first.contains(&format!("new      {existing} Pending")), "{first}");
+    // A request there before the watch is `existing`, not `new`.
+    assert!(first.contains(&format!("existing {existing} Pending")), "{first}");
     let fresh = emulator.create_request(SUB, Default::default());
     let line = watch.next_line().await;
     assert!(line.contains(&format!("new      {fresh}")), "{line}");
@@ -745,13 +746,30 @@ async fn watch_prints_new_and_changed_requests_until_interrupted() {
     watch.interrupt();
 }
 
+/// Issue 31: with `--only-changes`, the watch says on stderr when the first listing is done.
+#[tokio::test(flavor = "multi_thread")]
+async fn watch_only_changes_says_when_the_first_listing_is_done() {
+    let emulator = emulator().await;
+    emulator.create_request(SUB, Default::default());
+    let mut watch = Running::start(&emulator, &["requests", "watch", "--interval", "100ms", "--only-changes"]);
+    watch
+        .wait_for_stderr(&format!(
+            "lockbox: subscription {SUB}: first listing done, 1 request(s) there now; reporting changes from here"
+        ))
+        .await;
+    let fresh = emulator.create_request(SUB, Default::default());
+    let event: serde_json::Value = serde_json::from_str(&watch.next_line().await).unwrap();
+    assert_eq!((event["event"].as_str(), event["requestId"].as_str()), (Some("new"), Some(fresh.as_str())));
+    watch.interrupt();
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn watch_writes_json_lines_when_piped_and_tsv_when_asked() {
     let emulator = emulator().await;
     let existing = emulator.create_request(SUB, Default::default());
     let mut watch = Running::start(&emulator, &["requests", "watch", "--interval", "100ms"]);
     let event: serde_json::Value = serde_json::from_str(&watch.next_line().await).unwrap();
-    assert_eq!(event["event"], "new");
+    assert_eq!(event["event"], "existing");
     assert_eq!(event["requestId"], existing.as_str());
     assert_eq!(event["subscription"], SUB);
     assert_eq!(event["status"], "Pending");
@@ -771,7 +789,7 @@ async fn watch_writes_json_lines_when_piped_and_tsv_when_asked() {
             let row: Vec<String> = first.split('\t').map(str::to_owned).collect();
             assert_eq!(
                 (row[1].as_str(), row[2].as_str(), row[3].as_str(), row[4].as_str()),
-                ("new", SUB, existing.as_str(), "Denied")
+                ("existing", SUB, existing.as_str(), "Denied")
             );
         } else {
             let event: serde_json::Value = serde_json::from_str(&first).unwrap();
@@ -787,9 +805,15 @@ async fn watch_exec_runs_a_command_per_event_and_keeps_watching_when_it_fails() 
     let dir = tempdir("exec");
     let events = dir.join("events.jsonl");
     let hook = format!("cat >> '{}'; exit 3", events.display());
+    // Issue 31: an old, decided request is shown as existing, and the hook does not run for it.
+    let decided = emulator.create_request(SUB, Default::default());
+    let out = at(&emulator, &[SUB], &["requests", "deny", &decided, "--reason", "no", "--yes"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
     let first = emulator.create_request(SUB, Default::default());
     let mut watch = Running::start(&emulator, &["requests", "watch", "--interval", "100ms", "--exec", &hook]);
-    watch.next_line().await;
+    let mut existing = vec![watch.next_line().await, watch.next_line().await];
+    existing.sort();
+    assert!(existing.iter().all(|l| l.contains("\"event\":\"existing\"")), "{existing:?}");
     let second = emulator.create_request(SUB, Default::default());
     let line = watch.next_line().await;
     assert!(line.contains(&second), "{line}");
@@ -804,7 +828,9 @@ async fn watch_exec_runs_a_command_per_event_and_keeps_watching_when_it_fails() 
     };
     let ids: Vec<&str> = seen.iter().filter_map(|e| e["requestId"].as_str()).collect();
     assert_eq!(ids, [first.as_str(), second.as_str()]);
-    assert!(seen.iter().all(|e| e["event"] == "new" && e["subscription"] == SUB));
+    let kinds: Vec<&str> = seen.iter().filter_map(|e| e["event"].as_str()).collect();
+    assert_eq!(kinds, ["existing", "new"]);
+    assert!(seen.iter().all(|e| e["subscription"] == SUB));
     let stderr = watch.interrupt();
     assert!(
         stderr.contains(&format!("--exec command failed for request {first} (exit status: 3); still watching")),
@@ -1067,8 +1093,10 @@ async fn working_hours_match_by_time_of_day_and_day_of_week_at_a_fixed_offset() 
     let offset = chrono::FixedOffset::east_opt(5 * 3600 + 1800).unwrap();
     let now = chrono::Utc::now().with_timezone(&offset);
     let hhmm = |t: chrono::DateTime<chrono::FixedOffset>| t.format("%H:%M").to_string();
-    let today = now.format("%a").to_string().to_lowercase();
-    let tomorrow = (now + chrono::TimeDelta::days(1)).format("%a").to_string().to_lowercase();
+    // The window starts an hour ago: it belongs to that day, which is yesterday just after midnight.
+    let today = (now - chrono::TimeDelta::hours(1)).format("%a").to_string().to_lowercase();
+    let tomorrow =
+        (now - chrono::TimeDelta::hours(1) + chrono::TimeDelta::days(1)).format("%a").to_string().to_lowercase();
     let around = (hhmm(now - chrono::TimeDelta::hours(1)), hhmm(now + chrono::TimeDelta::hours(1)));
     let away = (hhmm(now + chrono::TimeDelta::hours(2)), hhmm(now + chrono::TimeDelta::hours(3)));
     for ((start, end), day, matches) in
@@ -1337,7 +1365,7 @@ async fn watch_tenant_wide_sees_new_requests_in_every_readable_subscription() {
     let event: serde_json::Value = serde_json::from_str(&watch.next_line().await).unwrap();
     assert_eq!(
         (event["event"].as_str(), event["requestId"].as_str(), event["subscription"].as_str()),
-        (Some("new"), Some(existing.as_str()), Some(subs[1].as_str()))
+        (Some("existing"), Some(existing.as_str()), Some(subs[1].as_str()))
     );
     let fresh = emulator.create_request(&subs[2], Default::default());
     let event: serde_json::Value = serde_json::from_str(&watch.next_line().await).unwrap();
@@ -1547,7 +1575,7 @@ fn policy_test_runs_the_readme_policy_against_its_cases() {
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
     assert!(
-        stdout.contains("11 cases, 0 failed; rules never deciding a case: none; conditions never failing: none"),
+        stdout.contains("13 cases, 0 failed; rules never deciding a case: none; conditions never failing: none"),
         "{stdout}"
     );
 

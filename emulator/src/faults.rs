@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::arm::ArmError;
+use super::between::PageChange;
 
 /// The ARM operations of the emulated service, for scoping faults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -81,6 +82,11 @@ pub enum FaultKind {
     /// under a foreign name, which [`Emulator::foreign_host_requests`](crate::Emulator::foreign_host_requests)
     /// counts. Other answers are left as they are.
     ForeignPollingHost,
+    /// Answer normally, but first change the listing as another principal would while the client is between
+    /// its pages (see [`PageChange`]). Taken only by a call for a listing's next page (one with a
+    /// `$skipToken`): `GET .../requests`, and for [`PageChange::Create`] also `GET /subscriptions`. What it
+    /// did is in [`Emulator::page_changes`](crate::Emulator::page_changes).
+    BetweenPages(PageChange),
 }
 
 /// A fault to apply to the next `count` matching ARM requests; queue it with `Emulator::inject`.
@@ -149,6 +155,11 @@ impl Fault {
         Self::new(FaultKind::ForeignPollingHost)
     }
 
+    /// Change the listing between its pages (see [`FaultKind::BetweenPages`]).
+    pub fn between_pages(change: PageChange) -> Self {
+        Self::new(FaultKind::BetweenPages(change))
+    }
+
     /// Affect the next `count` matching responses.
     #[must_use]
     pub fn times(mut self, count: usize) -> Self {
@@ -170,8 +181,21 @@ impl Fault {
         self
     }
 
-    pub(crate) fn matches(&self, operation: Option<Operation>) -> bool {
-        self.operation.is_none() || self.operation == operation
+    /// Whether this fault applies to a call of `operation`; `continuation`: the call asks for a listing's
+    /// next page.
+    pub(crate) fn matches(&self, operation: Option<Operation>, continuation: bool) -> bool {
+        let scoped = self.operation.is_none() || self.operation == operation;
+        match self.kind {
+            FaultKind::BetweenPages(change) => {
+                let listing = match operation {
+                    Some(Operation::RequestsList) => true,
+                    Some(Operation::SubscriptionsList) => change == PageChange::Create,
+                    _ => false,
+                };
+                scoped && continuation && listing
+            }
+            _ => scoped,
+        }
     }
 }
 
@@ -223,9 +247,11 @@ pub(crate) fn fault_response(kind: &FaultKind) -> Response {
             response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
             response
         }
-        FaultKind::DropConnection | FaultKind::Delay(_) | FaultKind::CutBody | FaultKind::ForeignPollingHost => {
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
+        FaultKind::DropConnection
+        | FaultKind::Delay(_)
+        | FaultKind::CutBody
+        | FaultKind::ForeignPollingHost
+        | FaultKind::BetweenPages(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
 
@@ -234,7 +260,8 @@ pub(crate) fn fault_response(kind: &FaultKind) -> Response {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct FaultSpec {
-    /// `throttle`, `status`, `html`, `dropConnection`, `delay`, `cutBody` or `foreignPollingHost`.
+    /// `throttle`, `status`, `html`, `dropConnection`, `delay`, `cutBody`, `foreignPollingHost` or
+    /// `betweenPages`.
     pub kind: String,
     /// Status for `status` / `html`.
     pub status: Option<u16>,
@@ -256,6 +283,8 @@ pub struct FaultSpec {
     pub operation: Option<Operation>,
     /// Apply the effect first.
     pub after_commit: bool,
+    /// The change of `betweenPages`: `decide`, `create` or `expire`.
+    pub change: Option<PageChange>,
 }
 
 impl FaultSpec {
@@ -284,10 +313,13 @@ impl FaultSpec {
             "delay" => FaultKind::Delay(Duration::from_millis(self.millis.unwrap_or(0))),
             "cutbody" => FaultKind::CutBody,
             "foreignpollinghost" => FaultKind::ForeignPollingHost,
+            "betweenpages" => FaultKind::BetweenPages(
+                self.change.ok_or("a betweenPages fault needs a change: decide, create or expire")?,
+            ),
             other => {
                 return Err(format!(
-                    "unknown fault kind '{other}': expected throttle, status, html, dropConnection, delay, cutBody or \
-                     foreignPollingHost"
+                    "unknown fault kind '{other}': expected throttle, status, html, dropConnection, delay, cutBody, \
+                     foreignPollingHost or betweenPages"
                 ));
             }
         };

@@ -12,8 +12,8 @@
 //! * tenants' opt-in flags (the caller's tenant is the `tid` claim of a JWT bearer token, else
 //!   [`EmulatorConfig::default_tenant_id`]); any well-formed bearer token is accepted;
 //! * injected faults ([`Emulator::inject`]): throttling with each retry-hint header, error statuses,
-//!   HTML gateway pages, connections dropped without a response, delays, and failures *after* the
-//!   effect was applied;
+//!   HTML gateway pages, connections dropped without a response, delays, failures *after* the
+//!   effect was applied, and a listing changed between its pages ([`PageChange`]);
 //! * a log of received requests with the `Authorization` value redacted ([`Emulator::received`]), and an
 //!   uncapped count of decision POSTs per request ([`Emulator::decision_posts`],
 //!   [`Emulator::duplicate_decisions`]);
@@ -64,6 +64,7 @@
 mod admin;
 mod arm;
 mod asyncops;
+mod between;
 mod envelope;
 mod faults;
 mod listing;
@@ -86,6 +87,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
+pub use between::{PageChange, PageChangeRecord};
 pub use faults::{Fault, FaultKind, FaultSpec, Operation, RetryAfterHeader};
 pub use model::{
     API_VERSION, AsyncOperations, DEFAULT_TENANT_ID, DecisionPosts, DecisionRecord, EmulatorConfig, KNOWN_STATUSES,

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::arm::{ArmError, bearer_token, check_api_version, ok_json, query_pairs, query_param, tenant_from_token};
 use super::asyncops::{OpEffect, accepted};
+use super::between;
 use super::faults::{FaultKind, Operation, fault_response};
 use super::listing::{COMPONENT, operations_catalogue, page, page_answer, page_offset, parse_filter};
 use super::model::{API_VERSION, WhileRunning};
@@ -93,7 +94,8 @@ pub(crate) async fn dispatch(State(shared): State<Arc<Shared>>, request: Request
         shared.with(|inner, _| inner.foreign_host_requests += 1);
     }
 
-    let fault = shared.with(|inner, _| inner.take_fault(call.route.operation()));
+    let continuation = query_param(&call.query, "$skipToken").is_some();
+    let fault = shared.with(|inner, _| inner.take_fault(call.route.operation(), continuation));
     let Some(fault) = fault else {
         return handle(&shared, &call).into_response();
     };
@@ -104,6 +106,15 @@ pub(crate) async fn dispatch(State(shared): State<Arc<Shared>>, request: Request
         }
         FaultKind::CutBody => cut_body(handle(&shared, &call).into_response()).await,
         FaultKind::ForeignPollingHost => foreign_polling_host(handle(&shared, &call).into_response()),
+        FaultKind::BetweenPages(change) => {
+            // `Fault::matches` gives this fault to listings only: a subscription's requests, or the subscriptions.
+            let sub = match &call.route {
+                Route::List(sub) => Some(sub.as_str()),
+                _ => None,
+            };
+            between::change(&shared, sub, &call.query, change);
+            handle(&shared, &call).into_response()
+        }
         kind => {
             if fault.after_commit {
                 drop(handle(&shared, &call));

@@ -12,6 +12,7 @@ use url::Url;
 
 use super::arm::ArmError;
 use super::asyncops::{OpEffect, Ops};
+use super::between::PageChangeRecord;
 use super::faults::{Fault, Operation};
 use super::model::{AsyncOperations, DecisionRecord, ReceivedRequest, WhileRunning};
 use super::request::{Decision, StoredRequest, to_delta};
@@ -44,6 +45,8 @@ pub(crate) struct Inner {
     pub ops: Ops,
     /// Subscriptions, the request budget and added latency.
     pub arm: Arm,
+    /// What the between-pages faults did (`between.rs`).
+    pub page_changes: Vec<PageChangeRecord>,
 }
 
 impl Inner {
@@ -256,9 +259,10 @@ impl Inner {
         self.received.push_back(request);
     }
 
-    /// Takes one use of the first queued fault matching the operation.
-    pub fn take_fault(&mut self, operation: Option<Operation>) -> Option<Fault> {
-        let index = self.faults.iter().position(|f| f.matches(operation))?;
+    /// Takes one use of the first queued fault matching the operation; `continuation` says whether the call
+    /// asks for a listing's next page (only those take a between-pages fault).
+    pub fn take_fault(&mut self, operation: Option<Operation>, continuation: bool) -> Option<Fault> {
+        let index = self.faults.iter().position(|f| f.matches(operation, continuation))?;
         let fault = self.faults.get_mut(index)?;
         fault.count = fault.count.saturating_sub(1);
         let taken = fault.clone();

@@ -35,6 +35,14 @@ impl RequestStore {
         self.all.push(request);
     }
 
+    /// Adds a request listed first in its subscription, whatever its creation time (the between-pages fault:
+    /// a new request listed where it shifts every later offset, as a listing newest first would place it).
+    pub fn push_first(&mut self, request: StoredRequest) {
+        let key = request.subscription_id.to_ascii_lowercase();
+        self.by_subscription.entry(key).or_default().insert(0, self.all.len());
+        self.all.push(request);
+    }
+
     /// Makes room for `additional` more requests.
     pub fn reserve(&mut self, additional: usize) {
         self.all.reserve(additional);

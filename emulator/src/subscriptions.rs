@@ -227,6 +227,16 @@ impl Arm {
         }
     }
 
+    /// Adds a new subscription listed first (the between-pages fault); one with the same id is replaced.
+    pub fn add_first(&mut self, new: NewSubscription) {
+        let existed = self.index.contains_key(&new.subscription_id.to_ascii_lowercase());
+        self.add(new);
+        if !existed && let Some(last) = self.subscriptions.pop() {
+            self.subscriptions.insert(0, last);
+            self.index = self.subscriptions.iter().enumerate().map(|(i, s)| (s.id.to_ascii_lowercase(), i)).collect();
+        }
+    }
+
     /// Adds the subscription as `Enabled` and readable, unless it is there already (as it was added).
     pub fn ensure(&mut self, subscription_id: &str) {
         if !self.index.contains_key(&subscription_id.to_ascii_lowercase()) {

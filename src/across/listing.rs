@@ -1,9 +1,13 @@
 //! Listing every subscription's requests as one stream ([`all_requests`]) and finding a request by id alone
 //! ([`find_request`]): which subscriptions are covered, one subscription's listing as tenant items, their
 //! bounded merge, and the shared throttling gate their requests go through.
+//!
+//! A paged listing is not a snapshot: when its items change while it is paged, its offsets shift and an item
+//! shows up on two pages. So each subscription is covered once, however often (or in whatever letter case)
+//! it is named or listed, and each request once per subscription, however often its listing shows it.
 
 use std::{
-    collections::VecDeque,
+    collections::{HashSet, VecDeque},
     fmt,
     pin::Pin,
     sync::Arc,
@@ -106,8 +110,9 @@ pub(super) fn subscription_id(subscription: &Subscription) -> Option<String> {
 /// held; no Lockbox request is sent earlier.
 const READ_AHEAD_PER_LISTING: usize = 4;
 
-/// The subscriptions to cover: the given ones (checked as GUIDs), or the active ones listed, the others
-/// counted as skipped; listed ones are read ahead by `concurrency` × [`READ_AHEAD_PER_LISTING`].
+/// The subscriptions to cover, each once (compared without regard to case, the first spelling kept): the
+/// given ones (checked as GUIDs), or the active ones listed, the others counted as skipped; listed ones are
+/// read ahead by `concurrency` × [`READ_AHEAD_PER_LISTING`].
 fn targets(
     core: &Core,
     given: Option<Vec<String>>,
@@ -115,17 +120,24 @@ fn targets(
     summary: SharedSummary,
 ) -> Result<BoxStream<'static, Result<Arc<str>>>> {
     if let Some(given) = given {
-        let ids = given
-            .iter()
-            .map(|id| validate::guid("subscriptions", id).map(Arc::from))
-            .collect::<Result<Vec<Arc<str>>>>()?;
+        let mut seen = HashSet::new();
+        let mut ids: Vec<Arc<str>> = Vec::new();
+        for id in &given {
+            let id = validate::guid("subscriptions", id)?;
+            if seen.insert(id.to_ascii_lowercase()) {
+                ids.push(Arc::from(id));
+            }
+        }
         return Ok(stream::iter(ids.into_iter().map(Ok)).boxed());
     }
+    let mut seen = HashSet::new();
     let listed = SubscriptionsClient::new(core.clone()).list().filter_map(move |listed| {
         let target = match listed {
             Err(error) => Some(Err(error)),
             Ok(subscription) => match subscription_id(&subscription) {
                 None => None,
+                // Listed before, on an earlier page: covered already.
+                Some(id) if !seen.insert(id.to_ascii_lowercase()) => None,
                 Some(id) => {
                     let state = subscription.state.clone().unwrap_or(SubscriptionState::Enabled);
                     if state.is_active() {
@@ -176,7 +188,8 @@ impl<S: Stream<Item: Unpin> + Unpin> Stream for ReadAhead<S> {
     }
 }
 
-/// One subscription's listing as tenant items: its requests, then a failure item if it failed.
+/// One subscription's listing as tenant items: its requests (each once: the ids seen are kept while it runs),
+/// then a failure item if it failed.
 fn one_listing(
     core: Core,
     subscription_id: Arc<str>,
@@ -185,15 +198,24 @@ fn one_listing(
 ) -> BoxStream<'static, Result<AllRequestsItem>> {
     let requests = RequestsClient::new(core, subscription_id.to_string());
     let pager = requests.list(Some(RequestsListOptions { filter, continuation: None }));
-    stream::unfold(Some(pager), move |pager| {
+    stream::unfold(Some((pager, HashSet::new())), move |state| {
         let subscription_id = subscription_id.clone();
         let summary = summary.clone();
         async move {
-            let mut pager = pager?;
-            match pager.try_next().await {
+            let (mut pager, mut seen) = state?;
+            let mut next = pager.try_next().await;
+            // Shown on an earlier page too (the listing's offsets shifted while it was paged): taken once.
+            while let Ok(Some(request)) = &next
+                && let Some(id) = request.request_id()
+                && !seen.insert(id.to_owned())
+            {
+                next = pager.try_next().await;
+            }
+            match next {
                 Ok(Some(request)) => {
                     with_summary(&summary, |s| s.requests = s.requests.saturating_add(1));
-                    Some((Ok(AllRequestsItem::Request(SubscriptionRequest { subscription_id, request })), Some(pager)))
+                    let item = AllRequestsItem::Request(SubscriptionRequest { subscription_id, request });
+                    Some((Ok(item), Some((pager, seen))))
                 }
                 Ok(None) => {
                     with_summary(&summary, |s| s.listed = s.listed.saturating_add(1));

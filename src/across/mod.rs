@@ -12,7 +12,9 @@
 //!   retries spent, ...) yields one [`AllRequestsItem::Failed`] and the others go on. Only a failure to list the
 //!   subscriptions themselves, or a credential that gives no token (which no subscription can get past), is an
 //!   `Err` item; it ends the stream.
-//! - Memory is bounded by the pages in flight (at most one page per running listing), not by the tenant.
+//! - Memory is bounded by the pages in flight (at most one page per running listing) and the ids seen (each
+//!   subscription's, and the request ids of each running listing, to take an item a shifting listing repeats
+//!   once), not by the tenant's requests.
 //! - Throttling is shared: the requests of one tenant-wide call (a listing, a `find_request`, a tenant watch)
 //!   go through one gate (`pipeline/gate.rs`), carried in the pipeline of the client they are sent with. When any request is answered `429` with a retry hint, the gate
 //!   holds every request of the call until the hinted instant (`tokio::time`), so the others slow down too

@@ -2,6 +2,11 @@
 //! subscription, the set of subscriptions read again every [`AllRequestsWatchOptions::refresh`] so that a new
 //! subscription's watch starts and a removed one's ends quietly. Like the tenant-wide listing, the watch sends
 //! all its requests through one shared throttling gate (`gated` of `listing.rs`).
+//!
+//! A subscription listed twice (its offsets shifted while `Subscriptions_List` was paged) is watched once. A
+//! subscription that appears after the first reading reports, without
+//! [`WatchOptions::emit_existing`], every request created since the watch started (its first listing is not
+//! all baseline: those requests are new to the caller).
 
 use std::{
     collections::{HashMap, HashSet, VecDeque},
@@ -26,8 +31,14 @@ use crate::{
     requests::RequestsClient,
     status::SubscriptionState,
     subscriptions::SubscriptionsClient,
-    watch::{WatchEvent, WatchOptions},
+    watch::{FirstListing, WatchEvent, WatchOptions},
 };
+
+/// How much earlier than the watch's start (by the caller's clock) a request of a subscription that appears
+/// later may be created and still be reported new: the service writes creation times to the second, and its
+/// clock and the caller's differ a little. Reporting a request created just before the start is harmless;
+/// missing one created just after is not.
+const CLOCK_ALLOWANCE: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
 
 /// The default of [`AllRequestsWatchOptions::refresh`]: the set of subscriptions is read again every 5 minutes.
 pub const DEFAULT_SUBSCRIPTIONS_REFRESH: Duration = Duration::from_secs(300);
@@ -102,6 +113,8 @@ impl AllRequestsWatch {
             // The first reading happens at the first poll.
             next_refresh: Box::pin(tokio::time::sleep(Duration::ZERO)),
             pending: Default::default(),
+            started: None,
+            first_reading: true,
         };
         Self { inner: watches }
     }
@@ -140,6 +153,10 @@ struct Watches {
     refreshing: Option<BoxFuture<'static, Result<Vec<Arc<str>>>>>,
     next_refresh: Pin<Box<tokio::time::Sleep>>,
     pending: VecDeque<AllRequestsWatchEvent>,
+    /// When the watch was first polled (the caller's clock).
+    started: Option<chrono::DateTime<chrono::Utc>>,
+    /// Whether no reading of the subscriptions succeeded yet: their requests are the baseline.
+    first_reading: bool,
 }
 
 impl Watches {
@@ -147,9 +164,12 @@ impl Watches {
         let mut listing = SubscriptionsClient::new(self.core.clone()).list();
         Box::pin(async move {
             let mut active = Vec::new();
+            let mut seen = HashSet::new();
             while let Some(subscription) = listing.try_next().await? {
+                // Lower case: one subscription, however spelled or often listed, is one watch.
                 if subscription.state.as_ref().is_none_or(SubscriptionState::is_active)
-                    && let Some(id) = subscription_id(&subscription)
+                    && let Some(id) = subscription_id(&subscription).map(|id| id.to_ascii_lowercase())
+                    && seen.insert(id.clone())
                 {
                     active.push(Arc::from(id));
                 }
@@ -169,6 +189,13 @@ impl Watches {
             }
             self.pending.push_back(AllRequestsWatchEvent::SubscriptionRemoved(id));
         }
+        // A subscription that appears later, without emit_existing: the requests created since the start are new.
+        let first_listing = match (self.first_reading, self.options.watch.emit_existing, self.started) {
+            (false, false, Some(started)) => {
+                Some(FirstListing::CreatedSince(started.checked_sub_signed(CLOCK_ALLOWANCE).unwrap_or(started)))
+            }
+            _ => None,
+        };
         for id in now {
             if self.running.contains_key(&id) {
                 continue;
@@ -176,7 +203,7 @@ impl Watches {
             let requests = RequestsClient::new(self.core.clone(), id.to_string());
             let subscription_id = id.clone();
             let watch = requests
-                .watch(Some(self.options.watch.clone()))
+                .watch_with(self.options.watch.clone(), first_listing)
                 .map(move |event| AllRequestsWatchEvent::Request { subscription_id: subscription_id.clone(), event });
             let (handle, registration) = AbortHandle::new_pair();
             self.watches.push(Abortable::new(watch, registration).boxed());
@@ -186,6 +213,7 @@ impl Watches {
         if none {
             self.pending.push_back(AllRequestsWatchEvent::NoSubscriptions);
         }
+        self.first_reading = false;
     }
 }
 
@@ -194,6 +222,7 @@ impl Stream for Watches {
     /// One poll of the watch: the refresh of the subscriptions, then the events of their watches.
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<AllRequestsWatchEvent>> {
         let this = &mut *self;
+        this.started.get_or_insert_with(|| std::time::SystemTime::now().into());
         loop {
             if let Some(event) = this.pending.pop_front() {
                 return Poll::Ready(Some(event));

@@ -10,6 +10,7 @@ mod common;
 
 mod architecture;
 mod auth;
+mod between_pages;
 mod decision_schedules;
 mod decision_seams;
 mod decisions;

@@ -675,6 +675,8 @@ async fn watch_reports_new_changed_and_removed_requests_once() {
     let mut watch = client.requests(SUB).unwrap().watch(Some(WatchOptions::every(Duration::from_secs(30))));
     assert_eq!(describe(&watch.next_event().await), "new a");
     assert_eq!(describe(&watch.next_event().await), "new b");
+    // The first listing is complete, and the watch says so.
+    assert_eq!(describe(&watch.next_event().await), "InitDone { requests: 2 }");
 
     listing.set(&[("a", "Approved"), ("c", "Pending"), ("c", "Pending")]);
     let started = tokio::time::Instant::now();
@@ -716,6 +718,7 @@ async fn watch_backs_off_and_reports_an_error_only_after_consecutive_failures() 
     assert_eq!(describe(&watch.next_event().await), "new a");
     assert_eq!(started.elapsed(), Duration::from_secs(40));
     assert_eq!(received(&server).await.len(), 4);
+    assert_eq!(describe(&watch.next_event().await), "InitDone { requests: 1 }");
 
     // `try_next` turns the error event into `Err`.
     listing.fail(true);
@@ -762,6 +765,8 @@ async fn watch_without_emit_existing_reports_only_later_changes() {
     let client = paused_client(&server);
     let options = WatchOptions { emit_existing: false, ..WatchOptions::every(Duration::from_secs(5)) };
     let mut watch = client.requests(SUB).unwrap().watch(Some(options));
+    // The first listing reports nothing but that it is done, and how many requests it took as the baseline.
+    assert_eq!(describe(&watch.next_event().await), "InitDone { requests: 2 }");
     let event = {
         let next = watch.next_event();
         tokio::pin!(next);
@@ -812,6 +817,7 @@ async fn watch_on_the_emulator_sees_create_approve_and_expire() {
     first.sort();
     existing.sort();
     assert_eq!(first, existing);
+    assert_eq!(describe(&next_event(&mut watch).await), format!("InitDone {{ requests: {} }}", existing.len()));
 
     let id = emu.create_request(SUB, NewLockboxRequest::default());
     assert_eq!(describe(&next_event(&mut watch).await), format!("new {id}"));
@@ -854,6 +860,8 @@ async fn watch_is_a_stream_with_a_filter() {
     let mut watch = requests.watch(Some(options));
     let first = tokio::time::timeout(Duration::from_secs(20), watch.next()).await.unwrap().unwrap();
     assert_eq!(describe(&first), format!("new {pending}"));
+    let done = tokio::time::timeout(Duration::from_secs(20), watch.next()).await.unwrap().unwrap();
+    assert_eq!(describe(&done), "InitDone { requests: 1 }");
     requests.deny(&pending, "not now", None).await.unwrap();
     // With a status filter, a request leaving `Pending` leaves the listing.
     let gone = tokio::time::timeout(Duration::from_secs(20), watch.try_next()).await.unwrap().unwrap();

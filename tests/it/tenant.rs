@@ -399,6 +399,16 @@ async fn next_event(watch: &mut azure_customer_lockbox::AllRequestsWatch) -> All
     tokio::time::timeout(Duration::from_secs(20), watch.next_event()).await.expect("an event in time")
 }
 
+/// Takes the event that says `subscription`'s first listing is complete.
+async fn init_done(watch: &mut azure_customer_lockbox::AllRequestsWatch, subscription: &str, requests: usize) {
+    match next_event(watch).await {
+        AllRequestsWatchEvent::Request { subscription_id, event: WatchEvent::InitDone { requests: n } } => {
+            assert_eq!((&*subscription_id, n), (subscription, requests));
+        }
+        other => panic!("expected the end of {subscription}'s first listing, got {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn tenant_watch_picks_up_a_new_subscription_and_a_new_request_and_ends_a_removed_one_quietly() {
     let emulator = emulator(50).await;
@@ -418,6 +428,7 @@ async fn tenant_watch_picks_up_a_new_subscription_and_a_new_request_and_ends_a_r
         }
         other => panic!("unexpected {other:?}"),
     }
+    init_done(&mut watch, A, 1).await;
 
     // A new subscription, with a request, and a forbidden one that must not end the watch.
     emulator.add_subscription(NewSubscription::new(B));
@@ -430,6 +441,7 @@ async fn tenant_watch_picks_up_a_new_subscription_and_a_new_request_and_ends_a_r
         }
         other => panic!("unexpected {other:?}"),
     }
+    init_done(&mut watch, B, 1).await;
 
     // A new request in the first subscription.
     let second = emulator.create_request(A, NewLockboxRequest::default());
@@ -482,6 +494,7 @@ async fn a_tenant_watch_over_no_subscription_says_so_at_every_reading_until_one_
     }
     assert_eq!(events.iter().filter(|e| e.starts_with("NoSubscriptions")).count(), events.len() - 1, "{events:?}");
     assert_eq!(events.last().map(String::as_str), Some(format!("SubscriptionAdded({A:?})").as_str()), "{events:?}");
+    init_done(&mut watch, A, 1).await;
 
     // The only subscription is disabled: its watch ends, and the watch says again that there is nothing to watch.
     emulator.add_subscription(NewSubscription::new(A).with_state(EmuState::Disabled));

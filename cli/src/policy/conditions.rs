@@ -1,55 +1,17 @@
-//! The conditions of a rule, each checked and, when it does not hold, said in words.
+//! The conditions of a rule, each checked on parsed values and, when it does not hold, said in words.
+//!
+//! Values are compared as what they mean, not as text: subscription ids as GUIDs, resource ids segment by
+//! segment without regard to case or to a leading or trailing `/` (see `resource.rs`), resource types as
+//! derived from those ids.
 
-use chrono::{DateTime, Datelike, Timelike, Utc};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
-use super::{Hours, Rule};
+use super::{Rule, resource::ResourceId};
 use crate::backend::Located;
 
-impl Hours {
-    /// `None` when `now` is in the window; else why not, in words.
-    fn why_not(&self, now: DateTime<Utc>) -> Option<String> {
-        let local = now.with_timezone(&self.offset);
-        // At most 23 * 60 + 59: a time of day cannot overflow.
-        let minute = local.hour().saturating_mul(60).saturating_add(local.minute());
-        let in_window = if self.start <= self.end {
-            (self.start..self.end).contains(&minute)
-        } else {
-            minute >= self.start || minute < self.end
-        };
-        let (start, end, at) = (hhmm(self.start), hhmm(self.end), local.format("%H:%M"));
-        if !in_window {
-            return Some(format!("outside working hours {start}-{end} {} (request at {at})", self.offset));
-        }
-        if !self.days.contains(&local.weekday()) {
-            let days: Vec<String> = self.days.iter().map(|d| d.to_string().to_lowercase()).collect();
-            return Some(format!(
-                "not a working day ({}) at {} (request on {} at {at})",
-                days.join(", "),
-                self.offset,
-                local.weekday().to_string().to_lowercase()
-            ));
-        }
-        None
-    }
-}
-
-/// Minutes since midnight as `HH:MM` (`24:00` for the end of the day).
-fn hhmm(minutes: u32) -> String {
-    format!("{:02}:{:02}", minutes / 60, minutes % 60)
-}
-
-/// The ARM resource type of a resource id: `Microsoft.Storage/storageAccounts` (nested types joined).
-fn arm_type(id: &str) -> Option<String> {
-    let parts: Vec<&str> = id.trim_matches('/').split('/').collect();
-    let at = parts.iter().rposition(|p| p.eq_ignore_ascii_case("providers"))?;
-    let rest = parts.get(at.saturating_add(1)..)?;
-    let mut kind = vec![*rest.first()?];
-    kind.extend(rest[1..].iter().step_by(2));
-    (kind.len() > 1).then(|| kind.join("/"))
-}
-
 fn any_eq(list: &[String], value: &str) -> bool {
-    list.iter().any(|v| v.eq_ignore_ascii_case(value))
+    list.iter().any(|v| v.trim().eq_ignore_ascii_case(value.trim()))
 }
 
 impl Rule {
@@ -67,20 +29,33 @@ impl Rule {
     /// requester chose: show them through `output::Shown`.
     pub fn why_not(&self, located: &Located, now: DateTime<Utc>) -> Vec<(&'static str, String)> {
         let p = located.request.properties.clone().unwrap_or_default();
-        let ids: Vec<&str> =
+        let texts: Vec<&str> =
             p.resource_ids.as_deref().unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+        // An id that does not parse (an empty segment) matches no prefix and has no type.
+        let ids: Vec<(&str, Option<ResourceId>)> = texts.iter().map(|t| (*t, ResourceId::parse(t).ok())).collect();
         let mut failed = Vec::new();
-        if let Some(list) = self.subscriptions.as_ref().filter(|s| !any_eq(s, &located.subscription)) {
-            failed.push((
-                "subscriptions",
-                format!("subscription {} is not one of {}", located.subscription, list.join(", ")),
-            ));
+        if let Some(list) = &self.subscriptions {
+            let subscription = Uuid::try_parse(located.subscription.trim()).ok();
+            if !subscription.is_some_and(|s| list.contains(&s)) {
+                let list: Vec<String> = list.iter().map(Uuid::to_string).collect();
+                failed.push((
+                    "subscriptions",
+                    format!("subscription {} is not one of {}", located.subscription, list.join(", ")),
+                ));
+            }
         }
         if let Some(types) = &self.resource_types {
             let named = p.resource_type.as_deref().is_some_and(|t| any_eq(types, t));
-            let arm = !ids.is_empty() && ids.iter().all(|id| arm_type(id).is_some_and(|t| any_eq(types, &t)));
+            let arm = !ids.is_empty()
+                && ids.iter().all(|(_, id)| {
+                    id.as_ref().and_then(ResourceId::arm_type).is_some_and(|t| types.iter().any(|want| t.is(want)))
+                });
             if !named && !arm {
-                let kinds: Vec<String> = ids.iter().filter_map(|id| arm_type(id)).collect();
+                let kinds: Vec<String> = ids
+                    .iter()
+                    .filter_map(|(_, id)| id.as_ref().and_then(ResourceId::arm_type))
+                    .map(|t| t.to_string())
+                    .collect();
                 let seen = match (&p.resource_type, kinds.is_empty()) {
                     (Some(named), true) => format!("'{named}'"),
                     (Some(named), false) => format!("'{named}' ({})", kinds.join(", ")),
@@ -92,11 +67,12 @@ impl Rule {
         }
         if let Some(prefixes) = &self.resource_id_prefixes {
             let under =
-                |id: &&str| prefixes.iter().any(|pre| id.to_ascii_lowercase().starts_with(&pre.to_ascii_lowercase()));
-            match ids.iter().find(|id| !under(id)) {
+                |id: &Option<ResourceId>| id.as_ref().is_some_and(|id| prefixes.iter().any(|p| id.starts_with(p)));
+            match ids.iter().find(|(_, id)| !under(id)) {
                 _ if ids.is_empty() => failed.push(("resource_id_prefixes", "the request names no resource".into())),
-                Some(id) => {
-                    failed.push(("resource_id_prefixes", format!("resource {id} is not under {}", prefixes.join(", "))))
+                Some((text, _)) => {
+                    let list: Vec<String> = prefixes.iter().map(ResourceId::to_string).collect();
+                    failed.push(("resource_id_prefixes", format!("resource {text} is not under {}", list.join(", "))))
                 }
                 None => {}
             }

@@ -2,7 +2,14 @@
 //!
 //! [`RequestsClient::watch`](crate::RequestsClient::watch) lists the requests (every page) at an interval with
 //! jitter, compares each listing with the previous one by request id, and yields a [`WatchEvent`] for every
-//! request that appeared, changed status or disappeared. Failed listings are retried with backoff. A transient
+//! request that appeared, changed status or disappeared.
+//!
+//! A paged listing is not a snapshot: a request that leaves it (decided, under a `Pending` filter) while it
+//! is paged shifts the later ones back, and the listing skips one; a request that enters it shifts them
+//! forward, and the listing shows one twice. So a request listed twice is taken once, and a request missing
+//! from one listing is reported [`WatchEvent::Removed`] only once its absence is confirmed: by reading it
+//! (gone, or no longer in the filter's status), or, when the read cannot tell, by a second listing without
+//! it. Failed listings are retried with backoff. A transient
 //! failure (throttling, 5xx, a dropped connection) is reported as [`WatchEvent::Error`] only after several
 //! consecutive failures; any other failure (401, 403, 404, a credential error, an undecodable page) is reported
 //! at once. Either way the watch then keeps going.
@@ -14,14 +21,15 @@
 //! It lists through a function `requests.rs` gives it, so it does not depend on the requests client.
 
 use std::{
-    collections::{HashMap, VecDeque},
+    collections::{HashMap, HashSet, VecDeque},
     fmt,
     pin::Pin,
     task::{Context, Poll},
     time::Duration,
 };
 
-use futures::{Stream, StreamExt, stream::BoxStream};
+use chrono::{DateTime, Utc};
+use futures::{Stream, StreamExt, future::BoxFuture, stream::BoxStream};
 
 use crate::{
     error::Error,
@@ -31,6 +39,8 @@ use crate::{
     retry,
     status::LockboxRequestStatus,
 };
+
+mod compare;
 
 /// The shortest interval a watch uses; smaller intervals are raised to it.
 pub const MIN_WATCH_INTERVAL: Duration = Duration::from_millis(1);
@@ -60,6 +70,7 @@ pub struct WatchOptions {
     pub filter: Option<RequestFilter>,
     /// Whether the first listing yields [`WatchEvent::New`] for every request already present. The default is
     /// `true`; with `false` the first listing only records what exists, and only later changes are reported.
+    /// Either way, [`WatchEvent::InitDone`] says when the first listing is complete.
     pub emit_existing: bool,
     /// How many listings in a row may fail with a transient error ([`Error::is_retryable`]: throttling, 5xx,
     /// transport failures, timeouts) before the failure is yielded as [`WatchEvent::Error`]. The default is 3
@@ -109,11 +120,19 @@ pub enum WatchEvent {
         /// The status seen now.
         new: LockboxRequestStatus,
     },
-    /// A request that was in the previous listing and is not in this one (deleted, or no longer matching the
-    /// filter).
+    /// A request that was in the previous listing and is confirmed gone: reading it found no such request, or
+    /// found it no longer in the status the filter asks for, or (when the read could not tell) two listings in
+    /// a row did not hold it. A request merely missing from one listing (a paged listing skips one when
+    /// another leaves it while it is paged) is not reported.
     Removed {
         /// The request's id.
         request_id: String,
+    },
+    /// The first listing is complete: `requests` requests were in it, each reported as [`WatchEvent::New`]
+    /// before this (with [`WatchOptions::emit_existing`]) or taken as the baseline (without). Sent once.
+    InitDone {
+        /// How many requests the first listing held.
+        requests: usize,
     },
     /// Listing failed: at once for a failure that is not transient ([`Error::is_retryable`] is `false`, e.g. a
     /// 403), or [`WatchOptions::max_consecutive_failures`] times in a row for a transient one; this is the last
@@ -127,7 +146,7 @@ impl WatchEvent {
         match self {
             Self::New(request) | Self::StatusChanged { request, .. } => request.request_id(),
             Self::Removed { request_id } => Some(request_id),
-            Self::Error(_) => None,
+            Self::InitDone { .. } | Self::Error(_) => None,
         }
     }
 }
@@ -154,9 +173,29 @@ impl fmt::Debug for Watch {
 /// Lists the requests with the given options.
 type List = Box<dyn Fn(RequestsListOptions) -> Listing<LockboxRequestResponse> + Send>;
 
+/// Reads one request by id.
+pub(crate) type Read = Box<dyn Fn(String) -> BoxFuture<'static, crate::Result<LockboxRequestResponse>> + Send>;
+
+/// What the first listing of a watch reports as [`WatchEvent::New`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum FirstListing {
+    /// Every request (`emit_existing: true`).
+    Everything,
+    /// None (`emit_existing: false`).
+    Nothing,
+    /// The requests created at or after this instant, and those with no creation time (a subscription that
+    /// appears after a tenant-wide watch started, without `emit_existing`).
+    CreatedSince(DateTime<Utc>),
+}
+
 struct State {
     list: List,
+    read: Read,
+    first_listing: FirstListing,
     options: WatchOptions,
+    /// Ids missing from the last listing whose absence a read could not confirm: a second listing without
+    /// them does.
+    unconfirmed: HashSet<String>,
     /// Request id → last status seen; `None` before the first successful listing.
     known: Option<HashMap<String, LockboxRequestStatus>>,
     queue: VecDeque<WatchEvent>,
@@ -167,15 +206,33 @@ struct State {
 }
 
 impl Watch {
+    /// A watch listing with `list` and confirming absences with `read`; `first_listing` overrides what
+    /// [`WatchOptions::emit_existing`] says of the first listing.
     pub(crate) fn new(
         list: impl Fn(RequestsListOptions) -> Listing<LockboxRequestResponse> + Send + 'static,
+        read: Read,
         mut options: WatchOptions,
+        first_listing: Option<FirstListing>,
     ) -> Self {
         options.interval = options.interval.max(MIN_WATCH_INTERVAL);
         options.jitter = if options.jitter.is_finite() { options.jitter.clamp(0.0, 1.0) } else { 0.0 };
         options.max_consecutive_failures = options.max_consecutive_failures.max(1);
-        let state =
-            State { list: Box::new(list), options, known: None, queue: VecDeque::new(), failures: 0, started: false };
+        let first_listing = first_listing.unwrap_or(if options.emit_existing {
+            FirstListing::Everything
+        } else {
+            FirstListing::Nothing
+        });
+        let state = State {
+            list: Box::new(list),
+            read,
+            first_listing,
+            options,
+            unconfirmed: Default::default(),
+            known: None,
+            queue: VecDeque::new(),
+            failures: 0,
+            started: false,
+        };
         let inner = futures::stream::unfold(state, |mut state| async move {
             let event = state.next_event().await;
             Some((event, state))
@@ -250,44 +307,5 @@ impl State {
             failures => retry::doubling(interval, failures, self.options.max_backoff.max(interval)),
         };
         retry::scaled(base, 1.0 + self.options.jitter * (2.0 * fastrand::f64() - 1.0))
-    }
-
-    /// One full listing, all pages, compared with the previous one as it streams in: memory holds one page,
-    /// the id → status map, and the requests of the events found. Events are queued only once the whole
-    /// listing succeeded, so a listing that fails half-way reports nothing.
-    async fn list_and_compare(&mut self) -> crate::Result<()> {
-        let options = RequestsListOptions { filter: self.options.filter.clone(), continuation: None };
-        let mut pager = (self.list)(options);
-        let first = self.known.is_none();
-        let previous = self.known.as_ref();
-        let mut current: HashMap<String, LockboxRequestStatus> = HashMap::new();
-        let mut events = Vec::new();
-        while let Some(request) = pager.try_next().await? {
-            let Some(id) = request.request_id().map(str::to_owned) else {
-                tracing::warn!("watch: a listed request has neither a requestId nor a name; ignored");
-                continue;
-            };
-            if current.contains_key(&id) {
-                // The same id twice in one listing (items moved across a page boundary): report it once.
-                continue;
-            }
-            let status = request.status().cloned().unwrap_or(LockboxRequestStatus::Unknown);
-            match previous.and_then(|p| p.get(&id)) {
-                None if first && !self.options.emit_existing => {}
-                None => events.push(WatchEvent::New(request)),
-                Some(old) if *old != status => {
-                    events.push(WatchEvent::StatusChanged { request, old: old.clone(), new: status.clone() })
-                }
-                Some(_) => {}
-            }
-            current.insert(id, status);
-        }
-        self.queue.extend(events);
-        let previous = self.known.take().unwrap_or_default();
-        let mut removed: Vec<String> = previous.into_keys().filter(|id| !current.contains_key(id)).collect();
-        removed.sort();
-        self.queue.extend(removed.into_iter().map(|request_id| WatchEvent::Removed { request_id }));
-        self.known = Some(current);
-        Ok(())
     }
 }
