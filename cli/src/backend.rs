@@ -10,9 +10,10 @@
 use std::collections::BTreeSet;
 
 use azure_customer_lockbox::{
-    AllRequestsItem, AllRequestsOptions, AllRequestsWatchEvent, AllRequestsWatchOptions, CustomerLockboxClient, Error,
-    RequestFilter, WatchEvent, WatchOptions,
+    CustomerLockboxClient, Error, RequestFilter, WatchEvent,
+    every_subscription::{AllRequestsItem, AllRequestsWatchEvent},
     models::{ApprovalDecision, LockboxRequestResponse},
+    options::{AllRequestsOptions, AllRequestsWatchOptions, WatchOptions},
 };
 use futures::{
     StreamExt,
@@ -210,7 +211,7 @@ impl Backend {
 
     /// Every request (matching the filter) in scope. A subscription whose listing fails yields one `Failed`
     /// item and the listing goes on; the last item is `End`. Tenant-wide, the subscriptions are listed
-    /// [`DEFAULT_ALL_REQUESTS_CONCURRENCY`](azure_customer_lockbox::DEFAULT_ALL_REQUESTS_CONCURRENCY) at a time, and those
+    /// [`DEFAULT_ALL_REQUESTS_CONCURRENCY`](azure_customer_lockbox::options::DEFAULT_ALL_REQUESTS_CONCURRENCY) at a time, and those
     /// not active are skipped; the subscriptions given are listed one after the other, in their order.
     pub fn list(&self, filter: Option<RequestFilter>) -> Result<BoxStream<'static, Listed>, Error> {
         let options = match &self.subscriptions {
@@ -274,7 +275,7 @@ impl Backend {
         let mut not_found = None;
         let mut failure = None;
         for subscription in subscriptions {
-            match self.client.requests(&subscription)?.get(id).await {
+            match self.client.requests(&subscription)?.get(id, None).await {
                 Ok(request) => return Ok(Located { subscription, request }),
                 Err(error) if error.status().is_some_and(|s| s.as_u16() == 404) => not_found = Some(error),
                 Err(error) => failure = failure.or(Some(error)),
@@ -338,9 +339,9 @@ impl Backend {
     ) -> Result<Recorded, Error> {
         let decision = self.client.requests(subscription)?.update_status(id, decision, reason, None).await?;
         Ok(Recorded {
-            service_request_id: decision.service_request_id().map(str::to_owned),
-            correlation_id: decision.correlation_request_id().map(str::to_owned),
-            attempts: Some(decision.attempts()),
+            service_request_id: decision.call_ids().service_request_id.clone(),
+            correlation_id: decision.call_ids().correlation_request_id.clone(),
+            attempts: Some(decision.call_ids().attempts),
             reconciled: Some(decision.reconciled()),
         })
     }

@@ -171,8 +171,8 @@ async fn pass(
             Err(error) => {
                 let service = error.service_error();
                 let recorded = Recorded {
-                    service_request_id: service.and_then(|s| s.request_id.clone()),
-                    correlation_id: service.and_then(|s| s.correlation_request_id.clone()),
+                    service_request_id: service.and_then(|s| s.call.service_request_id.clone()),
+                    correlation_id: service.and_then(|s| s.call.correlation_request_id.clone()),
                     attempts: error.attempts(),
                     reconciled: None,
                 };

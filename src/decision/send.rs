@@ -7,12 +7,12 @@ use reqwest::StatusCode;
 
 use super::{Order, state::Sent};
 use crate::{
+    call_ids::CallIds,
     core::Core,
     error::Error,
     generated::{self, ClientRequestsExt},
     models::Approval,
     operation::Operation,
-    response::CallIds,
     waiter::{Expect, FirstAnswer, Waiter, first_answer},
 };
 
