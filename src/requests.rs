@@ -230,7 +230,9 @@ impl RequestsClient {
     ///
     /// ```no_run
     /// use std::time::Duration;
-    /// use azure_customer_lockbox::{///     RequestFilter, RequestsClient, WatchEvent, options::WatchOptions, models::LockboxRequestStatus, ///};
+    /// use azure_customer_lockbox::{
+    ///     RequestFilter, RequestsClient, WatchEvent, models::LockboxRequestStatus, options::WatchOptions,
+    /// };
     ///
     /// async fn watch_pending(requests: RequestsClient) {
     ///     let mut watch = requests.watch(Some(WatchOptions {
