@@ -4,8 +4,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::CallMeta;
-
 /// The identity of one call, as an audit log or a support ticket cites it: the ids the service gave its last
 /// answer, the id the SDK sent with every attempt, and how many attempts it took.
 ///
@@ -36,16 +34,4 @@ pub struct CallIds {
     /// How many attempts the call took, retries included (`0` when nothing was sent).
     #[serde(default)]
     pub attempts: u32,
-}
-
-impl CallIds {
-    /// What the pipeline learned of the call.
-    pub(crate) fn from_meta(meta: &CallMeta) -> Self {
-        Self {
-            service_request_id: meta.last_request_id.clone(),
-            correlation_request_id: meta.last_correlation_id.clone(),
-            client_request_id: meta.client_request_id.clone(),
-            attempts: meta.attempts,
-        }
-    }
 }

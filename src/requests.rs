@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use crate::{
-    call_ids::CallIds,
     core::Core,
     decision::{self, Bound, Decision, DecisionOptions, Order},
     error::{Error, Result},
@@ -68,7 +67,7 @@ impl RequestsClient {
                 .await
         };
         let (request, meta) = core.read_with_meta(Operation::RequestsGet, &options.unwrap_or_default(), send).await?;
-        Ok(WithCallIds::new(request, CallIds::from_meta(&meta)))
+        Ok(WithCallIds::new(request, meta.call_ids()))
     }
 
     /// Lists requests (`Requests_List`), lazily, a page at a time. Sends nothing until the pager is polled.

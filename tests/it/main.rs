@@ -21,6 +21,7 @@ mod fuzz;
 mod models;
 mod paging;
 mod poller;
+mod read_options;
 mod retry;
 mod tenant;
 mod wire;
