@@ -36,8 +36,9 @@ use std::{
 };
 
 use azure_customer_lockbox::{
-    CustomerLockboxClient, CustomerLockboxClientOptions, RequestsClient, Retries, StaticTokenCredential,
+    CustomerLockboxClient, CustomerLockboxClientOptions, RequestsClient, StaticTokenCredential,
     models::{LockboxRequestResponse, RequestListResult},
+    options::Retries,
 };
 use bytes::Bytes;
 use hyper::{
@@ -446,7 +447,7 @@ async fn run(plan: Plan) {
         options.per_try_timeout = None;
     }
     if std::env::var_os("BENCH_SDK_NO_RETRY").is_some() {
-        options.retry = Retries::none();
+        options.retry = Retries::None;
     }
     let client =
         CustomerLockboxClient::new(StaticTokenCredential::new(token.clone()), Some(options)).expect("SDK client");
@@ -462,7 +463,7 @@ async fn run(plan: Plan) {
                 let op = move || {
                     let requests = requests.clone();
                     async move {
-                        black_box(requests.get(REQUEST_ID).await.expect("sdk get"));
+                        black_box(requests.get(REQUEST_ID, None).await.expect("sdk get"));
                     }
                 };
                 run_ops(op, n(2_000), concurrency).await;
@@ -493,7 +494,7 @@ async fn run(plan: Plan) {
     }
 
     // Both sides must do the same, successful work before any of it is timed.
-    assert_eq!(requests.get(REQUEST_ID).await.expect("sdk get"), raw.get(REQUEST_ID).await);
+    assert_eq!(requests.get(REQUEST_ID, None).await.expect("sdk get"), raw.get(REQUEST_ID).await);
     assert_eq!(sdk_list_all(&requests).await, TOTAL);
     assert_eq!(raw.list_all().await, TOTAL);
 
@@ -504,7 +505,7 @@ async fn run(plan: Plan) {
         move || {
             let requests = requests.clone();
             async move {
-                black_box(requests.get(black_box(REQUEST_ID)).await.expect("sdk get"));
+                black_box(requests.get(black_box(REQUEST_ID), None).await.expect("sdk get"));
             }
         }
     };
@@ -590,7 +591,7 @@ async fn emulator_throughput(calls: usize, rounds: usize) {
     let get = move || {
         let (requests, id) = (requests.clone(), id.clone());
         async move {
-            black_box(requests.get(&id).await.expect("emulator get"));
+            black_box(requests.get(&id, None).await.expect("emulator get"));
         }
     };
     run_ops(get.clone(), calls / 10, 64).await;

@@ -14,8 +14,9 @@ use std::{sync::Arc, time::Duration};
 
 use azure_core::credentials::TokenCredential;
 use azure_customer_lockbox::{
-    CustomerLockboxClient, CustomerLockboxClientOptions, StaticTokenCredential, WaiterOptions,
+    CustomerLockboxClient, CustomerLockboxClientOptions, StaticTokenCredential,
     models::LockboxRequestResponse,
+    options::{RequestsListOptions, WaiterOptions},
 };
 use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig};
 use clap::Parser;
@@ -65,7 +66,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let requests = client.requests(&subscription)?;
 
     // 1. What is waiting for a decision?
-    let pending = requests.list_pending().try_collect().await?;
+    let pending = requests.list(Some(RequestsListOptions::pending())).try_collect().await?;
     println!("Pending Customer Lockbox requests in subscription {subscription}:");
     print_table(&pending);
 
@@ -100,7 +101,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // 4. The tenant's opt-in state.
-    let opted_in = client.tenant().is_opted_in(&tenant).await?;
+    let opted_in = client.tenant().is_opted_in(&tenant, None).await?;
     println!("\nTenant {tenant}: Customer Lockbox is {}.", if opted_in { "on" } else { "off" });
 
     println!(

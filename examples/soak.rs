@@ -42,7 +42,8 @@ use std::{
 };
 
 use azure_customer_lockbox::{
-    CustomerLockboxClient, CustomerLockboxClientOptions, Error, ExponentialRetries, Retries, StaticTokenCredential,
+    CustomerLockboxClient, CustomerLockboxClientOptions, Error, StaticTokenCredential,
+    options::{ExponentialRetries, RequestsListOptions, Retries},
 };
 use azure_customer_lockbox_emulator::{
     AsyncOperations, Emulator, EmulatorConfig, Fault, NewLockboxRequest, Operation, PageChange, RetryAfterHeader,
@@ -303,7 +304,7 @@ async fn soak(run: Run) -> Counts {
         }
     }
     let options = CustomerLockboxClientOptions {
-        retry: Retries::exponential(ExponentialRetries {
+        retry: Retries::Exponential(ExponentialRetries {
             max_retries: 12,
             initial_delay: Duration::from_millis(2),
             max_delay: Duration::from_millis(200),
@@ -348,8 +349,8 @@ async fn soak(run: Run) -> Counts {
                         .await
                     }
                     0..=1 => requests.list(None).try_next().await.map(drop),
-                    2 => requests.list_pending().try_next().await.map(drop),
-                    3 | 4 => requests.get(&readable[rng.usize(0..readable.len())]).await.map(drop),
+                    2 => requests.list(Some(RequestsListOptions::pending())).try_next().await.map(drop),
+                    3 | 4 => requests.get(&readable[rng.usize(0..readable.len())], None).await.map(drop),
                     5..=7 if !mine.is_empty() => {
                         // A decision can wait a second or more (a 202 is polled after its 1 s `Retry-After`; a
                         // round that may have been taken is read twice, a second apart, before a resend): run it
@@ -362,7 +363,7 @@ async fn soak(run: Run) -> Counts {
                         });
                         continue;
                     }
-                    8 => client.tenant().is_opted_in(&tenant).await.map(drop),
+                    8 => client.tenant().is_opted_in(&tenant, None).await.map(drop),
                     _ if rng.bool() => client.tenant().enable(None).await,
                     _ => client.tenant().disable(None).await,
                 };
@@ -607,7 +608,7 @@ mod tests {
     async fn emulator_and_client() -> (Emulator, CustomerLockboxClient) {
         let emulator = Emulator::start(EmulatorConfig::default()).await.expect("emulator");
         let options = CustomerLockboxClientOptions {
-            retry: Retries::none(),
+            retry: Retries::None,
             ..CustomerLockboxClientOptions::for_endpoint(emulator.url()).expect("endpoint")
         };
         let credential = StaticTokenCredential::new("soak-test-token");

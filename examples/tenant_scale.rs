@@ -7,7 +7,7 @@
 //! Seeds 1,000 subscriptions (3 forbidden, 1 without the resource provider registered, 10 disabled) holding
 //! 20,000 `Pending` requests, with 20 ms of added latency on every answer, and lists every pending request
 //! tenant-wide (`CustomerLockboxClient::all_requests`, default concurrency), then one subscription after
-//! another (`RequestsClient::list_pending` over the same subscriptions, timed in full), and prints:
+//! another (`RequestsClient::list` of the pending requests over the same subscriptions, timed in full), and prints:
 //!
 //! `tenant: 1000 subscriptions, <n> requests, <t1> s concurrent, <t2> s sequential, <r>x speedup, peak RSS <m> MiB, <f> failed subscriptions reported, 0 lost`
 //!
@@ -32,8 +32,10 @@ use std::{
 };
 
 use azure_customer_lockbox::{
-    AllRequestsItem, AllRequestsOptions, AllRequestsSummary, CustomerLockboxClient, CustomerLockboxClientOptions,
-    FailureKind, RequestFilter, StaticTokenCredential, models::LockboxRequestStatus,
+    CustomerLockboxClient, CustomerLockboxClientOptions, RequestFilter, StaticTokenCredential,
+    every_subscription::{AllRequestsItem, AllRequestsSummary, FailureKind},
+    models::LockboxRequestStatus,
+    options::{AllRequestsOptions, RequestsListOptions},
 };
 use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig, RequestBudget, TenantSeed};
 
@@ -95,13 +97,13 @@ async fn main() -> Result<(), Error> {
     let sent = emulator.requests_received();
     let started = Instant::now();
     let mut sequential_count = 0;
-    let mut subscriptions = client.subscriptions().list();
+    let mut subscriptions = client.subscriptions().list(None);
     while let Some(subscription) = subscriptions.try_next().await? {
         let (Some(id), Some(state)) = (subscription.subscription_id, subscription.state) else { continue };
         if !state.is_active() {
             continue;
         }
-        let mut requests = client.requests(&id)?.list_pending();
+        let mut requests = client.requests(&id)?.list(Some(RequestsListOptions::pending()));
         loop {
             match requests.try_next().await {
                 Ok(Some(_)) => sequential_count += 1,

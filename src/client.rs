@@ -17,17 +17,18 @@ use crate::{
         SubscriptionRequest,
     },
     auth::TokenCache,
+    client_options::CustomerLockboxClientOptions,
     cloud,
     core::Core,
     error::{Error, Result},
     operations::OperationsClient,
-    options::CustomerLockboxClientOptions,
+    pager::ContinuationToken,
     pipeline::{Pipeline, Settings},
     requests::RequestsClient,
     subscriptions::SubscriptionsClient,
     tenant::TenantClient,
     validate,
-    waiter::{ResumeToken, Waiter, WaiterOptions},
+    waiter::{Waiter, WaiterOptions},
 };
 
 /// The Customer Lockbox client: the entry point of the SDK.
@@ -37,13 +38,13 @@ use crate::{
 ///
 /// ```no_run
 /// use std::sync::Arc;
-/// use azure_customer_lockbox::CustomerLockboxClient;
+/// use azure_customer_lockbox::{CustomerLockboxClient, options::RequestsListOptions};
 ///
 /// async fn print_pending() -> Result<(), Box<dyn std::error::Error>> {
 ///     let credential = azure_identity::DeveloperToolsCredential::new(None)?;
 ///     let client = CustomerLockboxClient::new(credential, None)?;
 ///     let requests = client.requests("00000000-0000-0000-0000-000000000000")?;
-///     let mut pending = requests.list_pending();
+///     let mut pending = requests.list(Some(RequestsListOptions::pending()));
 ///     while let Some(request) = pending.try_next().await? {
 ///         println!("{:?}", request.name);
 ///     }
@@ -153,9 +154,9 @@ impl CustomerLockboxClient {
     /// [`AllRequestsOptions::subscriptions`]), as one lazy stream of items that each name their subscription.
     ///
     /// `Enabled`, `Warned` and `PastDue` subscriptions are listed, [`AllRequestsOptions::concurrency`] at a time
-    /// (default [`DEFAULT_ALL_REQUESTS_CONCURRENCY`](crate::DEFAULT_ALL_REQUESTS_CONCURRENCY)); `Disabled` and `Deleted`
+    /// (default [`DEFAULT_ALL_REQUESTS_CONCURRENCY`](crate::options::DEFAULT_ALL_REQUESTS_CONCURRENCY)); `Disabled` and `Deleted`
     /// ones are skipped and counted. A subscription whose listing fails (403, 409
-    /// `MissingSubscriptionRegistration`, 404, retries spent) yields a [`AllRequestsItem::Failed`](crate::AllRequestsItem::Failed)
+    /// `MissingSubscriptionRegistration`, 404, retries spent) yields a [`AllRequestsItem::Failed`](crate::every_subscription::AllRequestsItem::Failed)
     /// and the rest goes on; [`AllRequests::summary`] tells what was listed, skipped and failed. The filter
     /// applies to every subscription. Memory holds at most one page per running listing. Throttling is shared:
     /// a `429` with a retry hint on any listing holds back every request of the stream until the hinted time.
@@ -173,7 +174,7 @@ impl CustomerLockboxClient {
 
     /// Finds a request whose subscription is not known: asks every active subscription (or
     /// [`FindRequestOptions::subscriptions`]) for it (`Requests_Get`), [`FindRequestOptions::concurrency`] at a
-    /// time (default [`DEFAULT_ALL_REQUESTS_CONCURRENCY`](crate::DEFAULT_ALL_REQUESTS_CONCURRENCY)), and stops
+    /// time (default [`DEFAULT_ALL_REQUESTS_CONCURRENCY`](crate::options::DEFAULT_ALL_REQUESTS_CONCURRENCY)), and stops
     /// as soon as one has it: no further subscription is asked and the lookups in flight are dropped, so at most
     /// `concurrency - 1` subscriptions are asked after the one that has it. A subscription that cannot be read
     /// (403, 409 `MissingSubscriptionRegistration`) counts as not having it: `Ok(None)` means every subscription
@@ -199,11 +200,11 @@ impl CustomerLockboxClient {
     /// Watches the requests of every active subscription: the watch of
     /// [`RequestsClient::watch`] for each, merged, each event carrying its subscription. The set of
     /// subscriptions is read again every [`AllRequestsWatchOptions::refresh`]: a new subscription's watch starts
-    /// (with [`AllRequestsWatchEvent::SubscriptionAdded`](crate::AllRequestsWatchEvent::SubscriptionAdded)), and the watch
+    /// (with [`AllRequestsWatchEvent::SubscriptionAdded`](crate::every_subscription::AllRequestsWatchEvent::SubscriptionAdded)), and the watch
     /// of one that disappeared or stopped being active ends quietly
-    /// ([`AllRequestsWatchEvent::SubscriptionRemoved`](crate::AllRequestsWatchEvent::SubscriptionRemoved)). A reading that
+    /// ([`AllRequestsWatchEvent::SubscriptionRemoved`](crate::every_subscription::AllRequestsWatchEvent::SubscriptionRemoved)). A reading that
     /// finds no active subscription says so
-    /// ([`AllRequestsWatchEvent::NoSubscriptions`](crate::AllRequestsWatchEvent::NoSubscriptions)). Throttling is shared
+    /// ([`AllRequestsWatchEvent::NoSubscriptions`](crate::every_subscription::AllRequestsWatchEvent::NoSubscriptions)). Throttling is shared
     /// as in [`all_requests`](Self::all_requests): a `429` with a retry hint on any subscription's listing
     /// holds back every request of the watch until the hinted time. Like every watch, it is driven by its
     /// consumer, spawns no task, and stops when dropped.
@@ -213,12 +214,16 @@ impl CustomerLockboxClient {
 }
 
 impl<T: DeserializeOwned + Send + 'static> Waiter<T> {
-    /// Rebuilds a poller from a [`ResumeToken`], to continue waiting with `client` (possibly in another process).
+    /// Rebuilds a poller from a [`ContinuationToken`], to continue waiting with `client` (possibly in another process).
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for a token that is not one; [`Error::UnsafeUrl`] when its URLs are not on the
     /// client's endpoint.
-    pub fn resume(client: &CustomerLockboxClient, token: &ResumeToken, options: Option<WaiterOptions>) -> Result<Self> {
+    pub fn resume(
+        client: &CustomerLockboxClient,
+        token: &ContinuationToken,
+        options: Option<WaiterOptions>,
+    ) -> Result<Self> {
         Self::resume_with(&client.core, token, options)
     }
 }

@@ -12,6 +12,7 @@ use crate::{
     generated,
     operation::Operation,
     pipeline::{LinkKind, Pipeline, Sent},
+    read::ReadOptions,
 };
 
 /// The client's pipeline: cheap to clone.
@@ -41,16 +42,20 @@ impl Core {
         operation: Operation,
         send: impl FnMut(generated::Client) -> F,
     ) -> Result<T> {
-        Ok(self.read_with_meta(operation, send).await?.0)
+        Ok(self.read_with_meta(operation, &ReadOptions::default(), send).await?.0)
     }
 
-    /// [`Self::read`], with what the call learned on its way (ids, attempts).
+    /// [`Self::read`] with a caller's [`ReadOptions`] (its time limit), and what the call learned on its way
+    /// (ids, attempts).
     pub(crate) async fn read_with_meta<T, F: Future<Output = Sent<T>>>(
         &self,
         operation: Operation,
+        options: &ReadOptions,
         mut send: impl FnMut(generated::Client) -> F,
     ) -> Result<(T, CallMeta)> {
-        let (result, meta) = self.0.read(operation, |call: Pipeline| send(generated::Client::on(call))).await;
+        let limit = options.timeout.or(self.0.settings().call_timeout);
+        let on = |call: Pipeline| send(generated::Client::on(call));
+        let (result, meta) = self.0.read_within(operation, limit, on).await;
         Ok((result?.into_inner(), meta))
     }
 

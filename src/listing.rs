@@ -45,4 +45,15 @@ impl RequestsListOptions {
     pub fn filter(filter: RequestFilter) -> Self {
         Self { filter: Some(filter), ..Default::default() }
     }
+
+    /// Options that list only the requests waiting for a decision (`properties/status eq 'Pending'`).
+    ///
+    /// ```
+    /// use azure_customer_lockbox::{RequestFilter, models::LockboxRequestStatus, options::RequestsListOptions};
+    /// let pending = RequestsListOptions::pending();
+    /// assert_eq!(pending.filter, Some(RequestFilter::status(LockboxRequestStatus::Pending)));
+    /// ```
+    pub fn pending() -> Self {
+        Self::filter(RequestFilter::status(LockboxRequestStatus::Pending))
+    }
 }

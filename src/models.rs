@@ -2,7 +2,7 @@
 //!
 //! Unknown JSON fields are ignored, missing optional fields are `None`, and the two enums are extensible (see
 //! [`LockboxRequestStatus`]). The ARM error envelope is decoded by the hand-written
-//! [`ArmErrorDetail`](crate::ArmErrorDetail); the generated error models are not exported.
+//! [`ArmErrorDetail`]; the generated error models are not exported.
 //! [`LockboxRequestResponseProperties`] is hand-written, so that it also reads the shapes older answers used
 //! (see [`AccessDuration`]).
 
@@ -11,12 +11,13 @@ use std::{fmt, ops::Deref, time::Duration};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
+pub use crate::error::{ArmAdditionalInfo, ArmErrorDetail};
 pub use crate::generated::types::{
     Approval, LockboxRequestResponse, Operation, OperationDisplay, OperationListResult, RequestListResult,
     TenantOptInResponse,
 };
-pub use crate::status::{ApprovalDecision, LockboxRequestStatus};
-pub use crate::subscriptions::{ManagedByTenant, Subscription, SubscriptionPolicies, SubscriptionState};
+pub use crate::status::{ApprovalDecision, LockboxRequestStatus, SubscriptionState};
+pub use crate::subscriptions::{ManagedByTenant, Subscription, SubscriptionPolicies};
 
 /// What the engineer asked for and where the request stands (`properties` of an access request).
 ///

@@ -34,12 +34,17 @@ use crate::{
     pipeline::{LinkKind, Pipeline},
 };
 
-/// An opaque token from which a listing can resume: the page it names is fetched again.
+/// An opaque token to resume from, later or in another process: a listing
+/// ([`Listing::continuation`], resumed with the listing's `continuation` option: the page it names is fetched
+/// again) or a wait ([`Waiter::continuation`](crate::Waiter::continuation), resumed with
+/// [`Waiter::resume`](crate::Waiter::resume): it holds the polling URLs and what the operation was, never a
+/// credential).
 ///
 /// It is a plain string so it can be stored anywhere; [`as_str`](Self::as_str) and
 /// [`From<String>`](#impl-From<String>-for-ContinuationToken) convert. A token is checked again when used: one
 /// naming another host than the client's endpoint is refused with [`Error::UnsafeUrl`], one naming another path
-/// than the listing's (another subscription's requests, another provider) with [`Error::InvalidArgument`].
+/// than the listing's (another subscription's requests, another provider) or that is not a token at all with
+/// [`Error::InvalidArgument`].
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ContinuationToken(String);
 
@@ -255,10 +260,10 @@ impl<T> FusedStream for PageStream<T> {
 /// needed), or use it as a [`futures::Stream`][Stream]:
 ///
 /// ```no_run
-/// use azure_customer_lockbox::{RequestsClient, Result};
+/// use azure_customer_lockbox::{RequestsClient, Result, options::RequestsListOptions};
 ///
 /// async fn print_pending(requests: RequestsClient) -> Result<()> {
-///     let mut pending = requests.list_pending();
+///     let mut pending = requests.list(Some(RequestsListOptions::pending()));
 ///     while let Some(request) = pending.try_next().await? {
 ///         println!("{:?} {:?}", request.name, request.status());
 ///     }

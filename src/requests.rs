@@ -7,11 +7,12 @@ use crate::{
     decision::{self, Bound, Decision, DecisionOptions, Order},
     error::{Error, Result},
     generated::{self, ClientRequestsExt},
-    listing::{RequestFilter, RequestsListOptions},
+    listing::RequestsListOptions,
     models::{LockboxRequestResponse, RequestListResult},
     operation::Operation,
     pager::{Fetch, Links, Listing},
-    response::{CallIds, WithCallIds},
+    read::ReadOptions,
+    response::WithCallIds,
     status::{ApprovalDecision, LockboxRequestStatus},
     validate,
     waiter::{Waiter, WaiterOptions},
@@ -36,13 +37,13 @@ impl RequestsClient {
         &self.subscription_id
     }
 
-    /// Reads one request (`Requests_Get`).
+    /// Reads one request (`Requests_Get`), within [`ReadOptions::timeout`] when given.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for an empty, overlong, dot-segment or control-character id, before sending;
     /// a [`Error::Service`] with status 404 when there is no such request.
-    pub async fn get(&self, request_id: &str) -> Result<LockboxRequestResponse> {
-        Ok(self.get_with_response(request_id).await?.into_model())
+    pub async fn get(&self, request_id: &str, options: Option<ReadOptions>) -> Result<LockboxRequestResponse> {
+        Ok(self.get_with_response(request_id, options).await?.into_model())
     }
 
     /// Reads one request, as [`get`](Self::get), with the ids the service gave the call
@@ -50,7 +51,11 @@ impl RequestsClient {
     ///
     /// # Errors
     /// As [`get`](Self::get).
-    pub async fn get_with_response(&self, request_id: &str) -> Result<WithCallIds<LockboxRequestResponse>> {
+    pub async fn get_with_response(
+        &self,
+        request_id: &str,
+        options: Option<ReadOptions>,
+    ) -> Result<WithCallIds<LockboxRequestResponse>> {
         let request_id = validate::request_id(request_id)?;
         let core = &self.core;
         let send = |api: generated::Client| async move {
@@ -61,8 +66,8 @@ impl RequestsClient {
                 .send()
                 .await
         };
-        let (request, meta) = core.read_with_meta(Operation::RequestsGet, send).await?;
-        Ok(WithCallIds::new(request, CallIds::from_meta(&meta)))
+        let (request, meta) = core.read_with_meta(Operation::RequestsGet, &options.unwrap_or_default(), send).await?;
+        Ok(WithCallIds::new(request, meta.call_ids()))
     }
 
     /// Lists requests (`Requests_List`), lazily, a page at a time. Sends nothing until the pager is polled.
@@ -101,11 +106,6 @@ impl RequestsClient {
             &["subscriptions", &self.subscription_id, "providers", "Microsoft.CustomerLockbox", "requests"],
         );
         Listing::new(fetch, links, options.continuation)
-    }
-
-    /// Lists the requests waiting for a decision: `list` with `properties/status eq 'Pending'`.
-    pub fn list_pending(&self) -> Listing<LockboxRequestResponse> {
-        self.list(Some(RequestsListOptions::filter(RequestFilter::status(LockboxRequestStatus::Pending))))
     }
 
     /// Approves a pending request, exactly once. See [`update_status`](Self::update_status).
@@ -229,9 +229,7 @@ impl RequestsClient {
     ///
     /// ```no_run
     /// use std::time::Duration;
-    /// use azure_customer_lockbox::{
-    ///     RequestFilter, RequestsClient, WatchEvent, WatchOptions, models::LockboxRequestStatus,
-    /// };
+    /// use azure_customer_lockbox::{///     RequestFilter, RequestsClient, WatchEvent, models::LockboxRequestStatus, options::WatchOptions, ///};
     ///
     /// async fn watch_pending(requests: RequestsClient) {
     ///     let mut watch = requests.watch(Some(WatchOptions {
@@ -263,7 +261,7 @@ impl RequestsClient {
         let (requests, reader) = (self.clone(), self.clone());
         let read: Read = Box::new(move |id| {
             let reader = reader.clone();
-            Box::pin(async move { reader.get(&id).await })
+            Box::pin(async move { reader.get(&id, None).await })
         });
         Watch::new(move |options| requests.list(Some(options)), read, options, first_listing)
     }

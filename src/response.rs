@@ -1,10 +1,10 @@
 //! What a call returns when its caller wants more than the model: the ids the service gave the call and how
-//! many attempts it took, for an audit log or a support ticket. [`WithCallIds`] wraps any model;
+//! many attempts it took ([`CallIds`]), for an audit log or a support ticket. [`WithCallIds`] wraps any model;
 //! [`Decision`](crate::Decision) (in `decision/result.rs`) is the result of an approval or a denial.
 
 use std::ops::Deref;
 
-use crate::error::CallMeta;
+use crate::call_ids::CallIds;
 
 /// A model with what the service said about the call that returned it, in the style of azure_core's
 /// `Response<T>` (named apart from it, see the README's "Using it beside other Azure crates"):
@@ -14,8 +14,9 @@ use crate::error::CallMeta;
 /// use azure_customer_lockbox::{RequestsClient, Result};
 ///
 /// async fn read(requests: RequestsClient) -> Result<()> {
-///     let response = requests.get_with_response("req-1").await?;
-///     println!("x-ms-request-id {:?}, {} attempt(s)", response.service_request_id(), response.attempts());
+///     let response = requests.get_with_response("req-1", None).await?;
+///     let ids = response.call_ids();
+///     println!("x-ms-request-id {:?}, {} attempt(s)", ids.service_request_id, ids.attempts);
 ///     let request = response.into_model();
 ///     println!("{:?}", request.status());
 ///     Ok(())
@@ -25,26 +26,6 @@ use crate::error::CallMeta;
 pub struct WithCallIds<T> {
     model: T,
     ids: CallIds,
-}
-
-/// The ids of one call, as an audit log cites them.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct CallIds {
-    pub(crate) service_request_id: Option<String>,
-    pub(crate) correlation_request_id: Option<String>,
-    pub(crate) client_request_id: Option<String>,
-    pub(crate) attempts: u32,
-}
-
-impl CallIds {
-    pub(crate) fn from_meta(meta: &CallMeta) -> Self {
-        Self {
-            service_request_id: meta.last_request_id.clone(),
-            correlation_request_id: meta.last_correlation_id.clone(),
-            client_request_id: meta.client_request_id.clone(),
-            attempts: meta.attempts,
-        }
-    }
 }
 
 impl<T> WithCallIds<T> {
@@ -57,24 +38,9 @@ impl<T> WithCallIds<T> {
         self.model
     }
 
-    /// The `x-ms-request-id` the service gave the call (its last answer), if it sent one.
-    pub fn service_request_id(&self) -> Option<&str> {
-        self.ids.service_request_id.as_deref()
-    }
-
-    /// The `x-ms-correlation-request-id` of the call's last answer, if the service sent one.
-    pub fn correlation_request_id(&self) -> Option<&str> {
-        self.ids.correlation_request_id.as_deref()
-    }
-
-    /// The `x-ms-client-request-id` the SDK sent with every attempt of the call.
-    pub fn client_request_id(&self) -> Option<&str> {
-        self.ids.client_request_id.as_deref()
-    }
-
-    /// How many attempts the call took (retries included).
-    pub fn attempts(&self) -> u32 {
-        self.ids.attempts
+    /// The identity of the call: the ids the service gave it and its attempts.
+    pub fn call_ids(&self) -> &CallIds {
+        &self.ids
     }
 }
 

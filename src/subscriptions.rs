@@ -14,11 +14,13 @@ use crate::{
         subscriptions::{ClientSubscriptionsExt, types::SubscriptionListResult},
     },
     operation::{Operation, SUBSCRIPTIONS_API_VERSION},
-    pager::{ContinuationToken, Fetch, Links, Listing},
+    pager::{Fetch, Links, Listing},
+    read::SubscriptionsListOptions,
 };
 
 pub use crate::generated::subscriptions::types::{ManagedByTenant, Subscription, SubscriptionPolicies};
-pub use crate::status::SubscriptionState;
+// The generated models name the state here (see `build.rs`); its public home is `models`.
+pub(crate) use crate::status::SubscriptionState;
 
 /// The subscriptions the caller can see. Obtained from
 /// [`CustomerLockboxClient::subscriptions`](crate::CustomerLockboxClient::subscriptions).
@@ -33,13 +35,10 @@ impl SubscriptionsClient {
     }
 
     /// Lists every subscription on which the caller holds a role (`GET /subscriptions?api-version=2022-12-01`),
-    /// lazily, a page at a time, with the same paging guards as every listing. Sends nothing until polled.
-    pub fn list(&self) -> Listing<Subscription> {
-        self.list_from(None)
-    }
-
-    /// [`list`](Self::list), resumed from a token of an earlier listing of subscriptions.
-    pub fn list_from(&self, continuation: Option<ContinuationToken>) -> Listing<Subscription> {
+    /// lazily, a page at a time, with the same paging guards as every listing, or resumed from
+    /// [`SubscriptionsListOptions::continuation`]. Sends nothing until polled.
+    pub fn list(&self, options: Option<SubscriptionsListOptions>) -> Listing<Subscription> {
+        let continuation = options.unwrap_or_default().continuation;
         let core = self.core.clone();
         let fetch: Fetch<Subscription> = Arc::new(move |link| {
             let core = core.clone();

@@ -7,6 +7,7 @@ use crate::{
     generated::{self, ClientTenantExt},
     models::TenantOptInResponse,
     operation::Operation,
+    read::ReadOptions,
     validate,
     waiter::{Expect, Waiter, WaiterOptions},
 };
@@ -23,27 +24,31 @@ impl TenantClient {
         Self { core }
     }
 
-    /// Reads the opt-in state of a tenant (`Get_TenantOptedIn`).
+    /// Reads the opt-in state of a tenant (`Get_TenantOptedIn`), within [`ReadOptions::timeout`] when given.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) when `tenant_id` is not a GUID; otherwise as any
     /// call.
-    pub async fn get_opt_in_status(&self, tenant_id: &str) -> Result<TenantOptInResponse> {
+    pub async fn get_opt_in_status(
+        &self,
+        tenant_id: &str,
+        options: Option<ReadOptions>,
+    ) -> Result<TenantOptInResponse> {
         let tenant_id = validate::guid("tenant_id", tenant_id)?;
         let core = &self.core;
         let (tenant_id, api_version) = (tenant_id.as_str(), core.api_version());
         let send = |api: generated::Client| async move {
             api.get_tenant_opted_in().tenant_id(tenant_id).api_version(api_version).send().await
         };
-        core.read(Operation::GetTenantOptedIn, send).await
+        Ok(core.read_with_meta(Operation::GetTenantOptedIn, &options.unwrap_or_default(), send).await?.0)
     }
 
     /// True when the tenant has Customer Lockbox on; a missing `isOptedIn` counts as off.
     ///
     /// # Errors
     /// As [`get_opt_in_status`](Self::get_opt_in_status).
-    pub async fn is_opted_in(&self, tenant_id: &str) -> Result<bool> {
-        Ok(self.get_opt_in_status(tenant_id).await?.is_opted_in.unwrap_or(false))
+    pub async fn is_opted_in(&self, tenant_id: &str, options: Option<ReadOptions>) -> Result<bool> {
+        Ok(self.get_opt_in_status(tenant_id, options).await?.is_opted_in.unwrap_or(false))
     }
 
     /// Turns Customer Lockbox on for the caller's tenant (`Post_EnableLockbox`) and waits until it is done,

@@ -16,7 +16,10 @@ mod logs;
 
 use std::time::Duration;
 
-use azure_customer_lockbox::{CustomerLockboxClient, Error, FixedRetries, Retries};
+use azure_customer_lockbox::{
+    CustomerLockboxClient, Error,
+    options::{FixedRetries, Retries},
+};
 use common::*;
 use futures::StreamExt;
 use serde_json::json;
@@ -57,7 +60,7 @@ async fn an_undecodable_poll_answer_echoing_the_token() {
     Mock::given(method("POST")).and(path(ENABLE)).respond_with(accepted).mount(&server).await;
     let echo = ResponseTemplate::new(200).set_body_string(format!("{{\"status\": you sent {TOKEN}"));
     Mock::given(method("GET")).and(path("/op")).respond_with(echo).mount(&server).await;
-    let client = client_with(&server.uri(), Retries::none(), None);
+    let client = client_with(&server.uri(), Retries::None, None);
     let error = client.tenant().enable(None).await.unwrap_err();
     assert!(matches!(error, Error::Decode { .. }), "{error:?}");
     assert!(format!("{error:?}").contains("<redacted>"), "the echo is shown, redacted: {error:?}");
@@ -71,7 +74,7 @@ async fn a_202_without_a_polling_header_echoing_the_token() {
     let server = mock_server().await;
     let echo = ResponseTemplate::new(202).set_body_string(format!("accepted the call from {TOKEN}"));
     Mock::given(method("POST")).and(path(ENABLE)).respond_with(echo).mount(&server).await;
-    let client = client_with(&server.uri(), Retries::none(), None);
+    let client = client_with(&server.uri(), Retries::None, None);
     let error = client.tenant().enable(None).await.unwrap_err();
     assert_eq!(error.code(), Some("MissingPollingHeader"));
     assert_no_token("202 without a polling header", &error);
@@ -88,7 +91,7 @@ async fn a_transport_failure_on_a_next_link_carrying_the_token() {
     Mock::given(method("GET")).and(path(LIST)).respond_with(first).mount(&server).await;
     let stalled = ResponseTemplate::new(200).set_delay(Duration::from_secs(5)).set_body_json(json!({"value": []}));
     Mock::given(method("GET")).and(path("/next/page")).respond_with(stalled).mount(&server).await;
-    let retry = Retries::fixed(FixedRetries {
+    let retry = Retries::Fixed(FixedRetries {
         max_retries: 1,
         delay: Duration::from_millis(1),
         max_total_elapsed: Duration::from_secs(10),
@@ -115,7 +118,7 @@ async fn a_repeated_next_link_with_the_token_in_its_path() {
     let page = ResponseTemplate::new(200).set_body_json(json!({"value": [], "nextLink": next}));
     Mock::given(method("GET")).and(path(LIST)).respond_with(page.clone()).mount(&server).await;
     Mock::given(method("GET")).and(path_regex("^/next/[^/]+/page$")).respond_with(page).mount(&server).await;
-    let client = client_with(&server.uri(), Retries::none(), None);
+    let client = client_with(&server.uri(), Retries::None, None);
     let error = client.requests(SUB).unwrap().list(None).try_collect().await.unwrap_err();
     assert!(matches!(error, Error::Paging(_)), "{error:?}");
     assert!(error.to_string().contains("/next/"), "the link is still shown: {error}");
@@ -139,8 +142,8 @@ async fn a_token_straddling_the_4_kib_cut() {
         .respond_with(ResponseTemplate::new(400).set_body_string(body.clone()))
         .mount(&server)
         .await;
-    let client = client_with(&server.uri(), Retries::none(), None);
-    let error = client.requests(SUB).unwrap().get("req-1").await.unwrap_err();
+    let client = client_with(&server.uri(), Retries::None, None);
+    let error = client.requests(SUB).unwrap().get("req-1", None).await.unwrap_err();
     let kept = error.service_error().map(|e| e.body.len()).unwrap();
     assert!(kept <= 4096, "{kept}");
     assert_no_token("error body cut at 4 KiB", &error);
@@ -150,7 +153,7 @@ async fn a_token_straddling_the_4_kib_cut() {
         .respond_with(ResponseTemplate::new(200).set_body_string(body))
         .mount(&server)
         .await;
-    let error = client.requests(SUB).unwrap().get("req-1").await.unwrap_err();
+    let error = client.requests(SUB).unwrap().get("req-1", None).await.unwrap_err();
     match &error {
         Error::Decode { body, .. } => assert!(body.len() <= 4096, "{}", body.len()),
         other => panic!("{other:?}"),
@@ -167,7 +170,7 @@ async fn a_percent_encoded_token_in_a_refused_link() {
     let next = format!("https://elsewhere.example/next/{encoded}/page");
     let page = ResponseTemplate::new(200).set_body_json(json!({"value": [], "nextLink": next}));
     Mock::given(method("GET")).and(path(LIST)).respond_with(page).mount(&server).await;
-    let client = client_with(&server.uri(), Retries::none(), None);
+    let client = client_with(&server.uri(), Retries::None, None);
     let mut pages = client.requests(SUB).unwrap().list(None).into_pages();
     assert!(pages.next().await.unwrap().is_ok());
     let error = pages.next().await.unwrap().unwrap_err();
@@ -204,7 +207,7 @@ async fn a_decision_conflict_whose_current_status_echoes_the_token() {
         FixedRetries { max_retries: 2, delay: Duration::from_millis(10), max_total_elapsed: Duration::from_secs(30) };
     // The status that is not final is read again at the poller's cadence (30 s), on the paused clock.
     let client =
-        TestClient::new(server.uri()).retry(Retries::fixed(retry)).per_try_timeout(None).paused_clock().build();
+        TestClient::new(server.uri()).retry(Retries::Fixed(retry)).per_try_timeout(None).paused_clock().build();
     let error = client.requests(SUB).unwrap().approve("req-1", "ok", None).await.unwrap_err();
     let Error::DecisionConflict { current_status, .. } = &error else { panic!("{error:?}") };
     assert_eq!(current_status.to_string(), "Denied");
@@ -232,15 +235,15 @@ async fn a_model_and_a_header_echoing_the_token_are_redacted_as_they_enter() {
         .respond_with(ResponseTemplate::new(200).set_body_json(&plain))
         .mount(&server)
         .await;
-    let requests = client_with(&server.uri(), Retries::none(), None).requests(SUB).unwrap();
+    let requests = client_with(&server.uri(), Retries::None, None).requests(SUB).unwrap();
 
-    let got = requests.get_with_response("req-1").await.unwrap();
-    assert_eq!(got.service_request_id(), Some("r-<redacted>"));
+    let got = requests.get_with_response("req-1", None).await.unwrap();
+    assert_eq!(got.call_ids().service_request_id.as_deref(), Some("r-<redacted>"));
     let justification = got.into_model().properties.and_then(|p| p.justification);
     assert_eq!(justification.as_deref(), Some("please, as <redacted> said"));
     assert_eq!(leaked(&logs::text()), None, "the logs leak the token");
 
-    let untouched = requests.get("req-2").await.unwrap();
+    let untouched = requests.get("req-2", None).await.unwrap();
     assert_eq!(
         serde_json::to_value(&untouched).unwrap()["properties"]["justification"],
         plain["properties"]["justification"]

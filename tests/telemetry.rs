@@ -12,14 +12,17 @@ mod logs;
 
 use std::time::Duration;
 
-use azure_customer_lockbox::{CustomerLockboxClient, ExponentialRetries, Retries};
+use azure_customer_lockbox::{
+    CustomerLockboxClient,
+    options::{ExponentialRetries, RequestsListOptions, Retries},
+};
 use common::*;
 use serde_json::json;
 use wiremock::{Mock, ResponseTemplate, matchers::method};
 
 fn client(endpoint: &str) -> CustomerLockboxClient {
     let retry = ExponentialRetries { initial_delay: Duration::from_millis(5), jitter: false, ..Default::default() };
-    TestClient::new(endpoint).retry(Retries::exponential(retry)).build()
+    TestClient::new(endpoint).retry(Retries::Exponential(retry)).build()
 }
 
 #[tokio::test]
@@ -40,7 +43,7 @@ async fn retries_are_events_and_tokens_never_reach_the_logs() {
         .await;
     let client = client(&server.uri());
     let requests = client.requests(SUB).unwrap();
-    assert_eq!(requests.list_pending().try_collect().await.unwrap().len(), 1);
+    assert_eq!(requests.list(Some(RequestsListOptions::pending())).try_collect().await.unwrap().len(), 1);
     let error = client.tenant().enable(None).await.unwrap_err();
     tracing::error!(%error, ?error, "the call failed");
     let logs = logs::text();
@@ -67,28 +70,28 @@ async fn every_operation_with_errors_retries_and_paging_logs_no_token() {
     // Paging (one item per page) with a throttled page in the middle, and the catalogue.
     emulator.inject(Fault::throttle(RetryAfterHeader::Millis(1)).on(Operation::RequestsList));
     assert_eq!(requests.list(None).try_collect().await.unwrap().len(), ids.len());
-    assert_eq!(requests.list_pending().try_collect().await.unwrap().len(), 3);
+    assert_eq!(requests.list(Some(RequestsListOptions::pending())).try_collect().await.unwrap().len(), 3);
     assert!(!client.operations().list(None).try_collect().await.unwrap().is_empty());
     // The tenant operations, one of them retried after a 503.
     emulator.inject(Fault::status(503).on(Operation::EnableLockbox));
     client.tenant().enable(None).await.unwrap();
-    assert!(client.tenant().is_opted_in(emulator.default_tenant_id()).await.unwrap());
+    assert!(client.tenant().is_opted_in(emulator.default_tenant_id(), None).await.unwrap());
     client.tenant().disable(None).await.unwrap();
     // Reads, decisions, a decision reconciled after a 500 that was committed, and refusals.
-    let pending = requests.list_pending().try_collect().await.unwrap();
+    let pending = requests.list(Some(RequestsListOptions::pending())).try_collect().await.unwrap();
     let first = pending[0].request_id().unwrap().to_owned();
     let second = pending[1].request_id().unwrap().to_owned();
-    requests.get(&first).await.unwrap();
+    requests.get(&first, None).await.unwrap();
     requests.approve(&first, "approved in the telemetry test", None).await.unwrap();
     emulator.inject(Fault::status(500).after_commit().on(Operation::RequestsUpdateStatus));
     requests.deny(&second, "denied in the telemetry test", None).await.unwrap();
     let mut errors = vec![
         requests.deny(&first, "too late", None).await.unwrap_err(),
-        requests.get("no-such-request").await.unwrap_err(),
-        requests.get("..").await.unwrap_err(),
+        requests.get("no-such-request", None).await.unwrap_err(),
+        requests.get("..", None).await.unwrap_err(),
     ];
     emulator.inject(Fault::html(502).times(10).on(Operation::RequestsGet));
-    errors.push(requests.get(&first).await.unwrap_err());
+    errors.push(requests.get(&first, None).await.unwrap_err());
 
     // A service that echoes the token in its body and headers, with a 401.
     let server = mock_server().await;
@@ -101,7 +104,7 @@ async fn every_operation_with_errors_retries_and_paging_logs_no_token() {
         )
         .mount(&server)
         .await;
-    errors.push(self::client(&server.uri()).tenant().get_opt_in_status(TENANT).await.unwrap_err());
+    errors.push(self::client(&server.uri()).tenant().get_opt_in_status(TENANT, None).await.unwrap_err());
 
     for error in &errors {
         tracing::error!(%error, ?error, "the call failed");

@@ -10,9 +10,10 @@
 use std::collections::BTreeSet;
 
 use azure_customer_lockbox::{
-    AllRequestsItem, AllRequestsOptions, AllRequestsWatchEvent, AllRequestsWatchOptions, CustomerLockboxClient, Error,
-    FindRequestOptions, RequestFilter, WatchEvent, WatchOptions,
+    CallIds, CustomerLockboxClient, Error, RequestFilter, WatchEvent,
+    every_subscription::{AllRequestsItem, AllRequestsWatchEvent},
     models::{ApprovalDecision, LockboxRequestResponse, SubscriptionState},
+    options::{AllRequestsOptions, AllRequestsWatchOptions, FindRequestOptions, WatchOptions},
 };
 use futures::{
     StreamExt,
@@ -85,13 +86,13 @@ struct Visible {
 }
 
 /// What the service recorded for a decision, as an audit log cites it: from the SDK's
-/// [`Decision`](azure_customer_lockbox::Decision).
+/// [`Decision`](azure_customer_lockbox::Decision), its call's [`CallIds`] as they are (serialized flat:
+/// `serviceRequestId`, `correlationRequestId`, `clientRequestId`, `attempts`).
 #[derive(Debug, Clone, Default, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Recorded {
-    pub service_request_id: Option<String>,
-    pub correlation_id: Option<String>,
-    pub attempts: Option<u32>,
+    #[serde(flatten)]
+    pub call: CallIds,
     pub reconciled: Option<bool>,
 }
 
@@ -137,7 +138,7 @@ impl Backend {
 
     /// The subscriptions the credential can see (`Subscriptions_List`), in any state.
     async fn visible(&self) -> Result<Vec<Visible>, Error> {
-        let mut listing = self.client.subscriptions().list();
+        let mut listing = self.client.subscriptions().list(None);
         let mut visible = Vec::new();
         while let Some(subscription) = listing.try_next().await? {
             let id = subscription.subscription_id.clone().or_else(|| {
@@ -177,7 +178,7 @@ impl Backend {
 
     /// Every request (matching the filter) in scope. A subscription whose listing fails yields one `Failed`
     /// item and the listing goes on; the last item is `End`. Tenant-wide, the subscriptions are listed
-    /// [`DEFAULT_ALL_REQUESTS_CONCURRENCY`](azure_customer_lockbox::DEFAULT_ALL_REQUESTS_CONCURRENCY) at a time, and those
+    /// [`DEFAULT_ALL_REQUESTS_CONCURRENCY`](azure_customer_lockbox::options::DEFAULT_ALL_REQUESTS_CONCURRENCY) at a time, and those
     /// not active are skipped; the subscriptions given are listed one after the other, in their order.
     pub fn list(&self, filter: Option<RequestFilter>) -> Result<BoxStream<'static, Listed>, Error> {
         let options = match &self.subscriptions {
@@ -233,7 +234,7 @@ impl Backend {
         // Every subscription is asked: a bare id found in two of them names two requests.
         let mut found = Vec::new();
         for subscription in subscriptions {
-            match self.client.requests(&subscription)?.get(id).await {
+            match self.client.requests(&subscription)?.get(id, None).await {
                 Ok(request) => found.push(Located { subscription, request }),
                 Err(error) if error.status().is_some_and(|s| s.as_u16() == 404) => not_found = Some(error),
                 Err(error) => failure = failure.or(Some(error)),
@@ -339,12 +340,7 @@ impl Backend {
         reason: &str,
     ) -> Result<Decided, Error> {
         let decision = self.client.requests(subscription)?.update_status(id, decision, reason, None).await?;
-        let recorded = Recorded {
-            service_request_id: decision.service_request_id().map(str::to_owned),
-            correlation_id: decision.correlation_request_id().map(str::to_owned),
-            attempts: Some(decision.attempts()),
-            reconciled: Some(decision.reconciled()),
-        };
+        let recorded = Recorded { call: decision.call_ids().clone(), reconciled: Some(decision.reconciled()) };
         Ok(if decision.reconciled() { Decided::Read(recorded) } else { Decided::Answered(recorded) })
     }
 }

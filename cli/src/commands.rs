@@ -6,8 +6,9 @@ use std::{
 };
 
 use azure_customer_lockbox::{
-    Error, MAX_REASON_LEN, RequestFilter, WaiterOptions, WatchEvent, WatchOptions,
+    Error, RequestFilter, WatchEvent,
     models::{ApprovalDecision, Operation},
+    options::{MAX_REASON_LEN, WaiterOptions, WatchOptions},
 };
 use chrono::Utc;
 use futures::StreamExt;
@@ -115,7 +116,7 @@ pub async fn requests(session: &Session, command: RequestsCommand) -> Result<u8,
                         eprintln!(
                             "lockbox: this credential sees no active subscription; still watching for one to appear \
                              (the subscriptions are read again every {} s)",
-                            azure_customer_lockbox::DEFAULT_SUBSCRIPTIONS_REFRESH.as_secs()
+                            azure_customer_lockbox::options::DEFAULT_SUBSCRIPTIONS_REFRESH.as_secs()
                         );
                         continue;
                     }
@@ -313,7 +314,7 @@ pub async fn tenant(session: &Session, command: TenantCommand) -> Result<u8, Fai
                         .into(),
                 ));
             };
-            let on = tenants.is_opted_in(&tenant).await?;
+            let on = tenants.is_opted_in(&tenant, None).await?;
             let row = TenantRow { tenant: Some(tenant.clone()), on };
             output::one(out, &row, || format!("{tenant}: Customer Lockbox is {}", if on { "on" } else { "off" }))?;
         }

@@ -964,7 +964,7 @@ async fn policy_run_decides_by_rules_and_its_audit_lines_match_the_service_recor
             "reason",
             "outcome",
             "serviceRequestId",
-            "correlationId",
+            "correlationRequestId",
             "attempts",
             "reconciled",
         ] {

@@ -12,9 +12,9 @@ pub const DEFAULT_ALL_REQUESTS_CONCURRENCY: usize = 16;
 /// `Default`.
 ///
 /// ```
-/// use azure_customer_lockbox::{RequestFilter, AllRequestsOptions, models::LockboxRequestStatus};
+/// use azure_customer_lockbox::{RequestFilter, options::AllRequestsOptions, models::LockboxRequestStatus};
 /// let options = AllRequestsOptions::filter(RequestFilter::status(LockboxRequestStatus::Pending));
-/// assert_eq!(options.concurrency, azure_customer_lockbox::DEFAULT_ALL_REQUESTS_CONCURRENCY);
+/// assert_eq!(options.concurrency, azure_customer_lockbox::options::DEFAULT_ALL_REQUESTS_CONCURRENCY);
 /// ```
 ///
 /// [`CustomerLockboxClient::all_requests`]: crate::CustomerLockboxClient::all_requests
@@ -127,7 +127,7 @@ pub enum AllRequestsItem {
     Failed(SubscriptionFailure),
 }
 
-/// What a tenant-wide listing did so far: see [`AllRequests::summary`](crate::AllRequests::summary).
+/// What a tenant-wide listing did so far: see [`AllRequests::summary`](crate::every_subscription::AllRequests::summary).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AllRequestsSummary {

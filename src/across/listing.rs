@@ -131,7 +131,7 @@ fn targets(
         return Ok(stream::iter(ids.into_iter().map(Ok)).boxed());
     }
     let mut seen = HashSet::new();
-    let listed = SubscriptionsClient::new(core.clone()).list().filter_map(move |listed| {
+    let listed = SubscriptionsClient::new(core.clone()).list(None).filter_map(move |listed| {
         let target = match listed {
             Err(error) => Some(Err(error)),
             Ok(subscription) => match subscription_id(&subscription) {
@@ -269,7 +269,7 @@ pub(crate) async fn find_request(
             async move {
                 let subscription_id = target?;
                 let requests = RequestsClient::new(core, subscription_id.to_string());
-                match requests.get(&request_id).await {
+                match requests.get(&request_id, None).await {
                     Ok(request) => Ok(Lookup::Found(Box::new(SubscriptionRequest { subscription_id, request }))),
                     // No token: no other subscription can be asked either, so the search ends with it.
                     Err(error @ Error::Credential(_)) => Err(error),

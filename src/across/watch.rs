@@ -161,7 +161,7 @@ struct Watches {
 
 impl Watches {
     fn read_subscriptions(&self) -> BoxFuture<'static, Result<Vec<Arc<str>>>> {
-        let mut listing = SubscriptionsClient::new(self.core.clone()).list();
+        let mut listing = SubscriptionsClient::new(self.core.clone()).list(None);
         Box::pin(async move {
             let mut active = Vec::new();
             let mut seen = HashSet::new();

@@ -87,7 +87,7 @@ pub(crate) async fn decide(core: &Core, order: Order<'_>, bound: Bound, options:
 ///
 /// ```
 /// use std::time::Duration;
-/// use azure_customer_lockbox::{DecisionOptions, WaiterOptions};
+/// use azure_customer_lockbox::options::{DecisionOptions, WaiterOptions};
 ///
 /// // Also wait (at most 10 minutes, decision included) until the request's status is final.
 /// let options = DecisionOptions {

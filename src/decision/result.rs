@@ -2,6 +2,7 @@
 //! recorded it in, the attempts, and whether it was learned by reading the request).
 
 use crate::{
+    call_ids::CallIds,
     models::{Approval, LockboxRequestResponse},
     response::WithCallIds,
     status::ApprovalDecision,
@@ -19,13 +20,14 @@ use crate::{
 ///
 /// async fn approve(requests: &RequestsClient) -> Result<()> {
 ///     let decision = requests.approve("7e2ad9c4-0b4f-4c5a-9b7e-1f2d3c4b5a69", "Ticket 123 checked", None).await?;
+///     let ids = decision.call_ids();
 ///     println!(
 ///         "{} ({:?}): x-ms-request-id {:?}, x-ms-correlation-request-id {:?}, {} attempt(s), reconciled: {}",
 ///         decision.decision(),
 ///         decision.reason(),
-///         decision.service_request_id(),
-///         decision.correlation_request_id(),
-///         decision.attempts(),
+///         ids.service_request_id,
+///         ids.correlation_request_id,
+///         ids.attempts,
 ///         decision.reconciled(),
 ///     );
 ///     Ok(())
@@ -64,25 +66,12 @@ impl Decision {
         self.response.into_model()
     }
 
-    /// The `x-ms-request-id` of the call the service recorded the decision in: the answered try, or, when
-    /// reconciled, the try that may have been taken (`None` when its answer was lost).
-    pub fn service_request_id(&self) -> Option<&str> {
-        self.response.service_request_id()
-    }
-
-    /// The `x-ms-correlation-request-id` of that call, as [`service_request_id`](Self::service_request_id).
-    pub fn correlation_request_id(&self) -> Option<&str> {
-        self.response.correlation_request_id()
-    }
-
-    /// The `x-ms-client-request-id` the SDK sent with that call.
-    pub fn client_request_id(&self) -> Option<&str> {
-        self.response.client_request_id()
-    }
-
-    /// How many times the decision was sent, over all rounds (retries of `429`/`503` included).
-    pub fn attempts(&self) -> u32 {
-        self.response.attempts()
+    /// The identity of the call the service recorded the decision in: its `x-ms-request-id` and
+    /// `x-ms-correlation-request-id` (the answered try, or, when reconciled, the try that may have been taken:
+    /// `None` when its answer was lost), the `x-ms-client-request-id` the SDK sent, and how many times the
+    /// decision was sent over all rounds (retries of `429`/`503` included).
+    pub fn call_ids(&self) -> &CallIds {
+        self.response.call_ids()
     }
 
     /// The request as last read, its status final and reflecting the decision, when the call was asked to wait

@@ -17,12 +17,13 @@ use super::{
     state::{Sent, State, Wait, after_follow, after_read, after_send},
 };
 use crate::{
+    call_ids::CallIds,
     core::Core,
     error::{Error, Result},
     generated::{self, ClientRequestsExt},
     models::Approval,
     operation::Operation,
-    response::{CallIds, WithCallIds},
+    response::WithCallIds,
     retry::{ExponentialRetries, Retries},
     status::{ApprovalDecision, LockboxRequestStatus},
     waiter::{MIN_FREQUENCY, Waiter, WaiterOptions},
@@ -242,7 +243,7 @@ mod tests {
 
     #[test]
     fn a_backoff_is_never_zero_and_a_cadence_honours_the_hint() {
-        let none = Retries::none();
+        let none = Retries::None;
         let pace = Pace { policy: &none, cadence: WaiterOptions::default() };
         assert_eq!(pace.of(Wait::Backoff, 1), ExponentialRetries::default().initial_delay);
         assert_eq!(pace.of(Wait::None, 3), Duration::ZERO);

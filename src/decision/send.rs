@@ -7,12 +7,12 @@ use reqwest::StatusCode;
 
 use super::{Order, state::Sent};
 use crate::{
+    call_ids::CallIds,
     core::Core,
     error::Error,
     generated::{self, ClientRequestsExt},
     models::Approval,
     operation::Operation,
-    response::CallIds,
     waiter::{Expect, FirstAnswer, Waiter, first_answer},
 };
 
@@ -34,7 +34,7 @@ pub(super) async fn send(core: &Core, order: &Order<'_>, body: &Approval, limit:
             .await
     };
     let (result, meta) = first_answer(core, Operation::RequestsUpdateStatus, call, limit).await;
-    let ids = CallIds::from_meta(&meta);
+    let ids = meta.call_ids();
     let sent = match result {
         Ok(FirstAnswer::Done(value)) => Sent::Answer(value.into_inner()),
         // `202`, or a `201` that names a polling URL: followed. (A `204` has nothing to follow.)

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
+use crate::call_ids::CallIds;
+
 /// What one logical call learned on its way; read after the call to build errors and to reconcile decisions.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct CallMeta {
@@ -20,4 +22,16 @@ pub(crate) struct CallMeta {
     pub(crate) last_request_id: Option<String>,
     /// `x-ms-correlation-request-id` of the last answer.
     pub(crate) last_correlation_id: Option<String>,
+}
+
+impl CallMeta {
+    /// The call's identity, as a caller sees it.
+    pub(crate) fn call_ids(&self) -> CallIds {
+        CallIds {
+            service_request_id: self.last_request_id.clone(),
+            correlation_request_id: self.last_correlation_id.clone(),
+            client_request_id: self.client_request_id.clone(),
+            attempts: self.attempts,
+        }
+    }
 }

@@ -27,7 +27,10 @@ pub use service::{ArmAdditionalInfo, ArmErrorDetail, ServiceError};
 pub use transport::TransportKind;
 pub(crate) use transport::classify;
 
-use crate::status::{ApprovalDecision, LockboxRequestStatus};
+use crate::{
+    call_ids::CallIds,
+    status::{ApprovalDecision, LockboxRequestStatus},
+};
 
 /// A `Result` whose error is this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -214,12 +217,17 @@ impl Error {
     /// The `x-ms-request-id` of the response, to quote to Azure support.
     pub fn request_id(&self) -> Option<&str> {
         match self {
-            Error::Service(e) => e.request_id.as_deref(),
+            Error::Service(e) => e.call.service_request_id.as_deref(),
             Error::Decode { request_id, .. }
             | Error::Transport { request_id, .. }
             | Error::ResponseTooLarge { request_id, .. } => request_id.as_deref(),
             _ => None,
         }
+    }
+
+    /// The identity of the call the service refused ([`ServiceError::call`]): its ids and attempts.
+    pub fn call_ids(&self) -> Option<&CallIds> {
+        self.service_error().map(|e| &e.call)
     }
 
     /// The service error, when the service refused the call.
@@ -250,7 +258,7 @@ impl Error {
     /// How many attempts were made, for errors that came from the network.
     pub fn attempts(&self) -> Option<u32> {
         match self {
-            Error::Service(e) => Some(e.attempts),
+            Error::Service(e) => Some(e.call.attempts),
             Error::Transport { attempts, .. } => Some(*attempts),
             _ => None,
         }

@@ -7,7 +7,7 @@ use reqwest::{StatusCode, header::HeaderMap};
 use serde::{Deserialize, Serialize};
 
 use super::CallMeta;
-use crate::status::LockboxRequestStatus;
+use crate::{call_ids::CallIds, status::LockboxRequestStatus};
 
 /// A refusal by the service: status, ARM error and request ids.
 #[derive(Debug, Clone)]
@@ -21,16 +21,11 @@ pub struct ServiceError {
     pub error: Option<ArmErrorDetail>,
     /// The error code: `x-ms-error-code` when present, else `error.code` from the body.
     pub code: Option<String>,
-    /// `x-ms-request-id` of the response.
-    pub request_id: Option<String>,
-    /// `x-ms-correlation-request-id` of the response.
-    pub correlation_request_id: Option<String>,
-    /// `x-ms-client-request-id` this SDK sent.
-    pub client_request_id: Option<String>,
+    /// The identity of the call: the response's `x-ms-request-id` and `x-ms-correlation-request-id`, the
+    /// `x-ms-client-request-id` this SDK sent, and how many attempts were made.
+    pub call: CallIds,
     /// The wait the server asked for (`Retry-After` and friends), when it did.
     pub retry_after: Option<Duration>,
-    /// How many attempts were made.
-    pub attempts: u32,
     /// The body (a gateway's HTML page, say), with any echoed token redacted, then cut to 4 KiB.
     pub body: Bytes,
 }
@@ -48,11 +43,11 @@ impl fmt::Display for ServiceError {
             }
             (None, None) => {}
         }
-        if let Some(id) = &self.request_id {
+        if let Some(id) = &self.call.service_request_id {
             write!(f, " (x-ms-request-id {id})")?;
         }
-        if self.attempts > 1 {
-            write!(f, " after {} attempts", self.attempts)?;
+        if self.call.attempts > 1 {
+            write!(f, " after {} attempts", self.call.attempts)?;
         }
         Ok(())
     }
@@ -139,11 +134,13 @@ impl ServiceError {
             status,
             code,
             error,
-            request_id: header("x-ms-request-id"),
-            correlation_request_id: header("x-ms-correlation-request-id"),
-            client_request_id: meta.client_request_id.clone(),
+            call: CallIds {
+                service_request_id: header("x-ms-request-id"),
+                correlation_request_id: header("x-ms-correlation-request-id"),
+                client_request_id: meta.client_request_id.clone(),
+                attempts: meta.attempts.max(1),
+            },
             retry_after: meta.retry_after,
-            attempts: meta.attempts.max(1),
             body: super::kept(body),
         }
     }

@@ -28,19 +28,10 @@ pub(super) fn new_request_id() -> HeaderValue {
 }
 
 impl Pipeline {
-    /// Runs one logical call with its own call context, tracing span and the client's `timeout`, and converts
-    /// its error. `send` is handed the call's pipeline (see [`Pipeline::for_call`]): the generated client it
+    /// Runs one logical call with its own call context and tracing span, bounded by `limit` (the client's
+    /// `timeout`, a caller's per-call timeout, or the part of the call's bound a decision may use: see
+    /// `decision/bound.rs`), and converts its error. `send` is handed the call's pipeline (see [`Pipeline::for_call`]): the generated client it
     /// builds on it (`generated::Client::on`) runs the hooks with this call's context.
-    pub(crate) async fn call<T, F: Future<Output = Sent<T>>>(
-        &self,
-        operation: Operation,
-        send: impl FnOnce(Pipeline) -> F,
-    ) -> (Result<ResponseValue<T>>, CallMeta) {
-        self.call_within(operation, self.settings().call_timeout, send).await
-    }
-
-    /// [`Self::call`], bounded by `limit` instead of the client's `timeout` (a decision keeps part of its
-    /// time for a reconciling read; see `decision/bound.rs`).
     pub(crate) async fn call_within<T, F: Future<Output = Sent<T>>>(
         &self,
         operation: Operation,
@@ -122,7 +113,7 @@ impl Pipeline {
         (Err(error), state.meta)
     }
 
-    /// Runs a read as one logical call, as [`Self::call`] does, with one more kind of retry: when a success
+    /// Runs a read as one logical call, as [`Self::call_within`] does, with one more kind of retry: when a success
     /// answer's body is cut (the connection dropped, or the per-try timeout passed, half-way through it), `send`
     /// is called again and the read is resent, while the retry policy allows. The resent attempts keep the
     /// call's `x-ms-client-request-id`, are numbered after the earlier ones, and share the policy's retries and
@@ -131,9 +122,20 @@ impl Pipeline {
     pub(crate) async fn read<T, F: Future<Output = Sent<T>>>(
         &self,
         operation: Operation,
+        send: impl FnMut(Pipeline) -> F,
+    ) -> (Result<ResponseValue<T>>, CallMeta) {
+        self.read_within(operation, self.settings().call_timeout, send).await
+    }
+
+    /// [`Self::read`], bounded by `limit` instead of the client's `timeout` (a caller's
+    /// [`ReadOptions::timeout`](crate::options::ReadOptions::timeout)).
+    pub(crate) async fn read_within<T, F: Future<Output = Sent<T>>>(
+        &self,
+        operation: Operation,
+        limit: Option<Duration>,
         mut send: impl FnMut(Pipeline) -> F,
     ) -> (Result<ResponseValue<T>>, CallMeta) {
-        self.call(operation, |call: Pipeline| async move {
+        self.call_within(operation, limit, |call: Pipeline| async move {
             loop {
                 match send(call.clone()).await {
                     Err(progenitor_client::Error::ResponseBodyError(error)) if !too_large(&error) => {

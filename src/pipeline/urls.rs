@@ -141,7 +141,7 @@ mod tests {
             auth: TokenCache::new(credential, "https://management.azure.com/.default".into()),
             http: reqwest::Client::new(),
             user_agent: HeaderValue::from_static("test"),
-            retry: Retries::none(),
+            retry: Retries::None,
             per_try_timeout: None,
             call_timeout: None,
             max_response_body: 1,

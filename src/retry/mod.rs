@@ -21,18 +21,18 @@ use std::time::{Duration, SystemTime};
 
 use reqwest::{StatusCode, header::HeaderMap};
 
-/// How failed attempts are retried. The default is [`Retries::exponential`] with
+/// How failed attempts are retried. The default is [`Retries::Exponential`] with
 /// [`ExponentialRetries::default`].
 ///
 /// ```
 /// use std::time::Duration;
-/// use azure_customer_lockbox::{ExponentialRetries, Retries};
-/// let patient = Retries::exponential(ExponentialRetries {
+/// use azure_customer_lockbox::options::{ExponentialRetries, Retries};
+/// let patient = Retries::Exponential(ExponentialRetries {
 ///     max_retries: 6,
 ///     max_total_elapsed: Duration::from_secs(300),
 ///     ..Default::default()
 /// });
-/// let never = Retries::none();
+/// let never = Retries::None;
 /// assert_ne!(patient, never);
 /// ```
 #[derive(Clone, Debug, PartialEq)]
@@ -53,19 +53,6 @@ impl Default for Retries {
 }
 
 impl Retries {
-    /// Exponential backoff with the given settings.
-    pub fn exponential(options: ExponentialRetries) -> Self {
-        Self::Exponential(options)
-    }
-    /// A fixed delay with the given settings.
-    pub fn fixed(options: FixedRetries) -> Self {
-        Self::Fixed(options)
-    }
-    /// No retries: exactly one attempt.
-    pub fn none() -> Self {
-        Self::None
-    }
-
     pub(crate) fn max_retries(&self) -> u32 {
         match self {
             Self::Exponential(o) => o.max_retries,

@@ -56,7 +56,7 @@ fn next_after_a_try() {
     use Next::{Retry, Stop as S};
     let ms = Duration::from_millis;
     let secs = Duration::from_secs;
-    let fixed = Retries::fixed(FixedRetries { max_retries: 3, delay: secs(1), max_total_elapsed: secs(10) });
+    let fixed = Retries::Fixed(FixedRetries { max_retries: 3, delay: secs(1), max_total_elapsed: secs(10) });
     let answered = |status: u16, retry_after: Option<Duration>| Try::Answered {
         status: StatusCode::from_u16(status).unwrap(),
         retry_after,
@@ -92,7 +92,7 @@ fn next_after_a_try() {
         assert_eq!(next(policy, *outcome, *safe, *used, 0.5), *expected, "{name}");
     }
     // Exponential: the server's wait is a floor under the backoff.
-    let exponential = Retries::exponential(ExponentialRetries { jitter: false, ..Default::default() });
+    let exponential = Retries::Exponential(ExponentialRetries { jitter: false, ..Default::default() });
     assert_eq!(next(&exponential, answered(503, None), true, used(2, ms(0)), 0.5), Retry(ms(1600)));
     assert_eq!(next(&exponential, answered(503, Some(secs(5))), true, used(2, ms(0)), 0.5), Retry(secs(5)));
 }

@@ -1,5 +1,5 @@
 //! The polling state machine behind [`Waiter`](super::Waiter): what a poll means for each kind of polling URL,
-//! where the operation stands ([`Progress`]), and what a [`ResumeToken`] holds ([`Target`]).
+//! where the operation stands ([`Progress`]), and what a [`ContinuationToken`] holds ([`Target`]).
 //!
 //! ```text
 //!   Running { wait } --poll: still running--> Running { next wait }
@@ -16,11 +16,12 @@ use reqwest::{StatusCode, header::HeaderMap};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use tokio::time::Instant;
 
-use super::types::{ResumeToken, WaiterOptions, WaiterStatus};
+use super::types::{WaiterOptions, WaiterStatus};
 use crate::{
     core::Core,
     error::{ArmErrorDetail, Error, Result, header, kept},
     operation::{Operation, Polled},
+    pager::ContinuationToken,
     pipeline::LinkKind,
     retry,
     status::LockboxRequestStatus,
@@ -49,7 +50,7 @@ pub(crate) enum Expect {
     BodyOr(serde_json::Value),
 }
 
-/// What is polled, and for what: exactly what a [`ResumeToken`] holds.
+/// What is polled, and for what: exactly what a [`ContinuationToken`] holds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(super) struct Target {
     pub(super) kind: Kind,
@@ -164,10 +165,10 @@ impl<T: DeserializeOwned + Send + 'static> Engine<T> {
     }
 
     /// The token to resume from; `None` once the operation has finished.
-    pub(super) fn token(&self) -> Option<ResumeToken> {
+    pub(super) fn token(&self) -> Option<ContinuationToken> {
         let Progress::Running { .. } = self.progress else { return None };
         let json = serde_json::to_vec(&self.target).ok()?;
-        Some(ResumeToken(azure_core::base64::encode_url_safe(json)))
+        Some(ContinuationToken::from(azure_core::base64::encode_url_safe(json)))
     }
 
     /// One status for the stream: the next poll's, the terminal one not yet yielded, or `None` after it.

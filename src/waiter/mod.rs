@@ -32,13 +32,14 @@ mod types;
 pub(crate) use engine::Expect;
 use engine::{Answer, End, Engine, Kind, Progress, Target, polling_header};
 pub(crate) use types::MIN_FREQUENCY;
-pub use types::{MAX_POLL_WAIT, ResumeToken, WaiterOptions, WaiterStatus};
+pub use types::{MAX_POLL_WAIT, WaiterOptions, WaiterStatus};
 
 use crate::{
     core::Core,
     error::{ArmErrorDetail, CallMeta, Error, Result, ServiceError, header},
     generated,
     operation::Operation,
+    pager::ContinuationToken,
     pipeline::{LinkKind, Pipeline, Sent, body::body},
     retry,
 };
@@ -72,7 +73,7 @@ enum Phase<T> {
 ///
 /// ```no_run
 /// use futures::StreamExt;
-/// use azure_customer_lockbox::{WaiterOptions, RequestsClient, Result};
+/// use azure_customer_lockbox::{options::WaiterOptions, RequestsClient, Result};
 ///
 /// async fn wait(requests: RequestsClient) -> Result<()> {
 ///     let options = WaiterOptions { timeout: Some(std::time::Duration::from_secs(600)), ..Default::default() };
@@ -80,7 +81,7 @@ enum Phase<T> {
 ///     while let Some(status) = poller.next().await {
 ///         println!("{}", status?);
 ///         // Store this to resume in another process with `Waiter::resume`.
-///         println!("resume with {:?}", poller.resume_token());
+///         println!("resume with {:?}", poller.continuation());
 ///     }
 ///     let request = poller.await?;
 ///     println!("final: {:?}", request.status());
@@ -92,7 +93,7 @@ enum Phase<T> {
 pub struct Waiter<T> {
     phase: Phase<T>,
     options: WaiterOptions,
-    token: Option<ResumeToken>,
+    token: Option<ContinuationToken>,
 }
 
 impl<T> fmt::Debug for Waiter<T> {
@@ -172,8 +173,8 @@ impl<T: DeserializeOwned + Send + 'static> Waiter<T> {
         Ok(Self::from_engine(engine))
     }
 
-    /// Rebuilds a poller from a [`ResumeToken`] (see [`Waiter::resume`]).
-    pub(crate) fn resume_with(core: &Core, token: &ResumeToken, options: Option<WaiterOptions>) -> Result<Self> {
+    /// Rebuilds a poller from a [`ContinuationToken`] (see [`Waiter::resume`]).
+    pub(crate) fn resume_with(core: &Core, token: &ContinuationToken, options: Option<WaiterOptions>) -> Result<Self> {
         let bad = |reason: String| Error::invalid("token", reason);
         let json = azure_core::base64::decode_url_safe(token.as_str()).map_err(|e| bad(e.to_string()))?;
         let target: Target = serde_json::from_slice(&json).map_err(|e| bad(e.to_string()))?;
@@ -191,7 +192,7 @@ impl<T: DeserializeOwned + Send + 'static> Waiter<T> {
     }
 
     /// A token to resume this wait later with [`Waiter::resume`]; `None` once the operation has finished.
-    pub fn resume_token(&self) -> Option<ResumeToken> {
+    pub fn continuation(&self) -> Option<ContinuationToken> {
         self.token.clone()
     }
 
@@ -201,7 +202,7 @@ impl<T: DeserializeOwned + Send + 'static> Waiter<T> {
     }
 
     /// A poller that sends its action (`start`) only when it is first polled or awaited: azure_core's
-    /// `begin_*` style. Its [`resume_token`](Self::resume_token) is `None` until then.
+    /// `begin_*` style. Its [`continuation`](Self::continuation) is `None` until then.
     pub(crate) fn lazy(start: BoxFuture<'static, Result<Waiter<T>>>) -> Self {
         Self { phase: Phase::Starting(start), options: WaiterOptions::default(), token: None }
     }

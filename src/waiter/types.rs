@@ -7,7 +7,7 @@ use std::{fmt, time::Duration};
 ///
 /// ```
 /// use std::time::Duration;
-/// use azure_customer_lockbox::WaiterOptions;
+/// use azure_customer_lockbox::options::WaiterOptions;
 /// let options = WaiterOptions { frequency: Duration::from_secs(5), timeout: Some(Duration::from_secs(600)) };
 /// assert_eq!(options.frequency, Duration::from_secs(5));
 /// ```
@@ -89,32 +89,5 @@ impl WaiterStatus {
 impl fmt::Display for WaiterStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// A poller saved as text, to resume the wait later, even in another process, with
-/// [`Waiter::resume`](super::Waiter::resume).
-///
-/// It holds the polling URLs and what the operation was (base64url-encoded JSON), never a credential. The URLs
-/// are checked again when resuming: a token naming another host than the client's endpoint is refused.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct ResumeToken(pub(super) String);
-
-impl ResumeToken {
-    /// The token as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl From<String> for ResumeToken {
-    fn from(value: String) -> Self {
-        Self(value)
-    }
-}
-
-impl fmt::Display for ResumeToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }

@@ -49,7 +49,7 @@ pub const MIN_WATCH_INTERVAL: Duration = Duration::from_millis(1);
 ///
 /// ```
 /// use std::time::Duration;
-/// use azure_customer_lockbox::{RequestFilter, WatchOptions, models::LockboxRequestStatus};
+/// use azure_customer_lockbox::{RequestFilter, options::WatchOptions, models::LockboxRequestStatus};
 /// let options = WatchOptions {
 ///     interval: Duration::from_secs(60),
 ///     filter: Some(RequestFilter::status(LockboxRequestStatus::Pending)),

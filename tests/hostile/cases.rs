@@ -16,8 +16,10 @@ use std::{
 };
 
 use azure_customer_lockbox::{
-    ContinuationToken, CustomerLockboxClient, CustomerLockboxClientOptions, DecisionOptions, Error, RequestFilter,
-    RequestsListOptions, Result as SdkResult, Retries, StaticTokenCredential, models::ApprovalDecision,
+    ContinuationToken, CustomerLockboxClient, CustomerLockboxClientOptions, Error, RequestFilter, Result as SdkResult,
+    StaticTokenCredential,
+    models::ApprovalDecision,
+    options::{DecisionOptions, RequestsListOptions, Retries},
 };
 use azure_customer_lockbox_emulator::{Emulator, NewLockboxRequest, Seed, SeedRequest};
 use tokio::{
@@ -401,7 +403,7 @@ fn require_typed(condition: bool, why: impl FnOnce() -> String) -> Result<(), Pr
 
 fn options(endpoint: &str) -> CustomerLockboxClientOptions {
     CustomerLockboxClientOptions {
-        retry: Retries::none(),
+        retry: Retries::None,
         per_try_timeout: Some(PER_TRY),
         ..CustomerLockboxClientOptions::for_endpoint(endpoint).expect("a URL")
     }
@@ -465,7 +467,7 @@ pub fn bad_input_cases(emulator: Arc<Emulator>) -> Vec<Case> {
         cases.push(case(format!("tenant id: {label}"), async move {
             e.clear_received();
             let c = client(e.url().as_str());
-            let texts = invalid(c.tenant().get_opt_in_status(&value).await, "tenant_id")?;
+            let texts = invalid(c.tenant().get_opt_in_status(&value, None).await, "tenant_id")?;
             nothing_sent(&e)?;
             Ok(texts)
         }));
@@ -477,7 +479,7 @@ pub fn bad_input_cases(emulator: Arc<Emulator>) -> Vec<Case> {
         cases.push(case(format!("request id refused: {:.20?}", id), async move {
             e.clear_received();
             let requests = client(e.url().as_str()).requests(SUB).map_err(|e| e.to_string())?;
-            let mut texts = invalid(requests.get(&id).await, "request_id")?;
+            let mut texts = invalid(requests.get(&id, None).await, "request_id")?;
             texts.extend(invalid(requests.approve(&id, "fine", None).await, "request_id")?);
             nothing_sent(&e)?;
             Ok(texts)
@@ -510,7 +512,7 @@ pub fn bad_input_cases(emulator: Arc<Emulator>) -> Vec<Case> {
             seed(&e, id);
             e.clear_received();
             let requests = client(e.url().as_str()).requests(SUB).map_err(|e| e.to_string())?;
-            let mut texts = ok_if(requests.get(id).await, "the seeded request", |r| r.request_id() == Some(id))?;
+            let mut texts = ok_if(requests.get(id, None).await, "the seeded request", |r| r.request_id() == Some(id))?;
             texts.extend(ok_if(requests.approve(id, "odd id", None).await, "an approval", |_| true)?);
             let prefix = format!("/subscriptions/{SUB}/providers/Microsoft.CustomerLockbox/requests/");
             let received = e.received();
@@ -801,11 +803,11 @@ async fn call(endpoint: &str, call: Call) -> SdkResult<String> {
     let client = client(endpoint);
     let requests = client.requests(SUB)?;
     match call {
-        Call::Get => requests.get("r1").await.map(|r| format!("{r:?}")),
+        Call::Get => requests.get("r1", None).await.map(|r| format!("{r:?}")),
         Call::List => requests.list(None).try_collect().await.map(|r| format!("{r:?}")),
         Call::Approve => requests.approve("r1", "ok", None).await.map(|r| format!("{r:?}")),
         Call::Enable => client.tenant().enable(None).await.map(|r| format!("{r:?}")),
-        Call::TenantGet => client.tenant().get_opt_in_status(SUB).await.map(|r| format!("{r:?}")),
+        Call::TenantGet => client.tenant().get_opt_in_status(SUB, None).await.map(|r| format!("{r:?}")),
     }
 }
 
@@ -987,7 +989,7 @@ fn foreign_host_cases() -> Vec<Case> {
             CustomerLockboxClientOptions { http_client: Some(reqwest::Client::new()), ..options(&server.url) };
         let client =
             CustomerLockboxClient::new(StaticTokenCredential::new(TOKEN), Some(options)).map_err(|e| e.to_string())?;
-        let result = client.requests(SUB).map_err(|e| e.to_string())?.get("r1").await;
+        let result = client.requests(SUB).map_err(|e| e.to_string())?.get("r1", None).await;
         let mut texts = vec![shown(&result)];
         texts.extend(foreign.received());
         Ok(texts)
@@ -1063,7 +1065,7 @@ fn approved_read() -> Vec<Reply> {
 /// A client with a few quick retries (the refusal cases need a resend round).
 fn retrying_client(endpoint: &str) -> CustomerLockboxClient {
     let options = CustomerLockboxClientOptions {
-        retry: Retries::exponential(azure_customer_lockbox::ExponentialRetries {
+        retry: Retries::Exponential(azure_customer_lockbox::options::ExponentialRetries {
             max_retries: 2,
             initial_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(5),
@@ -1119,8 +1121,10 @@ fn issue_14_cases() -> Vec<Case> {
             decision_routes(vec![Reply::Raw(accepted(url, ""))], vec![poll], approved_read())
         })
         .await;
-        let options =
-            azure_customer_lockbox::WaiterOptions { timeout: Some(Duration::from_secs(5)), ..Default::default() };
+        let options = azure_customer_lockbox::options::WaiterOptions {
+            timeout: Some(Duration::from_secs(5)),
+            ..Default::default()
+        };
         let until_final = DecisionOptions { until_final: Some(options), ..Default::default() };
         let decided = client(&server.url).requests(SUB)?.approve("r1", "ok", Some(until_final)).await;
         taken_or_unknown(decided.map(|d| d.request().cloned()), "Approved")
@@ -1176,8 +1180,10 @@ fn issue_14_cases() -> Vec<Case> {
             decision_routes(vec![post], vec![Reply::Close], approved_read())
         })
         .await;
-        let options =
-            azure_customer_lockbox::WaiterOptions { timeout: Some(Duration::from_millis(200)), ..Default::default() };
+        let options = azure_customer_lockbox::options::WaiterOptions {
+            timeout: Some(Duration::from_millis(200)),
+            ..Default::default()
+        };
         let follow = DecisionOptions { follow: options, ..Default::default() };
         any(client(&server.url).requests(SUB)?.approve("r1", "ok", Some(follow)).await)
     }));
@@ -1186,15 +1192,17 @@ fn issue_14_cases() -> Vec<Case> {
         let read = vec![json_ok(request_json("r1", "Pending", "x")), json_ok(request_json("r1", "Approved", "x"))];
         let server = Scripted::start(Reply::Routes(Arc::new(vec![route("/requests/r1", read)]))).await;
         // A 1 s poll interval (the least allowed): the default 30 s would outlast the case's time limit.
-        let options =
-            azure_customer_lockbox::WaiterOptions { timeout: Some(Duration::MAX), frequency: Duration::from_secs(1) };
+        let options = azure_customer_lockbox::options::WaiterOptions {
+            timeout: Some(Duration::MAX),
+            frequency: Duration::from_secs(1),
+        };
         let poller = client(&server.url).requests(SUB)?.wait_for_decision("r1", Some(options))?;
         ok_if(poller.await, "the Approved request", |r| format!("{r:?}").contains("Approved"))
     }));
     cases.push(case("B: absurd initial_delay, first try 503", async move {
         let server = Scripted::start(Reply::Raw(http("503 Service Unavailable", &[], ""))).await;
         let options = CustomerLockboxClientOptions {
-            retry: Retries::exponential(azure_customer_lockbox::ExponentialRetries {
+            retry: Retries::Exponential(azure_customer_lockbox::options::ExponentialRetries {
                 max_retries: 1,
                 initial_delay: Duration::MAX,
                 max_delay: Duration::from_millis(5),
@@ -1203,7 +1211,7 @@ fn issue_14_cases() -> Vec<Case> {
             ..options(&server.url)
         };
         let client = CustomerLockboxClient::new(StaticTokenCredential::new(TOKEN), Some(options))?;
-        service(client.requests(SUB)?.get("r1").await, 503)
+        service(client.requests(SUB)?.get("r1", None).await, 503)
     }));
     for (label, value) in [
         ("u64::MAX seconds", u64::MAX.to_string()),
@@ -1218,7 +1226,7 @@ fn issue_14_cases() -> Vec<Case> {
             let options =
                 CustomerLockboxClientOptions { timeout: Some(Duration::from_secs(2)), ..retrying_options(&server.url) };
             let client = CustomerLockboxClient::new(StaticTokenCredential::new(TOKEN), Some(options))?;
-            let result = client.requests(SUB)?.get("r1").await;
+            let result = client.requests(SUB)?.get("r1", None).await;
             let text = shown(&result);
             require_typed(
                 matches!(&result, Err(e) if e.status().map(|s| s.as_u16()) == Some(429) || matches!(e, Error::Timeout { .. })),
@@ -1270,14 +1278,14 @@ fn issue_14_cases() -> Vec<Case> {
         body.push_str(TOKEN);
         body.push_str(&"y".repeat(100));
         let server = Scripted::start(Reply::Raw(http("500 Internal Server Error", &[], body))).await;
-        service(client(&server.url).requests(SUB)?.get("r1").await, 500)
+        service(client(&server.url).requests(SUB)?.get("r1", None).await, 500)
     }));
     cases
 }
 
 fn retrying_options(endpoint: &str) -> CustomerLockboxClientOptions {
     CustomerLockboxClientOptions {
-        retry: Retries::exponential(azure_customer_lockbox::ExponentialRetries {
+        retry: Retries::Exponential(azure_customer_lockbox::options::ExponentialRetries {
             max_retries: 1,
             initial_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(5),

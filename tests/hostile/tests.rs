@@ -7,7 +7,7 @@ use super::cases;
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use azure_customer_lockbox::{
-    CustomerLockboxClient, CustomerLockboxClientOptions, Error, Retries, StaticTokenCredential,
+    CustomerLockboxClient, CustomerLockboxClientOptions, Error, StaticTokenCredential, options::Retries,
 };
 use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig, NewLockboxRequest};
 use tokio::{
@@ -136,7 +136,7 @@ async fn emulator_answers_abuse_with_arm_errors_and_keeps_serving() {
 
     // Still serving, state intact: the request is still pending and no decision was recorded by the abuse.
     let client = cases::client(emulator.url().as_str());
-    let request = client.requests(sub).unwrap().get(&id).await.unwrap();
+    let request = client.requests(sub).unwrap().get(&id, None).await.unwrap();
     assert_eq!(request.status().map(|s| s.as_str()), Some("Pending"));
     assert!(emulator.decisions().is_empty());
 }
@@ -152,7 +152,7 @@ async fn five_hundred_concurrent_decisions_leave_exactly_one_per_request() {
     let clients: Vec<CustomerLockboxClient> = (0..5)
         .map(|_| {
             let options = CustomerLockboxClientOptions {
-                retry: Retries::none(),
+                retry: Retries::None,
                 ..CustomerLockboxClientOptions::for_endpoint(emulator.url()).expect("endpoint")
             };
             CustomerLockboxClient::new(StaticTokenCredential::new("concurrent-token"), Some(options)).unwrap()
@@ -175,7 +175,7 @@ async fn five_hundred_concurrent_decisions_leave_exactly_one_per_request() {
         let (id, result) = joined.expect("no task panics");
         match result {
             Ok(_) => *wins.entry(id).or_default() += 1,
-            Err(Error::Service(e)) if e.status.as_u16() == 409 && e.request_id.is_some() => {
+            Err(Error::Service(e)) if e.status.as_u16() == 409 && e.call.service_request_id.is_some() => {
                 assert_eq!(e.code.as_deref(), Some("RequestNotPending"));
             }
             Err(other) => panic!("untyped or unexpected: {other:?}"),

@@ -131,7 +131,7 @@ async fn a_late_401_does_not_drop_a_token_refreshed_since() {
     // The slow call goes out with token-1.
     let slow = tokio::spawn({
         let client = client.clone();
-        async move { client.tenant().is_opted_in(TENANT).await }
+        async move { client.tenant().is_opted_in(TENANT, None).await }
     });
     while server.received_requests().await.unwrap().is_empty() {
         tokio::time::sleep(Duration::from_millis(5)).await;

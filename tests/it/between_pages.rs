@@ -7,8 +7,10 @@ use std::{collections::HashSet, time::Duration};
 
 use crate::common::{SUB, client};
 use azure_customer_lockbox::{
-    AllRequestsItem, AllRequestsOptions, AllRequestsWatchEvent, AllRequestsWatchOptions, RequestFilter, Watch,
-    WatchEvent, WatchOptions, models::LockboxRequestStatus,
+    RequestFilter, Watch, WatchEvent,
+    every_subscription::{AllRequestsItem, AllRequestsWatchEvent},
+    models::LockboxRequestStatus,
+    options::{AllRequestsOptions, AllRequestsWatchOptions, WatchOptions},
 };
 use azure_customer_lockbox_emulator::{
     Emulator, EmulatorConfig, Fault, NewLockboxRequest, NewSubscription, Operation, PageChange, Seed, SeedRequest,
@@ -131,7 +133,9 @@ async fn the_every_subscription_listing_lists_a_subscription_named_twice_once() 
 }
 
 /// The next event of a tenant watch, within the guard.
-async fn next_tenant_event(watch: &mut azure_customer_lockbox::AllRequestsWatch) -> AllRequestsWatchEvent {
+async fn next_tenant_event(
+    watch: &mut azure_customer_lockbox::every_subscription::AllRequestsWatch,
+) -> AllRequestsWatchEvent {
     tokio::time::timeout(GUARD, watch.next_event()).await.expect("an event in time")
 }
 

@@ -26,7 +26,10 @@ use std::{
 };
 
 use crate::common::*;
-use azure_customer_lockbox::{CustomerLockboxClient, Error, ExponentialRetries, Retries};
+use azure_customer_lockbox::{
+    CustomerLockboxClient, Error,
+    options::{ExponentialRetries, Retries},
+};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
 use hyper::{Request, Response, body::Frame, service::service_fn};
@@ -465,7 +468,7 @@ fn client(address: SocketAddr, timeout: Option<Duration>, http: &reqwest::Client
         jitter: false,
     };
     TestClient::new(format!("http://{address}"))
-        .retry(Retries::exponential(retry))
+        .retry(Retries::Exponential(retry))
         .per_try_timeout(Some(PER_TRY))
         .timeout(timeout)
         .http_client(http.clone())

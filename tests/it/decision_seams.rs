@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use crate::common::*;
 use azure_customer_lockbox::{
-    CustomerLockboxClient, Error, ExponentialRetries, Retries,
+    CustomerLockboxClient, Error,
     models::{ApprovalDecision, LockboxRequestStatus},
+    options::{ExponentialRetries, Retries},
 };
 use serde_json::json;
 use wiremock::{
@@ -22,7 +23,7 @@ const REQUESTS: &str =
 
 fn client(endpoint: &str) -> CustomerLockboxClient {
     let retry = ExponentialRetries { max_retries: 3, jitter: false, ..Default::default() };
-    TestClient::new(endpoint).retry(Retries::exponential(retry)).per_try_timeout(None).paused_clock().build()
+    TestClient::new(endpoint).retry(Retries::Exponential(retry)).per_try_timeout(None).paused_clock().build()
 }
 
 fn read(status: &str) -> ResponseTemplate {
@@ -143,7 +144,7 @@ async fn reconciling_reads_that_keep_failing_end_under_the_longest_timeout() {
         jitter: false,
         ..Default::default()
     };
-    let client = TestClient::new(server.uri()).retry(Retries::exponential(retry)).timeout(Some(Duration::MAX)).build();
+    let client = TestClient::new(server.uri()).retry(Retries::Exponential(retry)).timeout(Some(Duration::MAX)).build();
     match client.requests(SUB).unwrap().approve("req", "ok", None).await.unwrap_err() {
         Error::DecisionOutcomeUnknown { source, .. } => assert_eq!(source.status().map(|s| s.as_u16()), Some(503)),
         other => panic!("{other:?}"),

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use crate::common::*;
 use azure_customer_lockbox::{
-    CustomerLockboxClient, DecisionOptions, Error, ExponentialRetries, Retries, WaiterOptions,
+    CustomerLockboxClient, Error,
     models::{ApprovalDecision, LockboxRequestStatus},
+    options::{DecisionOptions, ExponentialRetries, Retries, WaiterOptions},
 };
 use serde_json::json;
 use tokio::time::Instant;
@@ -17,7 +18,7 @@ use wiremock::{
 };
 
 fn policy(max_retries: u32) -> Retries {
-    Retries::exponential(ExponentialRetries { max_retries, jitter: false, ..Default::default() })
+    Retries::Exponential(ExponentialRetries { max_retries, jitter: false, ..Default::default() })
 }
 
 fn client_with(endpoint: &str, retry: Retries, timeout: Option<Duration>) -> CustomerLockboxClient {
@@ -106,7 +107,7 @@ async fn a_refusal_without_current_status_after_an_uncertain_try_is_reconciled_b
 #[tokio::test(start_paused = true)]
 async fn without_retries_an_uncertain_try_that_reads_pending_is_an_unknown_outcome() {
     let server = decisions_server(vec![ResponseTemplate::new(504)], vec![read("Pending")]).await;
-    match client(&server.uri(), Retries::none()).requests(SUB).unwrap().approve("req", "ok", None).await.unwrap_err() {
+    match client(&server.uri(), Retries::None).requests(SUB).unwrap().approve("req", "ok", None).await.unwrap_err() {
         Error::DecisionOutcomeUnknown { request_id, decision, .. } => {
             assert_eq!(request_id, "req");
             assert_eq!(decision, ApprovalDecision::Approve);
@@ -300,7 +301,7 @@ async fn a_final_body_that_is_the_request_reports_the_decision_not_an_empty_appr
 #[tokio::test(start_paused = true)]
 async fn the_reconciling_read_waits_a_backoff_after_an_ambiguous_try() {
     let server = decisions_server(vec![ResponseTemplate::new(504)], vec![read("Approved")]).await;
-    let retry = Retries::exponential(ExponentialRetries {
+    let retry = Retries::Exponential(ExponentialRetries {
         initial_delay: Duration::from_secs(2),
         jitter: false,
         ..Default::default()
@@ -351,10 +352,10 @@ async fn a_decision_carries_the_service_ids_attempts_and_whether_it_was_reconcil
         .insert_header("x-ms-correlation-request-id", "corr-1");
     let server = decisions_server(vec![ResponseTemplate::new(503), answer], vec![read("Pending")]).await;
     let decision = client(&server.uri(), policy(3)).requests(SUB).unwrap().approve("req", "ok", None).await.unwrap();
-    assert_eq!(decision.service_request_id(), Some("svc-1"));
-    assert_eq!(decision.correlation_request_id(), Some("corr-1"));
-    assert!(decision.client_request_id().is_some_and(|id| id.len() == 36));
-    assert_eq!(decision.attempts(), 2);
+    assert_eq!(decision.call_ids().service_request_id.as_deref(), Some("svc-1"));
+    assert_eq!(decision.call_ids().correlation_request_id.as_deref(), Some("corr-1"));
+    assert!(decision.call_ids().client_request_id.as_deref().is_some_and(|id| id.len() == 36));
+    assert_eq!(decision.call_ids().attempts, 2);
     assert!(!decision.reconciled());
     assert_eq!(decision.into_model().reason.as_deref(), Some("ok"));
 
@@ -364,9 +365,9 @@ async fn a_decision_carries_the_service_ids_attempts_and_whether_it_was_reconcil
         .insert_header("x-ms-correlation-request-id", "corr-2");
     let server = decisions_server(vec![uncertain], vec![read("Approved")]).await;
     let decision = client(&server.uri(), policy(3)).requests(SUB).unwrap().approve("req", "ok", None).await.unwrap();
-    assert_eq!(decision.service_request_id(), Some("svc-2"));
-    assert_eq!(decision.correlation_request_id(), Some("corr-2"));
-    assert_eq!(decision.attempts(), 1);
+    assert_eq!(decision.call_ids().service_request_id.as_deref(), Some("svc-2"));
+    assert_eq!(decision.call_ids().correlation_request_id.as_deref(), Some("corr-2"));
+    assert_eq!(decision.call_ids().attempts, 1);
     assert!(decision.reconciled());
 }
 
@@ -383,9 +384,9 @@ async fn get_gives_the_service_ids_when_asked() {
         .mount(&server)
         .await;
     let requests = client(&server.uri(), policy(3)).requests(SUB).unwrap();
-    let response = requests.get_with_response("req").await.unwrap();
-    assert_eq!(response.service_request_id(), Some("svc-3"));
-    assert_eq!(response.correlation_request_id(), Some("corr-3"));
-    assert_eq!(response.attempts(), 1);
+    let response = requests.get_with_response("req", None).await.unwrap();
+    assert_eq!(response.call_ids().service_request_id.as_deref(), Some("svc-3"));
+    assert_eq!(response.call_ids().correlation_request_id.as_deref(), Some("corr-3"));
+    assert_eq!(response.call_ids().attempts, 1);
     assert_eq!(response.into_model().status(), Some(&LockboxRequestStatus::Pending));
 }

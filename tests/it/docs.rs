@@ -75,26 +75,68 @@ fn readme_links_resolve_on_docs_rs_and_crates_io() {
     }
 }
 
+/// The names `lib.rs` exports at the crate's root: its top-level `pub use` items (not those of the topic modules
+/// it declares inline) and its public modules.
+fn root_exports(lib: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut statement = String::new();
+    let mut depth = 0usize;
+    for line in lib.lines() {
+        if depth == 0 && (line.starts_with("pub use ") || !statement.is_empty()) {
+            statement.push_str(line);
+            if line.trim_end().ends_with(';') {
+                let rest = statement.trim_start_matches("pub use ").trim_end_matches(';');
+                let group = rest.split_once('{').map_or(rest, |(_, group)| group.trim_end_matches('}'));
+                names.extend(group.split(',').map(|name| name.rsplit("::").next().unwrap().trim().to_owned()));
+                statement.clear();
+            }
+        }
+        if depth == 0
+            && let Some(module) = line.strip_prefix("pub mod ")
+        {
+            names.push(module.trim_end_matches(['{', ';', ' ']).to_owned());
+        }
+        depth = depth + line.matches('{').count() - line.matches('}').count();
+    }
+    names.retain(|name| !name.is_empty());
+    names
+}
+
 #[test]
-fn every_public_item_is_reachable_from_a_topic_of_the_front_page() {
+fn the_root_exports_at_most_35_names_each_linked_from_a_topic_of_the_front_page() {
     let lib = read("src/lib.rs");
     let front: String = lib.lines().filter_map(|line| line.strip_prefix("//!")).collect::<Vec<_>>().join("\n");
-    // The names `lib.rs` re-exports (`pub use path::{A, B};`), and its public modules.
+    let names = root_exports(&lib);
+    assert!(names.len() >= 20, "the parser found too few names: {names:?}");
+    assert!(names.len() <= 35, "{} names at the root, at most 35: {names:?}", names.len());
+    // Each is linked (`[`Name`]`, `[`Name::method`]` or `[`name`](…)`): the items of a topic module are listed
+    // on its own page, which the front page links.
+    let linked = |name: &str| front.contains(&format!("[`{name}`]")) || front.contains(&format!("[`{name}::"));
+    let missing: Vec<&String> = names.iter().filter(|name| !linked(name)).collect();
+    assert!(missing.is_empty(), "the crate's front page links no topic to these items: {missing:?}");
+}
+
+/// Every name a file's `pub use` statements export (wherever they stand in it).
+fn pub_use_names(text: &str) -> Vec<String> {
     let mut names = Vec::new();
-    for statement in lib.split(';') {
-        let statement = statement.trim();
-        let Some(rest) = statement.rsplit("\npub use ").next().filter(|_| statement.contains("pub use ")) else {
-            continue;
-        };
-        let rest = rest.trim_start_matches("pub use ");
-        let group = rest.split_once('{').map_or(rest, |(_, group)| group.trim_end_matches('}'));
+    for statement in text.split(';') {
+        let Some((_, rest)) = statement.rsplit_once("pub use ") else { continue };
+        let rest = rest.split("//").next().unwrap_or_default();
+        let group = rest.split_once('{').map_or(rest, |(_, group)| group.trim_end().trim_end_matches('}'));
         names.extend(group.split(',').map(|name| name.rsplit("::").next().unwrap().trim().to_owned()));
     }
-    names.extend(lib.lines().filter_map(|l| l.strip_prefix("pub mod ")).map(|m| m.trim_end_matches(';').to_owned()));
-    names.retain(|name| !name.is_empty());
-    assert!(names.len() > 40, "{names:?}");
-    let missing: Vec<String> = names.into_iter().filter(|name| !front.contains(&format!("[`{name}`]"))).collect();
-    assert!(missing.is_empty(), "the crate's front page links no topic to these items: {missing:?}");
+    names.retain(|name| !name.is_empty() && name != "self");
+    names
+}
+
+#[test]
+fn each_name_is_exported_from_one_place() {
+    let exported = pub_use_names(&read("src/lib.rs"));
+    let models = pub_use_names(&read("src/models.rs"));
+    assert!(exported.len() >= 40 && models.len() >= 10, "the parser found too few names: {exported:?} {models:?}");
+    let mut seen = std::collections::HashSet::new();
+    let twice: Vec<&String> = exported.iter().chain(&models).filter(|name| !seen.insert(name.as_str())).collect();
+    assert!(twice.is_empty(), "exported from more than one place (lib.rs, its topic modules, models): {twice:?}");
 }
 
 /// The Rust code blocks of the doc comments (`///`, `//!`) of a source file: (line of the fence, body lines).

@@ -9,8 +9,10 @@ use std::time::{Duration, SystemTime};
 
 use crate::common::*;
 use azure_customer_lockbox::{
-    CustomerLockboxClient, DecisionOptions, Error, ExponentialRetries, FindRequestOptions, FixedRetries, Retries,
-    WaiterOptions, WatchOptions,
+    CustomerLockboxClient, Error,
+    options::{
+        DecisionOptions, ExponentialRetries, FindRequestOptions, FixedRetries, Retries, WaiterOptions, WatchOptions,
+    },
 };
 use proptest::prelude::*;
 use serde_json::json;
@@ -60,7 +62,7 @@ async fn a_huge_retry_after_on_a_202_with_a_poller_timeout_times_out() {
         .insert_header("Retry-After", "18446744073709551615")
         .set_body_json(json!({"id": "op", "name": "op", "status": "Running"}));
     Mock::given(method("GET")).and(path("/op")).respond_with(running).mount(&server).await;
-    let client = client_with(&server.uri(), Retries::none(), None, None);
+    let client = client_with(&server.uri(), Retries::None, None, None);
     let options = WaiterOptions { frequency: Duration::from_secs(1), timeout: Some(Duration::from_secs(30)) };
     let started = tokio::time::Instant::now();
     match client.tenant().begin_enable(None).with_options(options).await {
@@ -81,7 +83,7 @@ async fn wait_for_decision_with_the_longest_timeout_finishes() {
     let server = mock_server().await;
     let answers = Sequence::new(vec![pending(), approved()]);
     Mock::given(method("GET")).and(path(request_path())).respond_with(answers).mount(&server).await;
-    let client = client_with(&server.uri(), Retries::none(), None, None);
+    let client = client_with(&server.uri(), Retries::None, None, None);
     let options = WaiterOptions { frequency: Duration::from_secs(5), timeout: Some(Duration::MAX) };
     let requests = client.requests(SUB).unwrap();
     let request = requests.wait_for_decision("req-1", Some(options.clone())).unwrap().await.unwrap();
@@ -93,7 +95,7 @@ async fn wait_for_decision_with_the_longest_timeout_finishes() {
 #[tokio::test(start_paused = true)]
 async fn an_absurd_initial_delay_waits_within_the_budget() {
     let server = mock_server().await;
-    let retry = Retries::exponential(ExponentialRetries {
+    let retry = Retries::Exponential(ExponentialRetries {
         initial_delay: Duration::MAX,
         max_delay: Duration::MAX,
         max_total_elapsed: Duration::MAX,
@@ -106,21 +108,21 @@ async fn an_absurd_initial_delay_waits_within_the_budget() {
         server.reset().await;
         let answers = Sequence::new(vec![ResponseTemplate::new(503), approved()]);
         Mock::given(method("GET")).and(path(request_path())).respond_with(answers).mount(&server).await;
-        let request = client.requests(SUB).unwrap().get("req-1").await.unwrap();
+        let request = client.requests(SUB).unwrap().get("req-1", None).await.unwrap();
         assert_eq!(request.status().map(|s| s.to_string()).as_deref(), Some("Approved"));
     }
     // The same with the default cap: the wait is max_delay (60 s), and the call still succeeds.
     let answers = Sequence::new(vec![ResponseTemplate::new(503), approved()]);
     server.reset().await;
     Mock::given(method("GET")).and(path(request_path())).respond_with(answers).mount(&server).await;
-    let retry = Retries::exponential(ExponentialRetries {
+    let retry = Retries::Exponential(ExponentialRetries {
         initial_delay: Duration::MAX,
         max_total_elapsed: Duration::from_secs(120),
         ..Default::default()
     });
     let client = client_with(&server.uri(), retry, None, None);
     let started = tokio::time::Instant::now();
-    client.requests(SUB).unwrap().get("req-1").await.unwrap();
+    client.requests(SUB).unwrap().get("req-1", None).await.unwrap();
     let waited = started.elapsed();
     assert!(waited >= Duration::from_secs(60) && waited < Duration::from_secs(61), "{waited:?}");
 }
@@ -178,10 +180,10 @@ fn header_name() -> impl Strategy<Value = &'static str> {
 
 fn retry_options() -> impl Strategy<Value = Retries> {
     prop_oneof![
-        Just(Retries::none()),
+        Just(Retries::None),
         (0u32..5, extreme_duration(), extreme_duration(), extreme_duration(), any::<bool>()).prop_map(
             |(max_retries, initial_delay, max_delay, max_total_elapsed, jitter)| {
-                Retries::exponential(ExponentialRetries {
+                Retries::Exponential(ExponentialRetries {
                     max_retries,
                     initial_delay,
                     max_delay,
@@ -191,7 +193,7 @@ fn retry_options() -> impl Strategy<Value = Retries> {
             }
         ),
         (0u32..5, extreme_duration(), extreme_duration()).prop_map(|(max_retries, delay, max_total_elapsed)| {
-            Retries::fixed(FixedRetries { max_retries, delay, max_total_elapsed })
+            Retries::Fixed(FixedRetries { max_retries, delay, max_total_elapsed })
         }),
     ]
 }
@@ -221,7 +223,7 @@ proptest! {
             let answers = Sequence::new(vec![wait(503), wait(429), approved()]);
             Mock::given(method("GET")).and(path(request_path())).respond_with(answers).mount(&server).await;
             let client = client_with(&server.uri(), retry, per_try_timeout, timeout);
-            typed(client.requests(SUB).unwrap().get("req-1").await);
+            typed(client.requests(SUB).unwrap().get("req-1", None).await);
         });
     }
 
@@ -244,7 +246,7 @@ proptest! {
                 .set_body_json(json!({"id": "op", "name": "op", "status": s}));
             let polls = Sequence::new(vec![status("Running"), status("Running"), status("Succeeded")]);
             Mock::given(method("GET")).and(path("/op")).respond_with(polls).mount(&server).await;
-            let client = client_with(&server.uri(), Retries::none(), per_try_timeout, None);
+            let client = client_with(&server.uri(), Retries::None, per_try_timeout, None);
             let options = WaiterOptions { frequency, timeout };
             typed(client.tenant().begin_enable(Some(options.clone())).await);
             // The decision poller: wait_for_decision, and a decision that waits until final, the same options.
@@ -279,7 +281,7 @@ proptest! {
                 ResponseTemplate::new(500), ResponseTemplate::new(500), ResponseTemplate::new(500), page,
             ]);
             Mock::given(method("GET")).and(path(list)).respond_with(answers).mount(&server).await;
-            let client = client_with(&server.uri(), Retries::none(), None, None);
+            let client = client_with(&server.uri(), Retries::None, None, None);
             let options = WatchOptions { interval, max_backoff, jitter, max_consecutive_failures: 1, ..Default::default() };
             let mut watch = client.requests(SUB).unwrap().watch(Some(options));
             for _ in 0..3 {
@@ -315,7 +317,7 @@ async fn any_static_token_lifetime_gives_a_token() {
             assert!(token.expires_on > azure_core::time::OffsetDateTime::now_utc(), "{lifetime:?}");
         }
         let client = TestClient::new(server.uri()).per_try_timeout(None).paused_clock().credential(credential).build();
-        client.requests(SUB).unwrap().get("req-1").await.unwrap();
+        client.requests(SUB).unwrap().get("req-1", None).await.unwrap();
     }
 }
 
@@ -332,7 +334,10 @@ fn requests_path(subscription: &str) -> String {
 /// and is not an overflow when added to now.
 #[tokio::test(start_paused = true)]
 async fn a_huge_retry_after_under_the_shared_throttling_gate_is_capped_not_an_overflow() {
-    use azure_customer_lockbox::{AllRequestsItem, AllRequestsOptions, FailureKind};
+    use azure_customer_lockbox::{
+        every_subscription::{AllRequestsItem, FailureKind},
+        options::AllRequestsOptions,
+    };
     let server = mock_server().await;
     let throttled = ResponseTemplate::new(429).insert_header("Retry-After", "18446744073709551615");
     Mock::given(method("GET")).and(path(requests_path(SUB))).respond_with(throttled.clone()).mount(&server).await;
@@ -387,11 +392,11 @@ async fn a_huge_retry_after_under_the_shared_throttling_gate_is_capped_not_an_ov
 /// overflow when the next reading is scheduled.
 #[tokio::test(start_paused = true)]
 async fn a_tenant_watch_with_the_longest_refresh_reads_the_subscriptions_once() {
-    use azure_customer_lockbox::{AllRequestsWatchEvent, AllRequestsWatchOptions};
+    use azure_customer_lockbox::{every_subscription::AllRequestsWatchEvent, options::AllRequestsWatchOptions};
     let server = mock_server().await;
     let none = ResponseTemplate::new(200).set_body_json(json!({"value": []}));
     Mock::given(method("GET")).and(path("/subscriptions")).respond_with(none).mount(&server).await;
-    let client = client_with(&server.uri(), Retries::none(), None, None);
+    let client = client_with(&server.uri(), Retries::None, None, None);
     let options = AllRequestsWatchOptions { refresh: Duration::MAX, ..Default::default() };
     let mut watch = client.watch_all_requests(Some(options));
     assert!(matches!(watch.next_event().await, AllRequestsWatchEvent::NoSubscriptions));

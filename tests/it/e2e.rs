@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use crate::common::{SUB, TestClient};
 use azure_customer_lockbox::{
-    CustomerLockboxClient, DecisionOptions, Error, ExponentialRetries, RequestFilter, RequestsListOptions, Retries,
-    StaticTokenCredential, Waiter, WaiterOptions,
+    CustomerLockboxClient, Error, RequestFilter, StaticTokenCredential, Waiter,
     models::{ApprovalDecision, LockboxRequestStatus},
+    options::{DecisionOptions, ExponentialRetries, RequestsListOptions, Retries, WaiterOptions},
 };
 use azure_customer_lockbox_emulator::{
     AsyncOperations, Emulator, EmulatorConfig, Fault, NewLockboxRequest, Operation, RetryAfterHeader,
@@ -17,7 +17,7 @@ async fn start(config: EmulatorConfig) -> (Emulator, CustomerLockboxClient) {
     let emulator = Emulator::start(config).await.unwrap();
     let retry = ExponentialRetries { initial_delay: Duration::from_millis(5), ..Default::default() };
     let client = TestClient::new(emulator.url())
-        .retry(Retries::exponential(retry))
+        .retry(Retries::Exponential(retry))
         .credential(StaticTokenCredential::new("e2e-token"))
         .build();
     (emulator, client)
@@ -52,17 +52,17 @@ async fn tenant_opt_in_follows_enable_and_disable() {
     let (emulator, client) = start(EmulatorConfig::default()).await;
     let tenant = emulator.default_tenant_id().to_owned();
     let tenants = client.tenant();
-    assert!(!tenants.is_opted_in(&tenant).await.unwrap());
+    assert!(!tenants.is_opted_in(&tenant, None).await.unwrap());
     tenants.enable(None).await.unwrap();
-    assert!(tenants.is_opted_in(&tenant).await.unwrap());
+    assert!(tenants.is_opted_in(&tenant, None).await.unwrap());
     assert!(emulator.tenant_opted_in(&tenant));
     tenants.enable(None).await.unwrap();
-    assert!(tenants.is_opted_in(&tenant).await.unwrap(), "enabling twice leaves it on");
+    assert!(tenants.is_opted_in(&tenant, None).await.unwrap(), "enabling twice leaves it on");
     tenants.disable(None).await.unwrap();
-    assert!(!tenants.is_opted_in(&tenant).await.unwrap());
+    assert!(!tenants.is_opted_in(&tenant, None).await.unwrap());
     assert!(!emulator.tenant_opted_in(&tenant));
     let other = "00000000-0000-0000-0000-0000000000aa";
-    assert_eq!(tenants.get_opt_in_status(other).await.unwrap().is_opted_in, Some(false));
+    assert_eq!(tenants.get_opt_in_status(other, None).await.unwrap().is_opted_in, Some(false));
 }
 
 #[tokio::test]
@@ -71,7 +71,7 @@ async fn get_and_list_read_what_the_engineer_created() {
     let ids: Vec<String> = (0..7).map(|i| emulator.create_request(SUB, new_request(&format!("case {i}")))).collect();
     emulator.create_request("99999999-2222-3333-4444-555555555555", new_request("other subscription"));
     let requests = client.requests(SUB).unwrap();
-    let one = requests.get(&ids[4]).await.unwrap();
+    let one = requests.get(&ids[4], None).await.unwrap();
     assert_eq!(one.request_id(), Some(ids[4].as_str()));
     assert_eq!(one.status(), Some(&LockboxRequestStatus::Pending));
     let props = one.properties.unwrap();
@@ -88,7 +88,7 @@ async fn get_and_list_read_what_the_engineer_created() {
     let list_calls = emulator.received().iter().filter(|r| r.path.ends_with("/requests")).count();
     assert_eq!(list_calls, 3, "7 requests in pages of 3");
 
-    let missing = requests.get("no-such-request").await.unwrap_err();
+    let missing = requests.get("no-such-request", None).await.unwrap_err();
     assert_eq!(missing.status().unwrap().as_u16(), 404);
     assert!(missing.request_id().is_some());
     assert!(missing.code().is_some());
@@ -105,15 +105,15 @@ async fn decisions_move_through_the_status_machine_and_show_in_lists() {
     let approval = requests.approve(&approve, "go ahead", None).await.unwrap();
     assert_eq!(approval.decision(), &ApprovalDecision::Approve);
     requests.deny(&deny, "not now", None).await.unwrap();
-    assert_eq!(requests.get(&approve).await.unwrap().status(), Some(&LockboxRequestStatus::Approving));
-    assert_eq!(requests.get(&deny).await.unwrap().status(), Some(&LockboxRequestStatus::Denying));
+    assert_eq!(requests.get(&approve, None).await.unwrap().status(), Some(&LockboxRequestStatus::Approving));
+    assert_eq!(requests.get(&deny, None).await.unwrap().status(), Some(&LockboxRequestStatus::Denying));
 
     emulator.advance_clock(Duration::from_secs(3601));
-    assert_eq!(requests.get(&approve).await.unwrap().status(), Some(&LockboxRequestStatus::Approved));
-    assert_eq!(requests.get(&deny).await.unwrap().status(), Some(&LockboxRequestStatus::Denied));
+    assert_eq!(requests.get(&approve, None).await.unwrap().status(), Some(&LockboxRequestStatus::Approved));
+    assert_eq!(requests.get(&deny, None).await.unwrap().status(), Some(&LockboxRequestStatus::Denied));
 
     let pending: Vec<String> = requests
-        .list_pending()
+        .list(Some(RequestsListOptions::pending()))
         .try_collect()
         .await
         .unwrap()
@@ -151,7 +151,7 @@ async fn pending_requests_expire_and_cannot_be_decided() {
         .create_request(SUB, NewLockboxRequest { expires_in: Duration::from_secs(600), ..new_request("short-lived") });
     let requests = client.requests(SUB).unwrap();
     emulator.advance_clock(Duration::from_secs(601));
-    assert_eq!(requests.get(&id).await.unwrap().status(), Some(&LockboxRequestStatus::Expired));
+    assert_eq!(requests.get(&id, None).await.unwrap().status(), Some(&LockboxRequestStatus::Expired));
     let error = requests.approve(&id, "too late", None).await.unwrap_err();
     assert_eq!(error.current_status(), Some(LockboxRequestStatus::Expired));
     assert!(emulator.decisions().is_empty());
@@ -170,7 +170,7 @@ async fn throttling_in_every_header_form_is_absorbed() {
         RetryAfterHeader::None,
     ] {
         emulator.inject(Fault::throttle(hint).times(2).on(Operation::RequestsGet));
-        assert_eq!(requests.get(&id).await.unwrap().request_id(), Some(id.as_str()));
+        assert_eq!(requests.get(&id, None).await.unwrap().request_id(), Some(id.as_str()));
     }
     assert_eq!(emulator.faults_injected(), 10);
 }
@@ -182,7 +182,7 @@ async fn gateway_errors_and_dropped_connections_are_absorbed_for_reads() {
     emulator.inject(Fault::drop_connection().on(Operation::GetTenantOptedIn));
     emulator.inject(Fault::status(503).on(Operation::GetTenantOptedIn));
     let tenant = emulator.default_tenant_id().to_owned();
-    assert!(!client.tenant().is_opted_in(&tenant).await.unwrap());
+    assert!(!client.tenant().is_opted_in(&tenant, None).await.unwrap());
     assert_eq!(emulator.faults_injected(), 3);
 }
 
@@ -230,9 +230,9 @@ async fn a_read_whose_answer_is_cut_mid_body_is_sent_again_within_the_same_call(
     emulator.clear_received();
 
     emulator.inject(Fault::cut_body().on(Operation::RequestsGet));
-    assert_eq!(requests.get(&ids[0]).await.unwrap().request_id(), Some(ids[0].as_str()));
+    assert_eq!(requests.get(&ids[0], None).await.unwrap().request_id(), Some(ids[0].as_str()));
     emulator.inject(Fault::cut_body().on(Operation::GetTenantOptedIn));
-    assert!(!client.tenant().is_opted_in(&tenant).await.unwrap());
+    assert!(!client.tenant().is_opted_in(&tenant, None).await.unwrap());
     emulator.inject(Fault::cut_body().on(Operation::OperationsList));
     assert!(!client.operations().list(None).try_collect().await.unwrap().is_empty());
     // A listing whose first page arrives whole and whose next page (a nextLink) is cut.
@@ -271,7 +271,7 @@ async fn resends_after_a_cut_body_come_out_of_the_same_retry_policy() {
     let client_with = |max_retries| {
         let retry = ExponentialRetries { max_retries, initial_delay: Duration::from_millis(5), ..Default::default() };
         TestClient::new(emulator.url())
-            .retry(Retries::exponential(retry))
+            .retry(Retries::Exponential(retry))
             .credential(StaticTokenCredential::new("e2e-token"))
             .build()
     };
@@ -280,14 +280,14 @@ async fn resends_after_a_cut_body_come_out_of_the_same_retry_policy() {
     // Cut, then 503, then a whole answer: three attempts, within a policy of two retries.
     emulator.inject(Fault::cut_body().on(Operation::RequestsGet));
     emulator.inject(Fault::status(503).on(Operation::RequestsGet));
-    client_with(2).requests(SUB).unwrap().get(&id).await.unwrap();
+    client_with(2).requests(SUB).unwrap().get(&id, None).await.unwrap();
     assert_eq!(sends_per_call(&emulator).iter().map(|(_, n)| *n).collect::<Vec<_>>(), [3]);
 
     // With one retry, the resend after the cut is the last attempt: its 503 is the answer.
     emulator.clear_received();
     emulator.inject(Fault::cut_body().on(Operation::RequestsGet));
     emulator.inject(Fault::status(503).on(Operation::RequestsGet));
-    let error = client_with(1).requests(SUB).unwrap().get(&id).await.unwrap_err();
+    let error = client_with(1).requests(SUB).unwrap().get(&id, None).await.unwrap_err();
     assert_eq!(error.status().map(|s| s.as_u16()), Some(503));
     assert_eq!(error.attempts(), Some(2));
     assert_eq!(sends_per_call(&emulator).iter().map(|(_, n)| *n).collect::<Vec<_>>(), [2]);
@@ -295,7 +295,7 @@ async fn resends_after_a_cut_body_come_out_of_the_same_retry_policy() {
     // Cut every time: the last cut is reported, as a transport failure of the 200 it came with.
     emulator.clear_received();
     emulator.inject(Fault::cut_body().times(5).on(Operation::RequestsGet));
-    match client_with(1).requests(SUB).unwrap().get(&id).await.unwrap_err() {
+    match client_with(1).requests(SUB).unwrap().get(&id, None).await.unwrap_err() {
         Error::Transport { attempts, status, .. } => {
             assert_eq!(attempts, 2);
             assert_eq!(status.map(|s| s.as_u16()), Some(200));
@@ -321,7 +321,7 @@ async fn service_errors_surface_with_arm_details() {
     let (emulator, client) = start(EmulatorConfig::default()).await;
     let id = emulator.create_request(SUB, new_request("x"));
     emulator.inject(Fault::status(400).on(Operation::RequestsGet));
-    let error = client.requests(SUB).unwrap().get(&id).await.unwrap_err();
+    let error = client.requests(SUB).unwrap().get(&id, None).await.unwrap_err();
     assert!(matches!(error, Error::Service(_)));
     assert_eq!(error.status().unwrap().as_u16(), 400);
     assert_eq!(error.attempts(), Some(1));
@@ -366,10 +366,10 @@ async fn a_begin_poller_sends_nothing_until_polled_then_resumes_from_a_token() {
     let mut poller = client.tenant().begin_enable(None);
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(emulator.received().is_empty(), "sent before it was polled: {:?}", emulator.received());
-    assert!(poller.resume_token().is_none(), "nothing to resume before it started");
+    assert!(poller.continuation().is_none(), "nothing to resume before it started");
     let first = poller.try_next().await.unwrap().expect("a first status");
     assert!(!first.is_terminal(), "still running after the first poll: {first}");
-    let token = poller.resume_token().expect("an accepted, running operation can be resumed");
+    let token = poller.continuation().expect("an accepted, running operation can be resumed");
     drop(poller);
     // Another client (as another process would) picks the wait up from the token.
     let other = TestClient::new(emulator.url())

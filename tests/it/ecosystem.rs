@@ -15,7 +15,7 @@ use azure_core::{
     time::{Duration, OffsetDateTime},
 };
 use azure_customer_lockbox::{
-    Audience, CustomerLockboxClient, CustomerLockboxClientOptions, Error, Retries, TransportKind, reqwest,
+    Audience, CustomerLockboxClient, CustomerLockboxClientOptions, Error, TransportKind, options::Retries, reqwest,
 };
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -145,7 +145,7 @@ async fn each_cloud_calls_its_resource_manager_over_https_with_its_scope() {
         let options = CustomerLockboxClientOptions {
             cloud: cloud.clone(),
             http_client: Some(server.http_client()),
-            retry: Retries::none(),
+            retry: Retries::None,
             ..Default::default()
         };
         let client = CustomerLockboxClient::new(credential.clone(), Some(options)).unwrap();
@@ -170,7 +170,7 @@ async fn a_custom_cloud_uses_its_audience_and_the_explicit_endpoint_over_https()
         cloud: custom_cloud("https://management.mycloud.local/"),
         endpoint: Some("https://management.mycloud.local".parse().unwrap()),
         http_client: Some(server.http_client()),
-        retry: Retries::none(),
+        retry: Retries::None,
         ..Default::default()
     };
     let client = CustomerLockboxClient::new(credential.clone(), Some(options)).unwrap();
@@ -286,7 +286,7 @@ async fn errors_convert_into_azure_core_errors_and_back() {
         .await;
     let (client, _) = common::client(&mock.uri());
     async fn mixed(client: &CustomerLockboxClient) -> azure_core::Result<()> {
-        client.requests(SUB)?.get("abc").await?;
+        client.requests(SUB)?.get("abc", None).await?;
         Ok(())
     }
     let error = mixed(&client).await.unwrap_err();

@@ -6,10 +6,10 @@
 
 use crate::common::*;
 use azure_customer_lockbox::{
-    ArmErrorDetail, Error,
+    Error,
     models::{
-        Approval, ApprovalDecision, LockboxRequestResponse, LockboxRequestStatus, Operation, OperationListResult,
-        RequestListResult, TenantOptInResponse,
+        Approval, ApprovalDecision, ArmErrorDetail, LockboxRequestResponse, LockboxRequestStatus, Operation,
+        OperationListResult, RequestListResult, TenantOptInResponse,
     },
 };
 use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig, KNOWN_STATUSES};
@@ -315,7 +315,7 @@ fn arbitrary_request_ids_are_refused_or_sent_as_one_path_segment() {
     let mut runner = TestRunner::new(ProptestConfig::with_cases(64));
     let result = runner.run(&request_id(), |id| {
         emulator.clear_received();
-        let got = rt.block_on(requests.get(&id));
+        let got = rt.block_on(requests.get(&id, None));
         let received = emulator.received();
         match got {
             Err(Error::InvalidArgument { name: "request_id", .. }) => {
@@ -323,7 +323,7 @@ fn arbitrary_request_ids_are_refused_or_sent_as_one_path_segment() {
             }
             Err(Error::Service(e)) => {
                 prop_assert_eq!(e.status.as_u16(), 404, "{:?}", id);
-                prop_assert!(e.request_id.is_some());
+                prop_assert!(e.call.service_request_id.is_some());
                 prop_assert_eq!(received.len(), 1);
                 let segment = received[0].path.strip_prefix(&prefix).unwrap_or("/");
                 prop_assert!(!segment.contains('/'), "{:?} -> {}", id, received[0].path);

@@ -22,6 +22,7 @@ mod fuzz;
 mod models;
 mod paging;
 mod poller;
+mod read_options;
 mod readme;
 mod retry;
 mod tenant;

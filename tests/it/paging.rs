@@ -13,8 +13,9 @@ use std::{
 use crate::common;
 use crate::common::*;
 use azure_customer_lockbox::{
-    ContinuationToken, CustomerLockboxClient, Error, ExponentialRetries, OperationsListOptions, RequestFilter,
-    RequestsListOptions, Retries, WatchEvent, WatchOptions, models::LockboxRequestStatus,
+    ContinuationToken, CustomerLockboxClient, Error, RequestFilter, WatchEvent,
+    models::LockboxRequestStatus,
+    options::{ExponentialRetries, OperationsListOptions, RequestsListOptions, Retries, WatchOptions},
 };
 use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig, NewLockboxRequest};
 use futures::StreamExt;
@@ -516,7 +517,7 @@ async fn nothing_is_sent_before_the_pager_or_the_watch_is_polled() {
     let server = computed_pages(2).await;
     let (client, _) = client(&server.uri());
     let requests = client.requests(SUB).unwrap();
-    let mut pager = requests.list_pending();
+    let mut pager = requests.list(Some(RequestsListOptions::pending()));
     let watch = requests.watch(Some(WatchOptions::every(Duration::from_millis(10))));
     let operations = client.operations().list(None);
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -569,7 +570,7 @@ async fn a_throttled_third_page_is_retried_and_the_stream_continues() {
         .await;
     let (p2, p3) = (link(&server, "p2"), link(&server, "p3"));
     mount_pages(&server, page(&["a"], Some(p2)), vec![("p2", page(&["b"], Some(p3)))]).await;
-    let retry = Retries::exponential(ExponentialRetries { jitter: false, ..Default::default() });
+    let retry = Retries::Exponential(ExponentialRetries { jitter: false, ..Default::default() });
     let client = TestClient::new(server.uri()).retry(retry).per_try_timeout(None).paused_clock().build();
     let items = client.requests(SUB).unwrap().list(None).try_collect().await.unwrap();
     assert_eq!(names(&items), ["a", "b", "c"]);
@@ -594,7 +595,7 @@ async fn filters_are_encoded_on_the_first_request_and_kept_by_next_links() {
     mount_pages(&server, page(&["a"], Some(json!(next))), vec![("p2", page(&["b"], None))]).await;
     let (client, _) = client(&server.uri());
     let requests = client.requests(SUB).unwrap();
-    assert_eq!(names(&requests.list_pending().try_collect().await.unwrap()), ["a", "b"]);
+    assert_eq!(names(&requests.list(Some(RequestsListOptions::pending())).try_collect().await.unwrap()), ["a", "b"]);
     let filters: Vec<String> = received(&server)
         .await
         .iter()

@@ -10,8 +10,9 @@ use std::{
 
 use crate::common::*;
 use azure_customer_lockbox::{
-    CustomerLockboxClient, DecisionOptions, Error, MAX_POLL_WAIT, ResumeToken, Waiter, WaiterOptions, WaiterStatus,
+    ContinuationToken, CustomerLockboxClient, Error, Waiter, WaiterStatus,
     models::LockboxRequestStatus,
+    options::{DecisionOptions, MAX_POLL_WAIT, WaiterOptions},
 };
 use futures::StreamExt;
 use serde_json::json;
@@ -169,7 +170,7 @@ async fn immediate_answers_complete_without_polling() {
     script(&server, "POST", &at, vec![ResponseTemplate::new(204)]).await;
     let client = lro_client(&server.uri());
     let mut poller = client.tenant().begin_enable(None);
-    assert!(poller.resume_token().is_none());
+    assert!(poller.continuation().is_none());
     assert_eq!(statuses(&mut poller).await, ["Succeeded"]);
     poller.await.unwrap();
     let approval = client.requests(SUB).unwrap().deny("req-1", "no", None).await.unwrap();
@@ -274,21 +275,21 @@ async fn resume_token_continues_with_a_new_client() {
     script(&server, "GET", "/op", vec![monitor("Running"), monitor("Running"), monitor("Succeeded")]).await;
     let mut poller = lro_client(&server.uri()).tenant().begin_enable(Some(every(1)));
     assert_eq!(poller.try_next().await.unwrap(), Some(WaiterStatus::InProgress("Running".into())));
-    let token = poller.resume_token().unwrap();
+    let token = poller.continuation().unwrap();
     drop(poller);
     let json = String::from_utf8(azure_core::base64::decode_url_safe(token.as_str()).unwrap()).unwrap();
     assert!(json.contains(&format!("{}/op", server.uri())), "{json}");
     assert!(!json.contains(TOKEN) && !json.to_ascii_lowercase().contains("bearer"), "no secret in the token: {json}");
     let text = token.to_string();
     let other = lro_client(&server.uri());
-    let resumed: Waiter<()> = Waiter::resume(&other, &ResumeToken::from(text), Some(every(1))).unwrap();
+    let resumed: Waiter<()> = Waiter::resume(&other, &ContinuationToken::from(text), Some(every(1))).unwrap();
     resumed.await.unwrap();
     assert_eq!(hits(&server, "/op").await.len(), 3);
 
     let elsewhere = mock_server().await;
     let wrong = lro_client(&elsewhere.uri());
     assert!(matches!(Waiter::<()>::resume(&wrong, &token, None), Err(Error::UnsafeUrl { .. })));
-    let garbage = ResumeToken::from("not a token!".to_owned());
+    let garbage = ContinuationToken::from("not a token!".to_owned());
     assert!(matches!(Waiter::<()>::resume(&wrong, &garbage, None), Err(Error::InvalidArgument { .. })));
     assert!(elsewhere.received_requests().await.unwrap().is_empty());
 }
@@ -401,7 +402,7 @@ async fn a_decisions_poll_with_a_huge_retry_after_waits_at_most_the_cap() {
 // ---- issue 14 A3: polling URLs on an origin the caller allowed ----
 
 #[tokio::test(start_paused = true)]
-async fn a_begin_poller_follows_an_allowed_origin_and_so_does_its_resume_token() {
+async fn a_begin_poller_follows_an_allowed_origin_and_so_does_its_continuation() {
     let server = mock_server().await;
     let regional = mock_server().await;
     let op = format!("{}/operations/op1", regional.uri());
@@ -413,7 +414,7 @@ async fn a_begin_poller_follows_an_allowed_origin_and_so_does_its_resume_token()
     };
     let mut poller = allowing(&server.uri()).tenant().begin_enable(Some(every(1)));
     assert_eq!(poller.try_next().await.unwrap(), Some(WaiterStatus::InProgress("Running".into())));
-    let token = poller.resume_token().unwrap();
+    let token = poller.continuation().unwrap();
     drop(poller);
     // A client that does not allow the origin refuses the token before sending anything.
     let strict = lro_client(&server.uri());

@@ -5,20 +5,21 @@ use std::time::Duration;
 
 use crate::common::*;
 use azure_customer_lockbox::{
-    CustomerLockboxClient, CustomerLockboxClientOptions, Error, ExponentialRetries, FixedRetries, Retries,
+    CustomerLockboxClient, CustomerLockboxClientOptions, Error,
     models::{ApprovalDecision, LockboxRequestStatus},
+    options::{ExponentialRetries, FixedRetries, Retries},
 };
 use serde_json::json;
 use tokio::{io::AsyncReadExt, io::AsyncWriteExt, net::TcpListener, time::Instant};
 use wiremock::{Mock, MockServer, ResponseTemplate, matchers::method};
 
 fn policy(max_retries: u32) -> Retries {
-    Retries::exponential(ExponentialRetries { max_retries, jitter: false, ..Default::default() })
+    Retries::Exponential(ExponentialRetries { max_retries, jitter: false, ..Default::default() })
 }
 
 /// The default exponential policy, without jitter, starting from a short delay.
 fn quick_policy(initial_delay: Duration) -> Retries {
-    Retries::exponential(ExponentialRetries { initial_delay, jitter: false, ..Default::default() })
+    Retries::Exponential(ExponentialRetries { initial_delay, jitter: false, ..Default::default() })
 }
 
 fn retrying_client(endpoint: &str, retry: Retries) -> CustomerLockboxClient {
@@ -56,7 +57,7 @@ async fn each_retry_after_form_sets_the_wait() {
             tenant_server(vec![ResponseTemplate::new(429).insert_header(name, value.as_str()), ok_tenant()]).await;
         let client = retrying_client(&server.uri(), quick_policy(Duration::from_millis(100)));
         let started = Instant::now();
-        assert!(client.tenant().is_opted_in(TENANT).await.unwrap());
+        assert!(client.tenant().is_opted_in(TENANT, None).await.unwrap());
         let waited = started.elapsed().as_secs_f64();
         assert!(waited >= low && waited <= high + 0.05, "{name}: {value}: waited {waited}");
         assert_eq!(count(&server, "GET").await, 2);
@@ -75,7 +76,7 @@ async fn x_ms_retry_after_ms_wins_over_the_others_and_500_honours_it_too() {
     .await;
     let client = retrying_client(&server.uri(), quick_policy(Duration::from_millis(10)));
     let started = Instant::now();
-    client.tenant().is_opted_in(TENANT).await.unwrap();
+    client.tenant().is_opted_in(TENANT, None).await.unwrap();
     assert_eq!(started.elapsed().as_millis(), 1200);
 }
 
@@ -84,7 +85,7 @@ async fn backoff_doubles_and_the_last_error_says_how_many_attempts() {
     let server = tenant_server(vec![ResponseTemplate::new(503).insert_header("x-ms-request-id", "last")]).await;
     let client = retrying_client(&server.uri(), policy(3));
     let started = Instant::now();
-    let error = client.tenant().is_opted_in(TENANT).await.unwrap_err();
+    let error = client.tenant().is_opted_in(TENANT, None).await.unwrap_err();
     // 0.8 s + 1.6 s + 3.2 s between four attempts.
     assert_eq!(started.elapsed().as_millis(), 5600);
     assert_eq!(count(&server, "GET").await, 4);
@@ -100,13 +101,13 @@ async fn retryable_statuses_are_retried_and_others_are_not() {
     for status in [408u16, 429, 500, 502, 503, 504] {
         let server = tenant_server(vec![ResponseTemplate::new(status), ok_tenant()]).await;
         let client = retrying_client(&server.uri(), policy(3));
-        assert!(client.tenant().is_opted_in(TENANT).await.unwrap(), "{status}");
+        assert!(client.tenant().is_opted_in(TENANT, None).await.unwrap(), "{status}");
         assert_eq!(count(&server, "GET").await, 2, "{status}");
     }
     for status in [400u16, 401, 403, 404, 409, 412] {
         let server = tenant_server(vec![ResponseTemplate::new(status), ok_tenant()]).await;
         let client = retrying_client(&server.uri(), policy(3));
-        let error = client.tenant().is_opted_in(TENANT).await.unwrap_err();
+        let error = client.tenant().is_opted_in(TENANT, None).await.unwrap_err();
         assert_eq!(error.status().unwrap().as_u16(), status);
         assert_eq!(error.attempts(), Some(1));
         assert_eq!(count(&server, "GET").await, 1, "{status} must not be retried");
@@ -116,7 +117,7 @@ async fn retryable_statuses_are_retried_and_others_are_not() {
 #[tokio::test(start_paused = true)]
 async fn the_time_budget_stops_retries_before_a_wait_would_pass_it() {
     let server = tenant_server(vec![ResponseTemplate::new(502)]).await;
-    let retry = Retries::exponential(ExponentialRetries {
+    let retry = Retries::Exponential(ExponentialRetries {
         max_retries: 10,
         max_total_elapsed: Duration::from_secs(3),
         jitter: false,
@@ -124,7 +125,7 @@ async fn the_time_budget_stops_retries_before_a_wait_would_pass_it() {
     });
     let client = retrying_client(&server.uri(), retry);
     let started = Instant::now();
-    let error = client.tenant().is_opted_in(TENANT).await.unwrap_err();
+    let error = client.tenant().is_opted_in(TENANT, None).await.unwrap_err();
     // Waits 0.8 s and 1.6 s; the next (3.2 s) would pass the 3 s budget.
     assert_eq!(started.elapsed().as_millis(), 2400);
     assert_eq!(error.attempts(), Some(3));
@@ -136,13 +137,13 @@ async fn a_long_retry_after_is_not_slept_and_is_reported() {
         [("retry-after", "3600", 3_600_000_u128), ("retry-after-ms", "61000", 61_000), ("retry-after", "59", 59_000)]
     {
         let server = tenant_server(vec![ResponseTemplate::new(429).insert_header(name, value), ok_tenant()]).await;
-        let retry = Retries::exponential(ExponentialRetries {
+        let retry = Retries::Exponential(ExponentialRetries {
             max_total_elapsed: Duration::from_secs(30),
             ..Default::default()
         });
         let client = retrying_client(&server.uri(), retry);
         let started = Instant::now();
-        let error = client.tenant().is_opted_in(TENANT).await.unwrap_err();
+        let error = client.tenant().is_opted_in(TENANT, None).await.unwrap_err();
         assert_eq!(started.elapsed(), Duration::ZERO, "{name}: {value}");
         assert_eq!(error.status().unwrap().as_u16(), 429);
         assert_eq!(error.retry_after().unwrap().as_millis(), asked);
@@ -155,15 +156,15 @@ async fn fixed_and_none_policies() {
     let server = tenant_server(vec![ResponseTemplate::new(503)]).await;
     let client = retrying_client(
         &server.uri(),
-        Retries::fixed(FixedRetries { max_retries: 2, delay: Duration::from_secs(2), ..Default::default() }),
+        Retries::Fixed(FixedRetries { max_retries: 2, delay: Duration::from_secs(2), ..Default::default() }),
     );
     let started = Instant::now();
-    assert_eq!(client.tenant().is_opted_in(TENANT).await.unwrap_err().attempts(), Some(3));
+    assert_eq!(client.tenant().is_opted_in(TENANT, None).await.unwrap_err().attempts(), Some(3));
     assert_eq!(started.elapsed().as_secs(), 4);
 
     let server = tenant_server(vec![ResponseTemplate::new(503), ok_tenant()]).await;
-    let client = retrying_client(&server.uri(), Retries::none());
-    assert!(client.tenant().is_opted_in(TENANT).await.is_err());
+    let client = retrying_client(&server.uri(), Retries::None);
+    assert!(client.tenant().is_opted_in(TENANT, None).await.is_err());
     assert_eq!(count(&server, "GET").await, 1);
 }
 
@@ -171,8 +172,8 @@ async fn fixed_and_none_policies() {
 async fn client_request_id_is_stable_across_attempts_and_fresh_per_call() {
     let server = tenant_server(vec![ResponseTemplate::new(503), ResponseTemplate::new(429), ok_tenant()]).await;
     let client = retrying_client(&server.uri(), policy(3));
-    client.tenant().is_opted_in(TENANT).await.unwrap();
-    client.tenant().is_opted_in(TENANT).await.unwrap();
+    client.tenant().is_opted_in(TENANT, None).await.unwrap();
+    client.tenant().is_opted_in(TENANT, None).await.unwrap();
     let ids: Vec<String> = server
         .received_requests()
         .await
@@ -257,7 +258,7 @@ async fn dropping_server(
 async fn a_dropped_connection_is_retried_for_reads() {
     let (url, seen) = dropping_server(2, r#"{"isOptedIn":true}"#).await;
     let client = retrying_client(&url, policy(3));
-    assert!(client.tenant().is_opted_in(TENANT).await.unwrap());
+    assert!(client.tenant().is_opted_in(TENANT, None).await.unwrap());
     assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 3);
 }
 
@@ -270,7 +271,7 @@ async fn refused_connections_on_this_machine_are_reported_at_once_as_transport_e
     let url = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
     let client = retrying_client(&url, policy(2));
-    match client.tenant().is_opted_in(TENANT).await.unwrap_err() {
+    match client.tenant().is_opted_in(TENANT, None).await.unwrap_err() {
         Error::Transport { attempts, source, .. } => {
             assert_eq!(attempts, 1);
             assert!(source.is_connect(), "{source:?}");
@@ -447,7 +448,7 @@ async fn the_call_timeout_ends_a_call_in_the_middle_of_its_retries() {
     let busy = ResponseTemplate::new(503).insert_header("retry-after", "1");
     let server = tenant_server(vec![busy.clone(), busy.clone(), busy.clone(), busy]).await;
     let client = TestClient::new(server.uri()).retry(policy(3)).timeout(Some(Duration::from_millis(1500))).build();
-    match client.tenant().is_opted_in(TENANT).await.unwrap_err() {
+    match client.tenant().is_opted_in(TENANT, None).await.unwrap_err() {
         Error::Timeout { elapsed, last_status, what } => {
             assert_eq!(elapsed, Duration::from_millis(1500));
             assert!(last_status.starts_with("503"), "{last_status}");
@@ -519,11 +520,11 @@ async fn the_sdk_built_client_cuts_each_try_at_the_per_try_timeout() {
     Mock::given(method("GET")).respond_with(ok_tenant().set_delay(Duration::from_secs(30))).mount(&server).await;
     let retry = FixedRetries { max_retries: 1, delay: Duration::from_millis(10), ..Default::default() };
     let client = TestClient::new(server.uri())
-        .retry(Retries::fixed(retry))
+        .retry(Retries::Fixed(retry))
         .per_try_timeout(Some(Duration::from_millis(300)))
         .build();
     let started = std::time::Instant::now();
-    match client.tenant().is_opted_in(TENANT).await.unwrap_err() {
+    match client.tenant().is_opted_in(TENANT, None).await.unwrap_err() {
         Error::Transport { attempts, source, .. } => {
             assert_eq!(attempts, 2);
             assert!(source.is_timeout(), "{source:?}");
@@ -544,7 +545,7 @@ async fn a_try_that_outlives_the_per_try_timeout_is_retried_then_reported() {
         .paused_clock()
         .build();
     let started = Instant::now();
-    match client.tenant().is_opted_in(TENANT).await.unwrap_err() {
+    match client.tenant().is_opted_in(TENANT, None).await.unwrap_err() {
         Error::Transport { attempts, source, .. } => {
             assert_eq!(attempts, 3);
             assert!(source.is_timeout(), "{source:?}");
@@ -577,14 +578,14 @@ fn tenant_body(len: usize) -> String {
 async fn a_body_over_the_limit_is_refused_and_not_retried_whether_declared_or_streamed() {
     // Declared by content-length.
     let server = tenant_server(vec![ResponseTemplate::new(200).set_body_string(tenant_body(1001))]).await;
-    match limited_client(&server.uri(), 1000).tenant().is_opted_in(TENANT).await.unwrap_err() {
+    match limited_client(&server.uri(), 1000).tenant().is_opted_in(TENANT, None).await.unwrap_err() {
         Error::ResponseTooLarge { status, limit, .. } => assert_eq!((status.as_u16(), limit), (200, 1000)),
         other => panic!("{other:?}"),
     }
     assert_eq!(count(&server, "GET").await, 1, "not retried");
     // Exactly at the limit is fine.
     let server = tenant_server(vec![ResponseTemplate::new(200).set_body_string(tenant_body(1000))]).await;
-    assert!(limited_client(&server.uri(), 1000).tenant().is_opted_in(TENANT).await.unwrap());
+    assert!(limited_client(&server.uri(), 1000).tenant().is_opted_in(TENANT, None).await.unwrap());
 
     // Streamed in chunks, without a declared length: found too large on the way.
     let body = tenant_body(1800);
@@ -599,17 +600,17 @@ async fn a_body_over_the_limit_is_refused_and_not_retried_whether_declared_or_st
         )))
     })
     .await;
-    match limited_client(&url, 1000).tenant().is_opted_in(TENANT).await.unwrap_err() {
+    match limited_client(&url, 1000).tenant().is_opted_in(TENANT, None).await.unwrap_err() {
         Error::ResponseTooLarge { status, .. } => assert_eq!(status.as_u16(), 200),
         other => panic!("{other:?}"),
     }
     assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1, "not retried");
     // The same chunked answer within the limit is read whole.
-    assert!(limited_client(&url, 1800).tenant().is_opted_in(TENANT).await.unwrap());
+    assert!(limited_client(&url, 1800).tenant().is_opted_in(TENANT, None).await.unwrap());
 
     // An error answer is held to the limit too, and keeps its status.
     let server = tenant_server(vec![ResponseTemplate::new(404).set_body_string("x".repeat(5000))]).await;
-    let error = limited_client(&server.uri(), 1000).tenant().is_opted_in(TENANT).await.unwrap_err();
+    let error = limited_client(&server.uri(), 1000).tenant().is_opted_in(TENANT, None).await.unwrap_err();
     assert!(matches!(error, Error::ResponseTooLarge { .. }), "{error:?}");
     assert_eq!(error.status().map(|s| s.as_u16()), Some(404));
     assert!(!error.is_retryable());
@@ -625,10 +626,10 @@ async fn a_declared_length_over_the_limit_is_refused_without_reading_the_body() 
     })
     .await;
     let client = TestClient::new(url).retry(policy(3)).build();
-    let answer = tokio::time::timeout(Duration::from_secs(20), client.tenant().is_opted_in(TENANT)).await;
+    let answer = tokio::time::timeout(Duration::from_secs(20), client.tenant().is_opted_in(TENANT, None)).await;
     match answer.expect("refused on the head, not after waiting for the body") {
         Err(Error::ResponseTooLarge { limit, .. }) => {
-            assert_eq!(limit, azure_customer_lockbox::DEFAULT_MAX_RESPONSE_BODY)
+            assert_eq!(limit, azure_customer_lockbox::options::DEFAULT_MAX_RESPONSE_BODY)
         }
         other => panic!("{other:?}"),
     }
@@ -677,7 +678,7 @@ async fn with_the_default_options_a_stalled_try_is_retried_within_the_budget() {
     assert_eq!(options.retry, Retries::default());
     let client = CustomerLockboxClient::new(CountingCredential::new(), Some(options)).unwrap();
     let started = Instant::now();
-    match client.tenant().is_opted_in(TENANT).await.unwrap_err() {
+    match client.tenant().is_opted_in(TENANT, None).await.unwrap_err() {
         Error::Transport { attempts, source, .. } => {
             assert_eq!(attempts, 4, "the first try and its three retries");
             assert!(source.is_timeout(), "{source:?}");

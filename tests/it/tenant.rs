@@ -11,9 +11,10 @@ use std::{
 use crate::common;
 use crate::common::{TestClient, client, mock_server, request_json};
 use azure_customer_lockbox::{
-    AllRequestsItem, AllRequestsOptions, AllRequestsWatchEvent, AllRequestsWatchOptions, Error, FailureKind,
-    FindRequestOptions, RequestFilter, Retries, WatchEvent, WatchOptions,
+    Error, RequestFilter, WatchEvent,
+    every_subscription::{AllRequestsItem, AllRequestsWatchEvent, FailureKind},
     models::{LockboxRequestStatus, SubscriptionState},
+    options::{AllRequestsOptions, AllRequestsWatchOptions, FindRequestOptions, Retries, WatchOptions},
 };
 use azure_customer_lockbox_emulator::{
     Emulator, EmulatorConfig, NewLockboxRequest, NewSubscription, SubscriptionAccess, SubscriptionState as EmuState,
@@ -35,7 +36,7 @@ fn client_retrying(endpoint: &str, retry: Retries) -> azure_customer_lockbox::Cu
 
 /// `max_retries` retries, 1 ms apart.
 fn fast_retries(max_retries: u32) -> Retries {
-    Retries::fixed(azure_customer_lockbox::FixedRetries {
+    Retries::Fixed(azure_customer_lockbox::options::FixedRetries {
         delay: Duration::from_millis(1),
         max_retries,
         ..Default::default()
@@ -71,7 +72,7 @@ async fn subscriptions_list_sends_its_own_api_version_on_every_page_and_decodes_
         .mount(&server)
         .await;
     let (client, _) = client(&server.uri());
-    let subscriptions = client.subscriptions().list().try_collect().await.unwrap();
+    let subscriptions = client.subscriptions().list(None).try_collect().await.unwrap();
     let states: Vec<_> = subscriptions.iter().map(|s| (s.subscription_id.clone().unwrap(), s.state.clone())).collect();
     assert_eq!(
         states,
@@ -395,12 +396,16 @@ async fn find_request_returns_the_subscription_and_stops_once_found() {
     emulator.shutdown().await;
 }
 
-async fn next_event(watch: &mut azure_customer_lockbox::AllRequestsWatch) -> AllRequestsWatchEvent {
+async fn next_event(watch: &mut azure_customer_lockbox::every_subscription::AllRequestsWatch) -> AllRequestsWatchEvent {
     tokio::time::timeout(Duration::from_secs(20), watch.next_event()).await.expect("an event in time")
 }
 
 /// Takes the event that says `subscription`'s first listing is complete.
-async fn init_done(watch: &mut azure_customer_lockbox::AllRequestsWatch, subscription: &str, requests: usize) {
+async fn init_done(
+    watch: &mut azure_customer_lockbox::every_subscription::AllRequestsWatch,
+    subscription: &str,
+    requests: usize,
+) {
     match next_event(watch).await {
         AllRequestsWatchEvent::Request { subscription_id, event: WatchEvent::InitDone { requests: n } } => {
             assert_eq!((&*subscription_id, n), (subscription, requests));

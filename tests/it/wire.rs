@@ -2,8 +2,9 @@
 
 use crate::common::*;
 use azure_customer_lockbox::{
-    CustomerLockboxClient, CustomerLockboxClientOptions, Error, RequestFilter, RequestsListOptions,
+    CustomerLockboxClient, CustomerLockboxClientOptions, Error, RequestFilter,
     models::{ApprovalDecision, LockboxRequestStatus},
+    options::RequestsListOptions,
 };
 use serde_json::json;
 use wiremock::{
@@ -79,7 +80,7 @@ async fn tenant_opt_in_get_reads_state() {
         .mount(&server)
         .await;
     let (client, _) = client(&server.uri());
-    assert!(client.tenant().is_opted_in(TENANT).await.unwrap());
+    assert!(client.tenant().is_opted_in(TENANT, None).await.unwrap());
     assert_common_headers(&only_request(&server).await);
 }
 
@@ -114,7 +115,7 @@ async fn requests_get_decodes_the_request() {
         .mount(&server)
         .await;
     let (client, _) = client(&server.uri());
-    let request = client.requests(SUB).unwrap().get("req-1").await.unwrap();
+    let request = client.requests(SUB).unwrap().get("req-1", None).await.unwrap();
     assert_eq!(request.status(), Some(&LockboxRequestStatus::Pending));
     assert_eq!(request.request_id(), Some("req-1"));
     let props = request.properties.unwrap();
@@ -134,7 +135,7 @@ async fn requests_list_sends_the_filter_encoded() {
         .mount(&server)
         .await;
     let (client, _) = client(&server.uri());
-    let items = client.requests(SUB).unwrap().list_pending().try_collect().await.unwrap();
+    let items = client.requests(SUB).unwrap().list(Some(RequestsListOptions::pending())).try_collect().await.unwrap();
     assert_eq!(items.len(), 1);
     let request = only_request(&server).await;
     assert_common_headers(&request);
@@ -202,7 +203,7 @@ async fn arm_error_body_and_headers_are_decoded() {
     assert_eq!(error.request_id(), Some("rid-409"));
     assert_eq!(error.current_status(), Some(LockboxRequestStatus::Expired));
     let service = error.service_error().unwrap();
-    assert_eq!(service.correlation_request_id.as_deref(), Some("cid-409"));
+    assert_eq!(service.call.correlation_request_id.as_deref(), Some("cid-409"));
     let detail = service.error.as_ref().unwrap();
     assert_eq!(detail.target.as_deref(), Some("requestId"));
     assert_eq!(detail.details[0].code.as_deref(), Some("Inner"));
@@ -233,13 +234,13 @@ async fn error_code_header_wins_and_html_bodies_still_give_useful_errors() {
         .await;
     let (client, _) = client(&server.uri());
     let requests = client.requests(SUB).unwrap();
-    let error = requests.get("html").await.unwrap_err();
+    let error = requests.get("html", None).await.unwrap_err();
     assert_eq!(error.status().unwrap().as_u16(), 502);
     assert_eq!(error.request_id(), Some("rid-502"));
     assert!(error.code().is_none());
     assert!(error.to_string().contains("502 Bad Gateway"), "{error}");
     assert!(error.is_retryable());
-    let error = requests.get("missing").await.unwrap_err();
+    let error = requests.get("missing", None).await.unwrap_err();
     assert_eq!(error.code(), Some("FromHeader"));
     assert_eq!(error.service_error().unwrap().error.as_ref().unwrap().code.as_deref(), Some("FromBody"));
 }
@@ -253,7 +254,7 @@ async fn unknown_enum_values_and_fields_do_not_fail_the_response() {
     body["properties"].as_object_mut().unwrap().remove("duration");
     Mock::given(method("GET")).respond_with(ResponseTemplate::new(200).set_body_json(body)).mount(&server).await;
     let (client, _) = client(&server.uri());
-    let request = client.requests(SUB).unwrap().get("x").await.unwrap();
+    let request = client.requests(SUB).unwrap().get("x", None).await.unwrap();
     assert_eq!(request.status(), Some(&LockboxRequestStatus::Other("BrandNewState".into())));
     assert_eq!(request.properties.as_ref().unwrap().duration, None);
     let back = serde_json::to_value(&request).unwrap();
@@ -272,7 +273,7 @@ async fn credential_is_asked_once_for_many_concurrent_calls() {
     let client = TestClient::new(server.uri()).counting(credential.clone()).build();
     let calls = (0..100).map(|_| {
         let client = client.clone();
-        tokio::spawn(async move { client.tenant().is_opted_in(TENANT).await })
+        tokio::spawn(async move { client.tenant().is_opted_in(TENANT, None).await })
     });
     for call in futures::future::join_all(calls).await {
         assert!(!call.unwrap().unwrap());
@@ -302,7 +303,7 @@ async fn token_near_expiry_is_refreshed_and_401_drops_it() {
     client.tenant().enable(None).await.unwrap();
     client.tenant().enable(None).await.unwrap();
     assert_eq!(credential.calls(), 1);
-    let error = client.tenant().is_opted_in(TENANT).await.unwrap_err();
+    let error = client.tenant().is_opted_in(TENANT, None).await.unwrap_err();
     assert_eq!(error.status().unwrap().as_u16(), 401);
     client.tenant().enable(None).await.unwrap();
     assert_eq!(credential.calls(), 2, "a 401 drops the cached token");
@@ -346,14 +347,17 @@ async fn bad_ids_are_rejected_before_sending() {
             Err(Error::InvalidArgument { name: "subscription_id", .. }) => {}
             other => panic!("{bad:?}: {other:?}"),
         }
-        match client.tenant().get_opt_in_status(bad).await {
+        match client.tenant().get_opt_in_status(bad, None).await {
             Err(Error::InvalidArgument { name: "tenant_id", .. }) => {}
             other => panic!("{bad:?}: {other:?}"),
         }
     }
     let requests = client.requests(SUB).unwrap();
     for bad in ["", "..", ".", "a\u{7}b", &"r".repeat(300)] {
-        assert!(matches!(requests.get(bad).await, Err(Error::InvalidArgument { name: "request_id", .. })), "{bad:?}");
+        assert!(
+            matches!(requests.get(bad, None).await, Err(Error::InvalidArgument { name: "request_id", .. })),
+            "{bad:?}"
+        );
     }
     for bad in ["", "   ", &"x".repeat(10_000), "a\u{0}b"] {
         assert!(
@@ -390,7 +394,7 @@ async fn odd_request_ids_stay_one_path_segment() {
             .respond_with(ResponseTemplate::new(404).set_body_json(json!({"error": {"code": "RequestNotFound"}})))
             .mount(&server)
             .await;
-        let error = requests.get(id).await.unwrap_err();
+        let error = requests.get(id, None).await.unwrap_err();
         assert_eq!(error.code(), Some("RequestNotFound"));
         let request = only_request(&server).await;
         assert_eq!(request.url.path(), format!("{prefix}{wire}"), "{id:?}");
@@ -431,7 +435,7 @@ async fn tokens_never_show_in_debug_or_errors() {
         .await;
     let (client, _) = client(&server.uri());
     client.tenant().enable(None).await.ok();
-    let error = client.tenant().get_opt_in_status(TENANT).await.unwrap_err();
+    let error = client.tenant().get_opt_in_status(TENANT, None).await.unwrap_err();
     let static_credential = azure_customer_lockbox::StaticTokenCredential::new(TOKEN);
     let shown = format!("{client:?} {:?} {static_credential:?} {error} {error:?}", options(&server.uri()));
     assert!(!shown.contains("c2VjcmV0LXRva2Vu"), "{shown}");
@@ -463,7 +467,7 @@ fn clients_are_send_sync_and_clone_and_their_futures_are_send() {
     shareable::<azure_customer_lockbox::OperationsClient>();
     let client = TestClient::new("http://127.0.0.1:1/").build();
     let requests = client.requests(SUB).unwrap();
-    sendable(&requests.get("x"));
+    sendable(&requests.get("x", None));
     sendable(&requests.approve("x", "y", None));
     sendable(&requests.list(None));
     sendable(&client.tenant().enable(None));

@@ -4,7 +4,7 @@
 
 use std::{io::Read, net::TcpListener, time::Duration};
 
-use azure_customer_lockbox::{CustomerLockboxClient, CustomerLockboxClientOptions, Retries, StaticTokenCredential};
+use azure_customer_lockbox::{CustomerLockboxClient, CustomerLockboxClientOptions, options::Retries, StaticTokenCredential};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -30,7 +30,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
     let options = CustomerLockboxClientOptions {
         endpoint: Some(format!("https://127.0.0.1:{port}/").parse()?),
-        retry: Retries::none(),
+        retry: Retries::None,
         per_try_timeout: Some(Duration::from_secs(10)),
         ..Default::default()
     };

@@ -11,7 +11,7 @@
 use std::collections::HashSet;
 
 use azure_customer_lockbox::{
-    Error, RequestFilter,
+    CallIds, Error, RequestFilter,
     models::{ApprovalDecision, LockboxRequestStatus},
 };
 use chrono::Utc;
@@ -106,9 +106,7 @@ impl Bot<'_> {
             dry_run: self.options.dry_run,
             outcome: Outcome::Sending,
             reconciled: false,
-            service_request_id: None,
-            correlation_id: None,
-            attempts: None,
+            call: CallIds::default(),
             current_status: None,
             error: None,
             explanation: self.options.explain.then_some(explanation),
@@ -186,8 +184,8 @@ impl Bot<'_> {
             _ => {}
         }
         let ids = ServiceIds {
-            service_request_id: record.service_request_id.as_deref(),
-            correlation_id: record.correlation_id.as_deref(),
+            service_request_id: record.call.service_request_id.as_deref(),
+            correlation_id: record.call.correlation_request_id.as_deref(),
             error: record.error.as_deref(),
         };
         traced.finished(&record.outcome.label(), record.rule.as_deref().unwrap_or(NO_RULE), &ids);
@@ -207,13 +205,13 @@ fn outcome_of(record: &mut AuditRecord, decision: &ApprovalDecision, answer: Res
         }
         Ok(Decided::Read(recorded)) => (Outcome::DecidedUnattributed, recorded, 0),
         Err(error) => {
-            let service = error.service_error();
-            let recorded = Recorded {
-                service_request_id: service.and_then(|s| s.request_id.clone()),
-                correlation_id: service.and_then(|s| s.correlation_request_id.clone()),
-                attempts: error.attempts(),
-                reconciled: None,
-            };
+            // A refusal's own ids; for any other failure, the attempts it took.
+            let call = error.call_ids().cloned().unwrap_or_else(|| {
+                let mut call = CallIds::default();
+                call.attempts = error.attempts().unwrap_or_default();
+                call
+            });
+            let recorded = Recorded { call, reconciled: None };
             record.current_status = error.current_status().map(|s| s.to_string());
             record.error = Some(crate::one_line_raw(&error));
             let code = crate::exit_code(&error);
@@ -229,9 +227,7 @@ fn outcome_of(record: &mut AuditRecord, decision: &ApprovalDecision, answer: Res
     };
     record.outcome = outcome;
     record.reconciled = recorded.reconciled.unwrap_or(false);
-    record.service_request_id = recorded.service_request_id;
-    record.correlation_id = recorded.correlation_id;
-    record.attempts = recorded.attempts;
+    record.call = recorded.call;
     code
 }
 

@@ -1,6 +1,7 @@
 //! One line of the bot's audit trail, typed: [`AuditRecord`] and its [`Outcome`]. Every line the bot writes is
 //! one of these serialised as one JSON object; recovery reads them back the same way (see `recover.rs`).
 
+use azure_customer_lockbox::CallIds;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -24,8 +25,11 @@ pub const VERSION: u32 = 1;
 /// - `outcome`: see [`Outcome`]; `sending` on an intent line.
 /// - `reconciled`: true when the outcome was learned by reading the request rather than from the service's
 ///   answer to this bot's call: a try whose answer was lost, or an intent settled at the bot's next start.
-/// - `serviceRequestId`, `correlationId`: the `x-ms-request-id` and `x-ms-correlation-request-id` of the call
-///   the outcome is known from (the decision's call, or its refusal); `attempts`: how many times it was sent.
+/// - `serviceRequestId`, `correlationRequestId`, `clientRequestId`, `attempts`: the SDK's
+///   [`CallIds`](azure_customer_lockbox::CallIds) of the call the outcome is known from (the decision's call, or
+///   its refusal), serialized as the SDK spells them: its `x-ms-request-id`, `x-ms-correlation-request-id`, the
+///   `x-ms-client-request-id` sent, and how many times it was sent (`0`: not sent). An id the service did not
+///   give is absent.
 /// - `currentStatus`: the request's status when it was not this bot's to decide any more, or as read when
 ///   settling an intent.
 /// - `error`: why a decision failed or its outcome is unknown, on one line.
@@ -51,12 +55,9 @@ pub struct AuditRecord {
     pub outcome: Outcome,
     #[serde(default, deserialize_with = "null_is_false")]
     pub reconciled: bool,
-    #[serde(default)]
-    pub service_request_id: Option<String>,
-    #[serde(default)]
-    pub correlation_id: Option<String>,
-    #[serde(default)]
-    pub attempts: Option<u32>,
+    /// The SDK's [`CallIds`] of the call the outcome is known from, as they are.
+    #[serde(flatten)]
+    pub call: CallIds,
     #[serde(default)]
     pub current_status: Option<String>,
     #[serde(default)]

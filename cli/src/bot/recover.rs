@@ -15,7 +15,10 @@
 
 use std::collections::HashSet;
 
-use azure_customer_lockbox::models::{ApprovalDecision, LockboxRequestStatus};
+use azure_customer_lockbox::{
+    CallIds,
+    models::{ApprovalDecision, LockboxRequestStatus},
+};
 use chrono::Utc;
 
 use super::{Audit, AuditFailed, AuditRecord, Bot, Key, Outcome, key};
@@ -166,9 +169,7 @@ impl Bot<'_> {
             reconciled: true,
             current_status,
             error,
-            service_request_id: None,
-            correlation_id: None,
-            attempts: None,
+            call: CallIds::default(),
             ..intent
         };
         let traced = self.observer.decision(&record.subscription, &record.request);

@@ -1,5 +1,6 @@
 //! Unit tests of the audit record and of finding the intents left open.
 
+use azure_customer_lockbox::CallIds;
 use chrono::Utc;
 
 use super::{AuditRecord, Outcome, VERSION, recover::open_intents};
@@ -17,9 +18,7 @@ fn line(intent: Option<&str>, request: &str, outcome: Outcome) -> AuditRecord {
         dry_run: false,
         outcome,
         reconciled: false,
-        service_request_id: None,
-        correlation_id: None,
-        attempts: None,
+        call: CallIds::default(),
         current_status: None,
         error: None,
         explanation: None,
@@ -30,12 +29,28 @@ fn line(intent: Option<&str>, request: &str, outcome: Outcome) -> AuditRecord {
 fn a_record_has_one_spelling_per_field_and_reads_back_as_written() {
     let record = line(Some("i-1"), "r-1", Outcome::DecidedByAnother);
     let text = record.to_line();
-    for field in ["\"version\":1", "\"intent\":\"i-1\"", "\"serviceRequestId\":null", "\"dryRun\":false"] {
+    for field in ["\"version\":1", "\"intent\":\"i-1\"", "\"attempts\":0", "\"dryRun\":false"] {
         assert!(text.contains(field), "{field} in {text}");
     }
     assert!(text.contains("\"outcome\":\"decided by another\""), "{text}");
     assert!(!text.contains("service_request_id") && !text.contains("explanation"), "{text}");
     assert_eq!(serde_json::from_str::<AuditRecord>(&text).unwrap(), record);
+    // The call's identity is the SDK's CallIds, serialized as it is: the same spelling as the SDK's.
+    let mut with_ids = record.clone();
+    with_ids.call.service_request_id = Some("svc-1".to_owned());
+    with_ids.call.correlation_request_id = Some("corr-1".to_owned());
+    with_ids.call.attempts = 2;
+    let text = with_ids.to_line();
+    let sdk = serde_json::to_value(&with_ids.call).unwrap();
+    let line: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for (key, value) in sdk.as_object().unwrap() {
+        assert_eq!(&line[key], value, "{key} in {text}");
+    }
+    assert!(
+        text.contains("\"serviceRequestId\":\"svc-1\"") && text.contains("\"correlationRequestId\":\"corr-1\""),
+        "{text}"
+    );
+    assert_eq!(serde_json::from_str::<AuditRecord>(&text).unwrap(), with_ids);
 }
 
 #[test]

@@ -61,7 +61,7 @@ async fn a_pass_and_each_decision_reach_the_collector_as_spans_with_the_request_
         .unwrap();
     let service_id = line["serviceRequestId"].as_str().expect("the emulator gives an x-ms-request-id");
     assert_eq!(approval["az.service_request_id"], service_id);
-    assert_eq!(approval["az.correlation_request_id"], line["correlationId"].as_str().unwrap());
+    assert_eq!(approval["az.correlation_request_id"], line["correlationRequestId"].as_str().unwrap());
     let leaving = &by_request[&left];
     assert_eq!(leaving["lockbox.outcome"], "left for a human");
     assert_eq!(leaving["lockbox.rule"], "key vaults need a human");

@@ -10,9 +10,9 @@
 use std::time::Duration;
 
 use crate::{
+    call_ids::CallIds,
     error::{Error, Result},
     models::Approval,
-    response::CallIds,
     status::{ApprovalDecision, LockboxRequestStatus},
 };
 

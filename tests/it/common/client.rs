@@ -3,7 +3,7 @@
 use std::{sync::Arc, time::Duration};
 
 use azure_core::credentials::TokenCredential;
-use azure_customer_lockbox::{CustomerLockboxClient, CustomerLockboxClientOptions, Result, Retries};
+use azure_customer_lockbox::{CustomerLockboxClient, CustomerLockboxClientOptions, Result, options::Retries};
 
 use super::{CountingCredential, paused_clock_http};
 
@@ -46,7 +46,7 @@ impl TestClient {
     /// retries and a fresh [`CountingCredential`].
     pub fn new(endpoint: impl AsRef<str>) -> Self {
         let mut options = CustomerLockboxClientOptions::for_endpoint(endpoint).unwrap();
-        options.retry = Retries::none();
+        options.retry = Retries::None;
         Self { options, credential: Credential::Counting(CountingCredential::new()) }
     }
 
