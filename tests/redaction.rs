@@ -13,6 +13,8 @@
 mod common;
 #[path = "it/common/logs.rs"]
 mod logs;
+#[path = "redaction/properties.rs"]
+mod properties;
 
 use std::time::Duration;
 
