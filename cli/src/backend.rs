@@ -74,11 +74,11 @@ impl Coverage {
         match item {
             Listed::Request(located) => return Some(located),
             Listed::Failed { subscription, error } => {
-                eprintln!("lockbox: cannot list subscription {subscription}: {}", crate::one_line(&error));
+                say!("lockbox: cannot list subscription {subscription}: {}", crate::one_line(&error));
                 self.failed = self.failed.max(Some(crate::hint(&error)));
             }
             Listed::Incomplete { error, what } => {
-                eprintln!("lockbox: cannot list {what}: {}", crate::one_line(&error));
+                say!("lockbox: cannot list {what}: {}", crate::one_line(&error));
                 self.incomplete = self.incomplete.max(Some(crate::hint(&error)));
             }
             Listed::End { listed, skipped } => {
@@ -90,11 +90,11 @@ impl Coverage {
                     if skipped.len() > SHOWN {
                         names.push(format!("and {} more", skipped.len().saturating_sub(SHOWN)));
                     }
-                    eprintln!("lockbox: skipped subscriptions that are not active: {}", names.join(", "));
+                    say!("lockbox: skipped subscriptions that are not active: {}", names.join(", "));
                 }
                 if self.notes && listed == 0 && skipped.is_empty() && self.failed.is_none() && self.incomplete.is_none()
                 {
-                    eprintln!("lockbox: this credential sees no subscription");
+                    say!("lockbox: this credential sees no subscription");
                 }
             }
         }

@@ -83,7 +83,7 @@ pub async fn requests(session: &Session, command: RequestsCommand) -> Result<u8,
                     Watched::Event { subscription, event: WatchEvent::Error(error) } => {
                         let kind = format!("{:?} {:?} {:?}", error.status(), error.code(), error.transport_kind());
                         if failing.get(&subscription) != Some(&kind) {
-                            eprintln!(
+                            say!(
                                 "lockbox: listing subscription {subscription} failed, still watching (said again only \
                                  if it changes): {}",
                                 crate::one_line(&error)
@@ -97,11 +97,11 @@ pub async fn requests(session: &Session, command: RequestsCommand) -> Result<u8,
                         (subscription, event)
                     }
                     Watched::Removed(subscription) => {
-                        eprintln!("lockbox: subscription {subscription} is no longer active; stopped watching it");
+                        say!("lockbox: subscription {subscription} is no longer active; stopped watching it");
                         continue;
                     }
                     Watched::NoSubscriptions => {
-                        eprintln!(
+                        say!(
                             "lockbox: this credential sees no active subscription; still watching for one to appear \
                              (the subscriptions are read again every {} s)",
                             azure_customer_lockbox::DEFAULT_SUBSCRIPTIONS_REFRESH.as_secs()
@@ -111,7 +111,7 @@ pub async fn requests(session: &Session, command: RequestsCommand) -> Result<u8,
                     // Nothing to watch yet: the watch cannot start (no login, no right to list subscriptions, ...).
                     Watched::SubscriptionsFailed { error, watching: false } => return Err(error.into()),
                     Watched::SubscriptionsFailed { error, watching: true } => {
-                        eprintln!(
+                        say!(
                             "lockbox: cannot list the subscriptions, still watching those already known: {}",
                             crate::one_line(&error)
                         );
@@ -201,10 +201,10 @@ async fn decide(session: &Session, args: Decision, decision: ApprovalDecision) -
     let backend = session.backend()?;
     let located = backend.find(&reference).await?;
     let id = located.request.request_id().unwrap_or(reference.id()).to_owned();
-    eprintln!("{}\n", output::details(&located, Utc::now()));
+    say!("{}\n", output::details(&located, Utc::now()));
     // Already decided (or expired): say so, without asking or sending a decision the service would refuse.
     if let Some(status) = located.request.status().filter(|s| !s.is_pending()) {
-        eprintln!(
+        say!(
             "lockbox: request {} is {}, not Pending: nothing to {verb}, nothing was sent",
             output::Shown(&id),
             output::Shown(&status.to_string())
@@ -218,7 +218,7 @@ async fn decide(session: &Session, args: Decision, decision: ApprovalDecision) -
         )));
     }
     if !args.yes && !confirm(&format!("{} request {id} with reason {reason:?}?", capitalise(verb)))? {
-        eprintln!("lockbox: cancelled; nothing was sent");
+        say!("lockbox: cancelled; nothing was sent");
         return Ok(EXIT_USAGE);
     }
     let recorded = backend.decide(&located.subscription, &id, decision, reason).await?;
@@ -232,20 +232,19 @@ async fn decide(session: &Session, args: Decision, decision: ApprovalDecision) -
         let mut ticks = 0usize;
         while let Some(seen) = poller.try_next().await? {
             if tty {
-                eprint!(
-                    "\r{} {}: {}   ",
+                output::stderr::progress(format_args!(
+                    "{} {}: {}   ",
                     spinner.get(ticks.checked_rem(spinner.len()).unwrap_or(0)).unwrap_or(&'-'),
                     output::Shown(&id),
                     output::Shown(&seen.to_string())
-                );
-                let _ = std::io::stderr().flush();
+                ));
                 ticks = ticks.wrapping_add(1);
             } else {
-                eprintln!("{}: {}", output::Shown(&id), output::Shown(&seen.to_string()));
+                say!("{}: {}", output::Shown(&id), output::Shown(&seen.to_string()));
             }
         }
         if tty {
-            eprintln!();
+            say!();
         }
         let request = poller.await?;
         status = request.status().map_or("Unknown".into(), ToString::to_string);
@@ -262,7 +261,7 @@ fn capitalise(word: &str) -> String {
 
 /// Asks on stderr, reads stdin: true only for "y" or "yes".
 fn confirm(question: &str) -> Result<bool, Failure> {
-    eprint!("{question} [y/N] ");
+    ask!("{question} [y/N] ");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     std::io::stdin().read_line(&mut answer).map_err(|e| usage(format!("cannot read stdin: {e}")))?;
@@ -318,7 +317,7 @@ pub async fn tenant(session: &Session, command: TenantCommand) -> Result<u8, Fai
             }
             let question = format!("Turn Customer Lockbox {state} for {tenant}, for all of its subscriptions?");
             if !confirm(&output::terminal_safe(&question))? {
-                eprintln!("lockbox: cancelled; nothing was sent");
+                say!("lockbox: cancelled; nothing was sent");
                 return Ok(EXIT_USAGE);
             }
             let row = TenantRow { tenant: None, on };

@@ -15,17 +15,21 @@
 //! embedded emulator covers its one sample subscription). The exit statuses are listed in `--help` (see
 //! [`EXIT_STATUS`]).
 
-// `println!` panics on a closed stdout: everything goes through `output::line`. Every number, duration, hour and
+// `println!` panics on a closed stdout: everything goes through `output::line`. Everything for stderr goes through
+// its one sink, `output::stderr` (`say!`), which shows every field terminal-safe. Every number, duration, hour and
 // offset is computed with checked or saturating arithmetic.
-#![deny(clippy::print_stdout, clippy::arithmetic_side_effects)]
+#![deny(clippy::print_stdout, clippy::print_stderr, clippy::arithmetic_side_effects)]
 
+#[macro_use]
+mod output;
 #[macro_use]
 mod failure;
 mod args;
 mod backend;
+// lead: converted at merge
+#[allow(clippy::print_stderr)]
 mod bot;
 mod commands;
-mod output;
 mod policy;
 mod policytest;
 mod render;
@@ -106,7 +110,7 @@ fn resolve(cli: &Cli) -> Result<Resolved, Failure> {
         subscriptions = from_env.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
         // An environment variable set for other tools (azd sets it) must not hide the rest of the tenant unnoticed.
         if !subscriptions.is_empty() {
-            eprintln!(
+            say!(
                 "note: AZURE_SUBSCRIPTION_ID narrows the scope to {}; unset it to cover every subscription the credential can see",
                 subscriptions.join(", ")
             );
@@ -134,9 +138,12 @@ async fn main() -> ExitCode {
         Err(failure) => return failure.report(),
     };
     if resolved.service.verbose {
+        // Through the one stderr sink, terminal-safe; coloured only on a terminal and without `NO_COLOR`.
+        let colour = output::stderr::colour_enabled();
         tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::new("azure_customer_lockbox=debug"))
-            .with_writer(std::io::stderr)
+            .with_ansi(colour)
+            .with_writer(output::stderr::log_writer(colour))
             .init();
     }
     // Each command connects only if it asks a service: completions and a policy test need no login.
@@ -221,7 +228,7 @@ async fn embedded_emulator() -> Result<(CustomerLockboxClient, String, Box<dyn s
             .map_err(|e| usage(format!("cannot start the emulator: {e}")))?;
     emulator.sample_data(EMULATOR_SUBSCRIPTION);
     emulator.set_tenant_opted_in(emulator.default_tenant_id(), true);
-    eprintln!(
+    say!(
         "lockbox: using the embedded emulator at {} with sample data in subscription {EMULATOR_SUBSCRIPTION}",
         emulator.url()
     );
