@@ -19,7 +19,7 @@ use futures::{
     stream::{self, BoxStream},
 };
 
-use crate::Failure;
+use crate::{Failure, output::Shown};
 
 /// A request and the subscription it was found in.
 #[derive(Debug, Clone)]
@@ -74,7 +74,7 @@ impl Coverage {
         match item {
             Listed::Request(located) => return Some(located),
             Listed::Failed { subscription, error } => {
-                say!("lockbox: cannot list subscription {subscription}: {}", crate::one_line(&error));
+                say!("lockbox: cannot list subscription {}: {}", Shown(&subscription), crate::one_line(&error));
                 self.failed = self.failed.max(Some(crate::hint(&error)));
             }
             Listed::Incomplete { error, what } => {
@@ -85,8 +85,11 @@ impl Coverage {
                 self.listed = listed;
                 if self.notes && !skipped.is_empty() {
                     const SHOWN: usize = 5;
-                    let mut names: Vec<String> =
-                        skipped.iter().take(SHOWN).map(|(id, state)| format!("{id} ({state})")).collect();
+                    let mut names: Vec<String> = skipped
+                        .iter()
+                        .take(SHOWN)
+                        .map(|(id, state)| format!("{} ({})", Shown(id), Shown(state)))
+                        .collect();
                     if skipped.len() > SHOWN {
                         names.push(format!("and {} more", skipped.len().saturating_sub(SHOWN)));
                     }

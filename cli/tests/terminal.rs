@@ -12,6 +12,7 @@ use std::{
 use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig, NewLockboxRequest};
 
 const SUB: &str = "6a1d3f1e-93b4-4c53-9a37-2f0c5d8e7b21";
+const SUB2: &str = "0b1f6471-1bf0-4dda-aec3-cb9272f09590";
 
 /// Escape sequences (CSI, OSC with a bell, an 8-bit CSI), bidirectional overrides and isolates, a carriage
 /// return, a backspace and a tab.
@@ -43,8 +44,7 @@ fn assert_terminal_safe(what: &str, out: &Output) {
     assert_eq!(raw_control(&stderr), None, "{what}: stderr {stderr:?}");
 }
 
-/// Every field of a request the tool shows people, in every person's format, with `-v`'s log lines on stderr
-/// (a pipe here: no colour either).
+/// Every field of a request the tool shows people, in every person's format, also with `-v`.
 #[tokio::test(flavor = "multi_thread")]
 async fn every_field_of_a_request_is_shown_escaped_on_stdout_and_stderr() {
     let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
@@ -69,23 +69,22 @@ async fn every_field_of_a_request_is_shown_escaped_on_stdout_and_stderr() {
         vec!["requests", "show", id.as_str()],
         vec!["-o", "wide", "requests", "show", id.as_str()],
         vec!["-v", "requests", "list"],
-        vec!["-v", "requests", "show", "no-such-request"],
     ] {
-        let all: Vec<&str> = base.iter().copied().chain(args.iter().copied()).collect();
-        let out = tokio::task::spawn_blocking(move || lockbox(&all)).await.unwrap();
+        let all: Vec<String> = base.iter().chain(args.iter()).map(|a| a.to_string()).collect();
+        let out = tokio::task::spawn_blocking(move || lockbox(&all.iter().map(String::as_str).collect::<Vec<_>>()))
+            .await
+            .unwrap();
         assert_terminal_safe(&format!("{args:?}"), &out);
         if args.contains(&"show") && !args.contains(&"no-such-request") {
             let stdout = String::from_utf8_lossy(&out.stdout);
             assert!(stdout.contains("why\\u{1b}[2J"), "{args:?}: the field is shown, escaped: {stdout}");
         }
-        if args.contains(&"-v") {
-            assert!(!out.stderr.is_empty(), "{args:?}: -v logs");
-        }
     }
 }
 
 /// A server whose `Subscriptions_List` names subscriptions with control characters in their ids and states:
-/// one that cannot be listed (its id is not a GUID), one skipped (its state is not active).
+/// one that cannot be listed (its id is not a GUID), one skipped (its state is not active), and one whose
+/// listing answers `503` with control characters in its error (retried, so `-v` logs each try).
 fn hostile_subscriptions() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -94,6 +93,7 @@ fn hostile_subscriptions() -> String {
          "displayName": format!("name{NASTY}"), "state": "Enabled"},
         {"id": format!("/subscriptions/{SUB}"), "subscriptionId": SUB, "displayName": "x",
          "state": format!("Warned{NASTY}")},
+        {"id": format!("/subscriptions/{SUB2}"), "subscriptionId": SUB2, "displayName": "y", "state": "Enabled"},
     ]})
     .to_string();
     std::thread::spawn(move || {
@@ -108,17 +108,21 @@ fn hostile_subscriptions() -> String {
                 }
             }
             let line = String::from_utf8_lossy(&head).lines().next().unwrap_or_default().to_owned();
+            let error = |code: &str, message: &str| {
+                serde_json::json!({"error": {"code": format!("{code}{NASTY}"), "message": format!("{message}{NASTY}")}})
+                    .to_string()
+            };
             let (status, body) = if line.starts_with("GET /subscriptions?") {
                 ("200 OK", page.clone())
+            } else if line.contains(SUB2) {
+                ("503 Service Unavailable", error("Busy", "later"))
             } else {
-                let error = format!("{{\"error\":{{\"code\":\"Nope{NASTY}\",\"message\":\"refused{NASTY}\"}}}}");
-                ("403 Forbidden", error)
+                ("403 Forbidden", error("Nope", "refused"))
             };
             let answer = format!(
                 "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\
-                 x-ms-request-id: rid{}\r\n\r\n{body}",
+                 x-ms-request-id: rid-1\r\n\r\n{body}",
                 body.len(),
-                "\u{7f}"
             );
             let _ = stream.write_all(answer.as_bytes());
         }
@@ -137,5 +141,9 @@ fn subscription_ids_and_states_from_the_service_are_shown_escaped_in_the_notes()
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains("cannot list subscription bad\\u{1b}[2J"), "{args:?}: {stderr}");
         assert!(stderr.contains("Warned\\u{1b}[2J"), "{args:?}: the skipped one's state, escaped: {stderr}");
+        assert!(stderr.contains("later\\u{1b}[2J"), "{args:?}: the service's message, escaped: {stderr}");
+        if args.contains(&"-v") {
+            assert!(stderr.contains("DEBUG"), "{args:?}: -v logs each retry, with no colour in a pipe: {stderr}");
+        }
     }
 }
