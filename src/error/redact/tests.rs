@@ -71,7 +71,7 @@ fn two_echoes_side_by_side_and_overlapping_runs_are_masked_once_each() {
 fn bodies_are_redacted_before_they_are_cut() {
     let mut body = vec![b'x'; super::super::BODY_KEPT - 8];
     body.extend_from_slice(SECRET);
-    let kept = super::super::kept(Redactor::new(Some(SECRET)).body(Bytes::from(body)));
+    let kept = super::super::kept(Redactor::reusing(Some(SECRET), Prepared::new()).body(Bytes::from(body)));
     assert_eq!(kept.len(), super::super::BODY_KEPT);
     assert!(kept.ends_with(b"<redacted>"[..8].as_ref()), "{:?}", &kept[super::super::BODY_KEPT - 10..]);
 }
@@ -100,7 +100,7 @@ fn a_token_shorter_than_a_piece_is_not_looked_for() {
 
 #[test]
 fn header_values_are_redacted_only_when_they_hold_something() {
-    let redactor = Redactor::new(Some(SECRET));
+    let redactor = Redactor::reusing(Some(SECRET), Prepared::new());
     assert!(redactor.header(&HeaderValue::from_static("4f0c-req-id")).is_none());
     let echoed = redactor.header(&HeaderValue::from_static("Bearer secret-token-123")).unwrap();
     assert_eq!(echoed, "Bearer <redacted>");
@@ -110,7 +110,7 @@ fn header_values_are_redacted_only_when_they_hold_something() {
 
 #[test]
 fn urls_lose_their_query_and_their_token() {
-    let redactor = Redactor::new(Some(SECRET));
+    let redactor = Redactor::reusing(Some(SECRET), Prepared::new());
     let url = Url::parse("https://u:p@h.example/next/secret-token-123/x?skip=secret-token-123#f").unwrap();
     assert_eq!(redactor.url(&url).as_str(), "https://h.example/next/%3Credacted%3E/x");
 }
