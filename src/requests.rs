@@ -229,7 +229,9 @@ impl RequestsClient {
     ///
     /// ```no_run
     /// use std::time::Duration;
-    /// use azure_customer_lockbox::{///     RequestFilter, RequestsClient, WatchEvent, models::LockboxRequestStatus, options::WatchOptions, ///};
+    /// use azure_customer_lockbox::{
+    ///     RequestFilter, RequestsClient, WatchEvent, models::LockboxRequestStatus, options::WatchOptions,
+    /// };
     ///
     /// async fn watch_pending(requests: RequestsClient) {
     ///     let mut watch = requests.watch(Some(WatchOptions {

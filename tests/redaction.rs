@@ -13,6 +13,8 @@
 mod common;
 #[path = "it/common/logs.rs"]
 mod logs;
+#[path = "redaction/properties.rs"]
+mod properties;
 
 use std::time::Duration;
 
@@ -80,23 +82,42 @@ async fn a_202_without_a_polling_header_echoing_the_token() {
     assert_no_token("202 without a polling header", &error);
 }
 
-/// A transport failure (a per-try timeout) on a `nextLink` that carries the token in its query: reqwest's error
-/// names the URL, in `Display`, `Debug` and the retry event.
+/// A transport failure (a connection closed without an answer) on a `nextLink` that carries the token in its
+/// query: reqwest's error names the URL, in `Display`, `Debug` and the retry event. The server is a raw listener
+/// that answers the first page and closes every connection that asks for the next: no timer decides anything.
 #[tokio::test]
 async fn a_transport_failure_on_a_next_link_carrying_the_token() {
     logs::capture();
-    let server = mock_server().await;
-    let next = format!("{}/next/page?$skiptoken={TOKEN}", server.uri());
-    let first = ResponseTemplate::new(200).set_body_json(json!({"value": [], "nextLink": next}));
-    Mock::given(method("GET")).and(path(LIST)).respond_with(first).mount(&server).await;
-    let stalled = ResponseTemplate::new(200).set_delay(Duration::from_secs(5)).set_body_json(json!({"value": []}));
-    Mock::given(method("GET")).and(path("/next/page")).respond_with(stalled).mount(&server).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let uri = format!("http://{}", listener.local_addr().unwrap());
+    let next = format!("{uri}/next/page?$skiptoken={TOKEN}");
+    let first = json!({"value": [], "nextLink": next}).to_string();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut head = Vec::new();
+            let mut buffer = [0u8; 4096];
+            while !head.ends_with(b"\r\n\r\n") {
+                match socket.read(&mut buffer).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(read) => head.extend_from_slice(&buffer[..read]),
+                }
+            }
+            if !String::from_utf8_lossy(&head).starts_with("GET /next/page") {
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{first}",
+                    first.len()
+                );
+                let _ = socket.write_all(answer.as_bytes()).await;
+            }
+        }
+    });
     let retry = Retries::Fixed(FixedRetries {
         max_retries: 1,
         delay: Duration::from_millis(1),
         max_total_elapsed: Duration::from_secs(10),
     });
-    let client = client_with(&server.uri(), retry, Some(Duration::from_millis(200)));
+    let client = client_with(&uri, retry, None);
     let error = client.requests(SUB).unwrap().list(None).try_collect().await.unwrap_err();
     assert!(matches!(error, Error::Transport { attempts: 2, .. }), "{error:?}");
     assert!(logs::text().contains("retrying"), "the retry event was logged");

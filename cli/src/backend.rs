@@ -264,7 +264,7 @@ impl Backend {
                 Ok(None) => break,
                 // Found once, but another subscription could not say whether it has the id too.
                 Err(error) if !found.is_empty() => {
-                    eprintln!(
+                    say!(
                         "lockbox: request {} is in subscription {}, but not every other subscription could be asked \
                          whether it has a request of that id too; give its full resource id",
                         Shown(id),

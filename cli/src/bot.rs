@@ -65,10 +65,14 @@ struct Summary {
 
 impl Summary {
     fn say(&self) {
-        eprintln!(
+        say!(
             "lockbox: policy run: {} decided, {} left for a human (or not decided in a dry run), {} failed, {} \
              decided by others, expired or not known whose, {} open intents settled",
-            self.decided, self.left, self.failed, self.others, self.settled
+            self.decided,
+            self.left,
+            self.failed,
+            self.others,
+            self.settled
         );
     }
 
@@ -148,7 +152,7 @@ async fn run_until_stopped(
     let open = match recover::open_in(audit, options.dry_run) {
         Ok(open) => open,
         Err(message) => {
-            eprintln!("lockbox: {message}");
+            say!("lockbox: {message}");
             observer.error(service::ErrorKind::Audit);
             return crate::EXIT_AUDIT;
         }
@@ -172,7 +176,7 @@ async fn run_until_stopped(
             Ok(code) => code,
             Err(AuditFailed { line, error }) => {
                 observer.stopping();
-                eprintln!(
+                say!(
                     "lockbox: cannot write the audit trail ({error}); deciding nothing more. The line not written: {}",
                     crate::output::terminal_safe(&line)
                 );

@@ -95,7 +95,7 @@ pub async fn requests(session: &Session, command: RequestsCommand) -> Result<u8,
                     Watched::Event { subscription, event: WatchEvent::Error(error) } => {
                         let kind = format!("{:?} {:?} {:?}", error.status(), error.code(), error.transport_kind());
                         if failing.get(&subscription) != Some(&kind) {
-                            eprintln!(
+                            say!(
                                 "lockbox: listing subscription {subscription} failed, still watching (said again only \
                                  if it changes): {}",
                                 crate::one_line(&error)
@@ -109,11 +109,11 @@ pub async fn requests(session: &Session, command: RequestsCommand) -> Result<u8,
                         (subscription, event)
                     }
                     Watched::Removed(subscription) => {
-                        eprintln!("lockbox: subscription {subscription} is no longer active; stopped watching it");
+                        say!("lockbox: subscription {subscription} is no longer active; stopped watching it");
                         continue;
                     }
                     Watched::NoSubscriptions => {
-                        eprintln!(
+                        say!(
                             "lockbox: this credential sees no active subscription; still watching for one to appear \
                              (the subscriptions are read again every {} s)",
                             azure_customer_lockbox::options::DEFAULT_SUBSCRIPTIONS_REFRESH.as_secs()
@@ -123,7 +123,7 @@ pub async fn requests(session: &Session, command: RequestsCommand) -> Result<u8,
                     // Nothing to watch yet: the watch cannot start (no login, no right to list subscriptions, ...).
                     Watched::SubscriptionsFailed { error, watching: false } => return Err(error.into()),
                     Watched::SubscriptionsFailed { error, watching: true } => {
-                        eprintln!(
+                        say!(
                             "lockbox: cannot list the subscriptions, still watching those already known: {}",
                             crate::one_line(&error)
                         );
@@ -133,7 +133,7 @@ pub async fn requests(session: &Session, command: RequestsCommand) -> Result<u8,
                 let existing = match first_listings.note(&subscription, &event, only_changes) {
                     Ok(existing) => existing,
                     Err(line) => {
-                        line.into_iter().for_each(|line| eprintln!("{line}"));
+                        line.into_iter().for_each(|line| say!("{line}"));
                         continue;
                     }
                 };
@@ -221,10 +221,10 @@ async fn decide(session: &Session, args: Decision, decision: ApprovalDecision) -
     let backend = session.backend()?;
     let located = backend.find(&reference).await?;
     let id = located.request.request_id().unwrap_or(reference.id()).to_owned();
-    eprintln!("{}\n", output::details(&located, Utc::now()));
+    say!("{}\n", output::details(&located, Utc::now()));
     // Already decided (or expired): say so, without asking or sending a decision the service would refuse.
     if let Some(status) = located.request.status().filter(|s| !s.is_pending()) {
-        eprintln!(
+        say!(
             "lockbox: request {} is {}, not Pending: nothing to {verb}, nothing was sent",
             output::Shown(&id),
             output::Shown(&status.to_string())
@@ -238,7 +238,7 @@ async fn decide(session: &Session, args: Decision, decision: ApprovalDecision) -
         )));
     }
     if !args.yes && !confirm(&format!("{} request {id} with reason {reason:?}?", capitalise(verb)))? {
-        eprintln!("lockbox: cancelled; nothing was sent");
+        say!("lockbox: cancelled; nothing was sent");
         return Ok(EXIT_USAGE);
     }
     let recorded = backend.decide(&located.subscription, &id, decision, reason).await?.into_recorded();
@@ -257,7 +257,7 @@ async fn decide(session: &Session, args: Decision, decision: ApprovalDecision) -
             let line = format!("{}: {}", output::Shown(&id), output::Shown(&seen.to_string()));
             match &spinner {
                 Some(spinner) => spinner.set_message(line),
-                None => eprintln!("{line}"),
+                None => say!("{line}"),
             }
         }
         if let Some(spinner) = spinner {
@@ -278,7 +278,7 @@ fn capitalise(word: &str) -> String {
 
 /// Asks on stderr, reads stdin: true only for "y" or "yes".
 fn confirm(question: &str) -> Result<bool, Failure> {
-    eprint!("{question} [y/N] ");
+    ask!("{question} [y/N] ");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     std::io::stdin().read_line(&mut answer).map_err(|e| usage(format!("cannot read stdin: {e}")))?;
@@ -334,7 +334,7 @@ pub async fn tenant(session: &Session, command: TenantCommand) -> Result<u8, Fai
             }
             let question = format!("Turn Customer Lockbox {state} for {tenant}, for all of its subscriptions?");
             if !confirm(&output::terminal_safe(&question))? {
-                eprintln!("lockbox: cancelled; nothing was sent");
+                say!("lockbox: cancelled; nothing was sent");
                 return Ok(EXIT_USAGE);
             }
             let row = TenantRow { tenant: None, on };

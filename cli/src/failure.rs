@@ -63,11 +63,11 @@ impl Failure {
         match self {
             Self::Sdk(error) => fail(error),
             Self::Usage(message) => {
-                eprintln!("lockbox: error: {}", crate::output::Shown(message));
+                say!("lockbox: error: {}", crate::output::Shown(message));
                 ExitCode::from(EXIT_USAGE)
             }
             Self::NotFound(message) => {
-                eprintln!("lockbox: error: {}", crate::output::Shown(message));
+                say!("lockbox: error: {}", crate::output::Shown(message));
                 ExitCode::from(EXIT_NOT_FOUND)
             }
         }
@@ -141,7 +141,7 @@ pub(crate) fn one_line_raw(error: &Error) -> String {
 
 /// Prints the error on stderr (with what to do about it) and picks the exit status.
 pub(crate) fn fail(error: &Error) -> ExitCode {
-    eprintln!("lockbox: error: {}", one_line(error));
+    say!("lockbox: error: {}", one_line(error));
     ExitCode::from(hint(error))
 }
 
@@ -149,21 +149,21 @@ pub(crate) fn fail(error: &Error) -> ExitCode {
 pub(crate) fn hint(error: &Error) -> u8 {
     let code = exit_code(error);
     match code {
-        EXIT_ALREADY_DECIDED => eprintln!("lockbox: the request was already decided or has expired"),
-        EXIT_OUTCOME_UNKNOWN => eprintln!("lockbox: run `lockbox requests show <ID>` before deciding again"),
+        EXIT_ALREADY_DECIDED => say!("lockbox: the request was already decided or has expired"),
+        EXIT_OUTCOME_UNKNOWN => say!("lockbox: run `lockbox requests show <ID>` before deciding again"),
         _ if error.transport_kind() == Some(TransportKind::ConnectionRefused) => {
             let endpoint = ENDPOINT.get();
             let at = endpoint.map_or(String::new(), |(url, _)| format!(" at {url}"));
             match endpoint {
-                Some((url, true)) => eprintln!(
+                Some((url, true)) => say!(
                     "lockbox: connection refused{at}: is the emulator running? (start it with `cargo run -p \
                      azure_customer_lockbox_emulator -- --port {}`)",
                     url.port_or_known_default().unwrap_or(8080)
                 ),
-                _ => eprintln!("lockbox: connection refused{at}: nothing accepts connections there; check --endpoint"),
+                _ => say!("lockbox: connection refused{at}: nothing accepts connections there; check --endpoint"),
             }
         }
-        _ if matches!(error, Error::Credential(_)) => eprintln!(
+        _ if matches!(error, Error::Credential(_)) => say!(
             "lockbox: not signed in to Azure: run `az login` (or `azd auth login`), pass --managed-identity on an \
              Azure host, or choose another credential with --credential; use --emulator to try lockbox without Azure"
         ),

@@ -15,10 +15,13 @@
 //! embedded emulator covers its one sample subscription). The exit statuses are listed in `--help` (see
 //! [`EXIT_STATUS`]).
 
-// `println!` panics on a closed stdout: everything goes through `output::line`. Every number, duration, hour and
+// `println!` panics on a closed stdout: everything goes through `output::line`. Everything for stderr goes through
+// its one sink, `output::stderr` (`say!`), which shows every field terminal-safe. Every number, duration, hour and
 // offset is computed with checked or saturating arithmetic.
-#![deny(clippy::print_stdout, clippy::arithmetic_side_effects)]
+#![deny(clippy::print_stdout, clippy::print_stderr, clippy::arithmetic_side_effects)]
 
+#[macro_use]
+mod output;
 #[macro_use]
 mod failure;
 mod args;
@@ -26,7 +29,6 @@ mod backend;
 mod bot;
 mod commands;
 mod credential;
-mod output;
 mod policy;
 mod policytest;
 mod render;
@@ -112,7 +114,7 @@ fn resolve(cli: &Cli) -> Result<Resolved, Failure> {
         subscriptions = from_env.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
         // An environment variable set for other tools (azd sets it) must not hide the rest of the tenant unnoticed.
         if !subscriptions.is_empty() {
-            eprintln!(
+            say!(
                 "note: AZURE_SUBSCRIPTION_ID narrows the scope to {}; unset it to cover every subscription the credential can see",
                 subscriptions.join(", ")
             );
@@ -144,9 +146,12 @@ async fn main() -> ExitCode {
             1 => "azure_customer_lockbox=debug",
             _ => "azure_customer_lockbox=debug,azure_identity=debug,azure_core=debug",
         };
+        // Through the one stderr sink, terminal-safe; coloured only on a terminal and without `NO_COLOR`.
+        let colour = output::stderr::colour_enabled();
         tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-            .with_writer(std::io::stderr)
+            .with_ansi(colour)
+            .with_writer(output::stderr::log_writer(colour))
             .init();
     }
     // Each command connects only if it asks a service: completions and a policy test need no login.
@@ -219,7 +224,7 @@ async fn run_policy(
     let mut audit = bot::Audit::open(audit, session.output.format, options.dry_run).map_err(usage)?;
     let backend = session.backend()?;
     // botops: the credential is said, and the endpoints, traces and hook start, before the first pass.
-    eprintln!("lockbox: policy run: credential: {}", session.credential);
+    say!("lockbox: policy run: credential: {}", session.credential);
     let hook = match (served.notify_command, served.notify_url) {
         (Some(command), _) => Some(bot::service::Hook::Command(command)),
         (None, Some(url)) => Some(bot::service::Hook::Webhook(url)),
@@ -241,7 +246,7 @@ async fn embedded_emulator() -> Result<(CustomerLockboxClient, String, Box<dyn s
             .map_err(|e| usage(format!("cannot start the emulator: {e}")))?;
     emulator.sample_data(EMULATOR_SUBSCRIPTION);
     emulator.set_tenant_opted_in(emulator.default_tenant_id(), true);
-    eprintln!(
+    say!(
         "lockbox: using the embedded emulator at {} with sample data in subscription {EMULATOR_SUBSCRIPTION}",
         emulator.url()
     );

@@ -1,6 +1,9 @@
 //! Output formats: `table` and `wide` for people, `json`, `jsonl`, `yaml` and `tsv` for scripts, `none`; the
 //! same for every command. A `--query` (JMESPath) is applied to the JSON form first (see `render.rs`).
 
+#[macro_use]
+pub mod stderr;
+
 use std::io::{IsTerminal, Write};
 
 use azure_customer_lockbox::models::{AccessDuration, LockboxRequestResponse, LockboxRequestStatus};
@@ -67,7 +70,7 @@ pub fn terminal_safe(text: &str) -> String {
 
 /// Text the tool composed for a person (which may hold its own line breaks), with every control character but
 /// its line breaks escaped: the last guard before a terminal, behind the per-field [`Shown`].
-fn for_a_person(text: &str) -> String {
+pub fn for_a_person(text: &str) -> String {
     text.split('\n').map(terminal_safe).collect::<Vec<_>>().join("\n")
 }
 

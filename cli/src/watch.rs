@@ -32,7 +32,7 @@ pub async fn run_hook(command: &str, row: &EventRow) -> bool {
     }
     .await;
     let missing = |why: String| {
-        eprintln!(
+        say!(
             "lockbox: the --exec command cannot be run ({why}): {}; the watch goes on without it",
             output::Shown(command)
         );
@@ -44,7 +44,7 @@ pub async fn run_hook(command: &str, row: &EventRow) -> bool {
             missing(format!("{status}: not found or not executable"))
         }
         Ok(status) => {
-            eprintln!("lockbox: --exec command failed for request {} ({status}); still watching", output::Shown(&id));
+            say!("lockbox: --exec command failed for request {} ({status}); still watching", output::Shown(&id));
             true
         }
         Err(error) => missing(error.to_string()),

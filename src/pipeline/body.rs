@@ -14,11 +14,15 @@ use http_body::{Body, Frame};
 use http_body_util::{LengthLimitError, Limited};
 use reqwest::{Response, header::HeaderValue};
 
-use crate::{auth::token_bytes, error::Redactor};
+use crate::{
+    auth::token_bytes,
+    error::{Prepared, Redactor},
+};
 
 /// `response` as the crate may read it: its header values redacted, its body capped at `limit` bytes and
-/// redacted whole, of `token` (the `Authorization` value the request carried) and of anything `Bearer …`. A body that declares a larger length fails at its first byte; one that grows past the limit
-/// fails there, never having held more than `limit` bytes.
+/// redacted whole, of `token` (the `Authorization` value the request carried: whole or in pieces, plain or
+/// escaped) and of anything `Bearer …`. A body that declares a larger length fails at its first byte; one that
+/// grows past the limit fails there, never having held more than `limit` bytes.
 pub(super) fn entering(response: Response, limit: usize, token: Option<&HeaderValue>) -> Response {
     let redactor = Redactor::new(token.map(token_bytes));
     let declared_too_large = response.content_length().is_some_and(|length| length > limit as u64);
@@ -31,8 +35,13 @@ pub(super) fn entering(response: Response, limit: usize, token: Option<&HeaderVa
     // The response's URL is not carried over (`From<http::Response>` would need an extension built for it): the
     // crate never reads it, and errors show the request's URL, which reqwest keeps on its own errors.
     let limit = if declared_too_large { 0 } else { limit };
-    let body =
-        Redacted { inner: Limited::new(body, limit), received: BytesMut::new(), secret: token.cloned(), ended: false };
+    let body = Redacted {
+        inner: Limited::new(body, limit),
+        received: BytesMut::new(),
+        secret: token.cloned(),
+        pieces: redactor.into_prepared(),
+        ended: false,
+    };
     Response::from(http::Response::from_parts(parts, reqwest::Body::wrap(body)))
 }
 
@@ -44,6 +53,8 @@ struct Redacted {
     received: BytesMut,
     /// The `Authorization` value the request carried (shares the token's wiped buffer; see `auth.rs`).
     secret: Option<HeaderValue>,
+    /// What the headers' redactor learned of the token, built at most once per answer.
+    pieces: Prepared,
     ended: bool,
 }
 
@@ -65,7 +76,8 @@ impl Body for Redacted {
                 None => {
                     this.ended = true;
                     let received = std::mem::take(&mut this.received).freeze();
-                    let redactor = Redactor::new(this.secret.as_ref().map(token_bytes));
+                    let pieces = std::mem::take(&mut this.pieces);
+                    let redactor = Redactor::reusing(this.secret.as_ref().map(token_bytes), pieces);
                     return Poll::Ready(Some(Ok(Frame::data(redactor.body(received)))));
                 }
             }

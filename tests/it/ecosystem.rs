@@ -206,11 +206,11 @@ async fn an_untrusted_certificate_is_not_retried_and_is_named() {
     let error = client.tenant().enable(None).await.unwrap_err();
     assert_eq!(error.transport_kind(), Some(TransportKind::Certificate), "{error:?}");
     assert_eq!(error.attempts(), Some(1), "{error}");
+    // The kind's own words, which every TLS backend's message starts with; what follows them is the backend's
+    // (rustls says `UnknownIssuer`, OpenSSL `certificate verify failed`), so it is not asserted.
     let message = error.to_string();
-    assert!(
-        message.contains("transport failure (certificate not trusted: UnknownIssuer) after 1 attempt(s)"),
-        "{message}"
-    );
+    assert!(message.contains("transport failure (certificate not trusted"), "{message}");
+    assert!(message.contains(") after 1 attempt(s)"), "{message}");
 }
 
 /// A refused connection on this machine says so at once: nothing listens on the port, and no retry changes

@@ -1,6 +1,7 @@
 //! What a listing covered, reported on stderr as it comes, and the exit status it earns.
 
 use super::{Listed, Located};
+use crate::output::Shown;
 
 /// What a listing covered, and the exit status it earns: the items other than requests are reported on
 /// stderr as they come.
@@ -24,27 +25,30 @@ impl Coverage {
         match item {
             Listed::Request(located) => return Some(located),
             Listed::Failed { subscription, error } => {
-                eprintln!("lockbox: cannot list subscription {subscription}: {}", crate::one_line(&error));
+                say!("lockbox: cannot list subscription {}: {}", Shown(&subscription), crate::one_line(&error));
                 self.failed = self.failed.max(Some(crate::hint(&error)));
             }
             Listed::Incomplete { error, what } => {
-                eprintln!("lockbox: cannot list {what}: {}", crate::one_line(&error));
+                say!("lockbox: cannot list {what}: {}", crate::one_line(&error));
                 self.incomplete = self.incomplete.max(Some(crate::hint(&error)));
             }
             Listed::End { listed, skipped } => {
                 self.listed = listed;
                 if self.notes && !skipped.is_empty() {
                     const SHOWN: usize = 5;
-                    let mut names: Vec<String> =
-                        skipped.iter().take(SHOWN).map(|(id, state)| format!("{id} ({state})")).collect();
+                    let mut names: Vec<String> = skipped
+                        .iter()
+                        .take(SHOWN)
+                        .map(|(id, state)| format!("{} ({})", Shown(id), Shown(state)))
+                        .collect();
                     if skipped.len() > SHOWN {
                         names.push(format!("and {} more", skipped.len().saturating_sub(SHOWN)));
                     }
-                    eprintln!("lockbox: skipped subscriptions that are not active: {}", names.join(", "));
+                    say!("lockbox: skipped subscriptions that are not active: {}", names.join(", "));
                 }
                 if self.notes && listed == 0 && skipped.is_empty() && self.failed.is_none() && self.incomplete.is_none()
                 {
-                    eprintln!("lockbox: this credential sees no subscription");
+                    say!("lockbox: this credential sees no subscription");
                 }
             }
         }
@@ -55,7 +59,7 @@ impl Coverage {
     /// most likely a mistyped id, which Resource Manager may answer with an empty list. Said on stderr, and
     /// counted as a subscription not found (exit status 3, or 1 when others were listed).
     pub fn not_visible(&mut self, subscription: &str) {
-        eprintln!(
+        say!(
             "lockbox: subscription {} is not among the subscriptions this credential can see (check the id; `az \
              account list` shows those it can see)",
             crate::output::Shown(subscription)

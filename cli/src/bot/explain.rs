@@ -10,9 +10,9 @@ use crate::policy::Policy;
 /// The explanation of one request's verdict, on stderr (stdout is the audit trail), terminal-safe.
 pub(super) fn explain(id: &str, subscription: &str, lines: &[String]) {
     use crate::output::Shown;
-    eprintln!("lockbox: explain: request {} in subscription {}", Shown(id), Shown(subscription));
+    say!("lockbox: explain: request {} in subscription {}", Shown(id), Shown(subscription));
     for line in lines {
-        eprintln!("  {}", Shown(line));
+        say!("  {}", Shown(line));
     }
 }
 

@@ -63,7 +63,7 @@ impl Bot<'_> {
                 Ok(found) => found,
                 Err(error) => {
                     self.observer.error(ErrorKind::List);
-                    eprintln!("lockbox: error: {}", crate::one_line(&error));
+                    say!("lockbox: error: {}", crate::one_line(&error));
                     return Ok(worst.max(crate::hint(&error)));
                 }
             };
@@ -161,7 +161,7 @@ impl Bot<'_> {
             }
         };
         if code != 0 {
-            eprintln!(
+            say!(
                 "lockbox: cannot decide request {}: {}",
                 crate::output::Shown(&record.request),
                 crate::output::Shown(record.error.as_deref().unwrap_or_default())

@@ -38,7 +38,7 @@ pub(super) fn open_in(audit: &Audit, dry_run: bool) -> Result<Vec<AuditRecord>, 
     for line in lines {
         match line {
             Ok(record) => records.push(record),
-            Err(text) => eprintln!(
+            Err(text) => say!(
                 "lockbox: skipping an audit line that is not a record (a line torn by a kill is never followed by \
                  its decision): {}",
                 crate::output::terminal_safe(&text)
@@ -47,7 +47,7 @@ pub(super) fn open_in(audit: &Audit, dry_run: bool) -> Result<Vec<AuditRecord>, 
     }
     let open = open_intents(records);
     if dry_run && !open.is_empty() {
-        eprintln!(
+        say!(
             "lockbox: policy run: {} intents in the audit trail have no outcome; a dry run leaves them to the next \
              run that decides",
             open.len()
@@ -140,7 +140,7 @@ impl Bot<'_> {
                 Read::Settled(Outcome::Failed, None, Some(crate::one_line_raw(&error)))
             }
             Err(failure) => {
-                eprintln!(
+                say!(
                     "lockbox: cannot read request {} to settle its open intent; it is left alone until it can be \
                      read: {}",
                     crate::output::Shown(&intent.request),

@@ -112,13 +112,13 @@ impl Observer {
         }));
         if let Some(addr) = setup.listen {
             let bound = server::serve(addr, observer.clone()).await?;
-            eprintln!("lockbox: policy run: serving {} on http://{bound}", PATHS.join(", "));
+            say!("lockbox: policy run: serving {} on http://{bound}", PATHS.join(", "));
         }
         if observer.0.traces.is_some() {
-            eprintln!("lockbox: policy run: traces go out through OpenTelemetry (OTLP over HTTP)");
+            say!("lockbox: policy run: traces go out through OpenTelemetry (OTLP over HTTP)");
         }
         if let Some(notifier) = &observer.0.notifier {
-            eprintln!("lockbox: policy run: requests left for a person are announced to {}", notifier.describe());
+            say!("lockbox: policy run: requests left for a person are announced to {}", notifier.describe());
         }
         Ok(observer)
     }

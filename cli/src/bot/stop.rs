@@ -63,7 +63,7 @@ impl Stop {
 async fn listen(sender: watch::Sender<bool>) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
-        eprintln!("lockbox: cannot listen for SIGTERM and SIGINT; the bot stops only when killed");
+        say!("lockbox: cannot listen for SIGTERM and SIGINT; the bot stops only when killed");
         return std::future::pending().await;
     };
     let mut first = true;
@@ -73,11 +73,11 @@ async fn listen(sender: watch::Sender<bool>) {
             _ = int.recv() => SECOND_SIGINT,
         };
         if !first {
-            eprintln!("lockbox: policy run: a second signal: stopping now (the next start settles what this cut)");
+            say!("lockbox: policy run: a second signal: stopping now (the next start settles what this cut)");
             std::process::exit(code);
         }
         first = false;
-        eprintln!(
+        say!(
             "lockbox: policy run: stopping: taking no new request; the decision in flight, if any, finishes \
              (at most {}s), then the loop ends (within {}s) and the bot exits once the notifications and traces in flight \
              are sent (at most {}s more); a second signal stops it at once",
@@ -97,11 +97,11 @@ async fn listen(sender: watch::Sender<bool>) {
             return std::future::pending().await;
         }
         if !first {
-            eprintln!("lockbox: policy run: a second Ctrl-C: stopping now (the next start settles what this cut)");
+            say!("lockbox: policy run: a second Ctrl-C: stopping now (the next start settles what this cut)");
             std::process::exit(SECOND_SIGINT);
         }
         first = false;
-        eprintln!(
+        say!(
             "lockbox: policy run: stopping: taking no new request; the decision in flight, if any, finishes \
              (at most {}s), then the loop ends (within {}s) and the bot exits once the notifications and traces in flight \
              are sent (at most {}s more); a second Ctrl-C stops it at once",

@@ -137,7 +137,7 @@ impl Notifier {
                 .sleep(tokio::time::sleep)
                 .when(|failed| matches!(failed, Failed::Again(_)))
                 .notify(|failed, after| {
-                    eprintln!(
+                    say!(
                         "lockbox: notifying of request {shown} failed ({failed}); trying again in {} ms",
                         after.as_millis()
                     );
@@ -145,7 +145,7 @@ impl Notifier {
                 .await;
             metrics.notified(sent.is_ok());
             if let Err(failed) = sent {
-                eprintln!("lockbox: cannot notify of request {shown}, giving up: {failed}");
+                say!("lockbox: cannot notify of request {shown}, giving up: {failed}");
             }
         });
     }
@@ -156,7 +156,7 @@ impl Notifier {
         let mut tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
         let all = async { while tasks.join_next().await.is_some() {} };
         if tokio::time::timeout(bound, all).await.is_err() {
-            eprintln!(
+            say!(
                 "lockbox: {} notification(s) not delivered before stopping; the next start sends them again",
                 tasks.len()
             );

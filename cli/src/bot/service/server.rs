@@ -22,7 +22,7 @@ pub async fn serve(addr: SocketAddr, observer: Observer) -> Result<SocketAddr, S
         .with_state(observer);
     tokio::spawn(async move {
         if let Err(error) = axum::serve(listener, app).await {
-            eprintln!("lockbox: the endpoints on {bound} stopped: {error}");
+            say!("lockbox: the endpoints on {bound} stopped: {error}");
         }
     });
     Ok(bound)

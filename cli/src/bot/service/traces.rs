@@ -98,7 +98,7 @@ impl Traces {
     /// Sends what is left and stops the exporter (blocking: call it off the async threads).
     pub fn shutdown(&self) {
         if let Err(error) = self.provider.shutdown() {
-            eprintln!("lockbox: cannot send the last traces: {error}");
+            say!("lockbox: cannot send the last traces: {error}");
         }
     }
 }
