@@ -127,10 +127,13 @@ pub enum Error {
         limit: usize,
     },
 
-    /// A decision could not be taken because the request is no longer pending.
+    /// A decision could not be taken because the request is no longer pending: it was already decided, by
+    /// someone else or earlier, or it expired. The one answer for "already decided".
     ///
-    /// Raised when a retried approval or denial finds the request in a status that reflects neither the
-    /// decision nor a pending request (for example `Expired`, or `Denied` when approving).
+    /// Raised when the service refuses a decision (`409`) because the request is not pending (its
+    /// `currentStatus`, or a read of the request, says where it stands: `Approved`, `Denied`, `Expired`, ...,
+    /// whichever decision was asked for), and when, after a round of this call may have been taken, the request
+    /// reaches a final status that is not the decision (for example `Expired`, or `Denied` when approving).
     #[error("cannot {decision} request {request_id}: it is {current_status}")]
     DecisionConflict {
         /// The request.
@@ -156,6 +159,20 @@ pub enum Error {
         source: Box<Error>,
     },
 
+    /// The service's answer to a decision (or its accepted operation's final answer) named another decision,
+    /// or none. The service took something; only the request's status tells what, so it is read. Seen as the
+    /// source of [`Error::DecisionOutcomeUnknown`] when the reads could not tell.
+    #[error(
+        "the answer to {decision} shows {}, not that decision",
+        shown.as_ref().map_or_else(|| "no decision".to_owned(), |s| format!("'{s}'"))
+    )]
+    DecisionNotShown {
+        /// The decision that was sent.
+        decision: ApprovalDecision,
+        /// The decision the answer named, if any.
+        shown: Option<ApprovalDecision>,
+    },
+
     /// A URL handed out by the service (a `nextLink`, a polling URL) was refused; nothing was sent to it.
     #[error("refused to follow {kind} {url:?}: {reason}")]
     UnsafeUrl {
@@ -176,7 +193,8 @@ pub enum Error {
     Timeout {
         /// What was being waited for.
         what: String,
-        /// How long it waited.
+        /// How long it waited: the time limit that ended (a call's `timeout`, a wait's, the retry budget), or the
+        /// time measured since the wait began; never a figure of something else.
         elapsed: Duration,
         /// The last status seen.
         last_status: String,

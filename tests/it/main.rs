@@ -12,6 +12,7 @@ mod architecture;
 mod auth;
 mod decision_schedules;
 mod decision_seams;
+mod decision_wait;
 mod decisions;
 mod docs;
 mod durations;
