@@ -10,8 +10,8 @@
 use std::collections::BTreeSet;
 
 use azure_customer_lockbox::{
-    AllRequestsItem, AllRequestsOptions, AllRequestsWatchEvent, AllRequestsWatchOptions, CustomerLockboxClient, Error,
-    RequestFilter, WatchEvent, WatchOptions,
+    AllRequestsItem, AllRequestsOptions, AllRequestsWatchEvent, AllRequestsWatchOptions, CustomerLockboxClient,
+    Decision, DecisionOptions, Error, RequestFilter, WaiterOptions, WatchEvent, WatchOptions,
     models::{ApprovalDecision, LockboxRequestResponse},
 };
 use futures::{
@@ -336,12 +336,40 @@ impl Backend {
         decision: ApprovalDecision,
         reason: &str,
     ) -> Result<Recorded, Error> {
-        let decision = self.client.requests(subscription)?.update_status(id, decision, reason, None).await?;
-        Ok(Recorded {
+        Ok(self.decide_with(subscription, id, decision, reason, None).await?.0)
+    }
+
+    /// Records a decision as [`decide`](Self::decide) does, then waits with `until_final` (the SDK's
+    /// `DecisionOptions::until_final`, never a wait of the tool's own) until the request's status is final:
+    /// what the service recorded, and the SDK's `Decision`, whose `until_final()` holds the wait's outcome (it
+    /// cannot take the decision's place).
+    pub async fn decide_until_final(
+        &self,
+        subscription: &str,
+        id: &str,
+        decision: ApprovalDecision,
+        reason: &str,
+        until_final: WaiterOptions,
+    ) -> Result<(Recorded, Decision), Error> {
+        self.decide_with(subscription, id, decision, reason, Some(until_final)).await
+    }
+
+    async fn decide_with(
+        &self,
+        subscription: &str,
+        id: &str,
+        decision: ApprovalDecision,
+        reason: &str,
+        until_final: Option<WaiterOptions>,
+    ) -> Result<(Recorded, Decision), Error> {
+        let options = DecisionOptions { until_final, ..Default::default() };
+        let decision = self.client.requests(subscription)?.update_status(id, decision, reason, Some(options)).await?;
+        let recorded = Recorded {
             service_request_id: decision.service_request_id().map(str::to_owned),
             correlation_id: decision.correlation_request_id().map(str::to_owned),
             attempts: Some(decision.attempts()),
             reconciled: Some(decision.reconciled()),
-        })
+        };
+        Ok((recorded, decision))
     }
 }

@@ -50,8 +50,8 @@ pub async fn requests(session: &Session, command: RequestsCommand) -> Result<u8,
             let now = Utc::now();
             output::one(&session.output, &RequestRow(&located, now), || output::details(&located, now))?;
         }
-        RequestsCommand::Approve(decision) => return decide(session, decision, ApprovalDecision::Approve).await,
-        RequestsCommand::Deny(decision) => return decide(session, decision, ApprovalDecision::Deny).await,
+        RequestsCommand::Approve(decision) => return decide(session, decision, Verdict::Approve).await,
+        RequestsCommand::Deny(decision) => return decide(session, decision, Verdict::Deny).await,
         RequestsCommand::Watch { interval, status, only_changes, exec, .. } => {
             let format = session.output.format.unwrap_or(if std::io::stdout().is_terminal() {
                 Format::Table
@@ -178,8 +178,46 @@ impl Row for DecisionRow {
     }
 }
 
-/// Shows the request, asks (or takes --yes), decides once, and optionally waits for the final status.
-async fn decide(session: &Session, args: Decision, decision: ApprovalDecision) -> Result<u8, Failure> {
+/// The two decisions the tool sends: a closed set, so that every mapping from one is exhaustive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Verdict {
+    Approve,
+    Deny,
+}
+
+impl Verdict {
+    /// The decision as the SDK sends it.
+    fn decision(self) -> ApprovalDecision {
+        match self {
+            Self::Approve => ApprovalDecision::Approve,
+            Self::Deny => ApprovalDecision::Deny,
+        }
+    }
+
+    /// The command's verb.
+    fn verb(self) -> &'static str {
+        match self {
+            Self::Approve => "approve",
+            Self::Deny => "deny",
+        }
+    }
+
+    /// The final status the decision leads to, as the service spells it.
+    fn past(self) -> &'static str {
+        match self {
+            Self::Approve => "Approved",
+            Self::Deny => "Denied",
+        }
+    }
+}
+
+/// How long `--wait` waits, the decision included, and how often it reads the request.
+const WAIT: WaiterOptions =
+    WaiterOptions { frequency: Duration::from_secs(1), timeout: Some(Duration::from_secs(600)) };
+
+/// Shows the request, asks (or takes --yes), decides once, and with --wait has the SDK wait until the status is
+/// final (`DecisionOptions::until_final`): a decision it recorded is printed whatever that wait came to.
+async fn decide(session: &Session, args: Decision, verdict: Verdict) -> Result<u8, Failure> {
     let reason = args.reason.as_str();
     // The SDK checks the reason too, but only when sending; check it before the request is even read.
     if reason.trim().is_empty() {
@@ -192,11 +230,7 @@ async fn decide(session: &Session, args: Decision, decision: ApprovalDecision) -
         }
         .into());
     }
-    // The status as the service spells it, as everywhere else in the tool's output.
-    let (verb, past) = match decision {
-        ApprovalDecision::Approve => ("approve", "Approved"),
-        _ => ("deny", "Denied"),
-    };
+    let verb = verdict.verb();
     let reference = RequestRef::parse(&args.request)?;
     let backend = session.backend()?;
     let located = backend.find(&reference).await?;
@@ -221,38 +255,32 @@ async fn decide(session: &Session, args: Decision, decision: ApprovalDecision) -
         eprintln!("lockbox: cancelled; nothing was sent");
         return Ok(EXIT_USAGE);
     }
-    let recorded = backend.decide(&located.subscription, &id, decision, reason).await?;
-    let mut status = past.to_owned();
-    if args.wait {
-        let requests = session.client.requests(&located.subscription)?;
-        let options = WaiterOptions { frequency: Duration::from_secs(1), timeout: Some(Duration::from_secs(600)) };
-        let mut poller = requests.wait_for_decision(&id, Some(options))?;
-        let tty = std::io::stderr().is_terminal();
-        let spinner = ['|', '/', '-', '\\'];
-        let mut ticks = 0usize;
-        while let Some(seen) = poller.try_next().await? {
-            if tty {
-                eprint!(
-                    "\r{} {}: {}   ",
-                    spinner.get(ticks.checked_rem(spinner.len()).unwrap_or(0)).unwrap_or(&'-'),
-                    output::Shown(&id),
-                    output::Shown(&seen.to_string())
+    let (subscription, decision) = (&located.subscription, verdict.decision());
+    let (recorded, status, code) = if args.wait {
+        eprintln!("lockbox: {verb} request {}, then wait until its status is final", output::Shown(&id));
+        let (recorded, decided) = backend.decide_until_final(subscription, &id, decision, reason, WAIT).await?;
+        match decided.until_final() {
+            Some(Ok(request)) => (recorded, request.status().map_or("Unknown".into(), ToString::to_string), 0),
+            // Recorded: printed on stdout as such; only its final status is not confirmed.
+            Some(Err(error)) => {
+                eprintln!(
+                    "lockbox: the {verb} decision was recorded, but its final status was not confirmed: {}",
+                    crate::one_line(error)
                 );
-                let _ = std::io::stderr().flush();
-                ticks = ticks.wrapping_add(1);
-            } else {
-                eprintln!("{}: {}", output::Shown(&id), output::Shown(&seen.to_string()));
+                eprintln!(
+                    "lockbox: read the request (`lockbox requests show {}`); do not decide again",
+                    output::Shown(&id)
+                );
+                (recorded, "Unconfirmed".to_owned(), crate::EXIT_UNCONFIRMED)
             }
+            None => (recorded, "Unconfirmed".to_owned(), crate::EXIT_UNCONFIRMED),
         }
-        if tty {
-            eprintln!();
-        }
-        let request = poller.await?;
-        status = request.status().map_or("Unknown".into(), ToString::to_string);
-    }
+    } else {
+        (backend.decide(subscription, &id, decision, reason).await?, verdict.past().to_owned(), 0)
+    };
     let row = DecisionRow { located, decision: verb, reason: reason.to_owned(), status: status.clone(), recorded };
     output::one(&session.output, &row, || format!("{id}: {status}"))?;
-    Ok(0)
+    Ok(code)
 }
 
 fn capitalise(word: &str) -> String {
