@@ -43,7 +43,7 @@ use std::{
 
 use azure_customer_lockbox::{
     CustomerLockboxClient, CustomerLockboxClientOptions, Error, StaticTokenCredential,
-    options::{ExponentialRetries, RequestsListOptions, Retries},
+    options::{DecisionOptions, ExponentialRetries, RequestsListOptions, Retries, WaiterOptions},
 };
 use azure_customer_lockbox_emulator::{
     AsyncOperations, Emulator, EmulatorConfig, Fault, NewLockboxRequest, Operation, PageChange, RetryAfterHeader,
@@ -356,7 +356,9 @@ async fn soak(run: Run) -> Counts {
                         // round that may have been taken is read twice, a second apart, before a resend): run it
                         // beside the task's next operations.
                         let (_, id) = mine.pop().expect("not empty");
-                        let decide = decide(requests.clone(), id, rng.bool(), outcomes.clone());
+                        // A third of the decisions also wait until the request's status is final.
+                        let wait = rng.u8(0..3) == 0;
+                        let decide = decide(requests.clone(), id, rng.bool(), wait, outcomes.clone());
                         let (done, failed) = (done.clone(), failed.clone());
                         decisions.spawn(async move {
                             count(decide.await, &done, &failed);
@@ -566,17 +568,24 @@ fn tally(emulator: &Emulator, outcomes: &HashMap<String, (&'static str, Reported
     Tally { dup: emulator.duplicate_decisions(), lost }
 }
 
-/// Approves or denies `id`, recording what the SDK reported.
+/// Approves or denies `id` (with `wait`, until its status is final: `DecisionOptions::until_final`), recording
+/// what the SDK reported. A decision whose wait did not confirm the final status, or confirmed another one, is
+/// still reported as taken (the SDK keeps the wait's outcome inside the `Decision`), and fails the operation.
 async fn decide(
     requests: azure_customer_lockbox::RequestsClient,
     id: String,
     approve: bool,
+    wait: bool,
     outcomes: Outcomes,
-) -> Result<(), Error> {
+) -> Result<(), String> {
+    let options = wait.then(|| DecisionOptions {
+        until_final: Some(WaiterOptions { frequency: Duration::from_secs(1), timeout: Some(Duration::from_secs(120)) }),
+        ..Default::default()
+    });
     let result = if approve {
-        requests.approve(&id, "soak approval", None).await
+        requests.approve(&id, "soak approval", options).await
     } else {
-        requests.deny(&id, "soak denial", None).await
+        requests.deny(&id, "soak denial", options).await
     };
     let decision = if approve { "Approve" } else { "Deny" };
     let reported = match &result {
@@ -584,12 +593,22 @@ async fn decide(
         Err(Error::DecisionOutcomeUnknown { .. }) => Reported::Unknown,
         Err(_) => Reported::Failed,
     };
-    outcomes.lock().expect("lock").insert(id, (decision, reported));
-    result.map(drop)
+    outcomes.lock().expect("lock").insert(id.clone(), (decision, reported));
+    let decision = result.map_err(|error| error.to_string())?;
+    match decision.until_final() {
+        None => Ok(()),
+        Some(Ok(request)) => match request.status() {
+            Some(status) if status.is_final() && status.reflects(decision.decision()) => Ok(()),
+            status => Err(format!("{id}: the wait ended with the request {status:?}")),
+        },
+        Some(Err(error)) => {
+            Err(format!("{id}: {} recorded, its final status not confirmed: {error}", decision.decision()))
+        }
+    }
 }
 
 /// Counts one finished operation, and whether it failed.
-fn count(result: Result<(), Error>, done: &AtomicUsize, failed: &AtomicUsize) {
+fn count<E: std::fmt::Display>(result: Result<(), E>, done: &AtomicUsize, failed: &AtomicUsize) {
     if let Err(error) = result {
         eprintln!("operation failed: {error}");
         failed.fetch_add(1, Ordering::Relaxed);

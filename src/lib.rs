@@ -104,7 +104,7 @@
 //! logged, and sent only to the configured endpoint. [`CustomerLockboxClientOptions`] chooses the cloud (with
 //! the [`Audience`] of a custom one), timeouts, retries and an application id. HTTPS is this crate's own choice:
 //! the `rustls` feature (the default, with the *ring* provider), `rustls-aws-lc-rs`, or `native-tls`; the
-//! [`reqwest`](crate::reqwest) it is built on is re-exported, so a client you build for
+//! [`reqwest`] it is built on is re-exported, so a client you build for
 //! [`CustomerLockboxClientOptions::http_client`] always matches.
 //!
 //! The crate's README (on [crates.io](https://crates.io/crates/azure_customer_lockbox)) has the two commands
@@ -196,7 +196,7 @@ pub mod options {
 /// Every subscription at once: the stream of [`CustomerLockboxClient::all_requests`], the result of
 /// [`CustomerLockboxClient::find_request`] and the watch of [`CustomerLockboxClient::watch_all_requests`].
 ///
-/// Their options are in [`options`](crate::options) ([`AllRequestsOptions`](crate::options::AllRequestsOptions),
+/// Their options are in [`options`] ([`AllRequestsOptions`](crate::options::AllRequestsOptions),
 /// [`AllRequestsWatchOptions`](crate::options::AllRequestsWatchOptions)).
 pub mod every_subscription {
     pub use crate::across::{

@@ -13,7 +13,7 @@ use crate::{
     pager::{Fetch, Links, Listing},
     read::ReadOptions,
     response::WithCallIds,
-    status::{ApprovalDecision, LockboxRequestStatus},
+    status::ApprovalDecision,
     validate,
     waiter::{Waiter, WaiterOptions},
     watch::{FirstListing, Read, Watch, WatchOptions},
@@ -128,31 +128,40 @@ impl RequestsClient {
     /// to accept it (an answer of `202 Accepted` is followed with [`DecisionOptions::follow`]), and says what the
     /// service recorded: a [`Decision`] carries the [`Approval`](crate::models::Approval), the `x-ms-request-id` and
     /// `x-ms-correlation-request-id` of the call the service recorded, the number of attempts, and whether the
-    /// outcome was learned by reading the request. With [`DecisionOptions::until_final`], it then also waits
-    /// until the request's status is final ([`Decision::request`]).
+    /// outcome was learned by reading the request.
     ///
-    /// A decision is not blindly resent after it may have reached the service: after a 500, 502 or 504, a read
-    /// timeout, a connection lost once the request was sent, or the client's `timeout` passing while it was on
-    /// its way, the SDK reads the request instead. If its status already reflects the decision
-    /// (`Approving`/`Approved` for an approval, `Denying`/`Denied` for a denial), the call succeeds; if it is
-    /// still `Pending` (read twice, the service given time to show it), the decision is sent again; on another
-    /// final status the call fails with [`Error::DecisionConflict`] carrying it. Throttling (429), 503 and
-    /// refused connections, which guarantee nothing was done, are retried as usual. If the request cannot be
-    /// read either, the call fails with [`Error::DecisionOutcomeUnknown`]: it never reports a plain failure for a
-    /// decision that may have been taken. A success status whose body is lost or undecodable counts as the
-    /// decision taken.
+    /// With [`DecisionOptions::until_final`], it then also waits until the request's status is final. That wait
+    /// cannot replace the decision: once the decision is recorded the call gives the [`Decision`], with the
+    /// wait's outcome inside it as a result of its own ([`Decision::until_final`]: the final request, or why it
+    /// could not be confirmed, such as a read that failed or the bound passing).
     ///
-    /// An accepted decision whose progress cannot be followed to its end (its polling fails, its polling URL is
-    /// missing or on another host than the endpoint, its final answer shows no decision) is not a failure
-    /// either: the request is read as above. The client's `timeout`, when set, bounds the whole call: tries,
-    /// resends, polling and reconciling reads (and, with `until_final`, that wait's own timeout does too).
+    /// One rule: **once a round may have been taken, or was accepted (`202`), nothing ends the call but the
+    /// request's own status**, read from the service. A decision is not blindly resent after it may have reached
+    /// the service: after a 500, 502 or 504, a read timeout, a connection lost once the request was sent, or the
+    /// client's `timeout` passing while it was on its way, the SDK reads the request instead. An accepted round
+    /// whose operation ends `Failed` or `Canceled`, or whose progress cannot be followed to its end (its polling
+    /// fails, its polling URL is missing or on another host than the endpoint, its final answer shows no
+    /// decision), is read out the same way. If the status reflects the decision (`Approving`/`Approved` for an
+    /// approval, `Denying`/`Denied` for a denial), the call succeeds; on another final status it fails with
+    /// [`Error::DecisionConflict`] carrying it; if it is still `Pending` after an operation that failed (nothing
+    /// else in flight), the operation's failure is the answer; if it is still `Pending` after a round that may
+    /// have been taken (read twice, the service given time to show it), the decision is sent again. Throttling
+    /// (429), 503 and refused connections, which guarantee nothing was done, are retried as usual. If the request
+    /// cannot be read either, the call fails with [`Error::DecisionOutcomeUnknown`]: it never reports a plain
+    /// failure for a decision that may have been taken. A success status whose body is lost or undecodable
+    /// counts as the decision taken.
+    ///
+    /// A request already decided or expired is [`Error::DecisionConflict`], whatever decision it shows: the
+    /// service's `409` names its status, or, when it does not, a read does.
+    ///
+    /// One bound covers the whole call: the client's `timeout` and, with `until_final`, that wait's `timeout`,
+    /// whichever ends first, bound every try, resend, poll after a `202`, reconciling read and the wait itself.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for a bad id or an empty, overlong or control-character reason, before
-    /// sending; [`Error::DecisionConflict`] and [`Error::DecisionOutcomeUnknown`] as above; a [`Error::Service`]
-    /// 409 whose [`current_status`](Error::current_status) tells where the request stands when it was not
-    /// pending; [`Error::OperationFailed`] when the accepted operation ends as `Failed` or `Canceled`; with
-    /// `until_final`, [`Error::Timeout`] when the request is not final in time.
+    /// sending; [`Error::DecisionConflict`] and [`Error::DecisionOutcomeUnknown`] as above; [`Error::OperationFailed`]
+    /// when the accepted operation ends as `Failed` or `Canceled` and the request shows no decision; any other
+    /// refusal of the service (a [`Error::Service`] such as a 403 or 404) when nothing was recorded.
     pub async fn update_status(
         &self,
         request_id: &str,
@@ -161,27 +170,16 @@ impl RequestsClient {
         options: Option<DecisionOptions>,
     ) -> Result<Decision> {
         let DecisionOptions { follow, until_final } = options.unwrap_or_default();
-        let order = self.order(request_id, decision.clone(), reason)?;
+        let order = self.order(request_id, decision, reason)?;
         let call_timeout = self.core.pipeline().settings().call_timeout;
-        let Some(wait) = until_final else {
-            return decision::decide(&self.core, order, Bound::new([call_timeout]), follow).await;
+        // The wait's timeout (and the client's) bounds the whole call, decision and reconciling reads included.
+        let bound = Bound::new([call_timeout, until_final.as_ref().and_then(|wait| wait.timeout)]);
+        // The bound covers the wait: the poller keeps only the wait's frequency.
+        let waiter = match until_final {
+            Some(wait) => Some(self.wait_for_decision(request_id, Some(WaiterOptions { timeout: None, ..wait }))?),
+            None => None,
         };
-        // The wait's timeout (and the client's) bounds the decision's step too, reconciling read included.
-        let started = tokio::time::Instant::now();
-        let bound = Bound::new([call_timeout, wait.timeout]);
-        let mut recorded = decision::decide(&self.core, order, bound, follow).await?;
-        let timeout = wait.timeout.map(|limit| limit.saturating_sub(started.elapsed()));
-        let request = self.wait_for_decision(request_id, Some(WaiterOptions { timeout, ..wait }))?.await?;
-        let status = request.status().cloned().unwrap_or(LockboxRequestStatus::Unknown);
-        if !status.reflects(&decision) {
-            return Err(Error::DecisionConflict {
-                request_id: request_id.to_owned(),
-                decision,
-                current_status: status,
-            });
-        }
-        recorded.request = Some(Box::new(request));
-        Ok(recorded)
+        decision::decide(&self.core, order, bound, follow, waiter).await
     }
 
     /// The decision to send on this client's subscription, its arguments checked, or why they are refused.
@@ -195,7 +193,7 @@ impl RequestsClient {
     }
 
     /// Waits until a request's status is final (`Approved`, `Denied`, `Expired`, ...; see
-    /// [`LockboxRequestStatus::is_final`]), reading it with `Requests_Get` at the options' frequency, and gives
+    /// [`LockboxRequestStatus::is_final`](crate::models::LockboxRequestStatus::is_final)), reading it with `Requests_Get` at the options' frequency, and gives
     /// the request. As a stream, the poller yields each status seen, e.g. `Approving` then `Approved`.
     ///
     /// # Errors

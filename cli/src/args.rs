@@ -173,10 +173,10 @@ pub enum RequestsCommand {
         on: Requested,
     },
     /// Approve a pending request (shows it and asks first; --yes skips the question).
-    #[command(after_help = exits!(0, 2, 3, 4, 5, 6, 7))]
+    #[command(after_help = exits!(0, 2, 3, 4, 5, 6, 7, 9))]
     Approve(Decision),
     /// Deny a pending request (shows it and asks first; --yes skips the question).
-    #[command(after_help = exits!(0, 2, 3, 4, 5, 6, 7))]
+    #[command(after_help = exits!(0, 2, 3, 4, 5, 6, 7, 9))]
     Deny(Decision),
     /// Print each new or changed request of every subscription in scope as it happens, until Ctrl-C.
     /// Tenant-wide, the subscriptions are read again every 5 minutes.
@@ -209,7 +209,9 @@ pub struct Decision {
     /// Do not ask for confirmation (required when there is no terminal to ask on).
     #[arg(long, short)]
     pub yes: bool,
-    /// Wait until the decision is final (Approved or Denied), showing its progress.
+    /// Also wait (at most 10 minutes, decision included) until the request's status is final (Approved or
+    /// Denied). If the decision was recorded but that status cannot be confirmed, the decision is still printed
+    /// and the exit status is 9.
     #[arg(long)]
     pub wait: bool,
     #[command(flatten)]

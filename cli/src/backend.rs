@@ -10,10 +10,12 @@
 use std::collections::BTreeSet;
 
 use azure_customer_lockbox::{
-    CallIds, CustomerLockboxClient, Error, RequestFilter, WatchEvent,
+    CallIds, CustomerLockboxClient, Decision, Error, RequestFilter, WatchEvent,
     every_subscription::{AllRequestsItem, AllRequestsWatchEvent},
     models::{ApprovalDecision, LockboxRequestResponse, SubscriptionState},
-    options::{AllRequestsOptions, AllRequestsWatchOptions, FindRequestOptions, WatchOptions},
+    options::{
+        AllRequestsOptions, AllRequestsWatchOptions, DecisionOptions, FindRequestOptions, WaiterOptions, WatchOptions,
+    },
 };
 use futures::{
     StreamExt,
@@ -86,7 +88,7 @@ struct Visible {
 }
 
 /// What the service recorded for a decision, as an audit log cites it: from the SDK's
-/// [`Decision`](azure_customer_lockbox::Decision), its call's [`CallIds`] as they are (serialized flat:
+/// [`Decision`], its call's [`CallIds`] as they are (serialized flat:
 /// `serviceRequestId`, `correlationRequestId`, `clientRequestId`, `attempts`).
 #[derive(Debug, Clone, Default, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -339,8 +341,36 @@ impl Backend {
         decision: ApprovalDecision,
         reason: &str,
     ) -> Result<Decided, Error> {
-        let decision = self.client.requests(subscription)?.update_status(id, decision, reason, None).await?;
-        let recorded = Recorded { call: decision.call_ids().clone(), reconciled: Some(decision.reconciled()) };
+        let (recorded, decision) = self.decide_with(subscription, id, decision, reason, None).await?;
         Ok(if decision.reconciled() { Decided::Read(recorded) } else { Decided::Answered(recorded) })
+    }
+
+    /// Records a decision as [`decide`](Self::decide) does, then waits with `until_final` (the SDK's
+    /// `DecisionOptions::until_final`, never a wait of the tool's own) until the request's status is final:
+    /// what the service recorded, and the SDK's `Decision`, whose `until_final()` holds the wait's outcome (it
+    /// cannot take the decision's place).
+    pub async fn decide_until_final(
+        &self,
+        subscription: &str,
+        id: &str,
+        decision: ApprovalDecision,
+        reason: &str,
+        until_final: WaiterOptions,
+    ) -> Result<(Recorded, Decision), Error> {
+        self.decide_with(subscription, id, decision, reason, Some(until_final)).await
+    }
+
+    async fn decide_with(
+        &self,
+        subscription: &str,
+        id: &str,
+        decision: ApprovalDecision,
+        reason: &str,
+        until_final: Option<WaiterOptions>,
+    ) -> Result<(Recorded, Decision), Error> {
+        let options = DecisionOptions { until_final, ..Default::default() };
+        let decision = self.client.requests(subscription)?.update_status(id, decision, reason, Some(options)).await?;
+        let recorded = Recorded { call: decision.call_ids().clone(), reconciled: Some(decision.reconciled()) };
+        Ok((recorded, decision))
     }
 }

@@ -61,8 +61,8 @@ pub async fn requests(session: &Session, command: RequestsCommand) -> Result<u8,
             let now = Utc::now();
             output::one(&session.output, &RequestRow(&located, now), || output::details(&located, now))?;
         }
-        RequestsCommand::Approve(decision) => return decide(session, decision, ApprovalDecision::Approve).await,
-        RequestsCommand::Deny(decision) => return decide(session, decision, ApprovalDecision::Deny).await,
+        RequestsCommand::Approve(decision) => return decide(session, decision, Verdict::Approve).await,
+        RequestsCommand::Deny(decision) => return decide(session, decision, Verdict::Deny).await,
         RequestsCommand::Watch { interval, status, only_changes, exec, .. } => {
             let format = session.output.format.unwrap_or(if std::io::stdout().is_terminal() {
                 Format::Table
@@ -198,8 +198,46 @@ impl Row for DecisionRow {
     }
 }
 
-/// Shows the request, asks (or takes --yes), decides once, and optionally waits for the final status.
-async fn decide(session: &Session, args: Decision, decision: ApprovalDecision) -> Result<u8, Failure> {
+/// The two decisions the tool sends: a closed set, so that every mapping from one is exhaustive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Verdict {
+    Approve,
+    Deny,
+}
+
+impl Verdict {
+    /// The decision as the SDK sends it.
+    fn decision(self) -> ApprovalDecision {
+        match self {
+            Self::Approve => ApprovalDecision::Approve,
+            Self::Deny => ApprovalDecision::Deny,
+        }
+    }
+
+    /// The command's verb.
+    fn verb(self) -> &'static str {
+        match self {
+            Self::Approve => "approve",
+            Self::Deny => "deny",
+        }
+    }
+
+    /// The final status the decision leads to, as the service spells it.
+    fn past(self) -> &'static str {
+        match self {
+            Self::Approve => "Approved",
+            Self::Deny => "Denied",
+        }
+    }
+}
+
+/// How long `--wait` waits, the decision included, and how often it reads the request.
+const WAIT: WaiterOptions =
+    WaiterOptions { frequency: Duration::from_secs(1), timeout: Some(Duration::from_secs(600)) };
+
+/// Shows the request, asks (or takes --yes), decides once, and with --wait has the SDK wait until the status is
+/// final (`DecisionOptions::until_final`): a decision it recorded is printed whatever that wait came to.
+async fn decide(session: &Session, args: Decision, verdict: Verdict) -> Result<u8, Failure> {
     let reason = args.reason.as_str();
     // The SDK checks the reason too, but only when sending; check it before the request is even read.
     if reason.trim().is_empty() {
@@ -212,11 +250,7 @@ async fn decide(session: &Session, args: Decision, decision: ApprovalDecision) -
         }
         .into());
     }
-    // The status as the service spells it, as everywhere else in the tool's output.
-    let (verb, past) = match decision {
-        ApprovalDecision::Approve => ("approve", "Approved"),
-        _ => ("deny", "Denied"),
-    };
+    let verb = verdict.verb();
     let reference = RequestRef::parse(&args.request)?;
     let backend = session.backend()?;
     let located = backend.find(&reference).await?;
@@ -241,34 +275,40 @@ async fn decide(session: &Session, args: Decision, decision: ApprovalDecision) -
         say!("lockbox: cancelled; nothing was sent");
         return Ok(EXIT_USAGE);
     }
-    let recorded = backend.decide(&located.subscription, &id, decision, reason).await?.into_recorded();
-    let mut status = past.to_owned();
-    if args.wait {
-        let requests = session.client.requests(&located.subscription)?;
-        let options = WaiterOptions { frequency: Duration::from_secs(1), timeout: Some(Duration::from_secs(600)) };
-        let mut poller = requests.wait_for_decision(&id, Some(options))?;
-        // A spinner on a terminal (indicatif draws nothing elsewhere); a line per status seen otherwise.
+    let (subscription, decision) = (&located.subscription, verdict.decision());
+    let (recorded, status, code) = if args.wait {
+        say!("lockbox: {verb} request {}, then wait until its status is final", output::Shown(&id));
+        // A spinner on a terminal while the call waits (indicatif draws nothing elsewhere).
         let spinner = std::io::stderr().is_terminal().then(|| {
             let spinner = indicatif::ProgressBar::new_spinner();
+            spinner.set_message(format!("waiting for {}", output::Shown(&id)));
             spinner.enable_steady_tick(Duration::from_millis(120));
             spinner
         });
-        while let Some(seen) = poller.try_next().await? {
-            let line = format!("{}: {}", output::Shown(&id), output::Shown(&seen.to_string()));
-            match &spinner {
-                Some(spinner) => spinner.set_message(line),
-                None => say!("{line}"),
-            }
-        }
+        let decided = backend.decide_until_final(subscription, &id, decision, reason, WAIT).await;
         if let Some(spinner) = spinner {
-            spinner.finish();
+            spinner.finish_and_clear();
         }
-        let request = poller.await?;
-        status = request.status().map_or("Unknown".into(), ToString::to_string);
-    }
+        let (recorded, decided) = decided?;
+        match decided.until_final() {
+            Some(Ok(request)) => (recorded, request.status().map_or("Unknown".into(), ToString::to_string), 0),
+            // Recorded: printed on stdout as such; only its final status is not confirmed.
+            Some(Err(error)) => {
+                say!(
+                    "lockbox: the {verb} decision was recorded, but its final status was not confirmed: {}",
+                    crate::one_line(error)
+                );
+                say!("lockbox: read the request (`lockbox requests show {}`); do not decide again", output::Shown(&id));
+                (recorded, "Unconfirmed".to_owned(), crate::EXIT_UNCONFIRMED)
+            }
+            None => (recorded, "Unconfirmed".to_owned(), crate::EXIT_UNCONFIRMED),
+        }
+    } else {
+        (backend.decide(subscription, &id, decision, reason).await?.into_recorded(), verdict.past().to_owned(), 0)
+    };
     let row = DecisionRow { located, decision: verb, reason: reason.to_owned(), status: status.clone(), recorded };
     output::one(&session.output, &row, || format!("{id}: {status}"))?;
-    Ok(0)
+    Ok(code)
 }
 
 fn capitalise(word: &str) -> String {

@@ -16,6 +16,8 @@ pub(crate) const EXIT_ALREADY_DECIDED: u8 = 6;
 pub(crate) const EXIT_OUTCOME_UNKNOWN: u8 = 7;
 /// The policy bot could not write its audit trail, and stopped deciding.
 pub(crate) const EXIT_AUDIT: u8 = 8;
+/// `--wait`: the decision was recorded (and printed), but its final status could not be confirmed.
+pub(crate) const EXIT_UNCONFIRMED: u8 = 9;
 
 /// One line of the exit statuses, by its number, as `--help` shows it.
 macro_rules! exit_line {
@@ -28,6 +30,9 @@ macro_rules! exit_line {
     (5) => { "  5  could not reach the service or authenticate (run `az login`, or use --managed-identity)\n" };
     (6) => { "  6  already decided or expired: the request is no longer pending (DecisionConflict)\n" };
     (7) => { "  7  outcome unknown: a decision may or may not have been recorded; read the request before deciding again\n" };
+    (9) => {
+        "  9  --wait: the decision was recorded (it is printed on stdout), but its final status was not confirmed\n     (stderr says why); read the request (`lockbox requests show <ID>`), never decide again\n"
+    };
     (8) => {
         "  8  policy run: the audit trail could not be written, so the bot decided nothing more (stderr says what the\n     last line was and whether its decision was sent)\n"
     };
@@ -42,7 +47,7 @@ macro_rules! exits {
 
 /// The exit statuses, as the top-level `--help` shows them.
 pub(crate) const EXIT_STATUS: &str = concat!(
-    exits!(0, 1, 2, 3, 4, 5, 6, 7, 8),
+    exits!(0, 1, 2, 3, 4, 5, 6, 7, 8, 9),
     "\nWithout --emulator, lockbox works on Azure, on every subscription the credential can see unless\n\
      --subscription narrows it. LOCKBOX_OUTPUT sets the default --output; NO_COLOR turns colour off. Each\n\
      command's --help lists the options and exit statuses that apply to it."
@@ -86,15 +91,9 @@ pub(crate) fn usage(message: String) -> Failure {
 }
 
 /// True when the service refused a decision because the request is no longer pending: someone else decided
-/// it, or it expired.
+/// it, or it expired. The SDK's one answer for that is `Error::DecisionConflict`.
 pub(crate) fn already_decided(error: &Error) -> bool {
-    match error {
-        Error::DecisionConflict { .. } => true,
-        Error::Service(service) if service.status.as_u16() == 409 => {
-            error.current_status().is_some_and(|status| !status.is_pending())
-        }
-        _ => false,
-    }
+    matches!(error, Error::DecisionConflict { .. })
 }
 
 /// The exit status for an error (see [`EXIT_STATUS`]).

@@ -1,8 +1,13 @@
 //! [`Decision`]: what a recorded approval or denial gives its caller (the approval, the ids of the call the service
 //! recorded it in, the attempts, and whether it was learned by reading the request).
 
+use std::sync::Arc;
+
+#[cfg(doc)]
+use crate::error::Error;
 use crate::{
     call_ids::CallIds,
+    error::Result,
     models::{Approval, LockboxRequestResponse},
     response::WithCallIds,
     status::ApprovalDecision,
@@ -38,9 +43,10 @@ pub struct Decision {
     pub(super) decision: ApprovalDecision,
     pub(super) response: WithCallIds<Approval>,
     pub(super) reconciled: bool,
-    /// The request as last read, when the call waited until its status was final
-    /// ([`DecisionOptions::until_final`](super::DecisionOptions::until_final)).
-    pub(crate) request: Option<Box<LockboxRequestResponse>>,
+    /// What the wait until the request's status was final came to, when the call was asked to wait
+    /// ([`DecisionOptions::until_final`](super::DecisionOptions::until_final)). Shared, so a `Decision` stays
+    /// `Clone` though an [`Error`] is not.
+    pub(super) until_final: Option<Arc<Result<LockboxRequestResponse>>>,
 }
 
 impl Decision {
@@ -74,10 +80,44 @@ impl Decision {
         self.response.call_ids()
     }
 
+    /// What the wait until the request's status was final came to, when the call was asked to wait
+    /// ([`DecisionOptions::until_final`](super::DecisionOptions::until_final)); `None` otherwise. The decision
+    /// was recorded either way: this is only whether its final status could be confirmed.
+    ///
+    /// `Ok` holds the request as last read, its status final and reflecting the decision. `Err` says why it
+    /// could not be confirmed: [`Error::Timeout`] (with the last status seen) when the call's bound (the wait's
+    /// `timeout` or the client's, whichever ends first) passed, the error of a read that failed, or
+    /// [`Error::DecisionConflict`] when the request ended in another final status (it expired, say). Never send
+    /// the decision again for it: read the request.
+    ///
+    /// ```no_run
+    /// use azure_customer_lockbox::{options::{DecisionOptions, WaiterOptions}, RequestsClient, Result};
+    ///
+    /// async fn approve_until_final(requests: &RequestsClient) -> Result<()> {
+    ///     let options = DecisionOptions { until_final: Some(WaiterOptions::default()), ..Default::default() };
+    ///     let decision = requests.approve("7e2ad9c4-0b4f-4c5a-9b7e-1f2d3c4b5a69", "Ticket 123", Some(options)).await?;
+    ///     match decision.until_final() {
+    ///         Some(Ok(request)) => println!("final: {:?}", request.status()),
+    ///         Some(Err(error)) => println!("{} recorded; final status not confirmed: {error}", decision.decision()),
+    ///         None => println!("{} recorded", decision.decision()),
+    ///     }
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn until_final(&self) -> Option<&Result<LockboxRequestResponse>> {
+        self.until_final.as_deref()
+    }
+
     /// The request as last read, its status final and reflecting the decision, when the call was asked to wait
-    /// for that ([`DecisionOptions::until_final`](super::DecisionOptions::until_final)); `None` otherwise.
+    /// for that and the wait confirmed it (see [`until_final`](Self::until_final)); `None` otherwise.
     pub fn request(&self) -> Option<&LockboxRequestResponse> {
-        self.request.as_deref()
+        self.until_final().and_then(|waited| waited.as_ref().ok())
+    }
+
+    /// This decision with what the wait after it came to: the one way a wait's outcome reaches the caller, so
+    /// that it is kept beside the decision and can never take its place.
+    pub(super) fn waited(self, outcome: Result<LockboxRequestResponse>) -> Self {
+        Self { until_final: Some(Arc::new(outcome)), ..self }
     }
 
     /// True when the outcome was learned by reading the request, after a try whose answer was lost or after an

@@ -43,8 +43,9 @@ pub(super) trait Caller {
         poller: Waiter<Approval>,
         bound: Bound,
     ) -> impl Future<Output = ControlFlow<Self::Output, Result<Approval>>> + Send;
-    /// A decision the call ends with.
-    fn decided(&self, decision: Decision) -> Self::Output;
+    /// A decision the call ends with, recorded: what the call gives for it (the step after it, such as a wait,
+    /// within `bound`). It gives an output, never an error: no step after a decision can replace it.
+    fn decided(self, decision: Decision, bound: Bound) -> impl Future<Output = Self::Output> + Send;
 }
 
 /// Runs the state machine for `caller`.
@@ -101,7 +102,7 @@ async fn drive<C: Caller>(core: &Core, order: Order<'_>, bound: Bound, caller: C
                 tokio::time::sleep(bound.for_work().map_or(wait, |limit| wait.min(limit))).await;
                 match bound.for_work() {
                     Some(limit) if limit.is_zero() => {
-                        let error = bound.timeout("requests_update_status to be sent");
+                        let error = bound.timeout("requests_update_status to be sent", "no time left to send it");
                         if doubt.is_some() { State::Unknown(error) } else { State::Refused(error) }
                     }
                     limit => {
@@ -134,24 +135,30 @@ async fn drive<C: Caller>(core: &Core, order: Order<'_>, bound: Bound, caller: C
                 let read = read_status(core, order.subscription_id, order.request_id);
                 // The read itself is cut only by the call's own bound (the pipeline bounds each of its tries).
                 let read = match bound.left() {
-                    Some(left) => tokio::time::timeout(left, read)
-                        .await
-                        .unwrap_or_else(|_| Err(bound.timeout("requests_get to reconcile a decision"))),
+                    Some(left) => tokio::time::timeout(left, read).await.unwrap_or_else(|_| {
+                        Err(bound.timeout("requests_get to reconcile a decision", "no answer to the read"))
+                    }),
                     None => read.await,
                 };
                 history.read(look.round, &read);
                 let time_left = !last && reading.for_work().is_none_or(|left| !left.is_zero());
                 after_read(look, rounds, &decision, read, time_left)
             }
+            State::OutOfTime { look, last } => {
+                // The bound the reads kept: the call's own, or the retry budget from the first read.
+                let bound = reading.unwrap_or(bound);
+                let what = format!("the request's status to settle it ({})", look.error);
+                State::Unknown(bound.timeout(what, last.to_string()))
+            }
             State::Answered(approval, ids) => {
-                return Ok(caller.decided(decision_of(decision, approval, ids, attempts, false)));
+                return Ok(caller.decided(decision_of(decision, approval, ids, attempts, false), bound).await);
             }
             State::Recorded { ids, read } => {
-                return Ok(caller.decided(decision_of(decision, body, ids, attempts, read)));
+                return Ok(caller.decided(decision_of(decision, body, ids, attempts, read), bound).await);
             }
-            State::Conflicted(current_status) => {
-                let request_id = order.request_id.to_owned();
-                return Err(Error::DecisionConflict { request_id, decision, current_status });
+            State::Conflicted(current_status, call) => {
+                let (request_id, call) = (order.request_id.to_owned(), call.map(Box::new));
+                return Err(Error::DecisionConflict { request_id, decision, current_status, call });
             }
             State::Unknown(source) => {
                 let request_id = order.request_id.to_owned();
@@ -170,7 +177,12 @@ fn decision_of(
     attempts: u32,
     reconciled: bool,
 ) -> Decision {
-    Decision { decision, response: WithCallIds::new(approval, CallIds { attempts, ..ids }), reconciled, request: None }
+    Decision {
+        decision,
+        response: WithCallIds::new(approval, CallIds { attempts, ..ids }),
+        reconciled,
+        until_final: None,
+    }
 }
 
 /// The decision's history, logged at `info`: what each round sent and what came back, each read and what it

@@ -130,10 +130,13 @@ pub enum Error {
         limit: usize,
     },
 
-    /// A decision could not be taken because the request is no longer pending.
+    /// A decision could not be taken because the request is no longer pending: it was already decided, by
+    /// someone else or earlier, or it expired. The one answer for "already decided".
     ///
-    /// Raised when a retried approval or denial finds the request in a status that reflects neither the
-    /// decision nor a pending request (for example `Expired`, or `Denied` when approving).
+    /// Raised when the service refuses a decision (`409`) because the request is not pending (its
+    /// `currentStatus`, or a read of the request, says where it stands: `Approved`, `Denied`, `Expired`, ...,
+    /// whichever decision was asked for), and when, after a round of this call may have been taken, the request
+    /// reaches a final status that is not the decision (for example `Expired`, or `Denied` when approving).
     #[error("cannot {decision} request {request_id}: it is {current_status}")]
     DecisionConflict {
         /// The request.
@@ -142,6 +145,10 @@ pub enum Error {
         decision: ApprovalDecision,
         /// The status the request is in.
         current_status: LockboxRequestStatus,
+        /// The identity of the call the conflict is known from: the refused call (a `409`), or the round of
+        /// this call that the request's final status showed was not taken; `None` when only a wait's read
+        /// showed it ([`Decision::until_final`](crate::Decision::until_final)).
+        call: Option<Box<CallIds>>,
     },
 
     /// A decision may or may not have been recorded: an attempt failed after it may have reached the service,
@@ -157,6 +164,20 @@ pub enum Error {
         /// Why the request could not be read.
         #[source]
         source: Box<Error>,
+    },
+
+    /// The service's answer to a decision (or its accepted operation's final answer) named another decision,
+    /// or none. The service took something; only the request's status tells what, so it is read. Seen as the
+    /// source of [`Error::DecisionOutcomeUnknown`] when the reads could not tell.
+    #[error(
+        "the answer to {decision} shows {}, not that decision",
+        shown.as_ref().map_or_else(|| "no decision".to_owned(), |s| format!("'{s}'"))
+    )]
+    DecisionNotShown {
+        /// The decision that was sent.
+        decision: ApprovalDecision,
+        /// The decision the answer named, if any.
+        shown: Option<ApprovalDecision>,
     },
 
     /// A URL handed out by the service (a `nextLink`, a polling URL) was refused; nothing was sent to it.
@@ -179,7 +200,8 @@ pub enum Error {
     Timeout {
         /// What was being waited for.
         what: String,
-        /// How long it waited.
+        /// How long it waited: the time limit that ended (a call's `timeout`, a wait's, the retry budget), or the
+        /// time measured since the wait began; never a figure of something else.
         elapsed: Duration,
         /// The last status seen.
         last_status: String,
@@ -225,9 +247,13 @@ impl Error {
         }
     }
 
-    /// The identity of the call the service refused ([`ServiceError::call`]): its ids and attempts.
+    /// The identity of the call the service refused ([`ServiceError::call`]), or the call a
+    /// [`DecisionConflict`](Error::DecisionConflict) is known from: its ids and attempts.
     pub fn call_ids(&self) -> Option<&CallIds> {
-        self.service_error().map(|e| &e.call)
+        match self {
+            Error::DecisionConflict { call, .. } => call.as_deref(),
+            _ => self.service_error().map(|e| &e.call),
+        }
     }
 
     /// The service error, when the service refused the call.

@@ -5,21 +5,23 @@
 //! per-try timeout, between the reconciling read and the resend, after the resend; at the next read; never), what
 //! the answer is (`200`, `500`, a dropped connection, a cut body, an answer that hangs past the per-try timeout,
 //! or `202` with a polling URL on the endpoint, on a foreign origin or missing, whose operation runs for a chosen
-//! time, in either of the service's two `202` behaviours), which faults hit the reconciling reads (`500`, a
-//! dropped connection, a request with no status), whether another approver's opposite decision lands at some
-//! time, and whether the call has a `timeout`. A scripted service on loopback, in the test's own runtime,
+//! time and then succeeds, or ends `Failed` or `Canceled` while the request shows our decision, the other one or
+//! neither, in either of the service's two `202` behaviours), which faults hit the reads (`500`, a dropped
+//! connection, a request with no status, alone or in runs long enough to fail a read), whether another
+//! approver's opposite decision lands at some time, whether the call has a `timeout`, and whether it then waits
+//! until the request's status is final (`until_final`, with or without a timeout of its own; the faults hit that
+//! wait's reads too). A scripted service on loopback, in the test's own runtime,
 //! carries the schedule out; the clock only moves when every task waits, so a schedule replays exactly.
 //!
 //! Over every schedule it checks the promises: the service never records two decisions for the request; the
 //! caller is told the truth (a `Decision` only if ours is recorded, a conflict only if another is, a plain error
 //! only if nothing is recorded, ever); `DecisionOutcomeUnknown` only when the call's bound ended or every round
-//! was used. A failing schedule is printed with the seed of the run, and `DECISION_SCHEDULES_SEED=<seed>
+//! was used; a call that waited has the wait's outcome inside its `Decision` (a final request only if final and
+//! ours); and a call with a bound (its `timeout`, the wait's) ends within it. A failing schedule is printed with the seed of the run, and `DECISION_SCHEDULES_SEED=<seed>
 //! cargo test --test it decision_schedules` replays it (`DECISION_SCHEDULES_CASES` sets how many are run).
 
 use std::{
     collections::HashMap,
-    convert::Infallible,
-    io,
     net::SocketAddr,
     sync::{Arc, Mutex},
     time::Duration,
@@ -27,19 +29,18 @@ use std::{
 
 use crate::common::*;
 use azure_customer_lockbox::{
-    CustomerLockboxClient, Error,
-    options::{ExponentialRetries, Retries},
+    Error,
+    options::{DecisionOptions, WaiterOptions},
 };
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
-use hyper::{Request, Response, body::Frame, service::service_fn};
-use hyper_util::rt::TokioIo;
 use proptest::{
     prelude::*,
     test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner},
 };
-use serde_json::json;
 use tokio::time::Instant;
+
+mod service;
+
+use service::{Model, Service, client, start};
 
 /// The rounds a call may send: the first and `MAX_RETRIES` resends.
 const MAX_RETRIES: u32 = 2;
@@ -83,7 +84,29 @@ enum Answer {
     Hang,
     /// `202 Accepted`: the operation runs `runs`, `Retry-After: hint` seconds; `lost` when the `202` itself is
     /// lost (the connection closes once the service accepted it).
-    Accepted { poll: Poll, runs: Duration, hint: u64, lost: bool },
+    Accepted { poll: Poll, runs: Duration, hint: u64, lost: bool, end: OpEnd },
+}
+
+/// How an accepted round's operation ends.
+#[derive(Clone, Copy, Debug)]
+enum OpEnd {
+    Succeeds,
+    /// `Failed` (or `Canceled`), the request then showing `shows`.
+    Fails {
+        canceled: bool,
+        shows: Shows,
+    },
+}
+
+/// What the request shows when an accepted operation ends `Failed` or `Canceled`.
+#[derive(Clone, Copy, Debug)]
+enum Shows {
+    /// Our decision: the service recorded it all the same.
+    Ours,
+    /// The other decision, recorded as the operation failed.
+    Other,
+    /// Neither: the request is (back to) `Pending`.
+    Neither,
 }
 
 /// A round as the service carries it out.
@@ -114,6 +137,15 @@ struct Schedule {
     /// Another approver's opposite decision, this long after the call starts.
     rival: Option<Duration>,
     timeout: Option<Duration>,
+    /// Whether the call then waits until the request's status is final, and the wait's own timeout.
+    until_final: Option<Option<Duration>>,
+}
+
+impl Schedule {
+    /// The call's bound: its `timeout` and the wait's, whichever ends first.
+    fn bound(&self) -> Option<Duration> {
+        [self.timeout, self.until_final.flatten()].into_iter().flatten().min()
+    }
 }
 
 fn duration() -> impl Strategy<Value = Duration> {
@@ -128,12 +160,13 @@ fn round() -> impl Strategy<Value = Round> {
         2 => Just(Effect::Never),
     ];
     let poll = prop_oneof![Just(Poll::Endpoint), Just(Poll::Foreign), Just(Poll::Missing)];
-    let accepted = (poll, duration(), 0u64..3, any::<bool>()).prop_map(|(poll, runs, hint, lost)| Answer::Accepted {
-        poll,
-        runs,
-        hint,
-        lost,
-    });
+    let shows = prop_oneof![Just(Shows::Ours), Just(Shows::Other), Just(Shows::Neither)];
+    let end = prop_oneof![
+        3 => Just(OpEnd::Succeeds),
+        2 => (any::<bool>(), shows).prop_map(|(canceled, shows)| OpEnd::Fails { canceled, shows }),
+    ];
+    let accepted = (poll, duration(), 0u64..3, any::<bool>(), end)
+        .prop_map(|(poll, runs, hint, lost, end)| Answer::Accepted { poll, runs, hint, lost, end });
     let answer = prop_oneof![
         2 => Just(Answer::Ok),
         2 => Just(Answer::Error500),
@@ -156,323 +189,29 @@ fn schedule() -> impl Strategy<Value = Schedule> {
         1 => Just(ReadFault::Drop),
         1 => Just(ReadFault::NoStatus),
     ];
+    // A fault alone, or a run of three (as many as a read's tries: the read fails).
+    let faults = (read, prop_oneof![3 => Just(1usize), 1 => Just(3usize)]).prop_map(|(fault, n)| vec![fault; n]);
+    let reads = prop::collection::vec(faults, 0..5).prop_map(|runs| runs.concat());
+    let wait_timeout =
+        prop::option::weighted(0.5, prop::sample::select(vec![2u64, 6, 20]).prop_map(Duration::from_secs));
     (
         any::<bool>(),
         any::<bool>(),
         prop::collection::vec(round(), 1..=3),
-        prop::collection::vec(read, 0..4),
+        reads,
         prop::option::weighted(0.2, duration()),
         prop::option::weighted(0.3, prop::sample::select(vec![3u64, 12, 40]).prop_map(Duration::from_secs)),
+        prop::option::weighted(0.4, wait_timeout),
     )
-        .prop_map(|(approve, interim, rounds, reads, rival, timeout)| Schedule {
+        .prop_map(|(approve, interim, rounds, reads, rival, timeout, until_final)| Schedule {
             approve,
             interim,
             rounds,
             reads,
             rival,
             timeout,
+            until_final,
         })
-}
-
-// ---- the scripted service ----
-
-/// What happens to the request at a time.
-#[derive(Clone, Copy, Debug)]
-enum Due {
-    /// Apply a decision (`true`: approve); `op`, the operation that ends with it.
-    Apply { approve: bool, op: Option<usize> },
-    /// An accepted decision's operation ends (interim behaviour: the request was moved on when it was accepted).
-    Finish { op: usize },
-}
-
-#[derive(Debug)]
-struct Op {
-    /// `None` while running; then whether it succeeded.
-    outcome: Option<bool>,
-}
-
-/// One request's service-side state.
-#[derive(Debug)]
-struct Model {
-    schedule: Schedule,
-    status: &'static str,
-    /// Decisions recorded (`true`: approve).
-    recorded: Vec<bool>,
-    posts: usize,
-    /// Posts that arrived after a decision was recorded or accepted.
-    late_posts: usize,
-    reads: usize,
-    dues: Vec<(Instant, Due)>,
-    at_next_read: Vec<Due>,
-    ops: Vec<Op>,
-}
-
-impl Model {
-    fn new(schedule: Schedule, start: Instant) -> Self {
-        let mut model = Self {
-            status: "Pending",
-            recorded: vec![],
-            posts: 0,
-            late_posts: 0,
-            reads: 0,
-            dues: vec![],
-            at_next_read: vec![],
-            ops: vec![],
-            schedule,
-        };
-        if let Some(after) = model.schedule.rival {
-            model.dues.push((start + after, Due::Apply { approve: !model.schedule.approve, op: None }));
-        }
-        model
-    }
-
-    /// Applies a decision: recorded when the request is Pending, else refused with the status it is in.
-    fn apply(&mut self, approve: bool) -> Result<(), &'static str> {
-        if self.status != "Pending" {
-            return Err(self.status);
-        }
-        self.status = if approve { "Approved" } else { "Denied" };
-        self.recorded.push(approve);
-        Ok(())
-    }
-
-    fn run(&mut self, due: Due) {
-        match due {
-            Due::Apply { approve, op } => {
-                let took = self.apply(approve).is_ok();
-                if let Some(op) = op {
-                    self.ops[op].outcome = Some(took);
-                }
-            }
-            Due::Finish { op } => {
-                let approve = self.status == "Approving";
-                self.status = if approve { "Approved" } else { "Denied" };
-                self.recorded.push(approve);
-                self.ops[op].outcome = Some(true);
-            }
-        }
-    }
-
-    /// Runs everything due by `now`, in time order.
-    fn settle(&mut self, now: Instant) {
-        self.dues.sort_by_key(|(at, _)| *at);
-        while let Some(&(at, due)) = self.dues.first() {
-            if at > now {
-                break;
-            }
-            self.dues.remove(0);
-            self.run(due);
-        }
-    }
-}
-
-#[derive(Default)]
-struct Service {
-    models: HashMap<String, Model>,
-    base: String,
-    foreign: String,
-}
-
-type Body = BoxBody<Bytes, io::Error>;
-
-/// Closes the connection without an answer (hyper drops a connection whose service fails).
-#[derive(Debug)]
-struct Dropped;
-
-impl std::fmt::Display for Dropped {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("dropped on purpose")
-    }
-}
-
-impl std::error::Error for Dropped {}
-
-fn full(status: u16, body: serde_json::Value) -> Response<Body> {
-    let body = Full::new(Bytes::from(body.to_string())).map_err(|never: Infallible| match never {}).boxed();
-    Response::builder().status(status).header("content-type", "application/json").body(body).unwrap()
-}
-
-/// `200` whose body stops half-way, the connection closed.
-fn cut(body: serde_json::Value) -> Response<Body> {
-    let text = body.to_string();
-    let half = Bytes::from(text[..text.len() / 2].to_owned());
-    let frames: Vec<Result<Frame<Bytes>, io::Error>> =
-        vec![Ok(Frame::data(half)), Err(io::Error::new(io::ErrorKind::ConnectionReset, "cut"))];
-    let body = StreamBody::new(futures::stream::iter(frames)).boxed();
-    Response::builder()
-        .status(200)
-        .header("content-type", "application/json")
-        .header("content-length", text.len().to_string())
-        .body(body)
-        .unwrap()
-}
-
-fn echo(approve: bool) -> serde_json::Value {
-    json!({"status": if approve { "Approve" } else { "Deny" }, "reason": "scheduled"})
-}
-
-fn refusal(status: &str) -> Response<Body> {
-    full(
-        409,
-        json!({"error": {"code": "RequestNotPending", "message": "not pending",
-            "additionalInfo": [{"type": "LockboxRequestStatus", "info": {"currentStatus": status}}]}}),
-    )
-}
-
-async fn handle(
-    service: Arc<Mutex<Service>>,
-    request: Request<hyper::body::Incoming>,
-) -> Result<Response<Body>, Dropped> {
-    let now = Instant::now();
-    let path = request.uri().path().to_owned();
-    let post = request.method() == hyper::Method::POST;
-    if let Some(rest) = path.strip_prefix("/operations/") {
-        let (id, op) = rest.rsplit_once('-').expect("id-op");
-        let mut service = service.lock().unwrap();
-        let model = service.models.get_mut(id).expect("model");
-        model.settle(now);
-        let op: usize = op.parse().unwrap();
-        return Ok(match model.ops[op].outcome {
-            None => full(200, json!({"status": "InProgress"})),
-            Some(true) => full(200, json!({"status": "Succeeded"})),
-            Some(false) => {
-                full(200, json!({"status": "Failed", "error": {"code": "RequestNotPending", "message": "x"}}))
-            }
-        });
-    }
-    let segments: Vec<&str> = path.split('/').collect();
-    // /subscriptions/{sub}/providers/Microsoft.CustomerLockbox/requests/{id}[/updateApproval]
-    let id = segments.get(6).copied().unwrap_or_default().to_owned();
-    if post {
-        let (round, approve) = {
-            let mut guard = service.lock().unwrap();
-            let Service { models, base, foreign } = &mut *guard;
-            let model = models.get_mut(&id).unwrap_or_else(|| panic!("no model for {path}"));
-            model.settle(now);
-            let n = model.posts;
-            model.posts += 1;
-            if !model.recorded.is_empty() || model.status != "Pending" || !model.ops.is_empty() {
-                model.late_posts += 1;
-            }
-            let round =
-                model.schedule.rounds.get(n).copied().unwrap_or(Round { effect: Effect::Now, answer: Answer::Ok });
-            let approve = model.schedule.approve;
-            if let Answer::Accepted { poll, runs, hint, lost } = round.answer {
-                // Accepted: the operation runs `runs`, applying the decision at its end (pending behaviour), or
-                // moving the request on now and finishing it then (interim behaviour).
-                let op = model.ops.len();
-                if model.schedule.interim {
-                    if model.status != "Pending" {
-                        return Ok(refusal(model.status));
-                    }
-                    model.status = if approve { "Approving" } else { "Denying" };
-                    model.dues.push((now + runs, Due::Finish { op }));
-                } else {
-                    model.dues.push((now + runs, Due::Apply { approve, op: Some(op) }));
-                }
-                model.ops.push(Op { outcome: None });
-                if lost {
-                    return Err(Dropped);
-                }
-                let mut response = full(202, json!({}));
-                let origin = match poll {
-                    Poll::Endpoint => Some(base.as_str()),
-                    Poll::Foreign => Some(foreign.as_str()),
-                    Poll::Missing => None,
-                };
-                if let Some(origin) = origin {
-                    let url = format!("{origin}/operations/{id}-{op}");
-                    response.headers_mut().insert("azure-asyncoperation", url.parse().unwrap());
-                }
-                response.headers_mut().insert("retry-after", hint.to_string().parse().unwrap());
-                return Ok(response);
-            }
-            let applied = match round.effect {
-                Effect::Now => Some(model.apply(approve)),
-                Effect::Later(after) => {
-                    model.dues.push((now + after, Due::Apply { approve, op: None }));
-                    None
-                }
-                Effect::AtNextRead => {
-                    model.at_next_read.push(Due::Apply { approve, op: None });
-                    None
-                }
-                Effect::Never => None,
-            };
-            match (round.answer, applied) {
-                (Answer::Ok, Some(Ok(()))) => return Ok(full(200, echo(approve))),
-                (Answer::Cut, Some(Ok(()))) => return Ok(cut(echo(approve))),
-                // Refused: the request is not pending any more.
-                (Answer::Ok | Answer::Cut, Some(Err(status))) => return Ok(refusal(status)),
-                (Answer::Error500, _) => {
-                    return Ok(full(500, json!({"error": {"code": "InternalServerError", "message": "x"}})));
-                }
-                (Answer::Drop, _) => return Err(Dropped),
-                _ => {}
-            }
-            (round, approve)
-        };
-        // Hang: answer long after the per-try timeout (the client has given up by then).
-        debug_assert!(matches!(round.answer, Answer::Hang));
-        tokio::time::sleep(PER_TRY * 5).await;
-        return Ok(full(200, echo(approve)));
-    }
-    // A read of the request.
-    let mut service = service.lock().unwrap();
-    let model = service.models.get_mut(&id).expect("model");
-    model.settle(now);
-    let fault = model.schedule.reads.get(model.reads).copied().unwrap_or(ReadFault::None);
-    model.reads += 1;
-    let response = match fault {
-        ReadFault::Error500 => Ok(full(500, json!({"error": {"code": "InternalServerError", "message": "x"}}))),
-        ReadFault::Drop => Err(Dropped),
-        ReadFault::NoStatus => Ok(full(200, json!({"name": id, "properties": {}}))),
-        ReadFault::None => Ok(full(200, request_json(SUB, &id, model.status))),
-    };
-    for due in std::mem::take(&mut model.at_next_read) {
-        model.run(due);
-    }
-    response
-}
-
-async fn start() -> (Arc<Mutex<Service>>, SocketAddr) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let service = Arc::new(Mutex::new(Service {
-        base: format!("http://{address}"),
-        foreign: format!("http://localhost:{}", address.port()),
-        ..Service::default()
-    }));
-    let shared = service.clone();
-    tokio::spawn(async move {
-        loop {
-            let (stream, _) = listener.accept().await.unwrap();
-            let shared = shared.clone();
-            tokio::spawn(async move {
-                let serve = service_fn(move |request| handle(shared.clone(), request));
-                let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), serve).await;
-            });
-        }
-    });
-    (service, address)
-}
-
-/// A client of the scripted service, with a call `timeout` (one HTTP client serves them all: building one
-/// loads the platform's root certificates, which would cost more than a schedule).
-fn client(address: SocketAddr, timeout: Option<Duration>, http: &reqwest::Client) -> CustomerLockboxClient {
-    let retry = ExponentialRetries {
-        max_retries: MAX_RETRIES,
-        initial_delay: Duration::from_millis(200),
-        max_delay: Duration::from_secs(2),
-        max_total_elapsed: BUDGET,
-        jitter: false,
-    };
-    TestClient::new(format!("http://{address}"))
-        .retry(Retries::Exponential(retry))
-        .per_try_timeout(Some(PER_TRY))
-        .timeout(timeout)
-        .http_client(http.clone())
-        .build()
 }
 
 /// Runs one schedule against the scripted service as request `id`, and checks the promises.
@@ -486,10 +225,14 @@ async fn check(
     let started = Instant::now();
     service.lock().unwrap().models.insert(id.clone(), Model::new(schedule.clone(), started));
     let requests = client(address, schedule.timeout, http).requests(SUB).unwrap();
+    let options = schedule.until_final.map(|timeout| DecisionOptions {
+        until_final: Some(WaiterOptions { frequency: Duration::from_secs(1), timeout }),
+        ..Default::default()
+    });
     let result = if schedule.approve {
-        requests.approve(&id, "scheduled", None).await
+        requests.approve(&id, "scheduled", options).await
     } else {
-        requests.deny(&id, "scheduled", None).await
+        requests.deny(&id, "scheduled", options).await
     };
     let elapsed = started.elapsed();
     // Let everything the schedule still holds happen (late rounds, operations, the rival).
@@ -503,12 +246,29 @@ async fn check(
     if recorded.len() > 1 {
         return fail("two decisions recorded".into());
     }
+    // One bound covers the whole call, the wait included (the paused clock makes it exact).
+    if let Some(bound) = schedule.bound()
+        && elapsed > bound
+    {
+        return fail(format!("took {elapsed:?}, past its bound of {bound:?}"));
+    }
     let kept = match &result {
         Ok(decision) if recorded.first().copied().is_some_and(ours) => {
-            if decision.reconciled() {
-                "a decision learned by a read"
-            } else {
-                "a decision answered"
+            match (schedule.until_final, decision.until_final()) {
+                (None, None) if decision.reconciled() => "a decision learned by a read",
+                (None, None) => "a decision answered",
+                (Some(_), Some(Ok(request))) => {
+                    let final_ours = request.status().is_some_and(|s| s.is_final() && s.reflects(decision.decision()));
+                    if !final_ours {
+                        return fail(format!(
+                            "the wait gave a request that is not final and ours: {:?}",
+                            request.status()
+                        ));
+                    }
+                    "a decision confirmed final"
+                }
+                (Some(_), Some(Err(_))) => "a decision whose final status was not confirmed",
+                (asked, waited) => return fail(format!("asked to wait: {asked:?}, the wait: {waited:?}")),
             }
         }
         Ok(_) => return fail("reported as taken, but ours is not recorded".into()),
@@ -516,7 +276,7 @@ async fn check(
         Err(Error::DecisionConflict { .. }) => return fail("a conflict, but no other decision is recorded".into()),
         Err(Error::DecisionOutcomeUnknown { .. }) => {
             let rounds_used = model.posts >= (MAX_RETRIES + 1) as usize;
-            let bound = schedule.timeout.unwrap_or(BUDGET);
+            let bound = schedule.bound().unwrap_or(BUDGET);
             if !rounds_used && elapsed < bound / 2 {
                 return fail(format!("unknown after only {elapsed:?}"));
             }
@@ -563,9 +323,15 @@ fn every_schedule_keeps_the_decision_promises() {
     let resent = resent.into_inner();
     eprintln!("{cases} schedules (seed {seed}): {seen:?}; {resent} rounds sent after one was taken, each refused");
     // The schedules reach every way a decision can end, or the exploration explores less than it claims.
-    for outcome in
-        ["a decision answered", "a decision learned by a read", "a conflict", "an unknown outcome", "a refusal"]
-    {
+    for outcome in [
+        "a decision answered",
+        "a decision learned by a read",
+        "a decision confirmed final",
+        "a decision whose final status was not confirmed",
+        "a conflict",
+        "an unknown outcome",
+        "a refusal",
+    ] {
         assert!(seen.get(outcome).is_some_and(|n| *n > 0), "no schedule ended in {outcome}: {seen:?}");
     }
 }

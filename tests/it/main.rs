@@ -13,6 +13,7 @@ mod auth;
 mod between_pages;
 mod decision_schedules;
 mod decision_seams;
+mod decision_wait;
 mod decisions;
 mod docs;
 mod durations;

@@ -197,7 +197,8 @@ async fn arm_error_body_and_headers_are_decoded() {
         .mount(&server)
         .await;
     let (client, _) = client(&server.uri());
-    let error = client.requests(SUB).unwrap().approve("r", "ok", None).await.unwrap_err();
+    // A 409 that is not a decision's (a decision's is `Error::DecisionConflict`, see tests/it/decision_wait.rs).
+    let error = client.tenant().enable(None).await.unwrap_err();
     assert_eq!(error.status().map(|s| s.as_u16()), Some(409));
     assert_eq!(error.code(), Some("RequestNotPending"));
     assert_eq!(error.request_id(), Some("rid-409"));

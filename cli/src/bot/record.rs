@@ -26,7 +26,7 @@ pub const VERSION: u32 = 1;
 /// - `reconciled`: true when the outcome was learned by reading the request rather than from the service's
 ///   answer to this bot's call: a try whose answer was lost, or an intent settled at the bot's next start.
 /// - `serviceRequestId`, `correlationRequestId`, `clientRequestId`, `attempts`: the SDK's
-///   [`CallIds`](azure_customer_lockbox::CallIds) of the call the outcome is known from (the decision's call, or
+///   [`CallIds`] of the call the outcome is known from (the decision's call, or
 ///   its refusal), serialized as the SDK spells them: its `x-ms-request-id`, `x-ms-correlation-request-id`, the
 ///   `x-ms-client-request-id` sent, and how many times it was sent (`0`: not sent). An id the service did not
 ///   give is absent.

@@ -1,5 +1,5 @@
 //! The tool's one way to stderr. `clippy::print_stderr` is denied in the tool, as `print_stdout` is: every
-//! note, error, prompt and `-v` log line goes through here ([`say!`], [`ask!`], [`log_writer`]), and what goes
+//! note, error, prompt and `-v` log line goes through here (`say!`, `ask!`, [`log_writer`]), and what goes
 //! through here is terminal-safe whatever its fields held: every control character but the tool's own line
 //! breaks (escape sequences, carriage returns, tabs, the C1 controls) and every bidirectional override is
 //! shown escaped (`\u{1b}`), the way [`Shown`](super::Shown) shows one field. A subscription id, a state, an

@@ -9,6 +9,8 @@
 
 use std::time::Duration;
 
+use reqwest::StatusCode;
+
 use crate::{
     call_ids::CallIds,
     error::{Error, Result},
@@ -43,6 +45,19 @@ pub(super) struct Doubt {
     pub(super) accepted: Option<Option<Duration>>,
 }
 
+/// What the rounds before a stretch of reads came to: it says what a read that shows neither decision means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Cause {
+    /// A round may have been taken, or was accepted and may still land.
+    InDoubt,
+    /// The only accepted round's operation ended `Failed` or `Canceled`, and nothing else may land: a request
+    /// that shows neither decision confirms the failure (one that shows the decision was recorded all the same).
+    OperationFailed,
+    /// The service refused a round (`409`) without saying where the request stands, and nothing else may land:
+    /// a request that is not `Pending` was decided (or expired) before, a `Pending` one confirms the refusal.
+    NotPending,
+}
+
 /// A stretch of reconciling reads: what they are to learn, and how far they got.
 #[derive(Debug)]
 pub(super) struct Look {
@@ -59,11 +74,17 @@ pub(super) struct Look {
     pub(super) doubt: Doubt,
     /// Why the outcome is not known: the error it ends with if it never becomes known.
     pub(super) error: Error,
+    /// What the rounds came to.
+    pub(super) cause: Cause,
 }
 
 impl Look {
     fn new(round: u32, doubt: Doubt, error: Error) -> Self {
-        Self { round, reads: 0, failed: 0, settled: false, doubt, error }
+        Self { round, reads: 0, failed: 0, settled: false, doubt, error, cause: Cause::InDoubt }
+    }
+
+    fn because(self, cause: Cause) -> Self {
+        Self { cause, ..self }
     }
 }
 
@@ -113,22 +134,20 @@ pub(super) enum State<P> {
     /// The service has the decision (call `ids`), though no answer showed it: report it as sent. `read` when a
     /// read of the request showed it.
     Recorded { ids: CallIds, read: bool },
-    /// The request reached another final status.
-    Conflicted(LockboxRequestStatus),
+    /// The request reached another final status; the ids of the call the conflict is known from.
+    Conflicted(LockboxRequestStatus, Option<CallIds>),
     /// It cannot be told whether the decision was taken.
     Unknown(Error),
+    /// The call's bound ended with the outcome not known; `last` is the status the last read showed. (The
+    /// driver turns it into [`State::Unknown`] with the bound's own timeout, which names the bound.)
+    OutOfTime { look: Look, last: LockboxRequestStatus },
     /// The decision was refused, and no round may have been taken: the refusal.
     Refused(Error),
 }
 
 /// The error that says why an answer did not settle it: it named no decision, or another one.
 fn unconfirmed(decision: &ApprovalDecision, approval: &Approval) -> Error {
-    let shown = approval.status.as_ref().map_or_else(|| "no decision".to_owned(), |s| format!("'{s}'"));
-    Error::Timeout {
-        what: format!("the answer to show the decision {decision}"),
-        elapsed: Duration::ZERO,
-        last_status: format!("an answer that shows {shown}"),
-    }
+    Error::DecisionNotShown { decision: decision.clone(), shown: approval.status.clone() }
 }
 
 /// The state after round `round` (call `ids`) was sent and came to `sent`; `doubt` is what was in doubt before.
@@ -163,7 +182,17 @@ pub(super) fn after_send<P>(
             State::Reading { wait: Wait::Backoff, look: Look::new(round, Doubt { ids, accepted: None }, error) }
         }
         Sent::Refused(error) => match doubt {
-            // Nothing was in doubt: the refusal is the answer.
+            // Nothing was in doubt: the refusal is the answer. A `409` because the request is not pending is the
+            // one answer for "already decided", whichever status it is in; one that does not say where the
+            // request stands is read out.
+            None if error.status() == Some(StatusCode::CONFLICT) => match error.current_status() {
+                Some(status) if !status.is_pending() => State::Conflicted(status, error.call_ids().cloned()),
+                Some(_) => State::Refused(error),
+                None => {
+                    let look = Look::new(round, Doubt { ids, accepted: None }, error).because(Cause::NotPending);
+                    State::Reading { wait: Wait::None, look }
+                }
+            },
             None => State::Refused(error),
             // Refused after a round that may have gone through: a "not pending" refusal that shows our decision
             // says that round did; any other refusal is read out.
@@ -185,10 +214,14 @@ pub(super) fn after_follow<P>(accepted: Accepted, decision: &ApprovalDecision, r
             let error = unconfirmed(decision, &approval);
             State::Reading { wait: Wait::None, look: Look::new(round, Doubt { ids, accepted: None }, error) }
         }
+        // The operation ended `Failed` or `Canceled`: as every accepted round, settled by the request's status.
         Err(error @ Error::OperationFailed { .. }) => match before {
-            // The service says this operation failed, and no earlier round may have been taken: the answer.
-            None => State::Refused(error),
-            // An earlier round may have landed, and may be why this one failed: the status tells.
+            // Nothing else may land: neither decision shown confirms the failure.
+            None => {
+                let look = Look::new(round, Doubt { ids, accepted: None }, error).because(Cause::OperationFailed);
+                State::Reading { wait: Wait::None, look }
+            }
+            // An earlier round may have landed, and may be why this one failed.
             Some(doubt) => State::Reading { wait: Wait::None, look: Look::new(round, doubt, error) },
         },
         // Its progress could not be followed to the end (polls failed, a timeout): it may still land.
@@ -219,17 +252,31 @@ pub(super) fn after_read<P>(
             let look = Look { error: read_error, failed: look.failed.saturating_add(1), ..look };
             return State::Reading { wait: Wait::Backoff, look };
         }
+        // Nothing of this call may land after a refusal: it stands.
+        Err(_) if look.cause == Cause::NotPending => return State::Refused(look.error),
         Err(read_error) => return State::Unknown(read_error),
     };
+    if look.cause == Cause::NotPending {
+        // Refused, and the request is not pending: decided (or expired) before this call.
+        return if status.is_pending() {
+            State::Refused(look.error)
+        } else {
+            State::Conflicted(status, look.error.call_ids().cloned())
+        };
+    }
     if status.reflects(decision) {
         return State::Recorded { ids: look.doubt.ids, read: true };
     }
     // Only a final status other than ours is a conflict.
     if status.is_final() {
-        return State::Conflicted(status);
+        return State::Conflicted(status, Some(look.doubt.ids));
+    }
+    if look.cause == Cause::OperationFailed && status.is_pending() {
+        // The operation failed and nothing else may land: the failure, confirmed by the request's status.
+        return State::Refused(look.error);
     }
     if !time_left {
-        return State::Unknown(look.error);
+        return State::OutOfTime { look, last: status };
     }
     match look.doubt.accepted {
         // Accepted and not seen to end, or in flight (Initializing, a status this SDK does not know, another

@@ -7,11 +7,24 @@ fn refusal(status: Option<&str>) -> Error {
         request_id: "r".into(),
         decision: ApprovalDecision::Deny,
         current_status: LockboxRequestStatus::parse(status.unwrap_or("Expired")),
+        call: None,
     }
 }
 
 fn timeout() -> Error {
     Error::Timeout { what: "x".into(), elapsed: Duration::ZERO, last_status: "no response".into() }
+}
+
+/// A `409` refusal, saying where the request stands when `current` is given.
+fn conflict(current: Option<&str>) -> Error {
+    let info = current.map_or_else(String::new, |s| {
+        format!(r#","additionalInfo":[{{"type":"LockboxRequestStatus","info":{{"currentStatus":"{s}"}}}}]"#)
+    });
+    let body = format!(r#"{{"error":{{"code":"RequestNotPending","message":"no"{info}}}}}"#);
+    let meta = crate::error::CallMeta::default();
+    let headers = reqwest::header::HeaderMap::new();
+    let error = crate::error::ServiceError::from_parts("x", StatusCode::CONFLICT, &headers, body.into(), &meta);
+    Error::Service(Box::new(error))
 }
 
 fn ids(n: u32) -> CallIds {
@@ -36,11 +49,13 @@ fn name<P>(state: &State<P>) -> String {
             format!("Following {} {}", accepted.round, accepted.before.as_ref().map_or("sure", |_| "in doubt"))
         }
         State::Reading { wait, look } => {
-            format!("Reading {} {wait:?} accepted={:?}", look.round, look.doubt.accepted)
+            let cause = if look.cause == Cause::InDoubt { String::new() } else { format!(" {:?}", look.cause) };
+            format!("Reading {} {wait:?} accepted={:?}{cause}", look.round, look.doubt.accepted)
         }
+        State::OutOfTime { last, .. } => format!("OutOfTime {last}"),
         State::Answered(_, ids) => format!("Answered ({})", credited(ids)),
         State::Recorded { ids, read } => format!("Recorded read={read} ({})", credited(ids)),
-        State::Conflicted(status) => format!("Conflicted {status}"),
+        State::Conflicted(status, _) => format!("Conflicted {status}"),
         State::Unknown(_) => "Unknown".into(),
         State::Refused(_) => "Refused".into(),
     }
@@ -76,6 +91,11 @@ fn transitions_after_sending() {
         ("may have been taken", send(1, None, Sent::MayHaveBeenTaken(timeout())), "Reading 1 Backoff accepted=None"),
         ("refused", send(1, None, Sent::Refused(refusal(Some("Denied")))), "Refused"),
         ("first round's refusal", send(1, None, Sent::Refused(refusal(Some("Approved")))), "Refused"),
+        // A fresh round refused because the request is not pending: "already decided", whichever status.
+        ("409, approved", send(1, None, Sent::Refused(conflict(Some("Approved")))), "Conflicted Approved"),
+        ("409, expired", send(1, None, Sent::Refused(conflict(Some("Expired")))), "Conflicted Expired"),
+        ("409, pending", send(1, None, Sent::Refused(conflict(Some("Pending")))), "Refused"),
+        ("409, says nothing", send(1, None, Sent::Refused(conflict(None))), "Reading 1 None accepted=None NotPending"),
         // A refusal after an uncertain round that shows our decision: that round went through.
         (
             "refusal shows it",
@@ -117,7 +137,10 @@ fn transitions_after_following() {
     assert_eq!(follow(None, Ok(approval(Some(odd)))), "Reading 2 None accepted=None");
     assert_eq!(follow(None, Err(timeout())), "Reading 2 Cadence(Some(2s)) accepted=Some(Some(2s))", "may still land");
     let failed = || Error::OperationFailed { status: "Failed".into(), error: None };
-    assert_eq!(follow(None, Err(failed())), "Refused", "nothing else was in doubt");
+    // Every accepted round is settled by the request's status, a failed or canceled one too.
+    assert_eq!(follow(None, Err(failed())), "Reading 2 None accepted=None OperationFailed", "nothing else in doubt");
+    let canceled = Error::OperationFailed { status: "Canceled".into(), error: None };
+    assert_eq!(follow(None, Err(canceled)), "Reading 2 None accepted=None OperationFailed");
     // A resend's operation that fails after an uncertain round: the earlier round may be why.
     assert_eq!(follow(Some(doubt(None)), Err(failed())), "Reading 2 None accepted=None");
 }
@@ -154,14 +177,14 @@ fn transitions_after_reading() {
         ("pending after that: send again", read_settled(1, taken(), Ok("Pending"), true), "Sending 2 None in doubt"),
         ("shows it after that", read_settled(1, taken(), Ok("Approved"), true), "Recorded read=true (round 1)"),
         ("pending, no round left", read(4, taken(), Ok("Pending"), true), "Unknown"),
-        ("pending, no time left", read(1, taken(), Ok("Pending"), false), "Unknown"),
+        ("pending, no time left", read(1, taken(), Ok("Pending"), false), "OutOfTime Pending"),
         // An accepted decision may land after a read that shows Pending: keep reading, never resend.
         (
             "pending after acceptance",
             read(1, accepted(), Ok("Pending"), true),
             "Reading 1 Cadence(Some(5s)) accepted=Some(Some(5s))",
         ),
-        ("pending after acceptance, no time left", read(1, accepted(), Ok("Pending"), false), "Unknown"),
+        ("pending after acceptance, no time left", read(1, accepted(), Ok("Pending"), false), "OutOfTime Pending"),
         // Only a final status other than ours is a conflict.
         ("initializing", read(1, taken(), Ok("Initializing"), true), "Reading 1 Cadence(None) accepted=None"),
         (
@@ -175,12 +198,48 @@ fn transitions_after_reading() {
             read(1, accepted(), Ok("Denying"), true),
             "Reading 1 Cadence(Some(5s)) accepted=Some(Some(5s))",
         ),
-        ("in flight, no time left", read(1, taken(), Ok("Initializing"), false), "Unknown"),
+        ("in flight, no time left", read(1, taken(), Ok("Initializing"), false), "OutOfTime Initializing"),
         ("unreadable for now", read(1, taken(), Err(timeout()), true), "Reading 1 Backoff accepted=None"),
         ("unreadable, no time left", read(1, taken(), Err(timeout()), false), "Unknown"),
         ("unreadable three times running", read_failed(1, taken(), MAX_FAILED_READS - 1), "Unknown"),
         ("unreadable twice running", read_failed(1, taken(), MAX_FAILED_READS - 2), "Reading 1 Backoff accepted=None"),
         ("unreadable for good", read(1, taken(), Err(Error::Configuration("403".into())), true), "Unknown"),
+    ];
+    for (case, state, expected) in cases {
+        assert_eq!(state, expected, "{case}");
+    }
+}
+
+/// Reads after an accepted operation that failed, or after a refusal that did not say where the request
+/// stands, nothing else in doubt.
+#[test]
+fn transitions_after_reading_a_failure_or_a_refusal() {
+    let approve = ApprovalDecision::Approve;
+    let read = |cause, status: Result<&str>, time_left| {
+        let look = Look::new(1, doubt(None), timeout()).because(cause);
+        name::<()>(&after_read(look, 4, &approve, status.map(LockboxRequestStatus::parse), time_left))
+    };
+    use Cause::{NotPending, OperationFailed};
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("failed, shows it", read(OperationFailed, Ok("Approved"), true), "Recorded read=true (round 1)"),
+        ("failed, shows it on its way", read(OperationFailed, Ok("Approving"), true), "Recorded read=true (round 1)"),
+        ("failed, shows another", read(OperationFailed, Ok("Denied"), true), "Conflicted Denied"),
+        ("failed, shows neither", read(OperationFailed, Ok("Pending"), true), "Refused"),
+        ("failed, pending, no time left", read(OperationFailed, Ok("Pending"), false), "Refused"),
+        (
+            "failed, in flight",
+            read(OperationFailed, Ok("Initializing"), true),
+            "Reading 1 Cadence(None) accepted=None OperationFailed",
+        ),
+        (
+            "failed, unreadable for good",
+            read(OperationFailed, Err(Error::Configuration("403".into())), true),
+            "Unknown",
+        ),
+        ("refused, approved", read(NotPending, Ok("Approved"), true), "Conflicted Approved"),
+        ("refused, denied", read(NotPending, Ok("Denied"), true), "Conflicted Denied"),
+        ("refused, pending", read(NotPending, Ok("Pending"), true), "Refused"),
+        ("refused, unreadable", read(NotPending, Err(timeout()), false), "Refused"),
     ];
     for (case, state, expected) in cases {
         assert_eq!(state, expected, "{case}");
