@@ -218,14 +218,14 @@ impl Running {
 
     /// Runs against `emulator`, narrowed to `subscriptions` (none: tenant-wide).
     pub fn start_in(emulator: &Emulator, subscriptions: &[&str], args: &[&str]) -> Self {
-        let mut child = lockbox()
-            .args(emulator_args(emulator, subscriptions))
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut command = lockbox();
+        command.args(emulator_args(emulator, subscriptions)).args(args);
+        Self::spawn(command)
+    }
+
+    /// Runs `command` (a [`lockbox`] with its arguments).
+    pub fn spawn(mut command: Command) -> Self {
+        let mut child = command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
         let (tx, lines) = mpsc::channel();
         let stdout = child.stdout.take().unwrap();
         std::thread::spawn(move || {

@@ -3,8 +3,9 @@
 //! that keeps state between commands and records every decision. The confirmation tests use `script`
 //! (util-linux) for a terminal.
 //!
-//! One module per command (`requests_list`, `requests_show`, ...) and the helpers they share in [`common`]. They
-//! are one test binary, not one per command: each test binary links the tool's whole dependency tree (tokio, axum, the emulator, the SDK) on
+//! One module per command (`requests_list`, `requests_show`, ...), the helpers they share in [`common`], and the
+//! golden files of every command's output in [`golden`] (`cli/tests/golden/`). They are one test binary, not one
+//! per command: each test binary links the tool's whole dependency tree (tokio, axum, the emulator, the SDK) on
 //! its own, so a dozen binaries would cost a dozen links on every change, where one costs one.
 //!
 //! Run one command's tests with `cargo test -p azure_customer_lockbox_cli --test cli requests_watch::`.
@@ -13,6 +14,7 @@ mod common;
 
 mod completions;
 mod connection;
+mod golden;
 mod help;
 mod operations;
 mod policy_bot;
