@@ -134,6 +134,13 @@ async fn watch_tenant_wide_sees_new_requests_in_every_readable_subscription() {
         (event["event"].as_str(), event["requestId"].as_str(), event["subscription"].as_str()),
         (Some("existing"), Some(existing.as_str()), Some(subs[1].as_str()))
     );
+    // The fresh request is created once the watch has asked for subs[2]'s requests twice: it asks again only after
+    // its first listing of subs[2] is done, so the request is new to it, whichever subscription it listed first.
+    // Counted, not timed (created earlier, it could be in that first listing, and so `existing`).
+    let listed = || emulator.received().iter().filter(|r| r.path.starts_with(&requests_path(&subs[2]))).count();
+    while listed() < 2 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let fresh = emulator.create_request(&subs[2], Default::default());
     let event: serde_json::Value = serde_json::from_str(&watch.next_line().await).unwrap();
     assert_eq!(
