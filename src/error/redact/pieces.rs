@@ -17,6 +17,8 @@
 
 use std::ops::Range;
 
+use zeroize::Zeroize;
+
 /// The shortest run of the token's characters that is removed: 8.
 ///
 /// A run of 8 base64 characters carries 48 bits of the token, and a run of 8 is the shortest a test counts as a
@@ -43,6 +45,15 @@ pub(crate) struct Pieces {
     grams: Box<[u64]>,
     /// The bytes a run of escapes and token characters may hold: the token's, `%`, `\`, `u` and hex digits.
     in_run: [bool; 256],
+}
+
+/// The filters are derived from the token: wiped with it.
+impl Drop for Pieces {
+    fn drop(&mut self) {
+        self.quads.zeroize();
+        self.grams.zeroize();
+        self.in_run.zeroize();
+    }
 }
 
 impl Pieces {
