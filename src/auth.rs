@@ -324,10 +324,11 @@ mod tests {
         assert_eq!(first.as_bytes().as_ptr(), held.as_bytes().as_ptr(), "no copy: the values share the cache's bytes");
         assert_eq!(second.as_bytes().as_ptr(), held.as_bytes().as_ptr());
         drop(held);
-
+        let derived = Arc::downgrade(&cache.derived(&first, || 7u8).unwrap()); // built once, dropped with the token
+        assert_eq!(derived.upgrade().map(|d| *d), cache.derived(&first, || 8).map(|d| *d));
         let before = wiped();
         cache.invalidate(&first);
-        assert!(cache.current_header().is_none(), "a 401 on the cached token drops it");
+        assert!(cache.current_header().is_none() && derived.upgrade().is_none(), "a 401 on the cached token drops it");
         drop(second);
         assert_eq!(wiped(), before, "a request still holding the value keeps its bytes");
         drop(first);
