@@ -60,7 +60,7 @@ struct Redacted {
     received: BytesMut,
     /// The `Authorization` value the request carried (shares the token's wiped buffer; see `auth.rs`).
     secret: Option<HeaderValue>,
-    /// What the headers' redactor learned of the token, built at most once per answer.
+    /// What the headers' redactor learned of the token: the token cache's, or built at most once per answer.
     pieces: Prepared,
     ended: bool,
 }

@@ -116,10 +116,10 @@ pub struct WatchOptions {
     /// Either way, [`WatchEvent::InitDone`] says when the first listing is complete.
     pub emit_existing: bool,
     /// How many listings in a row may fail with a transient error ([`Error::is_retryable`]: throttling, 5xx,
-    /// transport failures, timeouts) before the failure is yielded as [`WatchEvent::Error`]. The default is 3
-    /// (each listing is itself retried by the client's retry policy). After yielding the error the watch goes
-    /// on, and yields an error again after as many further failures. `0` is treated as `1`. A failure that is
-    /// not transient, such as a 403 for missing rights, is yielded at once whatever this says.
+    /// transport failures, timeouts) before the failure is yielded as an `Err` ([`Watch::try_next`]). The
+    /// default is 3 (each listing is itself retried by the client's retry policy). After yielding the error the
+    /// watch goes on, and yields an error again after as many further failures. `0` is treated as `1`. A
+    /// failure that is not transient, such as a 403 for missing rights, is yielded at once whatever this says.
     pub max_consecutive_failures: u32,
     /// The longest wait between two listings after failures. After `k` failed listings in a row the watch
     /// waits `interval × 2^(k-1)` (with jitter), at most this long. The default is 5 minutes; a value

@@ -39,7 +39,8 @@ const BACK: usize = STRIDE - 1;
 const BITS: u32 = 17;
 
 /// What a redactor learned of its token to find its pieces: two Bloom filters (of its 4-grams and its 8-grams)
-/// and the bytes it holds. Built once per answer, for an answer's header values and body together.
+/// and the bytes it holds. Built once per token (the pipeline keeps them with it in the token cache, see
+/// `pipeline/hooks.rs`), or once per answer for a token no longer cached; zeroed when dropped.
 pub(crate) struct Pieces {
     quads: Box<[u64]>,
     grams: Box<[u64]>,
