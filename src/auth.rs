@@ -14,9 +14,10 @@
 //! (they are marked sensitive), and those bytes are wiped when the last of them and the cache are dropped.
 
 use std::{
+    any::Any,
     fmt,
     sync::{
-        Arc, RwLock,
+        Arc, OnceLock, RwLock,
         atomic::{AtomicU64, Ordering},
     },
     time::{Duration, SystemTime},
@@ -43,6 +44,8 @@ fn refresh_margin(lifetime: Duration) -> Duration {
 
 struct Cached {
     header: HeaderValue,
+    /// What a caller derived from the token ([`TokenCache::derived`]): built once per token, dropped with it.
+    derived: OnceLock<Arc<dyn Any + Send + Sync>>,
     /// When to fetch a new token, on the monotonic clock (tokio's, so tests can pause it).
     refresh_at: Instant,
     /// When the token expires, on the monotonic clock.
@@ -63,6 +66,7 @@ impl Cached {
             |by: Duration| now.checked_add(by).or_else(|| now.checked_add(Duration::from_secs(86_400))).unwrap_or(now);
         Self {
             header,
+            derived: OnceLock::new(),
             refresh_at: later(use_for),
             expires_at: later(lifetime),
             refresh_on: wall.checked_add(use_for).unwrap_or(expires_on),
@@ -169,6 +173,19 @@ impl TokenCache {
         };
         self.flights.fetch_add(1, Ordering::AcqRel);
         result
+    }
+
+    /// What `make` derives from the cached token, when `header` is the cached token's value: built once per
+    /// token, and dropped with it (so it lives no longer than the token's own bytes). `None` for any other value
+    /// (a token replaced since), for which the caller derives its own.
+    pub(crate) fn derived<T: Any + Send + Sync>(
+        &self,
+        header: &HeaderValue,
+        make: impl FnOnce() -> T,
+    ) -> Option<Arc<T>> {
+        let guard = self.current.read().ok()?;
+        let cached = guard.as_ref().filter(|cached| cached.header == *header)?;
+        cached.derived.get_or_init(|| Arc::new(make())).clone().downcast::<T>().ok()
     }
 
     /// The cached `Authorization` value (cheap to clone), to scrub the token from anything a server echoes.
@@ -307,10 +324,11 @@ mod tests {
         assert_eq!(first.as_bytes().as_ptr(), held.as_bytes().as_ptr(), "no copy: the values share the cache's bytes");
         assert_eq!(second.as_bytes().as_ptr(), held.as_bytes().as_ptr());
         drop(held);
-
+        let derived = Arc::downgrade(&cache.derived(&first, || 7u8).unwrap()); // built once, dropped with the token
+        assert_eq!(derived.upgrade().map(|d| *d), cache.derived(&first, || 8).map(|d| *d));
         let before = wiped();
         cache.invalidate(&first);
-        assert!(cache.current_header().is_none(), "a 401 on the cached token drops it");
+        assert!(cache.current_header().is_none() && derived.upgrade().is_none(), "a 401 on the cached token drops it");
         drop(second);
         assert_eq!(wiped(), before, "a request still holding the value keeps its bytes");
         drop(first);

@@ -9,13 +9,10 @@ use std::{fmt, sync::Arc, time::Duration};
 use azure_core::credentials::TokenCredential;
 use reqwest::header::HeaderValue;
 use serde::de::DeserializeOwned;
-use url::{Host, Url};
+use url::Url;
 
 use crate::{
-    across::{
-        self, AllRequests, AllRequestsOptions, AllRequestsWatch, AllRequestsWatchOptions, FindRequestOptions,
-        SubscriptionRequest,
-    },
+    across::{self, AllRequests, AllRequestsOptions, AllRequestsWatch, AllRequestsWatchOptions, SubscriptionRequest},
     auth::TokenCache,
     client_options::CustomerLockboxClientOptions,
     cloud,
@@ -23,7 +20,7 @@ use crate::{
     error::{Error, Result},
     operations::OperationsClient,
     pager::ContinuationToken,
-    pipeline::{Pipeline, Settings},
+    pipeline::{Pipeline, Settings, is_loopback},
     requests::RequestsClient,
     subscriptions::SubscriptionsClient,
     tenant::TenantClient,
@@ -173,16 +170,19 @@ impl CustomerLockboxClient {
     }
 
     /// Finds a request whose subscription is not known: asks every active subscription (or
-    /// [`FindRequestOptions::subscriptions`]) for it (`Requests_Get`), [`FindRequestOptions::concurrency`] at a
+    /// [`AllRequestsOptions::subscriptions`]) for it (`Requests_Get`), [`AllRequestsOptions::concurrency`] at a
     /// time (default [`DEFAULT_ALL_REQUESTS_CONCURRENCY`](crate::options::DEFAULT_ALL_REQUESTS_CONCURRENCY)), and stops
     /// as soon as one has it: no further subscription is asked and the lookups in flight are dropped, so at most
     /// `concurrency - 1` subscriptions are asked after the one that has it. A subscription that cannot be read
     /// (403, 409 `MissingSubscriptionRegistration`) counts as not having it: `Ok(None)` means every subscription
     /// answered, and no readable one has the request.
     ///
+    /// It takes the options of [`all_requests`](Self::all_requests), which cover the same subscriptions the same
+    /// way; a lookup reads the request by id, so there is nothing for a filter to narrow.
+    ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a bad request id or a given subscription that is not a GUID, before
-    /// sending; the error of `Subscriptions_List` when the subscriptions cannot be listed;
+    /// [`Error::InvalidArgument`] for a bad request id, a given subscription that is not a GUID, or a
+    /// [`filter`](AllRequestsOptions::filter), before sending; the error of `Subscriptions_List` when the subscriptions cannot be listed;
     /// [`Error::Credential`] at the first lookup that gets no token (no further subscription is asked); and, when no
     /// subscription had the request but one lookup failed without an answer that tells (5xx or 429 past the
     /// retries, a transport failure, a timeout), that lookup's error: the request may be in that subscription,
@@ -190,11 +190,9 @@ impl CustomerLockboxClient {
     pub async fn find_request(
         &self,
         request_id: &str,
-        options: Option<FindRequestOptions>,
+        options: Option<AllRequestsOptions>,
     ) -> Result<Option<SubscriptionRequest>> {
-        let FindRequestOptions { subscriptions, concurrency } = options.unwrap_or_default();
-        let options = AllRequestsOptions { subscriptions, concurrency, filter: None };
-        across::find_request(&self.core, request_id, options).await
+        across::find_request(&self.core, request_id, options.unwrap_or_default()).await
     }
 
     /// Watches the requests of every active subscription: the watch of
@@ -207,8 +205,16 @@ impl CustomerLockboxClient {
     /// ([`AllRequestsWatchEvent::NoSubscriptions`](crate::every_subscription::AllRequestsWatchEvent::NoSubscriptions)). Throttling is shared
     /// as in [`all_requests`](Self::all_requests): a `429` with a retry hint on any subscription's listing
     /// holds back every request of the watch until the hinted time. Like every watch, it is driven by its
-    /// consumer, spawns no task, and stops when dropped.
-    pub fn watch_all_requests(&self, options: Option<AllRequestsWatchOptions>) -> AllRequestsWatch {
+    /// consumer, spawns no task, and stops when dropped. A subscription's failing listing is an
+    /// [`AllRequestsWatchEvent::Failed`](crate::every_subscription::AllRequestsWatchEvent::Failed) item; a
+    /// failure to list the subscriptions is an `Err` (see [`AllRequestsWatch::try_next`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when [`WatchOptions::interval`](crate::options::WatchOptions::interval) or
+    /// [`AllRequestsWatchOptions::refresh`] is shorter than
+    /// [`MIN_WATCH_INTERVAL`](crate::options::MIN_WATCH_INTERVAL), before anything is sent (against a loopback
+    /// endpoint, the emulator, any interval is taken).
+    pub fn watch_all_requests(&self, options: Option<AllRequestsWatchOptions>) -> Result<AllRequestsWatch> {
         AllRequestsWatch::new(self.core.clone(), options.unwrap_or_default())
     }
 }
@@ -298,15 +304,6 @@ fn checked_poll_origins(origins: Vec<Url>, endpoint: &Url) -> Result<Vec<Url>> {
             Ok(origin)
         })
         .collect()
-}
-
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
-    }
 }
 
 fn user_agent(application_id: Option<&str>) -> Result<HeaderValue> {

@@ -60,11 +60,31 @@
 //!
 //! # Watching, and every subscription
 //!
-//! [`RequestsClient::watch`] turns listings into a [`Watch`] of [`WatchEvent`]s.
+//! [`RequestsClient::watch`] turns listings into a [`Watch`] of [`WatchEvent`]s, a listing every
+//! [`options::WatchOptions::interval`] (at least [`options::MIN_WATCH_INTERVAL`], to spare Resource Manager's
+//! read budget).
 //! [`CustomerLockboxClient::all_requests`], [`find_request`](CustomerLockboxClient::find_request) and
 //! [`watch_all_requests`](CustomerLockboxClient::watch_all_requests) cover every subscription the caller can
 //! see, a few at a time, with one throttling gate: their types are in [`every_subscription`]. "Tenant" means one
 //! thing only, the tenant's own Lockbox opt-in: the [`TenantClient`].
+//!
+//! # Listings and watches: one contract
+//!
+//! Every listing ([`Listing`], [`PageStream`], [`every_subscription::AllRequests`]) and every watch ([`Watch`],
+//! [`every_subscription::AllRequestsWatch`]) is a [`Stream`](futures::Stream) of [`Result`]s driven by its
+//! consumer (nothing is sent before it is first polled, no task is spawned, dropping it stops it), and has a
+//! `try_next(&mut self) -> Result<Option<T>>` that needs no import. Each of them obeys this:
+//!
+//! - `Ok(Some(item))` is the next item.
+//! - `Ok(None)` is the end, and only the end: every later call gives `Ok(None)` again and sends nothing. A
+//!   watch never ends by itself, so it never gives `Ok(None)`.
+//! - `Err(error)` is one failure, given once. Calling again is always allowed: a stream that can go on gives its
+//!   next item (a watch lists again, after its own backoff, so calling again at once cannot hammer the service);
+//!   one that cannot gives `Ok(None)` (a listing whose next page is unknown).
+//!
+//! So `while let Some(item) = stream.try_next().await? { … }` reads a listing to its end or stops at its
+//! first failure, and a loop that reports an `Err` and calls again keeps a watch going. Across subscriptions,
+//! one subscription's failure is an item naming it, and the others go on; an `Err` is a failure of the whole.
 //!
 //! # Errors, retries and limits
 //!
@@ -180,7 +200,6 @@ pub use watch::{Watch, WatchEvent};
 pub mod options {
     pub use crate::across::{
         AllRequestsOptions, AllRequestsWatchOptions, DEFAULT_ALL_REQUESTS_CONCURRENCY, DEFAULT_SUBSCRIPTIONS_REFRESH,
-        FindRequestOptions,
     };
     pub use crate::client_options::{DEFAULT_API_VERSION, DEFAULT_MAX_RESPONSE_BODY};
     pub use crate::decision::DecisionOptions;

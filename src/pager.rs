@@ -224,7 +224,11 @@ impl<T: Send + 'static> PageStream<T> {
         Self { inner: inner.boxed(), done: false }
     }
 
-    /// The next page, or `None` at the end. Usable without importing `StreamExt`.
+    /// The next page, under the crate's one stream contract (the crate documentation, "Listings and
+    /// watches"): `Ok(None)` at the end. Usable without importing `StreamExt`.
+    ///
+    /// # Errors
+    /// The failure that ends the listing (its next page cannot be known): the next call gives `Ok(None)`.
     pub async fn try_next(&mut self) -> Result<Option<Page<T>>> {
         self.next().await.transpose()
     }
@@ -306,7 +310,11 @@ impl<T: Send + 'static> Listing<T> {
         self.current_token.as_ref()
     }
 
-    /// The next item, or `None` at the end. Usable without importing `StreamExt`.
+    /// The next item, under the crate's one stream contract (the crate documentation, "Listings and
+    /// watches"): `Ok(None)` at the end. Usable without importing `StreamExt`.
+    ///
+    /// # Errors
+    /// The failure that ends the listing (its next page cannot be known): the next call gives `Ok(None)`.
     pub async fn try_next(&mut self) -> Result<Option<T>> {
         self.next().await.transpose()
     }

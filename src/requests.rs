@@ -16,7 +16,7 @@ use crate::{
     status::ApprovalDecision,
     validate,
     waiter::{Waiter, WaiterOptions},
-    watch::{FirstListing, Read, Watch, WatchOptions},
+    watch::{FirstListing, Read, Watch, WatchOptions, checked_interval},
 };
 
 /// The access requests of one subscription. Obtained from
@@ -221,48 +221,60 @@ impl RequestsClient {
     /// Watches the requests: lists them (every page) every [`WatchOptions::interval`], with jitter, and yields
     /// a [`WatchEvent`](crate::WatchEvent) for each request that appeared, changed status or disappeared since
     /// the previous listing. Sends nothing until the watch is polled; dropping it stops it (no background
-    /// task). Failed listings are retried with backoff. A transient failure is yielded as `WatchEvent::Error`
-    /// only after [`WatchOptions::max_consecutive_failures`] in a row, any other (e.g. a 403) at once; the
-    /// watch then goes on. `None` takes the default [`WatchOptions`]. See [`Watch`].
+    /// task). Failed listings are retried with backoff. A transient failure is yielded as an `Err` only after
+    /// [`WatchOptions::max_consecutive_failures`] in a row, any other (e.g. a 403) at once; the watch then goes
+    /// on. `None` takes the default [`WatchOptions`]. See [`Watch`].
     ///
     /// ```no_run
     /// use std::time::Duration;
     /// use azure_customer_lockbox::{
-    ///     RequestFilter, RequestsClient, WatchEvent, models::LockboxRequestStatus, options::WatchOptions,
+    ///     RequestFilter, RequestsClient, Result, WatchEvent, models::LockboxRequestStatus, options::WatchOptions,
     /// };
     ///
-    /// async fn watch_pending(requests: RequestsClient) {
+    /// async fn watch_pending(requests: RequestsClient) -> Result<()> {
     ///     let mut watch = requests.watch(Some(WatchOptions {
     ///         interval: Duration::from_secs(60),
     ///         filter: Some(RequestFilter::status(LockboxRequestStatus::Pending)),
     ///         ..Default::default()
-    ///     }));
+    ///     }))?;
     ///     loop {
-    ///         match watch.next_event().await {
-    ///             WatchEvent::New(request) => println!("new request {:?}", request.request_id()),
-    ///             WatchEvent::StatusChanged { request, old, new } => {
+    ///         match watch.try_next().await {
+    ///             Ok(Some(WatchEvent::New(request))) => println!("new request {:?}", request.request_id()),
+    ///             Ok(Some(WatchEvent::StatusChanged { request, old, new })) => {
     ///                 println!("{:?}: {old} -> {new}", request.request_id())
     ///             }
-    ///             WatchEvent::Removed { request_id } => println!("{request_id} is no longer pending"),
-    ///             WatchEvent::Error(error) => eprintln!("listing keeps failing: {error}"),
-    ///             _ => {}
+    ///             Ok(Some(WatchEvent::Removed { request_id })) => println!("{request_id} is no longer pending"),
+    ///             Ok(Some(_)) => {}
+    ///             // A watch never ends by itself.
+    ///             Ok(None) => return Ok(()),
+    ///             // The watch goes on after a failure: say it, and call again.
+    ///             Err(error) => eprintln!("listing keeps failing: {error}"),
     ///         }
     ///     }
     /// }
     /// ```
-    pub fn watch(&self, options: Option<WatchOptions>) -> Watch {
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] (`interval`) when [`WatchOptions::interval`] is shorter than
+    /// [`MIN_WATCH_INTERVAL`](crate::options::MIN_WATCH_INTERVAL), which protects Resource Manager's read budget;
+    /// nothing is sent. Against a loopback endpoint (the emulator) any interval is taken.
+    pub fn watch(&self, options: Option<WatchOptions>) -> Result<Watch> {
         self.watch_with(options.unwrap_or_default(), None)
     }
 
     /// A watch whose first listing reports what `first_listing` says, else what the options say (the
     /// tenant-wide watch, for a subscription that appears later). Requests missing from a listing are read
     /// to confirm they are gone.
-    pub(crate) fn watch_with(&self, options: WatchOptions, first_listing: Option<FirstListing>) -> Watch {
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for an interval below the floor of the endpoint (see [`checked_interval`]).
+    pub(crate) fn watch_with(&self, mut options: WatchOptions, first_listing: Option<FirstListing>) -> Result<Watch> {
+        options.interval = checked_interval("interval", options.interval, self.core.pipeline().on_loopback())?;
         let (requests, reader) = (self.clone(), self.clone());
         let read: Read = Box::new(move |id| {
             let reader = reader.clone();
             Box::pin(async move { reader.get(&id, None).await })
         });
-        Watch::new(move |options| requests.list(Some(options)), read, options, first_listing)
+        Ok(Watch::new(move |options| requests.list(Some(options)), read, options, first_listing))
     }
 }

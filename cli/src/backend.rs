@@ -13,9 +13,7 @@ use azure_customer_lockbox::{
     CallIds, CustomerLockboxClient, Decision, Error, RequestFilter, WatchEvent,
     every_subscription::{AllRequestsItem, AllRequestsWatchEvent},
     models::{ApprovalDecision, LockboxRequestResponse, SubscriptionState},
-    options::{
-        AllRequestsOptions, AllRequestsWatchOptions, DecisionOptions, FindRequestOptions, WaiterOptions, WatchOptions,
-    },
+    options::{AllRequestsOptions, AllRequestsWatchOptions, DecisionOptions, WaiterOptions, WatchOptions},
 };
 use futures::{
     StreamExt,
@@ -65,8 +63,10 @@ pub enum Listed {
 /// One item of a watch across subscriptions.
 #[allow(clippy::large_enum_variant)] // the large variant is the common one; boxing it costs every event
 pub enum Watched {
-    /// An event of one subscription's watch (its errors included).
+    /// An event of one subscription's watch.
     Event { subscription: String, event: WatchEvent },
+    /// One subscription's watch failed to list; it goes on.
+    Failed { subscription: String, error: Error },
     /// A subscription is no longer listed as active (tenant-wide only); its watch ended.
     Removed(String),
     /// The subscriptions could not be listed (tenant-wide only). When some are watched already, their watches
@@ -256,7 +256,7 @@ impl Backend {
             self.visible().await?.into_iter().filter(|seen| seen.active).map(|seen| seen.id).collect();
         let mut found: Vec<Located> = Vec::new();
         while !remaining.is_empty() {
-            let options = FindRequestOptions { subscriptions: Some(remaining.clone()), ..Default::default() };
+            let options = AllRequestsOptions { subscriptions: Some(remaining.clone()), ..Default::default() };
             match self.client.find_request(id, Some(options)).await {
                 Ok(Some(hit)) => {
                     let subscription = hit.subscription_id.to_string();
@@ -291,34 +291,37 @@ impl Backend {
     /// as they come and go. Each event says its subscription.
     pub fn watch(&self, options: WatchOptions) -> Result<BoxStream<'static, Watched>, Error> {
         let Some(given) = &self.subscriptions else {
-            let watch =
-                self.client.watch_all_requests(Some(AllRequestsWatchOptions { watch: options, ..Default::default() }));
+            let watch = self
+                .client
+                .watch_all_requests(Some(AllRequestsWatchOptions { watch: options, ..Default::default() }))?;
             let mut watching = 0usize;
             let mut said_none = false;
             return Ok(watch
                 .filter_map(move |event| {
                     futures::future::ready(match event {
-                        AllRequestsWatchEvent::Request { subscription_id, event } => {
+                        Ok(AllRequestsWatchEvent::Request { subscription_id, event }) => {
                             Some(Watched::Event { subscription: subscription_id.to_string(), event })
                         }
+                        Ok(AllRequestsWatchEvent::Failed(failure)) => Some(Watched::Failed {
+                            subscription: failure.subscription_id.to_string(),
+                            error: failure.error,
+                        }),
                         // A subscription's watch starting is not news for the person watching.
-                        AllRequestsWatchEvent::SubscriptionAdded(_) => {
+                        Ok(AllRequestsWatchEvent::SubscriptionAdded(_)) => {
                             watching = watching.saturating_add(1);
                             said_none = false;
                             None
                         }
-                        AllRequestsWatchEvent::NoSubscriptions if said_none => None,
-                        AllRequestsWatchEvent::NoSubscriptions => {
+                        Ok(AllRequestsWatchEvent::NoSubscriptions) if said_none => None,
+                        Ok(AllRequestsWatchEvent::NoSubscriptions) => {
                             said_none = true;
                             Some(Watched::NoSubscriptions)
                         }
-                        AllRequestsWatchEvent::SubscriptionRemoved(id) => {
+                        Ok(AllRequestsWatchEvent::SubscriptionRemoved(id)) => {
                             watching = watching.saturating_sub(1);
                             Some(Watched::Removed(id.to_string()))
                         }
-                        AllRequestsWatchEvent::SubscriptionsFailed(error) => {
-                            Some(Watched::SubscriptionsFailed { error, watching: watching > 0 })
-                        }
+                        Err(error) => Some(Watched::SubscriptionsFailed { error, watching: watching > 0 }),
                         _ => None,
                     })
                 })
@@ -326,8 +329,15 @@ impl Backend {
         };
         let mut watches = Vec::new();
         for subscription in given.clone() {
-            let watch = self.client.requests(&subscription)?.watch(Some(options.clone()));
-            watches.push(watch.map(move |event| Watched::Event { subscription: subscription.clone(), event }).boxed());
+            let watch = self.client.requests(&subscription)?.watch(Some(options.clone()))?;
+            watches.push(
+                watch
+                    .map(move |event| match event {
+                        Ok(event) => Watched::Event { subscription: subscription.clone(), event },
+                        Err(error) => Watched::Failed { subscription: subscription.clone(), error },
+                    })
+                    .boxed(),
+            );
         }
         Ok(stream::select_all(watches).boxed())
     }

@@ -6,7 +6,7 @@ use std::{
 };
 
 use azure_customer_lockbox::{
-    Error, RequestFilter, WatchEvent,
+    Error, RequestFilter,
     models::{ApprovalDecision, Operation},
     options::{MAX_REASON_LEN, WaiterOptions, WatchOptions},
 };
@@ -92,7 +92,7 @@ pub async fn requests(session: &Session, command: RequestsCommand) -> Result<u8,
                     },
                 };
                 let (subscription, event) = match watched {
-                    Watched::Event { subscription, event: WatchEvent::Error(error) } => {
+                    Watched::Failed { subscription, error } => {
                         let kind = format!("{:?} {:?} {:?}", error.status(), error.code(), error.transport_kind());
                         if failing.get(&subscription) != Some(&kind) {
                             say!(

@@ -8,8 +8,9 @@ use crate::{error::Error, listing::RequestFilter, models::LockboxRequestResponse
 /// The default of [`AllRequestsOptions::concurrency`]: 16 subscriptions listed at a time.
 pub const DEFAULT_ALL_REQUESTS_CONCURRENCY: usize = 16;
 
-/// Options of [`CustomerLockboxClient::all_requests`]. Every field has a documented default; start from
-/// `Default`.
+/// Options of the calls that cover every subscription: [`CustomerLockboxClient::all_requests`], which lists
+/// them, and [`CustomerLockboxClient::find_request`], which reads one request by id in each. Every field has a
+/// documented default; start from `Default`.
 ///
 /// ```
 /// use azure_customer_lockbox::{RequestFilter, options::AllRequestsOptions, models::LockboxRequestStatus};
@@ -18,36 +19,19 @@ pub const DEFAULT_ALL_REQUESTS_CONCURRENCY: usize = 16;
 /// ```
 ///
 /// [`CustomerLockboxClient::all_requests`]: crate::CustomerLockboxClient::all_requests
+/// [`CustomerLockboxClient::find_request`]: crate::CustomerLockboxClient::find_request
 #[derive(Clone, Debug)]
 pub struct AllRequestsOptions {
     /// The subscriptions to cover (GUIDs). The default is `None`: every subscription `Subscriptions_List`
     /// returns. Given subscriptions are not looked up, so none is skipped for its state.
     pub subscriptions: Option<Vec<String>>,
     /// A filter applied to every subscription's listing. The default is `None`: every request.
+    /// `find_request` reads the request it is given by id, so a filter has nothing to narrow there: it refuses
+    /// one with [`Error::InvalidArgument`] before sending, rather than ignore it.
     pub filter: Option<RequestFilter>,
-    /// How many subscriptions are listed at a time. The default is
+    /// How many subscriptions are listed (or asked, by `find_request`) at a time. The default is
     /// [`DEFAULT_ALL_REQUESTS_CONCURRENCY`]; `0` is treated as `1`.
     pub concurrency: usize,
-}
-
-/// Options of [`CustomerLockboxClient::find_request`]. Every field has a documented default; start from
-/// `Default`.
-///
-/// [`CustomerLockboxClient::find_request`]: crate::CustomerLockboxClient::find_request
-#[derive(Clone, Debug)]
-pub struct FindRequestOptions {
-    /// The subscriptions to search (GUIDs). The default is `None`: every active subscription
-    /// `Subscriptions_List` returns.
-    pub subscriptions: Option<Vec<String>>,
-    /// How many subscriptions are asked at a time. The default is [`DEFAULT_ALL_REQUESTS_CONCURRENCY`]; `0` is
-    /// treated as `1`.
-    pub concurrency: usize,
-}
-
-impl Default for FindRequestOptions {
-    fn default() -> Self {
-        Self { subscriptions: None, concurrency: DEFAULT_ALL_REQUESTS_CONCURRENCY }
-    }
 }
 
 impl Default for AllRequestsOptions {

@@ -61,10 +61,14 @@ impl fmt::Debug for AllRequests {
 }
 
 impl AllRequests {
-    /// The next item, or `None` at the end. Usable without importing `StreamExt`. An `Err` means the
-    /// subscriptions could not be listed, or the credential gave no token ([`Error::Credential`], which no
-    /// subscription can get past); it is yielded once and ends the stream, like a [`Listing`](crate::Listing)'s. A
-    /// subscription's own failure is a [`AllRequestsItem::Failed`], and the others go on.
+    /// The next item, under the crate's one stream contract (the crate documentation, "Listings and
+    /// watches"): `Ok(None)` at the end. Usable without importing `StreamExt`. A subscription's own failure is
+    /// an [`AllRequestsItem::Failed`] item, and the others go on.
+    ///
+    /// # Errors
+    /// The subscriptions could not be listed, or the credential gave no token ([`Error::Credential`], which no
+    /// subscription can get past). It ends the stream, like a [`Listing`](crate::Listing)'s: the next call
+    /// gives `Ok(None)`.
     pub async fn try_next(&mut self) -> Result<Option<AllRequestsItem>> {
         self.next().await.transpose()
     }
@@ -260,6 +264,12 @@ pub(crate) async fn find_request(
     options: AllRequestsOptions,
 ) -> Result<Option<SubscriptionRequest>> {
     let request_id: Arc<str> = validate::request_id(request_id)?.into();
+    if let Some(filter) = &options.filter {
+        return Err(Error::invalid(
+            "filter",
+            format!("find_request reads the request by id, so the filter {:?} has nothing to narrow", filter.as_str()),
+        ));
+    }
     let (core, _gate) = gated(core);
     let targets = targets(&core, options.subscriptions, options.concurrency, SharedSummary::default())?;
     let mut lookups = targets

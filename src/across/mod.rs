@@ -40,7 +40,7 @@ mod watch;
 
 pub use items::{
     AllRequestsItem, AllRequestsOptions, AllRequestsSummary, DEFAULT_ALL_REQUESTS_CONCURRENCY, FailureKind,
-    FindRequestOptions, SubscriptionFailure, SubscriptionRequest,
+    SubscriptionFailure, SubscriptionRequest,
 };
 pub use listing::AllRequests;
 pub(crate) use listing::{all_requests, find_request};

@@ -7,6 +7,11 @@
 //! subscription that appears after the first reading reports, without
 //! [`WatchOptions::emit_existing`], every request created since the watch started (its first listing is not
 //! all baseline: those requests are new to the caller).
+//!
+//! It obeys the crate's one stream contract (the crate documentation, "Listings and watches") as a watch does:
+//! it never ends, and goes on after an `Err`. As in the tenant-wide listing, an `Err` is a failure of the whole
+//! (the subscriptions could not be listed; the watches keep going and the listing is tried again at the next
+//! refresh), and one subscription's failure is an item naming it ([`AllRequestsWatchEvent::Failed`]).
 
 use std::{
     collections::{HashMap, HashSet, VecDeque},
@@ -23,15 +28,18 @@ use futures::{
     stream::{BoxStream, SelectAll},
 };
 
-use super::listing::{gated, subscription_id};
+use super::{
+    items::{FailureKind, SubscriptionFailure},
+    listing::{gated, subscription_id},
+};
 use crate::{
     core::Core,
     deadline::Deadline,
-    error::{Error, Result},
+    error::Result,
     requests::RequestsClient,
     status::SubscriptionState,
     subscriptions::SubscriptionsClient,
-    watch::{FirstListing, WatchEvent, WatchOptions},
+    watch::{FirstListing, WatchEvent, WatchOptions, checked_interval},
 };
 
 /// How much earlier than the watch's start (by the caller's clock) a request of a subscription that appears
@@ -50,7 +58,10 @@ pub struct AllRequestsWatchOptions {
     /// The options of each subscription's watch (interval, filter, ...). The default is `WatchOptions::default()`.
     pub watch: WatchOptions,
     /// Time between two readings of the set of subscriptions. The default is
-    /// [`DEFAULT_SUBSCRIPTIONS_REFRESH`]; values below 1 ms are raised to it.
+    /// [`DEFAULT_SUBSCRIPTIONS_REFRESH`]. Each reading is a listing of the subscriptions, so the floor of
+    /// [`WatchOptions::interval`] applies: a value below
+    /// [`MIN_WATCH_INTERVAL`](crate::options::MIN_WATCH_INTERVAL) is refused with
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) (except against a loopback endpoint, the emulator).
     pub refresh: Duration,
 }
 
@@ -69,16 +80,18 @@ pub enum AllRequestsWatchEvent {
     SubscriptionAdded(Arc<str>),
     /// A subscription is gone from the listing, or is no longer active: its watch ended.
     SubscriptionRemoved(Arc<str>),
-    /// An event of one subscription's watch (see [`WatchEvent`]; its errors included).
+    /// An event of one subscription's watch (see [`WatchEvent`]).
     Request {
         /// The subscription (GUID).
         subscription_id: Arc<str>,
         /// What happened.
         event: WatchEvent,
     },
-    /// The subscriptions could not be listed; the watches keep going and the listing is tried again at the
-    /// next refresh.
-    SubscriptionsFailed(Error),
+    /// One subscription's watch failed to list, as its [`Watch::try_next`](crate::Watch::try_next) says an
+    /// `Err`: at once for a failure that is not transient, after
+    /// [`WatchOptions::max_consecutive_failures`] in a row for a transient one. That watch goes on, and so do
+    /// the others.
+    Failed(SubscriptionFailure),
     /// The subscriptions were listed and none is active: the caller can read no subscription (or only
     /// disabled ones), so there is nothing to watch. Sent after every such reading (the first one included),
     /// so that a watch over nothing is never silent; a later reading that finds a subscription starts its
@@ -101,8 +114,12 @@ impl fmt::Debug for AllRequestsWatch {
 }
 
 impl AllRequestsWatch {
-    pub(crate) fn new(core: Core, mut options: AllRequestsWatchOptions) -> Self {
-        options.refresh = options.refresh.max(Duration::from_millis(1));
+    /// # Errors
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for an interval or a refresh below the floor of the endpoint.
+    pub(crate) fn new(core: Core, mut options: AllRequestsWatchOptions) -> Result<Self> {
+        let on_loopback = core.pipeline().on_loopback();
+        options.refresh = checked_interval("refresh", options.refresh, on_loopback)?;
+        options.watch.interval = checked_interval("interval", options.watch.interval, on_loopback)?;
         let (core, _gate) = gated(&core);
         let watches = Watches {
             core,
@@ -110,13 +127,14 @@ impl AllRequestsWatch {
             watches: SelectAll::new(),
             running: HashMap::new(),
             refreshing: None,
-            // The first reading happens at the first poll.
-            next_refresh: Box::pin(tokio::time::sleep(Duration::ZERO)),
+            // The first reading happens at the first poll (and no timer is made before: a watch can be made
+            // outside a runtime).
+            next_refresh: None,
             pending: Default::default(),
             started: None,
             first_reading: true,
         };
-        Self { inner: watches }
+        Ok(Self { inner: watches })
     }
 
     /// The subscriptions being watched now.
@@ -124,22 +142,22 @@ impl AllRequestsWatch {
         self.inner.running.keys().cloned().collect()
     }
 
-    /// The next event, as [`Watch::next_event`](crate::Watch::next_event) gives: it waits as long as needed
-    /// (the watch never ends by itself), and errors are events
-    /// ([`AllRequestsWatchEvent::SubscriptionsFailed`], and a subscription's
-    /// [`WatchEvent::Error`](crate::WatchEvent::Error)). Usable without importing `StreamExt`.
-    pub async fn next_event(&mut self) -> AllRequestsWatchEvent {
-        match self.next().await {
-            Some(event) => event,
-            // The inner stream never ends; were it to, the watch would have nothing more to say.
-            None => std::future::pending().await,
-        }
+    /// The next event, under the crate's one stream contract (the crate documentation, "Listings and
+    /// watches"), as [`Watch::try_next`](crate::Watch::try_next) gives: it waits as long as needed, and the
+    /// watch never ends by itself, so this is never `Ok(None)`. Usable without importing `StreamExt`.
+    ///
+    /// # Errors
+    /// The subscriptions could not be listed. The watches already running go on, and the subscriptions are
+    /// listed again at the next refresh: call again. (One subscription's failure is an
+    /// [`AllRequestsWatchEvent::Failed`] item.)
+    pub async fn try_next(&mut self) -> Result<Option<AllRequestsWatchEvent>> {
+        self.next().await.transpose()
     }
 }
 
 impl Stream for AllRequestsWatch {
-    type Item = AllRequestsWatchEvent;
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<AllRequestsWatchEvent>> {
+    type Item = Result<AllRequestsWatchEvent>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.inner.poll_next_unpin(cx)
     }
 }
@@ -151,8 +169,9 @@ struct Watches {
     watches: SelectAll<BoxStream<'static, AllRequestsWatchEvent>>,
     running: HashMap<Arc<str>, AbortHandle>,
     refreshing: Option<BoxFuture<'static, Result<Vec<Arc<str>>>>>,
-    next_refresh: Pin<Box<tokio::time::Sleep>>,
-    pending: VecDeque<AllRequestsWatchEvent>,
+    /// When the next reading is due; `None` before the first, which is due at once.
+    next_refresh: Option<Pin<Box<tokio::time::Sleep>>>,
+    pending: VecDeque<Result<AllRequestsWatchEvent>>,
     /// When the watch was first polled (the caller's clock).
     started: Option<chrono::DateTime<chrono::Utc>>,
     /// Whether no reading of the subscriptions succeeded yet: their requests are the baseline.
@@ -187,7 +206,7 @@ impl Watches {
             if let Some(handle) = self.running.remove(&id) {
                 handle.abort();
             }
-            self.pending.push_back(AllRequestsWatchEvent::SubscriptionRemoved(id));
+            self.pending.push_back(Ok(AllRequestsWatchEvent::SubscriptionRemoved(id)));
         }
         // A subscription that appears later, without emit_existing: the requests created since the start are new.
         let first_listing = match (self.first_reading, self.options.watch.emit_existing, self.started) {
@@ -202,47 +221,63 @@ impl Watches {
             }
             let requests = RequestsClient::new(self.core.clone(), id.to_string());
             let subscription_id = id.clone();
-            let watch = requests
-                .watch_with(self.options.watch.clone(), first_listing)
-                .map(move |event| AllRequestsWatchEvent::Request { subscription_id: subscription_id.clone(), event });
+            // The options were checked when the watch was made: the interval cannot be refused here.
+            let watch = match requests.watch_with(self.options.watch.clone(), first_listing) {
+                Ok(watch) => watch,
+                Err(error) => {
+                    self.pending.push_back(Err(error));
+                    continue;
+                }
+            };
+            let watch = watch.map(move |event| match event {
+                Ok(event) => AllRequestsWatchEvent::Request { subscription_id: subscription_id.clone(), event },
+                Err(error) => AllRequestsWatchEvent::Failed(SubscriptionFailure {
+                    subscription_id: subscription_id.clone(),
+                    kind: FailureKind::of(&error),
+                    error,
+                }),
+            });
             let (handle, registration) = AbortHandle::new_pair();
             self.watches.push(Abortable::new(watch, registration).boxed());
             self.running.insert(id.clone(), handle);
-            self.pending.push_back(AllRequestsWatchEvent::SubscriptionAdded(id));
+            self.pending.push_back(Ok(AllRequestsWatchEvent::SubscriptionAdded(id)));
         }
         if none {
-            self.pending.push_back(AllRequestsWatchEvent::NoSubscriptions);
+            self.pending.push_back(Ok(AllRequestsWatchEvent::NoSubscriptions));
         }
         self.first_reading = false;
     }
 }
 
 impl Stream for Watches {
-    type Item = AllRequestsWatchEvent;
+    type Item = Result<AllRequestsWatchEvent>;
     /// One poll of the watch: the refresh of the subscriptions, then the events of their watches.
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<AllRequestsWatchEvent>> {
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
         this.started.get_or_insert_with(|| std::time::SystemTime::now().into());
         loop {
             if let Some(event) = this.pending.pop_front() {
                 return Poll::Ready(Some(event));
             }
-            if this.refreshing.is_none() && this.next_refresh.as_mut().poll(cx).is_ready() {
+            if this.refreshing.is_none()
+                && this.next_refresh.as_mut().is_none_or(|next| next.as_mut().poll(cx).is_ready())
+            {
                 this.refreshing = Some(this.read_subscriptions());
             }
             if let Some(refreshing) = &mut this.refreshing
                 && let Poll::Ready(result) = refreshing.as_mut().poll(cx)
             {
                 this.refreshing = None;
-                this.next_refresh.as_mut().reset(Deadline::after(this.options.refresh).instant());
+                let next = Deadline::after(this.options.refresh).instant();
+                this.next_refresh = Some(Box::pin(tokio::time::sleep_until(next)));
                 match result {
                     Ok(now) => this.apply(now),
-                    Err(error) => this.pending.push_back(AllRequestsWatchEvent::SubscriptionsFailed(error)),
+                    Err(error) => this.pending.push_back(Err(error)),
                 }
                 continue;
             }
             return match this.watches.poll_next_unpin(cx) {
-                Poll::Ready(Some(event)) => Poll::Ready(Some(event)),
+                Poll::Ready(Some(event)) => Poll::Ready(Some(Ok(event))),
                 // No watch running (or the last one ended): wait for the next reading of the subscriptions.
                 Poll::Ready(None) | Poll::Pending => Poll::Pending,
             };

@@ -21,7 +21,7 @@ mod transport;
 
 pub(crate) use convert::{Cause, into_error};
 pub(crate) use meta::CallMeta;
-pub(crate) use redact::{Prepared, Redactor};
+pub(crate) use redact::{PIECE, Pieces, Prepared, Redactor};
 pub(crate) use service::header;
 pub use service::{ArmAdditionalInfo, ArmErrorDetail, ServiceError};
 pub use transport::TransportKind;

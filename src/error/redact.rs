@@ -13,7 +13,10 @@
 //! Redaction runs on whole bodies: only later are error bodies cut to [`BODY_KEPT`](super::BODY_KEPT), so a
 //! token straddling the cut leaves nothing behind.
 
-use std::{ops::Range, sync::OnceLock};
+use std::{
+    ops::Range,
+    sync::{Arc, OnceLock},
+};
 
 use bytes::Bytes;
 use reqwest::header::HeaderValue;
@@ -56,7 +59,7 @@ fn spans(text: &[u8], secret: Option<&[u8]>, pieces: &Prepared) -> Vec<Range<usi
     if let Some(secret) = secret.filter(|s| s.len() >= PIECE)
         && text.len() >= PIECE
     {
-        pieces.get_or_init(|| Pieces::new(secret)).find(secret, text, &mut found);
+        pieces.get_or_init(|| Arc::new(Pieces::new(secret))).find(secret, text, &mut found);
     }
     let token_char = |b: &u8| b.is_ascii_alphanumeric() || b"-._~+/=".contains(b);
     for space in memchr::memchr_iter(b' ', text) {
@@ -72,8 +75,9 @@ fn spans(text: &[u8], secret: Option<&[u8]>, pieces: &Prepared) -> Vec<Range<usi
     found
 }
 
-/// A redactor's [`Pieces`], built the first time a text long enough to hold a piece is looked at.
-pub(crate) type Prepared = OnceLock<Pieces>;
+/// A redactor's [`Pieces`], built the first time a text long enough to hold a piece is looked at, or given
+/// (`Prepared::from`): the pipeline builds them once per token, not once per answer (see `pipeline/hooks.rs`).
+pub(crate) type Prepared = OnceLock<Arc<Pieces>>;
 
 /// The redaction step, for one token (`None`: only `Bearer …` patterns are scrubbed).
 pub(crate) struct Redactor<'a> {

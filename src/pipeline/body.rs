@@ -6,6 +6,7 @@
 
 use std::{
     pin::Pin,
+    sync::Arc,
     task::{Context, Poll, ready},
 };
 
@@ -16,15 +17,21 @@ use reqwest::{Response, header::HeaderValue};
 
 use crate::{
     auth::token_bytes,
-    error::{Prepared, Redactor},
+    error::{Pieces, Prepared, Redactor},
 };
 
 /// `response` as the crate may read it: its header values redacted, its body capped at `limit` bytes and
 /// redacted whole, of `token` (the `Authorization` value the request carried: whole or in pieces, plain or
-/// escaped) and of anything `Bearer …`. A body that declares a larger length fails at its first byte; one that
-/// grows past the limit fails there, never having held more than `limit` bytes.
-pub(super) fn entering(response: Response, limit: usize, token: Option<&HeaderValue>) -> Response {
-    let redactor = Redactor::new(token.map(token_bytes));
+/// escaped) and of anything `Bearer …`, with `pieces` when the caller has them for that token. A body that
+/// declares a larger length fails at its first byte; one that grows past the limit fails there, never having
+/// held more than `limit` bytes.
+pub(super) fn entering(
+    response: Response,
+    limit: usize,
+    token: Option<&HeaderValue>,
+    pieces: Option<Arc<Pieces>>,
+) -> Response {
+    let redactor = Redactor::reusing(token.map(token_bytes), pieces.map(Prepared::from).unwrap_or_default());
     let declared_too_large = response.content_length().is_some_and(|length| length > limit as u64);
     let (mut parts, body) = http::Response::from(response).into_parts();
     for value in parts.headers.values_mut() {
@@ -53,7 +60,7 @@ struct Redacted {
     received: BytesMut,
     /// The `Authorization` value the request carried (shares the token's wiped buffer; see `auth.rs`).
     secret: Option<HeaderValue>,
-    /// What the headers' redactor learned of the token, built at most once per answer.
+    /// What the headers' redactor learned of the token: the token cache's, or built at most once per answer.
     pieces: Prepared,
     ended: bool,
 }

@@ -14,7 +14,7 @@ use reqwest::{
 use super::{Pipeline, body::entering, scope::CallState};
 use crate::{
     auth::token_bytes,
-    error::{Redactor, classify},
+    error::{PIECE, Pieces, Redactor, classify},
     operation::Operation,
     retry::{self, Next, Stop, Try, Used},
 };
@@ -52,6 +52,14 @@ impl Pipeline {
             .with_call(|c| (c.client_request_id.clone(), c.secret.clone(), c.attempts_before, c.started))
             .unwrap_or_default();
         let token = token.or_else(|| settings.auth.current_header());
+        // What the redaction step looks for the token with (two Bloom filters of its 4- and 8-grams), built once
+        // per token and kept with it in the token cache, instead of once per answer: for a 1.7 KB token that
+        // building cost about as much as everything else the SDK adds to a small `Requests_Get` (`cargo bench
+        // --bench overhead`, get c=1 and c=64; see BENCHMARKS.md, 2026-12-07). Dropped with the token.
+        let pieces = token
+            .as_ref()
+            .filter(|token| token_bytes(token).len() >= PIECE)
+            .and_then(|token| settings.auth.derived(token, || Pieces::new(token_bytes(token))));
         let started = started.unwrap_or_else(tokio::time::Instant::now);
         loop {
             // Saturating: the policy's retries (a `u32`) and its time budget end the loop long before.
@@ -77,7 +85,7 @@ impl Pipeline {
             // Where an answer enters the crate: the redaction step, with the token this attempt carried, and the
             // body capped. Everything after this line sees only what is safe to keep, log and return.
             let result = match settings.http.execute(request).await {
-                Ok(response) => Ok(entering(response, settings.max_response_body, token.as_ref())),
+                Ok(response) => Ok(entering(response, settings.max_response_body, token.as_ref(), pieces.clone())),
                 Err(error) => Err(Redactor::new(token.as_ref().map(token_bytes)).transport(error)),
             };
             if let Some(gate) = &self.gate

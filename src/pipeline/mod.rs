@@ -86,10 +86,25 @@ impl Pipeline {
         &self.settings
     }
 
+    /// Whether the endpoint is on loopback (the local emulator): Resource Manager never is.
+    pub(crate) fn on_loopback(&self) -> bool {
+        is_loopback(&self.settings.endpoint)
+    }
+
     /// This pipeline (the same settings, token cache and HTTP client), with every request it sends held by
     /// `gate`: see `gate.rs`.
     pub(crate) fn with_gate(&self, gate: Gate) -> Self {
         Self { settings: self.settings.clone(), gate: Some(gate), call: None }
+    }
+}
+
+/// Whether `url`'s host is a loopback address or `localhost`.
+pub(crate) fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
     }
 }
 

@@ -10,9 +10,13 @@
 //! from one listing is reported [`WatchEvent::Removed`] only once its absence is confirmed: by reading it
 //! (gone, or no longer in the filter's status), or, when the read cannot tell, by a second listing without
 //! it. Failed listings are retried with backoff. A transient
-//! failure (throttling, 5xx, a dropped connection) is reported as [`WatchEvent::Error`] only after several
-//! consecutive failures; any other failure (401, 403, 404, a credential error, an undecodable page) is reported
-//! at once. Either way the watch then keeps going.
+//! failure (throttling, 5xx, a dropped connection) is yielded as an `Err` only after several consecutive
+//! failures; any other failure (401, 403, 404, a credential error, an undecodable page) at once. Either way the
+//! watch then keeps going: it obeys the crate's one stream contract (see the crate documentation, "Listings and
+//! watches"), as a stream that goes on after an `Err` and never ends.
+//!
+//! The backoff is the watch's own, not the consumer's: a consumer that calls again at once after an `Err` waits
+//! for the next listing all the same, so no loop around the watch can make it hammer Resource Manager.
 //!
 //! The watch is a plain [`Stream`] driven by its consumer: nothing is sent before it is first polled, no
 //! background task is spawned, and dropping it stops it. Waits use `tokio::time`, so tests can run it on a
@@ -32,7 +36,7 @@ use chrono::{DateTime, Utc};
 use futures::{Stream, StreamExt, future::BoxFuture, stream::BoxStream};
 
 use crate::{
-    error::Error,
+    error::{Error, Result},
     listing::{RequestFilter, RequestsListOptions},
     models::LockboxRequestResponse,
     pager::Listing,
@@ -42,8 +46,46 @@ use crate::{
 
 mod compare;
 
-/// The shortest interval a watch uses; smaller intervals are raised to it.
-pub const MIN_WATCH_INTERVAL: Duration = Duration::from_millis(1);
+/// The shortest [`WatchOptions::interval`] (and [`AllRequestsWatchOptions::refresh`]) a watch of Resource Manager
+/// takes: 5 s. A shorter one is refused with [`Error::InvalidArgument`] when the watch is made, before any
+/// request.
+///
+/// Why 5 s: every listing is one read per page, and Resource Manager throttles reads per principal and
+/// subscription. Its published limits are 12,000 reads an hour (about 3 a second), or, where the token-bucket
+/// scheme applies, a bucket of 250 refilled at 25 a second, with a global limit shared by every principal of
+/// the subscription. A watch listing one page every 5 s spends 720 reads an hour, 6 % of the hourly budget,
+/// leaving the rest to the decisions, reads and other watchers of the same principal; a 1 ms interval would
+/// spend the hour's budget in 12 s and then have every call of that principal answered `429`. Lockbox
+/// requests wait hours for a decision: 5 s of latency costs nothing.
+///
+/// Against a loopback endpoint (the local emulator, in tests; Resource Manager is never there) the floor is
+/// 1 ms instead, so tests of the watch stay fast. An endpoint on loopback is chosen deliberately
+/// ([`CustomerLockboxClientOptions::endpoint`](crate::CustomerLockboxClientOptions::endpoint)), never by
+/// accident against Azure.
+///
+/// [`AllRequestsWatchOptions::refresh`]: crate::options::AllRequestsWatchOptions::refresh
+pub const MIN_WATCH_INTERVAL: Duration = Duration::from_secs(5);
+
+/// The floor of an interval against a loopback endpoint (the emulator): no busy loop, and tests stay fast.
+const LOOPBACK_MIN_INTERVAL: Duration = Duration::from_millis(1);
+
+/// Checks a watch's interval (`name` being the option's name) against the floor of its endpoint: refused below
+/// [`MIN_WATCH_INTERVAL`], unless the endpoint is on loopback, where it is raised to 1 ms.
+pub(crate) fn checked_interval(name: &'static str, interval: Duration, on_loopback: bool) -> Result<Duration> {
+    if on_loopback {
+        return Ok(interval.max(LOOPBACK_MIN_INTERVAL));
+    }
+    if interval < MIN_WATCH_INTERVAL {
+        return Err(Error::invalid(
+            name,
+            format!(
+                "{interval:?} is shorter than MIN_WATCH_INTERVAL ({MIN_WATCH_INTERVAL:?}): a watch that lists this \
+                 often spends the principal's Resource Manager read budget and gets every call throttled"
+            ),
+        ));
+    }
+    Ok(interval)
+}
 
 /// Options of [`RequestsClient::watch`](crate::RequestsClient::watch). Every field has a documented default; start from `Default`.
 ///
@@ -59,8 +101,9 @@ pub const MIN_WATCH_INTERVAL: Duration = Duration::from_millis(1);
 /// ```
 #[derive(Clone, Debug)]
 pub struct WatchOptions {
-    /// Time between the end of one listing and the start of the next. The default is 30 s. Values below
-    /// [`MIN_WATCH_INTERVAL`] are raised to it.
+    /// Time between the end of one listing and the start of the next. The default is 30 s. A value below
+    /// [`MIN_WATCH_INTERVAL`] (5 s) is refused with [`Error::InvalidArgument`] when the watch is made (except
+    /// against a loopback endpoint, the emulator: see there).
     pub interval: Duration,
     /// Relative jitter applied to each wait, so many watchers do not poll in step: a wait is
     /// `interval × (1 ± jitter)`, drawn uniformly. The default is `0.1` (±10 %); it is clamped to `0.0..=1.0`.
@@ -73,10 +116,10 @@ pub struct WatchOptions {
     /// Either way, [`WatchEvent::InitDone`] says when the first listing is complete.
     pub emit_existing: bool,
     /// How many listings in a row may fail with a transient error ([`Error::is_retryable`]: throttling, 5xx,
-    /// transport failures, timeouts) before the failure is yielded as [`WatchEvent::Error`]. The default is 3
-    /// (each listing is itself retried by the client's retry policy). After yielding the error the watch goes
-    /// on, and yields an error again after as many further failures. `0` is treated as `1`. A failure that is
-    /// not transient, such as a 403 for missing rights, is yielded at once whatever this says.
+    /// transport failures, timeouts) before the failure is yielded as an `Err` ([`Watch::try_next`]). The
+    /// default is 3 (each listing is itself retried by the client's retry policy). After yielding the error the
+    /// watch goes on, and yields an error again after as many further failures. `0` is treated as `1`. A
+    /// failure that is not transient, such as a 403 for missing rights, is yielded at once whatever this says.
     pub max_consecutive_failures: u32,
     /// The longest wait between two listings after failures. After `k` failed listings in a row the watch
     /// waits `interval × 2^(k-1)` (with jitter), at most this long. The default is 5 minutes; a value
@@ -134,19 +177,15 @@ pub enum WatchEvent {
         /// How many requests the first listing held.
         requests: usize,
     },
-    /// Listing failed: at once for a failure that is not transient ([`Error::is_retryable`] is `false`, e.g. a
-    /// 403), or [`WatchOptions::max_consecutive_failures`] times in a row for a transient one; this is the last
-    /// failure. The watch goes on, waiting longer after each failure (see [`WatchOptions::max_backoff`]).
-    Error(Error),
 }
 
 impl WatchEvent {
-    /// The id of the request the event is about; `None` for [`WatchEvent::Error`].
+    /// The id of the request the event is about; `None` for [`WatchEvent::InitDone`].
     pub fn request_id(&self) -> Option<&str> {
         match self {
             Self::New(request) | Self::StatusChanged { request, .. } => request.request_id(),
             Self::Removed { request_id } => Some(request_id),
-            Self::InitDone { .. } | Self::Error(_) => None,
+            Self::InitDone { .. } => None,
         }
     }
 }
@@ -154,14 +193,14 @@ impl WatchEvent {
 /// A stream of [`WatchEvent`]s about the requests of a subscription. Returned by
 /// [`RequestsClient::watch`](crate::RequestsClient::watch).
 ///
-/// It is a [`futures::Stream`][Stream] whose items are [`WatchEvent`]s, failures included as [`WatchEvent::Error`]:
-/// the watch never ends by itself, so the stream never yields `None`. Drop it to stop watching; nothing keeps
-/// running afterwards. Without importing `StreamExt`, use [`next_event`](Self::next_event), or
-/// [`try_next`](Self::try_next) to get failures as `Err`.
+/// It is a [`futures::Stream`][Stream] of `Result<WatchEvent>` under the crate's one stream contract (the crate
+/// documentation, "Listings and watches"): a failed listing is an `Err`, after which the watch goes on, and the
+/// watch never ends by itself, so it never yields `None`. Drop it to stop watching; nothing keeps running
+/// afterwards. Without importing `StreamExt`, use [`try_next`](Self::try_next).
 ///
 /// [Stream]: https://docs.rs/futures/0.3/futures/stream/trait.Stream.html
 pub struct Watch {
-    inner: BoxStream<'static, WatchEvent>,
+    inner: BoxStream<'static, Result<WatchEvent>>,
 }
 
 impl fmt::Debug for Watch {
@@ -174,7 +213,7 @@ impl fmt::Debug for Watch {
 type List = Box<dyn Fn(RequestsListOptions) -> Listing<LockboxRequestResponse> + Send>;
 
 /// Reads one request by id.
-pub(crate) type Read = Box<dyn Fn(String) -> BoxFuture<'static, crate::Result<LockboxRequestResponse>> + Send>;
+pub(crate) type Read = Box<dyn Fn(String) -> BoxFuture<'static, Result<LockboxRequestResponse>> + Send>;
 
 /// What the first listing of a watch reports as [`WatchEvent::New`].
 #[derive(Clone, Copy, Debug)]
@@ -207,14 +246,15 @@ struct State {
 
 impl Watch {
     /// A watch listing with `list` and confirming absences with `read`; `first_listing` overrides what
-    /// [`WatchOptions::emit_existing`] says of the first listing.
+    /// [`WatchOptions::emit_existing`] says of the first listing. The interval has been checked
+    /// ([`checked_interval`]).
     pub(crate) fn new(
         list: impl Fn(RequestsListOptions) -> Listing<LockboxRequestResponse> + Send + 'static,
         read: Read,
         mut options: WatchOptions,
         first_listing: Option<FirstListing>,
     ) -> Self {
-        options.interval = options.interval.max(MIN_WATCH_INTERVAL);
+        options.interval = options.interval.max(LOOPBACK_MIN_INTERVAL);
         options.jitter = if options.jitter.is_finite() { options.jitter.clamp(0.0, 1.0) } else { 0.0 };
         options.max_consecutive_failures = options.max_consecutive_failures.max(1);
         let first_listing = first_listing.unwrap_or(if options.emit_existing {
@@ -240,43 +280,35 @@ impl Watch {
         Self { inner: inner.boxed() }
     }
 
-    /// The next event. Waits as long as needed: the watch never ends by itself.
+    /// The next event, under the crate's one stream contract (the crate documentation, "Listings and
+    /// watches"). Waits as long as needed: the watch never ends by itself, so this is never `Ok(None)`. Usable
+    /// without importing `StreamExt`.
     ///
     /// Cancel-safe: dropping the returned future (in a `select!` or a timeout) loses no event; a listing in
     /// progress carries on at the next call.
-    pub async fn next_event(&mut self) -> WatchEvent {
-        match self.inner.next().await {
-            Some(event) => event,
-            // The inner stream never ends; were it to, the watch would have nothing more to say.
-            None => std::future::pending().await,
-        }
-    }
-
-    /// The next event, with [`WatchEvent::Error`] turned into `Err`. The watch goes on after an error.
     ///
     /// # Errors
-    /// A listing's failure, when [`WatchEvent::Error`] would be yielded: at once for a failure that is not
-    /// transient, after [`WatchOptions::max_consecutive_failures`] failed listings in a row for a transient one.
-    pub async fn try_next(&mut self) -> crate::Result<WatchEvent> {
-        match self.next_event().await {
-            WatchEvent::Error(error) => Err(error),
-            event => Ok(event),
-        }
+    /// A listing's failure: at once for a failure that is not transient ([`Error::is_retryable`] is `false`,
+    /// e.g. a 403), after [`WatchOptions::max_consecutive_failures`] failed listings in a row for a transient
+    /// one. The watch goes on: call again, and it lists again after its backoff (see
+    /// [`WatchOptions::max_backoff`]).
+    pub async fn try_next(&mut self) -> Result<Option<WatchEvent>> {
+        self.inner.next().await.transpose()
     }
 }
 
 impl Stream for Watch {
-    type Item = WatchEvent;
+    type Item = Result<WatchEvent>;
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.inner.poll_next_unpin(cx)
     }
 }
 
 impl State {
-    async fn next_event(&mut self) -> WatchEvent {
+    async fn next_event(&mut self) -> Result<WatchEvent> {
         loop {
             if let Some(event) = self.queue.pop_front() {
-                return event;
+                return Ok(event);
             }
             if self.started {
                 tokio::time::sleep(self.wait()).await;
@@ -291,7 +323,7 @@ impl State {
                     // does not exist, a credential error) is said at once: somebody has to act on it. Transient
                     // ones only once they persist. Either way the backoff grows and the watch goes on.
                     if !error.is_retryable() || self.failures.is_multiple_of(self.options.max_consecutive_failures) {
-                        return WatchEvent::Error(error);
+                        return Err(error);
                     }
                 }
             }

@@ -19,17 +19,21 @@ use azure_customer_lockbox_emulator::{
 /// A guard against a hang, not a timing assertion: events come within a few 20 ms intervals.
 const GUARD: Duration = Duration::from_secs(20);
 
-/// The next event that is about a request (`New`, `StatusChanged`, `Removed`, `Error`), as `kind id`.
+/// The next event that is about a request (`New`, `StatusChanged`, `Removed`), or a failure, as `kind id`.
 async fn next_change(watch: &mut Watch) -> String {
     loop {
-        let event = tokio::time::timeout(GUARD, watch.next_event()).await.expect("an event in time");
+        let next = tokio::time::timeout(GUARD, watch.try_next()).await.expect("an event in time");
+        let event = match next {
+            Ok(Some(event)) => event,
+            Ok(None) => return "end".to_owned(),
+            Err(error) => return format!("error {error}"),
+        };
         match event {
             WatchEvent::New(request) => return format!("new {}", request.request_id().unwrap_or_default()),
             WatchEvent::StatusChanged { request, old, new } => {
                 return format!("changed {} {old}->{new}", request.request_id().unwrap_or_default());
             }
             WatchEvent::Removed { request_id } => return format!("removed {request_id}"),
-            WatchEvent::Error(error) => return format!("error {error}"),
             _ => {}
         }
     }
@@ -50,7 +54,7 @@ async fn pending_watch(emulator: &Emulator, existing: &[String]) -> Watch {
         jitter: 0.0,
         ..WatchOptions::every(Duration::from_millis(20))
     };
-    let mut watch = client.requests(SUB).unwrap().watch(Some(options));
+    let mut watch = client.requests(SUB).unwrap().watch(Some(options)).unwrap();
     let mut seen = HashSet::new();
     for _ in existing {
         seen.insert(next_change(&mut watch).await);
@@ -136,7 +140,8 @@ async fn the_every_subscription_listing_lists_a_subscription_named_twice_once() 
 async fn next_tenant_event(
     watch: &mut azure_customer_lockbox::every_subscription::AllRequestsWatch,
 ) -> AllRequestsWatchEvent {
-    tokio::time::timeout(GUARD, watch.next_event()).await.expect("an event in time")
+    let next = tokio::time::timeout(GUARD, watch.try_next()).await.expect("an event in time");
+    next.expect("no failure").expect("a watch never ends")
 }
 
 /// Issue 32, finding 4: with `emit_existing: false`, a subscription that appears after the watch started
@@ -158,7 +163,7 @@ async fn a_subscription_that_appears_later_reports_the_requests_created_since_th
         watch: WatchOptions { emit_existing: false, jitter: 0.0, ..WatchOptions::every(Duration::from_millis(20)) },
         refresh: Duration::from_millis(50),
     };
-    let mut watch = client.watch_all_requests(Some(options));
+    let mut watch = client.watch_all_requests(Some(options)).unwrap();
     let mut added = HashSet::new();
     while added.len() < 4 {
         if let AllRequestsWatchEvent::SubscriptionAdded(id) = next_tenant_event(&mut watch).await {
@@ -192,7 +197,7 @@ async fn a_subscription_that_appears_later_reports_the_requests_created_since_th
                 assert_ne!(id, old, "a request from before the watch is not new");
                 assert!(reported.insert(id.clone()), "{id} reported twice");
             }
-            AllRequestsWatchEvent::Request { event: WatchEvent::Error(error), .. } => panic!("{error}"),
+            AllRequestsWatchEvent::Failed(failure) => panic!("{}", failure.error),
             _ => {}
         }
     }

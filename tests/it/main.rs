@@ -26,5 +26,6 @@ mod poller;
 mod read_options;
 mod readme;
 mod retry;
+mod streams;
 mod tenant;
 mod wire;

@@ -518,7 +518,7 @@ async fn nothing_is_sent_before_the_pager_or_the_watch_is_polled() {
     let (client, _) = client(&server.uri());
     let requests = client.requests(SUB).unwrap();
     let mut pager = requests.list(Some(RequestsListOptions::pending()));
-    let watch = requests.watch(Some(WatchOptions::every(Duration::from_millis(10))));
+    let watch = requests.watch(Some(WatchOptions::every(Duration::from_millis(10)))).unwrap();
     let operations = client.operations().list(None);
     tokio::time::sleep(Duration::from_millis(100)).await;
     tokio::task::yield_now().await;
@@ -655,14 +655,22 @@ fn paused_client(server: &MockServer) -> CustomerLockboxClient {
     TestClient::new(server.uri()).per_try_timeout(None).paused_clock().build()
 }
 
-fn describe(event: &WatchEvent) -> String {
+/// What a watch's `try_next` gave, in short: an event, an error with its status, or the end.
+fn describe(next: &Result<Option<WatchEvent>, Error>) -> String {
+    match next {
+        Ok(Some(event)) => describe_event(event),
+        Ok(None) => "end".to_owned(),
+        Err(error) => format!("error {}", error.status().map_or(0, |s| s.as_u16())),
+    }
+}
+
+fn describe_event(event: &WatchEvent) -> String {
     match event {
         WatchEvent::New(request) => format!("new {}", request.request_id().unwrap_or_default()),
         WatchEvent::StatusChanged { request, old, new } => {
             format!("changed {} {old}->{new}", request.request_id().unwrap_or_default())
         }
         WatchEvent::Removed { request_id } => format!("removed {request_id}"),
-        WatchEvent::Error(error) => format!("error {}", error.status().map_or(0, |s| s.as_u16())),
         other => format!("{other:?}"),
     }
 }
@@ -673,19 +681,19 @@ async fn watch_reports_new_changed_and_removed_requests_once() {
     listing.set(&[("a", "Pending"), ("b", "Pending")]);
     let server = listing.serve().await;
     let client = paused_client(&server);
-    let mut watch = client.requests(SUB).unwrap().watch(Some(WatchOptions::every(Duration::from_secs(30))));
-    assert_eq!(describe(&watch.next_event().await), "new a");
-    assert_eq!(describe(&watch.next_event().await), "new b");
+    let mut watch = client.requests(SUB).unwrap().watch(Some(WatchOptions::every(Duration::from_secs(30)))).unwrap();
+    assert_eq!(describe(&watch.try_next().await), "new a");
+    assert_eq!(describe(&watch.try_next().await), "new b");
     // The first listing is complete, and the watch says so.
-    assert_eq!(describe(&watch.next_event().await), "InitDone { requests: 2 }");
+    assert_eq!(describe(&watch.try_next().await), "InitDone { requests: 2 }");
 
     listing.set(&[("a", "Approved"), ("c", "Pending"), ("c", "Pending")]);
     let started = tokio::time::Instant::now();
-    let mut events = vec![describe(&watch.next_event().await)];
+    let mut events = vec![describe(&watch.try_next().await)];
     let waited = started.elapsed();
     assert!(waited >= Duration::from_secs(27) && waited <= Duration::from_secs(33), "{waited:?}");
-    events.push(describe(&watch.next_event().await));
-    events.push(describe(&watch.next_event().await));
+    events.push(describe(&watch.try_next().await));
+    events.push(describe(&watch.try_next().await));
     events.sort();
     assert_eq!(events, ["changed a Pending->Approved", "new c", "removed b"]);
 
@@ -694,7 +702,7 @@ async fn watch_reports_new_changed_and_removed_requests_once() {
     tokio::time::sleep(Duration::from_secs(100)).await;
     assert_eq!(received(&server).await.len(), polls, "the watch only polls while it is being polled");
     listing.set(&[("a", "Approved"), ("c", "Denied")]);
-    assert_eq!(describe(&watch.next_event().await), "changed c Pending->Denied");
+    assert_eq!(describe(&watch.try_next().await), "changed c Pending->Denied");
 }
 
 #[tokio::test(start_paused = true)]
@@ -705,23 +713,23 @@ async fn watch_backs_off_and_reports_an_error_only_after_consecutive_failures() 
     let server = listing.serve().await;
     let client = paused_client(&server);
     let options = WatchOptions { jitter: 0.0, ..WatchOptions::every(Duration::from_secs(10)) };
-    let mut watch = client.requests(SUB).unwrap().watch(Some(options));
+    let mut watch = client.requests(SUB).unwrap().watch(Some(options)).unwrap();
 
     // Listings at 0 s, then 10 s and 20 s later (backoff 10 s, 20 s): the third failure is yielded.
     let started = tokio::time::Instant::now();
-    assert_eq!(describe(&watch.next_event().await), "error 503");
+    assert_eq!(describe(&watch.try_next().await), "error 503");
     assert_eq!(received(&server).await.len(), 3);
     assert_eq!(started.elapsed(), Duration::from_secs(30));
 
     // The watch goes on after the error; the next wait is 40 s (10 s doubled per failure, capped at 5 min).
     listing.fail(false);
     let started = tokio::time::Instant::now();
-    assert_eq!(describe(&watch.next_event().await), "new a");
+    assert_eq!(describe(&watch.try_next().await), "new a");
     assert_eq!(started.elapsed(), Duration::from_secs(40));
     assert_eq!(received(&server).await.len(), 4);
-    assert_eq!(describe(&watch.next_event().await), "InitDone { requests: 1 }");
+    assert_eq!(describe(&watch.try_next().await), "InitDone { requests: 1 }");
 
-    // `try_next` turns the error event into `Err`.
+    // Failing again: `Err` once more, and the watch still goes on.
     listing.fail(true);
     assert_eq!(watch.try_next().await.unwrap_err().status().map(|s| s.as_u16()), Some(503));
 }
@@ -734,27 +742,27 @@ async fn watch_reports_a_failure_that_waiting_will_not_mend_at_once_and_goes_on(
     let server = listing.serve().await;
     let client = paused_client(&server);
     let options = WatchOptions { jitter: 0.0, ..WatchOptions::every(Duration::from_secs(10)) };
-    let mut watch = client.requests(SUB).unwrap().watch(Some(options));
+    let mut watch = client.requests(SUB).unwrap().watch(Some(options)).unwrap();
 
     // The first listing's 403 is yielded straight away, not after three listings.
     let started = tokio::time::Instant::now();
-    assert_eq!(describe(&watch.next_event().await), "error 403");
+    assert_eq!(describe(&watch.try_next().await), "error 403");
     assert_eq!(started.elapsed(), Duration::ZERO);
     assert_eq!(received(&server).await.len(), 1);
 
     // Still failing: the next listing comes after the interval, the one after that after twice the interval.
     let started = tokio::time::Instant::now();
-    assert_eq!(describe(&watch.next_event().await), "error 403");
+    assert_eq!(describe(&watch.try_next().await), "error 403");
     assert_eq!(started.elapsed(), Duration::from_secs(10));
     let started = tokio::time::Instant::now();
-    assert_eq!(describe(&watch.next_event().await), "error 403");
+    assert_eq!(describe(&watch.try_next().await), "error 403");
     assert_eq!(started.elapsed(), Duration::from_secs(20));
     assert_eq!(received(&server).await.len(), 3);
 
     // Once the rights are granted the watch carries on from where it was.
     listing.fail_with(None);
     let started = tokio::time::Instant::now();
-    assert_eq!(describe(&watch.next_event().await), "new a");
+    assert_eq!(describe(&watch.try_next().await), "new a");
     assert_eq!(started.elapsed(), Duration::from_secs(40));
 }
 
@@ -765,11 +773,11 @@ async fn watch_without_emit_existing_reports_only_later_changes() {
     let server = listing.serve().await;
     let client = paused_client(&server);
     let options = WatchOptions { emit_existing: false, ..WatchOptions::every(Duration::from_secs(5)) };
-    let mut watch = client.requests(SUB).unwrap().watch(Some(options));
+    let mut watch = client.requests(SUB).unwrap().watch(Some(options)).unwrap();
     // The first listing reports nothing but that it is done, and how many requests it took as the baseline.
-    assert_eq!(describe(&watch.next_event().await), "InitDone { requests: 2 }");
+    assert_eq!(describe(&watch.try_next().await), "InitDone { requests: 2 }");
     let event = {
-        let next = watch.next_event();
+        let next = watch.try_next();
         tokio::pin!(next);
         // The first listing yields nothing, nor does a second, unchanged one. The paused clock jumps ahead
         // whenever the test waits on a socket, so progress is counted in listings served, not in time.
@@ -796,7 +804,8 @@ async fn watch_without_emit_existing_reports_only_later_changes() {
 
 async fn next_event(watch: &mut azure_customer_lockbox::Watch) -> WatchEvent {
     // A guard against a hang, not a timing assertion: events come within one 50 ms interval.
-    tokio::time::timeout(Duration::from_secs(20), watch.next_event()).await.expect("an event in time")
+    let next = tokio::time::timeout(Duration::from_secs(20), watch.try_next()).await.expect("an event in time");
+    next.expect("no failure").expect("a watch never ends")
 }
 
 #[tokio::test]
@@ -805,23 +814,23 @@ async fn watch_on_the_emulator_sees_create_approve_and_expire() {
     let mut existing = emu.sample_data(SUB);
     let (client, _) = client(emu.url().as_str());
     let requests = client.requests(SUB).unwrap();
-    let mut watch = requests.watch(Some(WatchOptions::every(Duration::from_millis(50))));
+    let mut watch = requests.watch(Some(WatchOptions::every(Duration::from_millis(50)))).unwrap();
 
     // The first listing reports every request present (emit_existing defaults to true), over three pages.
     let mut first = Vec::new();
     for _ in 0..existing.len() {
         match next_event(&mut watch).await {
             WatchEvent::New(request) => first.push(request.request_id().unwrap_or_default().to_owned()),
-            other => panic!("expected new, got {}", describe(&other)),
+            other => panic!("expected new, got {}", describe_event(&other)),
         }
     }
     first.sort();
     existing.sort();
     assert_eq!(first, existing);
-    assert_eq!(describe(&next_event(&mut watch).await), format!("InitDone {{ requests: {} }}", existing.len()));
+    assert_eq!(describe_event(&next_event(&mut watch).await), format!("InitDone {{ requests: {} }}", existing.len()));
 
     let id = emu.create_request(SUB, NewLockboxRequest::default());
-    assert_eq!(describe(&next_event(&mut watch).await), format!("new {id}"));
+    assert_eq!(describe_event(&next_event(&mut watch).await), format!("new {id}"));
 
     requests.approve(&id, "approved by the watch test", None).await.unwrap();
     match next_event(&mut watch).await {
@@ -829,17 +838,17 @@ async fn watch_on_the_emulator_sees_create_approve_and_expire() {
             assert_eq!(request.request_id(), Some(id.as_str()));
             assert!(matches!(new, LockboxRequestStatus::Approving | LockboxRequestStatus::Approved), "{new}")
         }
-        other => panic!("expected a status change, got {}", describe(&other)),
+        other => panic!("expected a status change, got {}", describe_event(&other)),
     }
 
     let short = emu.create_request(
         SUB,
         NewLockboxRequest { expires_in: Duration::from_secs(3600), ..NewLockboxRequest::default() },
     );
-    assert_eq!(describe(&next_event(&mut watch).await), format!("new {short}"));
+    assert_eq!(describe_event(&next_event(&mut watch).await), format!("new {short}"));
     emu.advance_clock(Duration::from_secs(3601));
     // The sample requests expire days from now, so only the new one changes.
-    assert_eq!(describe(&next_event(&mut watch).await), format!("changed {short} Pending->Expired"));
+    assert_eq!(describe_event(&next_event(&mut watch).await), format!("changed {short} Pending->Expired"));
 
     // Dropping the watch stops it: no listing afterwards.
     drop(watch);
@@ -858,14 +867,15 @@ async fn watch_is_a_stream_with_a_filter() {
         filter: Some(RequestFilter::status(LockboxRequestStatus::Pending)),
         ..WatchOptions::every(Duration::from_millis(50))
     };
-    let mut watch = requests.watch(Some(options));
+    let mut watch = requests.watch(Some(options)).unwrap();
+    // As a `Stream` of `Result`s:
     let first = tokio::time::timeout(Duration::from_secs(20), watch.next()).await.unwrap().unwrap();
-    assert_eq!(describe(&first), format!("new {pending}"));
+    assert_eq!(describe(&first.map(Some)), format!("new {pending}"));
     let done = tokio::time::timeout(Duration::from_secs(20), watch.next()).await.unwrap().unwrap();
-    assert_eq!(describe(&done), "InitDone { requests: 1 }");
+    assert_eq!(describe(&done.map(Some)), "InitDone { requests: 1 }");
     requests.deny(&pending, "not now", None).await.unwrap();
     // With a status filter, a request leaving `Pending` leaves the listing.
-    let gone = tokio::time::timeout(Duration::from_secs(20), watch.try_next()).await.unwrap().unwrap();
+    let gone = tokio::time::timeout(Duration::from_secs(20), watch.try_next()).await.unwrap();
     assert_eq!(describe(&gone), format!("removed {pending}"));
     let filters: HashSet<String> = emu
         .received()

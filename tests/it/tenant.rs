@@ -14,7 +14,7 @@ use azure_customer_lockbox::{
     Error, RequestFilter, WatchEvent,
     every_subscription::{AllRequestsItem, AllRequestsWatchEvent, FailureKind},
     models::{LockboxRequestStatus, SubscriptionState},
-    options::{AllRequestsOptions, AllRequestsWatchOptions, FindRequestOptions, Retries, WatchOptions},
+    options::{AllRequestsOptions, AllRequestsWatchOptions, Retries, WatchOptions},
 };
 use azure_customer_lockbox_emulator::{
     Emulator, EmulatorConfig, NewLockboxRequest, NewSubscription, SubscriptionAccess, SubscriptionState as EmuState,
@@ -210,6 +210,21 @@ async fn a_given_subscription_that_is_not_a_guid_is_refused_before_sending() {
 }
 
 #[tokio::test]
+async fn find_request_takes_the_listing_options_and_refuses_a_filter_before_sending() {
+    let server = mock_server().await;
+    let (client, _) = client(&server.uri());
+    // One options type for the tenant-wide listing and the lookup: a lookup reads each request by id, so a
+    // filter has nothing to narrow, and is refused rather than ignored.
+    let pending = AllRequestsOptions::filter(RequestFilter::status(LockboxRequestStatus::Pending));
+    let error = client.find_request("LB-1", Some(pending)).await.unwrap_err();
+    match error {
+        Error::InvalidArgument { name, .. } => assert_eq!(name, "filter"),
+        other => panic!("{other:?}"),
+    }
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn not_found_and_spent_retries_are_failure_items_and_the_rest_goes_on() {
     let server = mock_server().await;
     let list_path = |sub: &str| format!("/subscriptions/{sub}/providers/Microsoft.CustomerLockbox/requests");
@@ -279,11 +294,11 @@ async fn find_request_is_not_found_only_when_every_subscription_answered() {
     let client = client_retrying(&server.uri(), fast_retries(1));
 
     // A 404 and a 403 are answers: with only those, the request is nowhere the caller can read.
-    let answered = FindRequestOptions { subscriptions: Some(vec![A.into(), B.into()]), ..Default::default() };
+    let answered = AllRequestsOptions { subscriptions: Some(vec![A.into(), B.into()]), ..Default::default() };
     assert!(client.find_request(ID, Some(answered)).await.unwrap().is_none());
 
     // With C unreadable for now, "not found" would not be the truth: C's error is returned.
-    let all = FindRequestOptions { subscriptions: Some(vec![A.into(), B.into(), C.into()]), ..Default::default() };
+    let all = AllRequestsOptions { subscriptions: Some(vec![A.into(), B.into(), C.into()]), ..Default::default() };
     let error = client.find_request(ID, Some(all)).await.unwrap_err();
     assert_eq!(error.status().map(|s| s.as_u16()), Some(503), "{error}");
     assert_eq!(error.code(), Some("ServerBusy"));
@@ -365,7 +380,7 @@ async fn find_request_returns_the_subscription_and_stops_once_found() {
     emulator.set_latency(Some(Duration::from_millis(20)..=Duration::from_millis(20)));
     let (client, _) = client(emulator.url().as_str());
     let concurrency = 4;
-    let options = FindRequestOptions { concurrency, ..Default::default() };
+    let options = AllRequestsOptions { concurrency, ..Default::default() };
     let found = client.find_request(&target, Some(options)).await.unwrap().expect("found");
     assert_eq!(&*found.subscription_id, ids[10].as_str());
     assert_eq!(found.request.name.as_deref(), Some(target.as_str()));
@@ -397,7 +412,8 @@ async fn find_request_returns_the_subscription_and_stops_once_found() {
 }
 
 async fn next_event(watch: &mut azure_customer_lockbox::every_subscription::AllRequestsWatch) -> AllRequestsWatchEvent {
-    tokio::time::timeout(Duration::from_secs(20), watch.next_event()).await.expect("an event in time")
+    let next = tokio::time::timeout(Duration::from_secs(20), watch.try_next()).await.expect("an event in time");
+    next.expect("no failure").expect("a watch never ends")
 }
 
 /// Takes the event that says `subscription`'s first listing is complete.
@@ -424,7 +440,7 @@ async fn tenant_watch_picks_up_a_new_subscription_and_a_new_request_and_ends_a_r
         watch: WatchOptions { interval: Duration::from_millis(50), jitter: 0.0, ..Default::default() },
         refresh: Duration::from_millis(100),
     };
-    let mut watch = client.watch_all_requests(Some(options));
+    let mut watch = client.watch_all_requests(Some(options)).unwrap();
     assert!(matches!(next_event(&mut watch).await, AllRequestsWatchEvent::SubscriptionAdded(id) if &*id == A));
     match next_event(&mut watch).await {
         AllRequestsWatchEvent::Request { subscription_id, event: WatchEvent::New(request) } => {
@@ -474,7 +490,7 @@ async fn a_tenant_watch_over_no_subscription_says_so_at_every_reading_until_one_
         watch: WatchOptions { interval: Duration::from_millis(50), jitter: 0.0, ..Default::default() },
         refresh: Duration::from_millis(100),
     };
-    let mut watch = client.watch_all_requests(Some(options));
+    let mut watch = client.watch_all_requests(Some(options)).unwrap();
     // Nothing to watch is said at the first reading, and again at the next one.
     assert!(matches!(next_event(&mut watch).await, AllRequestsWatchEvent::NoSubscriptions));
     assert!(matches!(next_event(&mut watch).await, AllRequestsWatchEvent::NoSubscriptions));
@@ -540,7 +556,7 @@ async fn a_429_on_one_subscription_holds_back_the_tenant_watch_of_the_others_unt
         watch: WatchOptions { interval: Duration::from_millis(100), jitter: 0.0, ..Default::default() },
         refresh: Duration::from_secs(600),
     };
-    let mut watch = client.watch_all_requests(Some(options));
+    let mut watch = client.watch_all_requests(Some(options)).unwrap();
     let mut new = HashSet::new();
     while new.len() < 2 {
         if let AllRequestsWatchEvent::Request { event: WatchEvent::New(request), .. } = next_event(&mut watch).await {
@@ -548,7 +564,7 @@ async fn a_429_on_one_subscription_holds_back_the_tenant_watch_of_the_others_unt
         }
     }
     // A little longer, for B's listings after the wait.
-    let _ = tokio::time::timeout(Duration::from_millis(300), watch.next_event()).await;
+    let _ = tokio::time::timeout(Duration::from_millis(300), watch.try_next()).await;
     assert_eq!(new, HashSet::from(["a1".to_owned(), "b1".to_owned()]));
 
     let log = log.lock().unwrap();
@@ -595,7 +611,6 @@ async fn a_credential_that_gives_no_token_ends_the_tenant_listing_with_one_error
 #[tokio::test]
 async fn find_request_ends_at_the_first_lookup_that_gets_no_token() {
     let (emulator, client, credential, options) = tenant_without_a_token().await;
-    let options = FindRequestOptions { subscriptions: options.subscriptions, concurrency: options.concurrency };
     let error = client.find_request("00000000-dead-beef-0000-000000000000", Some(options)).await.unwrap_err();
     assert!(matches!(error, Error::Credential(_)), "{error:?}");
     assert!(credential.calls() <= 4, "asked {} times", credential.calls());

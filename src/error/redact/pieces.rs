@@ -17,6 +17,8 @@
 
 use std::ops::Range;
 
+use zeroize::Zeroize;
+
 /// The shortest run of the token's characters that is removed: 8.
 ///
 /// A run of 8 base64 characters carries 48 bits of the token, and a run of 8 is the shortest a test counts as a
@@ -37,12 +39,22 @@ const BACK: usize = STRIDE - 1;
 const BITS: u32 = 17;
 
 /// What a redactor learned of its token to find its pieces: two Bloom filters (of its 4-grams and its 8-grams)
-/// and the bytes it holds. Built once per answer, for an answer's header values and body together.
+/// and the bytes it holds. Built once per token (the pipeline keeps them with it in the token cache, see
+/// `pipeline/hooks.rs`), or once per answer for a token no longer cached; zeroed when dropped.
 pub(crate) struct Pieces {
     quads: Box<[u64]>,
     grams: Box<[u64]>,
     /// The bytes a run of escapes and token characters may hold: the token's, `%`, `\`, `u` and hex digits.
     in_run: [bool; 256],
+}
+
+/// The filters are derived from the token: wiped with it.
+impl Drop for Pieces {
+    fn drop(&mut self) {
+        self.quads.zeroize();
+        self.grams.zeroize();
+        self.in_run.zeroize();
+    }
 }
 
 impl Pieces {
