@@ -20,7 +20,7 @@
 
 use std::{collections::HashSet, time::Duration};
 
-use crate::{backend::Backend, policy::Policy};
+use crate::{backend::Backend, policy::rules::Policy};
 
 mod audit;
 mod explain;
@@ -33,7 +33,6 @@ mod stop;
 mod tests;
 
 pub use audit::{Audit, AuditFailed, AuditRow};
-pub use explain::explain_one;
 pub use record::{AuditRecord, Outcome, VERSION};
 use service::Observer;
 use stop::Stop;
@@ -154,7 +153,7 @@ async fn run_until_stopped(
         Err(message) => {
             say!("lockbox: {message}");
             observer.error(service::ErrorKind::Audit);
-            return crate::EXIT_AUDIT;
+            return crate::failure::EXIT_AUDIT;
         }
     };
     let mut bot = Bot {
@@ -181,7 +180,7 @@ async fn run_until_stopped(
                     crate::output::terminal_safe(&line)
                 );
                 bot.summary.say();
-                return crate::EXIT_AUDIT;
+                return crate::failure::EXIT_AUDIT;
             }
         };
         first = false;
