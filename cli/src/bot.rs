@@ -1,6 +1,6 @@
 //! Running a policy (`lockbox policy run`): passes over the pending requests, decisions through the backend,
 //! one typed JSON audit line ([`AuditRecord`]) per intent and per outcome. The rules themselves are in
-//! `policy.rs`.
+//! `policy/rules.rs`; the command that starts the bot is `policy/run.rs`.
 //!
 //! The parts:
 //! - this file: the loop of passes, and how it ends (`--once`, a signal, an audit trail that cannot be written);
