@@ -1,6 +1,6 @@
 //! Output formats: `table` and `wide` for people, `json`, `jsonl`, `yaml` and `tsv` for scripts, `none`; the
 //! same for every command. A command gives what it prints (rows, one item, or an item of a stream) and this
-//! module prints it in the format, in one place ([`print`]); a `--query` (JMESPath, `query.rs`) is applied to
+//! module prints it in the format, in one place ([`print()`]); a `--query` (JMESPath, `query.rs`) is applied to
 //! the JSON form first. Text for a terminal is made safe by `shown.rs`; tables are laid out by `table.rs`; the
 //! one way to stderr is `stderr.rs` (`say!`).
 
