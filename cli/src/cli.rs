@@ -3,7 +3,7 @@
 //! this file only names them, and runs the one given. Each command takes only the options that apply to it, and
 //! its `--help` lists only those and the exit statuses it can return. The options may also stand before the
 //! command, as `az` and kubectl users write them (`lockbox --emulator requests list`); there, one that does not
-//! apply to the command is a usage error, not silently ignored (`session/resolve.rs`).
+//! apply to the command is a usage error, not silently ignored ([`resolve()`]).
 
 use clap::{Parser, Subcommand};
 
@@ -16,6 +16,10 @@ use crate::{
     session::Connector,
     tenant,
 };
+
+mod resolve;
+
+pub use resolve::resolve;
 
 #[derive(Parser)]
 #[command(name = "lockbox", version, about = "Review, approve and deny Azure Customer Lockbox requests", after_help = EXIT_STATUS)]

@@ -42,8 +42,8 @@ use std::process::ExitCode;
 use clap::{CommandFactory, FromArgMatches};
 
 use crate::{
-    cli::Cli,
-    session::{Connector, resolve},
+    cli::{Cli, resolve},
+    session::Connector,
 };
 
 #[tokio::main]

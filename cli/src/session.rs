@@ -1,15 +1,22 @@
-//! Where the commands run: the options resolved (`resolve.rs`), and the session a command that asks a service
-//! signs in to (`connect.rs`), made in one place, [`Connector::session`], the first time a command asks for it.
+//! Where the commands run: the session a command that asks a service signs in to (`connect.rs`), made in one
+//! place, [`Connector::session`], the first time a command asks for it, from the options resolved ([`Resolved`],
+//! by `cli/resolve.rs`).
 
 use azure_customer_lockbox::{CustomerLockboxClient, Error};
 use tokio::sync::OnceCell;
 
-use crate::{backend::Backend, credential::TokenSeen, endpoint::Endpoint, failure::Failure, output::Output};
+use crate::{
+    backend::Backend, credential::TokenSeen, endpoint::Endpoint, failure::Failure, options::Service, output::Output,
+};
 
 mod connect;
-mod resolve;
 
-pub use resolve::{Resolved, resolve};
+/// The options of the command run, given after it or else before it.
+pub struct Resolved {
+    pub service: Service,
+    pub subscriptions: Vec<String>,
+    pub output: Output,
+}
 
 /// Where the commands run: a client, the requests backend, and the emulator if one is embedded.
 pub struct Session {

@@ -2,19 +2,13 @@
 
 use clap::ValueEnum;
 
+use super::Cli;
 use crate::{
-    cli::Cli,
     failure::{Failure, usage},
     options::Service,
     output::{Format, Output, check_query},
+    session::Resolved,
 };
-
-/// The options of the command run, given after it or else before it.
-pub struct Resolved {
-    pub service: Service,
-    pub subscriptions: Vec<String>,
-    pub output: Output,
-}
 
 /// Merges the options given before the command with those given after it (which win), refusing any given
 /// before that does not apply to the command; reads AZURE_SUBSCRIPTION_ID and LOCKBOX_OUTPUT for the commands
