@@ -20,7 +20,7 @@ use futures::{
     stream::{self, BoxStream},
 };
 
-use crate::{Failure, output::Shown};
+use crate::{endpoint::Endpoint, failure::Failure, output::Shown};
 
 mod coverage;
 mod names;
@@ -123,19 +123,30 @@ pub struct Backend {
     client: CustomerLockboxClient,
     /// `None`: every subscription the credential can see.
     subscriptions: Option<Vec<String>>,
+    /// The endpoint given with `--endpoint`, for the hints of a refused connection.
+    endpoint: Option<Endpoint>,
 }
 
 impl Backend {
     /// A backend over these subscriptions (duplicates dropped, order kept), each checked before anything is
-    /// sent; with none, over every subscription the credential can see.
-    pub fn new(client: CustomerLockboxClient, subscriptions: Vec<String>) -> Result<Self, Error> {
+    /// sent; with none, over every subscription the credential can see. `endpoint` is the session's, for hints.
+    pub fn new(
+        client: CustomerLockboxClient,
+        subscriptions: Vec<String>,
+        endpoint: Option<Endpoint>,
+    ) -> Result<Self, Error> {
         for subscription in &subscriptions {
             client.requests(subscription)?;
         }
         // Compared as GUIDs: one subscription given in two letter cases (or braced) is listed once.
         let mut seen = BTreeSet::new();
         let subscriptions: Vec<String> = subscriptions.into_iter().filter(|s| seen.insert(guid_key(s))).collect();
-        Ok(Self { client, subscriptions: (!subscriptions.is_empty()).then_some(subscriptions) })
+        Ok(Self { client, subscriptions: (!subscriptions.is_empty()).then_some(subscriptions), endpoint })
+    }
+
+    /// The endpoint given with `--endpoint`, if any: what a failure's hint names.
+    pub fn endpoint(&self) -> Option<&Endpoint> {
+        self.endpoint.as_ref()
     }
 
     /// The subscriptions the credential can see (`Subscriptions_List`), in any state.

@@ -1,6 +1,6 @@
 //! Running a policy (`lockbox policy run`): passes over the pending requests, decisions through the backend,
 //! one typed JSON audit line ([`AuditRecord`]) per intent and per outcome. The rules themselves are in
-//! `policy.rs`.
+//! `policy/rules.rs`; the command that starts the bot is `policy/run.rs`.
 //!
 //! The parts:
 //! - this file: the loop of passes, and how it ends (`--once`, a signal, an audit trail that cannot be written);
@@ -20,7 +20,7 @@
 
 use std::{collections::HashSet, time::Duration};
 
-use crate::{backend::Backend, policy::Policy};
+use crate::{backend::Backend, policy::rules::Policy};
 
 mod audit;
 mod explain;
@@ -33,7 +33,6 @@ mod stop;
 mod tests;
 
 pub use audit::{Audit, AuditFailed, AuditRow};
-pub use explain::explain_one;
 pub use record::{AuditRecord, Outcome, VERSION};
 use service::Observer;
 use stop::Stop;
@@ -154,7 +153,7 @@ async fn run_until_stopped(
         Err(message) => {
             say!("lockbox: {message}");
             observer.error(service::ErrorKind::Audit);
-            return crate::EXIT_AUDIT;
+            return crate::failure::EXIT_AUDIT;
         }
     };
     let mut bot = Bot {
@@ -181,7 +180,7 @@ async fn run_until_stopped(
                     crate::output::terminal_safe(&line)
                 );
                 bot.summary.say();
-                return crate::EXIT_AUDIT;
+                return crate::failure::EXIT_AUDIT;
             }
         };
         first = false;

@@ -276,21 +276,25 @@ impl Choice {
     }
 }
 
-/// Whether any credential of this process has obtained a token (readiness waits for one).
-static TOKEN_OBTAINED: AtomicBool = AtomicBool::new(false);
+/// Whether a credential made by [`watched`] has obtained a token (readiness waits for one): the session holds
+/// it, and the bot's endpoints are given a clone.
+#[derive(Clone, Debug, Default)]
+pub struct TokenSeen(Arc<AtomicBool>);
 
-/// Whether a credential made by [`watched`] has obtained a token since the process started.
-pub fn token_obtained() -> bool {
-    TOKEN_OBTAINED.load(Ordering::Relaxed)
+impl TokenSeen {
+    /// Whether a token was obtained since this flag was made.
+    pub fn obtained(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
-/// `credential`, noting in [`token_obtained`] when it first obtains a token.
-pub fn watched(credential: Arc<dyn TokenCredential>) -> Arc<dyn TokenCredential> {
-    Arc::new(Watched(credential))
+/// `credential`, noting in `seen` when it first obtains a token.
+pub fn watched(credential: Arc<dyn TokenCredential>, seen: &TokenSeen) -> Arc<dyn TokenCredential> {
+    Arc::new(Watched(credential, seen.clone()))
 }
 
 #[derive(Debug)]
-struct Watched(Arc<dyn TokenCredential>);
+struct Watched(Arc<dyn TokenCredential>, TokenSeen);
 
 #[async_trait::async_trait]
 impl TokenCredential for Watched {
@@ -300,7 +304,7 @@ impl TokenCredential for Watched {
         options: Option<TokenRequestOptions<'_>>,
     ) -> azure_core::Result<AccessToken> {
         let token = self.0.get_token(scopes, options).await?;
-        TOKEN_OBTAINED.store(true, Ordering::Relaxed);
+        self.1.0.store(true, Ordering::Relaxed);
         Ok(token)
     }
 }

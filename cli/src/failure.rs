@@ -4,8 +4,10 @@ use std::process::ExitCode;
 
 use azure_customer_lockbox::{Error, TransportKind};
 
-/// The endpoint the commands talk to, and whether it is on this machine (loopback), for the hints.
-pub(crate) static ENDPOINT: std::sync::OnceLock<(url::Url, bool)> = std::sync::OnceLock::new();
+use crate::{
+    endpoint::Endpoint,
+    output::{QueryFailed, Shown, terminal_safe},
+};
 
 pub(crate) const EXIT_PARTIAL: u8 = 1;
 pub(crate) const EXIT_USAGE: u8 = 2;
@@ -63,16 +65,17 @@ pub(crate) enum Failure {
 }
 
 impl Failure {
-    /// Prints the failure on stderr (with what to do about it) and picks the exit status.
-    pub(crate) fn report(&self) -> ExitCode {
+    /// Prints the failure on stderr (with what to do about it, for a command that talked to `endpoint`) and picks
+    /// the exit status.
+    pub(crate) fn report(&self, endpoint: Option<&Endpoint>) -> ExitCode {
         match self {
-            Self::Sdk(error) => fail(error),
+            Self::Sdk(error) => fail(error, endpoint),
             Self::Usage(message) => {
-                say!("lockbox: error: {}", crate::output::Shown(message));
+                say!("lockbox: error: {}", Shown(message));
                 ExitCode::from(EXIT_USAGE)
             }
             Self::NotFound(message) => {
-                say!("lockbox: error: {}", crate::output::Shown(message));
+                say!("lockbox: error: {}", Shown(message));
                 ExitCode::from(EXIT_NOT_FOUND)
             }
         }
@@ -82,6 +85,12 @@ impl Failure {
 impl From<Error> for Failure {
     fn from(error: Error) -> Self {
         Self::Sdk(error)
+    }
+}
+
+impl From<QueryFailed> for Failure {
+    fn from(QueryFailed(message): QueryFailed) -> Self {
+        Self::Usage(message)
     }
 }
 
@@ -117,7 +126,7 @@ pub(crate) fn exit_code(error: &Error) -> u8 {
 /// One readable line for an error: status, ARM code, message and request id for a refusal by the service.
 /// The error on one line, terminal-safe: its texts are the service's (a message, a code, a status).
 pub(crate) fn one_line(error: &Error) -> String {
-    crate::output::terminal_safe(&one_line_raw(error))
+    terminal_safe(&one_line_raw(error))
 }
 
 /// The error on one line as the service wrote it, for JSON (exact); [`one_line`] for a person.
@@ -139,22 +148,22 @@ pub(crate) fn one_line_raw(error: &Error) -> String {
 }
 
 /// Prints the error on stderr (with what to do about it) and picks the exit status.
-pub(crate) fn fail(error: &Error) -> ExitCode {
+fn fail(error: &Error, endpoint: Option<&Endpoint>) -> ExitCode {
     say!("lockbox: error: {}", one_line(error));
-    ExitCode::from(hint(error))
+    ExitCode::from(hint(error, endpoint))
 }
 
-/// Says on stderr what to do about an error, if there is something to say; gives its exit status.
-pub(crate) fn hint(error: &Error) -> u8 {
+/// Says on stderr what to do about an error of a command that talked to `endpoint` (`None`: Azure's), if there
+/// is something to say; gives its exit status.
+pub(crate) fn hint(error: &Error, endpoint: Option<&Endpoint>) -> u8 {
     let code = exit_code(error);
     match code {
         EXIT_ALREADY_DECIDED => say!("lockbox: the request was already decided or has expired"),
         EXIT_OUTCOME_UNKNOWN => say!("lockbox: run `lockbox requests show <ID>` before deciding again"),
         _ if error.transport_kind() == Some(TransportKind::ConnectionRefused) => {
-            let endpoint = ENDPOINT.get();
-            let at = endpoint.map_or(String::new(), |(url, _)| format!(" at {url}"));
+            let at = endpoint.map_or(String::new(), |endpoint| format!(" at {}", endpoint.url));
             match endpoint {
-                Some((url, true)) => say!(
+                Some(Endpoint { url, loopback: true }) => say!(
                     "lockbox: connection refused{at}: is the emulator running? (start it with `cargo run -p \
                      azure_customer_lockbox_emulator -- --port {}`)",
                     url.port_or_known_default().unwrap_or(8080)

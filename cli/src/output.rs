@@ -1,21 +1,23 @@
 //! Output formats: `table` and `wide` for people, `json`, `jsonl`, `yaml` and `tsv` for scripts, `none`; the
-//! same for every command. A `--query` (JMESPath) is applied to the JSON form first (see `render.rs`).
+//! same for every command. A command gives what it prints (rows, one item, or an item of a stream) and this
+//! module prints it in the format, in one place ([`print()`]); a `--query` (JMESPath, `query.rs`) is applied to
+//! the JSON form first. Text for a terminal is made safe by `shown.rs`; tables are laid out by `table.rs`; the
+//! one way to stderr is `stderr.rs` (`say!`).
 
 #[macro_use]
 pub mod stderr;
+mod query;
+mod shown;
+pub mod table;
 
 use std::io::{IsTerminal, Write};
 
-use azure_customer_lockbox::models::{AccessDuration, LockboxRequestResponse, LockboxRequestStatus};
-use chrono::{DateTime, SecondsFormat, Utc};
 use clap::ValueEnum;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::{
-    Failure,
-    backend::Located,
-    table::{Fit, table},
-};
+pub use query::{QueryFailed, check_query};
+pub use shown::{Shown, for_a_person, terminal_safe};
+use table::{Fit, table};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -40,38 +42,6 @@ pub enum Format {
 pub struct Output {
     pub format: Option<Format>,
     pub query: Option<String>,
-}
-
-/// Text a server or a requester chose, made safe for a terminal: every control character (escape sequences,
-/// carriage returns, newlines, tabs, the C1 controls) and every bidirectional override is shown escaped
-/// (`\n`, `\u{1b}`), so such text can neither move the cursor, recolour or erase the screen, nor start a line
-/// of its own that reads as the tool's. JSON and TSV output stay exact; only what a person reads goes through
-/// this.
-pub struct Shown<'a>(pub &'a str);
-
-impl std::fmt::Display for Shown<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for c in self.0.chars() {
-            let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}');
-            if c.is_control() || bidi {
-                write!(f, "{}", c.escape_default())?;
-            } else {
-                write!(f, "{c}")?;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// [`Shown`] as a `String`.
-pub fn terminal_safe(text: &str) -> String {
-    Shown(text).to_string()
-}
-
-/// Text the tool composed for a person (which may hold its own line breaks), with every control character but
-/// its line breaks escaped: the last guard before a terminal, behind the per-field [`Shown`].
-pub fn for_a_person(text: &str) -> String {
-    text.split('\n').map(terminal_safe).collect::<Vec<_>>().join("\n")
 }
 
 /// Something printed as one row of a table, one object in JSON.
@@ -100,31 +70,115 @@ pub fn colour_enabled() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-/// Prints a list in the format (after the query, if any); an empty table says so.
-pub fn list<R: Row>(output: &Output, rows: &[R]) -> Result<(), Failure> {
-    let format = output.format.unwrap_or(Format::Table);
-    if let Some(query) = &output.query {
-        return crate::render::queried(format, query, Value::Array(rows.iter().map(R::json).collect()));
-    }
+/// What a document shows a person: written to stdout, as `table` (false) or `wide` (true).
+type ForAPerson<'a> = Box<dyn FnOnce(&mut dyn Write, bool) -> std::io::Result<()> + 'a>;
+
+/// What a command prints, in each format, made only for the format asked.
+struct Document<'a> {
+    /// The JSON form: `json` prints it, `jsonl` each of its items (an array's, or the value), `yaml` it as YAML;
+    /// a `--query` reads it.
+    json: Box<dyn FnOnce() -> Value + 'a>,
+    /// The lines of `tsv`.
+    tsv: Box<dyn FnOnce() -> Vec<String> + 'a>,
+    /// What `table` (false) and `wide` (true) show a person.
+    person: ForAPerson<'a>,
+    ending: Ending,
+}
+
+/// How a document is printed in JSON and YAML.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    /// The whole output (a list, a query's result): pretty JSON; a YAML document as written.
+    Whole,
+    /// One item: pretty JSON; a YAML document ending in one line break.
+    One,
+    /// An item of a stream: JSON on one line; a YAML document that starts with `---`.
+    Stream,
+}
+
+/// The one dispatcher: prints `document` in `format`, and flushes.
+fn print(format: Format, document: Document<'_>) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
-    let json = || Value::Array(rows.iter().map(R::json).collect());
-    let _ = match format {
+    let json = || (document.json)();
+    match format {
+        Format::None => return Ok(()),
+        Format::Json if document.ending == Ending::Stream => writeln!(out, "{}", json()),
         Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&json()).unwrap_or_default()),
-        Format::Jsonl => rows.iter().try_for_each(|row| writeln!(out, "{}", row.json())),
-        Format::Yaml => write!(out, "{}", crate::render::yaml(&json())),
-        Format::Tsv => rows.iter().try_for_each(|row| writeln!(out, "{}", tsv_line(&row.raw_cells()))),
-        Format::Table => {
-            let cells: Vec<Vec<String>> = rows.iter().map(R::cells).collect();
-            table(&mut out, R::COLUMNS, &cells, &|i, column| rows.get(i).and_then(|r| r.colour(column)), Fit::Cut)
+        Format::Jsonl => match json() {
+            Value::Array(items) => items.iter().try_for_each(|item| writeln!(out, "{item}")),
+            one => writeln!(out, "{one}"),
+        },
+        Format::Yaml => {
+            let yaml = serde_yaml_ng::to_string(&json()).unwrap_or_default();
+            match document.ending {
+                Ending::Whole => write!(out, "{yaml}"),
+                Ending::One => writeln!(out, "{}", yaml.trim_end()),
+                Ending::Stream => writeln!(out, "---\n{}", yaml.trim_end()),
+            }
         }
-        // Wide shows every cell whole: it is the view for reading the justification in full.
-        Format::Wide => {
-            let cells: Vec<Vec<String>> = rows.iter().map(R::wide_cells).collect();
-            table(&mut out, R::WIDE, &cells, &|i, column| rows.get(i).and_then(|r| r.colour(column)), Fit::Whole)
-        }
-        Format::None => Ok(()),
+        Format::Tsv => (document.tsv)().iter().try_for_each(|line| writeln!(out, "{line}")),
+        Format::Table => (document.person)(&mut out, false),
+        Format::Wide => (document.person)(&mut out, true),
+    }
+    .and_then(|()| out.flush())
+}
+
+/// Prints `document`, or what `query` gives of its JSON form; a reader that went away misses it, nothing else
+/// is to be done.
+fn print_queried(output: &Output, document: Document<'_>) -> Result<(), QueryFailed> {
+    let format = output.format.unwrap_or(Format::Table);
+    let document = match &output.query {
+        // `none` prints nothing: the query is not even run.
+        Some(_) if format == Format::None => return Ok(()),
+        Some(query) => query::document(query::apply(query, &(document.json)())?),
+        None => document,
     };
+    let _ = print(format, document);
     Ok(())
+}
+
+/// Prints a list in the format (after the query, if any); an empty table says so. `table` cuts the last column
+/// to the terminal; `wide` shows every cell whole: it is the view for reading the justification in full.
+pub fn list<R: Row>(output: &Output, rows: &[R]) -> Result<(), QueryFailed> {
+    let paint = |i: usize, column: &str| rows.get(i).and_then(|r| r.colour(column));
+    print_queried(
+        output,
+        Document {
+            json: Box::new(|| Value::Array(rows.iter().map(R::json).collect())),
+            tsv: Box::new(|| rows.iter().map(|row| tsv_line(&row.raw_cells())).collect()),
+            person: Box::new(move |out, wide| match wide {
+                false => table(out, R::COLUMNS, &rows.iter().map(R::cells).collect::<Vec<_>>(), &paint, Fit::Cut),
+                true => table(out, R::WIDE, &rows.iter().map(R::wide_cells).collect::<Vec<_>>(), &paint, Fit::Whole),
+            }),
+            ending: Ending::Whole,
+        },
+    )
+}
+
+/// Prints one item (after the query, if any): an object in JSON or YAML; one line in TSV; `table` and `wide`
+/// print `text`, for a person.
+pub fn one<R: Row>(output: &Output, row: &R, text: impl FnOnce() -> String) -> Result<(), QueryFailed> {
+    print_queried(
+        output,
+        Document {
+            json: Box::new(|| row.json()),
+            tsv: Box::new(|| vec![tsv_line(&row.raw_cells())]),
+            person: Box::new(|out, _| writeln!(out, "{}", for_a_person(&text()))),
+            ending: Ending::One,
+        },
+    )
+}
+
+/// Prints one item of a stream as it happens (a watch event, an outcome of the bot): JSON on one line, a `---`
+/// YAML document, a TSV line; `table` and `wide` print `text` as it is. An error means the reader went away.
+pub fn streamed<R: Row>(format: Format, row: &R, text: impl FnOnce() -> String) -> std::io::Result<()> {
+    let document = Document {
+        json: Box::new(|| row.json()),
+        tsv: Box::new(|| vec![tsv_line(&row.raw_cells())]),
+        person: Box::new(|out, _| writeln!(out, "{}", text())),
+        ending: Ending::Stream,
+    };
+    print(format, document)
 }
 
 /// Writes `text` and a line break to stdout, and flushes. Unlike `println!`, a closed stdout (a reader that went
@@ -134,220 +188,7 @@ pub fn line(text: impl std::fmt::Display) -> std::io::Result<()> {
     writeln!(out, "{text}").and_then(|()| out.flush())
 }
 
-/// Prints one item (after the query, if any): an object in JSON or YAML; one line in TSV; `table` and `wide`
-/// print `text`. A reader that went away misses it; nothing else is to be done.
-pub fn one<R: Row>(output: &Output, row: &R, text: impl FnOnce() -> String) -> Result<(), Failure> {
-    let format = output.format.unwrap_or(Format::Table);
-    if let Some(query) = &output.query {
-        return crate::render::queried(format, query, row.json());
-    }
-    let _ = match format {
-        Format::Json => line(serde_json::to_string_pretty(&row.json()).unwrap_or_default()),
-        Format::Jsonl => line(row.json()),
-        Format::Yaml => line(crate::render::yaml(&row.json()).trim_end()),
-        Format::Tsv => line(tsv_line(&row.raw_cells())),
-        Format::Table | Format::Wide => line(for_a_person(&text())),
-        Format::None => Ok(()),
-    };
-    Ok(())
-}
-
+/// One line of tab-separated values: tabs and line breaks in a cell become spaces.
 pub fn tsv_line(cells: &[String]) -> String {
     cells.iter().map(|c| c.replace(['\t', '\n', '\r'], " ")).collect::<Vec<_>>().join("\t")
 }
-
-/// `3d 4h`, `2h 10m`, `12m`, or `expired`; `-` without an expiry.
-pub fn time_left(expires: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
-    let Some(expires) = expires else { return "-".into() };
-    let minutes = expires.signed_duration_since(now).num_minutes();
-    match minutes {
-        ..=0 => "expired".into(),
-        1..60 => format!("{minutes}m"),
-        60..1440 => format!("{}h {}m", minutes / 60, minutes % 60),
-        _ => format!("{}d {}h", minutes / 1440, minutes % 1440 / 60),
-    }
-}
-
-/// The access duration for a person: `8 h` when the service wrote a number of hours, else its text as written
-/// (`Support request lifetime`).
-pub fn duration(duration: &AccessDuration) -> String {
-    match duration.hours() {
-        Some(hours) => format!("{hours} h"),
-        None => duration.to_string(),
-    }
-}
-
-/// The short name of the first resource in `resourceIds` (its last path segment), `+N` for more.
-pub fn resource_short_name(request: &LockboxRequestResponse) -> String {
-    let ids: Vec<&str> = request
-        .properties
-        .as_ref()
-        .and_then(|p| p.resource_ids.as_deref())
-        .map(|ids| ids.split(',').map(str::trim).filter(|s| !s.is_empty()).collect())
-        .unwrap_or_default();
-    match ids.as_slice() {
-        [] => "-".into(),
-        [one] => one.trim_end_matches('/').rsplit('/').next().unwrap_or(one).to_owned(),
-        [first, rest @ ..] => {
-            format!("{} +{}", first.trim_end_matches('/').rsplit('/').next().unwrap_or(first), rest.len())
-        }
-    }
-}
-
-/// A request as a row: sorted by the caller by time left.
-pub struct RequestRow<'a>(pub &'a Located, pub DateTime<Utc>);
-
-impl Row for RequestRow<'_> {
-    const COLUMNS: &'static [&'static str] =
-        &["ID", "SUBSCRIPTION", "TIME LEFT", "STATUS", "ACCESS", "RESOURCE", "SUPPORT TICKET", "JUSTIFICATION"];
-    const WIDE: &'static [&'static str] = &[
-        "ID",
-        "SUBSCRIPTION",
-        "STATUS",
-        "TIME LEFT",
-        "EXPIRES",
-        "CREATED",
-        "ACCESS",
-        "DURATION",
-        "RESOURCE TYPE",
-        "RESOURCES",
-        "SUPPORT CASE",
-        "JUSTIFICATION",
-    ];
-
-    fn cells(&self) -> Vec<String> {
-        let request = &self.0.request;
-        let p = request.properties.clone().unwrap_or_default();
-        let pending = p.status.as_ref().is_some_and(LockboxRequestStatus::is_pending);
-        vec![
-            request.request_id().unwrap_or("-").to_owned(),
-            self.0.subscription.clone(),
-            if pending { time_left(p.expiration_date_time, self.1) } else { "-".into() },
-            p.status.map_or("-".into(), |s| s.to_string()),
-            p.access_level.unwrap_or_else(|| "-".into()),
-            match &p.resource_type {
-                Some(kind) => format!("{} ({kind})", resource_short_name(request)),
-                None => resource_short_name(request),
-            },
-            p.support_request.unwrap_or_else(|| "-".into()),
-            p.justification.unwrap_or_default(),
-        ]
-    }
-
-    fn json(&self) -> Value {
-        let mut value = serde_json::to_value(&self.0.request).unwrap_or(Value::Null);
-        if let Value::Object(map) = &mut value {
-            map.insert("subscription".into(), json!(self.0.subscription));
-        }
-        value
-    }
-
-    fn wide_cells(&self) -> Vec<String> {
-        let p = self.0.request.properties.clone().unwrap_or_default();
-        let time = |t: Option<DateTime<Utc>>| t.map_or("-".into(), |t| t.to_rfc3339_opts(SecondsFormat::Secs, true));
-        let cells = self.cells();
-        vec![
-            cells[0].clone(),
-            cells[1].clone(),
-            cells[3].clone(),
-            cells[2].clone(),
-            time(p.expiration_date_time),
-            time(p.created_date_time),
-            cells[4].clone(),
-            p.duration.as_ref().map_or("-".into(), duration),
-            p.resource_type.unwrap_or_else(|| "-".into()),
-            p.resource_ids.unwrap_or_else(|| "-".into()),
-            cells[6].clone(),
-            cells[7].clone(),
-        ]
-    }
-
-    /// Raw values, as scripts read them: nothing shortened, times in ISO 8601 (UTC), the time left and the
-    /// duration in seconds, an empty cell for what the request does not say.
-    fn raw_cells(&self) -> Vec<String> {
-        let p = self.0.request.properties.clone().unwrap_or_default();
-        let time = |t: Option<DateTime<Utc>>| t.map_or(String::new(), |t| t.to_rfc3339_opts(SecondsFormat::Secs, true));
-        let pending = p.status.as_ref().is_some_and(LockboxRequestStatus::is_pending);
-        let left =
-            p.expiration_date_time.filter(|_| pending).map(|e| e.signed_duration_since(self.1).num_seconds().max(0));
-        let duration = p.duration.as_deref().map(str::trim).map(|d| match d.parse::<u64>() {
-            Ok(hours) => hours.saturating_mul(3600).to_string(),
-            Err(_) => d.to_owned(),
-        });
-        vec![
-            self.0.request.request_id().unwrap_or_default().to_owned(),
-            self.0.subscription.clone(),
-            p.status.map(|s| s.to_string()).unwrap_or_default(),
-            left.map(|s| s.to_string()).unwrap_or_default(),
-            time(p.expiration_date_time),
-            time(p.created_date_time),
-            p.access_level.unwrap_or_default(),
-            duration.unwrap_or_default(),
-            p.resource_type.unwrap_or_default(),
-            p.resource_ids.unwrap_or_default(),
-            p.support_request.unwrap_or_default(),
-            p.justification.unwrap_or_default(),
-        ]
-    }
-
-    fn colour(&self, column: &str) -> Option<&'static str> {
-        let p = self.0.request.properties.as_ref()?;
-        match column {
-            "TIME LEFT" if p.expiration_date_time.is_some_and(|e| e.signed_duration_since(self.1).num_hours() < 4) => {
-                Some("31")
-            }
-            "STATUS" => match p.status.as_ref()? {
-                LockboxRequestStatus::Pending => Some("33"),
-                LockboxRequestStatus::Approved | LockboxRequestStatus::Approving => Some("32"),
-                LockboxRequestStatus::Denied | LockboxRequestStatus::Denying => Some("31"),
-                _ => Some("2"),
-            },
-            _ => None,
-        }
-    }
-}
-
-/// Sorts requests by time left before expiry: pending ones soonest first, then the rest by expiry.
-pub fn sort_by_time_left(requests: &mut [Located]) {
-    requests.sort_by_key(|l| {
-        let p = l.request.properties.as_ref();
-        let pending = p.and_then(|p| p.status.as_ref()).is_some_and(LockboxRequestStatus::is_pending);
-        (!pending, p.and_then(|p| p.expiration_date_time).is_none(), p.and_then(|p| p.expiration_date_time))
-    });
-}
-
-/// The block that shows a request in full: for `show` and before a decision.
-pub fn details(located: &Located, now: DateTime<Utc>) -> String {
-    let request = &located.request;
-    let p = request.properties.clone().unwrap_or_default();
-    let mut lines = vec![
-        ("Request", request.request_id().unwrap_or("-").to_owned()),
-        ("Subscription", located.subscription.clone()),
-        ("Status", p.status.as_ref().map_or("-".into(), ToString::to_string)),
-    ];
-    // Only a pending request has time left: a decided one's expiry is shown below, as a date.
-    if p.status.as_ref().is_some_and(LockboxRequestStatus::is_pending) {
-        lines.push(("Time left", time_left(p.expiration_date_time, now)));
-    }
-    lines.extend([
-        ("Access level", p.access_level.clone().unwrap_or_else(|| "-".into())),
-        ("Duration", p.duration.as_ref().map_or("-".into(), duration)),
-        ("Resource type", p.resource_type.clone().unwrap_or_else(|| "-".into())),
-    ]);
-    let resources = p.resource_ids.clone().unwrap_or_default();
-    for (i, id) in resources.split(',').map(str::trim).filter(|s| !s.is_empty()).enumerate() {
-        lines.push((if i == 0 { "Resources" } else { "" }, id.to_owned()));
-    }
-    lines.push(("Support case", p.support_request.clone().unwrap_or_else(|| "-".into())));
-    if let Some(url) = p.support_case_url.clone() {
-        lines.push(("Support case URL", url));
-    }
-    lines.push(("Created", p.created_date_time.map_or("-".into(), |t| t.to_rfc3339())));
-    lines.push(("Expires", p.expiration_date_time.map_or("-".into(), |t| t.to_rfc3339())));
-    lines.push(("Justification", p.justification.clone().unwrap_or_default()));
-    // Every value is what the requester or the service chose: a newline in one never starts a line of its own.
-    lines.iter().map(|(k, v)| format!("{k:<17} {}", Shown(v))).collect::<Vec<_>>().join("\n")
-}
-
-#[cfg(test)]
-mod tests;

@@ -1,7 +1,11 @@
 //! What a listing covered, reported on stderr as it comes, and the exit status it earns.
 
 use super::{Listed, Located};
-use crate::output::Shown;
+use crate::{
+    endpoint::Endpoint,
+    failure::{EXIT_NOT_FOUND, EXIT_PARTIAL, hint, one_line},
+    output::Shown,
+};
 
 /// What a listing covered, and the exit status it earns: the items other than requests are reported on
 /// stderr as they come.
@@ -13,11 +17,14 @@ pub struct Coverage {
     failed: Option<u8>,
     /// The exit status of a failure to list the subscriptions themselves.
     incomplete: Option<u8>,
+    /// The endpoint listed, for the hints.
+    endpoint: Option<Endpoint>,
 }
 
 impl Coverage {
-    pub fn new(notes: bool) -> Self {
-        Self { notes, listed: 0, failed: None, incomplete: None }
+    /// A listing's coverage; `endpoint` is the backend's (for the hints of a refused connection).
+    pub fn new(notes: bool, endpoint: Option<&Endpoint>) -> Self {
+        Self { notes, listed: 0, failed: None, incomplete: None, endpoint: endpoint.cloned() }
     }
 
     /// The request of a `Request` item; any other item is reported on stderr and counted.
@@ -25,12 +32,12 @@ impl Coverage {
         match item {
             Listed::Request(located) => return Some(located),
             Listed::Failed { subscription, error } => {
-                say!("lockbox: cannot list subscription {}: {}", Shown(&subscription), crate::one_line(&error));
-                self.failed = self.failed.max(Some(crate::hint(&error)));
+                say!("lockbox: cannot list subscription {}: {}", Shown(&subscription), one_line(&error));
+                self.failed = self.failed.max(Some(hint(&error, self.endpoint.as_ref())));
             }
             Listed::Incomplete { error, what } => {
-                say!("lockbox: cannot list {what}: {}", crate::one_line(&error));
-                self.incomplete = self.incomplete.max(Some(crate::hint(&error)));
+                say!("lockbox: cannot list {what}: {}", one_line(&error));
+                self.incomplete = self.incomplete.max(Some(hint(&error, self.endpoint.as_ref())));
             }
             Listed::End { listed, skipped } => {
                 self.listed = listed;
@@ -62,10 +69,10 @@ impl Coverage {
         say!(
             "lockbox: subscription {} is not among the subscriptions this credential can see (check the id; `az \
              account list` shows those it can see)",
-            crate::output::Shown(subscription)
+            Shown(subscription)
         );
         self.listed = self.listed.saturating_sub(1);
-        self.failed = self.failed.max(Some(crate::EXIT_NOT_FOUND));
+        self.failed = self.failed.max(Some(EXIT_NOT_FOUND));
     }
 
     /// Whether the listing went to its end (the subscriptions given, or listed, were each asked).
@@ -78,14 +85,14 @@ impl Coverage {
         self.listed > 0 || (self.failed.is_none() && self.incomplete.is_none())
     }
 
-    /// 0 when everything in scope was listed; 1 ([`EXIT_PARTIAL`](crate::EXIT_PARTIAL)) when some subscriptions
+    /// 0 when everything in scope was listed; 1 ([`EXIT_PARTIAL`]) when some subscriptions
     /// failed and others were listed; the failure's own status when every subscription failed, or when the
     /// subscriptions themselves could not be listed.
     pub fn exit_code(&self) -> u8 {
         match (self.incomplete, self.failed) {
             (Some(code), _) => code,
             (None, None) => 0,
-            (None, Some(_)) if self.listed > 0 => crate::EXIT_PARTIAL,
+            (None, Some(_)) if self.listed > 0 => EXIT_PARTIAL,
             (None, Some(code)) => code,
         }
     }

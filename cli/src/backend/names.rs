@@ -3,7 +3,7 @@
 use azure_customer_lockbox::Error;
 
 use super::Located;
-use crate::Failure;
+use crate::failure::Failure;
 
 /// How a command names a request: a bare id, or a full ARM resource id that carries its subscription.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,7 +56,7 @@ pub(super) fn ambiguous(id: &str, found: &[Located]) -> Failure {
         .iter()
         .map(|l| format!("  /subscriptions/{}/providers/Microsoft.CustomerLockbox/requests/{id}", l.subscription))
         .collect();
-    crate::usage(format!(
+    crate::failure::usage(format!(
         "request id {id} names {} requests, one in each of these subscriptions; give the full resource id of the one \
          you mean:\n{}",
         found.len(),

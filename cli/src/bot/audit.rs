@@ -97,9 +97,7 @@ impl Audit {
                 self.table.push(line.clone());
                 Ok(())
             }
-            Some(Format::Json | Format::Jsonl) => output::line(&line),
-            Some(Format::Yaml) => output::line(format!("---\n{}", crate::render::yaml(&line).trim_end())),
-            Some(Format::Tsv) => output::line(output::tsv_line(&row.raw_cells())),
+            Some(format) => output::streamed(format, &row, String::new),
         };
         Ok(())
     }

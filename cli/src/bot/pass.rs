@@ -25,7 +25,7 @@ use super::{
 };
 use crate::{
     backend::{Backend, Coverage, Decided, Located, Recorded},
-    policy::Action,
+    policy::rules::Action,
 };
 
 /// How many listings a pass takes at most: the first, and more while each still shows requests the pass had
@@ -63,8 +63,8 @@ impl Bot<'_> {
                 Ok(found) => found,
                 Err(error) => {
                     self.observer.error(ErrorKind::List);
-                    say!("lockbox: error: {}", crate::one_line(&error));
-                    return Ok(worst.max(crate::hint(&error)));
+                    say!("lockbox: error: {}", crate::failure::one_line(&error));
+                    return Ok(worst.max(crate::failure::hint(&error, self.backend.endpoint())));
                 }
             };
             if code != 0 {
@@ -213,15 +213,17 @@ fn outcome_of(record: &mut AuditRecord, decision: &ApprovalDecision, answer: Res
             });
             let recorded = Recorded { call, reconciled: None };
             record.current_status = error.current_status().map(|s| s.to_string());
-            record.error = Some(crate::one_line_raw(&error));
-            let code = crate::exit_code(&error);
+            record.error = Some(crate::failure::one_line_raw(&error));
+            let code = crate::failure::exit_code(&error);
             let outcome = match error.current_status() {
-                _ if !crate::already_decided(&error) && code == crate::EXIT_OUTCOME_UNKNOWN => Outcome::Unknown,
-                _ if !crate::already_decided(&error) => Outcome::Failed,
+                _ if !crate::failure::already_decided(&error) && code == crate::failure::EXIT_OUTCOME_UNKNOWN => {
+                    Outcome::Unknown
+                }
+                _ if !crate::failure::already_decided(&error) => Outcome::Failed,
                 Some(LockboxRequestStatus::Expired) => Outcome::Expired,
                 _ => Outcome::DecidedByAnother,
             };
-            let code = if crate::already_decided(&error) { 0 } else { code };
+            let code = if crate::failure::already_decided(&error) { 0 } else { code };
             (outcome, recorded, code)
         }
     };
@@ -240,7 +242,7 @@ async fn snapshot(
     notes: bool,
     stop: &super::Stop,
 ) -> Result<(Vec<Located>, u8), Error> {
-    let mut coverage = Coverage::new(notes);
+    let mut coverage = Coverage::new(notes, backend.endpoint());
     let mut listing = backend.list(Some(RequestFilter::status(LockboxRequestStatus::Pending)))?;
     let mut fresh = Vec::new();
     loop {

@@ -136,8 +136,8 @@ impl Bot<'_> {
                 Some(status) => settled(intent, status),
                 None => Read::Open,
             },
-            Err(crate::Failure::Sdk(error)) if error.status().is_some_and(|s| s.as_u16() == 404) => {
-                Read::Settled(Outcome::Failed, None, Some(crate::one_line_raw(&error)))
+            Err(crate::failure::Failure::Sdk(error)) if error.status().is_some_and(|s| s.as_u16() == 404) => {
+                Read::Settled(Outcome::Failed, None, Some(crate::failure::one_line_raw(&error)))
             }
             Err(failure) => {
                 say!(
@@ -145,8 +145,8 @@ impl Bot<'_> {
                      read: {}",
                     crate::output::Shown(&intent.request),
                     match &failure {
-                        crate::Failure::Sdk(error) => crate::one_line(error),
-                        crate::Failure::Usage(text) | crate::Failure::NotFound(text) =>
+                        crate::failure::Failure::Sdk(error) => crate::failure::one_line(error),
+                        crate::failure::Failure::Usage(text) | crate::failure::Failure::NotFound(text) =>
                             crate::output::terminal_safe(text),
                     }
                 );

@@ -36,6 +36,8 @@ pub struct Setup {
     pub hook: Option<Hook>,
     /// The time between passes: readiness allows three.
     pub interval: Duration,
+    /// Whether the session's credential has obtained a token: readiness waits for one.
+    pub token: crate::credential::TokenSeen,
 }
 
 /// The kinds of error the metrics count.
@@ -82,6 +84,7 @@ pub struct Observer(Arc<Inner>);
 
 struct Inner {
     interval: Duration,
+    token: crate::credential::TokenSeen,
     health: Mutex<health::State>,
     metrics: Arc<metrics::Metrics>,
     traces: Option<traces::Traces>,
@@ -104,6 +107,7 @@ impl Observer {
         let notifier = setup.hook.map(|hook| notify::Notifier::new(hook, metrics.clone())).transpose()?;
         let observer = Self(Arc::new(Inner {
             interval: setup.interval,
+            token: setup.token,
             health: Mutex::new(health::State::default()),
             metrics,
             traces: traces::Traces::from_env()?,

@@ -112,7 +112,7 @@ fn outcomes_are_spelled_as_the_readme_lists_them() {
 #[test]
 fn the_help_states_the_stop_bound_the_bot_keeps() {
     use clap::CommandFactory;
-    let mut command = crate::args::Cli::command();
+    let mut command = crate::cli::Cli::command();
     let policy = command.find_subcommand_mut("policy").unwrap();
     let help = policy.find_subcommand_mut("run").unwrap().render_long_help().to_string();
     let (grace, bound) = (super::stop::GRACE.as_secs(), super::stop::BOUND.as_secs());

@@ -45,6 +45,15 @@ macro_rules! ask {
     };
 }
 
+/// Asks `question` on stderr and reads the answer from stdin: true only for "y" or "yes".
+pub fn confirm(question: &str) -> std::io::Result<bool> {
+    ask!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
+}
+
 /// True when `-v`'s log lines may be coloured: stderr is a terminal and `NO_COLOR` is unset or empty.
 pub fn colour_enabled() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())

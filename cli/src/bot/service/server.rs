@@ -42,7 +42,7 @@ async fn healthz(State(observer): State<Observer>) -> impl IntoResponse {
 
 async fn readyz(State(observer): State<Observer>) -> impl IntoResponse {
     let state = observer.health();
-    answer(health::readiness(&state, crate::credential::token_obtained(), Instant::now(), observer.0.interval))
+    answer(health::readiness(&state, observer.0.token.obtained(), Instant::now(), observer.0.interval))
 }
 
 async fn metrics(State(observer): State<Observer>) -> impl IntoResponse {

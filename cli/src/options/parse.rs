@@ -5,7 +5,7 @@ use std::time::Duration;
 use azure_customer_lockbox::models::LockboxRequestStatus;
 
 /// Accepts the statuses the service knows, in any letter case.
-pub(super) fn parse_status(text: &str) -> Result<LockboxRequestStatus, String> {
+pub fn parse_status(text: &str) -> Result<LockboxRequestStatus, String> {
     match LockboxRequestStatus::parse(text) {
         LockboxRequestStatus::Other(_) => {
             let known: Vec<String> = LockboxRequestStatus::KNOWN.iter().map(|s| s.as_str().to_lowercase()).collect();
@@ -16,7 +16,7 @@ pub(super) fn parse_status(text: &str) -> Result<LockboxRequestStatus, String> {
 }
 
 /// Durations as `humantime` reads them (`30s`, `2m`, `1h 30m`, `500ms`); a bare number is seconds.
-pub(super) fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let with_unit =
         if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) { format!("{text}s") } else { text.to_owned() };

@@ -1,22 +1,136 @@
-//! What `requests watch` prints for each event, and the `--exec` hook it runs for each.
+//! `lockbox requests watch`: each new or changed request of every subscription in scope as it happens, until
+//! Ctrl-C; what it prints for each event, and the `--exec` hook it runs for each.
 //!
 //! The requests a subscription's first listing finds are `existing`, not `new`: an old decided request is
 //! not news, and the hook runs only for the existing ones still `Pending` (someone has to act on those).
 //! With `--only-changes` they are not shown, and a line on stderr says when each subscription's first
 //! listing is done.
 
-use std::{collections::HashSet, process::Stdio};
+use std::{
+    collections::{HashMap, HashSet},
+    io::IsTerminal,
+    process::Stdio,
+    time::Duration,
+};
 
-use azure_customer_lockbox::{WatchEvent, models::LockboxRequestStatus};
+use azure_customer_lockbox::{
+    RequestFilter, WatchEvent,
+    models::LockboxRequestStatus,
+    options::{DEFAULT_SUBSCRIPTIONS_REFRESH, WatchOptions},
+};
 use chrono::Utc;
+use futures::StreamExt;
 use serde_json::{Value, json};
 
-use crate::output::{self, Row};
+use super::rows::resource_short_name;
+use crate::{
+    backend::{Backend, Watched},
+    failure::{Failure, one_line},
+    output::{self, Format, Row},
+    session::Session,
+};
+
+/// The options of `requests watch`.
+pub struct Options {
+    pub interval: Duration,
+    pub status: Option<LockboxRequestStatus>,
+    pub only_changes: bool,
+    pub exec: Option<String>,
+}
+
+/// Watches until Ctrl-C, or until the reader of stdout goes away: exit status 0.
+pub async fn run(session: &Session, backend: &Backend, options: Options) -> Result<u8, Failure> {
+    let Options { interval, status, only_changes, exec } = options;
+    let format =
+        session.output.format.unwrap_or(if std::io::stdout().is_terminal() { Format::Table } else { Format::Jsonl });
+    let options = WatchOptions {
+        interval,
+        filter: status.map(RequestFilter::status),
+        emit_existing: !only_changes,
+        ..Default::default()
+    };
+    let mut events = backend.watch(options)?;
+    let stop = tokio::signal::ctrl_c();
+    tokio::pin!(stop);
+    // What was last said of each subscription's failing listing: the same failure, round after round of
+    // the backoff (a 403 or 409 that lasts), is said once, until it changes or the listing recovers.
+    let mut failing: HashMap<String, String> = HashMap::new();
+    let mut hook = exec;
+    let mut first_listings = FirstListings::default();
+    loop {
+        let watched = tokio::select! {
+            _ = &mut stop => break,
+            watched = events.next() => match watched {
+                Some(watched) => watched,
+                None => break,
+            },
+        };
+        let (subscription, event) = match watched {
+            Watched::Failed { subscription, error } => {
+                let kind = format!("{:?} {:?} {:?}", error.status(), error.code(), error.transport_kind());
+                if failing.get(&subscription) != Some(&kind) {
+                    say!(
+                        "lockbox: listing subscription {subscription} failed, still watching (said again only \
+                         if it changes): {}",
+                        one_line(&error)
+                    );
+                    failing.insert(subscription, kind);
+                }
+                continue;
+            }
+            Watched::Event { subscription, event } => {
+                failing.remove(&subscription);
+                (subscription, event)
+            }
+            Watched::Removed(subscription) => {
+                say!("lockbox: subscription {subscription} is no longer active; stopped watching it");
+                continue;
+            }
+            Watched::NoSubscriptions => {
+                say!(
+                    "lockbox: this credential sees no active subscription; still watching for one to appear \
+                     (the subscriptions are read again every {} s)",
+                    DEFAULT_SUBSCRIPTIONS_REFRESH.as_secs()
+                );
+                continue;
+            }
+            // Nothing to watch yet: the watch cannot start (no login, no right to list subscriptions, ...).
+            Watched::SubscriptionsFailed { error, watching: false } => return Err(error.into()),
+            Watched::SubscriptionsFailed { error, watching: true } => {
+                say!(
+                    "lockbox: cannot list the subscriptions, still watching those already known: {}",
+                    one_line(&error)
+                );
+                continue;
+            }
+        };
+        let existing = match first_listings.note(&subscription, &event, only_changes) {
+            Ok(existing) => existing,
+            Err(line) => {
+                line.into_iter().for_each(|line| say!("{line}"));
+                continue;
+            }
+        };
+        let row = EventRow { time: Utc::now(), subscription, event, existing };
+        let printed = output::streamed(format, &row, || row.text());
+        // The reader is gone (`lockbox requests watch | head -1`): nobody is watching any more.
+        if printed.is_err() {
+            return Ok(0);
+        }
+        if let Some(command) = &hook
+            && row.wants_hook()
+            && !run_hook(command, &row).await
+        {
+            hook = None;
+        }
+    }
+    Ok(0)
+}
 
 /// Runs the `--exec` command with the event as JSON on its stdin; a failure is reported, not fatal. False when
 /// the command cannot be run at all (no shell, or the shell finds no such command: exit status 126 or 127): that
 /// is said once, and the watch goes on without it rather than failing the same way for every event.
-pub async fn run_hook(command: &str, row: &EventRow) -> bool {
+async fn run_hook(command: &str, row: &EventRow) -> bool {
     let id = row.event.request_id().unwrap_or("-").to_owned();
     let mut shell =
         if cfg!(windows) { tokio::process::Command::new("cmd") } else { tokio::process::Command::new("sh") };
@@ -53,7 +167,7 @@ pub async fn run_hook(command: &str, row: &EventRow) -> bool {
 
 /// The subscriptions whose first listing is done: a request reported before that is `existing`.
 #[derive(Default)]
-pub struct FirstListings {
+struct FirstListings {
     done: HashSet<String>,
 }
 
@@ -61,7 +175,7 @@ impl FirstListings {
     /// Takes note of `event` of `subscription`. For the end of a first listing, the line to say on stderr
     /// (with `only_changes`, `None` without), and `Err` so that the caller shows nothing else of it; else
     /// whether the event is about a request that was there when the watch started.
-    pub fn note(&mut self, subscription: &str, event: &WatchEvent, only_changes: bool) -> Result<bool, Option<String>> {
+    fn note(&mut self, subscription: &str, event: &WatchEvent, only_changes: bool) -> Result<bool, Option<String>> {
         match event {
             WatchEvent::InitDone { requests } => {
                 self.done.insert(subscription.to_owned());
@@ -79,17 +193,17 @@ impl FirstListings {
 }
 
 /// One watch event: a line for people, an object for scripts.
-pub struct EventRow {
-    pub time: chrono::DateTime<Utc>,
-    pub subscription: String,
-    pub event: WatchEvent,
+struct EventRow {
+    time: chrono::DateTime<Utc>,
+    subscription: String,
+    event: WatchEvent,
     /// A request found by the subscription's first listing (`existing`, not `new`).
-    pub existing: bool,
+    existing: bool,
 }
 
 impl EventRow {
     /// Whether the `--exec` hook runs for this event: not for an existing request already decided.
-    pub fn wants_hook(&self) -> bool {
+    fn wants_hook(&self) -> bool {
         match &self.event {
             WatchEvent::New(request) if self.existing => request.status() == Some(&LockboxRequestStatus::Pending),
             _ => true,
@@ -106,7 +220,7 @@ impl EventRow {
         }
     }
 
-    pub fn text(&self) -> String {
+    fn text(&self) -> String {
         let now = self.time.format("%H:%M:%S");
         let id = self.event.request_id().unwrap_or("-");
         let sub = &self.subscription;
@@ -152,7 +266,7 @@ impl Row for EventRow {
             self.event.request_id().unwrap_or("-").to_owned(),
             p.status.map_or("-".into(), |s| s.to_string()),
             old.unwrap_or_else(|| "-".into()),
-            request.map_or("-".into(), output::resource_short_name),
+            request.map_or("-".into(), resource_short_name),
             p.support_request.unwrap_or_else(|| "-".into()),
         ]
     }

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use comfy_table::{Cell, ColumnConstraint, ContentArrangement, Row, Table, TableStyle, Width};
 
-use crate::output::{colour_enabled, terminal_safe};
+use super::{colour_enabled, shown::terminal_safe};
 
 /// Whether a table is cut to the width it is shown in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,7 +91,7 @@ fn render_with_width(
 
 /// [`render`] written to `out`, with colour on a terminal (see [`colour_enabled`]).
 pub fn table(
-    out: &mut impl Write,
+    out: &mut dyn Write,
     columns: &[&str],
     rows: &[Vec<String>],
     paint: &dyn Fn(usize, &str) -> Option<&'static str>,

@@ -19,18 +19,40 @@
 //! justification = "Read diagnostic logs"
 //! ```
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use azure_customer_lockbox::models::LockboxRequestResponse;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::rules::{Action, Policy};
 use crate::{
     backend::Located,
-    output::Shown,
-    policy::{Action, Policy},
+    failure::{EXIT_PARTIAL, Failure, usage},
+    output::{self, Shown},
 };
+
+// The arguments of `policy test` (its help is the variant's in `policy.rs`).
+#[derive(clap::Args)]
+pub struct Args {
+    /// The policy file (TOML).
+    #[arg(long)]
+    pub file: PathBuf,
+    /// The cases file (TOML): `[[case]]` with `name`, `at`, `expect`, optional `rule`, and `[case.request]`.
+    #[arg(long)]
+    pub cases: PathBuf,
+    /// Also fail unless every rule decides some case and every condition of every rule fails in some case.
+    #[arg(long)]
+    pub require_coverage: bool,
+}
+
+/// 0 when every case passes (and, if required, the cases cover the policy), else 1; asks no service.
+pub fn run(args: &Args) -> Result<u8, Failure> {
+    let policy = Policy::load(&args.file).map_err(usage)?;
+    let passed = cases(&policy, &args.cases, args.require_coverage).map_err(usage)?;
+    Ok(if passed { 0 } else { EXIT_PARTIAL })
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -90,7 +112,7 @@ impl Request {
 /// Runs the cases of `cases` against `policy`; prints one line per case and a summary. Returns whether every
 /// case got the action (and rule) it expects, and, with `require_coverage`, every rule decided at least one case
 /// and every condition of every rule failed in at least one case where that rule was asked.
-pub fn run(policy: &Policy, cases: &Path, require_coverage: bool) -> Result<bool, String> {
+fn cases(policy: &Policy, cases: &Path, require_coverage: bool) -> Result<bool, String> {
     let text = std::fs::read_to_string(cases).map_err(|e| format!("cannot read {}: {e}", cases.display()))?;
     let cases: Cases = toml::from_str(&text).map_err(|e| format!("{}: {}", cases.display(), e.message()))?;
     let mut failed = 0usize;
@@ -122,10 +144,10 @@ pub fn run(policy: &Policy, cases: &Path, require_coverage: bool) -> Result<bool
             Some(rule) => format!("{} by {rule:?}", case.expect.name()),
             None => case.expect.name().to_owned(),
         };
-        let _ = crate::output::line(format!("{mark} {}: expected {expected}, got {got}", Shown(&case.name)));
+        let _ = output::line(format!("{mark} {}: expected {expected}, got {got}", Shown(&case.name)));
         if !ok {
             for line in &why {
-                let _ = crate::output::line(format!("       not matched: {}", Shown(line)));
+                let _ = output::line(format!("       not matched: {}", Shown(line)));
             }
         }
     }
@@ -139,7 +161,7 @@ pub fn run(policy: &Policy, cases: &Path, require_coverage: bool) -> Result<bool
         .map(|(rule, condition)| format!("{rule}: {condition}"))
         .collect();
     let total = cases.case.len();
-    let _ = crate::output::line(format!(
+    let _ = output::line(format!(
         "policy test: {total} cases, {failed} failed; rules never deciding a case: {}; conditions never failing: {}",
         if never.is_empty() { "none".to_owned() } else { Shown(&never.join(", ")).to_string() },
         if never_failing.is_empty() { "none".to_owned() } else { Shown(&never_failing.join("; ")).to_string() },

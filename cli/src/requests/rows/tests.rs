@@ -56,6 +56,7 @@ fn wide_cells_keep_the_justification_whole() {
     let request = located("Pending", json!("8"));
     let wide = RequestRow(&request, now()).wide_cells();
     assert_eq!(wide.last().unwrap(), &"j".repeat(300));
-    let shown = crate::table::render(RequestRow::WIDE, &[wide], &|_, _| None, crate::table::Fit::Whole, false);
+    let shown =
+        crate::output::table::render(RequestRow::WIDE, &[wide], &|_, _| None, crate::output::table::Fit::Whole, false);
     assert!(shown.lines().nth(1).unwrap().ends_with(&"j".repeat(300)), "{shown}");
 }
