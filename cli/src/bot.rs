@@ -35,7 +35,7 @@ mod tests;
 pub use audit::{Audit, AuditFailed, AuditRow};
 pub use record::{AuditRecord, Outcome, VERSION};
 use service::Observer;
-use stop::Stop;
+pub use stop::Stop;
 
 /// How a run goes: from `policy run`'s options.
 pub struct RunOptions {
@@ -124,8 +124,8 @@ pub async fn run(
     audit: &mut Audit,
     options: RunOptions,
     observer: &Observer,
+    stop: Stop,
 ) -> u8 {
-    let stop = Stop::on_signals();
     // The first signal makes the observer `stopping` (not ready) at once, even in the middle of a decision.
     let told = tokio::spawn({
         let (stop, observer) = (stop.clone(), observer.clone());

@@ -32,9 +32,13 @@ pub struct Stop {
 impl Stop {
     /// Listens for SIGTERM and SIGINT from now on: the first asks the bot to stop, the second exits the
     /// process at once.
+    ///
+    /// The handlers are installed before this returns, not when the listening task first runs: from here on a
+    /// signal is the bot's to handle, never the default action that ends the process at once. `policy run`
+    /// calls this first, before it signs in or opens its audit trail.
     pub fn on_signals() -> Self {
         let (sender, asked) = watch::channel(false);
-        tokio::spawn(listen(sender));
+        tokio::spawn(listen(sender, installed()));
         Self { asked }
     }
 
@@ -59,10 +63,19 @@ impl Stop {
     }
 }
 
+/// SIGTERM's and SIGINT's handlers, installed now.
 #[cfg(unix)]
-async fn listen(sender: watch::Sender<bool>) {
+type Installed = std::io::Result<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>;
+
+#[cfg(unix)]
+fn installed() -> Installed {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    Ok((signal(SignalKind::terminate())?, signal(SignalKind::interrupt())?))
+}
+
+#[cfg(unix)]
+async fn listen(sender: watch::Sender<bool>, installed: Installed) {
+    let Ok((mut term, mut int)) = installed else {
         say!("lockbox: cannot listen for SIGTERM and SIGINT; the bot stops only when killed");
         return std::future::pending().await;
     };
@@ -90,7 +103,13 @@ async fn listen(sender: watch::Sender<bool>) {
 }
 
 #[cfg(not(unix))]
-async fn listen(sender: watch::Sender<bool>) {
+type Installed = ();
+
+#[cfg(not(unix))]
+fn installed() -> Installed {}
+
+#[cfg(not(unix))]
+async fn listen(sender: watch::Sender<bool>, _installed: Installed) {
     let mut first = true;
     loop {
         if tokio::signal::ctrl_c().await.is_err() {

@@ -46,6 +46,9 @@ pub struct Args {
 /// bot until it ends (see [`bot::run`]): its exit status.
 pub async fn run(args: Args, connector: &Connector<'_>) -> Result<u8, Failure> {
     let Args { file, dry_run, explain, once, interval, audit, served, .. } = args;
+    // SIGTERM and SIGINT are the bot's from its first step: one that comes while it signs in still stops it
+    // cleanly (exit 0), never by the signal's default action.
+    let stop = bot::Stop::on_signals();
     let session = connector.session().await?;
     let options = bot::RunOptions { dry_run, explain, once, interval };
     let policy = super::rules::Policy::load(&file).map_err(usage)?;
@@ -61,5 +64,5 @@ pub async fn run(args: Args, connector: &Connector<'_>) -> Result<u8, Failure> {
     let setup =
         bot::service::Setup { listen: served.listen, hook, interval: options.interval, token: session.token.clone() };
     let observer = bot::service::Observer::start(setup).await.map_err(usage)?;
-    Ok(bot::run(&backend, &policy, &mut audit, options, &observer).await)
+    Ok(bot::run(&backend, &policy, &mut audit, options, &observer, stop).await)
 }
