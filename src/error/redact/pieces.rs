@@ -7,7 +7,7 @@
 //!   whole, one of the 4-byte words that start at every 5th byte, and that word is then a 4-gram of the token.
 //!   So only those words are looked up, in a small Bloom filter of the token's 4-grams; the five windows around a
 //!   word that passes are looked up in a Bloom filter of the token's 8-grams, and a window that passes both is
-//!   confirmed in the token itself. A 90 KB listing page costs about 18,000 lookups in a table that stays in the
+//!   confirmed in the token itself. A 74 KB listing page costs about 14,800 lookups in a table that stays in the
 //!   L1 cache, which is what keeps `cargo bench --bench overhead`'s `list 100k` within its figure.
 //! - **Decoded**: around each `%` and `\`, the run of bytes that could belong to an escaped token is decoded
 //!   once (each escape to the one character it stands for), and every window of [`PIECE`] decoded characters is
@@ -35,15 +35,21 @@ const STRIDE: usize = 5;
 const QUAD: usize = 4;
 /// A window holding the word at `at` starts between `at - BACK` and `at`.
 const BACK: usize = STRIDE - 1;
+/// The raw pass looks at `GROUP` words per loop turn, from one array of `GROUP_BYTES` bytes.
+const GROUP: usize = 4;
+const GROUP_BYTES: usize = GROUP * STRIDE;
 /// Each Bloom filter has `2^BITS` bits (16 KiB): for a 1.7 KB token, about one lookup in 80 passes by chance.
 const BITS: u32 = 17;
+/// The 64-bit words of a filter. A filter is an array of this length, not a slice, so that a slot (below
+/// `2^BITS` by construction) needs no bounds check: that check was a third of the raw pass's time.
+const WORDS: usize = 1 << (BITS - 6);
 
 /// What a redactor learned of its token to find its pieces: two Bloom filters (of its 4-grams and its 8-grams)
 /// and the bytes it holds. Built once per token (the pipeline keeps them with it in the token cache, see
 /// `pipeline/hooks.rs`), or once per answer for a token no longer cached; zeroed when dropped.
 pub(crate) struct Pieces {
-    quads: Box<[u64]>,
-    grams: Box<[u64]>,
+    quads: Box<Filter>,
+    grams: Box<Filter>,
     /// The bytes a run of escapes and token characters may hold: the token's, `%`, `\`, `u` and hex digits.
     in_run: [bool; 256],
 }
@@ -60,11 +66,10 @@ impl Drop for Pieces {
 impl Pieces {
     /// The filters for `token` (at least [`PIECE`] bytes long).
     pub(crate) fn new(token: &[u8]) -> Self {
-        let words = 1usize << BITS.saturating_sub(6);
-        let mut quads = vec![0u64; words].into_boxed_slice();
-        let mut grams = vec![0u64; words].into_boxed_slice();
-        for quad in token.windows(QUAD) {
-            insert(&mut quads, quad_slot(quad));
+        let mut quads = Box::new([0u64; WORDS]);
+        let mut grams = Box::new([0u64; WORDS]);
+        for quad in token.windows(QUAD).filter_map(<[u8]>::first_chunk::<QUAD>) {
+            insert(&mut quads, quad_slot(word(*quad)));
         }
         for gram in token.windows(PIECE) {
             insert(&mut grams, gram_slot(gram));
@@ -79,19 +84,7 @@ impl Pieces {
     /// Pushes onto `found` the byte range of every window of `text` that writes [`PIECE`] characters of
     /// `token`, plain or escaped. Ranges may overlap and come in no particular order.
     pub(crate) fn find(&self, token: &[u8], text: &[u8], found: &mut Vec<Range<usize>>) {
-        for (at, quad) in text.windows(QUAD).enumerate().step_by(STRIDE) {
-            if !contains(&self.quads, quad_slot(quad)) {
-                continue;
-            }
-            for start in at.saturating_sub(BACK)..=at {
-                let end = start.saturating_add(PIECE);
-                if let Some(window) = text.get(start..end)
-                    && self.is_piece(token, window)
-                {
-                    found.push(start..end);
-                }
-            }
-        }
+        self.find_raw(token, text, found);
         let mut searched_to = 0;
         for escape in memchr::memchr2_iter(b'%', b'\\', text) {
             if escape < searched_to {
@@ -105,6 +98,50 @@ impl Pieces {
                 .map_or(text.len(), |i| i.saturating_add(escape));
             searched_to = end;
             self.find_decoded(token, text, start..end, found);
+        }
+    }
+
+    /// The raw pass: the word at every [`STRIDE`]th byte, looked up in the 4-gram filter; the windows around a
+    /// word that passes, in the 8-gram filter and the token.
+    ///
+    /// The words are taken [`GROUP`] at a time from one array, their lookups joined with `|`, so the usual group
+    /// (no word of the token) costs one branch and no bounds check; with the filters as arrays (see [`WORDS`]),
+    /// this took the search of a listing from 6.0 to 2.5 instructions a byte, and the whole 100k listing from
+    /// 1.26 to 1.12 times the baseline's instructions (callgrind, `BENCH_PROFILE=sdk-list`; BENCHMARKS.md).
+    fn find_raw(&self, token: &[u8], text: &[u8], found: &mut Vec<Range<usize>>) {
+        let mut groups = text.chunks_exact(GROUP_BYTES);
+        for (index, group) in groups.by_ref().enumerate() {
+            let Ok(group) = <&[u8; GROUP_BYTES]>::try_from(group) else { continue };
+            let words: [u32; GROUP] = std::array::from_fn(|k| {
+                let at = k.wrapping_mul(STRIDE);
+                word([group[at], group[at.wrapping_add(1)], group[at.wrapping_add(2)], group[at.wrapping_add(3)]])
+            });
+            if words.iter().fold(false, |any, word| any | contains(&self.quads, quad_slot(*word))) {
+                let base = index.wrapping_mul(GROUP_BYTES);
+                for k in 0..GROUP {
+                    self.around(token, text, base.wrapping_add(k.wrapping_mul(STRIDE)), found);
+                }
+            }
+        }
+        let base = text.len().saturating_sub(groups.remainder().len());
+        for at in (base..text.len().saturating_sub(QUAD - 1)).step_by(STRIDE) {
+            self.around(token, text, at, found);
+        }
+    }
+
+    /// The windows of `text` that hold the word at `at` whole, when that word is in the 4-gram filter.
+    fn around(&self, token: &[u8], text: &[u8], at: usize, found: &mut Vec<Range<usize>>) {
+        let Some(quad) = text.get(at..).and_then(<[u8]>::first_chunk::<QUAD>) else { return };
+        if !contains(&self.quads, quad_slot(word(*quad))) {
+            return;
+        }
+        for start in at.saturating_sub(BACK)..=at {
+            let end = start.saturating_add(PIECE);
+            if let Some(window) = text.get(start..end)
+                && self.is_piece(token, window)
+            {
+                found.push(start..end);
+            }
         }
     }
 
@@ -177,8 +214,12 @@ fn byte(value: u32) -> u8 {
     u8::try_from(value).unwrap_or_default()
 }
 
-fn quad_slot(quad: &[u8]) -> u32 {
-    let word = quad.iter().fold(0u32, |word, b| word.wrapping_shl(8) | u32::from(*b));
+/// The 4 bytes of a word as one number, the first byte highest.
+fn word(quad: [u8; QUAD]) -> u32 {
+    u32::from_be_bytes(quad)
+}
+
+fn quad_slot(word: u32) -> u32 {
     word.wrapping_mul(0x9E37_79B9).wrapping_shr(32u32.saturating_sub(BITS))
 }
 
@@ -187,12 +228,15 @@ fn gram_slot(gram: &[u8]) -> u32 {
     u32::try_from(word.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_shr(64u32.saturating_sub(BITS))).unwrap_or_default()
 }
 
-fn insert(bits: &mut [u64], slot: u32) {
+/// A Bloom filter's bits.
+type Filter = [u64; WORDS];
+
+fn insert(bits: &mut Filter, slot: u32) {
     if let Some(word) = bits.get_mut(slot.wrapping_shr(6) as usize) {
         *word |= 1u64.wrapping_shl(slot & 63);
     }
 }
 
-fn contains(bits: &[u64], slot: u32) -> bool {
+fn contains(bits: &Filter, slot: u32) -> bool {
     bits.get(slot.wrapping_shr(6) as usize).is_some_and(|word| word & 1u64.wrapping_shl(slot & 63) != 0)
 }

@@ -114,3 +114,19 @@ fn urls_lose_their_query_and_their_token() {
     let url = Url::parse("https://u:p@h.example/next/secret-token-123/x?skip=secret-token-123#f").unwrap();
     assert_eq!(redactor.url(&url).as_str(), "https://h.example/next/%3Credacted%3E/x");
 }
+
+#[test]
+fn a_piece_is_found_at_every_offset_of_texts_of_every_length_around_the_raw_pass_groups() {
+    // The raw pass takes its words 4 at a time from 20-byte groups and the rest of the text one by one
+    // (`pieces.rs`): a piece at each offset of texts of each length up to three groups meets every case.
+    for len in PIECE..=64 {
+        for start in 0..=len - PIECE {
+            for piece in [&SECRET[..PIECE], &SECRET[SECRET.len() - PIECE..]] {
+                let mut text = vec![b'x'; len];
+                text[start..start + PIECE].copy_from_slice(piece);
+                let expected = format!("{}<redacted>{}", "x".repeat(start), "x".repeat(len - start - PIECE));
+                assert_eq!(shown(&text), expected, "length {len}, offset {start}");
+            }
+        }
+    }
+}
