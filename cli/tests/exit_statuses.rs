@@ -3,66 +3,17 @@
 //! status (a healthy emulator, a `404`, a `403` and a `409` on every call, a connection refused, an argument
 //! refused before sending), and every status it returned must be in its `--help`.
 //!
-//! Every process is waited for at most [`RUN_LIMIT`], then killed: a hung command fails the test.
+//! Every process is waited for at most [`common::RUN_LIMIT`], then killed: a hung command fails the test.
 
-use std::{
-    collections::{BTreeMap, BTreeSet},
-    io::Read,
-    process::{Command, Output, Stdio},
-    time::{Duration, Instant},
-};
+#[path = "cli/common.rs"]
+#[allow(dead_code)] // each test binary uses a part of the shared helpers
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig, Fault, NewSubscription};
-
-const SUB: &str = "6a1d3f1e-93b4-4c53-9a37-2f0c5d8e7b21";
-/// A pending sample request of [`SUB`].
-const PENDING: &str = "5a3b0000-0c1d-4e2f-8a9b-000000000004";
-const RUN_LIMIT: Duration = Duration::from_secs(120);
-
-fn output(command: &mut Command) -> Output {
-    let what = format!("{command:?}");
-    let mut child = command
-        .env_remove("AZURE_SUBSCRIPTION_ID")
-        .env_remove("AZURE_TENANT_ID")
-        .env_remove("LOCKBOX_OUTPUT")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut pipes = [child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>), None];
-    pipes[1] = child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>);
-    let readers: Vec<_> = pipes
-        .into_iter()
-        .map(|pipe| {
-            std::thread::spawn(move || {
-                let mut bytes = Vec::new();
-                if let Some(mut pipe) = pipe {
-                    let _ = pipe.read_to_end(&mut bytes);
-                }
-                bytes
-            })
-        })
-        .collect();
-    let deadline = Instant::now() + RUN_LIMIT;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{what} did not end within {RUN_LIMIT:?} and was killed");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let mut bytes = readers.into_iter().map(|r| r.join().unwrap());
-    Output { status, stdout: bytes.next().unwrap(), stderr: bytes.next().unwrap() }
-}
-
-fn lockbox() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_lockbox"))
-}
+// `PENDING` is a pending sample request of `SUB`.
+use common::{PENDING, SUB, lockbox, output};
 
 /// The statuses `lockbox <command> --help` lists under "Exit status:".
 fn listed(command: &[&str]) -> BTreeSet<i32> {

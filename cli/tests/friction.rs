@@ -1,71 +1,18 @@
 //! The rough edges a first trial of the `lockbox` tool ran into (issue 31), each run as a user would: against an
 //! emulator in this process (`--emulator --endpoint <its url>`) or the embedded one.
 //!
-//! Every process a test starts is waited for at most [`RUN_LIMIT`], then killed: a hung command fails its test.
+//! Every process a test starts is waited for at most [`common::RUN_LIMIT`], then killed: a hung command fails its test.
 
-use std::{
-    collections::BTreeSet,
-    io::Read,
-    process::{Command, Output, Stdio},
-    time::{Duration, Instant},
-};
+#[path = "cli/common.rs"]
+#[allow(dead_code)] // each test binary uses a part of the shared helpers
+mod common;
 
-use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig, Fault, NewSubscription, Seed, SeedRequest};
+use std::{collections::BTreeSet, process::Output};
 
-const SUB: &str = "6a1d3f1e-93b4-4c53-9a37-2f0c5d8e7b21";
-const SUB2: &str = "0b1f6471-1bf0-4dda-aec3-cb9272f09590";
-/// A sample request of the embedded emulator, `Approved`, with a justification longer than a narrow terminal.
-const APPROVED: &str = "5a3b0000-0c1d-4e2f-8a9b-000000000003";
-const RUN_LIMIT: Duration = Duration::from_secs(120);
-
-async fn emulator() -> Emulator {
-    Emulator::start(EmulatorConfig::default()).await.unwrap()
-}
-
-fn lockbox() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_lockbox"));
-    command
-        .env_remove("AZURE_SUBSCRIPTION_ID")
-        .env_remove("AZURE_TENANT_ID")
-        .env_remove("LOCKBOX_OUTPUT")
-        .env_remove("NO_COLOR")
-        .env("COLUMNS", "200");
-    command
-}
-
-/// Runs `command` to its end (stdin from /dev/null), within [`RUN_LIMIT`].
-fn output(command: &mut Command) -> Output {
-    let what = format!("{command:?}");
-    let mut child = command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    let drain = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            if let Some(mut pipe) = pipe {
-                let _ = pipe.read_to_end(&mut bytes);
-            }
-            bytes
-        })
-    };
-    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
-    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
-    let deadline = Instant::now() + RUN_LIMIT;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{what} did not end within {RUN_LIMIT:?} and was killed");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    Output { status, stdout: stdout.join().unwrap(), stderr: stderr.join().unwrap() }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use azure_customer_lockbox_emulator::{Emulator, Fault, NewSubscription, Seed, SeedRequest};
+// `APPROVED` is a sample request of the embedded emulator, `Approved`, with a justification longer than a narrow
+// terminal.
+use common::{APPROVED, SUB, SUB2, emulator, lockbox, output, text};
 
 /// Runs `args` after the options that point at `endpoint` (an emulator's URL), off the async runtime.
 async fn at(endpoint: &str, args: &[&str]) -> Output {

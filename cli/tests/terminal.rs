@@ -3,30 +3,27 @@
 //! cannot be listed or are skipped, error messages) holds escape sequences, bidirectional overrides and other
 //! control characters, and none of them reaches either stream raw; `-v` writes no colour into a pipe.
 
+#[path = "cli/common.rs"]
+#[allow(dead_code)] // each test binary uses a part of the shared helpers
+mod common;
+
 use std::{
     io::{Read, Write},
     net::TcpListener,
-    process::{Command, Output},
+    process::Output,
 };
 
 use azure_customer_lockbox_emulator::{Emulator, EmulatorConfig, NewLockboxRequest};
 
-const SUB: &str = "6a1d3f1e-93b4-4c53-9a37-2f0c5d8e7b21";
-const SUB2: &str = "0b1f6471-1bf0-4dda-aec3-cb9272f09590";
+use common::{SUB, SUB2};
 
 /// Escape sequences (CSI, OSC with a bell, an 8-bit CSI), bidirectional overrides and isolates, a carriage
 /// return, a backspace and a tab.
 const NASTY: &str = "\u{1b}[2J\u{1b}]0;owned\u{7}\u{9b}31m\u{202e}\u{2066}\u{200f}\r\u{8}\t";
 
+/// Runs the tool to its end, within [`common::RUN_LIMIT`].
 fn lockbox(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lockbox"))
-        .args(args)
-        .env_remove("AZURE_SUBSCRIPTION_ID")
-        .env_remove("LOCKBOX_OUTPUT")
-        .env_remove("NO_COLOR")
-        .env("COLUMNS", "200")
-        .output()
-        .unwrap()
+    common::output(common::lockbox().args(args))
 }
 
 /// The first character of `text` that a terminal would act on: a control character other than a line break,

@@ -4,12 +4,13 @@
 //! answers the emulator does not (an approval recorded whose wait's reads then fail, an accepted operation that
 //! fails while the request shows the decision, a refusal that does not say where the request stands).
 //!
-//! Every run is bounded by [`RUN_LIMIT`]; a hung command fails its test with what it printed.
+//! Every run is bounded by [`common::RUN_LIMIT`]; a hung command fails its test with what it printed.
 
-use std::{
-    process::{Command, Output, Stdio},
-    time::{Duration, Instant},
-};
+#[path = "cli/common.rs"]
+#[allow(dead_code)] // each test binary uses a part of the shared helpers
+mod common;
+
+use std::process::Output;
 
 use azure_customer_lockbox_emulator::testing::request_json;
 use serde_json::{Value, json};
@@ -18,11 +19,7 @@ use wiremock::{
     matchers::{method, path, path_regex},
 };
 
-const SUB: &str = "6a1d3f1e-93b4-4c53-9a37-2f0c5d8e7b21";
-const ID: &str = "5a3b0000-0c1d-4e2f-8a9b-000000000004";
-
-/// The longest one run may take: far above the few seconds a run takes, for a loaded machine.
-const RUN_LIMIT: Duration = Duration::from_secs(120);
+use common::{PENDING as ID, SUB, lockbox as command, output, text};
 
 /// Answers `responses` in turn, repeating the last one.
 struct Sequence(Vec<ResponseTemplate>, std::sync::atomic::AtomicUsize);
@@ -79,32 +76,7 @@ async fn lockbox(server: &MockServer, args: &[&str]) -> Output {
         .map(|a| a.to_string())
         .collect();
     all.extend(args.iter().map(|a| a.to_string()));
-    tokio::task::spawn_blocking(move || {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_lockbox"))
-            .args(&all)
-            .env_remove("AZURE_SUBSCRIPTION_ID")
-            .env_remove("LOCKBOX_OUTPUT")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let started = Instant::now();
-        while child.try_wait().unwrap().is_none() {
-            if started.elapsed() > RUN_LIMIT {
-                let _ = child.kill();
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        child.wait_with_output().unwrap()
-    })
-    .await
-    .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    tokio::task::spawn_blocking(move || output(command().args(&all))).await.unwrap()
 }
 
 fn stdout_json(out: &Output) -> Value {
@@ -191,7 +163,7 @@ async fn an_uncertain_round_is_read_out_then_waited_for() {
 #[test]
 fn the_help_of_approve_and_deny_lists_exit_9() {
     for verb in ["approve", "deny"] {
-        let out = Command::new(env!("CARGO_BIN_EXE_lockbox")).args(["requests", verb, "--help"]).output().unwrap();
+        let out = output(command().args(["requests", verb, "--help"]));
         let help = text(&out.stdout);
         assert!(help.contains("  9  --wait: the decision was recorded"), "{help}");
     }
