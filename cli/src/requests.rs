@@ -51,7 +51,7 @@ pub enum Command {
     /// Tenant-wide, the subscriptions are read again every 5 minutes.
     #[command(after_help = exits!(0, 2, 3, 4, 5))]
     Watch {
-        /// Time between listings, e.g. 30s, 2m, 500ms.
+        /// Time between listings, e.g. 30s or 2m: at least 5s, but for an emulator on this machine.
         #[arg(long, default_value = "30s", value_parser = parse_duration)]
         interval: Duration,
         /// Only requests in this status.
