@@ -12,14 +12,7 @@ const END: &str = "<!-- /uses -->";
 
 /// Every `.rs` file under `dir`.
 fn sources(dir: &Path, found: &mut Vec<PathBuf>) {
-    for entry in fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            sources(&path, found);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            found.push(path);
-        }
-    }
+    found.extend(crate::common::rust_files(dir));
 }
 
 /// A source file's name in the map: its path under `src/` without `.rs` (`decision/mod`, `requests`).

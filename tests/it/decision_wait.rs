@@ -247,18 +247,9 @@ async fn an_unknown_outcome_names_the_client_timeout() {
 /// 0ns".
 #[test]
 fn no_timeout_is_built_with_a_made_up_figure() {
-    fn walk(dir: &std::path::Path, found: &mut Vec<std::path::PathBuf>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(&path, found);
-            } else if path.extension().is_some_and(|e| e == "rs") && path.file_name().is_some_and(|n| n != "tests.rs") {
-                found.push(path);
-            }
-        }
-    }
-    let mut files = Vec::new();
-    walk(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+    let files = crate::common::rust_files(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"))
+        .into_iter()
+        .filter(|path| path.file_name().is_some_and(|n| n != "tests.rs"));
     let mut made_up = Vec::new();
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();

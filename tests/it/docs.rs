@@ -180,21 +180,103 @@ fn no_doc_example_hides_lines_from_a_reader() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut hidden = Vec::new();
     for dir in ["src", "emulator/src", "cli/src"] {
-        let mut stack = vec![root.join(dir)];
-        while let Some(path) = stack.pop() {
-            if path.is_dir() {
-                stack.extend(fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                for (at, body) in doc_rust_blocks(&fs::read_to_string(&path).unwrap()) {
-                    for line in body {
-                        let line = line.trim_start();
-                        if line == "#" || line.starts_with("# ") {
-                            hidden.push(format!("{}:{at}: {line}", path.display()));
-                        }
+        for path in crate::common::rust_files(&root.join(dir)) {
+            for (at, body) in doc_rust_blocks(&fs::read_to_string(&path).unwrap()) {
+                for line in body {
+                    let line = line.trim_start();
+                    if line == "#" || line.starts_with("# ") {
+                        hidden.push(format!("{}:{at}: {line}", path.display()));
                     }
                 }
             }
         }
     }
     assert!(hidden.is_empty(), "doc examples that hide lines:\n{}", hidden.join("\n"));
+}
+
+/// Whether `ty` names a type whose name ends in `Options`, itself or inside it (`&ReadOptions`, `Option<…>`).
+fn names_options(ty: &syn::Type) -> bool {
+    match ty {
+        syn::Type::Reference(reference) => names_options(&reference.elem),
+        syn::Type::Path(path) => path.path.segments.iter().any(|segment| {
+            segment.ident.to_string().ends_with("Options")
+                || matches!(&segment.arguments, syn::PathArguments::AngleBracketed(args)
+                    if args.args.iter().any(|arg| matches!(arg, syn::GenericArgument::Type(t) if names_options(t))))
+        }),
+        _ => false,
+    }
+}
+
+/// Whether `ty` is `Option<…Options>`.
+fn is_optional_options(ty: &syn::Type) -> bool {
+    let syn::Type::Path(path) = ty else { return false };
+    let Some(last) = path.path.segments.last() else { return false };
+    last.ident == "Option"
+        && matches!(&last.arguments, syn::PathArguments::AngleBracketed(args)
+            if args.args.len() == 1 && matches!(args.args.first(), Some(syn::GenericArgument::Type(syn::Type::Path(inner)))
+                if inner.path.segments.last().is_some_and(|s| s.ident.to_string().ends_with("Options"))))
+}
+
+/// The public functions and methods of `items`, with where they are, `impl` blocks and inline modules included.
+fn public_signatures<'a>(items: &'a [syn::Item], out: &mut Vec<&'a syn::Signature>) {
+    let public = |vis: &syn::Visibility| matches!(vis, syn::Visibility::Public(_));
+    for item in items {
+        match item {
+            syn::Item::Fn(function) if public(&function.vis) => out.push(&function.sig),
+            syn::Item::Impl(block) => {
+                for inner in &block.items {
+                    if let syn::ImplItem::Fn(method) = inner
+                        && public(&method.vis)
+                    {
+                        out.push(&method.sig);
+                    }
+                }
+            }
+            syn::Item::Mod(module) => {
+                if let Some((_, inner)) = &module.content {
+                    public_signatures(inner, out);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Every public function or method of the SDK that takes options takes them last, as an `Option<…Options>`:
+/// `get(&id, None)`, `list(None)`, `CustomerLockboxClient::new(credential, None)` (issue 31). A setter of a
+/// builder (`Waiter::with_options(self, options)`: `with_…`, taking `self` by value) sets them, whole.
+#[test]
+fn every_method_that_takes_options_takes_them_last_as_an_option() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (mut checked, mut wrong) = (0, Vec::new());
+    for path in crate::common::rust_files(&root.join("src")) {
+        let file = syn::parse_file(&fs::read_to_string(&path).unwrap()).unwrap();
+        let mut signatures = Vec::new();
+        public_signatures(&file.items, &mut signatures);
+        for signature in signatures {
+            let by_value = |input: &syn::FnArg| matches!(input, syn::FnArg::Receiver(r) if matches!(r.kind, syn::ReceiverKind::Value));
+            if signature.ident.to_string().starts_with("with_") && signature.inputs.first().is_some_and(by_value) {
+                continue;
+            }
+            let typed: Vec<&syn::PatType> = signature
+                .inputs
+                .iter()
+                .filter_map(|input| match input {
+                    syn::FnArg::Typed(typed) => Some(typed),
+                    syn::FnArg::Receiver(_) => None,
+                })
+                .collect();
+            for (at, parameter) in typed.iter().enumerate() {
+                if !names_options(&parameter.ty) {
+                    continue;
+                }
+                checked += 1;
+                if !is_optional_options(&parameter.ty) || at + 1 != typed.len() {
+                    wrong.push(format!("{}: fn {}", path.strip_prefix(root).unwrap().display(), signature.ident));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "options not taken last as Option<…Options>:\n{}", wrong.join("\n"));
+    assert!(checked >= 10, "only {checked} methods take options: the walk missed the clients");
 }

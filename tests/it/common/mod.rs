@@ -25,6 +25,21 @@ use azure_customer_lockbox::{CustomerLockboxClient, CustomerLockboxClientOptions
 #[allow(unused_imports)] // not every test file uses it
 pub use azure_customer_lockbox_emulator::testing::request_json;
 
+/// Every `.rs` file under `dir`, in every folder below it, sorted: what the tests that read the sources
+/// (`architecture.rs`, `docs.rs`, `decision_wait.rs`) walk.
+pub fn rust_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let (mut found, mut stack) = (Vec::new(), vec![dir.to_path_buf()]);
+    while let Some(path) = stack.pop() {
+        if path.is_dir() {
+            stack.extend(std::fs::read_dir(&path).unwrap().map(|entry| entry.unwrap().path()));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            found.push(path);
+        }
+    }
+    found.sort();
+    found
+}
+
 pub const SUB: &str = "11111111-2222-3333-4444-555555555555";
 pub const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 pub const TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.c2VjcmV0LXRva2VuLWRvLW5vdC1sZWFr.sig";
