@@ -43,7 +43,7 @@ pub(super) fn entering(
     // The response's URL is not carried over (`From<http::Response>` would need an extension built for it): the
     // crate never reads it, and errors show the request's URL, which reqwest keeps on its own errors.
     let limit = if declared_too_large { 0 } else { limit };
-    // The declared length (within the limit) is room made once: gathering a 90 KB page into a growing buffer
+    // The declared length (within the limit) is room made once: gathering a 74 KB page into a growing buffer
     // copied it about twice over (`cargo bench --bench overhead`, `list 100k`).
     let room = declared.and_then(|length| usize::try_from(length).ok()).filter(|length| *length <= limit);
     let body = Redacted {
