@@ -49,9 +49,10 @@ pub async fn run(session: &Session, backend: &Backend, options: Options) -> Resu
         emit_existing: !only_changes,
         ..Default::default()
     };
-    let mut events = backend.watch(options)?;
-    let stop = tokio::signal::ctrl_c();
+    // Ctrl-C is the watch's own before anything is listed: see [`interrupted`].
+    let stop = interrupted();
     tokio::pin!(stop);
+    let mut events = backend.watch(options)?;
     // What was last said of each subscription's failing listing: the same failure, round after round of
     // the backoff (a 403 or 409 that lasts), is said once, until it changes or the listing recovers.
     let mut failing: HashMap<String, String> = HashMap::new();
@@ -125,6 +126,29 @@ pub async fn run(session: &Session, backend: &Backend, options: Options) -> Resu
         }
     }
     Ok(0)
+}
+
+/// Resolves at the first Ctrl-C (SIGINT) after this call: its handler is installed now, not when the future is
+/// first polled as `tokio::signal::ctrl_c()`'s is. With that one, a Ctrl-C that came after the first events were
+/// printed but before the loop first polled it ended the tool by the default action instead of cleanly; and
+/// where the parent ignores SIGINT (a shell's background job), it was lost and the watch never ended (a test
+/// run waited 120 s for it). If no handler can be installed, this says so and never resolves.
+fn interrupted() -> impl Future<Output = ()> {
+    #[cfg(unix)]
+    let installed = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt());
+    #[cfg(windows)]
+    let installed = tokio::signal::windows::ctrl_c();
+    async move {
+        match installed {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                say!("lockbox: cannot listen for Ctrl-C ({error}); the watch ends only when killed");
+                std::future::pending::<()>().await;
+            }
+        }
+    }
 }
 
 /// Runs the `--exec` command with the event as JSON on its stdin; a failure is reported, not fatal. False when
@@ -282,5 +306,20 @@ impl Row for EventRow {
             "previousStatus": old,
             "request": request,
         })
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::time::Duration;
+
+    /// The handler is installed when `interrupted()` is called, before its future is first polled: a SIGINT sent
+    /// in between resolves it. (With `tokio::signal::ctrl_c()` that SIGINT ended the test process.)
+    #[tokio::test]
+    async fn a_ctrl_c_before_the_first_poll_is_taken() {
+        let stop = super::interrupted();
+        let pid = std::process::id().to_string();
+        assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+        tokio::time::timeout(Duration::from_secs(60), stop).await.expect("the SIGINT sent before the first poll");
     }
 }
