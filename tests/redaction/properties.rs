@@ -160,6 +160,46 @@ fn leaked(text: &str) -> Option<&'static str> {
     (0..=SECRET.len() - 8).map(|i| &SECRET[i..i + 8]).find(|piece| text.contains(piece))
 }
 
+/// An error's `Display` or `Debug` with each escape it writes for a body's byte (`\n`, `\"`, `\\`, `\x1b`,
+/// `\u{202e}`) read as one character that is not the token's. A body may hold 7 of the token's characters after
+/// a line break; shown, that is `\n` and the 7, and the `n` is no character of the body: without this, the
+/// search counted it as an eighth (seen once in a few hundred cases).
+fn escapes_as_spaces(shown: &str) -> String {
+    let mut out = String::with_capacity(shown.len());
+    let mut chars = shown.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        out.push(' ');
+        match chars.next() {
+            Some('x') => {
+                chars.next();
+                chars.next();
+            }
+            Some('u') if chars.peek() == Some(&'{') => {
+                for c in chars.by_ref() {
+                    if c == '}' {
+                        break;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// A line break shown as `\n` next to 7 of the token's characters is not 8 of them (the case proptest found).
+#[test]
+fn an_escape_shown_next_to_seven_characters_of_the_token_is_not_a_piece_of_it() {
+    let shown = format!("{:?}", bytes::Bytes::from_static(b" <redacted> %65\n0.c2ln/,"));
+    assert_eq!(leaked(&shown), Some("n0.c2ln/"), "the case: {shown}");
+    assert_eq!(leaked(&escapes_as_spaces(&shown)), None);
+    assert_eq!(leaked(&escapes_as_spaces(&format!("a {} b", &SECRET[3..11]))), Some(&SECRET[3..11]));
+}
+
 fn runner() -> TestRunner {
     TestRunner::new(ProptestConfig { cases: 96, failure_persistence: None, ..ProptestConfig::default() })
 }
@@ -206,10 +246,10 @@ fn the_token_whole_or_in_part_in_each_encoding_leaves_nothing_behind() {
             let kept = error.service_error().map(|e| e.body.to_vec());
             prop_assert_eq!(kept.as_deref(), Some(&expected[..]), "sent {:?}", String::from_utf8_lossy(&body));
             for shown in [error.to_string(), format!("{error:?}")] {
-                prop_assert_eq!(leaked(&shown), None, "{}", shown);
+                prop_assert_eq!(leaked(&escapes_as_spaces(&shown)), None, "{}", shown);
             }
             Ok(())
         })
         .unwrap();
-    assert_eq!(leaked(&logs::text()), None, "the logs hold a piece of the token");
+    assert_eq!(leaked(&escapes_as_spaces(&logs::text())), None, "the logs hold a piece of the token");
 }
