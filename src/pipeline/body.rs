@@ -13,7 +13,7 @@ use std::{
 use bytes::{Bytes, BytesMut};
 use http_body::{Body, Frame};
 use http_body_util::{LengthLimitError, Limited};
-use reqwest::{Response, header::HeaderValue};
+use reqwest::{Response, ResponseBuilderExt, header::HeaderValue};
 
 use crate::{
     auth::token_bytes,
@@ -34,14 +34,17 @@ pub(super) fn entering(
     let redactor = Redactor::reusing(token.map(token_bytes), pieces.map(Prepared::from).unwrap_or_default());
     let declared = response.content_length();
     let declared_too_large = declared.is_some_and(|length| length > limit as u64);
+    // The response's URL goes along in the extension reqwest reads it back from: without it, the conversion
+    // back to a `reqwest::Response` parses a stand-in URL for every answer, a fiftieth of a small
+    // `Requests_Get`'s instructions (callgrind, `BENCH_PROFILE=sdk-get`; BENCHMARKS.md).
+    let url = http::Response::builder().url(response.url().clone()).body(()).map(|r| r.into_parts().0.extensions);
     let (mut parts, body) = http::Response::from(response).into_parts();
+    parts.extensions.extend(url.unwrap_or_default());
     for value in parts.headers.values_mut() {
         if let Some(clean) = redactor.header(value) {
             *value = clean;
         }
     }
-    // The response's URL is not carried over (`From<http::Response>` would need an extension built for it): the
-    // crate never reads it, and errors show the request's URL, which reqwest keeps on its own errors.
     let limit = if declared_too_large { 0 } else { limit };
     // The declared length (within the limit) is room made once: gathering a 74 KB page into a growing buffer
     // copied it about twice over (`cargo bench --bench overhead`, `list 100k`).
@@ -152,4 +155,18 @@ pub(super) async fn read_body(response: Response) -> reqwest::Result<Option<byte
 /// A response's body, as progenitor's generated code reads it (its error type).
 pub(crate) async fn body<E>(response: Response) -> Result<bytes::Bytes, progenitor_client::Error<E>> {
     response.bytes().await.map_err(progenitor_client::Error::ResponseBodyError)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_answer_keeps_its_url_and_its_body_as_it_enters() {
+        let url = url::Url::parse("https://management.azure.com/subscriptions/s/requests/r?api-version=1").unwrap();
+        let answer = http::Response::builder().url(url.clone()).body("{}").unwrap();
+        let entered = entering(Response::from(answer), 1024, None, None);
+        assert_eq!(entered.url(), &url);
+        assert_eq!(entered.bytes().await.unwrap(), "{}");
+    }
 }
