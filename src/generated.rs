@@ -33,12 +33,14 @@ macro_rules! calls_through_the_pipeline {
                 pre(&self.inner, request, info).await
             }
 
-            async fn exec(
+            // Not `async fn`, here and in `exec` below: each would be a future of its own around the pipeline's,
+            // holding the request a second time (see `Pipeline::send`).
+            fn exec(
                 &self,
                 request: reqwest::Request,
                 info: &progenitor_client::OperationInfo,
-            ) -> reqwest::Result<reqwest::Response> {
-                exec(&self.inner, request, info).await
+            ) -> impl Future<Output = reqwest::Result<reqwest::Response>> {
+                exec(&self.inner, request, info)
             }
         }
     };
@@ -67,12 +69,12 @@ async fn pre<E>(
 }
 
 /// The `exec` hook of both generated clients: sends through the pipeline (headers, retries).
-async fn exec(
-    pipeline: &Pipeline,
+fn exec<'a>(
+    pipeline: &'a Pipeline,
     request: reqwest::Request,
     info: &progenitor_client::OperationInfo,
-) -> reqwest::Result<reqwest::Response> {
+) -> impl Future<Output = reqwest::Result<reqwest::Response>> + 'a {
     // `pre` refused an operation the enum does not know; were one to get here, it is never resent.
     let operation = Operation::from_id(info.operation_id).unwrap_or(Operation::RequestsUpdateStatus);
-    pipeline.send(request, operation).await
+    pipeline.send(request, operation)
 }

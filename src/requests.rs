@@ -67,7 +67,7 @@ impl RequestsClient {
                 .await
         };
         let (request, meta) = core.read_with_meta(Operation::RequestsGet, &options.unwrap_or_default(), send).await?;
-        Ok(WithCallIds::new(request, meta.call_ids()))
+        Ok(WithCallIds::new(request, meta.ids))
     }
 
     /// Lists requests (`Requests_List`), lazily, a page at a time. Sends nothing until the pager is polled.

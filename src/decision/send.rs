@@ -33,8 +33,8 @@ pub(super) async fn send(core: &Core, order: &Order<'_>, body: &Approval, limit:
             .send()
             .await
     };
-    let (result, meta) = first_answer(core, Operation::RequestsUpdateStatus, call, limit).await;
-    let ids = meta.call_ids();
+    let (result, mut meta) = first_answer(core, Operation::RequestsUpdateStatus, call, limit).await;
+    let ids = std::mem::take(&mut meta.ids);
     let sent = match result {
         Ok(FirstAnswer::Done(value)) => Sent::Answer(value.into_inner()),
         // `202`, or a `201` that names a polling URL: followed. (A `204` has nothing to follow.)

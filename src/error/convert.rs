@@ -34,7 +34,7 @@ pub(crate) fn into_error(operation: &'static str, cause: Cause, meta: &CallMeta,
     let transport = |status, request_id, source: reqwest::Error| Error::Transport {
         operation,
         kind: super::classify(&source).kind,
-        attempts: meta.attempts.max(1),
+        attempts: meta.ids.attempts.max(1),
         status,
         request_id,
         source,
@@ -42,12 +42,14 @@ pub(crate) fn into_error(operation: &'static str, cause: Cause, meta: &CallMeta,
     match cause {
         Cause::Credential(source) => Error::Credential(source),
         Cause::RefusedUrl { url, reason } => Error::UnsafeUrl { kind: "request URL", url, reason },
-        Cause::BodyTooLarge => too_large(meta.last_status.unwrap_or(StatusCode::OK), meta.last_request_id.clone()),
+        Cause::BodyTooLarge => {
+            too_large(meta.last_status.unwrap_or(StatusCode::OK), meta.ids.service_request_id.clone())
+        }
         Cause::Refused { status, headers, body } => match body {
             Ok(Some(body)) => {
                 Error::Service(Box::new(ServiceError::from_parts(operation, status, &headers, body, meta)))
             }
-            Ok(None) => too_large(status, meta.last_request_id.clone()),
+            Ok(None) => too_large(status, meta.ids.service_request_id.clone()),
             Err(source) => transport(Some(status), header(&headers, "x-ms-request-id"), source),
         },
         Cause::Other(P::UnexpectedResponse(response)) => {
@@ -63,12 +65,14 @@ pub(crate) fn into_error(operation: &'static str, cause: Cause, meta: &CallMeta,
             meta,
         ))),
         // The head of the response arrived, its body did not: say which response it was.
-        Cause::Other(P::ResponseBodyError(source)) => transport(meta.last_status, meta.last_request_id.clone(), source),
+        Cause::Other(P::ResponseBodyError(source)) => {
+            transport(meta.last_status, meta.ids.service_request_id.clone(), source)
+        }
         Cause::Other(P::CommunicationError(source) | P::InvalidUpgrade(source)) => transport(None, None, source),
         Cause::Other(P::InvalidResponsePayload(body, source)) => Error::Decode {
             operation,
             status: meta.last_status.unwrap_or(StatusCode::OK),
-            request_id: meta.last_request_id.clone(),
+            request_id: meta.ids.service_request_id.clone(),
             body: super::kept(body),
             source,
         },

@@ -137,8 +137,8 @@ impl ServiceError {
             call: CallIds {
                 service_request_id: header("x-ms-request-id"),
                 correlation_request_id: header("x-ms-correlation-request-id"),
-                client_request_id: meta.client_request_id.clone(),
-                attempts: meta.attempts.max(1),
+                client_request_id: meta.ids.client_request_id.clone(),
+                attempts: meta.ids.attempts.max(1),
             },
             retry_after: meta.retry_after,
             body: super::kept(body),

@@ -54,49 +54,33 @@ impl Pipeline {
             Some(limit) => tokio::time::timeout_at(Deadline::after(limit).instant(), sent).await.map_err(|_| limit),
             None => Ok(sent.await),
         };
-        let state = std::mem::take(&mut *state.lock().unwrap_or_else(PoisonError::into_inner));
-        self.end(operation, result, state, &span).await
-    }
-
-    /// Turns what a call came to into its result, and records it in the call's span.
-    async fn end<T>(
-        &self,
-        operation: Operation,
-        result: std::result::Result<Sent<T>, Duration>,
-        mut state: CallState,
-        span: &tracing::Span,
-    ) -> (Result<ResponseValue<T>>, CallMeta) {
-        let text = |value: HeaderValue| String::from_utf8_lossy(value.as_bytes()).into_owned();
-        state.meta.client_request_id = state.client_request_id.take().map(text);
-        // Header values as received, which the `exec` hook redacted (see `hooks.rs`).
-        state.meta.last_request_id = state.last_request_id.take().map(text);
-        state.meta.last_correlation_id = state.last_correlation_id.take().map(text);
-        let meta = &mut state.meta;
-        span.record("attempts", meta.attempts);
-        if let Some(status) = meta.last_status {
-            span.record("status", status.as_u16());
-        }
-        if let Some(request_id) = &meta.last_request_id {
-            span.record("request_id", request_id.as_str());
-        }
+        let mut state = std::mem::take(&mut *state.lock().unwrap_or_else(PoisonError::into_inner));
+        state.close(&span);
+        // A success is handed back here, not through one more future: only a refusal reads on (its body).
         let error = match result {
             Ok(Ok(value)) => return (Ok(value), state.meta),
-            Ok(Err(error)) => error,
+            Ok(Err(error)) => self.failed(operation, error, &mut state).await,
             Err(limit) => {
+                let meta = &mut state.meta;
                 // Cut while a decision was on its way, or while the body of its success came in: the service
                 // may have taken it, or has.
                 meta.ambiguous |= meta.in_flight;
-                let error = Error::Timeout {
+                Error::Timeout {
                     what: format!("{} to complete", operation.name()),
                     elapsed: limit,
                     last_status: meta.last_status.map_or_else(|| "no response".into(), |s| s.to_string()),
-                };
-                return (Err(error), state.meta);
+                }
             }
         };
-        let cause = if let Some(source) = state.credential_error {
+        (Err(error), state.meta)
+    }
+
+    /// The error a call that ended in progenitor's `error` comes to: what the hooks recorded in the call's
+    /// context (a credential failure, a refused URL) first; an unexpected answer's body is read for it.
+    async fn failed(&self, operation: Operation, error: progenitor_client::Error<()>, state: &mut CallState) -> Error {
+        let cause = if let Some(source) = state.credential_error.take() {
             Cause::Credential(source)
-        } else if let Some((url, reason)) = state.refused_url {
+        } else if let Some((url, reason)) = state.refused_url.take() {
             Cause::RefusedUrl { url, reason }
         } else {
             match error {
@@ -108,9 +92,7 @@ impl Pipeline {
                 error => Cause::Other(error),
             }
         };
-        let limit = self.settings().max_response_body;
-        let error = into_error(operation.name(), cause, &state.meta, limit);
-        (Err(error), state.meta)
+        into_error(operation.name(), cause, &state.meta, self.settings().max_response_body)
     }
 
     /// Runs a read as one logical call, as [`Self::call_within`] does, with one more kind of retry: when a success
@@ -158,8 +140,8 @@ impl Pipeline {
     /// the retry policy says stop. Earlier sends' attempts count against its retries and budget.
     fn resend_after_cut_body(&self) -> Option<Duration> {
         let (tries, started) = self.with_call(|c| {
-            c.attempts_before = c.meta.attempts;
-            (c.meta.attempts, c.started)
+            c.attempts_before = c.meta.ids.attempts;
+            (c.meta.ids.attempts, c.started)
         })?;
         let used = Used { tries, elapsed: started.map_or(Duration::ZERO, |s| s.elapsed()) };
         match retry::next(&self.settings().retry, Try::Lost, true, used, fastrand::f64()) {

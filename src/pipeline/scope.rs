@@ -34,6 +34,30 @@ pub(super) struct CallState {
 /// never held across an `await`: every access is one short closure ([`Pipeline::with_call`]).
 pub(super) type Shared = Arc<Mutex<CallState>>;
 
+impl CallState {
+    /// What the call learned, made ready to hand back when it ends: the ids kept as header values turned into
+    /// text in its [`CallMeta`], and recorded in the call's `span`.
+    pub(super) fn close(&mut self, span: &tracing::Span) {
+        // Visible ASCII, as ids are, is taken as it is; anything else lossily (a third of the cost, callgrind).
+        let text = |value: HeaderValue| match value.to_str() {
+            Ok(text) => text.to_owned(),
+            Err(_) => String::from_utf8_lossy(value.as_bytes()).into_owned(),
+        };
+        let ids = &mut self.meta.ids;
+        ids.client_request_id = self.client_request_id.take().map(text);
+        // Header values as received, which the `exec` hook redacted (see `hooks.rs`).
+        ids.service_request_id = self.last_request_id.take().map(text);
+        ids.correlation_request_id = self.last_correlation_id.take().map(text);
+        span.record("attempts", ids.attempts);
+        if let Some(status) = self.meta.last_status {
+            span.record("status", status.as_u16());
+        }
+        if let Some(request_id) = &ids.service_request_id {
+            span.record("request_id", request_id.as_str());
+        }
+    }
+}
+
 impl Pipeline {
     /// This pipeline (the same settings, token cache, HTTP client and gate), carrying the call `state`: what
     /// the generated client of that one call is built on.

@@ -19,7 +19,10 @@
 
 use std::time::{Duration, SystemTime};
 
-use reqwest::{StatusCode, header::HeaderMap};
+use reqwest::{
+    StatusCode,
+    header::{HeaderMap, HeaderName, RETRY_AFTER},
+};
 
 /// How failed attempts are retried. The default is [`Retries::Exponential`] with
 /// [`ExponentialRetries::default`].
@@ -262,13 +265,16 @@ pub(crate) fn may_have_committed(status: StatusCode) -> bool {
 /// The wait a response asks for: `x-ms-retry-after-ms`, then `retry-after-ms` (milliseconds), then
 /// `Retry-After` (seconds, or an HTTP-date; a date in the past means no wait). Unparsable values are ignored.
 pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
-    for name in ["x-ms-retry-after-ms", "retry-after-ms"] {
+    // Names as `HeaderName` constants: looked up by a `&str`, each is parsed again on every answer.
+    const MS: [HeaderName; 2] =
+        [HeaderName::from_static("x-ms-retry-after-ms"), HeaderName::from_static("retry-after-ms")];
+    let text = |name: &HeaderName| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    for name in &MS {
         if let Some(ms) = text(name).and_then(|v| v.parse::<u64>().ok()) {
             return Some(Duration::from_millis(ms));
         }
     }
-    let value = text("retry-after")?;
+    let value = text(&RETRY_AFTER)?;
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
