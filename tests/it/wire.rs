@@ -22,7 +22,10 @@ fn assert_common_headers(request: &Request) {
     assert!(ua.starts_with("azsdk-rust-azure_customer_lockbox/0.1.0 ("), "{ua}");
     assert!(ua.ends_with(&format!("; {}; {})", std::env::consts::OS, std::env::consts::ARCH)), "{ua}");
     let id = h.get("x-ms-client-request-id").unwrap().to_str().unwrap();
-    assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
+    // A random (version 4) UUID, written as azure_core writes it: lowercase, hyphenated.
+    let uuid = uuid::Uuid::parse_str(id).unwrap_or_else(|e| panic!("{id}: {e}"));
+    assert_eq!(uuid.get_version(), Some(uuid::Version::Random), "{id}");
+    assert_eq!(id, uuid.hyphenated().to_string(), "{id}");
     assert!(h.get("api-version").is_none(), "progenitor's api-version header must be stripped");
     let api_versions: Vec<_> = request.url.query_pairs().filter(|(k, _)| k == "api-version").collect();
     assert_eq!(api_versions.len(), 1, "{}", request.url);
