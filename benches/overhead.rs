@@ -23,7 +23,8 @@
 //! `valgrind --tool=callgrind` or `perf record`; `BENCH_PROFILE_RUNTIME=current-thread` runs it on one thread,
 //! which makes instruction counts repeatable from run to run. `BENCH_ONLY=<text>` runs only the cases whose name contains
 //! it. `BENCH_SDK_NO_RETRY=1` and `BENCH_SDK_NO_PER_TRY_TIMEOUT=1` turn those features off on the SDK side, to
-//! price them; the published figures use the SDK's defaults.
+//! price them; `BENCH_RAW_TIMEOUT=1` gives the baseline's client the SDK's default per-try timeout (20 s), as a
+//! caller who bounds each request would. The published figures use the SDK's defaults and the bare baseline.
 
 use std::{
     convert::Infallible,
@@ -232,12 +233,15 @@ struct Raw {
 }
 
 impl Raw {
-    fn new(base: &str, token: &str) -> Self {
-        let http = reqwest::Client::builder()
+    /// `timeout`: a time limit for each request (`reqwest`'s, as the SDK sets its per-try timeout), or none.
+    fn new(base: &str, token: &str, timeout: Option<Duration>) -> Self {
+        let mut http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("reqwest client");
+            .redirect(reqwest::redirect::Policy::none());
+        if let Some(timeout) = timeout {
+            http = http.timeout(timeout);
+        }
+        let http = http.build().expect("reqwest client");
         let mut authorization = HeaderValue::try_from(format!("Bearer {token}")).expect("header value");
         authorization.set_sensitive(true);
         Self { http, base: base.to_owned(), authorization }
@@ -452,7 +456,8 @@ async fn run(plan: Plan) {
     let client =
         CustomerLockboxClient::new(StaticTokenCredential::new(token.clone()), Some(options)).expect("SDK client");
     let requests = client.requests(SUB).expect("subscription id");
-    let raw = Arc::new(Raw::new(&base, &token));
+    let raw_timeout = std::env::var_os("BENCH_RAW_TIMEOUT").map(|_| Duration::from_secs(20));
+    let raw = Arc::new(Raw::new(&base, &token, raw_timeout));
 
     if let Ok(profile) = std::env::var("BENCH_PROFILE") {
         let n = |default: usize| std::env::var("BENCH_PROFILE_N").ok().and_then(|n| n.parse().ok()).unwrap_or(default);
