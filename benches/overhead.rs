@@ -26,6 +26,11 @@
 //! price them; `BENCH_RAW_TIMEOUT=1` gives the baseline's client the SDK's default per-try timeout (20 s), as a
 //! caller who bounds each request would. The published figures use the SDK's defaults and the bare baseline.
 
+#![allow(
+    clippy::large_futures,
+    reason = "the harness awaits each operation's future inline, as a caller does; boxing it would time an allocation too"
+)]
+
 use std::{
     convert::Infallible,
     future::Future,

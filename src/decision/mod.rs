@@ -100,7 +100,10 @@ pub(crate) async fn decide(
     until_final: Option<Waiter<LockboxRequestResponse>>,
 ) -> Result<Decision> {
     let request_id = order.request_id.to_owned();
-    run(core, order, bound, Follow { options: follow, until_final, request_id }).await
+    // On the heap: the decision's rounds, reads and wait make a future of 5 KB, over the crate's
+    // `future-size-threshold` (clippy.toml), which a caller's `approve` future would otherwise hold inline. One
+    // allocation a decision, beside its calls' hundred.
+    Box::pin(run(core, order, bound, Follow { options: follow, until_final, request_id })).await
 }
 
 /// Options of a decision: [`approve`](crate::RequestsClient::approve), [`deny`](crate::RequestsClient::deny) and
